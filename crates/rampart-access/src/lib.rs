@@ -1,0 +1,13 @@
+//! Rampart's identity and access: principals, API keys, and authentication of the credentials
+//! callers present.
+//!
+//! It knows nothing of HTTP or SQL: storage is the [`AccessStore`] trait, implemented by
+//! `rampart-store`, and time is always a parameter.
+
+mod api_key;
+mod authenticate;
+mod principal;
+
+pub use api_key::{ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeyPepper, ApiKeyRecord};
+pub use authenticate::{AccessStore, AuthError, Authenticated, Authenticator};
+pub use principal::{Principal, PrincipalKind, UnknownPrincipalKind};

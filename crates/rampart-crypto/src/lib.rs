@@ -1,0 +1,19 @@
+//! Rampart's key hierarchy: the master key, the key-encryption key (KEK) derived from it, and
+//! secrets sealed under the KEK (data keys, peppers, signing keys) with a sentinel that proves a
+//! master key is the one that sealed a deployment.
+//!
+//! It is not a storage layer (see [`SealedSecretStore`], which `rampart-store` implements) and it
+//! knows nothing of HTTP; every primitive comes from `ring`, none is hand-rolled.
+
+mod error;
+mod master_key;
+mod random;
+mod seal;
+
+pub use error::{CryptoError, MasterKeyError};
+pub use master_key::{KeyEncryptionKey, MasterKey};
+pub use random::random_secret;
+pub use seal::{SealContext, SealedSecret, SealedSecretStore, Sentinel};
+
+/// Secret bytes of any length: zeroized on drop, printed as `[REDACTED]`.
+pub type SecretBytes = secrecy::SecretBox<[u8]>;

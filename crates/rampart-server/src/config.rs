@@ -1,0 +1,649 @@
+//! Settings: defaults, then a TOML file (`--config`), then `RAMPART_*` environment variables, then
+//! command-line flags, each layer over the one before.
+//!
+//! This is the only module that reads the environment. Secrets (the master key, the database URL,
+//! which may hold a password) are `SecretString`s and print as `[REDACTED]`, in `Debug` and in
+//! `rampart config show` alike. The master key is accepted only from `RAMPART_MASTER_KEY` or the
+//! key file, never from the config file, so config files can be shared and committed.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Why settings could not be loaded. Messages name the setting and its source, never a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for Rampart's settings.
+    #[error("config file {path} is invalid: {message}")]
+    ParseFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, from the TOML parser.
+        message: String,
+    },
+    /// A setting has a value that does not parse or is out of range.
+    #[error("{source_name}: invalid value for '{key}': {message}")]
+    Invalid {
+        /// Where the value came from (a file, a variable, a flag).
+        source_name: String,
+        /// The setting.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A value as it arrives from one layer, before it is checked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Raw {
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    List(Vec<String>),
+}
+
+macro_rules! settings {
+    ($( $(#[doc = $doc:literal])* $field:ident : $ty:ty = $default:expr, $parse:ident; )*) => {
+        /// The effective settings of one Rampart process.
+        #[derive(Debug, Clone)]
+        pub struct Settings {
+            $( $(#[doc = $doc])* pub $field: $ty, )*
+        }
+
+        /// One layer of settings (file, environment or flags): only what it sets.
+        #[derive(Debug, Default, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Layer {
+            $( $field: Option<Raw>, )*
+        }
+
+        /// Names of every setting, in the order `config show` prints them.
+        pub const SETTING_NAMES: &[&str] = &[$( stringify!($field), )*];
+
+        impl Settings {
+            fn defaults() -> Self {
+                Self { $( $field: $default, )* }
+            }
+
+            fn apply(&mut self, layer: Layer, source_name: &str) -> Result<(), ConfigError> {
+                $(
+                    if let Some(raw) = layer.$field {
+                        self.$field = $parse(raw).map_err(|message| ConfigError::Invalid {
+                            source_name: source_name.to_owned(),
+                            key: stringify!($field),
+                            message,
+                        })?;
+                    }
+                )*
+                Ok(())
+            }
+
+            fn env_layer(env: &[(String, String)]) -> Layer {
+                let mut layer = Layer::default();
+                $(
+                    let name = concat!("RAMPART_", stringify!($field)).to_ascii_uppercase();
+                    if let Some((_, value)) = env.iter().find(|(k, _)| *k == name) {
+                        layer.$field = Some(Raw::Str(value.clone()));
+                    }
+                )*
+                layer
+            }
+
+            fn show_lines(&self) -> Vec<(&'static str, String)> {
+                vec![$( (stringify!($field), Show::show(&self.$field)), )*]
+            }
+        }
+    };
+}
+
+settings! {
+    /// Address to listen on.
+    listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 8470)), parse_addr;
+    /// Directory for the SQLite database and the master key file.
+    data_dir: PathBuf = PathBuf::from("rampart-data"), parse_path;
+    /// `postgres://…` to use PostgreSQL instead of SQLite in the data dir. May hold a password.
+    database_url: Option<SecretString> = None, parse_secret;
+    /// PEM certificate chain; with `tls_key`, turns TLS on.
+    tls_cert: Option<PathBuf> = None, parse_opt_path;
+    /// PEM private key for `tls_cert`.
+    tls_key: Option<PathBuf> = None, parse_opt_path;
+    /// PEM CA bundle: when set, clients must present a certificate it signed (mTLS).
+    tls_client_ca: Option<PathBuf> = None, parse_opt_path;
+    /// Proxies (CIDRs) whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    trusted_proxies: Vec<IpNet> = Vec::new(), parse_cidrs;
+    /// Origins allowed to call the API from a browser; empty turns CORS off.
+    cors_allowed_origins: Vec<String> = Vec::new(), parse_origins;
+    /// Largest request body accepted, in bytes.
+    body_limit_bytes: u64 = 1024 * 1024, parse_body_limit;
+    /// Largest audit batch body accepted, in bytes.
+    audit_body_limit_bytes: u64 = 8 * 1024 * 1024, parse_body_limit;
+    /// Longest time a request may take before it is answered 503.
+    request_timeout_seconds: u64 = 30, parse_positive;
+    /// Serve Prometheus metrics at `/metrics`.
+    metrics_enabled: bool = true, parse_bool;
+    /// Failed logins before an account locks.
+    max_login_attempts: u64 = 5, parse_positive;
+    /// How long a locked account stays locked.
+    lockout_seconds: u64 = 900, parse_positive;
+    /// Lifetime of a session token.
+    session_ttl_seconds: u64 = 3600, parse_positive;
+    /// Shortest password accepted.
+    password_min_length: u64 = 12, parse_positive;
+    /// Argon2id memory cost in KiB (OWASP: 19456).
+    argon2_memory_kib: u64 = 19_456, parse_positive;
+    /// Argon2id time cost (OWASP: 2).
+    argon2_iterations: u64 = 2, parse_positive;
+    /// Argon2id parallelism (OWASP: 1).
+    argon2_parallelism: u64 = 1, parse_positive;
+    /// Authentication attempts allowed per client address per minute.
+    auth_rate_limit_per_minute: u64 = 60, parse_positive;
+    /// Requests allowed per client address per second (all endpoints).
+    rate_limit_per_second: u64 = 1000, parse_positive;
+    /// Log filter, e.g. `info` or `rampart=debug,info`.
+    log_level: String = "info".to_owned(), parse_string;
+}
+
+fn parse_string(raw: Raw) -> Result<String, String> {
+    match raw {
+        Raw::Str(s) => Ok(s),
+        other => Err(format!("expected a string, got {}", describe(&other))),
+    }
+}
+
+fn parse_addr(raw: Raw) -> Result<SocketAddr, String> {
+    parse_string(raw)?
+        .parse()
+        .map_err(|_| "expected an address such as 127.0.0.1:8470 or [::1]:8470".to_owned())
+}
+
+fn parse_path(raw: Raw) -> Result<PathBuf, String> {
+    let text = parse_string(raw)?;
+    if text.is_empty() {
+        return Err("expected a path, got an empty string".to_owned());
+    }
+    Ok(PathBuf::from(text))
+}
+
+fn parse_opt_path(raw: Raw) -> Result<Option<PathBuf>, String> {
+    let text = parse_string(raw)?;
+    Ok((!text.is_empty()).then(|| PathBuf::from(text)))
+}
+
+fn parse_secret(raw: Raw) -> Result<Option<SecretString>, String> {
+    let text = parse_string(raw)?;
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+        return Err("expected a postgres:// or postgresql:// URL".to_owned());
+    }
+    Ok(Some(SecretString::from(text)))
+}
+
+fn parse_bool(raw: Raw) -> Result<bool, String> {
+    match raw {
+        Raw::Bool(b) => Ok(b),
+        Raw::Str(s) => match s.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err("expected true or false".to_owned()),
+        },
+        other => Err(format!("expected true or false, got {}", describe(&other))),
+    }
+}
+
+fn parse_positive(raw: Raw) -> Result<u64, String> {
+    let value = match raw {
+        Raw::Int(i) => u64::try_from(i).map_err(|_| "expected a positive integer".to_owned())?,
+        Raw::Str(s) => s
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| "expected a positive integer".to_owned())?,
+        other => {
+            return Err(format!(
+                "expected a positive integer, got {}",
+                describe(&other)
+            ));
+        }
+    };
+    if value == 0 {
+        return Err("expected a positive integer, got 0".to_owned());
+    }
+    Ok(value)
+}
+
+fn parse_body_limit(raw: Raw) -> Result<u64, String> {
+    let value = parse_positive(raw)?;
+    if value > 1024 * 1024 * 1024 {
+        return Err("body limits above 1 GiB are refused".to_owned());
+    }
+    Ok(value)
+}
+
+fn parse_list(raw: Raw) -> Result<Vec<String>, String> {
+    match raw {
+        Raw::List(items) => Ok(items),
+        Raw::Str(s) => Ok(s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()),
+        other => Err(format!("expected a list, got {}", describe(&other))),
+    }
+}
+
+fn parse_cidrs(raw: Raw) -> Result<Vec<IpNet>, String> {
+    parse_list(raw)?
+        .iter()
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("'{item}' is not an IP address or CIDR"))
+        })
+        .collect()
+}
+
+fn parse_origins(raw: Raw) -> Result<Vec<String>, String> {
+    let origins = parse_list(raw)?;
+    for origin in &origins {
+        let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+            && !origin.ends_with('/')
+            && http::HeaderValue::from_str(origin).is_ok();
+        if !valid {
+            return Err(format!(
+                "'{origin}' is not an origin such as https://app.example.com (no path, no trailing slash)"
+            ));
+        }
+    }
+    Ok(origins)
+}
+
+fn describe(raw: &Raw) -> &'static str {
+    match raw {
+        Raw::Bool(_) => "a boolean",
+        Raw::Int(_) => "an integer",
+        Raw::Str(_) => "a string",
+        Raw::List(_) => "a list",
+    }
+}
+
+/// How a setting prints in `config show`: TOML values, secrets redacted.
+trait Show {
+    fn show(&self) -> String;
+}
+
+impl Show for SocketAddr {
+    fn show(&self) -> String {
+        quote(&self.to_string())
+    }
+}
+impl Show for PathBuf {
+    fn show(&self) -> String {
+        quote(&self.display().to_string())
+    }
+}
+impl Show for Option<PathBuf> {
+    fn show(&self) -> String {
+        self.as_ref().map_or_else(|| quote(""), Show::show)
+    }
+}
+impl Show for Option<SecretString> {
+    fn show(&self) -> String {
+        self.as_ref()
+            .map_or_else(|| quote(""), |url| quote(&redact_url(url.expose_secret())))
+    }
+}
+impl Show for Vec<IpNet> {
+    fn show(&self) -> String {
+        let items: Vec<String> = self.iter().map(|n| quote(&n.to_string())).collect();
+        format!("[{}]", items.join(", "))
+    }
+}
+impl Show for Vec<String> {
+    fn show(&self) -> String {
+        let items: Vec<String> = self.iter().map(|s| quote(s)).collect();
+        format!("[{}]", items.join(", "))
+    }
+}
+impl Show for u64 {
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+impl Show for bool {
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+impl Show for String {
+    fn show(&self) -> String {
+        quote(self)
+    }
+}
+
+fn quote(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
+}
+
+/// A database URL with any password (in the user-info or a `password=` parameter) replaced by
+/// `[REDACTED]`, safe to print and log.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return "[REDACTED]".to_owned();
+    };
+    let (scheme, rest) = url.split_at(scheme_end + 3);
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rfind('@') {
+        Some(at) => {
+            let (userinfo, host) = authority.split_at(at);
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:[REDACTED]{host}"),
+                None => format!("{userinfo}{host}"),
+            }
+        }
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                        format!("{name}=[REDACTED]")
+                    }
+                    _ => param.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}{authority}{tail}")
+}
+
+/// Flags given on the command line, the last layer.
+#[derive(Debug, Default, Clone)]
+pub struct FlagOverrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+    /// `--tls-cert`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`.
+    pub tls_key: Option<PathBuf>,
+    /// `--tls-client-ca`.
+    pub tls_client_ca: Option<PathBuf>,
+}
+
+impl FlagOverrides {
+    fn layer(&self) -> Layer {
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| Raw::Str(p.display().to_string()));
+        Layer {
+            listen: self.listen.clone().map(Raw::Str),
+            data_dir: path(&self.data_dir),
+            database_url: self.database_url.clone().map(Raw::Str),
+            tls_cert: path(&self.tls_cert),
+            tls_key: path(&self.tls_key),
+            tls_client_ca: path(&self.tls_client_ca),
+            ..Layer::default()
+        }
+    }
+}
+
+/// Settings with where the master key comes from, for the process to start with.
+#[derive(Debug)]
+pub struct LoadedSettings {
+    /// The effective settings.
+    pub settings: Settings,
+    /// `RAMPART_MASTER_KEY`, when set.
+    pub master_key_env: Option<SecretString>,
+    /// `RAMPART_MASTER_KEY_PREVIOUS`, when set (master-key rotation).
+    pub previous_master_key_env: Option<SecretString>,
+}
+
+impl Settings {
+    /// Loads settings from `file` (if any), the environment `env` (pass `std::env::vars()`), and
+    /// `flags`, in that order of precedence (flags win).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: &FlagOverrides,
+    ) -> Result<LoadedSettings, ConfigError> {
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("RAMPART_"))
+            .collect();
+        let mut settings = Settings::defaults();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+                path: path.to_owned(),
+                source,
+            })?;
+            if let Ok(table) = text.parse::<toml::Table>()
+                && table.contains_key("master_key")
+            {
+                return Err(ConfigError::ParseFile {
+                    path: path.to_owned(),
+                    message: "the master key never goes in a config file; set RAMPART_MASTER_KEY or use the data dir's master.key".to_owned(),
+                });
+            }
+            let layer: Layer = toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+                path: path.to_owned(),
+                message: e.message().to_owned(),
+            })?;
+            settings.apply(layer, &format!("config file {}", path.display()))?;
+        }
+        settings.apply(Settings::env_layer(&env), "environment (RAMPART_*)")?;
+        settings.apply(flags.layer(), "command-line flags")?;
+        if settings.tls_cert.is_some() != settings.tls_key.is_some() {
+            return Err(ConfigError::Invalid {
+                source_name: "settings".to_owned(),
+                key: "tls_cert",
+                message: "tls_cert and tls_key must be given together".to_owned(),
+            });
+        }
+        if settings.tls_client_ca.is_some() && settings.tls_cert.is_none() {
+            return Err(ConfigError::Invalid {
+                source_name: "settings".to_owned(),
+                key: "tls_client_ca",
+                message: "mTLS (tls_client_ca) needs TLS: give tls_cert and tls_key too".to_owned(),
+            });
+        }
+        let secret = |name: &str| {
+            env.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| SecretString::from(v.clone()))
+        };
+        Ok(LoadedSettings {
+            settings,
+            master_key_env: secret("RAMPART_MASTER_KEY"),
+            previous_master_key_env: secret("RAMPART_MASTER_KEY_PREVIOUS"),
+        })
+    }
+
+    /// Whether TLS is configured.
+    pub fn tls_enabled(&self) -> bool {
+        self.tls_cert.is_some()
+    }
+
+    /// The effective settings as TOML, every secret shown as `[REDACTED]`.
+    pub fn show(&self, master_key_source: &str) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# effective settings: defaults < config file < RAMPART_* < flags"
+        );
+        for (name, value) in self.show_lines() {
+            let _ = writeln!(out, "{name} = {value}");
+        }
+        let _ = writeln!(out, "# master key: {master_key_source} (value never shown)");
+        let _ = writeln!(out, "master_key = \"[REDACTED]\"");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("rampart.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1000\"\nbody_limit_bytes = 2048\nmetrics_enabled = false\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+        )
+        .expect("write");
+        let loaded = Settings::load(
+            Some(&file),
+            env(&[
+                ("RAMPART_LISTEN", "127.0.0.1:2000"),
+                ("RAMPART_LOCKOUT_SECONDS", "60"),
+                (
+                    "RAMPART_CORS_ALLOWED_ORIGINS",
+                    "https://a.example, https://b.example",
+                ),
+                ("OTHER", "ignored"),
+            ]),
+            &FlagOverrides {
+                data_dir: Some(PathBuf::from("/flags/dir")),
+                ..FlagOverrides::default()
+            },
+        )
+        .expect("loads");
+        let s = loaded.settings;
+        assert_eq!(s.listen, "127.0.0.1:2000".parse().expect("addr"));
+        assert_eq!(s.body_limit_bytes, 2048);
+        assert!(!s.metrics_enabled);
+        assert_eq!(s.lockout_seconds, 60);
+        assert_eq!(s.data_dir, PathBuf::from("/flags/dir"));
+        assert_eq!(
+            s.trusted_proxies,
+            vec!["10.0.0.0/8".parse::<IpNet>().expect("net")]
+        );
+        assert_eq!(s.cors_allowed_origins.len(), 2);
+        assert_eq!(s.max_login_attempts, 5);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting_and_source() {
+        let err = Settings::load(
+            None,
+            env(&[("RAMPART_BODY_LIMIT_BYTES", "lots")]),
+            &FlagOverrides::default(),
+        )
+        .expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.contains("body_limit_bytes") && text.contains("RAMPART_"),
+            "{text}"
+        );
+        for (key, value) in [
+            ("RAMPART_LISTEN", "nowhere"),
+            ("RAMPART_TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("RAMPART_CORS_ALLOWED_ORIGINS", "app.example.com"),
+            ("RAMPART_DATABASE_URL", "mysql://x"),
+            ("RAMPART_METRICS_ENABLED", "maybe"),
+            ("RAMPART_LOCKOUT_SECONDS", "0"),
+        ] {
+            assert!(
+                Settings::load(None, env(&[(key, value)]), &FlagOverrides::default()).is_err(),
+                "{key}={value} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_master_keys_in_files_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("rampart.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:1\"\n").expect("write");
+        let err =
+            Settings::load(Some(&file), env(&[]), &FlagOverrides::default()).expect_err("typo");
+        assert!(err.to_string().contains("lisen"), "{err}");
+        std::fs::write(&file, "master_key = \"c2VjcmV0\"\n").expect("write");
+        let err =
+            Settings::load(Some(&file), env(&[]), &FlagOverrides::default()).expect_err("key");
+        assert!(err.to_string().contains("RAMPART_MASTER_KEY"), "{err}");
+        assert!(!err.to_string().contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn tls_settings_must_be_complete() {
+        let flags = FlagOverrides {
+            tls_cert: Some(PathBuf::from("cert.pem")),
+            ..FlagOverrides::default()
+        };
+        assert!(Settings::load(None, env(&[]), &flags).is_err());
+        let flags = FlagOverrides {
+            tls_client_ca: Some(PathBuf::from("ca.pem")),
+            ..FlagOverrides::default()
+        };
+        assert!(Settings::load(None, env(&[]), &flags).is_err());
+    }
+
+    #[test]
+    fn show_redacts_every_secret() {
+        let loaded = Settings::load(
+            None,
+            env(&[
+                ("RAMPART_DATABASE_URL", "postgres://rampart:hunter2canary@db.internal/rampart?password=othercanary&sslmode=require"),
+                ("RAMPART_MASTER_KEY", "bWFzdGVya2V5Y2FuYXJ5"),
+            ]),
+            &FlagOverrides::default(),
+        )
+        .expect("loads");
+        let shown = loaded.settings.show("env");
+        assert!(!shown.contains("hunter2canary"), "{shown}");
+        assert!(!shown.contains("othercanary"), "{shown}");
+        assert!(!shown.contains("bWFzdGVya2V5Y2FuYXJ5"));
+        assert!(shown.contains("postgres://rampart:[REDACTED]@db.internal/rampart?password=[REDACTED]&sslmode=require"), "{shown}");
+        assert!(!format!("{loaded:?}").contains("hunter2canary"));
+        for name in SETTING_NAMES {
+            assert!(shown.contains(&format!("{name} = ")), "{name} missing");
+        }
+        // What `show` prints parses back as TOML.
+        assert!(shown.parse::<toml::Table>().is_ok(), "{shown}");
+    }
+
+    #[test]
+    fn redact_url_handles_odd_shapes() {
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("postgres://u:p@ss@h/db"),
+            "postgres://u:[REDACTED]@h/db"
+        );
+        assert_eq!(redact_url("garbage"), "[REDACTED]");
+        assert_eq!(
+            redact_url("postgres:///db?host=/tmp"),
+            "postgres:///db?host=/tmp"
+        );
+    }
+}

@@ -1,0 +1,445 @@
+//! Start-up: `rampart init` and the opening of a deployment by `rampart serve`.
+//!
+//! Every check that can fail runs before anything is written, and its message tells the operator
+//! what to do. A wrong master key is caught by the sealed sentinel before any migration runs, so
+//! a mistaken start leaves the data exactly as it was.
+
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use rampart_access::{ApiKey, ApiKeyPepper, ApiKeyRecord, Principal};
+use rampart_crypto::{
+    CryptoError, KeyEncryptionKey, MasterKey, MasterKeyError, SealContext, SealedSecretStore,
+    Sentinel, random_secret,
+};
+use rampart_store::{Backend, Deployment, Initialization, Store, StoreError};
+use secrecy::ExposeSecret;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::config::{LoadedSettings, Settings};
+
+/// File name of the SQLite database inside the data dir.
+pub const DATABASE_FILE: &str = "rampart.db";
+/// File name of the master key inside the data dir.
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+/// Why Rampart refuses to initialize or start. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// `init` on a deployment that exists.
+    #[error(
+        "{location} is already initialized; nothing was changed (to start it, run `rampart serve`)"
+    )]
+    AlreadyInitialized {
+        /// The data dir or database.
+        location: String,
+    },
+    /// `RAMPART_MASTER_KEY` does not hold a valid key.
+    #[error(
+        "RAMPART_MASTER_KEY {0}; set it to the base64 of 32 random bytes (generate one with `openssl rand -base64 32`)"
+    )]
+    MasterKeyEnv(MasterKeyError),
+    /// The key file does not hold a valid key.
+    #[error("master key file {path} {reason}; restore it from your backup")]
+    MasterKeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: MasterKeyError,
+    },
+    /// No master key anywhere.
+    #[error(
+        "no master key: RAMPART_MASTER_KEY is not set and {path} does not exist; set RAMPART_MASTER_KEY to the key this deployment was initialized with, or restore the key file from your backup"
+    )]
+    MasterKeyMissing {
+        /// Where the key file was expected.
+        path: PathBuf,
+    },
+    /// The key file is readable by others.
+    #[error(
+        "master key file {path} has mode {mode:o}, readable by other users; run `chmod 600 {path}` and start again"
+    )]
+    MasterKeyFilePermissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// PostgreSQL deployments take the key from the environment only.
+    #[error(
+        "RAMPART_MASTER_KEY is required with PostgreSQL (every server of the deployment needs the same key); generate one with `openssl rand -base64 32` and keep it in your secret manager"
+    )]
+    MasterKeyRequiredForPostgres,
+    /// The master key is not the one that sealed this deployment.
+    #[error(
+        "the master key does not match {location}: it is not the key this deployment was initialized with; set RAMPART_MASTER_KEY (or restore the data dir's master.key) to the original key. Nothing was changed"
+    )]
+    WrongMasterKey {
+        /// The data dir or database.
+        location: String,
+    },
+    /// A sealed secret that init writes is missing.
+    #[error("{location} is damaged: its sealed '{name}' is missing")]
+    MissingSecret {
+        /// The data dir or database.
+        location: String,
+        /// The secret's name.
+        name: &'static str,
+    },
+    /// A file operation failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A cryptographic operation failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The API key generator failed.
+    #[error("cannot generate the admin API key: {0}")]
+    KeyGeneration(#[from] rampart_access::ApiKeyFormatError),
+}
+
+/// Where the master key came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// `RAMPART_MASTER_KEY`.
+    Env,
+    /// The key file in the data dir.
+    File(PathBuf),
+}
+
+impl MasterKeySource {
+    /// `env` or `file`, as `init --json` reports it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Env => "env",
+            Self::File(_) => "file",
+        }
+    }
+}
+
+/// What `rampart init` created.
+#[derive(Debug)]
+pub struct Initialized {
+    /// The bootstrap admin key, to show once.
+    pub admin_api_key: ApiKey,
+    /// The data dir.
+    pub data_dir: PathBuf,
+    /// Where the master key lives.
+    pub master_key_source: MasterKeySource,
+    /// The storage backend.
+    pub backend: Backend,
+}
+
+/// A deployment opened for serving: the store and the secrets unsealed from it.
+#[derive(Debug)]
+pub struct OpenDeployment {
+    /// The storage.
+    pub store: Store,
+    /// The deployment record.
+    pub deployment: Deployment,
+    /// The key-encryption key.
+    pub kek: KeyEncryptionKey,
+    /// The API-key hashing pepper.
+    pub api_key_pepper: ApiKeyPepper,
+    /// What init created, when this start initialized the deployment.
+    pub first_start: Option<Initialized>,
+}
+
+fn location(settings: &Settings) -> String {
+    match &settings.database_url {
+        Some(url) => format!(
+            "database {}",
+            crate::config::redact_url(url.expose_secret())
+        ),
+        None => format!("data dir {}", settings.data_dir.display()),
+    }
+}
+
+fn key_file(settings: &Settings) -> PathBuf {
+    settings.data_dir.join(MASTER_KEY_FILE)
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StartupError {
+    let path = path.to_owned();
+    move |source| StartupError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+async fn open_store(settings: &Settings, create: bool) -> Result<Store, StartupError> {
+    Ok(match &settings.database_url {
+        Some(url) => Store::open_postgres(url.expose_secret()).await?,
+        None => Store::open_sqlite(&settings.data_dir.join(DATABASE_FILE), create).await?,
+    })
+}
+
+/// The master key for an existing deployment: the environment first, else the key file.
+fn existing_master_key(
+    loaded: &LoadedSettings,
+) -> Result<(MasterKey, MasterKeySource), StartupError> {
+    if let Some(value) = &loaded.master_key_env {
+        let key =
+            MasterKey::from_base64(value.expose_secret()).map_err(StartupError::MasterKeyEnv)?;
+        return Ok((key, MasterKeySource::Env));
+    }
+    if loaded.settings.database_url.is_some() {
+        return Err(StartupError::MasterKeyRequiredForPostgres);
+    }
+    let path = key_file(&loaded.settings);
+    let metadata = match fs::metadata(&path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(StartupError::MasterKeyMissing { path });
+        }
+        Err(e) => return Err(io("cannot read", &path)(e)),
+    };
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(StartupError::MasterKeyFilePermissions { path, mode });
+    }
+    let text =
+        zeroize::Zeroizing::new(fs::read_to_string(&path).map_err(io("cannot read", &path))?);
+    let key = MasterKey::from_base64(&text).map_err(|reason| StartupError::MasterKeyFile {
+        path: path.clone(),
+        reason,
+    })?;
+    Ok((key, MasterKeySource::File(path)))
+}
+
+/// Whether the deployment the settings point at is initialized. Reads only.
+pub async fn is_initialized(settings: &Settings) -> Result<bool, StartupError> {
+    if settings.database_url.is_none() && !settings.data_dir.join(DATABASE_FILE).exists() {
+        return Ok(false);
+    }
+    let store = open_store(settings, false).await?;
+    let initialized = store.deployment().await?.is_some();
+    store.close().await;
+    Ok(initialized)
+}
+
+/// `rampart init`: creates the deployment (data dir, database, master key file when the key is
+/// not in the environment, sealed secrets, the bootstrap admin and its API key). Refuses,
+/// changing nothing, when the deployment exists.
+pub async fn initialize(
+    loaded: &LoadedSettings,
+    now: OffsetDateTime,
+) -> Result<Initialized, StartupError> {
+    let settings = &loaded.settings;
+    let sqlite = settings.database_url.is_none();
+    if is_initialized(settings).await? || (sqlite && key_file(settings).exists()) {
+        return Err(StartupError::AlreadyInitialized {
+            location: location(settings),
+        });
+    }
+    // Check the key before creating anything.
+    let (master, source) = match &loaded.master_key_env {
+        Some(value) => (
+            MasterKey::from_base64(value.expose_secret()).map_err(StartupError::MasterKeyEnv)?,
+            MasterKeySource::Env,
+        ),
+        None if !sqlite => return Err(StartupError::MasterKeyRequiredForPostgres),
+        None => (
+            MasterKey::generate()?,
+            MasterKeySource::File(key_file(settings)),
+        ),
+    };
+    if sqlite {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&settings.data_dir)
+            .map_err(io("cannot create data dir", &settings.data_dir))?;
+    }
+    // The key file is written under a temporary name and renamed only once the database holds
+    // the deployment, so a crash in between never leaves a key file that blocks a new init.
+    let pending_key = settings.data_dir.join(format!("{MASTER_KEY_FILE}.pending"));
+    if let MasterKeySource::File(_) = source {
+        write_key_file(&pending_key, &master)?;
+    }
+    let result = write_deployment(settings, &master, now).await;
+    let admin_api_key = match result {
+        Ok(key) => key,
+        Err(e) => {
+            let _ = fs::remove_file(&pending_key);
+            return Err(e);
+        }
+    };
+    if let MasterKeySource::File(path) = &source {
+        fs::rename(&pending_key, path).map_err(io("cannot write master key file", path))?;
+        if let Ok(dir) = fs::File::open(&settings.data_dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(Initialized {
+        admin_api_key,
+        data_dir: settings.data_dir.clone(),
+        master_key_source: source,
+        backend: if sqlite {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        },
+    })
+}
+
+fn write_key_file(path: &Path, master: &MasterKey) -> Result<(), StartupError> {
+    let _ = fs::remove_file(path);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io("cannot write master key file", path))?;
+    let encoded = master.to_base64();
+    file.write_all(encoded.expose_secret().as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.sync_all())
+        .map_err(io("cannot write master key file", path))
+}
+
+async fn write_deployment(
+    settings: &Settings,
+    master: &MasterKey,
+    now: OffsetDateTime,
+) -> Result<ApiKey, StartupError> {
+    let now = now
+        .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now);
+    let kek = master.key_encryption_key();
+    let pepper = ApiKeyPepper::new(*random_secret::<32>()?);
+    let admin = Principal::bootstrap_admin(now);
+    let key = ApiKey::generate()?;
+    let admin_key = ApiKeyRecord {
+        id: Uuid::now_v7(),
+        principal_id: admin.id,
+        name: "bootstrap".to_owned(),
+        hash: pepper.hash(&key),
+        scopes: None,
+        created_at: now,
+        expires_at: None,
+        revoked_at: None,
+    };
+    let init = Initialization {
+        deployment: Deployment {
+            id: Uuid::now_v7(),
+            created_at: now,
+            created_by_version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+        sealed_secrets: vec![
+            (Sentinel::NAME.to_owned(), 1, Sentinel::seal(&kek)?),
+            (
+                ApiKeyPepper::SECRET_NAME.to_owned(),
+                1,
+                kek.seal(
+                    &SealContext::new(ApiKeyPepper::SECRET_NAME, 1),
+                    pepper.expose(),
+                )?,
+            ),
+        ],
+        admin,
+        admin_key,
+    };
+    let store = open_store(settings, true).await?;
+    store.migrate().await?;
+    let result = store.initialize(&init).await;
+    store.close().await;
+    match result {
+        Ok(()) => Ok(key),
+        Err(StoreError::AlreadyInitialized) => Err(StartupError::AlreadyInitialized {
+            location: location(settings),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `rampart serve`'s start-up: initializes an uninitialized deployment (and reports it in
+/// `first_start`), then opens it: checks the master key against the sentinel, applies pending
+/// migrations, and unseals the secrets the server needs.
+pub async fn open_or_initialize(
+    loaded: &LoadedSettings,
+    now: OffsetDateTime,
+) -> Result<OpenDeployment, StartupError> {
+    let first_start = if is_initialized(&loaded.settings).await? {
+        None
+    } else {
+        match initialize(loaded, now).await {
+            Ok(initialized) => Some(initialized),
+            // Another server of the same PostgreSQL deployment initialized it first.
+            Err(StartupError::AlreadyInitialized { .. })
+                if loaded.settings.database_url.is_some() =>
+            {
+                None
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let mut open = open(loaded).await?;
+    open.first_start = first_start;
+    Ok(open)
+}
+
+/// Opens an initialized deployment. Reads only until the master key is proven right.
+pub async fn open(loaded: &LoadedSettings) -> Result<OpenDeployment, StartupError> {
+    let settings = &loaded.settings;
+    let where_ = location(settings);
+    let store = open_store(settings, false).await?;
+    let Some(deployment) = store.deployment().await? else {
+        return Err(StartupError::MissingSecret {
+            location: where_,
+            name: "deployment record",
+        });
+    };
+    let (master, _) = existing_master_key(loaded)?;
+    let kek = master.key_encryption_key();
+    let sentinel =
+        store
+            .load_sealed(Sentinel::NAME, 1)
+            .await?
+            .ok_or_else(|| StartupError::MissingSecret {
+                location: where_.clone(),
+                name: "sentinel",
+            })?;
+    Sentinel::verify(&kek, &sentinel).map_err(|_| StartupError::WrongMasterKey {
+        location: where_.clone(),
+    })?;
+    store.migrate().await?;
+    let sealed_pepper = store
+        .load_sealed(ApiKeyPepper::SECRET_NAME, 1)
+        .await?
+        .ok_or_else(|| StartupError::MissingSecret {
+            location: where_.clone(),
+            name: "api_key_pepper",
+        })?;
+    let pepper_bytes = kek.open(
+        &SealContext::new(ApiKeyPepper::SECRET_NAME, 1),
+        &sealed_pepper,
+    )?;
+    let api_key_pepper = ApiKeyPepper::from_slice(pepper_bytes.expose_secret()).ok_or(
+        StartupError::MissingSecret {
+            location: where_,
+            name: "api_key_pepper",
+        },
+    )?;
+    Ok(OpenDeployment {
+        store,
+        deployment,
+        kek,
+        api_key_pepper,
+        first_start: None,
+    })
+}

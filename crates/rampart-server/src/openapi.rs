@@ -1,0 +1,39 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::problem::{FieldError, Problem};
+use crate::routes::{AuditHealth, Health, WhoAmI};
+
+/// Rampart's API document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Rampart", description = "Security and compliance layer: audit log, keys and encryption, identity and access, PII redaction."),
+    paths(
+        crate::routes::health,
+        crate::routes::openapi,
+        crate::routes::metrics,
+        crate::routes::whoami,
+    ),
+    components(schemas(Health, AuditHealth, WhoAmI, Problem, FieldError)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A Rampart API key (`rk_…`) or session token"))
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,278 @@
+//! RFC 9457 problem details: every error the API returns.
+//!
+//! Clients see a small set of stable problem types (the slug in `type`), never internal states.
+//! A 500 says "internal error" and the request id; the detail goes to the log only.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Base of every problem `type` URI.
+pub const PROBLEM_BASE: &str = "https://rampart.dev/problems/";
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field, as a path into the request body (`events[3].action`).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// The problem+json body.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// `https://rampart.dev/problems/<slug>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short, stable summary of the problem type.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened in this case.
+    pub detail: String,
+    /// Field-level errors, for `422`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// An error on its way to becoming a problem+json response.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    www_authenticate: bool,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            slug,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            www_authenticate: false,
+            retry_after: None,
+        }
+    }
+
+    /// `400`: the request could not be parsed.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Malformed request",
+            detail,
+        )
+    }
+
+    /// `422`: the request parsed but is invalid.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut error = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-failed",
+            "Invalid request",
+            detail,
+        );
+        error.errors = errors;
+        error
+    }
+
+    /// `401`: the credential is missing or not valid. The same answer for every reason.
+    pub fn unauthenticated() -> Self {
+        let mut error = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Authentication required",
+            "send a valid API key or session token as 'Authorization: Bearer <credential>'",
+        );
+        error.www_authenticate = true;
+        error
+    }
+
+    /// `403`: authenticated, but without the permission.
+    pub fn forbidden(permission: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Permission denied",
+            format!("this credential lacks the permission '{permission}'"),
+        )
+    }
+
+    /// `404`: no such resource or route.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    /// `405`: the route exists, the method does not.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            "this endpoint does not support the request's method",
+        )
+    }
+
+    /// `413`: the body is larger than the configured limit.
+    pub fn payload_too_large(limit: Option<u64>) -> Self {
+        let detail = match limit {
+            Some(limit) => format!("request bodies here are limited to {limit} bytes"),
+            None => "the request body exceeds the configured limit".to_owned(),
+        };
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Request body too large",
+            detail,
+        )
+    }
+
+    /// `415`: the body is not JSON.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send the body as 'Content-Type: application/json'",
+        )
+    }
+
+    /// `429`: rate limited; retry after `seconds`.
+    pub fn rate_limited(seconds: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            format!("retry after {seconds} seconds"),
+        );
+        error.retry_after = Some(seconds);
+        error
+    }
+
+    /// `503`: the request took longer than the configured timeout.
+    pub fn timeout() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "Request timed out",
+            "the request took longer than the server's request timeout",
+        )
+    }
+
+    /// `500`: something failed inside; the detail is logged, never sent.
+    pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %ErrorChain(cause), "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "an internal error occurred; quote the X-Request-Id header when reporting it",
+        )
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The body this error serializes to.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("{PROBLEM_BASE}{}", self.slug),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+/// Displays an error with its sources, `a: b: c`.
+struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.problem())).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.www_authenticate {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"rampart\""),
+            );
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let cause = std::io::Error::other("SELECT secret FROM sealed_secrets");
+        let problem = ApiError::internal(&cause).problem();
+        assert_eq!(problem.status, 500);
+        assert_eq!(problem.kind, "https://rampart.dev/problems/internal");
+        assert!(!problem.detail.contains("SELECT"));
+    }
+
+    #[test]
+    fn validation_lists_every_field() {
+        let error = ApiError::validation(vec![
+            FieldError {
+                field: "action".into(),
+                message: "is required".into(),
+            },
+            FieldError {
+                field: "status".into(),
+                message: "must be success, failure or denied".into(),
+            },
+        ]);
+        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = serde_json::to_value(error.problem()).expect("serializes");
+        assert_eq!(body["errors"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            body["type"],
+            "https://rampart.dev/problems/validation-failed"
+        );
+    }
+}

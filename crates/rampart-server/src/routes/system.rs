@@ -1,0 +1,106 @@
+//! System endpoints: health, the OpenAPI document, metrics.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+use utoipa::{OpenApi as _, ToSchema};
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Audit log figures in the health answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditHealth {
+    /// Entries in the audit log.
+    pub tree_size: u64,
+}
+
+/// `GET /v1/health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `unavailable` when storage does not answer.
+    pub status: &'static str,
+    /// The Rampart version.
+    pub version: &'static str,
+    /// `sqlite` or `postgres`.
+    pub storage: &'static str,
+    /// The audit log.
+    pub audit: AuditHealth,
+}
+
+/// Liveness and readiness: answers 200 when storage answers, 503 otherwise.
+#[utoipa::path(
+    get,
+    path = "/v1/health",
+    tag = "system",
+    responses(
+        (status = 200, description = "Healthy", body = Health),
+        (status = 503, description = "Storage does not answer", body = Health),
+    )
+)]
+pub async fn health(State(state): State<AppState>) -> Response {
+    let store = state.store();
+    let healthy = match store.ping().await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "health check: storage does not answer");
+            false
+        }
+    };
+    let body = Health {
+        status: if healthy { "ok" } else { "unavailable" },
+        version: env!("CARGO_PKG_VERSION"),
+        storage: store.backend().as_str(),
+        // The audit log arrives with its own issue; until then it holds no entries.
+        audit: AuditHealth { tree_size: 0 },
+    };
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// The OpenAPI 3.1 document of every endpoint, generated from the code.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "system",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
+)]
+pub async fn openapi() -> Response {
+    Json(crate::openapi::ApiDoc::openapi()).into_response()
+}
+
+/// Prometheus metrics in the OpenMetrics text format; 404 when disabled by `metrics_enabled`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "system",
+    responses(
+        (status = 200, description = "Metrics", content_type = "application/openmetrics-text"),
+        (status = 404, description = "Metrics are disabled", body = crate::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    if !state.settings().metrics_enabled {
+        return ApiError::not_found("metrics are disabled (metrics_enabled = false)")
+            .into_response();
+    }
+    match state.metrics().render() {
+        Ok(text) => {
+            let mut response = text.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            response
+        }
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
+}

@@ -1,0 +1,28 @@
+//! Rampart's storage: one [`Store`] that implements the storage traits of the domain crates
+//! (`SealedSecretStore`, `AccessStore`, ...) on SQLite (the embedded default) and PostgreSQL
+//! (several servers, one deployment), with versioned migrations for both.
+//!
+//! Domain rules live in the domain crates; this crate only maps their types to rows.
+
+mod access;
+mod codec;
+mod error;
+mod migrate;
+mod secrets;
+mod store;
+
+pub use error::StoreError;
+pub use migrate::{MIGRATIONS, Migration, MigrationReport};
+pub use store::{Backend, Deployment, Initialization, Store};
+
+/// Runs `$body` with `$pool` bound to the backend's pool. The body is written once and compiled
+/// for each backend, so both execute the same statements (`$1` placeholders work in both).
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;

@@ -1,0 +1,130 @@
+//! Versioned migrations, one SQL file per version and backend, applied in one transaction.
+//!
+//! Each applied migration is recorded with the SHA-256 of its SQL: a database changed by a newer
+//! binary, or a shipped migration edited after release, stops start-up instead of running on a
+//! schema nobody tested. On PostgreSQL an advisory lock serializes servers starting together.
+
+use ring::digest;
+
+use crate::store::Pool;
+use crate::{Store, StoreError, with_pool};
+
+/// One schema version.
+#[derive(Debug)]
+pub struct Migration {
+    /// Version number, from 1, without gaps.
+    pub version: i64,
+    /// Short name.
+    pub name: &'static str,
+    /// SQL for SQLite.
+    pub sqlite: &'static str,
+    /// SQL for PostgreSQL.
+    pub postgres: &'static str,
+}
+
+/// Every migration this binary ships, in order.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+/// What a migration run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Versions applied by this run.
+    pub applied: Vec<i64>,
+    /// The schema version after the run.
+    pub version: i64,
+}
+
+/// Arbitrary constant identifying Rampart's migration lock among advisory locks.
+const PG_MIGRATION_LOCK: i64 = 0x7261_6d70_6172_7401;
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS rampart_schema_migrations (
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+fn checksum(sql: &str) -> String {
+    digest::digest(&digest::SHA256, sql.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Store {
+    /// Applies every missing migration; refuses a schema newer than this binary or an applied
+    /// migration that differs from the shipped one.
+    pub async fn migrate(&self) -> Result<MigrationReport, StoreError> {
+        let is_postgres = matches!(self.pool, Pool::Postgres(_));
+        let now = crate::codec::micros(time::OffsetDateTime::now_utc())?;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if is_postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_MIGRATION_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::raw_sql(CREATE_TABLE).execute(&mut *tx).await?;
+            let applied: Vec<(i64, String)> =
+                sqlx::query_as("SELECT version, checksum FROM rampart_schema_migrations ORDER BY version")
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let known = MIGRATIONS.last().map_or(0, |m| m.version);
+            if let Some((found, _)) = applied.iter().find(|(v, _)| *v > known) {
+                return Err(StoreError::SchemaTooNew { found: *found, known });
+            }
+            let mut report = MigrationReport { applied: Vec::new(), version: 0 };
+            for migration in MIGRATIONS {
+                let sql = if is_postgres { migration.postgres } else { migration.sqlite };
+                let sum = checksum(sql);
+                match applied.iter().find(|(v, _)| *v == migration.version) {
+                    Some((_, stored)) if *stored == sum => {}
+                    Some(_) => return Err(StoreError::MigrationChanged { version: migration.version }),
+                    None => {
+                        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                        sqlx::query(
+                            "INSERT INTO rampart_schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(migration.version)
+                        .bind(migration.name)
+                        .bind(&sum)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        tracing::info!(version = migration.version, name = migration.name, "applied migration");
+                        report.applied.push(migration.version);
+                    }
+                }
+                report.version = migration.version;
+            }
+            tx.commit().await?;
+            Ok(report)
+        })
+    }
+
+    /// The highest applied schema version, or `None` for a database Rampart never touched.
+    pub async fn schema_version(&self) -> Result<Option<i64>, StoreError> {
+        let exists_sql = match self.pool {
+            Pool::Sqlite(_) => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'rampart_schema_migrations'"
+            }
+            Pool::Postgres(_) => {
+                "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'rampart_schema_migrations'"
+            }
+        };
+        with_pool!(self, pool => {
+            let (count,): (i64,) = sqlx::query_as(exists_sql).fetch_one(pool).await?;
+            if count == 0 {
+                return Ok(None);
+            }
+            let (version,): (Option<i64>,) =
+                sqlx::query_as("SELECT MAX(version) FROM rampart_schema_migrations")
+                    .fetch_one(pool)
+                    .await?;
+            Ok(version)
+        })
+    }
+}

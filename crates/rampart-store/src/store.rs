@@ -1,0 +1,226 @@
+//! The [`Store`]: a connection pool to SQLite or PostgreSQL, and the deployment record.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use rampart_access::{ApiKeyRecord, Principal};
+use rampart_crypto::SealedSecret;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::codec::{from_micros, micros, uuid};
+use crate::{StoreError, with_pool};
+
+/// Which database a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: a SQLite file in the data directory.
+    Sqlite,
+    /// A PostgreSQL server shared by any number of Rampart processes.
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite` or `postgres`, as `GET /v1/health` reports it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Rampart's storage on one backend. Cheap to clone: clones share the pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+/// The deployment record written by `rampart init`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    /// Random id of the deployment.
+    pub id: Uuid,
+    /// When it was initialized.
+    pub created_at: OffsetDateTime,
+    /// The Rampart version that initialized it.
+    pub created_by_version: String,
+}
+
+/// Everything `rampart init` writes, in one transaction: all of it or none of it.
+#[derive(Debug)]
+pub struct Initialization {
+    /// The deployment record.
+    pub deployment: Deployment,
+    /// Sealed secrets (the sentinel first), as `(name, version, sealed)`.
+    pub sealed_secrets: Vec<(String, u32, SealedSecret)>,
+    /// The bootstrap admin principal.
+    pub admin: Principal,
+    /// The bootstrap admin's API key record (hash only).
+    pub admin_key: ApiKeyRecord,
+}
+
+impl Store {
+    /// Opens (and with `create`, creates) the SQLite database at `path`: WAL journal,
+    /// `synchronous=FULL`, foreign keys on, a busy timeout for concurrent writers.
+    pub async fn open_sqlite(path: &Path, create: bool) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Connect {
+                backend: "sqlite",
+                source,
+            })?;
+        Ok(Self {
+            pool: Pool::Sqlite(pool),
+        })
+    }
+
+    /// Connects to PostgreSQL at `url` (`postgres://user:pass@host/db`, or a socket directory in
+    /// `?host=/path`).
+    pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(|source| StoreError::Connect {
+            backend: "postgres",
+            source,
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Connect {
+                backend: "postgres",
+                source,
+            })?;
+        Ok(Self {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    /// Which backend this store uses.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+
+    /// The deployment record, or `None` when the database was never initialized.
+    pub async fn deployment(&self) -> Result<Option<Deployment>, StoreError> {
+        if self.schema_version().await?.is_none() {
+            return Ok(None);
+        }
+        with_pool!(self, pool => {
+            let row: Option<(String, i64, String)> = sqlx::query_as(
+                "SELECT deployment_id, created_at, created_by_version FROM rampart_deployment WHERE singleton = 1",
+            )
+            .fetch_optional(pool)
+            .await?;
+            row.map(|(id, created_at, version)| {
+                Ok(Deployment {
+                    id: uuid(&id, "rampart_deployment.deployment_id")?,
+                    created_at: from_micros(created_at, "rampart_deployment.created_at")?,
+                    created_by_version: version,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    /// Writes everything `rampart init` creates in one transaction. Fails with
+    /// [`StoreError::AlreadyInitialized`], writing nothing, when a deployment exists.
+    pub async fn initialize(&self, init: &Initialization) -> Result<(), StoreError> {
+        let created_at = micros(init.deployment.created_at)?;
+        let admin_created = micros(init.admin.created_at)?;
+        let key_created = micros(init.admin_key.created_at)?;
+        let key_expires = init.admin_key.expires_at.map(micros).transpose()?;
+        let scopes = init.admin_key.scopes.as_deref().map(crate::codec::list);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO rampart_deployment (singleton, deployment_id, created_at, created_by_version)
+                 VALUES (1, $1, $2, $3) ON CONFLICT (singleton) DO NOTHING",
+            )
+            .bind(init.deployment.id.to_string())
+            .bind(created_at)
+            .bind(&init.deployment.created_by_version)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                return Err(StoreError::AlreadyInitialized);
+            }
+            for (name, version, sealed) in &init.sealed_secrets {
+                sqlx::query(
+                    "INSERT INTO sealed_secrets (name, version, sealed, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(name)
+                .bind(i64::from(*version))
+                .bind(sealed.as_bytes())
+                .bind(created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO principals (id, kind, name, email, roles, teams, disabled, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(init.admin.id.to_string())
+            .bind(init.admin.kind.as_str())
+            .bind(&init.admin.name)
+            .bind(init.admin.email.as_deref())
+            .bind(crate::codec::list(&init.admin.roles))
+            .bind(crate::codec::list(&init.admin.teams))
+            .bind(init.admin.disabled)
+            .bind(admin_created)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO api_keys (id, principal_id, name, key_hash, scopes, created_at, expires_at, revoked_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+            )
+            .bind(init.admin_key.id.to_string())
+            .bind(init.admin_key.principal_id.to_string())
+            .bind(&init.admin_key.name)
+            .bind(&init.admin_key.hash.0)
+            .bind(scopes)
+            .bind(key_created)
+            .bind(key_expires)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,3 @@
+//! The storage suite, run against SQLite and a real PostgreSQL server.
+
+mod suite;

@@ -1,0 +1,269 @@
+//! `rampart`: the server and its admin CLI in one binary. This file only parses the command line
+//! and wires the crates together; every rule lives in a library crate.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use rampart_server::config::{FlagOverrides, LoadedSettings, Settings};
+use rampart_server::deployment::{self, Initialized, MasterKeySource};
+use secrecy::ExposeSecret as _;
+use time::OffsetDateTime;
+
+/// Rampart: tamper-evident audit log, keys and encryption, identity and access, PII redaction,
+/// as one service for applications in any language.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rampart",
+    version,
+    about,
+    after_help = "Quick start:\n  rampart serve                 start on ./rampart-data (SQLite), initializing it on first start\n  curl localhost:8470/v1/health\n\nSettings come from defaults < --config FILE < RAMPART_* variables < flags.\nProduction: set RAMPART_MASTER_KEY (base64 of 32 random bytes) and keep it in a secret manager."
+)]
+struct Cli {
+    /// TOML settings file.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a deployment: data dir, database, master key file (unless RAMPART_MASTER_KEY is
+    /// set) and the bootstrap admin API key, printed once.
+    Init {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print the result as JSON: {"admin_api_key", "data_dir", "master_key_source"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the HTTP API, initializing the deployment on first start.
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on [default: 127.0.0.1:8470].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// PEM certificate chain; turns TLS (1.2 and 1.3 only) on, with --tls-key.
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// PEM CA bundle; clients must present a certificate it signed (mTLS).
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_client_ca: Option<PathBuf>,
+    },
+    /// Inspect settings.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective settings as TOML, every secret shown as [REDACTED].
+    Show {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+struct StoreArgs {
+    /// Data directory (SQLite database and master key file) [default: ./rampart-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Use PostgreSQL (postgres://…) instead of SQLite in the data dir; needs RAMPART_MASTER_KEY.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+impl StoreArgs {
+    fn flags(&self) -> FlagOverrides {
+        FlagOverrides {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            ..FlagOverrides::default()
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(config: Option<&PathBuf>, flags: &FlagOverrides) -> anyhow::Result<LoadedSettings> {
+    Ok(Settings::load(
+        config.map(PathBuf::as_path),
+        std::env::vars(),
+        flags,
+    )?)
+}
+
+/// JSON logs on stderr; `RUST_LOG` overrides the `log_level` setting.
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.log_level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init { store, json } => {
+            let loaded = load(cli.config.as_ref(), &store.flags())?;
+            init_logging(&loaded.settings);
+            let initialized = deployment::initialize(&loaded, OffsetDateTime::now_utc()).await?;
+            print_initialized(&initialized, json)
+        }
+        Command::Serve {
+            store,
+            listen,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
+        } => {
+            let flags = FlagOverrides {
+                listen,
+                tls_cert,
+                tls_key,
+                tls_client_ca,
+                ..store.flags()
+            };
+            let loaded = load(cli.config.as_ref(), &flags)?;
+            init_logging(&loaded.settings);
+            serve(loaded).await
+        }
+        Command::Config {
+            command: ConfigCommand::Show { store },
+        } => {
+            let loaded = load(cli.config.as_ref(), &store.flags())?;
+            let source = if loaded.master_key_env.is_some() {
+                "RAMPART_MASTER_KEY".to_owned()
+            } else {
+                format!(
+                    "key file {}",
+                    loaded
+                        .settings
+                        .data_dir
+                        .join(deployment::MASTER_KEY_FILE)
+                        .display()
+                )
+            };
+            print!("{}", loaded.settings.show(&source));
+            Ok(())
+        }
+    }
+}
+
+fn print_initialized(initialized: &Initialized, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let body = serde_json::json!({
+            "admin_api_key": initialized.admin_api_key.expose(),
+            "data_dir": initialized.data_dir.display().to_string(),
+            "master_key_source": initialized.master_key_source.as_str(),
+        });
+        writeln!(out, "{body}")?;
+    } else {
+        writeln!(
+            out,
+            "Initialized a new Rampart deployment ({}).",
+            initialized.backend.as_str()
+        )?;
+        print_key_lines(&mut out, initialized)?;
+    }
+    Ok(())
+}
+
+fn print_key_lines(out: &mut impl std::io::Write, initialized: &Initialized) -> anyhow::Result<()> {
+    match &initialized.master_key_source {
+        MasterKeySource::File(path) => writeln!(
+            out,
+            "  master key: {} (back it up: without it nothing stored can be read)",
+            path.display()
+        )?,
+        MasterKeySource::Env => writeln!(out, "  master key: from RAMPART_MASTER_KEY")?,
+    }
+    writeln!(
+        out,
+        "  admin API key: {} (shown once: store it now)",
+        initialized.admin_api_key.expose()
+    )?;
+    Ok(())
+}
+
+async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
+    let settings = loaded.settings.clone();
+    let tls = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => Some(rampart_server::tls::server_config(
+            cert,
+            key,
+            settings.tls_client_ca.as_deref(),
+        )?),
+        _ => None,
+    };
+    let opened = deployment::open_or_initialize(&loaded, OffsetDateTime::now_utc()).await?;
+    drop(loaded);
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    let storage = opened.store.backend().as_str();
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "Rampart {}", env!("CARGO_PKG_VERSION"))?;
+        if let Some(initialized) = &opened.first_start {
+            writeln!(
+                out,
+                "First start: initialized a new deployment ({storage})."
+            )?;
+            print_key_lines(&mut out, initialized)?;
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let location = match &settings.database_url {
+            Some(url) => rampart_server::config::redact_url(url.expose_secret()),
+            None => settings.data_dir.display().to_string(),
+        };
+        writeln!(
+            out,
+            "listening on {scheme}://{address} (storage: {storage}, {location})"
+        )?;
+        out.flush()?;
+    }
+    tracing::info!(%address, storage, tls = tls.is_some(), "listening");
+    let (state, app) = rampart_server::app(opened, settings);
+    rampart_server::serve::serve(listener, app, tls, rampart_server::serve::shutdown_signal())
+        .await;
+    state.store().close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
