@@ -3,6 +3,7 @@
 //!
 //! It knows nothing of HTTP or SQL: storage is the [`AccessStore`] trait, implemented by
 //! `rampart-store`, and time is always a parameter.
+#![forbid(unsafe_code)]
 
 mod api_key;
 mod authenticate;

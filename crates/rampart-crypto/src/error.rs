@@ -36,6 +36,9 @@ pub enum CryptoError {
         /// Name of the sealed secret.
         name: String,
     },
+    /// HKDF was asked for more output than it can give.
+    #[error("key derivation failed: requested output too long")]
+    KeyDerivation,
     /// The master key does not open this deployment's sentinel.
     #[error("the master key is not the one that sealed this deployment")]
     WrongMasterKey,

@@ -4,11 +4,14 @@
 //!
 //! It is not a storage layer (see [`SealedSecretStore`], which `rampart-store` implements) and it
 //! knows nothing of HTTP; every primitive comes from `ring`, none is hand-rolled.
+#![forbid(unsafe_code)]
 
 mod error;
 mod master_key;
 mod random;
 mod seal;
+#[cfg(test)]
+mod vector_tests;
 
 pub use error::{CryptoError, MasterKeyError};
 pub use master_key::{KeyEncryptionKey, MasterKey};

@@ -58,17 +58,43 @@ impl MasterKey {
 
     /// Derives the key-encryption key: HKDF-SHA256(master, salt = none, info = "rampart kek v1").
     pub fn key_encryption_key(&self) -> KeyEncryptionKey {
-        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &[]).extract(self.bytes.expose_secret());
         let mut kek = Box::new([0u8; KEY_LEN]);
-        // HKDF_SHA256 as the output type asks for exactly 32 bytes, well under the 255 * 32 limit,
-        // and `fill` gets a buffer of that length, so neither step can fail.
-        if let Ok(okm) = prk.expand(&[KEK_INFO], hkdf::HKDF_SHA256) {
-            let _ = okm.fill(kek.as_mut_slice());
-        }
+        // 32 bytes is far under HKDF's limit of 255 * 32, so this cannot fail.
+        let _ = hkdf_sha256(
+            self.bytes.expose_secret(),
+            &[],
+            KEK_INFO,
+            kek.as_mut_slice(),
+        );
         KeyEncryptionKey {
             bytes: SecretBox::new(kek),
         }
     }
+}
+
+/// An output length for ring's HKDF.
+struct OutputLen(usize);
+
+impl hkdf::KeyType for OutputLen {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+/// HKDF-SHA256 (RFC 5869) of `ikm` with `salt` and `info`, filling `out`. Fails when `out` is
+/// longer than 255 * 32 bytes.
+pub(crate) fn hkdf_sha256(
+    ikm: &[u8],
+    salt: &[u8],
+    info: &[u8],
+    out: &mut [u8],
+) -> Result<(), CryptoError> {
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(ikm);
+    let info = [info];
+    let okm = prk
+        .expand(&info, OutputLen(out.len()))
+        .map_err(|_| CryptoError::KeyDerivation)?;
+    okm.fill(out).map_err(|_| CryptoError::KeyDerivation)
 }
 
 impl fmt::Debug for MasterKey {

@@ -62,32 +62,67 @@ impl SealedSecret {
     }
 }
 
-impl KeyEncryptionKey {
-    fn aead_key(&self) -> LessSafeKey {
-        // A 32-byte key is exactly what AES-256-GCM takes, so this cannot fail.
-        let unbound = UnboundKey::new(&AES_256_GCM, self.bytes.expose_secret())
-            .unwrap_or_else(|_| unreachable!("AES-256-GCM takes a 32-byte key"));
-        LessSafeKey::new(unbound)
-    }
+/// AES-256-GCM with a 96-bit nonce and 128-bit tag: returns `ciphertext || tag`.
+pub(crate) fn aes256gcm_seal(
+    key: &[u8; 32],
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let mut in_out = plaintext.to_vec();
+    aead_key(key)
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut in_out,
+        )
+        .map_err(|_| CryptoError::Random)?;
+    Ok(in_out)
+}
 
+/// Opens `ciphertext || tag` of AES-256-GCM; `None` when authentication fails.
+pub(crate) fn aes256gcm_open(
+    key: &[u8; 32],
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    sealed: &[u8],
+) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let mut in_out = zeroize::Zeroizing::new(sealed.to_vec());
+    let len = aead_key(key)
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut in_out,
+        )
+        .ok()?
+        .len();
+    in_out.truncate(len);
+    Some(in_out)
+}
+
+fn aead_key(key: &[u8; 32]) -> LessSafeKey {
+    // A 32-byte key is exactly what AES-256-GCM takes, so this cannot fail.
+    let unbound = UnboundKey::new(&AES_256_GCM, key)
+        .unwrap_or_else(|_| unreachable!("AES-256-GCM takes a 32-byte key"));
+    LessSafeKey::new(unbound)
+}
+
+impl KeyEncryptionKey {
     /// Seals `plaintext` for `context` with a fresh random 96-bit nonce.
     pub fn seal(
         &self,
         context: &SealContext,
         plaintext: &[u8],
     ) -> Result<SealedSecret, CryptoError> {
-        let nonce_bytes = random_secret::<NONCE_LEN>()?;
+        let nonce = *random_secret::<NONCE_LEN>()?;
         let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
-        out.extend_from_slice(nonce_bytes.as_ref());
-        let mut in_out = plaintext.to_vec();
-        self.aead_key()
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(*nonce_bytes),
-                Aad::from(context.associated_data()),
-                &mut in_out,
-            )
-            .map_err(|_| CryptoError::Random)?;
-        out.append(&mut in_out);
+        out.extend_from_slice(&nonce);
+        out.extend(aes256gcm_seal(
+            self.bytes.expose_secret(),
+            nonce,
+            &context.associated_data(),
+            plaintext,
+        )?);
         Ok(SealedSecret(out))
     }
 
@@ -104,18 +139,19 @@ impl KeyEncryptionKey {
             });
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        let nonce =
-            Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Truncated {
-                name: context.name.clone(),
-            })?;
-        let mut in_out = zeroize::Zeroizing::new(ciphertext.to_vec());
-        let plaintext = self
-            .aead_key()
-            .open_in_place(nonce, Aad::from(context.associated_data()), &mut in_out)
-            .map_err(|_| CryptoError::Unseal {
-                name: context.name.clone(),
-                version: context.version,
-            })?;
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CryptoError::Truncated {
+            name: context.name.clone(),
+        })?;
+        let plaintext = aes256gcm_open(
+            self.bytes.expose_secret(),
+            nonce,
+            &context.associated_data(),
+            ciphertext,
+        )
+        .ok_or_else(|| CryptoError::Unseal {
+            name: context.name.clone(),
+            version: context.version,
+        })?;
         Ok(SecretBox::new(plaintext.to_vec().into_boxed_slice()))
     }
 }

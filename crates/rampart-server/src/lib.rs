@@ -3,6 +3,7 @@
 //! OpenAPI document, TLS and the accept loop.
 //!
 //! Handlers are thin: parse, authorize, call one domain service, map the result. No SQL here.
+#![forbid(unsafe_code)]
 
 pub mod config;
 pub mod deployment;

@@ -3,6 +3,7 @@
 //! (several servers, one deployment), with versioned migrations for both.
 //!
 //! Domain rules live in the domain crates; this crate only maps their types to rows.
+#![forbid(unsafe_code)]
 
 mod access;
 mod codec;

@@ -1,6 +1,7 @@
 //! Dev-only test support: a throwaway PostgreSQL database per test ([`TestPostgres`]).
 //! It uses `RAMPART_TEST_DATABASE_URL` when set, else starts a private cluster from the local
 //! PostgreSQL binaries; with neither it skips, unless `RAMPART_REQUIRE_POSTGRES=1`.
+#![forbid(unsafe_code)]
 
 use std::fs;
 use std::hash::{BuildHasher, Hasher, RandomState};

@@ -1,5 +1,6 @@
 //! `rampart`: the server and its admin CLI in one binary. This file only parses the command line
 //! and wires the crates together; every rule lives in a library crate.
+#![forbid(unsafe_code)]
 
 use std::io::Write as _;
 use std::path::PathBuf;

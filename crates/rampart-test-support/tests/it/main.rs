@@ -1,4 +1,10 @@
 //! Integration tests for `TestPostgres`: a real cluster starts, answers SQL and is cleaned up.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::thread;
 use std::time::Instant;

@@ -1,1 +1,15 @@
 //! End-to-end tests: the real `rampart` binary, on loopback.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod architecture;
+mod canary;
+mod http_api;
+mod postgres;
+mod startup;
+mod support;
+mod tls;
