@@ -154,6 +154,31 @@ impl fmt::Debug for ApiKeyPepper {
     }
 }
 
+impl ApiKeyPepper {
+    /// Issues a fresh key for `principal_id`: the key to show once, and the record to store.
+    pub fn issue(
+        &self,
+        principal_id: Uuid,
+        name: &str,
+        scopes: Option<Vec<String>>,
+        expires_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<(ApiKey, ApiKeyRecord), ApiKeyFormatError> {
+        let key = ApiKey::generate()?;
+        let record = ApiKeyRecord {
+            id: Uuid::now_v7(),
+            principal_id,
+            name: name.to_owned(),
+            hash: self.hash(&key),
+            scopes,
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+        };
+        Ok((key, record))
+    }
+}
+
 /// The keyed hash of an API key: what storage holds and is looked up by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ApiKeyHash(pub String);

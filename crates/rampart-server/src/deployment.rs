@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use rampart_access::{ApiKey, ApiKeyPepper, ApiKeyRecord, Principal};
+use rampart_access::{ApiKey, ApiKeyPepper, Principal};
 use rampart_crypto::{
     CryptoError, KeyEncryptionKey, MasterKey, MasterKeyError, SealContext, SealedSecretStore,
     Sentinel, random_secret,
@@ -323,17 +323,7 @@ async fn write_deployment(
     let kek = master.key_encryption_key();
     let pepper = ApiKeyPepper::new(*random_secret::<32>()?);
     let admin = Principal::bootstrap_admin(now);
-    let key = ApiKey::generate()?;
-    let admin_key = ApiKeyRecord {
-        id: Uuid::now_v7(),
-        principal_id: admin.id,
-        name: "bootstrap".to_owned(),
-        hash: pepper.hash(&key),
-        scopes: None,
-        created_at: now,
-        expires_at: None,
-        revoked_at: None,
-    };
+    let (key, admin_key) = pepper.issue(admin.id, "bootstrap", None, None, now)?;
     let init = Initialization {
         deployment: Deployment {
             id: Uuid::now_v7(),

@@ -1,6 +1,6 @@
 //! Each test here runs once per backend: `sqlite::name` and `postgres::name`.
 
-use rampart_access::{AccessStore, ApiKey, ApiKeyPepper, ApiKeyRecord, Principal};
+use rampart_access::{AccessStore, ApiKey, ApiKeyPepper, Principal};
 use rampart_crypto::{MasterKey, SealedSecretStore, Sentinel};
 use rampart_store::{Backend, Deployment, Initialization, MIGRATIONS, Store, StoreError};
 use rampart_test_support::TestPostgres;
@@ -124,17 +124,9 @@ fn seed() -> Seeded {
         )
         .expect("seals");
     let admin = Principal::bootstrap_admin(now);
-    let key = ApiKey::generate().expect("rng");
-    let admin_key = ApiKeyRecord {
-        id: Uuid::now_v7(),
-        principal_id: admin.id,
-        name: "bootstrap".into(),
-        hash: pepper.hash(&key),
-        scopes: None,
-        created_at: now,
-        expires_at: None,
-        revoked_at: None,
-    };
+    let (key, admin_key) = pepper
+        .issue(admin.id, "bootstrap", None, None, now)
+        .expect("rng");
     let init = Initialization {
         deployment: Deployment {
             id: Uuid::now_v7(),

@@ -1,0 +1,366 @@
+//! The NDJSON export and its offline verifier.
+//!
+//! An export is one entry per line (the entry with its `leaf_hash`) and a last line
+//! `{"checkpoint": {...}, "left_hashes": [...]}`: a checkpoint signed for exactly the size at the
+//! end of the exported range, and, when the range does not start at 0, the hashes of the
+//! complete subtrees left of it. The verifier recomputes every leaf from the entry's content,
+//! the root from the leaves, and checks the signature: with the log's public key and the file,
+//! and nothing else, it proves that no entry was changed, removed, reordered or inserted.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::checkpoint::LogVerifier;
+use crate::entry::Entry;
+use crate::tree::{CompactRange, Hash, from_hex, leaf_hash, to_hex};
+
+/// Most bytes one export line may hold; longer lines are refused without parsing.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// The checkpoint object of the API and of the export's last line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointJson {
+    /// The log's origin.
+    pub origin: String,
+    /// Tree size.
+    pub tree_size: u64,
+    /// Root hash, hex.
+    pub root_hash: String,
+    /// When it was signed (RFC 3339).
+    pub timestamp: String,
+    /// The 4-byte C2SP key id, hex.
+    pub key_id: String,
+    /// The Ed25519 signature of the note body, base64.
+    pub signature_b64: String,
+    /// The C2SP signed note.
+    pub note: String,
+}
+
+/// The export's last line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrailerLine {
+    /// The checkpoint for the size at the end of the range.
+    pub checkpoint: CheckpointJson,
+    /// Hashes (hex) of the complete subtrees of `[0, first seq)`, largest first.
+    #[serde(default)]
+    pub left_hashes: Vec<String>,
+}
+
+/// One parsed line of an export.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportLine {
+    /// An entry with the leaf hash it claims.
+    Entry {
+        /// The entry's `seq`.
+        seq: u64,
+        /// The canonical JSON recomputed from the line.
+        canonical: Vec<u8>,
+        /// The `leaf_hash` the line claims.
+        claimed_leaf: Hash,
+    },
+    /// The trailer.
+    Trailer(TrailerLine),
+}
+
+/// One thing wrong with an export or a stored log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyProblem {
+    /// The entry concerned, when there is one.
+    pub seq: Option<u64>,
+    /// Line number in the file (1-based), for files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Parses one line. Errors describe the line's problem without echoing its content.
+pub fn parse_line(line: &str) -> Result<ExportLine, String> {
+    if line.len() > MAX_LINE_BYTES {
+        return Err(format!("line longer than {MAX_LINE_BYTES} bytes"));
+    }
+    let mut value: Value =
+        serde_json::from_str(line).map_err(|e| format!("not JSON ({})", e.classify_str()))?;
+    let Some(object) = value.as_object_mut() else {
+        return Err("not a JSON object".to_owned());
+    };
+    if object.contains_key("checkpoint") {
+        return serde_json::from_value::<TrailerLine>(value)
+            .map(ExportLine::Trailer)
+            .map_err(|e| format!("malformed checkpoint line: {e}"));
+    }
+    let claimed = object
+        .remove("leaf_hash")
+        .and_then(|v| v.as_str().and_then(from_hex))
+        .ok_or_else(|| "entry without a valid leaf_hash".to_owned())?;
+    if crate::entry::depth(&value) > crate::entry::MAX_DEPTH + 4 {
+        return Err("entry nested too deeply".to_owned());
+    }
+    let entry: Entry =
+        serde_json::from_value(value.clone()).map_err(|e| format!("not an audit entry: {e}"))?;
+    let canonical = serde_json_canonicalizer::to_vec(&value)
+        .map_err(|e| format!("cannot canonicalize: {e}"))?;
+    Ok(ExportLine::Entry {
+        seq: entry.seq,
+        canonical,
+        claimed_leaf: claimed,
+    })
+}
+
+trait ClassifyStr {
+    fn classify_str(&self) -> &'static str;
+}
+
+impl ClassifyStr for serde_json::Error {
+    fn classify_str(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "I/O error",
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Data => "unexpected data",
+            serde_json::error::Category::Eof => "truncated",
+        }
+    }
+}
+
+/// The verdict on an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Everything checked out.
+    pub ok: bool,
+    /// Tree size the entries reach.
+    pub tree_size: u64,
+    /// Root recomputed from the entries (hex).
+    pub root_hash: String,
+    /// Entries checked.
+    pub checked_entries: u64,
+    /// What is wrong, first problem first.
+    pub problems: Vec<VerifyProblem>,
+}
+
+/// Verifies an export line by line, in constant memory (beyond the problems it finds).
+#[derive(Debug)]
+pub struct Verifier {
+    range: Option<CompactRange>,
+    leaves: Vec<(u64, Hash)>,
+    first_seq: Option<u64>,
+    next_seq: u64,
+    checked: u64,
+    line: u64,
+    trailer: Option<TrailerLine>,
+    problems: Vec<VerifyProblem>,
+}
+
+/// Problems beyond this many are counted, not listed.
+const MAX_PROBLEMS: usize = 1000;
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Verifier {
+    /// A verifier at the start of a file.
+    pub fn new() -> Self {
+        Self {
+            range: None,
+            leaves: Vec::new(),
+            first_seq: None,
+            next_seq: 0,
+            checked: 0,
+            line: 0,
+            trailer: None,
+            problems: Vec::new(),
+        }
+    }
+
+    fn problem(&mut self, seq: Option<u64>, problem: impl Into<String>) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(VerifyProblem {
+                seq,
+                line: Some(self.line),
+                problem: problem.into(),
+            });
+        }
+    }
+
+    /// Feeds the next line.
+    pub fn line(&mut self, text: &str) {
+        self.line += 1;
+        if text.trim().is_empty() {
+            return;
+        }
+        if self.trailer.is_some() {
+            self.problem(None, "content after the checkpoint line");
+            return;
+        }
+        match parse_line(text) {
+            Err(problem) => self.problem(Some(self.next_seq), problem),
+            Ok(ExportLine::Trailer(trailer)) => self.trailer = Some(trailer),
+            Ok(ExportLine::Entry {
+                seq,
+                canonical,
+                claimed_leaf,
+            }) => {
+                let first = *self.first_seq.get_or_insert(seq);
+                if self.checked == 0 {
+                    self.next_seq = first;
+                }
+                if seq != self.next_seq {
+                    let problem = if seq > self.next_seq {
+                        format!(
+                            "entries {}..{} are missing (removed or the file was cut)",
+                            self.next_seq,
+                            seq - 1
+                        )
+                    } else {
+                        format!("entry {seq} is out of order (expected {})", self.next_seq)
+                    };
+                    self.problem(Some(seq), problem);
+                }
+                let leaf = leaf_hash(&canonical);
+                if leaf != claimed_leaf {
+                    self.problem(
+                        Some(seq),
+                        "the entry's content does not match its leaf_hash (edited)",
+                    );
+                }
+                // The tree is built from what the entries say, so an edit with a matching
+                // forged leaf_hash still changes the root.
+                self.leaves.push((seq, leaf));
+                self.flush_leaves();
+                self.next_seq = seq.saturating_add(1);
+                self.checked += 1;
+            }
+        }
+    }
+
+    /// Leaves wait until the trailer gives the left hashes (they come last in the file), unless
+    /// the export starts at 0, where the tree can grow as the lines arrive.
+    fn flush_leaves(&mut self) {
+        if self.first_seq == Some(0) && self.range.is_none() {
+            self.range = Some(CompactRange::empty());
+        }
+        if let Some(range) = &mut self.range {
+            for (_, leaf) in self.leaves.drain(..) {
+                range.push(leaf, |_| {});
+            }
+        }
+    }
+
+    /// Finishes: checks the trailer's checkpoint against the recomputed root and, with `key`,
+    /// its signature.
+    pub fn finish(mut self, key: Option<&LogVerifier>) -> VerifyReport {
+        let Some(trailer) = self.trailer.take() else {
+            self.problem(None, "no checkpoint line at the end (truncated file?)");
+            return self.report(None);
+        };
+        let checkpoint = &trailer.checkpoint;
+        if self.range.is_none() {
+            let first = self.first_seq.unwrap_or(checkpoint.tree_size);
+            let hashes: Option<Vec<Hash>> =
+                trailer.left_hashes.iter().map(|h| from_hex(h)).collect();
+            match hashes.and_then(|h| CompactRange::from_parts(first, h)) {
+                Some(range) => self.range = Some(range),
+                None => {
+                    self.problem(
+                        None,
+                        format!("left_hashes do not describe a tree of {first} entries"),
+                    );
+                    return self.report(Some(checkpoint));
+                }
+            }
+            self.flush_leaves();
+        }
+        let (size, root) = match &self.range {
+            Some(range) => (range.size(), range.root()),
+            None => (0, crate::tree::empty_root()),
+        };
+        if checkpoint.tree_size != size {
+            self.problem(
+                None,
+                format!(
+                    "the checkpoint covers {} entries but the file reaches {size} (entries removed, added or the file cut)",
+                    checkpoint.tree_size
+                ),
+            );
+        } else if checkpoint.root_hash != to_hex(&root) {
+            self.problem(
+                None,
+                "the root recomputed from the entries differs from the checkpoint's root",
+            );
+        }
+        match key {
+            None => self.problem(None, "signature not checked: no public key given"),
+            Some(key) => match key.verify_note(&checkpoint.note) {
+                Err(e) => self.problem(None, format!("checkpoint: {e}")),
+                Ok(signed) => {
+                    if signed.tree_size != checkpoint.tree_size
+                        || to_hex(&signed.root_hash) != checkpoint.root_hash
+                    {
+                        self.problem(None, "the checkpoint's fields differ from its signed note");
+                    }
+                    let raw = base64::engine::general_purpose::STANDARD
+                        .decode(&checkpoint.signature_b64)
+                        .unwrap_or_default();
+                    if !key.verify_body(&signed.body(), &raw) {
+                        self.problem(None, "signature_b64 does not verify");
+                    }
+                }
+            },
+        }
+        self.report(Some(checkpoint))
+    }
+
+    fn report(self, _checkpoint: Option<&CheckpointJson>) -> VerifyReport {
+        let (size, root) = match &self.range {
+            Some(range) => (range.size(), range.root()),
+            None => (0, crate::tree::empty_root()),
+        };
+        VerifyReport {
+            ok: self.problems.is_empty(),
+            tree_size: size,
+            root_hash: to_hex(&root),
+            checked_entries: self.checked,
+            problems: self.problems,
+        }
+    }
+}
+
+/// The export line of a stored entry: its canonical JSON with `leaf_hash` added.
+pub fn entry_line(body: &str, leaf: &Hash) -> String {
+    let trimmed = body.trim_end();
+    match trimmed.strip_suffix('}') {
+        Some(open) if open.len() > 1 => format!("{open},\"leaf_hash\":\"{}\"}}", to_hex(leaf)),
+        _ => format!("{{\"leaf_hash\":\"{}\"}}", to_hex(leaf)),
+    }
+}
+
+/// The API's checkpoint object for a signed checkpoint.
+pub fn checkpoint_json(
+    origin: &str,
+    signed: &crate::store::SignedCheckpoint,
+    key: &LogVerifier,
+) -> CheckpointJson {
+    CheckpointJson {
+        origin: origin.to_owned(),
+        tree_size: signed.tree_size,
+        root_hash: to_hex(&signed.root_hash),
+        timestamp: crate::entry::format_timestamp(signed.timestamp),
+        key_id: key.key_id().iter().map(|b| format!("{b:02x}")).collect(),
+        signature_b64: base64::engine::general_purpose::STANDARD.encode(signed.signature),
+        note: signed.note.clone(),
+    }
+}
+
+/// The export's last line.
+pub fn trailer_line(
+    checkpoint: CheckpointJson,
+    left: &[Hash],
+) -> Result<String, serde_json::Error> {
+    serde_json::to_string(&TrailerLine {
+        checkpoint,
+        left_hashes: left.iter().map(to_hex).collect(),
+    })
+}

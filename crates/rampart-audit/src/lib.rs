@@ -1,0 +1,22 @@
+//! Rampart's tamper-evident audit log: the entry model and its validation, RFC 8785 canonical
+//! leaves, the RFC 6962 Merkle tree (roots of any size, inclusion and consistency proofs read
+//! from tiles of complete subtrees), C2SP signed-note checkpoints, and the offline verifier.
+//!
+//! It knows nothing of HTTP or SQL: storage is the [`AuditStore`] trait, and time is a parameter.
+#![forbid(unsafe_code)]
+
+pub mod checkpoint;
+pub mod entry;
+pub mod export;
+pub mod store;
+pub mod tiles;
+pub mod tree;
+
+pub use checkpoint::{Checkpoint, LogSigner, LogVerifier, NoteError};
+pub use entry::{Entry, FieldError, NewEntry, Status, SubmittedBy};
+pub use export::{ExportLine, Verifier, VerifyProblem, VerifyReport};
+pub use store::{
+    ActionFilter, AppendBatch, AppendError, AuditStore, EntryFilter, SignedCheckpoint, StoredEntry,
+    TreeHead,
+};
+pub use tree::{CompactRange, Hash};

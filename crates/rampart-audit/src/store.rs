@@ -1,0 +1,179 @@
+//! What the audit log needs from storage ([`AuditStore`]), implemented by `rampart-store`.
+
+use std::future::Future;
+use std::ops::Range;
+
+use time::OffsetDateTime;
+
+use crate::tree::Hash;
+
+/// Size and root of the tree as storage last committed them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeHead {
+    /// Number of entries.
+    pub size: u64,
+    /// Root hash at that size.
+    pub root: Hash,
+}
+
+/// One entry as stored: its canonical JSON (the leaf input) and the columns queries filter on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// Leaf index.
+    pub seq: u64,
+    /// UUIDv7.
+    pub id: String,
+    /// Microseconds since the epoch.
+    pub timestamp_micros: i64,
+    /// `actor.type`.
+    pub actor_type: String,
+    /// `actor.id`.
+    pub actor_id: String,
+    /// `action`.
+    pub action: String,
+    /// `resource.type`.
+    pub resource_type: String,
+    /// `resource.id`.
+    pub resource_id: Option<String>,
+    /// `context.team_id`.
+    pub team_id: Option<String>,
+    /// `status`.
+    pub status: String,
+    /// `subject_id`.
+    pub subject_id: Option<String>,
+    /// `compliance_tags`.
+    pub tags: Vec<String>,
+    /// RFC 8785 canonical JSON of the entry.
+    pub body: String,
+    /// `SHA-256(0x00 || body)`.
+    pub leaf_hash: Hash,
+}
+
+/// A signed checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCheckpoint {
+    /// Tree size it covers.
+    pub tree_size: u64,
+    /// Root at that size.
+    pub root_hash: Hash,
+    /// When it was signed.
+    pub timestamp: OffsetDateTime,
+    /// The full C2SP signed note.
+    pub note: String,
+    /// The raw Ed25519 signature of the note body.
+    pub signature: [u8; 64],
+}
+
+/// Everything one group commit writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct AppendBatch {
+    /// The size the batch was prepared for; the store refuses it if the log has moved on.
+    pub expected_size: u64,
+    /// The entries, with consecutive `seq` from `expected_size`.
+    pub entries: Vec<StoredEntry>,
+    /// Newly completed subtrees at stored levels: `(level, index, hash)`.
+    pub subtrees: Vec<(u32, u64, Hash)>,
+    /// The head after the batch.
+    pub head: TreeHead,
+    /// The checkpoint for the new head.
+    pub checkpoint: SignedCheckpoint,
+}
+
+/// Why an append did not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError<E: std::error::Error + 'static> {
+    /// Another writer appended first; prepare again from `actual_size`.
+    #[error("the log is at size {actual_size}, not the expected size")]
+    Conflict {
+        /// The size storage holds.
+        actual_size: u64,
+    },
+    /// Storage failed; nothing was written.
+    #[error(transparent)]
+    Store(E),
+}
+
+/// How `action` is matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionFilter {
+    /// Exactly this action.
+    Exact(String),
+    /// Actions starting with this prefix (`payment.*` → `payment.`).
+    Prefix(String),
+}
+
+/// Filters of `GET /v1/audit/entries`; every bound inclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryFilter {
+    /// `actor.id`.
+    pub actor_id: Option<String>,
+    /// `actor.type`.
+    pub actor_type: Option<String>,
+    /// `action`.
+    pub action: Option<ActionFilter>,
+    /// `resource.type`.
+    pub resource_type: Option<String>,
+    /// `resource.id`.
+    pub resource_id: Option<String>,
+    /// `context.team_id`.
+    pub team_id: Option<String>,
+    /// `status`.
+    pub status: Option<String>,
+    /// One of `compliance_tags`.
+    pub tag: Option<String>,
+    /// `subject_id`.
+    pub subject_id: Option<String>,
+    /// Earliest timestamp (µs).
+    pub since_micros: Option<i64>,
+    /// Latest timestamp (µs).
+    pub until_micros: Option<i64>,
+    /// Lowest seq.
+    pub from_seq: Option<u64>,
+    /// Highest seq.
+    pub to_seq: Option<u64>,
+    /// Newest first.
+    pub descending: bool,
+    /// Continue after this seq (the cursor).
+    pub after_seq: Option<u64>,
+    /// Page size.
+    pub limit: u32,
+}
+
+/// Storage for the audit log.
+pub trait AuditStore {
+    /// The backend's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The committed head (size 0 and the empty root for a new log).
+    fn head(&self) -> impl Future<Output = Result<TreeHead, Self::Error>> + Send;
+
+    /// Writes a batch atomically, if the log is still at `batch.expected_size`.
+    fn append(
+        &self,
+        batch: &AppendBatch,
+    ) -> impl Future<Output = Result<(), AppendError<Self::Error>>> + Send;
+
+    /// Stored hashes at `level` (0: leaf hashes) for `range`, in order.
+    fn hashes(
+        &self,
+        level: u32,
+        range: Range<u64>,
+    ) -> impl Future<Output = Result<Vec<Hash>, Self::Error>> + Send;
+
+    /// Entries with `seq` in `range`, in order.
+    fn entries(
+        &self,
+        range: Range<u64>,
+    ) -> impl Future<Output = Result<Vec<StoredEntry>, Self::Error>> + Send;
+
+    /// Entries matching `filter`, in the filter's order, at most `filter.limit`.
+    fn query(
+        &self,
+        filter: &EntryFilter,
+    ) -> impl Future<Output = Result<Vec<StoredEntry>, Self::Error>> + Send;
+
+    /// The latest signed checkpoint.
+    fn latest_checkpoint(
+        &self,
+    ) -> impl Future<Output = Result<Option<SignedCheckpoint>, Self::Error>> + Send;
+}

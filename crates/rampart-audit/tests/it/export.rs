@@ -1,0 +1,217 @@
+//! The offline verifier against every kind of tampering with an export.
+
+use rampart_audit::checkpoint::{Checkpoint, LogSigner};
+use rampart_audit::entry::{NewEntry, SubmittedBy};
+use rampart_audit::export::{checkpoint_json, entry_line, trailer_line};
+use rampart_audit::store::SignedCheckpoint;
+use rampart_audit::tree::{CompactRange, Hash, LeafList, decomposition, leaf_hash};
+use rampart_audit::{Verifier, VerifyReport};
+use serde_json::json;
+
+const ORIGIN: &str = "rampart.test/log";
+
+fn signer(seed: u8) -> LogSigner {
+    LogSigner::from_seed(ORIGIN, &[seed; 32]).unwrap()
+}
+
+/// A log of `n` entries as export lines (without trailer), with its leaf hashes.
+fn log(n: u64) -> (Vec<String>, Vec<Hash>) {
+    let mut lines = Vec::new();
+    let mut leaves = Vec::new();
+    for seq in 0..n {
+        let event = json!({"actor": {"type": "user", "id": format!("u{seq}")}, "action": "record.read",
+            "resource": {"type": "record", "id": format!("r{}", seq % 3)}, "status": "success",
+            "details": {"n": seq, "note": "ünïcödé ✓"}, "compliance_tags": ["hipaa"]});
+        let entry = NewEntry::from_json(&event, "").unwrap().into_entry(
+            seq,
+            uuid::Uuid::now_v7(),
+            time::OffsetDateTime::now_utc(),
+            SubmittedBy {
+                principal_id: "p".into(),
+                credential_id: Some("c".into()),
+            },
+        );
+        let body = String::from_utf8(entry.canonical_json().unwrap()).unwrap();
+        let leaf = leaf_hash(body.as_bytes());
+        lines.push(entry_line(&body, &leaf));
+        leaves.push(leaf);
+    }
+    (lines, leaves)
+}
+
+fn trailer(signer: &LogSigner, leaves: &[Hash], first: u64) -> String {
+    let mut range = CompactRange::empty();
+    for leaf in leaves {
+        range.push(*leaf, |_| {});
+    }
+    let checkpoint = Checkpoint {
+        origin: ORIGIN.into(),
+        tree_size: range.size(),
+        root_hash: range.root(),
+    };
+    let (note, signature) = signer.sign(&checkpoint);
+    let signed = SignedCheckpoint {
+        tree_size: range.size(),
+        root_hash: range.root(),
+        timestamp: time::OffsetDateTime::now_utc(),
+        note,
+        signature,
+    };
+    let left: Vec<Hash> = decomposition(first)
+        .into_iter()
+        .map(|(level, index)| {
+            rampart_audit::tree::SubtreeSource::subtree(&mut LeafList(leaves), level, index)
+                .unwrap()
+        })
+        .collect();
+    trailer_line(checkpoint_json(ORIGIN, &signed, &signer.verifier()), &left).unwrap()
+}
+
+fn verify(lines: &[String], key_seed: Option<u8>) -> VerifyReport {
+    let mut verifier = Verifier::new();
+    for line in lines {
+        verifier.line(line);
+    }
+    let key = key_seed.map(|s| signer(s).verifier());
+    verifier.finish(key.as_ref())
+}
+
+fn file(n: u64) -> Vec<String> {
+    let (mut lines, leaves) = log(n);
+    lines.push(trailer(&signer(1), &leaves, 0));
+    lines
+}
+
+fn assert_problem(report: &VerifyReport, seq: Option<u64>, words: &str) {
+    assert!(!report.ok, "tampering went unnoticed");
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.problem.contains(words) && (seq.is_none() || p.seq == seq)),
+        "expected a problem at {seq:?} containing '{words}', got {:#?}",
+        report.problems
+    );
+}
+
+#[test]
+fn an_untouched_export_verifies() {
+    let report = verify(&file(20), Some(1));
+    assert!(report.ok, "{:#?}", report.problems);
+    assert_eq!(report.checked_entries, 20);
+    assert_eq!(report.tree_size, 20);
+    let empty = verify(&file(0), Some(1));
+    assert!(empty.ok, "{:#?}", empty.problems);
+}
+
+#[test]
+fn without_a_key_nothing_is_fully_verified() {
+    assert_problem(&verify(&file(3), None), None, "no public key");
+}
+
+#[test]
+fn an_edited_field_is_named() {
+    let mut lines = file(10);
+    lines[4] = lines[4].replace("\"u4\"", "\"mallory\"");
+    assert_problem(
+        &verify(&lines, Some(1)),
+        Some(4),
+        "does not match its leaf_hash",
+    );
+}
+
+#[test]
+fn an_edit_with_a_forged_leaf_hash_breaks_the_root() {
+    let (mut lines, leaves) = log(10);
+    let trailer = trailer(&signer(1), &leaves, 0);
+    let mut value: serde_json::Value = serde_json::from_str(&lines[4]).unwrap();
+    value["action"] = json!("record.delete");
+    value.as_object_mut().unwrap().remove("leaf_hash");
+    let body = String::from_utf8(serde_json_canonicalizer::to_vec(&value).unwrap()).unwrap();
+    lines[4] = entry_line(&body, &leaf_hash(body.as_bytes()));
+    lines.push(trailer);
+    assert_problem(
+        &verify(&lines, Some(1)),
+        None,
+        "differs from the checkpoint's root",
+    );
+}
+
+#[test]
+fn a_deleted_entry_is_named() {
+    let mut lines = file(10);
+    lines.remove(6);
+    let report = verify(&lines, Some(1));
+    assert_problem(&report, Some(7), "entries 6..6 are missing");
+}
+
+#[test]
+fn swapped_entries_are_named() {
+    let mut lines = file(10);
+    lines.swap(2, 3);
+    assert_problem(&verify(&lines, Some(1)), Some(3), "missing");
+    assert_problem(&verify(&lines, Some(1)), Some(2), "out of order");
+}
+
+#[test]
+fn a_truncated_tail_is_caught() {
+    let mut lines = file(10);
+    let trailer = lines.pop().unwrap();
+    lines.truncate(7);
+    lines.push(trailer);
+    assert_problem(
+        &verify(&lines, Some(1)),
+        None,
+        "covers 10 entries but the file reaches 7",
+    );
+    // Cut without the trailer.
+    let mut cut = file(10);
+    cut.truncate(5);
+    assert_problem(&verify(&cut, Some(1)), None, "no checkpoint line");
+}
+
+#[test]
+fn a_replaced_checkpoint_is_caught() {
+    let (mut lines, leaves) = log(10);
+    // Re-signed by another key: the real key finds no signature of its own.
+    lines.push(trailer(&signer(2), &leaves, 0));
+    assert_problem(&verify(&lines, Some(1)), None, "no signature by key");
+    // Fields edited next to a genuine note.
+    let (mut lines, leaves) = log(10);
+    let mut t: serde_json::Value = serde_json::from_str(&trailer(&signer(1), &leaves, 0)).unwrap();
+    t["checkpoint"]["root_hash"] = json!("00".repeat(32));
+    lines.push(t.to_string());
+    assert_problem(&verify(&lines, Some(1)), None, "root");
+}
+
+#[test]
+fn partial_exports_verify_with_left_hashes() {
+    let (lines, leaves) = log(50);
+    let mut part: Vec<String> = lines[13..40].to_vec();
+    part.push(trailer(&signer(1), &leaves[..40], 13));
+    let report = verify(&part, Some(1));
+    assert!(report.ok, "{:#?}", report.problems);
+    assert_eq!(report.checked_entries, 27);
+    // A forged left hash changes the root.
+    let mut t: serde_json::Value = serde_json::from_str(part.last().unwrap()).unwrap();
+    t["left_hashes"][0] = json!("11".repeat(32));
+    let last = part.len() - 1;
+    part[last] = t.to_string();
+    assert_problem(&verify(&part, Some(1)), None, "root");
+}
+
+#[test]
+fn garbage_lines_are_problems_not_panics() {
+    let mut lines = file(3);
+    lines.insert(1, "{not json".into());
+    lines.insert(2, "[1,2]".into());
+    lines.insert(3, "{\"seq\": 1}".into());
+    let report = verify(&lines, Some(1));
+    assert!(!report.ok);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.problem.contains("not JSON"))
+    );
+}
