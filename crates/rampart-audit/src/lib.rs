@@ -8,6 +8,7 @@
 pub mod checkpoint;
 pub mod entry;
 pub mod export;
+pub mod log;
 pub mod store;
 pub mod tiles;
 pub mod tree;
@@ -15,6 +16,7 @@ pub mod tree;
 pub use checkpoint::{Checkpoint, LogSigner, LogVerifier, NoteError};
 pub use entry::{Entry, FieldError, NewEntry, Status, SubmittedBy};
 pub use export::{ExportLine, Verifier, VerifyProblem, VerifyReport};
+pub use log::{AuditLog, Clock, LogError, Receipt};
 pub use store::{
     ActionFilter, AppendBatch, AppendError, AuditStore, EntryFilter, SignedCheckpoint, StoredEntry,
     TreeHead,

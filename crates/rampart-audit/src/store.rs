@@ -153,12 +153,12 @@ pub trait AuditStore {
         batch: &AppendBatch,
     ) -> impl Future<Output = Result<(), AppendError<Self::Error>>> + Send;
 
-    /// Stored hashes at `level` (0: leaf hashes) for `range`, in order.
+    /// Stored hashes at `level` (0: leaf hashes) for indexes in `range`, as `(index, hash)`.
     fn hashes(
         &self,
         level: u32,
         range: Range<u64>,
-    ) -> impl Future<Output = Result<Vec<Hash>, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<(u64, Hash)>, Self::Error>> + Send;
 
     /// Entries with `seq` in `range`, in order.
     fn entries(

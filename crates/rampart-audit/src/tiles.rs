@@ -78,10 +78,10 @@ pub struct TileSet {
 }
 
 impl TileSet {
-    /// Adds hashes read for `level`, starting at `start`.
-    pub fn insert(&mut self, level: u32, start: u64, hashes: Vec<Hash>) {
-        for (offset, hash) in (start..).zip(hashes) {
-            self.hashes.insert((level, offset), hash);
+    /// Adds hashes read for `level`, as `(index, hash)`.
+    pub fn insert(&mut self, level: u32, hashes: impl IntoIterator<Item = (u64, Hash)>) {
+        for (index, hash) in hashes {
+            self.hashes.insert((level, index), hash);
         }
     }
 }

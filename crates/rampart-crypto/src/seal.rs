@@ -197,6 +197,15 @@ pub trait SealedSecretStore {
         name: &str,
         version: u32,
     ) -> impl Future<Output = Result<Option<SealedSecret>, Self::Error>> + Send;
+
+    /// Stores a sealed secret unless one exists under `name` and `version`; returns whether it
+    /// stored it (another server may have won the race, and then its secret is the one to use).
+    fn store_sealed_if_absent(
+        &self,
+        name: &str,
+        version: u32,
+        sealed: &SealedSecret,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
 }
 
 #[cfg(test)]

@@ -22,4 +22,26 @@ impl SealedSecretStore for Store {
             Ok(row.map(|(bytes,)| SealedSecret::from_bytes(bytes)))
         })
     }
+
+    async fn store_sealed_if_absent(
+        &self,
+        name: &str,
+        version: u32,
+        sealed: &SealedSecret,
+    ) -> Result<bool, StoreError> {
+        let now = crate::codec::micros(time::OffsetDateTime::now_utc())?;
+        with_pool!(self, pool => {
+            let done = sqlx::query(
+                "INSERT INTO sealed_secrets (name, version, sealed, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name, version) DO NOTHING",
+            )
+            .bind(name)
+            .bind(i64::from(version))
+            .bind(sealed.as_bytes())
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
 }

@@ -131,21 +131,27 @@ fn tiles_for(all: &[Hash]) -> (Vec<(u32, u64, Hash)>, CompactRange) {
 fn tile_source(all: &[Hash], stored: &[(u32, u64, Hash)], recorder: &Recorder) -> TileSet {
     let mut tiles = TileSet::default();
     for (level, range) in recorder.reads() {
-        let hashes: Vec<Hash> = if level == 0 {
-            all[usize::try_from(range.start).unwrap()..usize::try_from(range.end).unwrap()].to_vec()
+        let hashes: Vec<(u64, Hash)> = if level == 0 {
+            range
+                .clone()
+                .map(|i| (i, all[usize::try_from(i).unwrap()]))
+                .collect()
         } else {
             range
                 .clone()
                 .map(|i| {
-                    stored
-                        .iter()
-                        .find(|(l, idx, _)| *l == level && *idx == i)
-                        .unwrap()
-                        .2
+                    (
+                        i,
+                        stored
+                            .iter()
+                            .find(|(l, idx, _)| *l == level && *idx == i)
+                            .unwrap()
+                            .2,
+                    )
                 })
                 .collect()
         };
-        tiles.insert(level, range.start, hashes);
+        tiles.insert(level, hashes);
     }
     tiles
 }

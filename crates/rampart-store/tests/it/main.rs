@@ -6,4 +6,29 @@
     clippy::indexing_slicing
 )]
 
+/// Runs each named `async fn(Fixture)` of the invoking module once per backend, as
+/// `sqlite::name` and `postgres::name` (the latter skipped loudly without PostgreSQL).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                let fixture = crate::fixture::Fixture::sqlite().await;
+                assert_eq!(fixture.store.backend(), rampart_store::Backend::Sqlite);
+                super::$name(fixture).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                let Some(fixture) = crate::fixture::Fixture::postgres().await else { return };
+                assert_eq!(fixture.store.backend(), rampart_store::Backend::Postgres);
+                super::$name(fixture).await;
+            })*
+        }
+    };
+}
+
+mod audit;
+mod fixture;
 mod suite;

@@ -1,95 +1,11 @@
 //! Each test here runs once per backend: `sqlite::name` and `postgres::name`.
 
+use crate::fixture::Fixture;
 use rampart_access::{AccessStore, ApiKey, ApiKeyPepper, Principal};
 use rampart_crypto::{MasterKey, SealedSecretStore, Sentinel};
-use rampart_store::{Backend, Deployment, Initialization, MIGRATIONS, Store, StoreError};
-use rampart_test_support::TestPostgres;
-use sqlx::Connection;
+use rampart_store::{Backend, Deployment, Initialization, MIGRATIONS, StoreError};
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-/// A store on a fresh database, with what it takes to reach that database behind its back.
-struct Fixture {
-    store: Store,
-    raw: Raw,
-    _dir: tempfile::TempDir,
-    _pg: Option<TestPostgres>,
-}
-
-enum Raw {
-    Sqlite(std::path::PathBuf),
-    Postgres(String),
-}
-
-impl Fixture {
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("rampart.db");
-        let store = Store::open_sqlite(&path, true).await.expect("opens");
-        Self {
-            store,
-            raw: Raw::Sqlite(path),
-            _dir: dir,
-            _pg: None,
-        }
-    }
-
-    async fn postgres() -> Option<Self> {
-        let pg = TestPostgres::start().expect("PostgreSQL starts")?;
-        let store = Store::open_postgres(pg.url()).await.expect("connects");
-        let raw = Raw::Postgres(pg.url().to_owned());
-        Some(Self {
-            store,
-            raw,
-            _dir: tempfile::tempdir().expect("temp dir"),
-            _pg: Some(pg),
-        })
-    }
-
-    /// Runs SQL on a separate connection, as an attacker or an operator with shell access would.
-    async fn exec_raw(&self, sql: &str) {
-        match &self.raw {
-            Raw::Sqlite(path) => {
-                let url = format!("sqlite://{}", path.display());
-                let mut conn = sqlx::SqliteConnection::connect(&url)
-                    .await
-                    .expect("raw connect");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut conn)
-                    .await
-                    .expect("raw sql");
-            }
-            Raw::Postgres(url) => {
-                let mut conn = sqlx::PgConnection::connect(url).await.expect("raw connect");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut conn)
-                    .await
-                    .expect("raw sql");
-            }
-        }
-    }
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $name() {
-                let fixture = super::Fixture::sqlite().await;
-                assert_eq!(fixture.store.backend(), rampart_store::Backend::Sqlite);
-                super::$name(fixture).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $name() {
-                let Some(fixture) = super::Fixture::postgres().await else { return };
-                assert_eq!(fixture.store.backend(), rampart_store::Backend::Postgres);
-                super::$name(fixture).await;
-            })*
-        }
-    };
-}
 
 on_both_backends!(
     migrations_apply_once,

@@ -1,0 +1,672 @@
+//! [`AuditLog`]: the sequencer and the reads of the log, over any [`AuditStore`].
+//!
+//! One writer task per process gathers append requests: while one batch commits, the next
+//! requests queue, and the writer takes them all as the next batch (group commit, with no timer
+//! to wait for). Each batch gets consecutive `seq`s, one timestamp, leaves, new tiles, a new head
+//! and a signed checkpoint, and is written in one transaction; only after the commit are the
+//! waiting requests answered. If another server moved the head first (PostgreSQL deployments),
+//! the writer reloads the tree's right edge from storage and prepares the batch again.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::checkpoint::{Checkpoint, LogSigner, LogVerifier};
+use crate::entry::{NewEntry, SubmittedBy};
+use crate::export::{VerifyProblem, VerifyReport};
+use crate::store::{AppendBatch, AppendError, AuditStore, SignedCheckpoint, StoredEntry, TreeHead};
+use crate::tiles::{MissingHash, Recorder, TileSet, is_stored_level};
+use crate::tree::{
+    CompactRange, Hash, ProofRangeError, consistency_proof, decomposition, empty_root,
+    inclusion_proof, leaf_hash, range_hash, to_hex,
+};
+
+/// The time source (a parameter, so tests control time).
+pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
+/// Most entries one batch commits.
+const MAX_BATCH_ENTRIES: usize = 20_000;
+/// How often a batch is prepared again after losing the race to another server.
+const MAX_ATTEMPTS: usize = 100;
+/// Entries read per query while verifying.
+const VERIFY_CHUNK: u64 = 5_000;
+
+/// What went wrong in the log. The details are for logs; clients get an internal error.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError<E: std::error::Error + 'static> {
+    /// Storage failed.
+    #[error("audit storage failed: {0}")]
+    Store(#[source] E),
+    /// A stored hash is missing: storage is damaged.
+    #[error("audit storage is incomplete: {0}")]
+    Missing(#[from] MissingHash),
+    /// An entry could not be encoded.
+    #[error("cannot encode an audit entry: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// The append did not commit.
+    #[error("the audit append did not commit: {0}")]
+    Append(String),
+}
+
+/// Where one appended entry landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// Leaf index.
+    pub seq: u64,
+    /// The entry id.
+    pub id: String,
+    /// The leaf hash.
+    pub leaf_hash: Hash,
+}
+
+/// The answer to an append: where each entry landed and the tree size after the batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// One per submitted entry, in order.
+    pub entries: Vec<Appended>,
+    /// Tree size after the batch that held them.
+    pub tree_size: u64,
+}
+
+struct Request {
+    entries: Vec<NewEntry>,
+    submitted_by: SubmittedBy,
+    reply: oneshot::Sender<Result<Receipt, String>>,
+}
+
+struct Inner<S> {
+    store: S,
+    signer: LogSigner,
+    verifier: LogVerifier,
+    clock: Clock,
+}
+
+/// The audit log of one deployment.
+pub struct AuditLog<S> {
+    inner: Arc<Inner<S>>,
+    requests: mpsc::Sender<Request>,
+}
+
+impl<S> Clone for AuditLog<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            requests: self.requests.clone(),
+        }
+    }
+}
+
+impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
+    /// Opens the log: loads the tree's right edge and starts the writer task (on the current
+    /// tokio runtime).
+    pub async fn open(
+        store: S,
+        signer: LogSigner,
+        clock: Clock,
+    ) -> Result<Self, LogError<S::Error>> {
+        let verifier = signer.verifier();
+        let inner = Arc::new(Inner {
+            store,
+            signer,
+            verifier,
+            clock,
+        });
+        let head = inner.store.head().await.map_err(LogError::Store)?;
+        let range = load_range(&inner.store, head.size).await?;
+        if range.root() != head.root {
+            tracing::error!(
+                size = head.size,
+                "the audit tree in storage does not match its head: run POST /v1/audit/verify"
+            );
+        }
+        let (requests, receiver) = mpsc::channel(4096);
+        tokio::spawn(writer(Arc::clone(&inner), range, receiver));
+        Ok(Self { inner, requests })
+    }
+
+    /// The log's origin (the name in its checkpoints).
+    pub fn origin(&self) -> &str {
+        &self.inner.verifier.name
+    }
+
+    /// The public key that verifies the log's checkpoints.
+    pub fn verifier(&self) -> &LogVerifier {
+        &self.inner.verifier
+    }
+
+    /// Appends entries as one unit; answers once they are durable.
+    pub async fn append(
+        &self,
+        entries: Vec<NewEntry>,
+        submitted_by: SubmittedBy,
+    ) -> Result<Receipt, LogError<S::Error>> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request {
+                entries,
+                submitted_by,
+                reply,
+            })
+            .await
+            .map_err(|_| LogError::Append("the audit writer has stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| LogError::Append("the audit writer has stopped".to_owned()))?
+            .map_err(LogError::Append)
+    }
+
+    /// The committed head.
+    pub async fn head(&self) -> Result<TreeHead, LogError<S::Error>> {
+        self.inner.store.head().await.map_err(LogError::Store)
+    }
+
+    /// The latest signed checkpoint (for an empty log, one signed now for size 0).
+    pub async fn latest_checkpoint(&self) -> Result<SignedCheckpoint, LogError<S::Error>> {
+        match self
+            .inner
+            .store
+            .latest_checkpoint()
+            .await
+            .map_err(LogError::Store)?
+        {
+            Some(checkpoint) => Ok(checkpoint),
+            None => Ok(self.sign(0, empty_root())),
+        }
+    }
+
+    fn sign(&self, tree_size: u64, root_hash: Hash) -> SignedCheckpoint {
+        sign(&self.inner, tree_size, root_hash)
+    }
+
+    async fn tiles(&self, recorder: &Recorder) -> Result<TileSet, LogError<S::Error>> {
+        read_tiles(&self.inner.store, recorder).await
+    }
+
+    /// A checkpoint signed now for exactly `tree_size` (at most the committed size).
+    pub async fn checkpoint_at(
+        &self,
+        tree_size: u64,
+    ) -> Result<SignedCheckpoint, LogError<S::Error>> {
+        if tree_size == 0 {
+            return Ok(self.sign(0, empty_root()));
+        }
+        let mut recorder = Recorder::default();
+        let _ = range_hash(&mut recorder, 0, tree_size);
+        let mut tiles = self.tiles(&recorder).await?;
+        let root = range_hash(&mut tiles, 0, tree_size)?;
+        Ok(self.sign(tree_size, root))
+    }
+
+    /// Hashes of the complete subtrees left of `first` (for partial exports).
+    pub async fn left_hashes(&self, first: u64) -> Result<Vec<Hash>, LogError<S::Error>> {
+        let mut recorder = Recorder::default();
+        for (level, index) in decomposition(first) {
+            let _ = crate::tree::SubtreeSource::subtree(&mut recorder, level, index);
+        }
+        let mut tiles = self.tiles(&recorder).await?;
+        decomposition(first)
+            .into_iter()
+            .map(|(level, index)| {
+                crate::tree::SubtreeSource::subtree(&mut tiles, level, index)
+                    .map_err(LogError::from)
+            })
+            .collect()
+    }
+
+    /// The inclusion proof of `seq` in the tree of `tree_size`, with the leaf hash.
+    pub async fn inclusion_proof(
+        &self,
+        seq: u64,
+        tree_size: u64,
+    ) -> Result<Result<(Hash, Vec<Hash>), ProofRangeError>, LogError<S::Error>> {
+        let mut recorder = Recorder::default();
+        if let Err(e) =
+            inclusion_proof(&mut recorder, seq, tree_size).unwrap_or_else(|never| match never {})
+        {
+            return Ok(Err(e));
+        }
+        let _ = crate::tree::SubtreeSource::subtree(&mut recorder, 0, seq);
+        let mut tiles = self.tiles(&recorder).await?;
+        let path = inclusion_proof(&mut tiles, seq, tree_size)?;
+        let leaf = crate::tree::SubtreeSource::subtree(&mut tiles, 0, seq)?;
+        Ok(path.map(|p| (leaf, p)))
+    }
+
+    /// The consistency proof between sizes `from` and `to`.
+    pub async fn consistency_proof(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Result<Vec<Hash>, ProofRangeError>, LogError<S::Error>> {
+        let mut recorder = Recorder::default();
+        if let Err(e) =
+            consistency_proof(&mut recorder, from, to).unwrap_or_else(|never| match never {})
+        {
+            return Ok(Err(e));
+        }
+        let mut tiles = self.tiles(&recorder).await?;
+        Ok(consistency_proof(&mut tiles, from, to)?)
+    }
+
+    /// Recomputes every leaf from the stored entries, the tree from the leaves and the stored
+    /// tiles, and checks the head and the latest checkpoint with its signature.
+    pub async fn verify(&self) -> Result<VerifyReport, LogError<S::Error>> {
+        verify_store(&self.inner.store, &self.inner.verifier).await
+    }
+}
+
+fn sign<S>(inner: &Inner<S>, tree_size: u64, root_hash: Hash) -> SignedCheckpoint {
+    let checkpoint = Checkpoint {
+        origin: inner.verifier.name.clone(),
+        tree_size,
+        root_hash,
+    };
+    let (note, signature) = inner.signer.sign(&checkpoint);
+    SignedCheckpoint {
+        tree_size,
+        root_hash,
+        timestamp: (inner.clock)(),
+        note,
+        signature,
+    }
+}
+
+async fn read_tiles<S: AuditStore>(
+    store: &S,
+    recorder: &Recorder,
+) -> Result<TileSet, LogError<S::Error>> {
+    let mut tiles = TileSet::default();
+    for (level, range) in recorder.reads() {
+        let hashes = store.hashes(level, range).await.map_err(LogError::Store)?;
+        tiles.insert(level, hashes);
+    }
+    Ok(tiles)
+}
+
+/// The right edge of the stored tree at `size`.
+async fn load_range<S: AuditStore>(
+    store: &S,
+    size: u64,
+) -> Result<CompactRange, LogError<S::Error>> {
+    let parts = decomposition(size);
+    let mut recorder = Recorder::default();
+    for &(level, index) in &parts {
+        let _ = crate::tree::SubtreeSource::subtree(&mut recorder, level, index);
+    }
+    let mut tiles = read_tiles(store, &recorder).await?;
+    let mut hashes = Vec::with_capacity(parts.len());
+    for (level, index) in parts {
+        hashes.push(crate::tree::SubtreeSource::subtree(
+            &mut tiles, level, index,
+        )?);
+    }
+    CompactRange::from_parts(size, hashes).ok_or(LogError::Missing(MissingHash {
+        level: 0,
+        index: size,
+    }))
+}
+
+async fn writer<S: AuditStore + Send + Sync + 'static>(
+    inner: Arc<Inner<S>>,
+    mut range: CompactRange,
+    mut receiver: mpsc::Receiver<Request>,
+) {
+    while let Some(first) = receiver.recv().await {
+        let mut count = first.entries.len();
+        let mut requests = vec![first];
+        while count < MAX_BATCH_ENTRIES {
+            match receiver.try_recv() {
+                Ok(request) => {
+                    count += request.entries.len();
+                    requests.push(request);
+                }
+                Err(_) => break,
+            }
+        }
+        match commit(&inner, &mut range, &requests).await {
+            Ok(receipts) => {
+                for (request, receipt) in requests.into_iter().zip(receipts) {
+                    let _ = request.reply.send(Ok(receipt));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, entries = count, "audit batch failed; nothing was written");
+                let message = e.to_string();
+                for request in requests {
+                    let _ = request.reply.send(Err(message.clone()));
+                }
+                // The store may have moved on (or be back): start again from what it holds.
+                match inner.store.head().await {
+                    Ok(head) => match load_range(&inner.store, head.size).await {
+                        Ok(reloaded) => range = reloaded,
+                        Err(e) => tracing::error!(error = %e, "cannot reload the audit tree"),
+                    },
+                    Err(e) => tracing::error!(error = %e, "cannot read the audit head"),
+                }
+            }
+        }
+    }
+}
+
+struct Prepared {
+    batch: AppendBatch,
+    receipts: Vec<Receipt>,
+    range: CompactRange,
+}
+
+fn prepare<S>(
+    inner: &Inner<S>,
+    range: &CompactRange,
+    requests: &[Request],
+) -> Result<Prepared, serde_json::Error> {
+    let now = (inner.clock)();
+    let micros = i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX);
+    let now = now
+        .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now);
+    let expected_size = range.size();
+    let mut range = range.clone();
+    let mut subtrees = Vec::new();
+    let mut entries = Vec::new();
+    let mut receipts = Vec::with_capacity(requests.len());
+    for request in requests {
+        let mut appended = Vec::with_capacity(request.entries.len());
+        for new in &request.entries {
+            let seq = range.size();
+            let entry = new.clone().into_entry(
+                seq,
+                uuid::Uuid::now_v7(),
+                now,
+                request.submitted_by.clone(),
+            );
+            let body = String::from_utf8(entry.canonical_json()?)
+                .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
+            let leaf = leaf_hash(body.as_bytes());
+            range.push(leaf, |(level, index, hash)| {
+                if is_stored_level(level) {
+                    subtrees.push((level, index, hash));
+                }
+            });
+            appended.push(Appended {
+                seq,
+                id: entry.id.clone(),
+                leaf_hash: leaf,
+            });
+            entries.push(StoredEntry {
+                seq,
+                id: entry.id,
+                timestamp_micros: micros,
+                actor_type: entry.actor.kind,
+                actor_id: entry.actor.id,
+                action: entry.action,
+                resource_type: entry.resource.kind,
+                resource_id: entry.resource.id,
+                team_id: entry.context.and_then(|c| c.team_id),
+                status: entry.status.as_str().to_owned(),
+                subject_id: entry.subject_id,
+                tags: entry.compliance_tags,
+                body,
+                leaf_hash: leaf,
+            });
+        }
+        receipts.push(Receipt {
+            entries: appended,
+            tree_size: 0,
+        });
+    }
+    let head = TreeHead {
+        size: range.size(),
+        root: range.root(),
+    };
+    for receipt in &mut receipts {
+        receipt.tree_size = head.size;
+    }
+    let checkpoint = sign(inner, head.size, head.root);
+    Ok(Prepared {
+        batch: AppendBatch {
+            expected_size,
+            entries,
+            subtrees,
+            head,
+            checkpoint,
+        },
+        receipts,
+        range,
+    })
+}
+
+async fn commit<S: AuditStore>(
+    inner: &Inner<S>,
+    range: &mut CompactRange,
+    requests: &[Request],
+) -> Result<Vec<Receipt>, LogError<S::Error>> {
+    for _ in 0..MAX_ATTEMPTS {
+        let prepared = prepare(inner, range, requests)?;
+        match inner.store.append(&prepared.batch).await {
+            Ok(()) => {
+                *range = prepared.range;
+                return Ok(prepared.receipts);
+            }
+            Err(AppendError::Conflict { actual_size }) => {
+                *range = load_range(&inner.store, actual_size).await?;
+            }
+            Err(AppendError::Store(e)) => return Err(LogError::Store(e)),
+        }
+    }
+    Err(LogError::Append(format!(
+        "lost the race for the log head {MAX_ATTEMPTS} times"
+    )))
+}
+
+#[derive(serde::Deserialize)]
+struct SeqOnly {
+    seq: u64,
+}
+
+/// Verification of what a store holds; see [`AuditLog::verify`].
+pub async fn verify_store<S: AuditStore>(
+    store: &S,
+    verifier: &LogVerifier,
+) -> Result<VerifyReport, LogError<S::Error>> {
+    let head = store.head().await.map_err(LogError::Store)?;
+    let checkpoint = store.latest_checkpoint().await.map_err(LogError::Store)?;
+    let mut problems: Vec<VerifyProblem> = Vec::new();
+    let mut problem = |seq: Option<u64>, text: String| {
+        if problems.len() < 1000 {
+            problems.push(VerifyProblem {
+                seq,
+                line: None,
+                problem: text,
+            });
+        }
+    };
+    let mut range = CompactRange::empty();
+    let mut completed: Vec<(u32, u64, Hash)> = Vec::new();
+    let mut root_at_checkpoint = None;
+    if checkpoint.as_ref().is_some_and(|c| c.tree_size == 0) {
+        root_at_checkpoint = Some(empty_root());
+    }
+    let mut next = 0u64;
+    let mut checked = 0u64;
+    loop {
+        let rows = store
+            .entries(next..next.saturating_add(VERIFY_CHUNK))
+            .await
+            .map_err(LogError::Store)?;
+        let more_beyond = if rows.is_empty() {
+            // A gap of a whole chunk: look for anything after it.
+            let tail = store
+                .entries(next..u64::MAX >> 1)
+                .await
+                .map_err(LogError::Store)?;
+            if tail.is_empty() {
+                break;
+            }
+            tail
+        } else {
+            rows
+        };
+        for row in more_beyond {
+            if row.seq != next {
+                problem(
+                    Some(row.seq),
+                    format!(
+                        "entries {}..{} are missing (rows deleted)",
+                        next,
+                        row.seq.saturating_sub(1)
+                    ),
+                );
+            }
+            match serde_json::from_str::<SeqOnly>(&row.body) {
+                Ok(SeqOnly { seq }) if seq == row.seq => {}
+                Ok(SeqOnly { seq }) => problem(
+                    Some(row.seq),
+                    format!(
+                        "the entry stored at seq {} says it is entry {seq} (rows swapped or moved)",
+                        row.seq
+                    ),
+                ),
+                Err(_) => problem(
+                    Some(row.seq),
+                    "the stored entry is not valid JSON".to_owned(),
+                ),
+            }
+            let leaf = leaf_hash(row.body.as_bytes());
+            if leaf != row.leaf_hash {
+                problem(
+                    Some(row.seq),
+                    "the stored entry's content does not match its leaf hash (edited)".to_owned(),
+                );
+            }
+            range.push(leaf, |(level, index, hash)| {
+                if is_stored_level(level) {
+                    completed.push((level, index, hash));
+                }
+            });
+            if checkpoint
+                .as_ref()
+                .is_some_and(|c| c.tree_size == range.size())
+            {
+                root_at_checkpoint = Some(range.root());
+            }
+            next = row.seq.saturating_add(1);
+            checked += 1;
+        }
+    }
+    if range.size() != head.size {
+        problem(
+            None,
+            format!(
+                "the head says the log has {} entries but {} are stored (entries deleted or added)",
+                head.size,
+                range.size()
+            ),
+        );
+    } else if range.root() != head.root {
+        problem(
+            None,
+            "the root recomputed from the entries differs from the stored head".to_owned(),
+        );
+    }
+    match &checkpoint {
+        None if head.size > 0 => problem(
+            None,
+            "no checkpoint is stored for a non-empty log".to_owned(),
+        ),
+        None => {}
+        Some(cp) => {
+            match verifier.verify_note(&cp.note) {
+                Err(e) => problem(
+                    None,
+                    format!("latest checkpoint (size {}): {e}", cp.tree_size),
+                ),
+                Ok(signed)
+                    if signed.tree_size != cp.tree_size || signed.root_hash != cp.root_hash =>
+                {
+                    problem(
+                        None,
+                        format!(
+                            "latest checkpoint (size {}): its fields differ from its signed note",
+                            cp.tree_size
+                        ),
+                    )
+                }
+                Ok(signed) => {
+                    if !verifier.verify_body(&signed.body(), &cp.signature) {
+                        problem(
+                            None,
+                            format!(
+                                "latest checkpoint (size {}): the stored signature does not verify",
+                                cp.tree_size
+                            ),
+                        );
+                    }
+                }
+            }
+            if cp.tree_size < head.size {
+                problem(
+                    None,
+                    format!(
+                        "the latest checkpoint covers {} entries, fewer than the head's {}",
+                        cp.tree_size, head.size
+                    ),
+                );
+            }
+            match root_at_checkpoint {
+                Some(root) if root == cp.root_hash => {}
+                Some(_) => problem(
+                    None,
+                    format!(
+                        "the latest checkpoint (size {}) does not match the stored entries",
+                        cp.tree_size
+                    ),
+                ),
+                None => problem(
+                    None,
+                    format!(
+                        "the latest checkpoint covers {} entries but only {} are stored (truncated)",
+                        cp.tree_size,
+                        range.size()
+                    ),
+                ),
+            }
+        }
+    }
+    // Tiles serve proofs: they must agree with the entries.
+    let mut by_level: std::collections::BTreeMap<u32, Vec<(u64, Hash)>> =
+        std::collections::BTreeMap::new();
+    for (level, index, hash) in completed {
+        by_level.entry(level).or_default().push((index, hash));
+    }
+    for (level, expected) in by_level {
+        for chunk in expected.chunks(usize::try_from(VERIFY_CHUNK).unwrap_or(5_000)) {
+            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+                continue;
+            };
+            let stored: std::collections::HashMap<u64, Hash> = store
+                .hashes(level, first.0..last.0 + 1)
+                .await
+                .map_err(LogError::Store)?
+                .into_iter()
+                .collect();
+            for (index, hash) in chunk {
+                if stored.get(index) != Some(hash) {
+                    problem(
+                        None,
+                        format!(
+                            "stored tile hash at level {level}, index {index} is wrong or missing"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    Ok(VerifyReport {
+        ok: problems.is_empty(),
+        tree_size: range.size(),
+        root_hash: to_hex(&range.root()),
+        checked_entries: checked,
+        problems,
+    })
+}

@@ -1,0 +1,79 @@
+-- The audit log. `body` is the RFC 8785 canonical JSON of the entry (the Merkle leaf input);
+-- the other columns are copies of its fields for indexed queries.
+CREATE TABLE audit_entries (
+    seq           BIGINT PRIMARY KEY,
+    id            TEXT   NOT NULL UNIQUE,
+    ts            BIGINT NOT NULL,
+    actor_type    TEXT   NOT NULL,
+    actor_id      TEXT   NOT NULL,
+    action        TEXT   NOT NULL,
+    resource_type TEXT   NOT NULL,
+    resource_id   TEXT,
+    team_id       TEXT,
+    status        TEXT   NOT NULL,
+    subject_id    TEXT,
+    tags          TEXT   NOT NULL,
+    body          TEXT   NOT NULL,
+    leaf_hash     BLOB   NOT NULL
+);
+CREATE INDEX audit_by_actor ON audit_entries (actor_id, seq);
+CREATE INDEX audit_by_actor_type ON audit_entries (actor_type, seq);
+CREATE INDEX audit_by_action ON audit_entries (action, seq);
+CREATE INDEX audit_by_resource ON audit_entries (resource_type, resource_id, seq);
+CREATE INDEX audit_by_team ON audit_entries (team_id, seq);
+CREATE INDEX audit_by_status ON audit_entries (status, seq);
+CREATE INDEX audit_by_subject ON audit_entries (subject_id, seq);
+CREATE INDEX audit_by_time ON audit_entries (ts, seq);
+
+CREATE TABLE audit_entry_tags (
+    tag TEXT   NOT NULL,
+    seq BIGINT NOT NULL,
+    PRIMARY KEY (tag, seq)
+);
+
+-- Hashes of complete subtrees at every eighth level (8, 16, 24, ...): tiles for O(log n) proofs.
+CREATE TABLE audit_tiles (
+    level BIGINT NOT NULL,
+    idx   BIGINT NOT NULL,
+    hash  BLOB   NOT NULL,
+    PRIMARY KEY (level, idx)
+);
+
+-- The committed size and root. Writers serialize on this row.
+CREATE TABLE audit_head (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    size      BIGINT  NOT NULL,
+    root      BLOB    NOT NULL
+);
+INSERT INTO audit_head (singleton, size, root)
+VALUES (1, 0, X'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+
+CREATE TABLE audit_checkpoints (
+    tree_size BIGINT PRIMARY KEY,
+    root      BLOB   NOT NULL,
+    ts        BIGINT NOT NULL,
+    note      TEXT   NOT NULL,
+    signature BLOB   NOT NULL
+);
+
+-- Append-only, enforced by the database itself.
+CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
+BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only'); END;
+CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
+BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only'); END;
+CREATE TRIGGER audit_entry_tags_no_update BEFORE UPDATE ON audit_entry_tags
+BEGIN SELECT RAISE(ABORT, 'audit_entry_tags is append-only'); END;
+CREATE TRIGGER audit_entry_tags_no_delete BEFORE DELETE ON audit_entry_tags
+BEGIN SELECT RAISE(ABORT, 'audit_entry_tags is append-only'); END;
+CREATE TRIGGER audit_tiles_no_update BEFORE UPDATE ON audit_tiles
+BEGIN SELECT RAISE(ABORT, 'audit_tiles is append-only'); END;
+CREATE TRIGGER audit_tiles_no_delete BEFORE DELETE ON audit_tiles
+BEGIN SELECT RAISE(ABORT, 'audit_tiles is append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+CREATE TRIGGER audit_head_only_grows BEFORE UPDATE ON audit_head WHEN NEW.size < OLD.size
+BEGIN SELECT RAISE(ABORT, 'the audit log cannot shrink'); END;
+CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END;

@@ -1,0 +1,306 @@
+//! [`AuditStore`] on both backends.
+//!
+//! An append is one transaction: it reads the head (on PostgreSQL with `FOR UPDATE`, so the
+//! writers of every server serialize on that row; on SQLite under `BEGIN IMMEDIATE`), refuses
+//! the batch if another writer moved the head, then writes entries, tags, tiles, the new head
+//! and the checkpoint. It commits before anyone is answered.
+
+use std::ops::Range;
+
+use rampart_audit::store::{
+    ActionFilter, AppendBatch, AppendError, AuditStore, EntryFilter, SignedCheckpoint, StoredEntry,
+    TreeHead,
+};
+use rampart_audit::tree::Hash;
+use sqlx::QueryBuilder;
+
+use crate::codec::{from_list, from_micros, micros};
+use crate::store::Pool;
+use crate::{Store, StoreError, with_pool};
+
+/// Rows per multi-row INSERT (SQLite allows 32766 bound values; an entry binds 14).
+const ROWS_PER_INSERT: usize = 1000;
+
+fn hash_of(bytes: Vec<u8>, what: &'static str) -> Result<Hash, StoreError> {
+    bytes.try_into().map_err(|_| StoreError::Corrupt { what })
+}
+
+fn seq_i64(seq: u64) -> Result<i64, StoreError> {
+    i64::try_from(seq).map_err(|_| StoreError::OutOfRange { what: "seq" })
+}
+
+fn seq_u64(seq: i64, what: &'static str) -> Result<u64, StoreError> {
+    u64::try_from(seq).map_err(|_| StoreError::Corrupt { what })
+}
+
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    seq: i64,
+    id: String,
+    ts: i64,
+    actor_type: String,
+    actor_id: String,
+    action: String,
+    resource_type: String,
+    resource_id: Option<String>,
+    team_id: Option<String>,
+    status: String,
+    subject_id: Option<String>,
+    tags: String,
+    body: String,
+    leaf_hash: Vec<u8>,
+}
+
+impl EntryRow {
+    fn into_stored(self) -> Result<StoredEntry, StoreError> {
+        Ok(StoredEntry {
+            seq: seq_u64(self.seq, "audit_entries.seq")?,
+            id: self.id,
+            timestamp_micros: self.ts,
+            actor_type: self.actor_type,
+            actor_id: self.actor_id,
+            action: self.action,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+            team_id: self.team_id,
+            status: self.status,
+            subject_id: self.subject_id,
+            tags: from_list(&self.tags, "audit_entries.tags")?,
+            body: self.body,
+            leaf_hash: hash_of(self.leaf_hash, "audit_entries.leaf_hash")?,
+        })
+    }
+}
+
+/// `(tree_size, root, ts, note, signature)` of `audit_checkpoints`.
+type CheckpointRow = (i64, Vec<u8>, i64, String, Vec<u8>);
+
+const ENTRY_COLUMNS: &str = "seq, id, ts, actor_type, actor_id, action, resource_type, resource_id, team_id, status, subject_id, tags, body, leaf_hash";
+
+impl AuditStore for Store {
+    type Error = StoreError;
+
+    async fn head(&self) -> Result<TreeHead, StoreError> {
+        let (size, root): (i64, Vec<u8>) = with_pool!(self, pool => {
+            sqlx::query_as("SELECT size, root FROM audit_head WHERE singleton = 1")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(TreeHead {
+            size: seq_u64(size, "audit_head.size")?,
+            root: hash_of(root, "audit_head.root")?,
+        })
+    }
+
+    async fn append(&self, batch: &AppendBatch) -> Result<(), AppendError<StoreError>> {
+        let store = |e: sqlx::Error| AppendError::Store(StoreError::Query(e));
+        let own = |e: StoreError| AppendError::Store(e);
+        let expected = seq_i64(batch.expected_size).map_err(own)?;
+        let new_size = seq_i64(batch.head.size).map_err(own)?;
+        let checkpoint_ts = micros(batch.checkpoint.timestamp).map_err(own)?;
+        let is_postgres = matches!(self.pool, Pool::Postgres(_));
+        let lock_head = if is_postgres {
+            "SELECT size FROM audit_head WHERE singleton = 1 FOR UPDATE"
+        } else {
+            "SELECT size FROM audit_head WHERE singleton = 1"
+        };
+        let mut seqs = Vec::with_capacity(batch.entries.len());
+        for entry in &batch.entries {
+            seqs.push(seq_i64(entry.seq).map_err(own)?);
+        }
+        with_pool!(self, pool => {
+            let mut tx = if is_postgres {
+                pool.begin().await.map_err(store)?
+            } else {
+                pool.begin_with("BEGIN IMMEDIATE").await.map_err(store)?
+            };
+            let (size,): (i64,) = sqlx::query_as(lock_head).fetch_one(&mut *tx).await.map_err(store)?;
+            if size != expected {
+                return Err(AppendError::Conflict { actual_size: seq_u64(size, "audit_head.size").map_err(own)? });
+            }
+            for (chunk, chunk_seqs) in batch.entries.chunks(ROWS_PER_INSERT).zip(seqs.chunks(ROWS_PER_INSERT)) {
+                let mut insert = QueryBuilder::new(format!("INSERT INTO audit_entries ({ENTRY_COLUMNS}) "));
+                insert.push_values(chunk.iter().zip(chunk_seqs), |mut row, (e, seq)| {
+                    row.push_bind(*seq)
+                        .push_bind(e.id.as_str())
+                        .push_bind(e.timestamp_micros)
+                        .push_bind(e.actor_type.as_str())
+                        .push_bind(e.actor_id.as_str())
+                        .push_bind(e.action.as_str())
+                        .push_bind(e.resource_type.as_str())
+                        .push_bind(e.resource_id.as_deref())
+                        .push_bind(e.team_id.as_deref())
+                        .push_bind(e.status.as_str())
+                        .push_bind(e.subject_id.as_deref())
+                        .push_bind(crate::codec::list(&e.tags))
+                        .push_bind(e.body.as_str())
+                        .push_bind(e.leaf_hash.as_slice());
+                });
+                insert.build().execute(&mut *tx).await.map_err(store)?;
+                let tags: Vec<(&str, i64)> = chunk
+                    .iter()
+                    .zip(chunk_seqs)
+                    .flat_map(|(e, seq)| e.tags.iter().map(move |t| (t.as_str(), *seq)))
+                    .collect();
+                for tag_chunk in tags.chunks(ROWS_PER_INSERT) {
+                    let mut insert = QueryBuilder::new("INSERT INTO audit_entry_tags (tag, seq) ");
+                    insert.push_values(tag_chunk, |mut row, (tag, seq)| {
+                        row.push_bind(*tag).push_bind(*seq);
+                    });
+                    insert.build().execute(&mut *tx).await.map_err(store)?;
+                }
+            }
+            if !batch.subtrees.is_empty() {
+                let mut tiles = Vec::with_capacity(batch.subtrees.len());
+                for (level, index, hash) in &batch.subtrees {
+                    tiles.push((i64::from(*level), seq_i64(*index).map_err(own)?, hash.as_slice()));
+                }
+                for tile_chunk in tiles.chunks(ROWS_PER_INSERT) {
+                    let mut insert = QueryBuilder::new("INSERT INTO audit_tiles (level, idx, hash) ");
+                    insert.push_values(tile_chunk, |mut row, (level, index, hash)| {
+                        row.push_bind(*level).push_bind(*index).push_bind(*hash);
+                    });
+                    insert.build().execute(&mut *tx).await.map_err(store)?;
+                }
+            }
+            sqlx::query("UPDATE audit_head SET size = $1, root = $2 WHERE singleton = 1")
+                .bind(new_size)
+                .bind(batch.head.root.as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(store)?;
+            sqlx::query("INSERT INTO audit_checkpoints (tree_size, root, ts, note, signature) VALUES ($1, $2, $3, $4, $5)")
+                .bind(new_size)
+                .bind(batch.checkpoint.root_hash.as_slice())
+                .bind(checkpoint_ts)
+                .bind(batch.checkpoint.note.as_str())
+                .bind(batch.checkpoint.signature.as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(store)?;
+            tx.commit().await.map_err(store)?;
+            Ok(())
+        })
+    }
+
+    async fn hashes(&self, level: u32, range: Range<u64>) -> Result<Vec<(u64, Hash)>, StoreError> {
+        let start = seq_i64(range.start)?;
+        let end = seq_i64(range.end)?;
+        let rows: Vec<(i64, Vec<u8>)> = with_pool!(self, pool => {
+            if level == 0 {
+                sqlx::query_as("SELECT seq, leaf_hash FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq")
+                    .bind(start)
+                    .bind(end)
+                    .fetch_all(pool)
+                    .await?
+            } else {
+                sqlx::query_as("SELECT idx, hash FROM audit_tiles WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx")
+                    .bind(i64::from(level))
+                    .bind(start)
+                    .bind(end)
+                    .fetch_all(pool)
+                    .await?
+            }
+        });
+        rows.into_iter()
+            .map(|(index, h)| {
+                Ok((
+                    seq_u64(index, "audit hash index")?,
+                    hash_of(h, "audit hash")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn entries(&self, range: Range<u64>) -> Result<Vec<StoredEntry>, StoreError> {
+        let start = seq_i64(range.start)?;
+        let end = seq_i64(range.end)?;
+        let rows: Vec<EntryRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT seq, id, ts, actor_type, actor_id, action, resource_type, resource_id, team_id, status, subject_id, tags, body, leaf_hash
+                 FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+            )
+            .bind(start)
+            .bind(end)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(EntryRow::into_stored).collect()
+    }
+
+    async fn query(&self, filter: &EntryFilter) -> Result<Vec<StoredEntry>, StoreError> {
+        let from_seq = filter.from_seq.map(seq_i64).transpose()?;
+        let to_seq = filter.to_seq.map(seq_i64).transpose()?;
+        let after = filter.after_seq.map(seq_i64).transpose()?;
+        let rows: Vec<EntryRow> = with_pool!(self, pool => {
+            let mut q = QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM audit_entries WHERE 1 = 1"));
+            let text_filters = [
+                ("actor_id", &filter.actor_id),
+                ("actor_type", &filter.actor_type),
+                ("resource_type", &filter.resource_type),
+                ("resource_id", &filter.resource_id),
+                ("team_id", &filter.team_id),
+                ("status", &filter.status),
+                ("subject_id", &filter.subject_id),
+            ];
+            for (column, value) in text_filters {
+                if let Some(value) = value {
+                    q.push(format!(" AND {column} = ")).push_bind(value.as_str());
+                }
+            }
+            match &filter.action {
+                Some(ActionFilter::Exact(action)) => {
+                    q.push(" AND action = ").push_bind(action.as_str());
+                }
+                Some(ActionFilter::Prefix(prefix)) => {
+                    // Byte-exact and case-sensitive on both backends, whatever the collation.
+                    let len = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+                    q.push(" AND substr(action, 1, ").push_bind(len).push(") = ").push_bind(prefix.as_str());
+                }
+                None => {}
+            }
+            if let Some(tag) = &filter.tag {
+                q.push(" AND seq IN (SELECT seq FROM audit_entry_tags WHERE tag = ").push_bind(tag.as_str()).push(")");
+            }
+            if let Some(since) = filter.since_micros {
+                q.push(" AND ts >= ").push_bind(since);
+            }
+            if let Some(until) = filter.until_micros {
+                q.push(" AND ts <= ").push_bind(until);
+            }
+            if let Some(from) = from_seq {
+                q.push(" AND seq >= ").push_bind(from);
+            }
+            if let Some(to) = to_seq {
+                q.push(" AND seq <= ").push_bind(to);
+            }
+            if let Some(after) = after {
+                q.push(if filter.descending { " AND seq < " } else { " AND seq > " }).push_bind(after);
+            }
+            q.push(if filter.descending { " ORDER BY seq DESC" } else { " ORDER BY seq ASC" });
+            q.push(" LIMIT ").push_bind(i64::from(filter.limit));
+            q.build_query_as().fetch_all(pool).await?
+        });
+        rows.into_iter().map(EntryRow::into_stored).collect()
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, StoreError> {
+        let row: Option<CheckpointRow> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT tree_size, root, ts, note, signature FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(size, root, ts, note, signature)| {
+            Ok(SignedCheckpoint {
+                tree_size: seq_u64(size, "audit_checkpoints.tree_size")?,
+                root_hash: hash_of(root, "audit_checkpoints.root")?,
+                timestamp: from_micros(ts, "audit_checkpoints.ts")?,
+                note,
+                signature: signature.try_into().map_err(|_| StoreError::Corrupt {
+                    what: "audit_checkpoints.signature",
+                })?,
+            })
+        })
+        .transpose()
+    }
+}

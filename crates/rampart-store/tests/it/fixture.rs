@@ -1,0 +1,88 @@
+//! A fresh database per test, on either backend.
+
+use rampart_store::Store;
+use rampart_test_support::TestPostgres;
+use sqlx::Connection;
+
+/// A store on a fresh database, with what it takes to reach that database behind its back.
+pub struct Fixture {
+    pub store: Store,
+    raw: Raw,
+    _dir: tempfile::TempDir,
+    _pg: Option<TestPostgres>,
+}
+
+pub enum Raw {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Fixture {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("rampart.db");
+        let store = Store::open_sqlite(&path, true).await.expect("opens");
+        Self {
+            store,
+            raw: Raw::Sqlite(path),
+            _dir: dir,
+            _pg: None,
+        }
+    }
+
+    pub async fn postgres() -> Option<Self> {
+        let pg = TestPostgres::start().expect("PostgreSQL starts")?;
+        let store = Store::open_postgres(pg.url()).await.expect("connects");
+        let raw = Raw::Postgres(pg.url().to_owned());
+        Some(Self {
+            store,
+            raw,
+            _dir: tempfile::tempdir().expect("temp dir"),
+            _pg: Some(pg),
+        })
+    }
+
+    /// Like `exec_raw`, returning the database's error text instead of panicking.
+    pub async fn try_exec_raw(&self, sql: &str) -> Result<(), String> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        let result = match &self.raw {
+            Raw::Sqlite(path) => {
+                let url = format!("sqlite://{}", path.display());
+                let mut conn = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ())
+            }
+            Raw::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ())
+            }
+        };
+        result.map_err(|e| e.to_string())
+    }
+
+    /// Runs SQL on a separate connection, as an attacker or an operator with shell access would.
+    pub async fn exec_raw(&self, sql: &str) {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let url = format!("sqlite://{}", path.display());
+                let mut conn = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("raw connect");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .expect("raw sql");
+            }
+            Raw::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("raw connect");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .expect("raw sql");
+            }
+        }
+    }
+}
