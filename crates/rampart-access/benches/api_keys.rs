@@ -1,6 +1,6 @@
 //! The CPU side of authenticating an API key: format and checksum check, keyed hash.
 //! (The storage lookup is measured over HTTP by `bench/http.sh`.)
-#![allow(missing_docs, clippy::expect_used)]
+#![allow(missing_docs, clippy::expect_used, clippy::indexing_slicing)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rampart_access::{ApiKey, ApiKeyPepper};

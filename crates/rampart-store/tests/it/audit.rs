@@ -43,8 +43,8 @@ async fn open(f: &Fixture) -> AuditLog<rampart_store::Store> {
 fn event(i: usize, action: &str, tags: &[&str]) -> NewEntry {
     NewEntry::from_json(
         &json!({"actor": {"type": "user", "id": format!("u{}", i % 3)}, "action": action,
-            "resource": {"type": "record", "id": format!("r{i}")}, "status": if i % 2 == 0 { "success" } else { "failure" },
-            "context": {"team_id": if i % 2 == 0 { "payments" } else { "care" }},
+            "resource": {"type": "record", "id": format!("r{i}")}, "status": if i.is_multiple_of(2) { "success" } else { "failure" },
+            "context": {"team_id": if i.is_multiple_of(2) { "payments" } else { "care" }},
             "compliance_tags": tags, "subject_id": format!("s{}", i % 4), "details": {"i": i}}),
         "",
     )
@@ -136,8 +136,12 @@ async fn concurrent_writers_never_fork_the_log(f: Fixture) {
     .await
     .unwrap();
     let mut tasks = Vec::new();
-    for i in 0..40 {
-        let log = if i % 2 == 0 { a.clone() } else { b.clone() };
+    for i in 0..40usize {
+        let log = if i.is_multiple_of(2) {
+            a.clone()
+        } else {
+            b.clone()
+        };
         tasks.push(tokio::spawn(async move {
             log.append(
                 vec![event(i, "record.read", &[]), event(i, "record.write", &[])],
@@ -174,7 +178,11 @@ async fn queries_filter_and_paginate(f: Fixture) {
                 } else {
                     "paymentx.other"
                 },
-                if i % 5 == 0 { &["pci-dss"] } else { &[] },
+                if i.is_multiple_of(5) {
+                    &["pci-dss"]
+                } else {
+                    &[]
+                },
             )
         })
         .collect();
