@@ -16,6 +16,18 @@ pub trait AccessStore {
         &self,
         hash: &crate::ApiKeyHash,
     ) -> impl Future<Output = Result<Option<(ApiKeyRecord, Principal)>, Self::Error>> + Send;
+
+    /// Stores a new principal.
+    fn insert_principal(
+        &self,
+        principal: &Principal,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Stores a new API key record (its hash only).
+    fn insert_api_key(
+        &self,
+        record: &ApiKeyRecord,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
 /// Why a credential was not accepted. Callers must answer every variant but `Store` with the same
@@ -121,6 +133,12 @@ mod tests {
             hash: &ApiKeyHash,
         ) -> Result<Option<(ApiKeyRecord, Principal)>, Never> {
             Ok(self.0.lock().map_err(|_| Never)?.get(&hash.0).cloned())
+        }
+        async fn insert_principal(&self, _: &Principal) -> Result<(), Never> {
+            Ok(())
+        }
+        async fn insert_api_key(&self, _: &ApiKeyRecord) -> Result<(), Never> {
+            Ok(())
         }
     }
 

@@ -7,8 +7,10 @@
 
 mod api_key;
 mod authenticate;
+mod policy;
 mod principal;
 
 pub use api_key::{ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeyPepper, ApiKeyRecord};
 pub use authenticate::{AccessStore, AuthError, Authenticated, Authenticator};
+pub use policy::{Policy, PolicyError, Role, scopes_allow};
 pub use principal::{Principal, PrincipalKind, UnknownPrincipalKind};

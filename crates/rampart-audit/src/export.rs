@@ -7,6 +7,8 @@
 //! the root from the leaves, and checks the signature: with the log's public key and the file,
 //! and nothing else, it proves that no entry was changed, removed, reordered or inserted.
 
+use std::io::BufRead;
+
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -246,6 +248,114 @@ impl Verifier {
             for (_, leaf) in self.leaves.drain(..) {
                 range.push(leaf, |_| {});
             }
+        }
+    }
+
+    /// Finishes with a key given as either a C2SP verifier key string or the raw public key in
+    /// base64 (as `GET /v1/audit/public-key` returns both).
+    pub fn finish_with_key_text(self, key: Option<&str>) -> VerifyReport {
+        let Some(text) = key else {
+            return self.finish(None);
+        };
+        if let Ok(verifier) = LogVerifier::parse_verifier_key(text) {
+            return self.finish(Some(&verifier));
+        }
+        let raw: Option<[u8; 32]> = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok());
+        let note = self
+            .trailer
+            .as_ref()
+            .map(|t| t.checkpoint.note.clone())
+            .unwrap_or_default();
+        match raw.map(|raw| LogVerifier::for_raw_key(raw, &note)) {
+            Some(Some(verifier)) => self.finish(Some(&verifier)),
+            Some(None) => {
+                let mut report = self.finish(None);
+                report
+                    .problems
+                    .retain(|p| !p.problem.contains("no public key"));
+                report.problems.push(VerifyProblem {
+                    seq: None,
+                    line: None,
+                    problem: "the checkpoint carries no signature by this public key".to_owned(),
+                });
+                report.ok = false;
+                report
+            }
+            None => {
+                let mut report = self.finish(None);
+                report
+                    .problems
+                    .retain(|p| !p.problem.contains("no public key"));
+                report.problems.push(VerifyProblem {
+                    seq: None,
+                    line: None,
+                    problem:
+                        "the public key is neither a verifier key string nor base64 of 32 bytes"
+                            .to_owned(),
+                });
+                report.ok = false;
+                report
+            }
+        }
+    }
+
+    /// Reads an export from `reader` line by line (lines longer than [`MAX_LINE_BYTES`] are
+    /// refused without being held in memory), calling `progress` with the bytes read so far.
+    pub fn read_all(
+        &mut self,
+        mut reader: impl BufRead,
+        mut progress: impl FnMut(u64),
+    ) -> std::io::Result<()> {
+        let mut line = Vec::with_capacity(4096);
+        let mut read = 0u64;
+        loop {
+            line.clear();
+            let mut too_long = false;
+            loop {
+                let available = reader.fill_buf()?;
+                if available.is_empty() {
+                    break;
+                }
+                let (take, done) = match available.iter().position(|b| *b == b'\n') {
+                    Some(i) => (i + 1, true),
+                    None => (available.len(), false),
+                };
+                if !too_long {
+                    if line.len() + take > MAX_LINE_BYTES + 1 {
+                        too_long = true;
+                        line.clear();
+                    } else {
+                        line.extend_from_slice(available.get(..take).unwrap_or_default());
+                    }
+                }
+                reader.consume(take);
+                read += u64::try_from(take).unwrap_or(0);
+                if done {
+                    break;
+                }
+            }
+            if too_long {
+                self.line += 1;
+                self.problem(
+                    Some(self.next_seq),
+                    format!("line longer than {MAX_LINE_BYTES} bytes"),
+                );
+                continue;
+            }
+            if line.is_empty() {
+                return Ok(());
+            }
+            match std::str::from_utf8(&line) {
+                Ok(text) => self.line(text.trim_end_matches(['\n', '\r'])),
+                Err(_) => {
+                    self.line += 1;
+                    self.problem(Some(self.next_seq), "line is not UTF-8");
+                }
+            }
+            progress(read);
         }
     }
 

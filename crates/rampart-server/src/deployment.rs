@@ -10,6 +10,7 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 
 use rampart_access::{ApiKey, ApiKeyPepper, Principal};
+use rampart_audit::{AuditLog, LogError, LogSigner};
 use rampart_crypto::{
     CryptoError, KeyEncryptionKey, MasterKey, MasterKeyError, SealContext, SealedSecretStore,
     Sentinel, random_secret,
@@ -109,6 +110,15 @@ pub enum StartupError {
     /// The API key generator failed.
     #[error("cannot generate the admin API key: {0}")]
     KeyGeneration(#[from] rampart_access::ApiKeyFormatError),
+    /// The audit log could not be opened.
+    #[error("cannot open the audit log: {0}")]
+    Audit(#[from] LogError<StoreError>),
+    /// The stored audit signing key is not a valid Ed25519 seed.
+    #[error("{location} is damaged: the audit signing key is invalid")]
+    BadAuditKey {
+        /// The data dir or database.
+        location: String,
+    },
 }
 
 /// Where the master key came from.
@@ -144,7 +154,6 @@ pub struct Initialized {
 }
 
 /// A deployment opened for serving: the store and the secrets unsealed from it.
-#[derive(Debug)]
 pub struct OpenDeployment {
     /// The storage.
     pub store: Store,
@@ -154,6 +163,8 @@ pub struct OpenDeployment {
     pub kek: KeyEncryptionKey,
     /// The API-key hashing pepper.
     pub api_key_pepper: ApiKeyPepper,
+    /// The audit log (its writer task runs on the current runtime).
+    pub audit: AuditLog<Store>,
     /// What init created, when this start initialized the deployment.
     pub first_start: Option<Initialized>,
 }
@@ -421,15 +432,60 @@ pub async fn open(loaded: &LoadedSettings) -> Result<OpenDeployment, StartupErro
     )?;
     let api_key_pepper = ApiKeyPepper::from_slice(pepper_bytes.expose_secret()).ok_or(
         StartupError::MissingSecret {
-            location: where_,
+            location: where_.clone(),
             name: "api_key_pepper",
         },
     )?;
+    let signer = audit_signer(&store, &kek, &deployment, &where_).await?;
+    let audit = AuditLog::open(
+        store.clone(),
+        signer,
+        std::sync::Arc::new(OffsetDateTime::now_utc),
+    )
+    .await?;
     Ok(OpenDeployment {
         store,
         deployment,
         kek,
         api_key_pepper,
+        audit,
         first_start: None,
     })
+}
+
+/// The log's origin: unique per deployment, and the name of its signing key.
+pub fn audit_origin(deployment: &Deployment) -> String {
+    format!("rampart.dev/audit/{}", deployment.id)
+}
+
+/// The audit signing key, sealed in storage; made on the first start that needs it. When
+/// several servers race, the first stored key wins and every server uses it.
+async fn audit_signer(
+    store: &Store,
+    kek: &KeyEncryptionKey,
+    deployment: &Deployment,
+    location: &str,
+) -> Result<LogSigner, StartupError> {
+    let context = SealContext::new(LogSigner::SECRET_NAME, 1);
+    let origin = audit_origin(deployment);
+    let bad = || StartupError::BadAuditKey {
+        location: location.to_owned(),
+    };
+    if store
+        .load_sealed(LogSigner::SECRET_NAME, 1)
+        .await?
+        .is_none()
+    {
+        let seed = random_secret::<32>()?;
+        let sealed = kek.seal(&context, seed.as_ref())?;
+        store
+            .store_sealed_if_absent(LogSigner::SECRET_NAME, 1, &sealed)
+            .await?;
+    }
+    let sealed = store
+        .load_sealed(LogSigner::SECRET_NAME, 1)
+        .await?
+        .ok_or_else(bad)?;
+    let seed = kek.open(&context, &sealed)?;
+    LogSigner::from_seed(&origin, seed.expose_secret()).map_err(|_| bad())
 }

@@ -5,6 +5,7 @@
 //! Handlers are thin: parse, authorize, call one domain service, map the result. No SQL here.
 #![forbid(unsafe_code)]
 
+pub mod audit_export;
 pub mod config;
 pub mod deployment;
 pub mod http;
@@ -25,7 +26,7 @@ use crate::state::AppState;
 /// The application state and router for an opened deployment.
 pub fn app(deployment: OpenDeployment, settings: Settings) -> (AppState, axum::Router) {
     let authenticator = Authenticator::new(deployment.store.clone(), deployment.api_key_pepper);
-    let state = AppState::new(deployment.store, authenticator, settings);
+    let state = AppState::new(deployment.store, authenticator, deployment.audit, settings);
     let router = routes::router(state.clone());
     (state, router)
 }

@@ -38,6 +38,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: HistogramFamily,
+    suppressed_denials: Counter,
 }
 
 impl Metrics {
@@ -63,10 +64,17 @@ impl Metrics {
             })
             .set(1);
         registry.register("rampart_build_info", "The running Rampart version", build);
+        let suppressed_denials = Counter::default();
+        registry.register(
+            "rampart_audit_denials_suppressed",
+            "Denied requests not written to the audit log because their client address exceeded its rate",
+            suppressed_denials.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
+            suppressed_denials,
         }
     }
 
@@ -85,6 +93,11 @@ impl Metrics {
                 route: route.to_owned(),
             })
             .observe(seconds);
+    }
+
+    /// Counts a denied request whose audit entry was suppressed by the per-address rate.
+    pub fn record_suppressed_denial(&self) {
+        self.suppressed_denials.inc();
     }
 
     /// The metrics in the OpenMetrics text format.

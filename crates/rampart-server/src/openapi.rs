@@ -4,19 +4,34 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldError, Problem};
-use crate::routes::{AuditHealth, Health, WhoAmI};
+use crate::routes::{
+    AppendResponse, AppendedEntry, AuditHealth, CheckpointBody, ConsistencyProofBody, EntriesPage,
+    Health, InclusionProofBody, PublicKeyBody, VerifyBody, VerifyProblemBody, WhoAmI,
+};
 
 /// Rampart's API document.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Rampart", description = "Security and compliance layer: audit log, keys and encryption, identity and access, PII redaction."),
     paths(
+        crate::routes::append,
+        crate::routes::list,
+        crate::routes::get_entry,
+        crate::routes::checkpoint,
+        crate::routes::public_key,
+        crate::routes::inclusion,
+        crate::routes::consistency,
+        crate::routes::verify,
+        crate::routes::export_entries,
         crate::routes::health,
         crate::routes::openapi,
         crate::routes::metrics,
         crate::routes::whoami,
     ),
-    components(schemas(Health, AuditHealth, WhoAmI, Problem, FieldError)),
+    components(schemas(
+        Health, AuditHealth, WhoAmI, Problem, FieldError, AppendResponse, AppendedEntry, EntriesPage,
+        CheckpointBody, PublicKeyBody, InclusionProofBody, ConsistencyProofBody, VerifyBody, VerifyProblemBody,
+    )),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

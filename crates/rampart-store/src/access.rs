@@ -2,7 +2,7 @@
 
 use rampart_access::{AccessStore, ApiKeyHash, ApiKeyRecord, Principal, PrincipalKind};
 
-use crate::codec::{from_list, from_micros, from_micros_opt, uuid};
+use crate::codec::{from_list, from_micros, from_micros_opt, list, micros, uuid};
 use crate::{Store, StoreError, with_pool};
 
 /// The columns of one `api_keys` row joined with its principal, as stored.
@@ -81,5 +81,50 @@ impl AccessStore for Store {
             .await?
         });
         row.map(KeyRow::into_domain).transpose()
+    }
+
+    async fn insert_principal(&self, principal: &Principal) -> Result<(), StoreError> {
+        let created = micros(principal.created_at)?;
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO principals (id, kind, name, email, roles, teams, disabled, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(principal.id.to_string())
+            .bind(principal.kind.as_str())
+            .bind(&principal.name)
+            .bind(principal.email.as_deref())
+            .bind(list(&principal.roles))
+            .bind(list(&principal.teams))
+            .bind(principal.disabled)
+            .bind(created)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn insert_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
+        let created = micros(record.created_at)?;
+        let expires = record.expires_at.map(micros).transpose()?;
+        let revoked = record.revoked_at.map(micros).transpose()?;
+        let scopes = record.scopes.as_deref().map(list);
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO api_keys (id, principal_id, name, key_hash, scopes, created_at, expires_at, revoked_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(record.id.to_string())
+            .bind(record.principal_id.to_string())
+            .bind(&record.name)
+            .bind(&record.hash.0)
+            .bind(scopes)
+            .bind(created)
+            .bind(expires)
+            .bind(revoked)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
     }
 }

@@ -63,6 +63,41 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Verify or export the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify an NDJSON export offline: every leaf, the root, and the checkpoint signature.
+    /// Needs no server and no database. Exits 0 only when everything checks out.
+    Verify {
+        /// The export (from `GET /v1/audit/export` or `rampart audit export`).
+        file: PathBuf,
+        /// The log's key: `verifier_key` or `public_key_b64` of `GET /v1/audit/public-key`.
+        #[arg(long, value_name = "KEY")]
+        public_key: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write an NDJSON export straight from the store (needs the master key).
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// First entry [default: 0].
+        #[arg(long, value_name = "N")]
+        from_seq: Option<u64>,
+        /// Last entry, inclusive [default: the last one].
+        #[arg(long, value_name = "M")]
+        to_seq: Option<u64>,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,6 +198,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&loaded.settings);
             serve(loaded).await
         }
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    file,
+                    public_key,
+                    json,
+                },
+        } => audit_verify(&file, public_key.as_deref(), json),
+        Command::Audit {
+            command:
+                AuditCommand::Export {
+                    store,
+                    from_seq,
+                    to_seq,
+                    output,
+                },
+        } => {
+            let loaded = load(cli.config.as_ref(), &store.flags())?;
+            init_logging(&loaded.settings);
+            audit_export(&loaded, from_seq, to_seq, output.as_deref()).await
+        }
         Command::Config {
             command: ConfigCommand::Show { store },
         } => {
@@ -219,6 +275,104 @@ fn print_key_lines(out: &mut impl std::io::Write, initialized: &Initialized) -> 
         "  admin API key: {} (shown once: store it now)",
         initialized.admin_api_key.expose()
     )?;
+    Ok(())
+}
+
+fn progress_bar(total: u64, unit: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let template = format!(
+        "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} ({{per_sec}}, eta {{eta}})"
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn audit_verify(
+    file: &std::path::Path,
+    public_key: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let handle =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = progress_bar(size, "bytes");
+    let mut verifier = rampart_audit::Verifier::new();
+    verifier
+        .read_all(std::io::BufReader::with_capacity(1 << 20, handle), |read| {
+            bar.set_position(read)
+        })
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    bar.finish_and_clear();
+    let report = verifier.finish_with_key_text(public_key);
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    } else if report.ok {
+        writeln!(
+            out,
+            "OK: {} entries verified; tree size {}, root {}; checkpoint signature valid",
+            report.checked_entries, report.tree_size, report.root_hash
+        )?;
+    } else {
+        writeln!(
+            out,
+            "FAILED: {} problem(s) after checking {} entries",
+            report.problems.len(),
+            report.checked_entries
+        )?;
+        for problem in report.problems.iter().take(20) {
+            let place = match (problem.seq, problem.line) {
+                (Some(seq), Some(line)) => format!("entry {seq} (line {line})"),
+                (Some(seq), None) => format!("entry {seq}"),
+                (None, Some(line)) => format!("line {line}"),
+                (None, None) => "log".to_owned(),
+            };
+            writeln!(out, "  {place}: {}", problem.problem)?;
+        }
+    }
+    out.flush()?;
+    if report.ok {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!("the export did not verify"))
+    }
+}
+
+async fn audit_export(
+    loaded: &LoadedSettings,
+    from_seq: Option<u64>,
+    to_seq: Option<u64>,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use futures_util::StreamExt as _;
+    let opened = deployment::open(loaded).await?;
+    let (range, stream) =
+        rampart_server::audit_export::export(&opened.audit, &opened.store, from_seq, to_seq)
+            .await?;
+    let mut writer: Box<dyn std::io::Write> = match output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let bar = progress_bar(range.end - range.from, "entries");
+    let mut stream = std::pin::pin!(stream);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        let lines = chunk.iter().filter(|b| **b == b'\n').count();
+        writer.write_all(&chunk)?;
+        bar.inc(u64::try_from(lines).unwrap_or(0));
+    }
+    writer.flush()?;
+    bar.finish_and_clear();
+    opened.store.close().await;
     Ok(())
 }
 

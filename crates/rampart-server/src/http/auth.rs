@@ -1,9 +1,12 @@
-//! The [`Caller`] extractor: a handler that takes a `Caller` runs only for a valid credential.
+//! The [`Caller`] extractor: a handler that takes a `Caller` runs only for a valid credential,
+//! and asks it for a permission with [`Caller::require`] before doing anything.
 
 use axum::extract::FromRequestParts;
 use http::header;
+use std::sync::{Arc, Mutex};
+
 use http::request::Parts;
-use rampart_access::{AuthError, Principal};
+use rampart_access::{AuthError, Principal, scopes_allow};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -19,6 +22,46 @@ pub struct Caller {
     pub credential_id: Uuid,
     /// The key's scopes; `None` means all of the principal's permissions.
     pub scopes: Option<Vec<String>>,
+}
+
+/// Where the extractor leaves the caller for the audit-trail middleware, which runs outside the
+/// handler and so cannot see its arguments.
+#[derive(Debug, Clone, Default)]
+pub struct CallerSlot(Arc<Mutex<Option<Caller>>>);
+
+impl CallerSlot {
+    fn set(&self, caller: &Caller) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(caller.clone());
+        }
+    }
+
+    /// The authenticated caller of this request, if any.
+    pub fn get(&self) -> Option<Caller> {
+        self.0.lock().ok().and_then(|slot| slot.clone())
+    }
+}
+
+/// Proof that the caller holds a permission: only [`Caller::require`] makes one, and handlers
+/// that change or reveal protected data take one, so a forgotten check does not compile.
+#[derive(Debug, Clone, Copy)]
+pub struct Granted(());
+
+impl Caller {
+    /// Checks that the caller's roles grant `permission` and the key's scopes allow it.
+    pub fn require(&self, state: &AppState, permission: &str) -> Result<Granted, ApiError> {
+        let by_role = state
+            .policy()
+            .grants(&self.principal.roles, permission)
+            .is_some();
+        let by_scope = scopes_allow(self.scopes.as_deref(), permission);
+        if by_role && by_scope {
+            Ok(Granted(()))
+        } else {
+            tracing::info!(permission, by_role, by_scope, "permission denied");
+            Err(ApiError::forbidden(permission))
+        }
+    }
 }
 
 /// The credential of an `Authorization: Bearer <credential>` header.
@@ -44,11 +87,17 @@ impl FromRequestParts<AppState> for Caller {
             .authenticate(credential, OffsetDateTime::now_utc())
             .await
         {
-            Ok(authenticated) => Ok(Caller {
-                credential_id: authenticated.key.id,
-                scopes: authenticated.key.scopes,
-                principal: authenticated.principal,
-            }),
+            Ok(authenticated) => {
+                let caller = Caller {
+                    credential_id: authenticated.key.id,
+                    scopes: authenticated.key.scopes,
+                    principal: authenticated.principal,
+                };
+                if let Some(slot) = parts.extensions.get::<CallerSlot>() {
+                    slot.set(&caller);
+                }
+                Ok(caller)
+            }
             Err(AuthError::Store(e)) => Err(ApiError::internal(&e)),
             Err(reason) => {
                 // The reason is logged for operators; the client gets the same 401 for all.

@@ -1,8 +1,10 @@
 //! HTTP plumbing shared by every route: request context, security headers, authentication of
 //! callers, client addresses and JSON bodies.
 
+pub mod audit_trail;
 pub mod auth;
 pub mod client_addr;
 pub mod context;
 pub mod headers;
 pub mod json;
+pub mod query;

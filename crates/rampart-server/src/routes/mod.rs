@@ -3,6 +3,7 @@
 //! To add a capability: a module here with thin handlers (parse, authorize, call one domain
 //! service, map the result), its routes in [`router`], and its paths in [`crate::openapi`].
 
+mod audit;
 mod auth;
 mod system;
 
@@ -10,31 +11,48 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use http::{HeaderValue, Method, header};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::http::{context, headers};
+use crate::http::{audit_trail, context, headers};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 pub use auth::WhoAmI;
 pub use system::{AuditHealth, Health};
 
+pub(crate) use audit::{
+    __path_append, __path_checkpoint, __path_consistency, __path_export_entries, __path_get_entry,
+    __path_inclusion, __path_list, __path_public_key, __path_verify,
+};
+pub use audit::{
+    AppendResponse, AppendedEntry, CheckpointBody, ConsistencyProofBody, EntriesPage,
+    InclusionProofBody, PublicKeyBody, VerifyBody, VerifyProblemBody,
+};
 pub(crate) use auth::__path_whoami;
 pub(crate) use system::{__path_health, __path_metrics, __path_openapi};
 
 /// The whole HTTP API over `state`.
 pub fn router(state: AppState) -> Router {
-    let body_limit = usize::try_from(
-        state
-            .settings()
-            .audit_body_limit_bytes
-            .max(state.settings().body_limit_bytes),
-    )
-    .unwrap_or(usize::MAX);
+    let body_limit = usize::try_from(state.settings().body_limit_bytes).unwrap_or(usize::MAX);
+    let audit_body_limit =
+        usize::try_from(state.settings().audit_body_limit_bytes).unwrap_or(usize::MAX);
     let mut router = Router::new()
+        .route(
+            "/v1/audit/entries",
+            post(audit::append)
+                .get(audit::list)
+                .layer(DefaultBodyLimit::max(audit_body_limit)),
+        )
+        .route("/v1/audit/entries/{seq}", get(audit::get_entry))
+        .route("/v1/audit/checkpoint", get(audit::checkpoint))
+        .route("/v1/audit/public-key", get(audit::public_key))
+        .route("/v1/audit/proofs/inclusion", get(audit::inclusion))
+        .route("/v1/audit/proofs/consistency", get(audit::consistency))
+        .route("/v1/audit/verify", post(audit::verify))
+        .route("/v1/audit/export", get(audit::export_entries))
         .route("/v1/health", get(system::health))
         .route("/openapi.json", get(system::openapi))
         .route("/metrics", get(system::metrics))
@@ -42,13 +60,14 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // The context middleware refuses declared lengths over the route's limit; this bounds
-        // chunked bodies that declare none.
+        // chunked bodies that declare none (the audit route sets its own, larger one).
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(panic_response));
     if let Some(cors) = cors(&state) {
         router = router.layer(cors);
     }
     router
+        .layer(from_fn_with_state(state.clone(), audit_trail::audit_trail))
         .layer(from_fn_with_state(state.clone(), context::request_context))
         .layer(from_fn_with_state(state.clone(), headers::security_headers))
         .with_state(state)

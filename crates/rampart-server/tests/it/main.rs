@@ -1,0 +1,11 @@
+//! The HTTP API in process (`Router` + `oneshot`): fast tests of routes, permissions, the audit
+//! trail and input validation, over a real SQLite deployment in a temp dir.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod audit_api;
+mod harness;
