@@ -396,9 +396,20 @@ pub async fn open_or_initialize(
 
 /// Opens an initialized deployment. Reads only until the master key is proven right.
 pub async fn open(loaded: &LoadedSettings) -> Result<OpenDeployment, StartupError> {
+    let store = open_store(&loaded.settings, false).await?;
+    match open_with(loaded, store.clone()).await {
+        Ok(opened) => Ok(opened),
+        Err(e) => {
+            // Close cleanly so a refused start leaves no trace (SQLite removes its WAL files).
+            store.close().await;
+            Err(e)
+        }
+    }
+}
+
+async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployment, StartupError> {
     let settings = &loaded.settings;
     let where_ = location(settings);
-    let store = open_store(settings, false).await?;
     let Some(deployment) = store.deployment().await? else {
         return Err(StartupError::MissingSecret {
             location: where_,
