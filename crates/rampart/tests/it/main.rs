@@ -7,6 +7,7 @@
 )]
 
 mod architecture;
+mod audit;
 mod canary;
 mod http_api;
 mod postgres;

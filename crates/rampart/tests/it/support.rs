@@ -137,6 +137,16 @@ impl Server {
         self.stderr.lock().unwrap().join("\n")
     }
 
+    /// Kills the process with SIGKILL: no shutdown, no flush, as a power cut or OOM kill.
+    pub fn kill_9(&mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .expect("kill runs");
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM, waits for the exit, and returns the status with every log line.
     pub fn terminate_and_keep_logs(self) -> (std::process::ExitStatus, String) {
         let stderr = Arc::clone(&self.stderr);
