@@ -5,6 +5,7 @@
 //! It knows nothing of HTTP or SQL: storage is the [`AuditStore`] trait, and time is a parameter.
 #![forbid(unsafe_code)]
 
+pub mod canonical;
 pub mod checkpoint;
 pub mod entry;
 pub mod export;
