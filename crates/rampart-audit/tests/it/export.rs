@@ -215,3 +215,34 @@ fn garbage_lines_are_problems_not_panics() {
             .any(|p| p.problem.contains("not JSON"))
     );
 }
+
+mod no_panic {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// The same property as the cargo-fuzz target, run on every `cargo nextest run`.
+        #[test]
+        fn arbitrary_bytes_never_panic_the_verifier(data in prop::collection::vec(any::<u8>(), 0..4096)) {
+            let mut verifier = rampart_audit::Verifier::new();
+            verifier.read_all(data.as_slice(), |_| {}).unwrap();
+            let report = verifier.finish_with_key_text(None);
+            prop_assert!(!report.ok);
+        }
+
+        #[test]
+        fn mangled_export_lines_never_panic(line in r#"\{"(seq|checkpoint|leaf_hash|action)":[0-9a-z\[\]{}",:]{0,80}"#) {
+            let _ = rampart_audit::export::parse_line(&line);
+        }
+    }
+
+    #[test]
+    fn an_overlong_line_is_refused_without_being_held() {
+        let mut data = vec![b'x'; rampart_audit::export::MAX_LINE_BYTES + 10];
+        data.push(b'\n');
+        let mut verifier = rampart_audit::Verifier::new();
+        verifier.read_all(data.as_slice(), |_| {}).unwrap();
+        let report = verifier.finish_with_key_text(None);
+        assert!(report.problems.iter().any(|p| p.problem.contains("longer than")));
+    }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Audit log load on loopback with wrk against a release build on SQLite (or PostgreSQL with
+# DATABASE_URL and RAMPART_MASTER_KEY set): durable batch appends, 64 concurrent single-entry
+# clients, server-side verification, and inclusion proofs at the size reached.
+# Usage: bench/audit.sh [SECONDS] [PREFILL_BATCHES]    (needs wrk: apt-get install wrk)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-10}
+prefill=${2:-0}
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+cargo build --release --quiet -p rampart
+dir=$(mktemp -d)
+port=$(( 20000 + RANDOM % 20000 ))
+args=(serve --data-dir "$dir/data" --listen "127.0.0.1:$port")
+[ -n "${DATABASE_URL:-}" ] && args+=(--database-url "$DATABASE_URL")
+RUST_LOG=warn ./target/release/rampart "${args[@]}" >"$dir/out" 2>"$dir/err" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 200); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done
+export KEY=$(grep -o 'rk_[A-Za-z0-9]*' "$dir/out")
+base="http://127.0.0.1:$port"
+python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+def event(i):
+    return {"actor": {"type": "service", "id": f"svc-{i % 50}", "ip": "203.0.113.7"},
+            "action": "payment.authorize", "resource": {"type": "payment", "id": f"pay-{i}"},
+            "context": {"request_id": f"req-{i}", "team_id": "payments"},
+            "details": {"amount": 1250, "currency": "EUR"}, "status": "success",
+            "data_classification": "confidential", "compliance_tags": ["pci-dss"]}
+json.dump({"events": [event(i) for i in range(1000)]}, open(f"{d}/batch.json", "w"))
+json.dump(event(0), open(f"{d}/single.json", "w"))
+PY
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); storage: ${DATABASE_URL:+postgres}${DATABASE_URL:-sqlite}"
+if [ "$prefill" -gt 0 ]; then
+  echo "== prefill: $prefill batches of 1000"
+  for _ in $(seq "$prefill"); do
+    curl -s -o /dev/null -X POST -H "Authorization: Bearer $KEY" -H 'content-type: application/json' --data-binary @"$dir/batch.json" "$base/v1/audit/entries"
+  done
+fi
+echo "== batch appends: POST 1000-entry batches, 4 connections, ${duration}s"
+BODY="$dir/batch.json" wrk -t2 -c4 -d"${duration}s" --latency -s bench/lua/post_body.lua "$base/v1/audit/entries" | grep -E 'Requests/sec|99%|50%|Non-2xx'
+echo "== single-entry appends: 64 connections, ${duration}s"
+BODY="$dir/single.json" wrk -t2 -c64 -d"${duration}s" --latency -s bench/lua/post_body.lua "$base/v1/audit/entries" | grep -E 'Requests/sec|99%|50%|Non-2xx'
+size=$(curl -s "$base/v1/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["audit"]["tree_size"])')
+echo "== verify: POST /v1/audit/verify over $size entries"
+start=$(date +%s.%N)
+curl -s -X POST -H "Authorization: Bearer $KEY" "$base/v1/audit/verify" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("ok:", r["ok"], "checked:", r["checked_entries"])'
+end=$(date +%s.%N)
+python3 -c "print(f'verify: {($size)/($end-$start):,.0f} entries/s ({$end-$start:.2f} s)')"
+echo "== inclusion proofs at tree size $size: 16 connections, ${duration}s"
+SIZE=$size wrk -t2 -c16 -d"${duration}s" --latency -s bench/lua/inclusion.lua "$base" | grep -E 'Requests/sec|99%|50%|Non-2xx'
+echo "server RSS: $(( $(grep VmRSS /proc/$pid/status | awk '{print $2}') / 1024 )) MiB; database: $(du -sh "$dir/data" | cut -f1)"
