@@ -54,7 +54,19 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function("read_256_leaf_hashes", |b| {
+        b.to_async(&rt).iter(|| {
+            let log = log.clone();
+            async move { log.head().await.unwrap() }
+        })
+    });
     group.finish();
+    let store = rt.block_on(async { Store::open_sqlite(&dir.path().join("bench.db"), false).await.unwrap() });
+    let start = Instant::now();
+    for i in 0..100u64 {
+        let _ = rt.block_on(rampart_audit::AuditStore::hashes(&store, 0, i * 256..i * 256 + 256)).unwrap();
+    }
+    println!("read 256 leaf hashes: {:?} each", start.elapsed() / 100);
     let size = rt.block_on(log.head()).unwrap().size;
     let start = Instant::now();
     let report = rt.block_on(log.verify()).unwrap();
