@@ -97,7 +97,11 @@ fn parse_exact_line(line: &str) -> Option<ExportLine> {
     canonical.extend_from_slice(head.as_bytes());
     canonical.push(b'}');
     let SeqOnly { seq } = serde_json::from_slice(&canonical).ok()?;
-    Some(ExportLine::Entry { seq, canonical, claimed_leaf })
+    Some(ExportLine::Entry {
+        seq,
+        canonical,
+        claimed_leaf,
+    })
 }
 
 /// Parses one line. Errors describe the line's problem without echoing its content.

@@ -16,7 +16,9 @@ use crate::checkpoint::{Checkpoint, LogSigner, LogVerifier};
 use crate::entry::{NewEntry, SubmittedBy};
 use crate::export::{VerifyProblem, VerifyReport};
 use crate::store::{AppendBatch, AppendError, AuditStore, SignedCheckpoint, StoredEntry, TreeHead};
-use crate::tiles::{MissingHash, Recorder, TileSet, is_stored_level};
+use crate::tiles::{
+    MissingHash, Recorder, TILE_HEIGHT, TILE_WIDTH, TileBuffers, TileSet, is_stored_level,
+};
 use crate::tree::{
     CompactRange, Hash, ProofRangeError, consistency_proof, decomposition, empty_root,
     inclusion_proof, leaf_hash, range_hash, to_hex,
@@ -114,6 +116,7 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
         });
         let head = inner.store.head().await.map_err(LogError::Store)?;
         let range = load_range(&inner.store, head.size).await?;
+        let buffers = load_buffers(&inner.store, head.size).await?;
         if range.root() != head.root {
             tracing::error!(
                 size = head.size,
@@ -121,7 +124,11 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
             );
         }
         let (requests, receiver) = mpsc::channel(4096);
-        tokio::spawn(writer(Arc::clone(&inner), range, receiver));
+        tokio::spawn(writer(
+            Arc::clone(&inner),
+            Edge { range, buffers },
+            receiver,
+        ));
         Ok(Self { inner, requests })
     }
 
@@ -284,6 +291,48 @@ async fn read_tiles<S: AuditStore>(
     Ok(tiles)
 }
 
+/// The partial tiles of every stored level at `size`.
+async fn load_buffers<S: AuditStore>(
+    store: &S,
+    size: u64,
+) -> Result<TileBuffers, LogError<S::Error>> {
+    let mut buffers = TileBuffers::default();
+    let mut level = 0u32;
+    while level < 64 && (size >> level) > 0 {
+        let count = size >> level;
+        let start = count - count % TILE_WIDTH;
+        if start < count {
+            let rows = store
+                .hashes(level, start..count)
+                .await
+                .map_err(LogError::Store)?;
+            if u64::try_from(rows.len()).unwrap_or(0) != count - start {
+                return Err(LogError::Missing(MissingHash {
+                    level,
+                    index: start,
+                }));
+            }
+            buffers.load(level, start, rows.into_iter().map(|(_, h)| h).collect());
+        }
+        level += TILE_HEIGHT;
+    }
+    Ok(buffers)
+}
+
+/// The right edge of the tree: its compact range and its partial tiles.
+#[derive(Debug, Clone)]
+struct Edge {
+    range: CompactRange,
+    buffers: TileBuffers,
+}
+
+async fn load_edge<S: AuditStore>(store: &S, size: u64) -> Result<Edge, LogError<S::Error>> {
+    Ok(Edge {
+        range: load_range(store, size).await?,
+        buffers: load_buffers(store, size).await?,
+    })
+}
+
 /// The right edge of the stored tree at `size`.
 async fn load_range<S: AuditStore>(
     store: &S,
@@ -309,7 +358,7 @@ async fn load_range<S: AuditStore>(
 
 async fn writer<S: AuditStore + Send + Sync + 'static>(
     inner: Arc<Inner<S>>,
-    mut range: CompactRange,
+    mut edge: Edge,
     mut receiver: mpsc::Receiver<Request>,
 ) {
     while let Some(first) = receiver.recv().await {
@@ -324,7 +373,7 @@ async fn writer<S: AuditStore + Send + Sync + 'static>(
                 Err(_) => break,
             }
         }
-        match commit(&inner, &mut range, &requests).await {
+        match commit(&inner, &mut edge, &requests).await {
             Ok(receipts) => {
                 for (request, receipt) in requests.into_iter().zip(receipts) {
                     let _ = request.reply.send(Ok(receipt));
@@ -338,8 +387,8 @@ async fn writer<S: AuditStore + Send + Sync + 'static>(
                 }
                 // The store may have moved on (or be back): start again from what it holds.
                 match inner.store.head().await {
-                    Ok(head) => match load_range(&inner.store, head.size).await {
-                        Ok(reloaded) => range = reloaded,
+                    Ok(head) => match load_edge(&inner.store, head.size).await {
+                        Ok(reloaded) => edge = reloaded,
                         Err(e) => tracing::error!(error = %e, "cannot reload the audit tree"),
                     },
                     Err(e) => tracing::error!(error = %e, "cannot read the audit head"),
@@ -352,12 +401,12 @@ async fn writer<S: AuditStore + Send + Sync + 'static>(
 struct Prepared {
     batch: AppendBatch,
     receipts: Vec<Receipt>,
-    range: CompactRange,
+    edge: Edge,
 }
 
 fn prepare<S>(
     inner: &Inner<S>,
-    range: &CompactRange,
+    edge: &Edge,
     requests: &[Request],
 ) -> Result<Prepared, serde_json::Error> {
     let now = (inner.clock)();
@@ -365,8 +414,10 @@ fn prepare<S>(
     let now = now
         .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
         .unwrap_or(now);
-    let expected_size = range.size();
-    let mut range = range.clone();
+    let expected_size = edge.range.size();
+    let mut range = edge.range.clone();
+    let mut buffers = edge.buffers.clone();
+    let mut packed_tiles = Vec::new();
     let mut subtrees = Vec::new();
     let mut entries = Vec::new();
     let mut receipts = Vec::with_capacity(requests.len());
@@ -383,9 +434,11 @@ fn prepare<S>(
             let body = String::from_utf8(entry.canonical_json()?)
                 .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
             let leaf = leaf_hash(body.as_bytes());
+            packed_tiles.extend(buffers.push(0, seq, leaf));
             range.push(leaf, |(level, index, hash)| {
                 if is_stored_level(level) {
                     subtrees.push((level, index, hash));
+                    packed_tiles.extend(buffers.push(level, index, hash));
                 }
             });
             appended.push(Appended {
@@ -428,28 +481,29 @@ fn prepare<S>(
             expected_size,
             entries,
             subtrees,
+            packed_tiles,
             head,
             checkpoint,
         },
         receipts,
-        range,
+        edge: Edge { range, buffers },
     })
 }
 
 async fn commit<S: AuditStore>(
     inner: &Inner<S>,
-    range: &mut CompactRange,
+    edge: &mut Edge,
     requests: &[Request],
 ) -> Result<Vec<Receipt>, LogError<S::Error>> {
     for _ in 0..MAX_ATTEMPTS {
-        let prepared = prepare(inner, range, requests)?;
+        let prepared = prepare(inner, edge, requests)?;
         match inner.store.append(&prepared.batch).await {
             Ok(()) => {
-                *range = prepared.range;
+                *edge = prepared.edge;
                 return Ok(prepared.receipts);
             }
             Err(AppendError::Conflict { actual_size }) => {
-                *range = load_range(&inner.store, actual_size).await?;
+                *edge = load_edge(&inner.store, actual_size).await?;
             }
             Err(AppendError::Store(e)) => return Err(LogError::Store(e)),
         }
@@ -507,6 +561,7 @@ pub async fn verify_store<S: AuditStore>(
         } else {
             rows
         };
+        let mut chunk_leaves: Vec<(u64, Hash)> = Vec::with_capacity(more_beyond.len());
         for row in more_beyond {
             if row.seq != next {
                 problem(
@@ -539,6 +594,7 @@ pub async fn verify_store<S: AuditStore>(
                     "the stored entry's content does not match its leaf hash (edited)".to_owned(),
                 );
             }
+            chunk_leaves.push((row.seq, leaf));
             range.push(leaf, |(level, index, hash)| {
                 if is_stored_level(level) {
                     completed.push((level, index, hash));
@@ -552,6 +608,25 @@ pub async fn verify_store<S: AuditStore>(
             }
             next = row.seq.saturating_add(1);
             checked += 1;
+        }
+        // Leaf tiles serve proofs: they must agree with the entries.
+        if let (Some(first), Some(last)) = (chunk_leaves.first(), chunk_leaves.last()) {
+            let stored: std::collections::HashMap<u64, Hash> = store
+                .hashes(0, first.0..last.0 + 1)
+                .await
+                .map_err(LogError::Store)?
+                .into_iter()
+                .collect();
+            for (seq, leaf) in &chunk_leaves {
+                if stored.get(seq) != Some(leaf) {
+                    problem(
+                        Some(*seq),
+                        format!(
+                            "the stored leaf hash (tile) of entry {seq} differs from its content"
+                        ),
+                    );
+                }
+            }
         }
     }
     if range.size() != head.size {

@@ -73,6 +73,8 @@ pub struct AppendBatch {
     pub entries: Vec<StoredEntry>,
     /// Newly completed subtrees at stored levels: `(level, index, hash)`.
     pub subtrees: Vec<(u32, u64, Hash)>,
+    /// Newly filled tiles, packed for one-row reads.
+    pub packed_tiles: Vec<crate::tiles::PackedTile>,
     /// The head after the batch.
     pub head: TreeHead,
     /// The checkpoint for the new head.
@@ -153,7 +155,8 @@ pub trait AuditStore {
         batch: &AppendBatch,
     ) -> impl Future<Output = Result<(), AppendError<Self::Error>>> + Send;
 
-    /// Stored hashes at `level` (0: leaf hashes) for indexes in `range`, as `(index, hash)`.
+    /// Stored hashes at `level` (0: leaf hashes) for indexes in `range`, as `(index, hash)`:
+    /// from packed tiles where the range covers full ones, else from single hashes.
     fn hashes(
         &self,
         level: u32,

@@ -14,6 +14,8 @@ use crate::tree::{Hash, SubtreeSource, node_hash};
 
 /// Levels between stored levels.
 pub const TILE_HEIGHT: u32 = 8;
+/// Hashes in a full tile (2^TILE_HEIGHT).
+pub const TILE_WIDTH: u64 = 1 << TILE_HEIGHT;
 
 /// Whether complete subtrees of `level` are stored (level 0 is stored with the entries).
 pub fn is_stored_level(level: u32) -> bool {
@@ -111,5 +113,79 @@ impl SubtreeSource for TileSet {
                 .collect();
         }
         layer.first().copied().ok_or(MissingHash { level, index })
+    }
+}
+
+/// A full tile: 256 consecutive hashes of one stored level, packed for a one-row read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedTile {
+    /// The stored level (0, 8, 16, ...).
+    pub level: u32,
+    /// Tile number: it holds hashes `[tile * 256, tile * 256 + 256)` of its level.
+    pub tile: u64,
+    /// The 256 hashes, concatenated (8192 bytes).
+    pub hashes: Vec<u8>,
+}
+
+impl PackedTile {
+    /// The hashes of a packed tile as `(index, hash)`; `None` when the blob is not 8192 bytes.
+    pub fn unpack(level: u32, tile: u64, bytes: &[u8]) -> Option<Vec<(u64, Hash)>> {
+        let _ = level;
+        if u64::try_from(bytes.len()).ok()? != TILE_WIDTH * 32 {
+            return None;
+        }
+        Some(
+            bytes
+                .chunks_exact(32)
+                .zip(tile * TILE_WIDTH..)
+                .filter_map(|(chunk, index)| chunk.try_into().ok().map(|h| (index, h)))
+                .collect(),
+        )
+    }
+}
+
+/// The hashes of the rightmost, incomplete tile of every stored level: when one fills up, it
+/// becomes a [`PackedTile`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TileBuffers {
+    /// Per stored level (index = level / 8): the first index of the tile and its hashes so far.
+    levels: Vec<(u64, Vec<Hash>)>,
+}
+
+impl TileBuffers {
+    /// Starts the buffer of `level` with the hashes of its partial tile (from `start`).
+    pub fn load(&mut self, level: u32, start: u64, hashes: Vec<Hash>) {
+        let slot = usize::try_from(level / TILE_HEIGHT).unwrap_or(usize::MAX);
+        if self.levels.len() <= slot {
+            self.levels.resize_with(slot + 1, || (0, Vec::new()));
+        }
+        if let Some(entry) = self.levels.get_mut(slot) {
+            *entry = (start, hashes);
+        }
+    }
+
+    /// Adds the hash at `index` of stored `level`; returns the tile it completes, if any.
+    pub fn push(&mut self, level: u32, index: u64, hash: Hash) -> Option<PackedTile> {
+        let slot = usize::try_from(level / TILE_HEIGHT).ok()?;
+        if self.levels.len() <= slot {
+            self.levels.resize_with(slot + 1, || (0, Vec::new()));
+        }
+        let (start, hashes) = self.levels.get_mut(slot)?;
+        if hashes.is_empty() {
+            *start = index - index % TILE_WIDTH;
+        }
+        hashes.push(hash);
+        if u64::try_from(hashes.len()).ok()? < TILE_WIDTH {
+            return None;
+        }
+        let tile = *start / TILE_WIDTH;
+        let packed: Vec<u8> = hashes.iter().flatten().copied().collect();
+        hashes.clear();
+        *start += TILE_WIDTH;
+        Some(PackedTile {
+            level,
+            tile,
+            hashes: packed,
+        })
     }
 }

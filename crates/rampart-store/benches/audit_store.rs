@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rampart_audit::AuditLog;
 use rampart_audit::checkpoint::LogSigner;
 use rampart_audit::entry::{NewEntry, SubmittedBy};
-use rampart_audit::AuditLog;
 use rampart_store::Store;
 use serde_json::json;
 
@@ -28,16 +28,28 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log = rt.block_on(async {
-        let store = Store::open_sqlite(&dir.path().join("bench.db"), true).await.unwrap();
+        let store = Store::open_sqlite(&dir.path().join("bench.db"), true)
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
-        AuditLog::open(store, LogSigner::from_seed("bench", &[1; 32]).unwrap(), Arc::new(time::OffsetDateTime::now_utc)).await.unwrap()
+        AuditLog::open(
+            store,
+            LogSigner::from_seed("bench", &[1; 32]).unwrap(),
+            Arc::new(time::OffsetDateTime::now_utc),
+        )
+        .await
+        .unwrap()
     });
     let batch: Vec<NewEntry> = (0..1000).map(event).collect();
     let mut group = c.benchmark_group("audit_sqlite");
     group.throughput(Throughput::Elements(1000));
     group.sample_size(20);
     group.bench_function("append_batch_1000_durable", |b| {
-        b.to_async(&rt).iter(|| async { log.append(batch.clone(), SubmittedBy::rampart()).await.unwrap() })
+        b.to_async(&rt).iter(|| async {
+            log.append(batch.clone(), SubmittedBy::rampart())
+                .await
+                .unwrap()
+        })
     });
     group.throughput(Throughput::Elements(1));
     group.bench_function("inclusion_proof", |b| {
@@ -61,10 +73,20 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
-    let store = rt.block_on(async { Store::open_sqlite(&dir.path().join("bench.db"), false).await.unwrap() });
+    let store = rt.block_on(async {
+        Store::open_sqlite(&dir.path().join("bench.db"), false)
+            .await
+            .unwrap()
+    });
     let start = Instant::now();
     for i in 0..100u64 {
-        let _ = rt.block_on(rampart_audit::AuditStore::hashes(&store, 0, i * 256..i * 256 + 256)).unwrap();
+        let _ = rt
+            .block_on(rampart_audit::AuditStore::hashes(
+                &store,
+                0,
+                i * 256..i * 256 + 256,
+            ))
+            .unwrap();
     }
     println!("read 256 leaf hashes: {:?} each", start.elapsed() / 100);
     let size = rt.block_on(log.head()).unwrap().size;

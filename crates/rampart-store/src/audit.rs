@@ -11,6 +11,7 @@ use rampart_audit::store::{
     ActionFilter, AppendBatch, AppendError, AuditStore, EntryFilter, SignedCheckpoint, StoredEntry,
     TreeHead,
 };
+use rampart_audit::tiles::{PackedTile, TILE_WIDTH};
 use rampart_audit::tree::Hash;
 use sqlx::QueryBuilder;
 
@@ -163,6 +164,19 @@ impl AuditStore for Store {
                     insert.build().execute(&mut *tx).await.map_err(store)?;
                 }
             }
+            if !batch.packed_tiles.is_empty() {
+                let mut tiles = Vec::with_capacity(batch.packed_tiles.len());
+                for tile in &batch.packed_tiles {
+                    tiles.push((i64::from(tile.level), seq_i64(tile.tile).map_err(own)?, tile.hashes.as_slice()));
+                }
+                for tile_chunk in tiles.chunks(ROWS_PER_INSERT) {
+                    let mut insert = QueryBuilder::new("INSERT INTO audit_tile_blobs (level, tile, hashes) ");
+                    insert.push_values(tile_chunk, |mut row, (level, tile, hashes)| {
+                        row.push_bind(*level).push_bind(*tile).push_bind(*hashes);
+                    });
+                    insert.build().execute(&mut *tx).await.map_err(store)?;
+                }
+            }
             sqlx::query("UPDATE audit_head SET size = $1, root = $2 WHERE singleton = 1")
                 .bind(new_size)
                 .bind(batch.head.root.as_slice())
@@ -184,8 +198,52 @@ impl AuditStore for Store {
     }
 
     async fn hashes(&self, level: u32, range: Range<u64>) -> Result<Vec<(u64, Hash)>, StoreError> {
-        let start = seq_i64(range.start)?;
-        let end = seq_i64(range.end)?;
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Full tiles first: one row per 256 hashes.
+        let first_tile = range.start / TILE_WIDTH;
+        let last_tile = (range.end - 1) / TILE_WIDTH;
+        let blobs: Vec<(i64, Vec<u8>)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT tile, hashes FROM audit_tile_blobs WHERE level = $1 AND tile >= $2 AND tile <= $3 ORDER BY tile")
+                .bind(i64::from(level))
+                .bind(seq_i64(first_tile)?)
+                .bind(seq_i64(last_tile)?)
+                .fetch_all(pool)
+                .await?
+        });
+        let mut out = Vec::new();
+        let mut next_uncovered = range.start;
+        let mut contiguous = true;
+        for (tile, bytes) in blobs {
+            let tile = seq_u64(tile, "audit_tile_blobs.tile")?;
+            let hashes = PackedTile::unpack(level, tile, &bytes).ok_or(StoreError::Corrupt {
+                what: "audit_tile_blobs.hashes",
+            })?;
+            if tile * TILE_WIDTH > next_uncovered {
+                contiguous = false;
+            }
+            out.extend(
+                hashes
+                    .into_iter()
+                    .filter(|(index, _)| range.contains(index)),
+            );
+            next_uncovered = next_uncovered.max((tile + 1) * TILE_WIDTH);
+        }
+        // The rest (the partial tile at the right edge, or gaps in a damaged store) one by one.
+        let rest = if contiguous {
+            next_uncovered.min(range.end)..range.end
+        } else {
+            range.clone()
+        };
+        if rest.is_empty() {
+            return Ok(out);
+        }
+        if !contiguous {
+            out.clear();
+        }
+        let start = seq_i64(rest.start)?;
+        let end = seq_i64(rest.end)?;
         let rows: Vec<(i64, Vec<u8>)> = with_pool!(self, pool => {
             if level == 0 {
                 sqlx::query_as("SELECT seq, leaf_hash FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq")
@@ -202,14 +260,13 @@ impl AuditStore for Store {
                     .await?
             }
         });
-        rows.into_iter()
-            .map(|(index, h)| {
-                Ok((
-                    seq_u64(index, "audit hash index")?,
-                    hash_of(h, "audit hash")?,
-                ))
-            })
-            .collect()
+        for (index, hash) in rows {
+            out.push((
+                seq_u64(index, "audit hash index")?,
+                hash_of(hash, "audit hash")?,
+            ));
+        }
+        Ok(out)
     }
 
     async fn entries(&self, range: Range<u64>) -> Result<Vec<StoredEntry>, StoreError> {

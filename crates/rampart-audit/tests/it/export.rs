@@ -243,6 +243,11 @@ mod no_panic {
         let mut verifier = rampart_audit::Verifier::new();
         verifier.read_all(data.as_slice(), |_| {}).unwrap();
         let report = verifier.finish_with_key_text(None);
-        assert!(report.problems.iter().any(|p| p.problem.contains("longer than")));
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.problem.contains("longer than"))
+        );
     }
 }

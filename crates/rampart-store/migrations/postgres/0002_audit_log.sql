@@ -42,6 +42,15 @@ CREATE TABLE audit_tiles (
     PRIMARY KEY (level, idx)
 );
 
+-- Full tiles: 256 consecutive hashes of one stored level in one row (8192 bytes), so a proof
+-- reads a few rows instead of hundreds.
+CREATE TABLE audit_tile_blobs (
+    level  BIGINT NOT NULL,
+    tile   BIGINT NOT NULL,
+    hashes BYTEA  NOT NULL,
+    PRIMARY KEY (level, tile)
+);
+
 -- The committed size and root. Writers of every server serialize on this row (FOR UPDATE).
 CREATE TABLE audit_head (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
@@ -85,6 +94,10 @@ CREATE TRIGGER audit_tiles_append_only BEFORE UPDATE OR DELETE ON audit_tiles
     FOR EACH ROW EXECUTE FUNCTION rampart_audit_append_only();
 CREATE TRIGGER audit_tiles_no_truncate BEFORE TRUNCATE ON audit_tiles
     FOR EACH STATEMENT EXECUTE FUNCTION rampart_audit_append_only();
+CREATE TRIGGER audit_tile_blobs_append_only BEFORE UPDATE OR DELETE ON audit_tile_blobs
+    FOR EACH ROW EXECUTE FUNCTION rampart_audit_append_only();
+CREATE TRIGGER audit_tile_blobs_no_truncate BEFORE TRUNCATE ON audit_tile_blobs
+    FOR EACH STATEMENT EXECUTE FUNCTION rampart_audit_append_only();
 CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
     FOR EACH ROW EXECUTE FUNCTION rampart_audit_append_only();
 CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
@@ -96,5 +109,5 @@ CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON audit_head
 
 -- No role but the owner may change audit rows; a deployment that serves with a role other than
 -- the owner (recommended) cannot UPDATE, DELETE or TRUNCATE them at all, triggers aside.
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_entries, audit_entry_tags, audit_tiles, audit_checkpoints FROM PUBLIC;
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_entries, audit_entry_tags, audit_tiles, audit_tile_blobs, audit_checkpoints FROM PUBLIC;
 REVOKE DELETE, TRUNCATE ON audit_head FROM PUBLIC;

@@ -42,6 +42,15 @@ CREATE TABLE audit_tiles (
     PRIMARY KEY (level, idx)
 );
 
+-- Full tiles: 256 consecutive hashes of one stored level in one row (8192 bytes), so a proof
+-- reads a few rows instead of hundreds.
+CREATE TABLE audit_tile_blobs (
+    level  BIGINT NOT NULL,
+    tile   BIGINT NOT NULL,
+    hashes BLOB   NOT NULL,
+    PRIMARY KEY (level, tile)
+);
+
 -- The committed size and root. Writers serialize on this row.
 CREATE TABLE audit_head (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
@@ -72,6 +81,10 @@ CREATE TRIGGER audit_tiles_no_update BEFORE UPDATE ON audit_tiles
 BEGIN SELECT RAISE(ABORT, 'audit_tiles is append-only'); END;
 CREATE TRIGGER audit_tiles_no_delete BEFORE DELETE ON audit_tiles
 BEGIN SELECT RAISE(ABORT, 'audit_tiles is append-only'); END;
+CREATE TRIGGER audit_tile_blobs_no_update BEFORE UPDATE ON audit_tile_blobs
+BEGIN SELECT RAISE(ABORT, 'audit_tile_blobs is append-only'); END;
+CREATE TRIGGER audit_tile_blobs_no_delete BEFORE DELETE ON audit_tile_blobs
+BEGIN SELECT RAISE(ABORT, 'audit_tile_blobs is append-only'); END;
 CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
 CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints

@@ -120,9 +120,22 @@ async fn appends_are_durable_and_provable(f: Fixture) {
         .await
         .unwrap();
     assert_eq!(next.entries[0].seq, 700);
+    // Crossing a tile boundary (768) after the reopen: the partial tile reloaded from storage
+    // must pack into the same tile an uninterrupted writer would have written.
+    let more: Vec<NewEntry> = (0..100).map(|i| event(i, "record.read", &[])).collect();
+    again.append(more, by()).await.unwrap();
+    let head = f.store.head().await.unwrap();
+    assert_eq!(head.size, 801);
+    for seq in [700u64, 767, 768, 800] {
+        let (leaf, path) = again.inclusion_proof(seq, 801).await.unwrap().unwrap();
+        assert!(
+            verify_inclusion(&leaf, seq, 801, &path, &head.root),
+            "seq {seq}"
+        );
+    }
     let report = again.verify().await.unwrap();
     assert!(report.ok, "{:#?}", report.problems);
-    assert_eq!(report.checked_entries, 701);
+    assert_eq!(report.checked_entries, 801);
 }
 
 async fn concurrent_writers_never_fork_the_log(f: Fixture) {
