@@ -31,7 +31,7 @@ def event(i):
 json.dump({"events": [event(i) for i in range(1000)]}, open(f"{d}/batch.json", "w"))
 json.dump(event(0), open(f"{d}/single.json", "w"))
 PY
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); storage: ${DATABASE_URL:+postgres}${DATABASE_URL:-sqlite}"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); storage: $([ -n "${DATABASE_URL:-}" ] && echo postgres || echo sqlite)"
 if [ "$prefill" -gt 0 ]; then
   echo "== prefill: $prefill batches of 1000"
   for _ in $(seq "$prefill"); do
@@ -50,4 +50,4 @@ end=$(date +%s.%N)
 python3 -c "print(f'verify: {($size)/($end-$start):,.0f} entries/s ({$end-$start:.2f} s)')"
 echo "== inclusion proofs at tree size $size: 16 connections, ${duration}s"
 SIZE=$size wrk -t2 -c16 -d"${duration}s" --latency -s bench/lua/inclusion.lua "$base" | grep -E 'Requests/sec|99%|50%|Non-2xx'
-echo "server RSS: $(( $(grep VmRSS /proc/$pid/status | awk '{print $2}') / 1024 )) MiB; database: $(du -sh "$dir/data" | cut -f1)"
+echo "server RSS: $(( $(grep VmRSS /proc/$pid/status | awk '{print $2}') / 1024 )) MiB; data dir: $(du -sh "$dir/data" 2>/dev/null | cut -f1)"
