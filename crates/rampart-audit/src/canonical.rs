@@ -32,9 +32,11 @@ pub fn write_value(value: &Value, out: &mut Vec<u8>) {
 
 fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
     let mut members: Vec<(&String, &Value)> = map.iter().collect();
-    // serde_json's map is ordered by bytes, which equals UTF-16 order unless a key holds
-    // characters beyond U+FFFF next to U+E000..U+FFFF; sort by UTF-16 to be exact.
-    if members.iter().any(|(k, _)| !k.is_ascii()) {
+    // Maps keep insertion order (serde_json's preserve_order): sort by UTF-16 code units, as
+    // RFC 8785 orders members (equal to byte order for ASCII keys).
+    if members.iter().all(|(k, _)| k.is_ascii()) {
+        members.sort_unstable_by(|(a, _), (b, _)| a.as_bytes().cmp(b.as_bytes()));
+    } else {
         members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
     }
     out.push(b'{');

@@ -165,6 +165,8 @@ pub struct OpenDeployment {
     pub api_key_pepper: ApiKeyPepper,
     /// The audit log (its writer task runs on the current runtime).
     pub audit: AuditLog<Store>,
+    /// The key of the PII `hash` action.
+    pub pii_key: rampart_privacy::HashKey,
     /// What init created, when this start initialized the deployment.
     pub first_start: Option<Initialized>,
 }
@@ -454,12 +456,23 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
         std::sync::Arc::new(OffsetDateTime::now_utc),
     )
     .await?;
+    let pii_key = rampart_privacy::HashKey::new(
+        sealed_or_create(&store, &kek, rampart_privacy::HashKey::SECRET_NAME)
+            .await?
+            .expose_secret()
+            .try_into()
+            .map_err(|_| StartupError::MissingSecret {
+                location: where_.clone(),
+                name: "pii_hash_pepper",
+            })?,
+    );
     Ok(OpenDeployment {
         store,
         deployment,
         kek,
         api_key_pepper,
         audit,
+        pii_key,
         first_start: None,
     })
 }
@@ -467,6 +480,29 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
 /// The log's origin: unique per deployment, and the name of its signing key.
 pub fn audit_origin(deployment: &Deployment) -> String {
     format!("rampart.dev/audit/{}", deployment.id)
+}
+
+/// A 32-byte secret sealed in storage under `name` (version 1), made on the first start that
+/// needs it. When several servers race, the first stored one wins and every server uses it.
+async fn sealed_or_create(
+    store: &Store,
+    kek: &KeyEncryptionKey,
+    name: &'static str,
+) -> Result<rampart_crypto::SecretBytes, StartupError> {
+    let context = SealContext::new(name, 1);
+    if store.load_sealed(name, 1).await?.is_none() {
+        let fresh = random_secret::<32>()?;
+        let sealed = kek.seal(&context, fresh.as_ref())?;
+        store.store_sealed_if_absent(name, 1, &sealed).await?;
+    }
+    let sealed = store
+        .load_sealed(name, 1)
+        .await?
+        .ok_or(StartupError::MissingSecret {
+            location: String::new(),
+            name,
+        })?;
+    Ok(kek.open(&context, &sealed)?)
 }
 
 /// The audit signing key, sealed in storage; made on the first start that needs it. When
@@ -477,26 +513,10 @@ async fn audit_signer(
     deployment: &Deployment,
     location: &str,
 ) -> Result<LogSigner, StartupError> {
-    let context = SealContext::new(LogSigner::SECRET_NAME, 1);
-    let origin = audit_origin(deployment);
-    let bad = || StartupError::BadAuditKey {
-        location: location.to_owned(),
-    };
-    if store
-        .load_sealed(LogSigner::SECRET_NAME, 1)
-        .await?
-        .is_none()
-    {
-        let seed = random_secret::<32>()?;
-        let sealed = kek.seal(&context, seed.as_ref())?;
-        store
-            .store_sealed_if_absent(LogSigner::SECRET_NAME, 1, &sealed)
-            .await?;
-    }
-    let sealed = store
-        .load_sealed(LogSigner::SECRET_NAME, 1)
-        .await?
-        .ok_or_else(bad)?;
-    let seed = kek.open(&context, &sealed)?;
-    LogSigner::from_seed(&origin, seed.expose_secret()).map_err(|_| bad())
+    let seed = sealed_or_create(store, kek, LogSigner::SECRET_NAME).await?;
+    LogSigner::from_seed(&audit_origin(deployment), seed.expose_secret()).map_err(|_| {
+        StartupError::BadAuditKey {
+            location: location.to_owned(),
+        }
+    })
 }

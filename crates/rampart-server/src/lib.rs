@@ -26,7 +26,19 @@ use crate::state::AppState;
 /// The application state and router for an opened deployment.
 pub fn app(deployment: OpenDeployment, settings: Settings) -> (AppState, axum::Router) {
     let authenticator = Authenticator::new(deployment.store.clone(), deployment.api_key_pepper);
-    let state = AppState::new(deployment.store, authenticator, deployment.audit, settings);
+    // The default policy has no action that needs a key service, so this cannot fail.
+    let redactor = rampart_privacy::Redactor::new(
+        rampart_privacy::Policy::default_policy(),
+        deployment.pii_key,
+    )
+    .unwrap_or_else(|_| unreachable!("the default PII policy needs no key service"));
+    let state = AppState::new(
+        deployment.store,
+        authenticator,
+        deployment.audit,
+        redactor,
+        settings,
+    );
     let router = routes::router(state.clone());
     (state, router)
 }

@@ -5,8 +5,9 @@ use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldError, Problem};
 use crate::routes::{
-    AppendResponse, AppendedEntry, AuditHealth, CheckpointBody, ConsistencyProofBody, EntriesPage,
-    Health, InclusionProofBody, PublicKeyBody, VerifyBody, VerifyProblemBody, WhoAmI,
+    AppendResponse, AppendedEntry, AuditHealth, CheckpointBody, ConsistencyProofBody, DetectBody,
+    EntriesPage, FindingBody, Health, InclusionProofBody, PublicKeyBody, VerifyBody,
+    VerifyProblemBody, WhoAmI,
 };
 
 /// Rampart's API document.
@@ -23,6 +24,8 @@ use crate::routes::{
         crate::routes::consistency,
         crate::routes::verify,
         crate::routes::export_entries,
+        crate::routes::redact,
+        crate::routes::detect,
         crate::routes::health,
         crate::routes::openapi,
         crate::routes::metrics,
@@ -31,6 +34,7 @@ use crate::routes::{
     components(schemas(
         Health, AuditHealth, WhoAmI, Problem, FieldError, AppendResponse, AppendedEntry, EntriesPage,
         CheckpointBody, PublicKeyBody, InclusionProofBody, ConsistencyProofBody, VerifyBody, VerifyProblemBody,
+        DetectBody, FindingBody,
     )),
     modifiers(&BearerAuth),
 )]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rampart_access::{Authenticator, Policy};
 use rampart_audit::AuditLog;
+use rampart_privacy::Redactor;
 use rampart_store::Store;
 
 use crate::config::Settings;
@@ -21,6 +22,7 @@ struct Inner {
     authenticator: Authenticator<Store>,
     audit: AuditLog<Store>,
     policy: Policy,
+    redactor: Redactor,
     denied_events: DefaultKeyedRateLimiter<IpAddr>,
     settings: Settings,
     metrics: Metrics,
@@ -41,6 +43,7 @@ impl AppState {
         store: Store,
         authenticator: Authenticator<Store>,
         audit: AuditLog<Store>,
+        redactor: Redactor,
         settings: Settings,
     ) -> Self {
         Self(Arc::new(Inner {
@@ -48,6 +51,7 @@ impl AppState {
             authenticator,
             audit,
             policy: Policy::default_policy(),
+            redactor,
             denied_events: RateLimiter::keyed(denied_event_quota()),
             settings,
             metrics: Metrics::new(),
@@ -72,6 +76,11 @@ impl AppState {
     /// The role policy.
     pub fn policy(&self) -> &Policy {
         &self.0.policy
+    }
+
+    /// The PII redactor with the default policy (per-request policies derive from it).
+    pub fn redactor(&self) -> &Redactor {
+        &self.0.redactor
     }
 
     /// Whether a denied request from `ip` may write its own audit entry now.

@@ -82,9 +82,9 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            // 16 MiB of page cache per connection (allocated as used): the hot index pages of
+            // 4 MiB of page cache per connection (allocated as used): the hot index pages of
             // the audit log stay in memory; the resident size stays bounded.
-            .pragma("cache_size", "-16384")
+            .pragma("cache_size", "-4096")
             .pragma("temp_store", "memory")
             // Checkpoint the WAL every 64 MiB instead of every 4 MiB: batches of audit entries
             // then trigger far fewer checkpoint passes (measured +40% append throughput).

@@ -63,6 +63,18 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Redact personal data from NDJSON (or any text) on stdin to stdout, line by line, in
+    /// constant memory. Lines that are not JSON are redacted as text, never passed through.
+    Redact {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON policy overrides, as the API's "policy": {"email": "hash", "phone": "keep"}.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Print a summary (lines, findings per type) on stderr at the end.
+        #[arg(long)]
+        stats: bool,
+    },
     /// Verify or export the tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -219,6 +231,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&loaded.settings);
             audit_export(&loaded, from_seq, to_seq, output.as_deref()).await
         }
+        Command::Redact {
+            store,
+            policy,
+            stats,
+        } => {
+            let loaded = load(cli.config.as_ref(), &store.flags())?;
+            redact(&loaded, policy.as_deref(), stats).await
+        }
         Command::Config {
             command: ConfigCommand::Show { store },
         } => {
@@ -373,6 +393,57 @@ async fn audit_export(
     writer.flush()?;
     bar.finish_and_clear();
     opened.store.close().await;
+    Ok(())
+}
+
+async fn redact(
+    loaded: &LoadedSettings,
+    policy: Option<&std::path::Path>,
+    stats: bool,
+) -> anyhow::Result<()> {
+    let mut policy_in_force = rampart_privacy::Policy::default_policy();
+    if let Some(path) = policy {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read policy file {}", path.display()))?;
+        let overrides: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("policy file {} is not JSON", path.display()))?;
+        policy_in_force = policy_in_force
+            .with_overrides(&overrides)
+            .with_context(|| format!("policy file {}", path.display()))?;
+    }
+    // With a deployment, hash with its key so CLI and server hashes agree.
+    let key = if deployment::is_initialized(&loaded.settings).await? {
+        let opened = deployment::open(loaded).await?;
+        let key = rampart_privacy::HashKey::new(*opened.pii_key.expose());
+        opened.store.close().await;
+        key
+    } else {
+        eprintln!(
+            "note: no initialized deployment here; hashes use a key made for this run and will not match the server's"
+        );
+        let mut bytes = [0u8; 32];
+        ring_fill(&mut bytes)?;
+        rampart_privacy::HashKey::new(bytes)
+    };
+    let redactor =
+        rampart_privacy::Redactor::new(policy_in_force, key).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut summary = rampart_privacy::Stats::default();
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    redactor.redact_stream(
+        std::io::BufReader::with_capacity(1 << 16, stdin),
+        stdout,
+        &mut summary,
+    )?;
+    if stats {
+        eprintln!("{}", serde_json::to_string(&summary)?);
+    }
+    Ok(())
+}
+
+fn ring_fill(bytes: &mut [u8; 32]) -> anyhow::Result<()> {
+    let fresh = rampart_crypto::random_secret::<32>().map_err(|e| anyhow::anyhow!("{e}"))?;
+    bytes.copy_from_slice(fresh.as_ref());
     Ok(())
 }
 

@@ -4,7 +4,8 @@
 //! complete without the application doing anything.
 //!
 //! Successful `POST /v1/audit/entries` are not logged again: the entries are their own record,
-//! with `submitted_by` from the credential.
+//! with `submitted_by` from the credential. `POST /v1/redact` and `/v1/detect` change nothing
+//! and are not logged unless denied.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -50,6 +51,9 @@ pub async fn audit_trail(
     let changes_state = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let denied = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
     let own_record = route == "/v1/audit/entries" && method == Method::POST && status.is_success();
+    // POSTs that only compute (redaction runs on the data path of applications) change nothing.
+    let read_only = matches!(route.as_str(), "/v1/redact" | "/v1/detect");
+    let changes_state = changes_state && !read_only;
     if !(denied || (caller.is_some() && changes_state && !own_record)) {
         return response;
     }

@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+mod privacy;
 mod system;
 
 use axum::Router;
@@ -32,6 +33,8 @@ pub use audit::{
     InclusionProofBody, PublicKeyBody, VerifyBody, VerifyProblemBody,
 };
 pub(crate) use auth::__path_whoami;
+pub(crate) use privacy::{__path_detect, __path_redact};
+pub use privacy::{DetectBody, FindingBody};
 pub(crate) use system::{__path_health, __path_metrics, __path_openapi};
 
 /// The whole HTTP API over `state`.
@@ -53,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/proofs/consistency", get(audit::consistency))
         .route("/v1/audit/verify", post(audit::verify))
         .route("/v1/audit/export", get(audit::export_entries))
+        .route("/v1/redact", post(privacy::redact))
+        .route("/v1/detect", post(privacy::detect))
         .route("/v1/health", get(system::health))
         .route("/openapi.json", get(system::openapi))
         .route("/metrics", get(system::metrics))

@@ -9,3 +9,4 @@
 
 mod audit_api;
 mod harness;
+mod privacy_api;

@@ -11,6 +11,7 @@ mod audit;
 mod canary;
 mod http_api;
 mod postgres;
+mod privacy;
 mod startup;
 mod support;
 mod tls;

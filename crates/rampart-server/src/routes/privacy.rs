@@ -1,0 +1,175 @@
+//! PII redaction and detection for JSON documents and text.
+
+use axum::Json;
+use axum::extract::State;
+use rampart_privacy::{Finding, Redactor};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::http::auth::Caller;
+use crate::http::json::ApiJson;
+use crate::problem::{ApiError, FieldError};
+use crate::state::AppState;
+
+fn field(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// What the request asks to scan.
+enum Input<'a> {
+    Document(&'a Value),
+    Text(&'a str),
+}
+
+/// Parses `{"document": ...} | {"text": "..."}` with an optional `"policy"`, and the redactor
+/// for that policy.
+fn parse<'a>(state: &AppState, body: &'a Value) -> Result<(Input<'a>, Redactor), ApiError> {
+    let object = body.as_object().ok_or_else(|| {
+        ApiError::validation(vec![field(
+            "body",
+            "must be an object with \"document\" or \"text\"",
+        )])
+    })?;
+    for key in object.keys() {
+        if !["document", "text", "policy"].contains(&key.as_str()) {
+            return Err(ApiError::validation(vec![field(
+                key,
+                "is not a field of this request",
+            )]));
+        }
+    }
+    let input = match (object.get("document"), object.get("text")) {
+        (Some(document), None) => Input::Document(document),
+        (None, Some(Value::String(text))) => Input::Text(text),
+        (None, Some(_)) => {
+            return Err(ApiError::validation(vec![field(
+                "text",
+                "must be a string",
+            )]));
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::validation(vec![field(
+                "body",
+                "send either \"document\" or \"text\", not both",
+            )]));
+        }
+        (None, None) => {
+            return Err(ApiError::validation(vec![field(
+                "body",
+                "needs \"document\" or \"text\"",
+            )]));
+        }
+    };
+    let redactor = match object.get("policy") {
+        None | Some(Value::Null) => state.redactor().clone(),
+        Some(overrides) => {
+            let policy = state
+                .redactor()
+                .policy()
+                .with_overrides(overrides)
+                .map_err(|e| ApiError::validation(vec![field("policy", e.to_string())]))?;
+            state.redactor().with_policy(policy).map_err(|e| {
+                ApiError::validation(vec![field(&format!("policy.{}", e.kind), e.to_string())])
+            })?
+        }
+    };
+    Ok((input, redactor))
+}
+
+/// One finding: where, what, and the action taken. Never the value.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FindingBody {
+    /// JSON path in document mode (`user.email`, `items[2].card`, `a["api-key"]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `email`, `credit_card`, `us_ssn`, `phone`, `ip_address`, `iban`, `secret`, `sensitive_key`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `redact`, `hash`, `mask` or `keep`.
+    pub action: String,
+    /// Byte offset of the start in the string (document mode) or the text.
+    pub start: usize,
+    /// Byte offset one past the end.
+    pub end: usize,
+}
+
+fn findings(found: Vec<Finding>) -> Vec<FindingBody> {
+    found
+        .into_iter()
+        .map(|f| FindingBody {
+            path: f.path,
+            kind: f.kind.as_str().to_owned(),
+            action: f.action.to_owned(),
+            start: f.start,
+            end: f.end,
+        })
+        .collect()
+}
+
+/// Redacts a document or a text by the default policy and the request's overrides.
+#[utoipa::path(post, path = "/v1/redact", tag = "privacy", security(("bearer" = [])),
+    request_body(content = Object, description = "{\"document\": {...}} or {\"text\": \"...\"}, optional \"policy\": {\"email\": \"hash\", ...}"),
+    responses(
+        (status = 200, description = "The redacted document or text, with findings", body = Object),
+        (status = 422, description = "Invalid input or policy", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn redact(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, "privacy:redact")?;
+    let (input, redactor) = parse(&state, &body)?;
+    let mut out = Map::new();
+    let found = match input {
+        Input::Document(document) => {
+            let redacted = redactor.redact_json(document);
+            out.insert("document".to_owned(), redacted.value);
+            redacted.findings
+        }
+        Input::Text(text) => {
+            let redacted = redactor.redact_text(text);
+            out.insert("text".to_owned(), Value::String(redacted.value));
+            redacted.findings
+        }
+    };
+    out.insert(
+        "findings".to_owned(),
+        serde_json::to_value(findings(found)).map_err(|e| ApiError::internal(&e))?,
+    );
+    Ok(Json(Value::Object(out)))
+}
+
+/// Findings only
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DetectBody {
+    /// What was found (the action is what `redact` would do).
+    pub findings: Vec<FindingBody>,
+}
+
+/// Finds personal data and secrets without changing anything.
+#[utoipa::path(post, path = "/v1/detect", tag = "privacy", security(("bearer" = [])),
+    request_body(content = Object, description = "{\"document\": {...}} or {\"text\": \"...\"}"),
+    responses(
+        (status = 200, description = "The findings", body = DetectBody),
+        (status = 422, description = "Invalid input or policy", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn detect(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<DetectBody>, ApiError> {
+    caller.require(&state, "privacy:redact")?;
+    let (input, redactor) = parse(&state, &body)?;
+    let found = match input {
+        Input::Document(document) => redactor.redact_json(document).findings,
+        Input::Text(text) => redactor.redact_text(text).findings,
+    };
+    Ok(Json(DetectBody {
+        findings: findings(found),
+    }))
+}

@@ -1,0 +1,110 @@
+//! `rampart redact`: streaming redaction from the command line, with the deployment's key.
+
+use std::io::Write as _;
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+
+use crate::support::{Server, client, rampart};
+
+fn redact_cli(args: &[&str], input: &str) -> (String, String, bool) {
+    let mut child = rampart()
+        .arg("redact")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    )
+}
+
+#[test]
+fn cli_and_server_hash_alike_and_nothing_passes_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let server = Server::start(&["--data-dir", data], &[]);
+    let key = server.admin_key.clone().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let from_server: Value = rt.block_on(async {
+        client(None, None)
+            .post(format!("{}/v1/redact", server.base))
+            .bearer_auth(&key)
+            .json(&json!({"text": "mail ann@example.com"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    drop(server);
+    let input = "{\"user\":\"ann@example.com\",\"n\":1}\nmail ann@example.com\nfree text with 4111 1111 1111 1111 and 123-45-6789\n";
+    let (stdout, stderr, ok) = redact_cli(&["--data-dir", data, "--stats"], input);
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        lines[1],
+        from_server["text"].as_str().unwrap(),
+        "CLI and server hashes differ"
+    );
+    assert!(lines[0].starts_with("{\"user\":\"hmac-sha256:"), "{stdout}");
+    assert_eq!(
+        lines[2],
+        "free text with [REDACTED:CREDIT_CARD] and [REDACTED:US_SSN]"
+    );
+    for secret in ["ann@example.com", "4111", "6789"] {
+        assert!(
+            !stdout.contains(secret),
+            "{secret} passed through: {stdout}"
+        );
+        assert!(!stderr.contains(secret), "{secret} in stderr: {stderr}");
+    }
+    let stats: Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(stats["lines"], 3);
+    assert_eq!(stats["text_lines"], 2);
+    assert_eq!(stats["findings"]["email"], 2);
+
+    // Without a deployment the key is made for the run, and stderr says so.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (stdout, stderr, ok) = redact_cli(
+        &["--data-dir", elsewhere.path().to_str().unwrap()],
+        "mail ann@example.com\n",
+    );
+    assert!(ok);
+    assert!(stderr.contains("key made for this run"), "{stderr}");
+    assert_ne!(stdout.trim(), from_server["text"].as_str().unwrap());
+
+    // A bad policy file is a clear error.
+    let policy = dir.path().join("policy.json");
+    std::fs::write(&policy, r#"{"email": "shred"}"#).unwrap();
+    let (_, stderr, ok) = redact_cli(
+        &["--data-dir", data, "--policy", policy.to_str().unwrap()],
+        "x\n",
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("policy file") && stderr.contains("email"),
+        "{stderr}"
+    );
+    std::fs::write(&policy, r#"{"email": "keep"}"#).unwrap();
+    let (stdout, _, ok) = redact_cli(
+        &["--data-dir", data, "--policy", policy.to_str().unwrap()],
+        "mail ann@example.com\n",
+    );
+    assert!(ok);
+    assert_eq!(stdout, "mail ann@example.com\n");
+}
