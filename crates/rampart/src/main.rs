@@ -464,6 +464,7 @@ async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
     let storage = opened.store.backend().as_str();
+    let shutdown = rampart_server::serve::shutdown_signal();
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "Rampart {}", env!("CARGO_PKG_VERSION"))?;
@@ -487,8 +488,7 @@ async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
     }
     tracing::info!(%address, storage, tls = tls.is_some(), "listening");
     let (state, app) = rampart_server::app(opened, settings);
-    rampart_server::serve::serve(listener, app, tls, rampart_server::serve::shutdown_signal())
-        .await;
+    rampart_server::serve::serve(listener, app, tls, shutdown).await;
     state.store().close().await;
     tracing::info!("stopped");
     Ok(())
