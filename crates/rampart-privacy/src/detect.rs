@@ -167,6 +167,9 @@ impl Detector {
 
     /// Findings in `text`, ordered by position, non-overlapping.
     pub(crate) fn spans(&self, text: &str) -> Vec<Span> {
+        if !may_hold_anything(text.as_bytes()) {
+            return Vec::new();
+        }
         let matched = self.set.matches(text);
         if !matched.matched_any() {
             return Vec::new();
@@ -222,6 +225,28 @@ impl Detector {
 const ASSET_EXTENSIONS: &[&str] = &[
     "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "css", "js", "bmp", "tiff",
 ];
+
+/// Literals that patterns without a digit, `@`, `:` or `_` start with.
+const MARKERS: &[&[u8]] = &[
+    b"-----", b"eyJ", b"xox", b"AIza", b"AKIA", b"ASIA", b"AGPA", b"AIDA", b"AROA", b"ANPA",
+    b"ANVA", b"AIPA",
+];
+
+/// A cheap byte scan that rules out texts no pattern can match: every pattern needs a digit,
+/// `@`, `:` or `_`, or starts with one of [`MARKERS`], or is a `Bearer` credential. Most log
+/// values (words, levels, messages) stop here without running the automaton.
+fn may_hold_anything(bytes: &[u8]) -> bool {
+    if bytes
+        .iter()
+        .any(|b| b.is_ascii_digit() || matches!(b, b'@' | b':' | b'_'))
+    {
+        return true;
+    }
+    MARKERS
+        .iter()
+        .any(|m| bytes.windows(m.len()).any(|w| w == *m))
+        || bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"bearer"))
+}
 
 fn passes(check: Check, candidate: &str, text: &str, start: usize, end: usize) -> bool {
     let before = text.get(..start).and_then(|s| s.chars().next_back());
@@ -303,6 +328,25 @@ mod tests {
             .into_iter()
             .map(|(k, r)| (k, text.get(r).unwrap_or_default()))
             .collect()
+    }
+
+    #[test]
+    fn the_prefilter_never_hides_a_finding() {
+        // Every example the other tests find passes the prefilter; texts without any marker
+        // are skipped.
+        for text in [
+            "a@b.io",
+            "AKIAIOSFODNN7EXAMPLE",
+            "Bearer abcdefghijklmnopqrstuvwxyz",
+            "-----BEGIN PRIVATE KEY-----",
+            "eyJhbGciOi",
+            "xoxb-abc",
+            "AIzaSy",
+            "x 1",
+        ] {
+            assert!(may_hold_anything(text.as_bytes()), "{text}");
+        }
+        assert!(!may_hold_anything(b"login ok for user"));
     }
 
     #[test]

@@ -153,6 +153,9 @@ settings! {
     auth_rate_limit_per_minute: u64 = 60, parse_positive;
     /// Requests allowed per client address per second (all endpoints).
     rate_limit_per_second: u64 = 1000, parse_positive;
+    /// JSON file of PII policy overrides (`{"email": "keep", ...}`) applied to the default policy
+    /// of `/v1/redact` and `/v1/detect`; requests may override further.
+    privacy_policy_file: Option<PathBuf> = None, parse_opt_path;
     /// Log filter, e.g. `info` or `rampart=debug,info`.
     log_level: String = "info".to_owned(), parse_string;
 }

@@ -113,6 +113,14 @@ pub enum StartupError {
     /// The audit log could not be opened.
     #[error("cannot open the audit log: {0}")]
     Audit(#[from] LogError<StoreError>),
+    /// The PII policy file cannot be used.
+    #[error("privacy policy file {path}: {message}")]
+    PrivacyPolicy {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The stored audit signing key is not a valid Ed25519 seed.
     #[error("{location} is damaged: the audit signing key is invalid")]
     BadAuditKey {
@@ -519,4 +527,23 @@ async fn audit_signer(
             location: location.to_owned(),
         }
     })
+}
+
+/// The PII policy in force: API.md's default with the overrides of `privacy_policy_file`.
+pub fn privacy_policy(settings: &Settings) -> Result<rampart_privacy::Policy, StartupError> {
+    let default = rampart_privacy::Policy::default_policy();
+    let Some(path) = &settings.privacy_policy_file else {
+        return Ok(default);
+    };
+    let error = |message: String| StartupError::PrivacyPolicy {
+        path: path.clone(),
+        message,
+    };
+    let text = fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    let overrides: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| error(format!("not JSON: {e}")))?;
+    let policy = default
+        .with_overrides(&overrides)
+        .map_err(|e| error(e.to_string()))?;
+    Ok(policy)
 }

@@ -24,14 +24,18 @@ use crate::deployment::OpenDeployment;
 use crate::state::AppState;
 
 /// The application state and router for an opened deployment.
-pub fn app(deployment: OpenDeployment, settings: Settings) -> (AppState, axum::Router) {
+pub fn app(
+    deployment: OpenDeployment,
+    settings: Settings,
+) -> Result<(AppState, axum::Router), deployment::StartupError> {
+    let policy = deployment::privacy_policy(&settings)?;
+    let redactor = rampart_privacy::Redactor::new(policy, deployment.pii_key).map_err(|e| {
+        deployment::StartupError::PrivacyPolicy {
+            path: settings.privacy_policy_file.clone().unwrap_or_default(),
+            message: e.to_string(),
+        }
+    })?;
     let authenticator = Authenticator::new(deployment.store.clone(), deployment.api_key_pepper);
-    // The default policy has no action that needs a key service, so this cannot fail.
-    let redactor = rampart_privacy::Redactor::new(
-        rampart_privacy::Policy::default_policy(),
-        deployment.pii_key,
-    )
-    .unwrap_or_else(|_| unreachable!("the default PII policy needs no key service"));
     let state = AppState::new(
         deployment.store,
         authenticator,
@@ -40,5 +44,5 @@ pub fn app(deployment: OpenDeployment, settings: Settings) -> (AppState, axum::R
         settings,
     );
     let router = routes::router(state.clone());
-    (state, router)
+    Ok((state, router))
 }

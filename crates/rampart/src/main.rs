@@ -457,18 +457,21 @@ async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
         )?),
         _ => None,
     };
-    let opened = deployment::open_or_initialize(&loaded, OffsetDateTime::now_utc()).await?;
+    let mut opened = deployment::open_or_initialize(&loaded, OffsetDateTime::now_utc()).await?;
     drop(loaded);
+    let first_start = opened.first_start.take();
+    let storage = opened.store.backend().as_str();
+    // Everything that can refuse to start does so before the banner says "listening".
+    let (state, app) = rampart_server::app(opened, settings.clone())?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
-    let storage = opened.store.backend().as_str();
     let shutdown = rampart_server::serve::shutdown_signal();
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "Rampart {}", env!("CARGO_PKG_VERSION"))?;
-        if let Some(initialized) = &opened.first_start {
+        if let Some(initialized) = &first_start {
             writeln!(
                 out,
                 "First start: initialized a new deployment ({storage})."
@@ -487,7 +490,6 @@ async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
         out.flush()?;
     }
     tracing::info!(%address, storage, tls = tls.is_some(), "listening");
-    let (state, app) = rampart_server::app(opened, settings);
     rampart_server::serve::serve(listener, app, tls, shutdown).await;
     state.store().close().await;
     tracing::info!("stopped");

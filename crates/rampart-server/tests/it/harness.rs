@@ -74,7 +74,7 @@ impl App {
             .unwrap();
         opened.store.insert_api_key(&record).await.unwrap();
         let verifier_key = opened.audit.verifier().verifier_key();
-        let (_, router) = rampart_server::app(opened, loaded.settings);
+        let (_, router) = rampart_server::app(opened, loaded.settings).unwrap();
         Self {
             router,
             admin: initialized.admin_api_key.expose().to_owned(),

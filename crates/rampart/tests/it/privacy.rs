@@ -108,3 +108,44 @@ fn cli_and_server_hash_alike_and_nothing_passes_in_clear() {
     assert!(ok);
     assert_eq!(stdout, "mail ann@example.com\n");
 }
+
+#[test]
+fn a_policy_file_sets_the_server_default_and_a_bad_one_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let policy = dir.path().join("pii.json");
+    std::fs::write(&policy, r#"{"email": "keep", "phone": "redact"}"#).unwrap();
+    let policy_path = policy.display().to_string();
+    let server = Server::start(
+        &["--data-dir", &data],
+        &[("RAMPART_PRIVACY_POLICY_FILE", &policy_path)],
+    );
+    let key = server.admin_key.clone().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let body: Value = rt.block_on(async {
+        client(None, None)
+            .post(format!("{}/v1/redact", server.base))
+            .bearer_auth(&key)
+            .json(&json!({"text": "ann@example.com (415) 555-2671"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(body["text"], "ann@example.com [REDACTED:PHONE]");
+    drop(server);
+
+    std::fs::write(&policy, r#"{"email": {"action": "encrypt", "key": "pii"}}"#).unwrap();
+    let (_, stderr) = Server::try_start(
+        &["--data-dir", &data],
+        &[("RAMPART_PRIVACY_POLICY_FILE", &policy_path)],
+    )
+    .err()
+    .expect("refuses");
+    assert!(
+        stderr.contains("privacy policy file") && stderr.contains("encrypt"),
+        "{stderr}"
+    );
+}
