@@ -301,35 +301,27 @@ impl Verifier {
             .unwrap_or_default();
         match raw.map(|raw| LogVerifier::for_raw_key(raw, &note)) {
             Some(Some(verifier)) => self.finish(Some(&verifier)),
-            Some(None) => {
-                let mut report = self.finish(None);
-                report
-                    .problems
-                    .retain(|p| !p.problem.contains("no public key"));
-                report.problems.push(VerifyProblem {
-                    seq: None,
-                    line: None,
-                    problem: "the checkpoint carries no signature by this public key".to_owned(),
-                });
-                report.ok = false;
-                report
-            }
-            None => {
-                let mut report = self.finish(None);
-                report
-                    .problems
-                    .retain(|p| !p.problem.contains("no public key"));
-                report.problems.push(VerifyProblem {
-                    seq: None,
-                    line: None,
-                    problem:
-                        "the public key is neither a verifier key string nor base64 of 32 bytes"
-                            .to_owned(),
-                });
-                report.ok = false;
-                report
-            }
+            Some(None) => self
+                .finish_with_key_problem("the checkpoint carries no signature by this public key"),
+            None => self.finish_with_key_problem(
+                "the public key is neither a verifier key string nor base64 of 32 bytes",
+            ),
         }
+    }
+
+    /// Finishes without a usable key, reporting why instead of "no public key given".
+    fn finish_with_key_problem(self, problem: &str) -> VerifyReport {
+        let mut report = self.finish(None);
+        report
+            .problems
+            .retain(|p| !p.problem.contains("no public key"));
+        report.problems.push(VerifyProblem {
+            seq: None,
+            line: None,
+            problem: problem.to_owned(),
+        });
+        report.ok = false;
+        report
     }
 
     /// Reads an export from `reader` line by line (lines longer than [`MAX_LINE_BYTES`] are
