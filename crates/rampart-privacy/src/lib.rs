@@ -10,6 +10,7 @@ mod detect;
 mod keys;
 mod policy;
 mod redact;
+mod stream;
 mod types;
 mod validate;
 

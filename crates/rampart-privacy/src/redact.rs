@@ -269,6 +269,21 @@ impl Redactor {
         }
     }
 
+    /// Redacts a string for the stream scanner: the new text and the types found, or `None`.
+    pub(crate) fn redact_for_stream(&self, text: &str) -> Option<(String, Vec<PiiType>)> {
+        let redacted = self.redact_str(text, None)?;
+        Some((
+            redacted.value,
+            redacted.findings.iter().map(|f| f.kind).collect(),
+        ))
+    }
+
+    /// The replacement of a value under a sensitive key, for the stream scanner.
+    pub(crate) fn sensitive_for_stream(&self, value: &Value) -> Value {
+        let mut findings = Vec::new();
+        self.sensitive(value, "", &mut findings)
+    }
+
     /// A value under a sensitive key: the whole value is the finding.
     fn sensitive(&self, value: &Value, path: &str, findings: &mut Vec<Finding>) -> Value {
         let text = match value {
@@ -335,27 +350,35 @@ impl Redactor {
             }
             stats.lines += 1;
             let had_newline = line.last() == Some(&b'\n');
-            let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line));
+            let bytes = line.strip_suffix(b"\n").unwrap_or(&line);
+            // Valid UTF-8 is the rule: check it fast, and repair only the rare invalid line.
+            let text = match std::str::from_utf8(bytes) {
+                Ok(text) => std::borrow::Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(bytes),
+            };
             let text = text.strip_suffix('\r').unwrap_or(&text);
-            let findings = match serde_json::from_str::<Value>(text) {
-                Ok(mut document) if !text.trim().is_empty() => {
+            let counts = match crate::stream::Scanner::new(self, text).run() {
+                Some((redacted, counts)) if !text.trim().is_empty() => {
                     stats.json_lines += 1;
-                    let findings = self.redact_json_in_place(&mut document);
-                    serde_json::to_writer(&mut output, &document)?;
-                    findings
+                    output.write_all(&redacted)?;
+                    counts
                 }
                 _ => {
                     stats.text_lines += 1;
                     let redacted = self.redact_text(text);
                     output.write_all(redacted.value.as_bytes())?;
-                    redacted.findings
+                    let mut counts = BTreeMap::new();
+                    for finding in redacted.findings {
+                        *counts.entry(finding.kind.as_str()).or_default() += 1;
+                    }
+                    counts
                 }
             };
             if had_newline {
                 output.write_all(b"\n")?;
             }
-            for finding in findings {
-                *stats.findings.entry(finding.kind.as_str()).or_default() += 1;
+            for (kind, count) in counts {
+                *stats.findings.entry(kind).or_default() += count;
             }
         }
     }

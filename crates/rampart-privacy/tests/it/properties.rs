@@ -193,3 +193,85 @@ fn streams_redact_every_line_and_count() {
     assert_eq!(stats.text_lines, 2);
     assert_eq!(stats.findings.get("us_ssn"), Some(&1));
 }
+
+fn json_with_pii() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (0i64..100_000).prop_map(Value::from),
+        Just(Value::from(4_111_111_111_111_111u64)),
+        "[a-z ]{0,12}".prop_map(Value::String),
+        (filler(), pii()).prop_map(|(a, b)| Value::String(format!("{a} {b}"))),
+        Just(Value::String(
+            "tab\there \"quoted\" \\ 123-45-6789 \u{e9}".to_owned()
+        )),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec(
+                (
+                    "(name|note|password|api_key|card|a-b|x y|email)[0-9]?",
+                    inner
+                ),
+                0..5
+            )
+            .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The streaming scanner and the tree walker agree on every document.
+    #[test]
+    fn streaming_and_tree_redaction_agree(document in json_with_pii(), pretty in any::<bool>()) {
+        let r = redactor();
+        let text = if pretty { serde_json::to_string_pretty(&document).unwrap() } else { serde_json::to_string(&document).unwrap() };
+        let line = text.replace('\n', " ");
+        let mut out = Vec::new();
+        let mut stats = rampart_privacy::Stats::default();
+        r.redact_stream(format!("{line}\n").as_bytes(), &mut out, &mut stats).unwrap();
+        prop_assert_eq!(stats.json_lines, 1);
+        let streamed: Value = serde_json::from_slice(&out).unwrap();
+        let tree = r.redact_json(&document);
+        prop_assert_eq!(&streamed, &tree.value);
+        let found: u64 = stats.findings.values().sum();
+        prop_assert_eq!(found, tree.findings.len() as u64);
+    }
+
+    /// JSON without personal data passes through the stream byte for byte, whitespace included.
+    #[test]
+    fn plain_json_streams_through_unchanged(document in plain_json()) {
+        let line = serde_json::to_string_pretty(&document).unwrap().replace('\n', " ");
+        let mut out = Vec::new();
+        redactor().redact_stream(format!("{line}\n").as_bytes(), &mut out, &mut rampart_privacy::Stats::default()).unwrap();
+        prop_assert_eq!(String::from_utf8(out).unwrap(), format!("{line}\n"));
+    }
+}
+
+#[test]
+fn invalid_json_lines_are_redacted_as_text() {
+    for line in [
+        "{\"a\": 4111111111111111 x}",
+        "{\"a\": 1,}",
+        "[1 2]",
+        "{\"a\" 1}",
+        "\"unterminated 123-45-6789",
+        "{\"a\": 01}",
+        "nul",
+    ] {
+        let mut out = Vec::new();
+        let mut stats = rampart_privacy::Stats::default();
+        redactor()
+            .redact_stream(format!("{line}\n").as_bytes(), &mut out, &mut stats)
+            .unwrap();
+        assert_eq!(stats.text_lines, 1, "{line}");
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            !out.contains("4111111111111111") && !out.contains("123-45-6789"),
+            "{out}"
+        );
+    }
+}
