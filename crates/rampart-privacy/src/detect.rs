@@ -248,6 +248,62 @@ fn may_hold_anything(bytes: &[u8]) -> bool {
         || bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"bearer"))
 }
 
+/// A whole string that is an RFC 3339 / ISO 8601 timestamp (`2026-11-22T14:03:07.123Z`,
+/// `2026-11-22 14:03:07+01:00`): every log line has one, and it cannot be personal data.
+fn is_timestamp(bytes: &[u8]) -> bool {
+    let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+    let at = |i: usize, c: u8| bytes.get(i) == Some(&c);
+    let date = (0..4).all(digit)
+        && at(4, b'-')
+        && digit(5)
+        && digit(6)
+        && at(7, b'-')
+        && digit(8)
+        && digit(9);
+    if !date {
+        return false;
+    }
+    if bytes.len() == 10 {
+        return true;
+    }
+    let time = (at(10, b'T') || at(10, b' '))
+        && digit(11)
+        && digit(12)
+        && at(13, b':')
+        && digit(14)
+        && digit(15);
+    if !time {
+        return false;
+    }
+    let mut i = 16;
+    if at(i, b':') && digit(i + 1) && digit(i + 2) {
+        i += 3;
+        if at(i, b'.') || at(i, b',') {
+            i += 1;
+            let start = i;
+            while digit(i) {
+                i += 1;
+            }
+            if i == start || i - start > 9 {
+                return false;
+            }
+        }
+    }
+    match bytes.get(i) {
+        None => true,
+        Some(b'Z') => i + 1 == bytes.len(),
+        Some(b'+' | b'-') => {
+            let rest = bytes.get(i + 1..).unwrap_or_default();
+            matches!(rest.len(), 2 | 4 | 5)
+                && rest
+                    .iter()
+                    .enumerate()
+                    .all(|(j, b)| b.is_ascii_digit() || (j == 2 && *b == b':' && rest.len() == 5))
+        }
+        _ => false,
+    }
+}
+
 fn passes(check: Check, candidate: &str, text: &str, start: usize, end: usize) -> bool {
     let before = text.get(..start).and_then(|s| s.chars().next_back());
     match check {
@@ -347,6 +403,27 @@ mod tests {
             assert!(may_hold_anything(text.as_bytes()), "{text}");
         }
         assert!(!may_hold_anything(b"login ok for user"));
+        for timestamp in [
+            "2026-11-22T14:03:07.123456Z",
+            "2026-11-22 14:03:07+01:00",
+            "2026-11-22T14:03Z",
+            "2026-11-22",
+            "2026-11-22T14:03:07-0500",
+        ] {
+            assert!(is_timestamp(timestamp.as_bytes()), "{timestamp}");
+        }
+        for not_only_a_timestamp in [
+            "2026-11-22T14:03:07Z 123-45-6789",
+            "2026-11-22T14:03:07Z+4111111111111111",
+            "2026-11-22x",
+            "12:30:45",
+            "2026-11-22T14:03:07.Z",
+        ] {
+            assert!(
+                !is_timestamp(not_only_a_timestamp.as_bytes()),
+                "{not_only_a_timestamp}"
+            );
+        }
     }
 
     #[test]
