@@ -236,6 +236,9 @@ const MARKERS: &[&[u8]] = &[
 /// `@`, `:` or `_`, or starts with one of [`MARKERS`], or is a `Bearer` credential. Most log
 /// values (words, levels, messages) stop here without running the automaton.
 fn may_hold_anything(bytes: &[u8]) -> bool {
+    if is_timestamp(bytes) {
+        return false;
+    }
     if bytes
         .iter()
         .any(|b| b.is_ascii_digit() || matches!(b, b'@' | b':' | b'_'))
