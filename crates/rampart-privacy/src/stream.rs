@@ -236,7 +236,7 @@ impl<'a> Scanner<'a> {
         }
         if escaped {
             let content: String = serde_json::from_str(token).ok()?;
-            return self.rewrite_owned(&content, token);
+            return self.rewrite_text(&content, start, end);
         }
         let content = self.input.get(start + 1..end - 1)?;
         if content.len() < 6 {
@@ -246,25 +246,15 @@ impl<'a> Scanner<'a> {
         self.rewrite_text(content, start, end)
     }
 
-    fn rewrite_owned(&mut self, content: &str, token: &str) -> Option<()> {
-        match self.redactor.redact_for_stream(content) {
-            Some((redacted, kinds)) => {
-                self.count(&kinds);
-                let _ = serde_json::to_writer(&mut self.out, &redacted);
-            }
-            None => self.out.extend_from_slice(token.as_bytes()),
-        }
-        Some(())
-    }
-
     /// Detects in `content`; writes the redacted JSON string, or the original token `start..end`.
     fn rewrite_text(&mut self, content: &str, start: usize, end: usize) -> Option<()> {
+        let original = self.bytes.get(start..end)?;
         match self.redactor.redact_for_stream(content) {
             Some((redacted, kinds)) => {
                 self.count(&kinds);
                 let _ = serde_json::to_writer(&mut self.out, &redacted);
             }
-            None => self.out.extend_from_slice(self.bytes.get(start..end)?),
+            None => self.out.extend_from_slice(original),
         }
         Some(())
     }
