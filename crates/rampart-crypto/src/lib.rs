@@ -6,6 +6,7 @@
 //! knows nothing of HTTP; every primitive comes from `ring`, none is hand-rolled.
 #![forbid(unsafe_code)]
 
+mod envelope;
 mod error;
 mod master_key;
 mod random;
@@ -13,6 +14,7 @@ mod seal;
 #[cfg(test)]
 mod vector_tests;
 
+pub use envelope::{BodyEncoding, Envelope, EnvelopeError};
 pub use error::{CryptoError, MasterKeyError};
 pub use master_key::{KeyEncryptionKey, MasterKey};
 pub use random::random_secret;
