@@ -112,17 +112,38 @@ mod tests {
     #[test]
     fn refuses_each_kind_of_bad_text() {
         let url = BodyEncoding::UrlSafe;
-        assert_eq!(Envelope::parse("vault:v1:AAAA", url), Err(EnvelopeError::Prefix));
-        assert_eq!(Envelope::parse("rampart:v1", url), Err(EnvelopeError::Version));
-        assert_eq!(Envelope::parse("rampart:v:AAAA", url), Err(EnvelopeError::Version));
-        assert_eq!(Envelope::parse("rampart:v0:AAAA", url), Err(EnvelopeError::Version));
-        assert_eq!(Envelope::parse("rampart:v01:AAAA", url), Err(EnvelopeError::Version));
-        assert_eq!(Envelope::parse("rampart:v+1:AAAA", url), Err(EnvelopeError::Version));
+        assert_eq!(
+            Envelope::parse("vault:v1:AAAA", url),
+            Err(EnvelopeError::Prefix)
+        );
+        assert_eq!(
+            Envelope::parse("rampart:v1", url),
+            Err(EnvelopeError::Version)
+        );
+        assert_eq!(
+            Envelope::parse("rampart:v:AAAA", url),
+            Err(EnvelopeError::Version)
+        );
+        assert_eq!(
+            Envelope::parse("rampart:v0:AAAA", url),
+            Err(EnvelopeError::Version)
+        );
+        assert_eq!(
+            Envelope::parse("rampart:v01:AAAA", url),
+            Err(EnvelopeError::Version)
+        );
+        assert_eq!(
+            Envelope::parse("rampart:v+1:AAAA", url),
+            Err(EnvelopeError::Version)
+        );
         assert_eq!(
             Envelope::parse("rampart:v4294967296:AAAA", url),
             Err(EnvelopeError::Version)
         );
-        assert_eq!(Envelope::parse("rampart:v1:AA*A", url), Err(EnvelopeError::Base64));
+        assert_eq!(
+            Envelope::parse("rampart:v1:AA*A", url),
+            Err(EnvelopeError::Base64)
+        );
         assert_eq!(
             Envelope::parse("rampart:v1:-_8", BodyEncoding::Standard),
             Err(EnvelopeError::Base64)

@@ -6,8 +6,12 @@
 //! knows nothing of HTTP; every primitive comes from `ring`, none is hand-rolled.
 #![forbid(unsafe_code)]
 
+pub mod document;
 mod envelope;
 mod error;
+pub mod fernet;
+mod keyring;
+mod keystore;
 mod master_key;
 mod random;
 mod seal;
@@ -16,6 +20,14 @@ mod vector_tests;
 
 pub use envelope::{BodyEncoding, Envelope, EnvelopeError};
 pub use error::{CryptoError, MasterKeyError};
+pub use keyring::{
+    KeyMaterial, KeyOpError, KeyType, Keyring, KeyringError, MAX_ENCRYPTIONS_PER_VERSION,
+    UnknownKeyType, hmac_sha256, verify_ed25519,
+};
+pub use keystore::{
+    CardRecord, CardStore, KeyRecord, KeyStore, KeyUpdate, KeyVersionRecord, NewKey,
+    sealed_key_name,
+};
 pub use master_key::{KeyEncryptionKey, MasterKey};
 pub use random::random_secret;
 pub use seal::{SealContext, SealedSecret, SealedSecretStore, Sentinel};

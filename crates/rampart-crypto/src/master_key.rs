@@ -68,6 +68,7 @@ impl MasterKey {
         );
         KeyEncryptionKey {
             bytes: SecretBox::new(kek),
+            previous: None,
         }
     }
 }
@@ -104,8 +105,37 @@ impl fmt::Debug for MasterKey {
 }
 
 /// The key-encryption key: seals and opens every stored key with AES-256-GCM.
+///
+/// In dual-key mode (master-key rotation, `RAMPART_MASTER_KEY_PREVIOUS`) it also holds the KEK
+/// of the previous master key: it always seals under the current KEK and opens with the
+/// current one first, then the previous one, so a deployment keeps running while
+/// `rampart master-key rotate` re-seals everything.
 pub struct KeyEncryptionKey {
     pub(crate) bytes: SecretBox<[u8; KEY_LEN]>,
+    pub(crate) previous: Option<SecretBox<[u8; KEY_LEN]>>,
+}
+
+impl KeyEncryptionKey {
+    /// Dual-key mode: also open what the KEK of `previous` sealed.
+    #[must_use]
+    pub fn with_previous(mut self, previous: &MasterKey) -> Self {
+        self.previous = Some(previous.key_encryption_key().bytes);
+        self
+    }
+
+    /// Whether a previous KEK is configured (dual-key mode).
+    pub fn has_previous(&self) -> bool {
+        self.previous.is_some()
+    }
+
+    /// Whether `sealed` opens under the current KEK alone (not only under the previous one).
+    pub fn opens_with_current(
+        &self,
+        context: &crate::SealContext,
+        sealed: &crate::SealedSecret,
+    ) -> bool {
+        crate::seal::open_under(self.bytes.expose_secret(), context, sealed).is_ok()
+    }
 }
 
 impl fmt::Debug for KeyEncryptionKey {

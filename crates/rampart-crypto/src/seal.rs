@@ -126,34 +126,49 @@ impl KeyEncryptionKey {
         Ok(SealedSecret(out))
     }
 
-    /// Opens a sealed secret; fails on a wrong key, a wrong context or any tampering.
+    /// Opens a sealed secret; fails on a wrong key, a wrong context or any tampering. In
+    /// dual-key mode, what the current KEK does not open is tried with the previous one.
     pub fn open(
         &self,
         context: &SealContext,
         sealed: &SealedSecret,
     ) -> Result<SecretBytes, CryptoError> {
-        let bytes = sealed.as_bytes();
-        if bytes.len() < NONCE_LEN + TAG_LEN {
-            return Err(CryptoError::Truncated {
-                name: context.name.clone(),
-            });
+        match (
+            open_under(self.bytes.expose_secret(), context, sealed),
+            &self.previous,
+        ) {
+            (Err(CryptoError::Unseal { .. }), Some(previous)) => {
+                open_under(previous.expose_secret(), context, sealed)
+            }
+            (result, _) => result,
         }
-        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CryptoError::Truncated {
-            name: context.name.clone(),
-        })?;
-        let plaintext = aes256gcm_open(
-            self.bytes.expose_secret(),
-            nonce,
-            &context.associated_data(),
-            ciphertext,
-        )
-        .ok_or_else(|| CryptoError::Unseal {
-            name: context.name.clone(),
-            version: context.version,
-        })?;
-        Ok(SecretBox::new(plaintext.to_vec().into_boxed_slice()))
     }
+}
+
+/// Opens `sealed` under the raw KEK `key`.
+pub(crate) fn open_under(
+    key: &[u8; 32],
+    context: &SealContext,
+    sealed: &SealedSecret,
+) -> Result<SecretBytes, CryptoError> {
+    let bytes = sealed.as_bytes();
+    if bytes.len() < NONCE_LEN + TAG_LEN {
+        return Err(CryptoError::Truncated {
+            name: context.name.clone(),
+        });
+    }
+    let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CryptoError::Truncated {
+        name: context.name.clone(),
+    })?;
+    let plaintext =
+        aes256gcm_open(key, nonce, &context.associated_data(), ciphertext).ok_or_else(|| {
+            CryptoError::Unseal {
+                name: context.name.clone(),
+                version: context.version,
+            }
+        })?;
+    Ok(SecretBox::new(plaintext.to_vec().into_boxed_slice()))
 }
 
 /// The sealed constant that tells whether a master key belongs to a deployment.
@@ -266,6 +281,41 @@ mod tests {
             kek.open(&context, &SealedSecret::from_bytes(vec![0; 20])),
             Err(CryptoError::Truncated { .. })
         ));
+    }
+
+    #[test]
+    fn dual_key_mode_opens_both_and_seals_with_the_current_key() {
+        let old = MasterKey::generate().expect("rng");
+        let new = MasterKey::generate().expect("rng");
+        let context = SealContext::new("key/payments", 3);
+        let sealed_old = old
+            .key_encryption_key()
+            .seal(&context, b"v3")
+            .expect("seals");
+        let dual = new.key_encryption_key().with_previous(&old);
+        assert!(dual.has_previous());
+        assert_eq!(
+            dual.open(&context, &sealed_old)
+                .expect("opens")
+                .expose_secret(),
+            b"v3"
+        );
+        assert!(!dual.opens_with_current(&context, &sealed_old));
+        let resealed = dual.seal(&context, b"v3").expect("seals");
+        assert!(dual.opens_with_current(&context, &resealed));
+        assert!(new.key_encryption_key().open(&context, &resealed).is_ok());
+        assert!(
+            new.key_encryption_key()
+                .open(&context, &sealed_old)
+                .is_err()
+        );
+        assert_eq!(
+            Sentinel::verify(
+                &dual,
+                &Sentinel::seal(&old.key_encryption_key()).expect("seals")
+            ),
+            Ok(())
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod access;
 mod audit;
 mod codec;
 mod error;
+mod keys;
 mod migrate;
 mod secrets;
 mod store;

@@ -36,6 +36,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_audit_log.sql"),
         postgres: include_str!("../migrations/postgres/0002_audit_log.sql"),
     },
+    Migration {
+        version: 3,
+        name: "keys",
+        sqlite: include_str!("../migrations/sqlite/0003_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0003_keys.sql"),
+    },
 ];
 
 /// What a migration run did.

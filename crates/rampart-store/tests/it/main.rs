@@ -31,4 +31,5 @@ macro_rules! on_both_backends {
 
 mod audit;
 mod fixture;
+mod keys;
 mod suite;

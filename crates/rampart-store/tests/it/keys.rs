@@ -1,0 +1,262 @@
+//! Named keys, their versions and the card vault, on both backends.
+
+use rampart_crypto::{
+    CardRecord, CardStore, KeyStore, KeyType, KeyUpdate, MasterKey, NewKey, SealContext,
+    SealedSecretStore, sealed_key_name,
+};
+use secrecy::ExposeSecret;
+
+use crate::fixture::Fixture;
+
+on_both_backends!(
+    keys_are_created_once_and_rotate_without_races,
+    key_updates_and_counts_persist,
+    cards_are_found_and_rewrapped_only_once,
+    every_sealed_secret_can_be_resealed,
+);
+
+fn new_key(name: &str, sealed: rampart_crypto::SealedSecret) -> NewKey {
+    NewKey {
+        name: name.to_owned(),
+        key_type: KeyType::Fernet,
+        rotation_period_days: Some(30),
+        created_at: 1_000_000,
+        first_version: sealed,
+    }
+}
+
+async fn keys_are_created_once_and_rotate_without_races(f: Fixture) {
+    f.store.migrate().await.expect("migrates");
+    let kek = MasterKey::generate().expect("rng").key_encryption_key();
+    let seal = |v: u32, bytes: &[u8]| {
+        kek.seal(&SealContext::new(sealed_key_name("payments"), v), bytes)
+            .expect("seals")
+    };
+    assert!(
+        f.store
+            .create_key(&new_key("payments", seal(1, b"one")))
+            .await
+            .expect("creates")
+    );
+    assert!(
+        !f.store
+            .create_key(&new_key("payments", seal(1, b"other")))
+            .await
+            .expect("runs")
+    );
+    assert!(
+        f.store
+            .add_version("payments", 1, &seal(2, b"two"), 2_000_000)
+            .await
+            .expect("rotates")
+    );
+    // A writer that read version 1 loses the race instead of making a second version 2.
+    assert!(
+        !f.store
+            .add_version("payments", 1, &seal(2, b"late"), 2_000_001)
+            .await
+            .expect("runs")
+    );
+    let (record, sealed) = f
+        .store
+        .load_key("payments")
+        .await
+        .expect("loads")
+        .expect("exists");
+    assert_eq!(record.key_type, KeyType::Fernet);
+    assert_eq!(record.latest_version, 2);
+    assert_eq!(
+        record
+            .versions
+            .iter()
+            .map(|v| v.version)
+            .collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(
+        record.next_rotation_at(),
+        Some(2_000_000 + 30 * 86_400_000_000)
+    );
+    assert_eq!(sealed.len(), 2);
+    let opened = kek
+        .open(
+            &SealContext::new(sealed_key_name("payments"), 2),
+            &sealed[1].1,
+        )
+        .expect("opens");
+    assert_eq!(opened.expose_secret(), b"two");
+    assert!(f.store.load_key("missing").await.expect("runs").is_none());
+    assert!(
+        f.store
+            .add_version("missing", 1, &seal(2, b"x"), 1)
+            .await
+            .expect("runs")
+            == false
+    );
+    f.store
+        .create_key(&new_key("audit", seal(1, b"a")))
+        .await
+        .expect("creates");
+    let first = f.store.list_keys(None, 1).await.expect("lists");
+    assert_eq!(
+        first.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(),
+        vec!["audit"]
+    );
+    let rest = f.store.list_keys(Some("audit"), 10).await.expect("lists");
+    assert_eq!(
+        rest.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(),
+        vec!["payments"]
+    );
+}
+
+async fn key_updates_and_counts_persist(f: Fixture) {
+    f.store.migrate().await.expect("migrates");
+    let kek = MasterKey::generate().expect("rng").key_encryption_key();
+    let sealed = kek
+        .seal(&SealContext::new(sealed_key_name("k"), 1), b"x")
+        .expect("seals");
+    f.store
+        .create_key(&new_key("k", sealed))
+        .await
+        .expect("creates");
+    let update = KeyUpdate {
+        min_decryption_version: Some(1),
+        rotation_period_days: Some(None),
+    };
+    let record = f
+        .store
+        .update_key("k", &update, 5)
+        .await
+        .expect("runs")
+        .expect("exists");
+    assert_eq!(record.rotation_period_days, None);
+    assert_eq!(record.next_rotation_at(), None);
+    assert!(
+        f.store
+            .update_key("nope", &update, 5)
+            .await
+            .expect("runs")
+            .is_none()
+    );
+    f.store
+        .add_encryptions("k", &[(1, 7)])
+        .await
+        .expect("counts");
+    f.store
+        .add_encryptions("k", &[(1, 5)])
+        .await
+        .expect("counts");
+    let record = f
+        .store
+        .key_record("k")
+        .await
+        .expect("runs")
+        .expect("exists");
+    assert_eq!(record.versions[0].encryptions, 12);
+    // Versions and their material are append-only history: a bad type is refused by the schema.
+    assert!(
+        f.try_exec_raw("UPDATE keys SET key_type = 'rot13' WHERE name = 'k'")
+            .await
+            .is_err()
+    );
+}
+
+fn card(token: &str, version: u32) -> CardRecord {
+    CardRecord {
+        token: token.to_owned(),
+        fingerprint: "ab".repeat(32),
+        brand: "visa".to_owned(),
+        last_four: "1111".to_owned(),
+        pan_ciphertext: format!("rampart:v{version}:AAAA"),
+        expiry_ciphertext: None,
+        key_version: version,
+        created_at: 1,
+    }
+}
+
+async fn cards_are_found_and_rewrapped_only_once(f: Fixture) {
+    f.store.migrate().await.expect("migrates");
+    for (token, version) in [("tok_a", 1), ("tok_b", 1), ("tok_c", 2)] {
+        f.store
+            .insert_card(&card(token, version))
+            .await
+            .expect("inserts");
+    }
+    assert!(
+        f.store.insert_card(&card("tok_a", 1)).await.is_err(),
+        "tokens are unique"
+    );
+    assert_eq!(
+        f.store.find_card("tok_b").await.expect("runs"),
+        Some(card("tok_b", 1))
+    );
+    assert_eq!(f.store.find_card("tok_zz").await.expect("runs"), None);
+    assert_eq!(f.store.count_cards_below(2).await.expect("counts"), 2);
+    let batch = f.store.cards_below(2, 10).await.expect("reads");
+    assert_eq!(
+        batch.iter().map(|c| c.token.as_str()).collect::<Vec<_>>(),
+        vec!["tok_a", "tok_b"]
+    );
+    let updated: Vec<(CardRecord, u32)> = batch.iter().map(|c| (card(&c.token, 2), 1)).collect();
+    assert_eq!(
+        f.store
+            .replace_card_ciphertexts(&updated)
+            .await
+            .expect("replaces"),
+        2
+    );
+    // A second writer with the same stale batch replaces nothing.
+    assert_eq!(
+        f.store
+            .replace_card_ciphertexts(&updated)
+            .await
+            .expect("runs"),
+        0
+    );
+    assert_eq!(f.store.count_cards_below(2).await.expect("counts"), 0);
+}
+
+async fn every_sealed_secret_can_be_resealed(f: Fixture) {
+    f.store.migrate().await.expect("migrates");
+    let kek = MasterKey::generate().expect("rng").key_encryption_key();
+    for name in ["a", "b"] {
+        let sealed = kek
+            .seal(&SealContext::new(name, 1), name.as_bytes())
+            .expect("seals");
+        f.store
+            .store_sealed_if_absent(name, 1, &sealed)
+            .await
+            .expect("stores");
+    }
+    let all = f.store.all_sealed_secrets().await.expect("reads");
+    assert_eq!(all.len(), 2);
+    let new = MasterKey::generate().expect("rng").key_encryption_key();
+    let resealed: Vec<_> = all
+        .iter()
+        .map(|(name, v, sealed)| {
+            let context = SealContext::new(name.clone(), *v);
+            let plain = kek.open(&context, sealed).expect("opens");
+            (
+                name.clone(),
+                *v,
+                new.seal(&context, plain.expose_secret()).expect("seals"),
+            )
+        })
+        .collect();
+    f.store
+        .replace_sealed_secrets(&resealed)
+        .await
+        .expect("replaces");
+    let sealed = f
+        .store
+        .load_sealed("b", 1)
+        .await
+        .expect("reads")
+        .expect("exists");
+    assert_eq!(
+        new.open(&SealContext::new("b", 1), &sealed)
+            .expect("opens")
+            .expose_secret(),
+        b"b"
+    );
+}
