@@ -128,7 +128,7 @@ struct Version {
 }
 
 enum VersionKey {
-    Aes(LessSafeKey),
+    Aes(Box<LessSafeKey>),
     Fernet(FernetKey),
     Hmac(hmac::Key),
     Ed25519(Ed25519KeyPair),
@@ -138,9 +138,9 @@ impl VersionKey {
     fn new(key_type: KeyType, material: &KeyMaterial) -> Result<Self, KeyringError> {
         let bytes = material.expose();
         Ok(match key_type {
-            KeyType::Aes256Gcm => VersionKey::Aes(LessSafeKey::new(
+            KeyType::Aes256Gcm => VersionKey::Aes(Box::new(LessSafeKey::new(
                 UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| KeyringError::BadMaterial)?,
-            )),
+            ))),
             KeyType::Fernet => VersionKey::Fernet(FernetKey::from_bytes(bytes)),
             KeyType::HmacSha256 => VersionKey::Hmac(hmac::Key::new(hmac::HMAC_SHA256, bytes)),
             KeyType::Ed25519 => VersionKey::Ed25519(

@@ -11,6 +11,9 @@ pub fn sealed_key_name(name: &str) -> String {
     format!("key/{name}")
 }
 
+/// A key's metadata with every version's sealed material, oldest first.
+pub type SealedKey = (KeyRecord, Vec<(u32, SealedSecret)>);
+
 /// Metadata of one named key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
@@ -115,7 +118,7 @@ pub trait KeyStore {
     fn load_key(
         &self,
         name: &str,
-    ) -> impl Future<Output = Result<Option<(KeyRecord, Vec<(u32, SealedSecret)>)>, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<Option<SealedKey>, Self::Error>> + Send;
 
     /// A key's metadata alone.
     fn key_record(

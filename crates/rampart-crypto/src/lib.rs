@@ -25,7 +25,7 @@ pub use keyring::{
     UnknownKeyType, hmac_sha256, verify_ed25519,
 };
 pub use keystore::{
-    CardRecord, CardStore, KeyRecord, KeyStore, KeyUpdate, KeyVersionRecord, NewKey,
+    CardRecord, CardStore, KeyRecord, KeyStore, KeyUpdate, KeyVersionRecord, NewKey, SealedKey,
     sealed_key_name,
 };
 pub use master_key::{KeyEncryptionKey, MasterKey};

@@ -6,6 +6,7 @@
 //! It is usable without the server: no HTTP, no storage. Findings never carry the value found.
 #![forbid(unsafe_code)]
 
+mod card;
 mod detect;
 mod keys;
 mod policy;
@@ -14,6 +15,7 @@ mod stream;
 mod types;
 mod validate;
 
+pub use card::{Pan, PanError};
 pub use detect::Detector;
 pub use keys::is_sensitive_key;
 pub use policy::{Action, Policy, PolicyError};

@@ -156,6 +156,8 @@ settings! {
     /// JSON file of PII policy overrides (`{"email": "keep", ...}`) applied to the default policy
     /// of `/v1/redact` and `/v1/detect`; requests may override further.
     privacy_policy_file: Option<PathBuf> = None, parse_opt_path;
+    /// Seconds between runs of the key maintenance task (encryption counts, automatic rotation).
+    key_maintenance_interval_seconds: u64 = 60, parse_positive;
     /// Log filter, e.g. `info` or `rampart=debug,info`.
     log_level: String = "info".to_owned(), parse_string;
 }

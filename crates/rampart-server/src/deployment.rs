@@ -43,6 +43,11 @@ pub enum StartupError {
         "RAMPART_MASTER_KEY {0}; set it to the base64 of 32 random bytes (generate one with `openssl rand -base64 32`)"
     )]
     MasterKeyEnv(MasterKeyError),
+    /// `RAMPART_MASTER_KEY_PREVIOUS` does not hold a valid key.
+    #[error(
+        "RAMPART_MASTER_KEY_PREVIOUS {0}; set it to the master key being rotated away (base64 of 32 bytes), or unset it"
+    )]
+    PreviousMasterKeyEnv(MasterKeyError),
     /// The key file does not hold a valid key.
     #[error("master key file {path} {reason}; restore it from your backup")]
     MasterKeyFile {
@@ -175,6 +180,8 @@ pub struct OpenDeployment {
     pub audit: AuditLog<Store>,
     /// The key of the PII `hash` action.
     pub pii_key: rampart_privacy::HashKey,
+    /// The key of card fingerprints.
+    pub card_fingerprint_key: rampart_crypto::SecretBytes,
     /// What init created, when this start initialized the deployment.
     pub first_start: Option<Initialized>,
 }
@@ -427,7 +434,7 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
         });
     };
     let (master, _) = existing_master_key(loaded)?;
-    let kek = master.key_encryption_key();
+    let kek = with_previous_master_key(loaded, master.key_encryption_key())?;
     let sentinel =
         store
             .load_sealed(Sentinel::NAME, 1)
@@ -474,6 +481,8 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
                 name: "pii_hash_pepper",
             })?,
     );
+    let card_fingerprint_key =
+        sealed_or_create(&store, &kek, crate::card_vault::FINGERPRINT_SECRET).await?;
     Ok(OpenDeployment {
         store,
         deployment,
@@ -481,8 +490,28 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
         api_key_pepper,
         audit,
         pii_key,
+        card_fingerprint_key,
         first_start: None,
     })
+}
+
+/// Dual-key mode: with `RAMPART_MASTER_KEY_PREVIOUS` set, the KEK also opens what the previous
+/// master key sealed (see `rampart master-key rotate`).
+pub fn with_previous_master_key(
+    loaded: &LoadedSettings,
+    kek: KeyEncryptionKey,
+) -> Result<KeyEncryptionKey, StartupError> {
+    match &loaded.previous_master_key_env {
+        Some(value) => {
+            let previous = MasterKey::from_base64(value.expose_secret())
+                .map_err(StartupError::PreviousMasterKeyEnv)?;
+            tracing::warn!(
+                "dual-key mode: RAMPART_MASTER_KEY_PREVIOUS is set; run `rampart master-key rotate`, then unset it"
+            );
+            Ok(kek.with_previous(&previous))
+        }
+        None => Ok(kek),
+    }
 }
 
 /// The log's origin: unique per deployment, and the name of its signing key.

@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 use crate::problem::{FieldError, Problem};
 use crate::routes::{
     AppendResponse, AppendedEntry, AuditHealth, CheckpointBody, ConsistencyProofBody, DetectBody,
-    EntriesPage, FindingBody, Health, InclusionProofBody, PublicKeyBody, VerifyBody,
-    VerifyProblemBody, WhoAmI,
+    EntriesPage, FindingBody, Health, InclusionProofBody, KeyMetadata, KeyVersionBody, KeysPage,
+    PublicKeyBody, TokenizedCard, VerifyBody, VerifyProblemBody, WhoAmI,
 };
 
 /// Rampart's API document.
@@ -30,11 +30,27 @@ use crate::routes::{
         crate::routes::openapi,
         crate::routes::metrics,
         crate::routes::whoami,
+        crate::routes::keys::create_key,
+        crate::routes::keys::list_keys,
+        crate::routes::keys::get_key,
+        crate::routes::keys::rotate_key,
+        crate::routes::keys::update_key,
+        crate::routes::keys::encrypt,
+        crate::routes::keys::decrypt,
+        crate::routes::keys::rewrap,
+        crate::routes::keys::hmac,
+        crate::routes::keys::verify_hmac,
+        crate::routes::keys::sign,
+        crate::routes::keys::verify,
+        crate::routes::documents::encrypt_document,
+        crate::routes::documents::decrypt_document,
+        crate::routes::cards::tokenize,
+        crate::routes::cards::detokenize,
     ),
     components(schemas(
         Health, AuditHealth, WhoAmI, Problem, FieldError, AppendResponse, AppendedEntry, EntriesPage,
         CheckpointBody, PublicKeyBody, InclusionProofBody, ConsistencyProofBody, VerifyBody, VerifyProblemBody,
-        DetectBody, FindingBody,
+        DetectBody, FindingBody, KeyMetadata, KeyVersionBody, KeysPage, TokenizedCard,
     )),
     modifiers(&BearerAuth),
 )]

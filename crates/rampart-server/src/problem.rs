@@ -117,6 +117,21 @@ impl ApiError {
         )
     }
 
+    /// `409`: the request conflicts with the resource's state.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+    }
+
+    /// `403`: the resource is reserved for Rampart's own use.
+    pub fn reserved(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "reserved",
+            "Reserved for Rampart",
+            detail,
+        )
+    }
+
     /// `404`: no such resource or route.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)

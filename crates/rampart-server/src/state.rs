@@ -10,7 +10,9 @@ use rampart_audit::AuditLog;
 use rampart_privacy::Redactor;
 use rampart_store::Store;
 
+use crate::card_vault::CardVault;
 use crate::config::Settings;
+use crate::key_service::KeyService;
 use crate::metrics::Metrics;
 
 /// Shared, cheaply cloned application state.
@@ -23,6 +25,8 @@ struct Inner {
     audit: AuditLog<Store>,
     policy: Policy,
     redactor: Redactor,
+    keys: Arc<KeyService>,
+    vault: CardVault,
     denied_events: DefaultKeyedRateLimiter<IpAddr>,
     settings: Settings,
     metrics: Metrics,
@@ -44,6 +48,8 @@ impl AppState {
         authenticator: Authenticator<Store>,
         audit: AuditLog<Store>,
         redactor: Redactor,
+        keys: Arc<KeyService>,
+        vault: CardVault,
         settings: Settings,
     ) -> Self {
         Self(Arc::new(Inner {
@@ -52,6 +58,8 @@ impl AppState {
             audit,
             policy: Policy::default_policy(),
             redactor,
+            keys,
+            vault,
             denied_events: RateLimiter::keyed(denied_event_quota()),
             settings,
             metrics: Metrics::new(),
@@ -81,6 +89,16 @@ impl AppState {
     /// The PII redactor with the default policy (per-request policies derive from it).
     pub fn redactor(&self) -> &Redactor {
         &self.0.redactor
+    }
+
+    /// The keys service.
+    pub fn keys(&self) -> &Arc<KeyService> {
+        &self.0.keys
+    }
+
+    /// The card vault.
+    pub fn vault(&self) -> &CardVault {
+        &self.0.vault
     }
 
     /// Whether a denied request from `ip` may write its own audit entry now.

@@ -242,7 +242,7 @@ impl KeyStore for Store {
                 .await?
         });
         let Some(row) = row else { return Ok(None) };
-        let versions = self.versions_of(&[row.name.clone()]).await?;
+        let versions = self.versions_of(std::slice::from_ref(&row.name)).await?;
         row.into_domain(versions).map(Some)
     }
 

@@ -80,6 +80,52 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Manage named keys from the command line.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Rotate the master key.
+    MasterKey {
+        #[command(subcommand)]
+        command: MasterKeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Re-encrypt every ciphertext Rampart stores under KEY (the card vault's PANs are under
+    /// `rampart.cards`) to the key's latest version. Resumable: after a crash, run it again.
+    RewrapAll {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The key, e.g. rampart.cards.
+        #[arg(long, value_name = "NAME")]
+        key: String,
+        /// Ciphertexts re-encrypted per transaction.
+        #[arg(long, value_name = "N", default_value_t = 500)]
+        batch_size: u32,
+    },
+    /// Add a version to KEY and make it the latest (as POST /v1/keys/{name}/rotate does; also
+    /// for Rampart's own keys such as rampart.cards).
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The key.
+        #[arg(long, value_name = "NAME")]
+        key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MasterKeyCommand {
+    /// Re-seal every stored key under a new master key, in one transaction. Set
+    /// RAMPART_MASTER_KEY_PREVIOUS to the current key and RAMPART_MASTER_KEY to the new one
+    /// (servers accept both meanwhile), run this, then unset RAMPART_MASTER_KEY_PREVIOUS.
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -230,6 +276,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let loaded = load(cli.config.as_ref(), &store.flags())?;
             init_logging(&loaded.settings);
             audit_export(&loaded, from_seq, to_seq, output.as_deref()).await
+        }
+        Command::Keys {
+            command:
+                KeysCommand::RewrapAll {
+                    store,
+                    key,
+                    batch_size,
+                },
+        } => {
+            let loaded = load(cli.config.as_ref(), &store.flags())?;
+            init_logging(&loaded.settings);
+            keys_rewrap_all(&loaded, &key, batch_size).await
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { store, key },
+        } => {
+            let loaded = load(cli.config.as_ref(), &store.flags())?;
+            init_logging(&loaded.settings);
+            let version = rampart_server::maintenance::rotate_key(&loaded, &key).await?;
+            println!("rotated {key}: latest version is now {version}");
+            Ok(())
+        }
+        Command::MasterKey {
+            command: MasterKeyCommand::Rotate { store },
+        } => {
+            let loaded = load(cli.config.as_ref(), &store.flags())?;
+            init_logging(&loaded.settings);
+            let (resealed, moved) = rampart_server::maintenance::rotate_master_key(&loaded).await?;
+            println!(
+                "re-sealed {resealed} stored secrets under the new master key ({moved} were still under the previous one); unset RAMPART_MASTER_KEY_PREVIOUS on every server and destroy the old key"
+            );
+            Ok(())
         }
         Command::Redact {
             store,
@@ -393,6 +471,27 @@ async fn audit_export(
     writer.flush()?;
     bar.finish_and_clear();
     opened.store.close().await;
+    Ok(())
+}
+
+async fn keys_rewrap_all(loaded: &LoadedSettings, key: &str, batch: u32) -> anyhow::Result<()> {
+    use rampart_server::maintenance::{RewrapOutcome, rewrap_all};
+    let bar = progress_bar(0, "ciphertexts");
+    let outcome = rewrap_all(loaded, key, batch, |progress| {
+        bar.set_length(progress.total);
+        bar.set_position(progress.done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    match outcome {
+        RewrapOutcome::Rewrapped { progress, version } => println!(
+            "rewrapped {} ciphertexts under {key} to version {version}; none remain under older versions",
+            progress.done
+        ),
+        RewrapOutcome::NothingStored => println!(
+            "Rampart stores no ciphertexts under {key}; applications hold them: re-encrypt them with POST /v1/keys/{key}/rewrap"
+        ),
+    }
     Ok(())
 }
 

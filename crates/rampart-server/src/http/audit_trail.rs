@@ -19,6 +19,67 @@ use crate::http::context::{ClientIp, RequestId};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
+/// What a handler tells the audit trail about its request: the domain action and resource and
+/// details (never plaintext, key material, PANs or credentials). Without a note the entry
+/// names the route.
+#[derive(Debug, Clone, Default)]
+pub struct AuditNote {
+    /// e.g. `keys.encrypt`.
+    pub action: String,
+    /// e.g. `key`.
+    pub resource_type: String,
+    /// e.g. the key's name.
+    pub resource_id: String,
+    /// Extra facts (versions, counts).
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Where a handler leaves its [`AuditNote`]; extract it as a handler argument.
+#[derive(Debug, Clone, Default)]
+pub struct AuditSlot(std::sync::Arc<std::sync::Mutex<Option<AuditNote>>>);
+
+impl AuditSlot {
+    /// Names the action and resource of this request.
+    pub fn note(&self, action: &str, resource_type: &str, resource_id: &str) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(AuditNote {
+                action: action.to_owned(),
+                resource_type: resource_type.to_owned(),
+                resource_id: clean(resource_id, 256),
+                details: serde_json::Map::new(),
+            });
+        }
+    }
+
+    /// Adds a detail to the note (after [`AuditSlot::note`]).
+    pub fn detail(&self, name: &str, value: impl Into<serde_json::Value>) {
+        if let Ok(mut slot) = self.0.lock()
+            && let Some(note) = slot.as_mut()
+        {
+            note.details.insert(name.to_owned(), value.into());
+        }
+    }
+
+    fn take(&self) -> Option<AuditNote> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AuditSlot {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<AuditSlot>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
 /// Keeps at most `max` characters, without control characters.
 fn clean(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect()
@@ -32,6 +93,8 @@ pub async fn audit_trail(
 ) -> Response {
     let slot = CallerSlot::default();
     request.extensions_mut().insert(slot.clone());
+    let notes = AuditSlot::default();
+    request.extensions_mut().insert(notes.clone());
     let method = request.method().clone();
     let route = request
         .extensions()
@@ -68,11 +131,28 @@ pub async fn audit_trail(
         ),
         None => ("user".to_owned(), "anonymous".to_owned()),
     };
-    let action = match status {
-        StatusCode::UNAUTHORIZED => "api.unauthenticated".to_owned(),
-        StatusCode::FORBIDDEN => "api.forbidden".to_owned(),
+    let note = notes.take();
+    let action = match (status, &note) {
+        (StatusCode::UNAUTHORIZED, _) => "api.unauthenticated".to_owned(),
+        (StatusCode::FORBIDDEN, None) => "api.forbidden".to_owned(),
+        (_, Some(note)) => note.action.clone(),
         _ => format!("api.{}", method.as_str().to_ascii_lowercase()),
     };
+    let (resource_type, resource_id) = match &note {
+        Some(note) => (note.resource_type.clone(), note.resource_id.clone()),
+        None => ("api_route".to_owned(), clean(&route, 256)),
+    };
+    let mut details = serde_json::Map::new();
+    details.insert("method".to_owned(), json!(method.as_str()));
+    details.insert("route".to_owned(), json!(clean(&route, 256)));
+    details.insert("status".to_owned(), json!(status.as_u16()));
+    details.insert(
+        "credential_id".to_owned(),
+        json!(caller.as_ref().map(|c| c.credential_id.to_string())),
+    );
+    if let Some(note) = note {
+        details.extend(note.details);
+    }
     let outcome = if denied {
         "denied"
     } else if status.is_success() {
@@ -83,9 +163,9 @@ pub async fn audit_trail(
     let event = json!({
         "actor": {"type": actor_type, "id": actor_id, "ip": client_ip.map(|ip| ip.to_string()), "user_agent": user_agent},
         "action": action,
-        "resource": {"type": "api_route", "id": clean(&route, 256)},
+        "resource": {"type": resource_type, "id": resource_id},
         "context": {"request_id": request_id},
-        "details": {"method": method.as_str(), "status": status.as_u16(), "credential_id": caller.as_ref().map(|c| c.credential_id.to_string())},
+        "details": details,
         "status": outcome,
         "data_classification": "internal",
     });

@@ -5,6 +5,9 @@
 
 mod audit;
 mod auth;
+pub(crate) mod cards;
+pub(crate) mod documents;
+pub(crate) mod keys;
 mod privacy;
 mod system;
 
@@ -33,6 +36,8 @@ pub use audit::{
     InclusionProofBody, PublicKeyBody, VerifyBody, VerifyProblemBody,
 };
 pub(crate) use auth::__path_whoami;
+pub use cards::TokenizedCard;
+pub use keys::{KeyMetadata, KeyVersionBody, KeysPage};
 pub(crate) use privacy::{__path_detect, __path_redact};
 pub use privacy::{DetectBody, FindingBody};
 pub(crate) use system::{__path_health, __path_metrics, __path_openapi};
@@ -56,6 +61,23 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/proofs/consistency", get(audit::consistency))
         .route("/v1/audit/verify", post(audit::verify))
         .route("/v1/audit/export", get(audit::export_entries))
+        .route("/v1/keys", post(keys::create_key).get(keys::list_keys))
+        .route(
+            "/v1/keys/{name}",
+            get(keys::get_key).patch(keys::update_key),
+        )
+        .route("/v1/keys/{name}/rotate", post(keys::rotate_key))
+        .route("/v1/keys/{name}/encrypt", post(keys::encrypt))
+        .route("/v1/keys/{name}/decrypt", post(keys::decrypt))
+        .route("/v1/keys/{name}/rewrap", post(keys::rewrap))
+        .route("/v1/keys/{name}/hmac", post(keys::hmac))
+        .route("/v1/keys/{name}/verify-hmac", post(keys::verify_hmac))
+        .route("/v1/keys/{name}/sign", post(keys::sign))
+        .route("/v1/keys/{name}/verify", post(keys::verify))
+        .route("/v1/documents/encrypt", post(documents::encrypt_document))
+        .route("/v1/documents/decrypt", post(documents::decrypt_document))
+        .route("/v1/cards/tokenize", post(cards::tokenize))
+        .route("/v1/cards/detokenize", post(cards::detokenize))
         .route("/v1/redact", post(privacy::redact))
         .route("/v1/detect", post(privacy::detect))
         .route("/v1/health", get(system::health))

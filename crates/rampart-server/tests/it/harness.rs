@@ -16,7 +16,10 @@ pub struct App {
     pub viewer: String,
     pub viewer_id: String,
     pub read_only_admin: String,
+    /// An `operator`: encrypts and tokenizes, but may not decrypt or detokenize.
+    pub operator: String,
     pub verifier_key: String,
+    pub state: rampart_server::state::AppState,
     _dir: tempfile::TempDir,
 }
 
@@ -73,15 +76,33 @@ impl App {
             )
             .unwrap();
         opened.store.insert_api_key(&record).await.unwrap();
+        let operator = Principal {
+            id: uuid::Uuid::now_v7(),
+            kind: PrincipalKind::Service,
+            name: "ops-bot".into(),
+            email: None,
+            roles: vec!["operator".into()],
+            teams: vec![],
+            disabled: false,
+            created_at: now,
+        };
+        opened.store.insert_principal(&operator).await.unwrap();
+        let (operator_key, record) = opened
+            .api_key_pepper
+            .issue(operator.id, "operator", None, None, now)
+            .unwrap();
+        opened.store.insert_api_key(&record).await.unwrap();
         let verifier_key = opened.audit.verifier().verifier_key();
-        let (_, router) = rampart_server::app(opened, loaded.settings).unwrap();
+        let (state, router) = rampart_server::app(opened, loaded.settings).unwrap();
         Self {
             router,
             admin: initialized.admin_api_key.expose().to_owned(),
             viewer: viewer_key.expose().to_owned(),
             viewer_id: viewer.id.to_string(),
             read_only_admin: scoped.expose().to_owned(),
+            operator: operator_key.expose().to_owned(),
             verifier_key,
+            state,
             _dir: dir,
         }
     }

@@ -8,5 +8,7 @@
 )]
 
 mod audit_api;
+mod cards_api;
 mod harness;
+mod keys_api;
 mod privacy_api;

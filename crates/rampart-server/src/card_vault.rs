@@ -1,0 +1,262 @@
+//! The card vault: PANs stored only as AES-256-GCM ciphertexts of the internal key
+//! `rampart.cards` (bound to their token as associated data, so a ciphertext moved to another
+//! row does not open), a keyed-HMAC fingerprint so equal PANs match without being stored in
+//! clear, and the re-encryption of every stored PAN after the cards key rotates.
+
+use std::sync::Arc;
+
+use rampart_crypto::{CardRecord, CardStore, KeyOpError, KeyType, hmac_sha256};
+use rampart_privacy::Pan;
+use rampart_store::Store;
+use secrecy::{ExposeSecret, SecretBox};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::key_service::{CARDS_KEY, KeyService, KeyServiceError};
+
+/// Name of the sealed secret that keys card fingerprints.
+pub const FINGERPRINT_SECRET: &str = "card_fingerprint_key";
+
+/// What went wrong in the vault.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// The keys service failed.
+    #[error(transparent)]
+    Keys(#[from] KeyServiceError),
+    /// A stored ciphertext did not decrypt (tampering or a lost key version).
+    #[error("a stored card ciphertext does not decrypt: {0}")]
+    Crypto(#[from] KeyOpError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] rampart_store::StoreError),
+    /// The random number generator failed.
+    #[error("the system random number generator failed")]
+    Random,
+}
+
+/// A detokenized card.
+pub struct CardData {
+    /// The PAN digits.
+    pub pan: Zeroizing<String>,
+    /// The expiry, if one was stored.
+    pub expiry: Option<Zeroizing<String>>,
+    /// The stored record (no clear PAN in it).
+    pub record: CardRecord,
+}
+
+/// Progress of a re-encryption run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RewrapProgress {
+    /// Cards re-encrypted so far.
+    pub done: u64,
+    /// Cards still under an older version when the run started.
+    pub total: u64,
+}
+
+/// The card vault; see the module documentation.
+pub struct CardVault {
+    keys: Arc<KeyService>,
+    store: Store,
+    fingerprint_key: SecretBox<[u8]>,
+}
+
+const TOKEN_ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `tok_` and 24 random base62 characters (about 143 bits).
+fn new_token() -> Result<String, VaultError> {
+    let mut token = String::from("tok_");
+    while token.len() < 28 {
+        let bytes = rampart_crypto::random_secret::<32>().map_err(|_| VaultError::Random)?;
+        for b in bytes.iter() {
+            // 62 * 4 = 248: values above are dropped so every character is equally likely.
+            if *b < 248 && token.len() < 28 {
+                let c = TOKEN_ALPHABET
+                    .get(usize::from(*b % 62))
+                    .copied()
+                    .unwrap_or(b'0');
+                token.push(char::from(c));
+            }
+        }
+    }
+    Ok(token)
+}
+
+/// Whether `token` looks like a vault token (checked before any lookup).
+pub fn plausible_token(token: &str) -> bool {
+    token.len() == 28
+        && token.starts_with("tok_")
+        && token.bytes().skip(4).all(|b| b.is_ascii_alphanumeric())
+}
+
+fn expiry_aad(token: &str) -> Vec<u8> {
+    let mut aad = token.as_bytes().to_vec();
+    aad.extend_from_slice(b"/expiry");
+    aad
+}
+
+impl CardVault {
+    /// A vault over the keys service; `fingerprint_key` comes sealed from the deployment.
+    pub fn new(keys: Arc<KeyService>, store: Store, fingerprint_key: SecretBox<[u8]>) -> Self {
+        Self {
+            keys,
+            store,
+            fingerprint_key,
+        }
+    }
+
+    /// The fingerprint of a PAN: hex HMAC-SHA256 under the deployment's fingerprint key.
+    pub fn fingerprint(&self, pan: &Pan) -> String {
+        hmac_sha256(
+            self.fingerprint_key.expose_secret(),
+            pan.digits().as_bytes(),
+        )
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+    }
+
+    /// Stores a card and returns its record.
+    pub async fn tokenize(
+        &self,
+        pan: &Pan,
+        expiry: Option<&str>,
+    ) -> Result<CardRecord, VaultError> {
+        let key = self
+            .keys
+            .ensure_internal(CARDS_KEY, KeyType::Aes256Gcm)
+            .await?;
+        let token = new_token()?;
+        let (pan_ciphertext, version) = key
+            .ring
+            .encrypt(pan.digits().as_bytes(), Some(token.as_bytes()))?;
+        let expiry_ciphertext = match expiry {
+            Some(expiry) => Some(
+                key.ring
+                    .encrypt(expiry.as_bytes(), Some(&expiry_aad(&token)))?
+                    .0,
+            ),
+            None => None,
+        };
+        let record = CardRecord {
+            fingerprint: self.fingerprint(pan),
+            brand: pan.brand().to_owned(),
+            last_four: pan.last_four().to_owned(),
+            pan_ciphertext,
+            expiry_ciphertext,
+            key_version: version,
+            created_at: i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000)
+                .unwrap_or(i64::MAX),
+            token,
+        };
+        self.store.insert_card(&record).await?;
+        Ok(record)
+    }
+
+    /// The card behind `token`, decrypted; `None` for an unknown token.
+    pub async fn detokenize(&self, token: &str) -> Result<Option<CardData>, VaultError> {
+        if !plausible_token(token) {
+            return Ok(None);
+        }
+        let Some(record) = self.store.find_card(token).await? else {
+            return Ok(None);
+        };
+        let key = self
+            .keys
+            .get_for_version(CARDS_KEY, Some(record.key_version))
+            .await?;
+        let (pan, _) = key
+            .ring
+            .decrypt(&record.pan_ciphertext, Some(token.as_bytes()), None)?;
+        let expiry = match &record.expiry_ciphertext {
+            Some(ciphertext) => {
+                let (plain, _) = key
+                    .ring
+                    .decrypt(ciphertext, Some(&expiry_aad(token)), None)?;
+                Some(Zeroizing::new(String::from_utf8_lossy(&plain).into_owned()))
+            }
+            None => None,
+        };
+        Ok(Some(CardData {
+            pan: Zeroizing::new(String::from_utf8_lossy(&pan).into_owned()),
+            expiry,
+            record,
+        }))
+    }
+
+    /// How many cards are under an older version of the cards key than the latest.
+    pub async fn pending_rewrap(&self) -> Result<RewrapProgress, VaultError> {
+        let key = self.keys.reload(CARDS_KEY).await?;
+        let total = self
+            .store
+            .count_cards_below(key.ring.latest_version())
+            .await?;
+        Ok(RewrapProgress { done: 0, total })
+    }
+
+    /// Re-encrypts every card under the latest version of the cards key, in batches of
+    /// `batch` cards per transaction, calling `progress` after each. A crash loses at most the
+    /// batch in flight: a new run picks up what is still under an old version.
+    pub async fn rewrap_all(
+        &self,
+        batch: u32,
+        mut progress: impl FnMut(RewrapProgress),
+    ) -> Result<RewrapProgress, VaultError> {
+        let key = self.keys.reload(CARDS_KEY).await?;
+        let latest = key.ring.latest_version();
+        let mut state = RewrapProgress {
+            done: 0,
+            total: self.store.count_cards_below(latest).await?,
+        };
+        progress(state);
+        loop {
+            let cards = self.store.cards_below(latest, batch.max(1)).await?;
+            if cards.is_empty() {
+                break;
+            }
+            let mut updated = Vec::with_capacity(cards.len());
+            for card in cards {
+                let token = card.token.clone();
+                let pan_ciphertext = key
+                    .ring
+                    .rewrap(&card.pan_ciphertext, Some(token.as_bytes()))?
+                    .0;
+                let expiry_ciphertext = match &card.expiry_ciphertext {
+                    Some(ciphertext) => {
+                        Some(key.ring.rewrap(ciphertext, Some(&expiry_aad(&token)))?.0)
+                    }
+                    None => None,
+                };
+                let old_version = card.key_version;
+                updated.push((
+                    CardRecord {
+                        pan_ciphertext,
+                        expiry_ciphertext,
+                        key_version: latest,
+                        ..card
+                    },
+                    old_version,
+                ));
+            }
+            state.done += self.store.replace_card_ciphertexts(&updated).await?;
+            state.total = state.total.max(state.done);
+            progress(state);
+        }
+        Ok(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_base62_and_recognized() {
+        let a = new_token().expect("rng");
+        let b = new_token().expect("rng");
+        assert_ne!(a, b);
+        assert!(plausible_token(&a), "{a}");
+        assert!(!plausible_token("tok_short"));
+        assert!(!plausible_token("tik_aaaaaaaaaaaaaaaaaaaaaaaa"));
+        assert!(!plausible_token("tok_aaaaaaaaaaaaaaaaaaaaaa-a"));
+    }
+}

@@ -1,0 +1,162 @@
+//! Operator tasks run by the CLI against a deployment: re-encrypting stored ciphertexts after a
+//! key rotation (`rampart keys rewrap-all`), rotating a key (`rampart keys rotate`), and
+//! re-sealing every stored key under a new master key (`rampart master-key rotate`).
+
+use std::sync::Arc;
+
+use rampart_crypto::SealContext;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use crate::card_vault::{CardVault, RewrapProgress, VaultError};
+use crate::config::LoadedSettings;
+use crate::deployment::{self, OpenDeployment, StartupError};
+use crate::key_service::{CARDS_KEY, KeyService, KeyServiceError};
+
+/// What went wrong in an operator task.
+#[derive(Debug, thiserror::Error)]
+pub enum MaintenanceError {
+    /// The deployment could not be opened.
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// The keys service failed.
+    #[error(transparent)]
+    Keys(#[from] KeyServiceError),
+    /// The card vault failed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] rampart_store::StoreError),
+    /// Sealing failed.
+    #[error(transparent)]
+    Crypto(#[from] rampart_crypto::CryptoError),
+    /// `master-key rotate` without dual-key mode.
+    #[error(
+        "master-key rotation needs both keys: set RAMPART_MASTER_KEY_PREVIOUS to the current master key and RAMPART_MASTER_KEY to the new one (generate it with `openssl rand -base64 32`), then run this again"
+    )]
+    NotDualKey,
+}
+
+/// What `rewrap-all` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RewrapOutcome {
+    /// Stored ciphertexts were re-encrypted to `version`.
+    Rewrapped {
+        /// How many.
+        progress: RewrapProgress,
+        /// The version they are under now.
+        version: u32,
+    },
+    /// Rampart stores no ciphertexts under this key (applications hold them).
+    NothingStored,
+}
+
+/// The services a task needs, built over an opened deployment.
+struct Services {
+    keys: Arc<KeyService>,
+    vault: CardVault,
+    store: rampart_store::Store,
+    audit: rampart_audit::AuditLog<rampart_store::Store>,
+}
+
+fn services(opened: OpenDeployment) -> Services {
+    let keys = Arc::new(KeyService::new(opened.store.clone(), Arc::new(opened.kek)));
+    let vault = CardVault::new(
+        Arc::clone(&keys),
+        opened.store.clone(),
+        opened.card_fingerprint_key,
+    );
+    Services {
+        keys,
+        vault,
+        store: opened.store,
+        audit: opened.audit,
+    }
+}
+
+/// Re-encrypts every ciphertext Rampart stores under `key` to its latest version, calling
+/// `progress` after each batch. Safe to run again after a crash: it resumes where it stopped.
+pub async fn rewrap_all(
+    loaded: &LoadedSettings,
+    key: &str,
+    batch: u32,
+    progress: impl FnMut(RewrapProgress),
+) -> Result<RewrapOutcome, MaintenanceError> {
+    let opened = services(deployment::open(loaded).await?);
+    let loaded_key = opened.keys.reload(key).await?;
+    if key != CARDS_KEY {
+        opened.store.close().await;
+        return Ok(RewrapOutcome::NothingStored);
+    }
+    let version = loaded_key.ring.latest_version();
+    let done = opened.vault.rewrap_all(batch, progress).await?;
+    crate::system_audit::record(
+        &opened.audit,
+        "rampart-cli",
+        "keys.rewrap_all",
+        ("key", key),
+        json!({"rewrapped": done.done, "key_version": version}),
+    )
+    .await;
+    opened.store.close().await;
+    Ok(RewrapOutcome::Rewrapped {
+        progress: done,
+        version,
+    })
+}
+
+/// Rotates a key (Rampart's own `rampart.cards` included) and returns its new latest version.
+pub async fn rotate_key(loaded: &LoadedSettings, key: &str) -> Result<u32, MaintenanceError> {
+    let opened = services(deployment::open(loaded).await?);
+    let record = opened.keys.rotate(key).await?;
+    crate::system_audit::record(
+        &opened.audit,
+        "rampart-cli",
+        "keys.rotate",
+        ("key", key),
+        json!({"latest_version": record.latest_version}),
+    )
+    .await;
+    opened.store.close().await;
+    Ok(record.latest_version)
+}
+
+/// Re-seals every stored secret (sentinel, peppers, signing key, every key version) under the
+/// KEK of `RAMPART_MASTER_KEY`, opening each with that KEK or the one of
+/// `RAMPART_MASTER_KEY_PREVIOUS`, in one transaction. Returns `(secrets re-sealed, of which
+/// were still under the previous key)`.
+pub async fn rotate_master_key(
+    loaded: &LoadedSettings,
+) -> Result<(usize, usize), MaintenanceError> {
+    if loaded.previous_master_key_env.is_none() || loaded.master_key_env.is_none() {
+        return Err(MaintenanceError::NotDualKey);
+    }
+    let opened = deployment::open(loaded).await?;
+    let all = opened.store.all_sealed_secrets().await?;
+    let mut resealed = Vec::with_capacity(all.len());
+    let mut moved = 0;
+    for (name, version, sealed) in &all {
+        let context = SealContext::new(name.clone(), *version);
+        if !opened.kek.opens_with_current(&context, sealed) {
+            moved += 1;
+        }
+        let plaintext = opened.kek.open(&context, sealed)?;
+        resealed.push((
+            name.clone(),
+            *version,
+            opened.kek.seal(&context, plaintext.expose_secret())?,
+        ));
+    }
+    opened.store.replace_sealed_secrets(&resealed).await?;
+    crate::system_audit::record(
+        &opened.audit,
+        "rampart-cli",
+        "master_key.rotate",
+        ("deployment", &opened.deployment.id.to_string()),
+        json!({"resealed": resealed.len(), "were_under_previous_key": moved}),
+    )
+    .await;
+    opened.store.close().await;
+    Ok((resealed.len(), moved))
+}

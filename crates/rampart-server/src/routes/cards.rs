@@ -1,0 +1,205 @@
+//! The card vault: tokenize and detokenize. A PAN appears in no log line, audit entry or error
+//! message; card security codes and PINs are refused without being read.
+
+use axum::Json;
+use axum::extract::State;
+use http::StatusCode;
+use rampart_privacy::Pan;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::card_vault::VaultError;
+use crate::http::audit_trail::AuditSlot;
+use crate::http::auth::Caller;
+use crate::http::json::ApiJson;
+use crate::problem::ApiError;
+use crate::routes::keys::{invalid, service_error, text};
+use crate::state::AppState;
+
+/// Whole field names (compared without case, `_`, `-` or spaces) that hold card security codes
+/// or PINs, which PCI DSS forbids storing after authorization.
+const FORBIDDEN_NAMES: &[&str] = &[
+    "cid",
+    "csc",
+    "cav2",
+    "cvn",
+    "pin",
+    "pinblock",
+    "pincode",
+    "pinnumber",
+    "cardpin",
+];
+
+/// Parts of field names that mark a security code wherever they occur.
+const FORBIDDEN_PARTS: &[&str] = &[
+    "cvv",
+    "cvc",
+    "securitycode",
+    "verificationcode",
+    "verificationvalue",
+];
+
+fn forbidden(name: &str) -> bool {
+    let folded: String = name
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect();
+    FORBIDDEN_NAMES.contains(&folded.as_str())
+        || FORBIDDEN_PARTS.iter().any(|part| folded.contains(part))
+}
+
+/// A tokenized card.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenizedCard {
+    /// The token that stands for the card (`tok_…`).
+    pub token: String,
+    /// The last four digits.
+    pub last_four: String,
+    /// `visa`, `mastercard`, `amex`, `discover`, `jcb`, `diners`, `unionpay` or `unknown`.
+    pub brand: String,
+    /// Keyed HMAC of the PAN: equal for equal PANs, useless without the deployment's key.
+    pub fingerprint: String,
+}
+
+fn vault_error(error: VaultError) -> ApiError {
+    match error {
+        VaultError::Keys(e) => service_error(e),
+        other => ApiError::internal(&other),
+    }
+}
+
+/// `MM/YY` or `MM/YYYY` with a month from 01 to 12.
+fn valid_expiry(expiry: &str) -> bool {
+    let Some((month, year)) = expiry.split_once('/') else {
+        return false;
+    };
+    let month_ok = month.len() == 2 && month.parse::<u8>().is_ok_and(|m| (1..=12).contains(&m));
+    let year_ok = matches!(year.len(), 2 | 4) && year.bytes().all(|b| b.is_ascii_digit());
+    month_ok && year_ok
+}
+
+/// Stores a card and returns a token for it.
+#[utoipa::path(post, path = "/v1/cards/tokenize", tag = "cards", security(("bearer" = [])),
+    request_body(content = Object, description = "{\"pan\": \"4111111111111111\", \"expiry\": \"12/29\"?}"),
+    responses((status = 201, description = "The token", body = TokenizedCard),
+        (status = 422, description = "Invalid PAN or expiry, or a CVV/CVC/PIN field was sent", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn tokenize(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<TokenizedCard>), ApiError> {
+    audit.note("cards.tokenize", "card", "-");
+    caller.require(&state, "cards:tokenize")?;
+    let object = body
+        .as_object()
+        .ok_or_else(|| invalid("body", "must be a JSON object"))?;
+    if let Some(name) = object.keys().find(|k| forbidden(k)) {
+        return Err(invalid(
+            name,
+            "card security codes and PINs must never be sent to or stored by the vault (PCI DSS 3.3.1); remove the field",
+        ));
+    }
+    if let Some(name) = object
+        .keys()
+        .find(|k| !["pan", "expiry"].contains(&k.as_str()))
+    {
+        return Err(invalid(name, "is not a field of this request"));
+    }
+    let pan = text(object, "pan", "pan", true).map_err(|e| ApiError::validation(vec![e]))?;
+    let pan = Pan::parse(pan.unwrap_or_default()).map_err(|e| invalid("pan", e.to_string()))?;
+    let expiry =
+        text(object, "expiry", "expiry", false).map_err(|e| ApiError::validation(vec![e]))?;
+    if expiry.is_some_and(|e| !valid_expiry(e)) {
+        return Err(invalid("expiry", "must be MM/YY or MM/YYYY"));
+    }
+    let record = state
+        .vault()
+        .tokenize(&pan, expiry)
+        .await
+        .map_err(vault_error)?;
+    audit.note("cards.tokenize", "card", &record.token);
+    audit.detail("brand", record.brand.clone());
+    audit.detail("last_four", record.last_four.clone());
+    audit.detail("key_version", record.key_version);
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenizedCard {
+            token: record.token,
+            last_four: record.last_four,
+            brand: record.brand,
+            fingerprint: record.fingerprint,
+        }),
+    ))
+}
+
+/// Returns the PAN behind a token.
+#[utoipa::path(post, path = "/v1/cards/detokenize", tag = "cards", security(("bearer" = [])),
+    request_body(content = Object, description = "{\"token\": \"tok_…\"}"),
+    responses((status = 200, description = "{\"pan\": \"…\", \"expiry\": \"MM/YY\"?}", body = Object),
+        (status = 404, description = "Unknown token", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn detokenize(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let object = crate::routes::keys::object(&body, &["token"], "")?;
+    let token = text(object, "token", "token", true)
+        .map_err(|e| ApiError::validation(vec![e]))?
+        .unwrap_or_default();
+    audit.note("cards.detokenize", "card", token);
+    caller.require(&state, "cards:detokenize")?;
+    let card = state
+        .vault()
+        .detokenize(token)
+        .await
+        .map_err(vault_error)?
+        .ok_or_else(|| ApiError::not_found("no card with that token"))?;
+    audit.detail("last_four", card.record.last_four.clone());
+    audit.detail("brand", card.record.brand.clone());
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "pan".to_owned(),
+        Value::String(card.pan.as_str().to_owned()),
+    );
+    if let Some(expiry) = &card.expiry {
+        out.insert(
+            "expiry".to_owned(),
+            Value::String(expiry.as_str().to_owned()),
+        );
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn security_code_fields_are_recognized_in_any_spelling() {
+        for name in [
+            "cvv",
+            "CVV2",
+            "card_cvc",
+            "cvc",
+            "security_code",
+            "Security-Code",
+            "pin",
+            "PIN_block",
+            "cvv_code",
+        ] {
+            assert!(forbidden(name), "{name}");
+        }
+        assert!(!forbidden("pan"));
+        assert!(!forbidden("shipping"));
+        assert!(!forbidden("expiry"));
+        assert!(valid_expiry("12/29"));
+        assert!(valid_expiry("01/2031"));
+        assert!(!valid_expiry("13/29"));
+        assert!(!valid_expiry("1229"));
+        assert!(!valid_expiry("12/2"));
+    }
+}

@@ -1,0 +1,21 @@
+//! The Fernet token and `rampart:v<version>:<body>` envelope parsers over arbitrary bytes:
+//! ciphertexts arrive from clients and are untrusted input. They must never panic.
+#![no_main]
+
+use std::sync::LazyLock;
+
+use libfuzzer_sys::fuzz_target;
+use rampart_crypto::fernet::{self, FernetKey};
+use rampart_crypto::{BodyEncoding, Envelope};
+
+static KEY: LazyLock<FernetKey> = LazyLock::new(|| FernetKey::from_bytes(&[7; 32]));
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let _ = fernet::parse_token(&text);
+    let _ = KEY.decrypt(&text, Some(60), 1_000_000);
+    let _ = KEY.decrypt(&text, None, 1_000_000);
+    let _ = Envelope::parse(&text, BodyEncoding::UrlSafe);
+    let _ = Envelope::parse(&text, BodyEncoding::Standard);
+    let _ = Envelope::peek_version(&text);
+});
