@@ -112,3 +112,78 @@ fn aes256gcm_passes_wycheproof() {
     }
     assert!(checked > 50, "only {checked} AES-256-GCM cases");
 }
+
+/// AES-256-GCM vectors through the keys service's own path: a [`Keyring`] built from the
+/// vector's key decrypts the `rampart:v1:` envelope of `iv || ct || tag` (valid cases give the
+/// message, invalid ones a clean authentication error).
+#[test]
+fn keyring_decryption_passes_wycheproof_aes_gcm() {
+    use crate::{BodyEncoding, Envelope, KeyMaterial, KeyOpError, KeyType, Keyring};
+    let Some(doc) = vectors("aes_gcm_test.json") else {
+        return;
+    };
+    let mut checked = 0;
+    for (group, case) in tests(&doc) {
+        if group["keySize"] != 256 || group["ivSize"] != 96 || group["tagSize"] != 128 {
+            continue;
+        }
+        let id = &case["tcId"];
+        let key = KeyMaterial::from_slice(&hex(&case["key"])).expect("256-bit key");
+        let ring = Keyring::new(KeyType::Aes256Gcm, 1, [(1, key)]).expect("ring");
+        let mut body = hex(&case["iv"]);
+        body.extend(hex(&case["ct"]));
+        body.extend(hex(&case["tag"]));
+        let text = Envelope::format(1, &body, BodyEncoding::UrlSafe);
+        let aad = hex(&case["aad"]);
+        let opened = ring.decrypt(&text, Some(&aad), None);
+        match case["result"].as_str() {
+            Some("valid") => assert_eq!(
+                opened.map(|(pt, _)| pt.to_vec()),
+                Ok(hex(&case["msg"])),
+                "case {id}"
+            ),
+            _ => assert_eq!(
+                opened.map(|(pt, _)| pt.to_vec()),
+                Err(KeyOpError::Authentication),
+                "case {id}"
+            ),
+        }
+        checked += 1;
+    }
+    assert!(checked > 50, "only {checked} AES-256-GCM cases");
+}
+
+#[test]
+fn ed25519_verification_passes_wycheproof() {
+    let Some(doc) = vectors("ed25519_test.json") else {
+        return;
+    };
+    let mut checked = 0;
+    for group in doc["testGroups"].as_array().expect("groups") {
+        let public = hex(&group["publicKey"]["pk"]);
+        for case in group["tests"].as_array().expect("tests") {
+            let id = &case["tcId"];
+            let valid = crate::verify_ed25519(&public, &hex(&case["msg"]), &hex(&case["sig"]));
+            assert_eq!(valid, case["result"] == "valid", "case {id}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} Ed25519 cases");
+}
+
+#[test]
+fn hmac_sha256_passes_wycheproof() {
+    let Some(doc) = vectors("hmac_sha256_test.json") else {
+        return;
+    };
+    let mut checked = 0;
+    for (group, case) in tests(&doc) {
+        let id = &case["tcId"];
+        let tag_len = usize::try_from(group["tagSize"].as_u64().expect("size") / 8).expect("fits");
+        let mac = crate::hmac_sha256(&hex(&case["key"]), &hex(&case["msg"]));
+        let matches = mac[..tag_len] == hex(&case["tag"])[..];
+        assert_eq!(matches, case["result"] == "valid", "case {id}");
+        checked += 1;
+    }
+    assert!(checked > 50, "only {checked} HMAC cases");
+}

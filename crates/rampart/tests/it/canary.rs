@@ -98,3 +98,111 @@ fn planted_secrets_appear_nowhere() {
         "{stdout}"
     );
 }
+
+/// The keys service and the card vault: a PAN, a CVV, imported key material and a plaintext
+/// planted in requests appear in no log line, error body, audit entry or database file in clear.
+#[test]
+fn planted_cards_and_key_material_appear_nowhere() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let master = master_key();
+    let server = Server::start(
+        &["--data-dir", data],
+        &[("RAMPART_MASTER_KEY", &master), ("RUST_LOG", "trace")],
+    );
+    let admin = server.admin_key.clone().unwrap();
+    let pan = "4000056655665556";
+    let bad_pan = "4000056655665557";
+    let cvv = "739184";
+    let key_bytes = [0x5Au8, 0xC3, 0x17, 0x99].repeat(8);
+    let fernet_key = URL_SAFE.encode(&key_bytes);
+    let plaintext = "PLAINTEXT-CANARY-5d1e";
+    let plaintext_b64 = STANDARD.encode(plaintext);
+    let base = server.base.clone();
+    let mut bodies = Vec::new();
+    let mut detokenized = String::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = client(None, None);
+        let post = |path: &str, body: Value| {
+            http.post(format!("{base}{path}"))
+                .bearer_auth(&admin)
+                .json(&body)
+        };
+        let requests = [
+            post("/v1/cards/tokenize", serde_json::json!({"pan": pan, "cvv": cvv})),
+            post("/v1/cards/tokenize", serde_json::json!({"pan": bad_pan})),
+            post("/v1/cards/tokenize", serde_json::json!({"pan": pan.parse::<u64>().unwrap()})),
+            post("/v1/keys", serde_json::json!({"name": "legacy", "type": "fernet", "import_key": fernet_key})),
+            post("/v1/keys", serde_json::json!({"name": "other", "type": "aes256-gcm", "import_key": fernet_key})),
+            post("/v1/keys/legacy/encrypt", serde_json::json!({"plaintext": plaintext_b64})),
+            post("/v1/keys/legacy/encrypt", serde_json::json!({"plaintext": plaintext})),
+            post("/v1/keys/legacy/decrypt", serde_json::json!({"ciphertext": plaintext})),
+            post("/v1/documents/encrypt", serde_json::json!({"key": "legacy", "fields": ["card"], "document": {"card": pan}})),
+        ];
+        for request in requests {
+            let response = request.send().await.unwrap();
+            let headers = format!("{:?}", response.headers());
+            bodies.push(headers + &response.text().await.unwrap());
+        }
+        let token: Value = post("/v1/cards/tokenize", serde_json::json!({"pan": pan, "expiry": "11/30"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        detokenized = post("/v1/cards/detokenize", serde_json::json!({"token": token["token"]}))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let export = http
+            .get(format!("{base}/v1/audit/export"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        bodies.push(export);
+    });
+    // The one place the PAN may appear: the detokenize answer to a permitted caller.
+    assert!(detokenized.contains(pan), "{detokenized}");
+    let (_, logs) = server.terminate_and_keep_logs();
+    assert!(logs.lines().count() > 5, "expected trace logs");
+    let key_hex: String = key_bytes.iter().map(|b| format!("{b:02x}")).collect();
+    for (name, secret) in [
+        ("PAN", pan),
+        ("invalid PAN", bad_pan),
+        ("CVV", cvv),
+        ("Fernet key", fernet_key.as_str()),
+        ("Fernet key (hex)", key_hex.as_str()),
+        ("plaintext", plaintext),
+        ("plaintext (base64)", plaintext_b64.as_str()),
+    ] {
+        assert!(!logs.contains(secret), "{name} in logs");
+        for body in &bodies {
+            assert!(
+                !body.contains(secret),
+                "{name} in a response or audit entry: {body}"
+            );
+        }
+        for (path, bytes) in crate::support::snapshot(dir.path()) {
+            let content = String::from_utf8_lossy(&bytes);
+            assert!(!content.contains(secret), "{name} in {}", path.display());
+            assert!(
+                !bytes
+                    .windows(key_bytes.len())
+                    .any(|w| w == key_bytes.as_slice()),
+                "raw key bytes in {}",
+                path.display()
+            );
+        }
+    }
+}

@@ -10,6 +10,7 @@ mod architecture;
 mod audit;
 mod canary;
 mod http_api;
+mod keys;
 mod postgres;
 mod privacy;
 mod startup;

@@ -1,0 +1,291 @@
+//! The keys CLI against a real deployment: `keys rotate`, `keys rewrap-all` (resumed after a
+//! kill -9) and `master-key rotate` in dual-key mode.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{Server, client, master_key, rampart, run, text};
+
+/// A Luhn-valid 16-digit Visa number made from `n`.
+fn pan(n: u64) -> String {
+    let body = format!("4{n:014}");
+    let digits: Vec<u32> = body.chars().map(|c| c.to_digit(10).unwrap()).collect();
+    let mut sum = 0;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let mut v = *d;
+        if i % 2 == 0 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+async fn post(base: &str, key: &str, path: &str, body: Value) -> (u16, Value) {
+    let response = client(None, None)
+        .post(format!("{base}{path}"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[test]
+fn rewrap_all_reencrypts_every_card_and_resumes_after_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let master = master_key();
+    let env = [("RAMPART_MASTER_KEY", master.as_str())];
+    let server = Server::start(&["--data-dir", data], &env);
+    let admin = server.admin_key.clone().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let count = 400;
+    let tokens: Vec<(String, String)> = rt.block_on(async {
+        let mut tokens = Vec::new();
+        for i in 0..count {
+            let number = pan(i * 7919 + 13);
+            let (status, body) = post(
+                &server.base,
+                &admin,
+                "/v1/cards/tokenize",
+                json!({"pan": number, "expiry": "01/31"}),
+            )
+            .await;
+            assert_eq!(status, 201, "{body}");
+            tokens.push((body["token"].as_str().unwrap().to_owned(), number));
+        }
+        tokens
+    });
+    server.terminate();
+
+    let rotated = run(rampart()
+        .args([
+            "keys",
+            "rotate",
+            "--key",
+            "rampart.cards",
+            "--data-dir",
+            data,
+        ])
+        .env("RAMPART_MASTER_KEY", &master));
+    let (stdout, stderr) = text(&rotated);
+    assert!(rotated.status.success(), "{stderr}");
+    assert!(stdout.contains("latest version is now 2"), "{stdout}");
+
+    // Start a rewrap in small batches and kill it with SIGKILL part-way.
+    let mut child = rampart()
+        .args([
+            "keys",
+            "rewrap-all",
+            "--key",
+            "rampart.cards",
+            "--batch-size",
+            "1",
+            "--data-dir",
+            data,
+        ])
+        .env("RAMPART_MASTER_KEY", &master)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+
+    let resumed = run(rampart()
+        .args([
+            "keys",
+            "rewrap-all",
+            "--key",
+            "rampart.cards",
+            "--data-dir",
+            data,
+        ])
+        .env("RAMPART_MASTER_KEY", &master));
+    let (stdout, stderr) = text(&resumed);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(stdout.contains("to version 2"), "{stdout}");
+    let done: u64 = stdout
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(done <= count, "{stdout}");
+    eprintln!("the resumed run rewrapped {done} of {count} cards");
+
+    // A second run finds nothing left; retiring version 1 then loses no card.
+    let again = run(rampart()
+        .args([
+            "keys",
+            "rewrap-all",
+            "--key",
+            "rampart.cards",
+            "--data-dir",
+            data,
+        ])
+        .env("RAMPART_MASTER_KEY", &master));
+    assert!(
+        text(&again).0.contains("rewrapped 0 "),
+        "{}",
+        text(&again).0
+    );
+    let server = Server::start(&["--data-dir", data], &env);
+    rt.block_on(async {
+        let http = client(None, None);
+        let patched = http
+            .patch(format!("{}/v1/keys/rampart.cards", server.base))
+            .bearer_auth(&admin)
+            .json(&json!({"min_decryption_version": 2}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), 200);
+        for (token, number) in &tokens {
+            let (status, body) = post(
+                &server.base,
+                &admin,
+                "/v1/cards/detokenize",
+                json!({"token": token}),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["pan"], number.as_str());
+            assert_eq!(body["expiry"], "01/31");
+        }
+        // The CLI's work is in the audit log.
+        let entries: Value = http
+            .get(format!(
+                "{}/v1/audit/entries?limit=1000&action=keys.rewrap_all",
+                server.base
+            ))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            entries["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "keys.rewrap_all"),
+            "{entries}"
+        );
+    });
+    server.terminate();
+
+    // A key whose ciphertexts applications hold: nothing stored to rewrap, said plainly.
+    let unknown = run(rampart()
+        .args(["keys", "rewrap-all", "--key", "nope", "--data-dir", data])
+        .env("RAMPART_MASTER_KEY", &master));
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown).1.contains("no key named 'nope'"),
+        "{}",
+        text(&unknown).1
+    );
+}
+
+#[test]
+fn master_key_rotation_reseals_everything_in_dual_key_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let old = master_key();
+    let new = master_key();
+    let server = Server::start(&["--data-dir", data], &[("RAMPART_MASTER_KEY", &old)]);
+    let admin = server.admin_key.clone().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (ciphertext, token) = rt.block_on(async {
+        post(
+            &server.base,
+            &admin,
+            "/v1/keys",
+            json!({"name": "payments"}),
+        )
+        .await;
+        let (_, sealed) = post(
+            &server.base,
+            &admin,
+            "/v1/keys/payments/encrypt",
+            json!({"plaintext": "aGVsbG8="}),
+        )
+        .await;
+        let (_, card) = post(
+            &server.base,
+            &admin,
+            "/v1/cards/tokenize",
+            json!({"pan": "4111111111111111"}),
+        )
+        .await;
+        (sealed["ciphertext"].clone(), card["token"].clone())
+    });
+    server.terminate();
+
+    // Without both keys the command explains what it needs and changes nothing.
+    let refused = run(rampart()
+        .args(["master-key", "rotate", "--data-dir", data])
+        .env("RAMPART_MASTER_KEY", &old));
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).1.contains("RAMPART_MASTER_KEY_PREVIOUS"),
+        "{}",
+        text(&refused).1
+    );
+
+    // Dual-key mode: servers start with the new key before the rotation ran.
+    let dual = [
+        ("RAMPART_MASTER_KEY", new.as_str()),
+        ("RAMPART_MASTER_KEY_PREVIOUS", old.as_str()),
+    ];
+    let server = Server::start(&["--data-dir", data], &dual);
+    server.terminate();
+    let rotated = run(rampart()
+        .args(["master-key", "rotate", "--data-dir", data])
+        .env("RAMPART_MASTER_KEY", &new)
+        .env("RAMPART_MASTER_KEY_PREVIOUS", &old));
+    let (stdout, stderr) = text(&rotated);
+    assert!(rotated.status.success(), "{stderr}");
+    assert!(stdout.contains("re-sealed"), "{stdout}");
+
+    // The new key alone now opens everything: API keys, data keys, the card vault.
+    let server = Server::start(&["--data-dir", data], &[("RAMPART_MASTER_KEY", &new)]);
+    rt.block_on(async {
+        let (status, body) = post(
+            &server.base,
+            &admin,
+            "/v1/keys/payments/decrypt",
+            json!({"ciphertext": ciphertext}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["plaintext"], "aGVsbG8=");
+        let (status, body) = post(
+            &server.base,
+            &admin,
+            "/v1/cards/detokenize",
+            json!({"token": token}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["pan"], "4111111111111111");
+    });
+    server.terminate();
+    // And the old key alone no longer does.
+    let stale = Server::try_start(&["--data-dir", data], &[("RAMPART_MASTER_KEY", &old)]);
+    let Err((_, stderr)) = stale else {
+        panic!("the old master key still opens the deployment")
+    };
+    assert!(stderr.contains("does not match"), "{stderr}");
+}
