@@ -125,6 +125,8 @@ struct Version {
     operation: VersionKey,
     /// Encryptions done with this version by this process (see [`Keyring::take_encryptions`]).
     encryptions: Arc<AtomicU64>,
+    /// Encryptions stored (summed from every server) when the ring was loaded.
+    stored: u64,
 }
 
 enum VersionKey {
@@ -222,6 +224,9 @@ pub enum KeyOpError {
     /// The latest version has reached its encryption limit and must be rotated.
     #[error("the latest version has reached its encryption limit; rotate the key")]
     Exhausted,
+    /// The plaintext is longer than AES-GCM can seal in one message.
+    #[error("the plaintext is too long to encrypt in one message")]
+    TooLong,
     /// The random number generator failed.
     #[error("the system random number generator failed")]
     Random,
@@ -260,6 +265,7 @@ impl Keyring {
                 Version {
                     operation: VersionKey::new(key_type, &material)?,
                     encryptions: Arc::new(AtomicU64::new(0)),
+                    stored: 0,
                 },
             );
         }
@@ -270,6 +276,16 @@ impl Keyring {
             min_decryption: min_decryption.max(1),
             versions: built,
         })
+    }
+
+    /// Sets the stored encryption totals per version, so the 2^32 limit counts every server's
+    /// encryptions, not only this process's.
+    pub fn set_stored_encryptions(&mut self, totals: &[(u32, u64)]) {
+        for (version, total) in totals {
+            if let Some(entry) = self.versions.get_mut(version) {
+                entry.stored = *total;
+            }
+        }
     }
 
     /// Carries the per-process encryption counters over from the ring this one replaces.
@@ -353,13 +369,13 @@ impl Keyring {
     ) -> Result<(String, u32), KeyOpError> {
         let entry = self.latest_entry()?;
         let done = entry.encryptions.fetch_add(1, Ordering::Relaxed);
-        if done >= MAX_ENCRYPTIONS_PER_VERSION {
+        if entry.stored.saturating_add(done) >= MAX_ENCRYPTIONS_PER_VERSION {
             return Err(KeyOpError::Exhausted);
         }
         match &entry.operation {
             VersionKey::Aes(key) => {
                 let nonce = *random_secret::<NONCE_LEN>().map_err(|_| KeyOpError::Random)?;
-                let body = aes_seal(key, nonce, associated_data.unwrap_or_default(), plaintext);
+                let body = aes_seal(key, nonce, associated_data.unwrap_or_default(), plaintext)?;
                 Ok((
                     Envelope::format(self.latest, &body, BodyEncoding::UrlSafe),
                     self.latest,
@@ -519,22 +535,25 @@ impl Keyring {
 }
 
 /// AES-256-GCM: `nonce || ciphertext || tag`.
-fn aes_seal(key: &LessSafeKey, nonce: [u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+fn aes_seal(
+    key: &LessSafeKey,
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, KeyOpError> {
     let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);
-    let tag = key.seal_in_place_separate_tag(
-        Nonce::assume_unique_for_key(nonce),
-        Aad::from(aad),
-        out.get_mut(NONCE_LEN..).unwrap_or_default(),
-    );
-    match tag {
-        Ok(tag) => out.extend_from_slice(tag.as_ref()),
-        // Sealing fails only beyond ring's maximum input length (about 64 GiB), far above any
-        // request body; an empty body then fails authentication on decryption, never silently.
-        Err(_) => out.truncate(NONCE_LEN),
-    }
-    out
+    // Sealing fails only beyond ring's maximum input length (about 64 GiB), far above any body.
+    let tag = key
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            out.get_mut(NONCE_LEN..).unwrap_or_default(),
+        )
+        .map_err(|_| KeyOpError::TooLong)?;
+    out.extend_from_slice(tag.as_ref());
+    Ok(out)
 }
 
 /// Opens `nonce || ciphertext || tag` of AES-256-GCM.
@@ -757,6 +776,14 @@ mod tests {
             ring(KeyType::Ed25519, 1, 1).verify_hmac(b"x", "rampart:v1:AAAA"),
             Err(KeyOpError::WrongKeyType { .. })
         ));
+    }
+
+    #[test]
+    fn stored_totals_count_towards_the_limit() {
+        let mut ring = ring(KeyType::Aes256Gcm, 1, 1);
+        ring.set_stored_encryptions(&[(1, MAX_ENCRYPTIONS_PER_VERSION - 1)]);
+        assert!(ring.encrypt(b"x", None).is_ok());
+        assert_eq!(ring.encrypt(b"x", None), Err(KeyOpError::Exhausted));
     }
 
     #[test]

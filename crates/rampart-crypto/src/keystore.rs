@@ -182,10 +182,12 @@ pub trait CardStore {
         version: u32,
     ) -> impl Future<Output = Result<u64, Self::Error>> + Send;
 
-    /// Up to `limit` cards encrypted under a version below `version`, by token.
+    /// Up to `limit` cards encrypted under a version below `version`, by token, after the token
+    /// `after` when given.
     fn cards_below(
         &self,
         version: u32,
+        after: Option<&str>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<CardRecord>, Self::Error>> + Send;
 

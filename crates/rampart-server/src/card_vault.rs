@@ -51,6 +51,8 @@ pub struct RewrapProgress {
     pub done: u64,
     /// Cards still under an older version when the run started.
     pub total: u64,
+    /// Cards that could not be re-encrypted (see the log for their tokens).
+    pub failed: u64,
 }
 
 /// The card vault; see the module documentation.
@@ -183,19 +185,11 @@ impl CardVault {
         }))
     }
 
-    /// How many cards are under an older version of the cards key than the latest.
-    pub async fn pending_rewrap(&self) -> Result<RewrapProgress, VaultError> {
-        let key = self.keys.reload(CARDS_KEY).await?;
-        let total = self
-            .store
-            .count_cards_below(key.ring.latest_version())
-            .await?;
-        Ok(RewrapProgress { done: 0, total })
-    }
-
     /// Re-encrypts every card under the latest version of the cards key, in batches of
     /// `batch` cards per transaction, calling `progress` after each. A crash loses at most the
-    /// batch in flight: a new run picks up what is still under an old version.
+    /// batch in flight: a new run picks up what is still under an old version. A card that does
+    /// not decrypt (tampered, or under a version below `min_decryption_version`) is skipped and
+    /// counted in `failed`, so one bad row cannot stop the run.
     pub async fn rewrap_all(
         &self,
         batch: u32,
@@ -204,44 +198,54 @@ impl CardVault {
         let key = self.keys.reload(CARDS_KEY).await?;
         let latest = key.ring.latest_version();
         let mut state = RewrapProgress {
-            done: 0,
             total: self.store.count_cards_below(latest).await?,
+            ..RewrapProgress::default()
         };
         progress(state);
+        let mut after: Option<String> = None;
         loop {
-            let cards = self.store.cards_below(latest, batch.max(1)).await?;
-            if cards.is_empty() {
-                break;
-            }
+            let cards = self
+                .store
+                .cards_below(latest, after.as_deref(), batch.max(1))
+                .await?;
+            let Some(last) = cards.last() else { break };
+            after = Some(last.token.clone());
             let mut updated = Vec::with_capacity(cards.len());
             for card in cards {
-                let token = card.token.clone();
-                let pan_ciphertext = key
-                    .ring
-                    .rewrap(&card.pan_ciphertext, Some(token.as_bytes()))?
-                    .0;
-                let expiry_ciphertext = match &card.expiry_ciphertext {
-                    Some(ciphertext) => {
-                        Some(key.ring.rewrap(ciphertext, Some(&expiry_aad(&token)))?.0)
+                match self.rewrap_card(&key.ring, &card, latest) {
+                    Ok(new) => updated.push((new, card.key_version)),
+                    Err(e) => {
+                        // The token identifies the row for the operator; the error names no PAN.
+                        tracing::warn!(token = %card.token, error = %e, "card not rewrapped");
+                        state.failed += 1;
                     }
-                    None => None,
-                };
-                let old_version = card.key_version;
-                updated.push((
-                    CardRecord {
-                        pan_ciphertext,
-                        expiry_ciphertext,
-                        key_version: latest,
-                        ..card
-                    },
-                    old_version,
-                ));
+                }
             }
             state.done += self.store.replace_card_ciphertexts(&updated).await?;
-            state.total = state.total.max(state.done);
+            state.total = state.total.max(state.done + state.failed);
             progress(state);
         }
         Ok(state)
+    }
+
+    fn rewrap_card(
+        &self,
+        ring: &rampart_crypto::Keyring,
+        card: &CardRecord,
+        latest: u32,
+    ) -> Result<CardRecord, KeyOpError> {
+        let token = card.token.as_str();
+        let pan_ciphertext = ring.rewrap(&card.pan_ciphertext, Some(token.as_bytes()))?.0;
+        let expiry_ciphertext = match &card.expiry_ciphertext {
+            Some(ciphertext) => Some(ring.rewrap(ciphertext, Some(&expiry_aad(token)))?.0),
+            None => None,
+        };
+        Ok(CardRecord {
+            pan_ciphertext,
+            expiry_ciphertext,
+            key_version: latest,
+            ..card.clone()
+        })
     }
 }
 

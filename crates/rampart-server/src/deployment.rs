@@ -16,7 +16,7 @@ use rampart_crypto::{
     Sentinel, random_secret,
 };
 use rampart_store::{Backend, Deployment, Initialization, Store, StoreError};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -338,6 +338,31 @@ fn write_key_file(path: &Path, master: &MasterKey) -> Result<(), StartupError> {
         .and_then(|()| file.write_all(b"\n"))
         .and_then(|()| file.sync_all())
         .map_err(io("cannot write master key file", path))
+}
+
+/// After master-key rotation: a SQLite deployment whose key lives in `DIR/master.key` gets the
+/// new key (`RAMPART_MASTER_KEY`) written there, under a temporary name renamed over the old
+/// file, so the file never holds a key that does not open the deployment. PostgreSQL
+/// deployments and data dirs without a key file are left alone.
+pub fn replace_key_file(
+    loaded: &LoadedSettings,
+    current: &SecretString,
+) -> Result<(), StartupError> {
+    if loaded.settings.database_url.is_some() {
+        return Ok(());
+    }
+    let path = key_file(&loaded.settings);
+    if !path.exists() {
+        return Ok(());
+    }
+    let master =
+        MasterKey::from_base64(current.expose_secret()).map_err(StartupError::MasterKeyEnv)?;
+    let pending = loaded
+        .settings
+        .data_dir
+        .join(format!("{MASTER_KEY_FILE}.rotating"));
+    write_key_file(&pending, &master)?;
+    fs::rename(&pending, &path).map_err(io("cannot replace master key file", &path))
 }
 
 async fn write_deployment(

@@ -21,6 +21,12 @@ use time::OffsetDateTime;
 /// How long a cached ring is used before it is read again.
 pub const CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// Shortest time between two reloads forced by a ciphertext naming an unknown version.
+const FORCED_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Longest automatic rotation period accepted (100 years).
+pub const MAX_ROTATION_PERIOD_DAYS: u32 = 36_500;
+
 /// Names of keys Rampart keeps for itself. The API cannot create them or use them for crypto
 /// operations; it can read, rotate and `PATCH` them.
 pub const INTERNAL_PREFIX: &str = "rampart.";
@@ -142,10 +148,10 @@ impl KeyService {
         if !(valid_key_name(name) || is_internal(name)) {
             return Err(KeyServiceError::InvalidName);
         }
-        if rotation_period_days == Some(0) {
+        if rotation_period_days.is_some_and(|d| d == 0 || d > MAX_ROTATION_PERIOD_DAYS) {
             return Err(KeyServiceError::Invalid {
                 field: "rotation_period_days",
-                message: "must be at least 1".to_owned(),
+                message: format!("must be from 1 to {MAX_ROTATION_PERIOD_DAYS}"),
             });
         }
         let material = match material {
@@ -171,6 +177,10 @@ impl KeyService {
         name: &str,
         key_type: KeyType,
     ) -> Result<Arc<LoadedKey>, KeyServiceError> {
+        match self.get(name).await {
+            Err(KeyServiceError::NotFound(_)) => {}
+            other => return other,
+        }
         match self.create(name, key_type, None, None).await {
             Ok(_) | Err(KeyServiceError::Exists(_)) => self.get(name).await,
             Err(e) => Err(e),
@@ -194,6 +204,12 @@ impl KeyService {
             materials.push((*version, material));
         }
         let mut ring = Keyring::new(record.key_type, record.min_decryption_version, materials)?;
+        let totals: Vec<(u32, u64)> = record
+            .versions
+            .iter()
+            .map(|v| (v.version, v.encryptions))
+            .collect();
+        ring.set_stored_encryptions(&totals);
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         if let Some(old) = cache.get(name) {
             ring.inherit_counters(&old.ring);
@@ -229,7 +245,14 @@ impl KeyService {
     ) -> Result<Arc<LoadedKey>, KeyServiceError> {
         let loaded = self.get(name).await?;
         match version {
-            Some(v) if v > loaded.ring.latest_version() => self.reload(name).await,
+            // At most one forced reload per key per second, so ciphertexts naming versions
+            // that do not exist cannot make every request unseal the key again.
+            Some(v)
+                if v > loaded.ring.latest_version()
+                    && loaded.loaded_at.elapsed() >= FORCED_RELOAD_INTERVAL =>
+            {
+                self.reload(name).await
+            }
             _ => Ok(loaded),
         }
     }
@@ -254,15 +277,24 @@ impl KeyService {
     /// Adds a version and makes it the latest.
     pub async fn rotate(&self, name: &str) -> Result<KeyRecord, KeyServiceError> {
         let record = self.record(name).await?;
-        let next = record
-            .latest_version
+        self.rotate_from(name, record.latest_version).await
+    }
+
+    /// Adds version `expected_latest + 1` unless another writer rotated since
+    /// `expected_latest` was read ([`KeyServiceError::Conflict`]).
+    pub async fn rotate_from(
+        &self,
+        name: &str,
+        expected_latest: u32,
+    ) -> Result<KeyRecord, KeyServiceError> {
+        let next = expected_latest
             .checked_add(1)
             .ok_or(KeyServiceError::Conflict)?;
         let material = KeyMaterial::generate()?;
         let sealed = self.seal(name, next, &material)?;
         if !self
             .store
-            .add_version(name, record.latest_version, &sealed, now_micros())
+            .add_version(name, expected_latest, &sealed, now_micros())
             .await?
         {
             return Err(KeyServiceError::Conflict);
@@ -288,10 +320,16 @@ impl KeyService {
                 ),
             });
         }
-        if update.rotation_period_days == Some(Some(0)) {
+        if update
+            .rotation_period_days
+            .flatten()
+            .is_some_and(|d| d == 0 || d > MAX_ROTATION_PERIOD_DAYS)
+        {
             return Err(KeyServiceError::Invalid {
                 field: "rotation_period_days",
-                message: "must be at least 1 (or null to turn rotation off)".to_owned(),
+                message: format!(
+                    "must be from 1 to {MAX_ROTATION_PERIOD_DAYS} (or null to turn rotation off)"
+                ),
             });
         }
         self.store
@@ -338,7 +376,7 @@ impl KeyService {
                 if !(by_period || by_count) {
                     continue;
                 }
-                match self.rotate(&record.name).await {
+                match self.rotate_from(&record.name, record.latest_version).await {
                     Ok(_) => {
                         tracing::info!(key = %record.name, by_period, by_count, "key rotated automatically");
                         rotated.push(record.name.clone());

@@ -96,7 +96,7 @@ pub async fn rewrap_all(
         "rampart-cli",
         "keys.rewrap_all",
         ("key", key),
-        json!({"rewrapped": done.done, "key_version": version}),
+        json!({"rewrapped": done.done, "failed": done.failed, "key_version": version}),
     )
     .await;
     opened.store.close().await;
@@ -124,39 +124,54 @@ pub async fn rotate_key(loaded: &LoadedSettings, key: &str) -> Result<u32, Maint
 
 /// Re-seals every stored secret (sentinel, peppers, signing key, every key version) under the
 /// KEK of `RAMPART_MASTER_KEY`, opening each with that KEK or the one of
-/// `RAMPART_MASTER_KEY_PREVIOUS`, in one transaction. Returns `(secrets re-sealed, of which
-/// were still under the previous key)`.
+/// `RAMPART_MASTER_KEY_PREVIOUS`. Rows are rewritten in one transaction; then the store is
+/// read again, and anything another server sealed under the previous key meanwhile is
+/// re-sealed too, until every secret opens with the new key alone. A SQLite deployment whose
+/// key lives in `DIR/master.key` gets the new key written there (atomically, mode 0600).
+/// Returns `(secrets re-sealed, of which were under the previous key)`.
 pub async fn rotate_master_key(
     loaded: &LoadedSettings,
 ) -> Result<(usize, usize), MaintenanceError> {
-    if loaded.previous_master_key_env.is_none() || loaded.master_key_env.is_none() {
+    let (Some(current), Some(_)) = (&loaded.master_key_env, &loaded.previous_master_key_env) else {
         return Err(MaintenanceError::NotDualKey);
-    }
+    };
     let opened = deployment::open(loaded).await?;
-    let all = opened.store.all_sealed_secrets().await?;
-    let mut resealed = Vec::with_capacity(all.len());
+    let mut resealed_total = 0;
     let mut moved = 0;
-    for (name, version, sealed) in &all {
-        let context = SealContext::new(name.clone(), *version);
-        if !opened.kek.opens_with_current(&context, sealed) {
-            moved += 1;
+    for round in 0..5 {
+        let all = opened.store.all_sealed_secrets().await?;
+        let mut resealed = Vec::with_capacity(all.len());
+        for (name, version, sealed) in &all {
+            let context = SealContext::new(name.clone(), *version);
+            let under_previous = !opened.kek.opens_with_current(&context, sealed);
+            // The first round re-seals everything (fresh nonces under the new key); later
+            // rounds only what appeared under the previous key since.
+            if round > 0 && !under_previous {
+                continue;
+            }
+            moved += usize::from(under_previous);
+            let plaintext = opened.kek.open(&context, sealed)?;
+            resealed.push((
+                name.clone(),
+                *version,
+                opened.kek.seal(&context, plaintext.expose_secret())?,
+            ));
         }
-        let plaintext = opened.kek.open(&context, sealed)?;
-        resealed.push((
-            name.clone(),
-            *version,
-            opened.kek.seal(&context, plaintext.expose_secret())?,
-        ));
+        if resealed.is_empty() {
+            break;
+        }
+        resealed_total += resealed.len();
+        opened.store.replace_sealed_secrets(&resealed).await?;
     }
-    opened.store.replace_sealed_secrets(&resealed).await?;
+    deployment::replace_key_file(loaded, current)?;
     crate::system_audit::record(
         &opened.audit,
         "rampart-cli",
         "master_key.rotate",
         ("deployment", &opened.deployment.id.to_string()),
-        json!({"resealed": resealed.len(), "were_under_previous_key": moved}),
+        json!({"resealed": resealed_total, "were_under_previous_key": moved}),
     )
     .await;
     opened.store.close().await;
-    Ok((resealed.len(), moved))
+    Ok((resealed_total, moved))
 }

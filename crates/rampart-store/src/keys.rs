@@ -258,8 +258,20 @@ impl KeyStore for Store {
             .fetch_all(pool)
             .await?
         });
-        let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
-        let versions = self.versions_of(&names).await?;
+        let Some(last) = rows.last().map(|r| r.name.clone()) else {
+            return Ok(Vec::new());
+        };
+        // The versions of the whole page in one query (by the page's name range), not one per key.
+        let versions: Vec<VersionRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT key_name, version, created_at, encryptions FROM key_versions
+                 WHERE key_name > $1 AND key_name <= $2 ORDER BY key_name, version",
+            )
+            .bind(after.unwrap_or(""))
+            .bind(&last)
+            .fetch_all(pool)
+            .await?
+        });
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let mine = versions
@@ -417,11 +429,16 @@ impl CardStore for Store {
         u64::try_from(n).map_err(|_| StoreError::Corrupt { what: "card count" })
     }
 
-    async fn cards_below(&self, version: u32, limit: u32) -> Result<Vec<CardRecord>, StoreError> {
+    async fn cards_below(
+        &self,
+        version: u32,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<CardRecord>, StoreError> {
         let rows: Vec<CardRow> = with_pool!(self, pool => {
-            sqlx::query_as(concat!("SELECT ", card_columns!(), " FROM card_tokens WHERE key_version < $1
-                 ORDER BY key_version, token LIMIT $2"))
+            sqlx::query_as(concat!("SELECT ", card_columns!(), " FROM card_tokens WHERE key_version < $1 AND token > $2 ORDER BY token LIMIT $3"))
             .bind(i64::from(version))
+            .bind(after.unwrap_or(""))
             .bind(i64::from(limit))
             .fetch_all(pool)
             .await?

@@ -305,7 +305,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&loaded.settings);
             let (resealed, moved) = rampart_server::maintenance::rotate_master_key(&loaded).await?;
             println!(
-                "re-sealed {resealed} stored secrets under the new master key ({moved} were still under the previous one); unset RAMPART_MASTER_KEY_PREVIOUS on every server and destroy the old key"
+                "re-sealed {resealed} stored secrets under the new master key ({moved} were still under the previous one); a data dir's master.key, if any, now holds the new key; unset RAMPART_MASTER_KEY_PREVIOUS on every server and destroy the old key"
             );
             Ok(())
         }
@@ -484,10 +484,22 @@ async fn keys_rewrap_all(loaded: &LoadedSettings, key: &str, batch: u32) -> anyh
     .await?;
     bar.finish_and_clear();
     match outcome {
-        RewrapOutcome::Rewrapped { progress, version } => println!(
-            "rewrapped {} ciphertexts under {key} to version {version}; none remain under older versions",
-            progress.done
-        ),
+        RewrapOutcome::Rewrapped { progress, version } => {
+            println!(
+                "rewrapped {} ciphertexts under {key} to version {version}; {} could not be re-encrypted",
+                progress.done, progress.failed
+            );
+            eprintln!(
+                "note: servers that had not yet seen the rotation may encrypt under the old version for up to {} s; run this again after that to catch them",
+                rampart_server::key_service::CACHE_TTL.as_secs()
+            );
+            if progress.failed > 0 {
+                anyhow::bail!(
+                    "{} ciphertexts did not decrypt (their tokens are in the log); they stay under their old version",
+                    progress.failed
+                );
+            }
+        }
         RewrapOutcome::NothingStored => println!(
             "Rampart stores no ciphertexts under {key}; applications hold them: re-encrypt them with POST /v1/keys/{key}/rewrap"
         ),

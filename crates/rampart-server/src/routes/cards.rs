@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::card_vault::VaultError;
+use crate::card_vault::{VaultError, plausible_token};
 use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
@@ -146,12 +146,16 @@ pub async fn detokenize(
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
+    audit.note("cards.detokenize", "card", "-");
+    caller.require(&state, "cards:detokenize")?;
     let object = crate::routes::keys::object(&body, &["token"], "")?;
     let token = text(object, "token", "token", true)
         .map_err(|e| ApiError::validation(vec![e]))?
         .unwrap_or_default();
-    audit.note("cards.detokenize", "card", token);
-    caller.require(&state, "cards:detokenize")?;
+    // Only a token-shaped value is recorded: a PAN pasted into `token` must not reach the log.
+    if plausible_token(token) {
+        audit.note("cards.detokenize", "card", token);
+    }
     let card = state
         .vault()
         .detokenize(token)

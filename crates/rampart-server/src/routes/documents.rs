@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use rampart_crypto::KeyType;
 use rampart_crypto::document::{FieldSelector, encrypt_selected, replace_encrypted};
 use serde_json::{Value, json};
 
@@ -19,6 +20,15 @@ use crate::state::AppState;
 /// Most selectors in one request.
 const MAX_FIELDS: usize = 1000;
 
+/// Associated data of document fields: binds each ciphertext to documents and to its key, so a
+/// ciphertext from `/v1/keys/{name}/encrypt` wrapped in an encrypted-field object does not
+/// decrypt here (that would turn `sensitive_data:decrypt` into `keys:decrypt` on every key).
+fn field_aad(key: &str) -> Vec<u8> {
+    let mut aad = b"rampart-document-field-v1\0".to_vec();
+    aad.extend_from_slice(key.as_bytes());
+    aad
+}
+
 /// Encrypts the selected fields of a document.
 #[utoipa::path(post, path = "/v1/documents/encrypt", tag = "keys", security(("bearer" = [])),
     request_body(content = Object, description = "{\"key\": \"payments\", \"fields\": [\"card.number\", \"items[*].note\"], \"document\": {...}}"),
@@ -30,13 +40,14 @@ pub async fn encrypt_document(
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
+    audit.note("documents.encrypt", "document", "-");
+    caller.require(&state, "keys:encrypt")?;
     let object = object(&body, &["key", "fields", "document"], "")?;
     let name = text(object, "key", "key", true)
         .map_err(|e| ApiError::validation(vec![e]))?
         .unwrap_or_default()
         .to_owned();
     audit.note("documents.encrypt", "key", &name);
-    caller.require(&state, "keys:encrypt")?;
     let selectors = match object.get("fields") {
         Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_FIELDS => {
             let mut selectors = Vec::with_capacity(items.len());
@@ -74,6 +85,16 @@ pub async fn encrypt_document(
         return Err(service_error(KeyServiceError::Reserved(name)));
     }
     let key = state.keys().get(&name).await.map_err(service_error)?;
+    if key.ring.key_type() != KeyType::Aes256Gcm {
+        return Err(invalid(
+            "key",
+            format!(
+                "documents are encrypted with aes256-gcm keys (which bind each field to its key); '{name}' is {}",
+                key.ring.key_type()
+            ),
+        ));
+    }
+    let aad = field_aad(&name);
     let mut encrypted = 0;
     for selector in &selectors {
         encrypted += encrypt_selected(
@@ -81,7 +102,7 @@ pub async fn encrypt_document(
             selector,
             &mut |plaintext: &[u8]| {
                 key.ring
-                    .encrypt(plaintext, None)
+                    .encrypt(plaintext, Some(&aad))
                     .map(|(ciphertext, _)| ciphertext)
                     .map_err(|e| op_error(&e, "key"))
             },
@@ -123,15 +144,15 @@ pub async fn decrypt_document(
         return Ok(Json(json!({"document": document, "decrypted_fields": 0})));
     }
     // Load each key once; collect every key the document names first.
-    let mut names = Vec::new();
+    let mut names: HashMap<String, Option<u32>> = HashMap::new();
     replace_encrypted(&mut document.clone(), &mut |field| {
-        names.push(field.key.to_owned());
+        let version = rampart_crypto::Envelope::peek_version(field.ciphertext).ok();
+        let newest = names.entry(field.key.to_owned()).or_default();
+        *newest = (*newest).max(version);
         Ok::<_, ApiError>(Value::Null)
     })?;
-    names.sort();
-    names.dedup();
     let mut keys: HashMap<String, Arc<LoadedKey>> = HashMap::new();
-    for name in names {
+    for (name, newest) in names {
         if is_internal(&name) || name.is_empty() {
             return Err(invalid(
                 "document",
@@ -140,13 +161,17 @@ pub async fn decrypt_document(
                 ),
             ));
         }
-        let key = state.keys().get(&name).await.map_err(|e| match e {
-            KeyServiceError::NotFound(_) => invalid(
-                "document",
-                format!("an encrypted field names the key '{name}', which does not exist"),
-            ),
-            other => service_error(other),
-        })?;
+        let key = state
+            .keys()
+            .get_for_version(&name, newest)
+            .await
+            .map_err(|e| match e {
+                KeyServiceError::NotFound(_) => invalid(
+                    "document",
+                    format!("an encrypted field names the key '{name}', which does not exist"),
+                ),
+                other => service_error(other),
+            })?;
         keys.insert(name, key);
     }
     let decrypted = replace_encrypted(&mut document, &mut |field| {
@@ -156,7 +181,7 @@ pub async fn decrypt_document(
             .ok_or_else(|| invalid(&path, "names an unknown key"))?;
         let (plaintext, _) = key
             .ring
-            .decrypt(field.ciphertext, None, None)
+            .decrypt(field.ciphertext, Some(&field_aad(field.key)), None)
             .map_err(|e| op_error(&e, &path))?;
         serde_json::from_slice(&plaintext)
             .map_err(|_| invalid(&path, "decrypts to something that is not JSON"))

@@ -412,6 +412,17 @@ pub async fn update_key(
     };
     if let Some(min) = update.min_decryption_version {
         audit.detail("min_decryption_version", min);
+        // Retiring a version of the cards key while cards are still under it would strand them.
+        if name == crate::key_service::CARDS_KEY {
+            let stranded = rampart_crypto::CardStore::count_cards_below(state.store(), min)
+                .await
+                .map_err(|e| ApiError::internal(&e))?;
+            if stranded > 0 {
+                return Err(ApiError::conflict(format!(
+                    "{stranded} stored cards are still encrypted under versions below {min}; run `rampart keys rewrap-all --key {name}` first"
+                )));
+            }
+        }
     }
     let record = state
         .keys()

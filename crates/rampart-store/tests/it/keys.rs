@@ -191,11 +191,17 @@ async fn cards_are_found_and_rewrapped_only_once(f: Fixture) {
     );
     assert_eq!(f.store.find_card("tok_zz").await.expect("runs"), None);
     assert_eq!(f.store.count_cards_below(2).await.expect("counts"), 2);
-    let batch = f.store.cards_below(2, 10).await.expect("reads");
+    let batch = f.store.cards_below(2, None, 10).await.expect("reads");
     assert_eq!(
         batch.iter().map(|c| c.token.as_str()).collect::<Vec<_>>(),
         vec!["tok_a", "tok_b"]
     );
+    let after_a = f
+        .store
+        .cards_below(2, Some("tok_a"), 10)
+        .await
+        .expect("reads");
+    assert_eq!(after_a, vec![card("tok_b", 1)]);
     let updated: Vec<(CardRecord, u32)> = batch.iter().map(|c| (card(&c.token, 2), 1)).collect();
     assert_eq!(
         f.store

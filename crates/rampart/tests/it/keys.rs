@@ -289,3 +289,44 @@ fn master_key_rotation_reseals_everything_in_dual_key_mode() {
     };
     assert!(stderr.contains("does not match"), "{stderr}");
 }
+
+#[test]
+fn master_key_rotation_rewrites_the_key_file_of_a_file_keyed_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let init = run(rampart().args(["init", "--json", "--data-dir", data]));
+    assert!(init.status.success(), "{}", text(&init).1);
+    let admin = serde_json::from_slice::<Value>(&init.stdout).unwrap()["admin_api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key_file = std::path::Path::new(data).join("master.key");
+    let old = std::fs::read_to_string(&key_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let new = master_key();
+    let rotated = run(rampart()
+        .args(["master-key", "rotate", "--data-dir", data])
+        .env("RAMPART_MASTER_KEY", &new)
+        .env("RAMPART_MASTER_KEY_PREVIOUS", &old));
+    assert!(rotated.status.success(), "{}", text(&rotated).1);
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), new);
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // No variable set: the rewritten file opens the deployment, and the admin key still works.
+    let server = Server::start(&["--data-dir", data], &[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let response = client(None, None)
+            .get(format!("{}/v1/auth/whoami", server.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    });
+    server.terminate();
+}
