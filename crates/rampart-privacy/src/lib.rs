@@ -19,5 +19,7 @@ pub use card::{Pan, PanError};
 pub use detect::Detector;
 pub use keys::is_sensitive_key;
 pub use policy::{Action, Policy, PolicyError};
-pub use redact::{HashKey, MAX_LINE_BYTES, Redacted, Redactor, Stats, Unsupported};
+pub use redact::{
+    HashKey, MAX_LINE_BYTES, ProtectError, Protector, Redacted, Redactor, Stats, Unsupported,
+};
 pub use types::{Finding, PiiType};

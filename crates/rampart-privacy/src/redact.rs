@@ -55,10 +55,34 @@ impl std::fmt::Debug for HashKey {
     }
 }
 
+/// Carries out the actions that need keys: `encrypt` with a named key and `tokenize` (cards).
+/// The server supplies one backed by its keys service and card vault; without one, policies
+/// that use these actions are refused ([`Unsupported`]).
+pub trait Protector: Send + Sync {
+    /// The replacement of `value` encrypted with the key named `key`.
+    fn encrypt(&self, key: &str, value: &str) -> Result<String, ProtectError>;
+    /// The replacement of a card number: its vault token.
+    fn tokenize(&self, value: &str) -> Result<String, ProtectError>;
+}
+
+/// Why a [`Protector`] could not protect a value. Never carries the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProtectError(pub String);
+
+#[derive(Clone)]
+struct SharedProtector(Arc<dyn Protector>);
+
+impl std::fmt::Debug for SharedProtector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Protector")
+    }
+}
+
 /// An action this redactor cannot carry out here.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the '{action}' action for {kind} needs the keys service, which this deployment does not have yet"
+    "the '{action}' action for {kind} needs the keys service and card vault, which are not available here"
 )]
 pub struct Unsupported {
     /// The type.
@@ -100,9 +124,13 @@ pub struct Redactor {
     detector: Arc<Detector>,
     policy: Policy,
     key: Arc<HashKey>,
+    protector: Option<SharedProtector>,
 }
 
-fn check(policy: &Policy) -> Result<(), Unsupported> {
+fn check(policy: &Policy, protector: Option<&SharedProtector>) -> Result<(), Unsupported> {
+    if protector.is_some() {
+        return Ok(());
+    }
     for kind in PiiType::ALL {
         let action = policy.action(kind);
         if matches!(action, Action::Encrypt { .. } | Action::Tokenize) {
@@ -118,22 +146,44 @@ fn check(policy: &Policy) -> Result<(), Unsupported> {
 impl Redactor {
     /// A redactor with `policy`, hashing with `key` (compiles the detector: build once, reuse).
     pub fn new(policy: Policy, key: HashKey) -> Result<Self, Unsupported> {
-        check(&policy)?;
+        Self::with_protector(policy, key, None)
+    }
+
+    /// A redactor whose `encrypt` and `tokenize` actions go to `protector`.
+    pub fn with_protector(
+        policy: Policy,
+        key: HashKey,
+        protector: Option<Arc<dyn Protector>>,
+    ) -> Result<Self, Unsupported> {
+        let protector = protector.map(SharedProtector);
+        check(&policy, protector.as_ref())?;
         Ok(Self {
             detector: Arc::new(Detector::new()),
             policy,
             key: Arc::new(key),
+            protector,
         })
     }
 
-    /// The same detector and key with another policy (per-request overrides).
+    /// The same detector, key and protector with another policy (per-request overrides).
     pub fn with_policy(&self, policy: Policy) -> Result<Self, Unsupported> {
-        check(&policy)?;
+        check(&policy, self.protector.as_ref())?;
         Ok(Self {
             detector: Arc::clone(&self.detector),
             policy,
             key: Arc::clone(&self.key),
+            protector: self.protector.clone(),
         })
+    }
+
+    /// The same detector, key and policy with another protector (e.g. one bound to a request).
+    pub fn with_request_protector(&self, protector: Arc<dyn Protector>) -> Self {
+        Self {
+            detector: Arc::clone(&self.detector),
+            policy: self.policy.clone(),
+            key: Arc::clone(&self.key),
+            protector: Some(SharedProtector(protector)),
+        }
     }
 
     /// The policy in force.
@@ -146,7 +196,27 @@ impl Redactor {
         &self.detector
     }
 
-    fn replacement(&self, kind: PiiType, value: &str) -> Option<String> {
+    /// The replacement of `value` and the action actually taken: `encrypt` or `tokenize` that
+    /// fail fall back to `redact`, so a value is never left in clear by an error.
+    fn replacement(&self, kind: PiiType, value: &str) -> (Option<String>, &'static str) {
+        let action = self.policy.action(kind);
+        let redacted = || format!("[REDACTED:{}]", kind.as_str().to_ascii_uppercase());
+        let protected = match (action, &self.protector) {
+            (Action::Encrypt { key }, Some(p)) => Some(p.0.encrypt(key, value)),
+            (Action::Tokenize, Some(p)) => Some(p.0.tokenize(value)),
+            (Action::Encrypt { .. } | Action::Tokenize, None) => {
+                Some(Err(ProtectError("no protector".to_owned())))
+            }
+            _ => None,
+        };
+        match protected {
+            Some(Ok(replacement)) => (Some(replacement), action.as_str()),
+            Some(Err(_)) => (Some(redacted()), Action::Redact.as_str()),
+            None => (self.simple_replacement(kind, value), action.as_str()),
+        }
+    }
+
+    fn simple_replacement(&self, kind: PiiType, value: &str) -> Option<String> {
         match self.policy.action(kind) {
             Action::Redact => Some(format!("[REDACTED:{}]", kind.as_str().to_ascii_uppercase())),
             Action::Hash => Some(self.key.tag(value.as_bytes())),
@@ -184,7 +254,8 @@ impl Redactor {
         for (kind, start, end) in spans {
             out.push_str(text.get(cursor..start).unwrap_or_default());
             let found = text.get(start..end).unwrap_or_default();
-            match self.replacement(kind, found) {
+            let (replacement, action) = self.replacement(kind, found);
+            match replacement {
                 Some(replacement) => out.push_str(&replacement),
                 None => out.push_str(found),
             }
@@ -192,7 +263,7 @@ impl Redactor {
             findings.push(Finding {
                 path: path.map(str::to_owned),
                 kind,
-                action: self.policy.action(kind).as_str(),
+                action,
                 start,
                 end,
             });
@@ -291,14 +362,15 @@ impl Redactor {
             other => other.to_string(),
         };
         let kind = PiiType::SensitiveKey;
+        let (replacement, action) = self.replacement(kind, &text);
         findings.push(Finding {
             path: Some(path.to_owned()),
             kind,
-            action: self.policy.action(kind).as_str(),
+            action,
             start: 0,
             end: text.len(),
         });
-        match self.replacement(kind, &text) {
+        match replacement {
             Some(replacement) => Value::String(replacement),
             None => value.clone(),
         }

@@ -15,6 +15,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod protector;
 pub mod routes;
 pub mod serve;
 pub mod state;
@@ -38,22 +39,25 @@ pub fn app(
     settings: Settings,
 ) -> Result<(AppState, axum::Router), deployment::StartupError> {
     let policy = deployment::privacy_policy(&settings)?;
-    let redactor = rampart_privacy::Redactor::new(policy, deployment.pii_key).map_err(|e| {
-        deployment::StartupError::PrivacyPolicy {
-            path: settings.privacy_policy_file.clone().unwrap_or_default(),
-            message: e.to_string(),
-        }
+    let redactor = rampart_privacy::Redactor::with_protector(
+        policy,
+        deployment.pii_key,
+        Some(Arc::new(protector::Deferred)),
+    )
+    .map_err(|e| deployment::StartupError::PrivacyPolicy {
+        path: settings.privacy_policy_file.clone().unwrap_or_default(),
+        message: e.to_string(),
     })?;
     let authenticator = Authenticator::new(deployment.store.clone(), deployment.api_key_pepper);
     let keys = Arc::new(KeyService::new(
         deployment.store.clone(),
         Arc::new(deployment.kek),
     ));
-    let vault = CardVault::new(
+    let vault = Arc::new(CardVault::new(
         Arc::clone(&keys),
         deployment.store.clone(),
         deployment.card_fingerprint_key,
-    );
+    ));
     tokio::spawn(Arc::clone(&keys).run_maintenance(
         Duration::from_secs(settings.key_maintenance_interval_seconds.max(1)),
         deployment.audit.clone(),

@@ -26,7 +26,7 @@ struct Inner {
     policy: Policy,
     redactor: Redactor,
     keys: Arc<KeyService>,
-    vault: CardVault,
+    vault: Arc<CardVault>,
     denied_events: DefaultKeyedRateLimiter<IpAddr>,
     settings: Settings,
     metrics: Metrics,
@@ -49,7 +49,7 @@ impl AppState {
         audit: AuditLog<Store>,
         redactor: Redactor,
         keys: Arc<KeyService>,
-        vault: CardVault,
+        vault: Arc<CardVault>,
         settings: Settings,
     ) -> Self {
         Self(Arc::new(Inner {
@@ -97,7 +97,7 @@ impl AppState {
     }
 
     /// The card vault.
-    pub fn vault(&self) -> &CardVault {
+    pub fn vault(&self) -> &Arc<CardVault> {
         &self.0.vault
     }
 

@@ -522,13 +522,38 @@ async fn redact(
             .with_overrides(&overrides)
             .with_context(|| format!("policy file {}", path.display()))?;
     }
-    // With a deployment, hash with its key so CLI and server hashes agree.
+    // With a deployment, hash with its key so CLI and server hashes agree, and encrypt and
+    // tokenize with its keys service and card vault.
+    let needs = rampart_server::protector::Needs::of(&policy_in_force);
+    let mut protector = None;
+    let mut opened_store = None;
     let key = if deployment::is_initialized(&loaded.settings).await? {
         let opened = deployment::open(loaded).await?;
         let key = rampart_privacy::HashKey::new(*opened.pii_key.expose());
-        opened.store.close().await;
+        if !needs.is_empty() {
+            let keys = std::sync::Arc::new(rampart_server::key_service::KeyService::new(
+                opened.store.clone(),
+                std::sync::Arc::new(opened.kek),
+            ));
+            let vault = std::sync::Arc::new(rampart_server::card_vault::CardVault::new(
+                std::sync::Arc::clone(&keys),
+                opened.store.clone(),
+                opened.card_fingerprint_key,
+            ));
+            let prepared =
+                rampart_server::protector::ServiceProtector::prepare(&needs, &keys, vault)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("policy: {e}"))?;
+            protector = Some(std::sync::Arc::new(prepared));
+        }
+        opened_store = Some((opened.store, opened.audit));
         key
     } else {
+        if !needs.is_empty() {
+            anyhow::bail!(
+                "the policy encrypts or tokenizes, which needs a deployment's keys: pass --data-dir or --database-url of an initialized deployment"
+            );
+        }
         eprintln!(
             "note: no initialized deployment here; hashes use a key made for this run and will not match the server's"
         );
@@ -536,16 +561,42 @@ async fn redact(
         ring_fill(&mut bytes)?;
         rampart_privacy::HashKey::new(bytes)
     };
-    let redactor =
-        rampart_privacy::Redactor::new(policy_in_force, key).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut summary = rampart_privacy::Stats::default();
-    let stdin = std::io::stdin().lock();
-    let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    redactor.redact_stream(
-        std::io::BufReader::with_capacity(1 << 16, stdin),
-        stdout,
-        &mut summary,
-    )?;
+    let redactor = rampart_privacy::Redactor::with_protector(
+        policy_in_force,
+        key,
+        protector
+            .clone()
+            .map(|p| p as std::sync::Arc<dyn rampart_privacy::Protector>),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Tokenizing stores cards (async), so the walk runs on a blocking thread.
+    let summary =
+        tokio::task::spawn_blocking(move || -> std::io::Result<rampart_privacy::Stats> {
+            let mut summary = rampart_privacy::Stats::default();
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            redactor.redact_stream(
+                std::io::BufReader::with_capacity(1 << 16, stdin),
+                stdout,
+                &mut summary,
+            )?;
+            Ok(summary)
+        })
+        .await??;
+    if let Some((store, audit)) = opened_store {
+        if let Some(protector) = &protector {
+            let (encrypted, tokenized) = protector.counts();
+            rampart_server::system_audit::record(
+                &audit,
+                "rampart-cli",
+                "privacy.redact",
+                ("pii", "stream"),
+                serde_json::json!({"encrypted": encrypted, "tokenized": tokenized, "lines": summary.lines}),
+            )
+            .await;
+        }
+        store.close().await;
+    }
     if stats {
         eprintln!("{}", serde_json::to_string(&summary)?);
     }

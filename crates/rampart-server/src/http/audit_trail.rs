@@ -115,7 +115,9 @@ pub async fn audit_trail(
     let denied = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
     let own_record = route == "/v1/audit/entries" && method == Method::POST && status.is_success();
     // POSTs that only compute (redaction runs on the data path of applications) change nothing.
-    let read_only = matches!(route.as_str(), "/v1/redact" | "/v1/detect");
+    // A redaction that tokenized cards stored them: its handler leaves a note, and it is audited.
+    let note = notes.take();
+    let read_only = matches!(route.as_str(), "/v1/redact" | "/v1/detect") && note.is_none();
     let changes_state = changes_state && !read_only;
     if !(denied || (caller.is_some() && changes_state && !own_record)) {
         return response;
@@ -131,7 +133,6 @@ pub async fn audit_trail(
         ),
         None => ("user".to_owned(), "anonymous".to_owned()),
     };
-    let note = notes.take();
     let action = match (status, &note) {
         (StatusCode::UNAUTHORIZED, _) => "api.unauthenticated".to_owned(),
         (StatusCode::FORBIDDEN, None) => "api.forbidden".to_owned(),

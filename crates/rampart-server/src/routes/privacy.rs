@@ -7,9 +7,15 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use std::sync::Arc;
+
+use rampart_privacy::Protector;
+
+use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::problem::{ApiError, FieldError};
+use crate::protector::{Needs, ServiceProtector};
 use crate::state::AppState;
 
 fn field(field: &str, message: impl Into<String>) -> FieldError {
@@ -120,10 +126,15 @@ fn findings(found: Vec<Finding>) -> Vec<FindingBody> {
 pub async fn redact(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&state, "privacy:redact")?;
     let (input, redactor) = parse(&state, &body)?;
+    let needs = Needs::of(redactor.policy());
+    if !needs.is_empty() {
+        return protected_redaction(&state, &caller, &audit, &body, redactor, &needs).await;
+    }
     let mut out = Map::new();
     let found = match input {
         Input::Document(document) => {
@@ -137,6 +148,60 @@ pub async fn redact(
             redacted.findings
         }
     };
+    out.insert(
+        "findings".to_owned(),
+        serde_json::to_value(findings(found)).map_err(|e| ApiError::internal(&e))?,
+    );
+    Ok(Json(Value::Object(out)))
+}
+
+/// A redaction whose policy encrypts or tokenizes: the caller needs `keys:encrypt` /
+/// `cards:tokenize` too, every named key is checked first, and the walk runs on a blocking
+/// thread (tokenizing stores cards). It is audited, with counts, never values.
+async fn protected_redaction(
+    state: &AppState,
+    caller: &Caller,
+    audit: &AuditSlot,
+    body: &Value,
+    redactor: Redactor,
+    needs: &Needs,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("privacy.redact", "pii", "-");
+    if !needs.encrypt.is_empty() {
+        caller.require(state, "keys:encrypt")?;
+    }
+    if needs.tokenize {
+        caller.require(state, "cards:tokenize")?;
+    }
+    let protector = ServiceProtector::prepare(needs, state.keys(), Arc::clone(state.vault()))
+        .await
+        .map_err(|e| match e.internal {
+            Some(internal) => ApiError::internal(&internal),
+            None => ApiError::validation(vec![field(&e.field, e.message)]),
+        })?;
+    let protector = Arc::new(protector);
+    let redactor = redactor.with_request_protector(Arc::clone(&protector) as Arc<dyn Protector>);
+    let body = body.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut out = Map::new();
+        let found = if let Some(document) = body.get("document") {
+            let redacted = redactor.redact_json(document);
+            out.insert("document".to_owned(), redacted.value);
+            redacted.findings
+        } else {
+            let text = body.get("text").and_then(Value::as_str).unwrap_or_default();
+            let redacted = redactor.redact_text(text);
+            out.insert("text".to_owned(), Value::String(redacted.value));
+            redacted.findings
+        };
+        (out, found)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let (mut out, found) = out;
+    let (encrypted, tokenized) = protector.counts();
+    audit.detail("encrypted", encrypted);
+    audit.detail("tokenized", tokenized);
     out.insert(
         "findings".to_owned(),
         serde_json::to_value(findings(found)).map_err(|e| ApiError::internal(&e))?,
@@ -165,10 +230,15 @@ pub async fn detect(
 ) -> Result<Json<DetectBody>, ApiError> {
     caller.require(&state, "privacy:redact")?;
     let (input, redactor) = parse(&state, &body)?;
-    let found = match input {
+    // Detection changes nothing: `encrypt` and `tokenize` are reported, not carried out (the
+    // shared redactor's stand-in protector redacts instead), so the action is the policy's.
+    let mut found = match input {
         Input::Document(document) => redactor.redact_json(document).findings,
         Input::Text(text) => redactor.redact_text(text).findings,
     };
+    for finding in &mut found {
+        finding.action = redactor.policy().action(finding.kind).as_str();
+    }
     Ok(Json(DetectBody {
         findings: findings(found),
     }))

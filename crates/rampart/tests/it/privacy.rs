@@ -137,7 +137,7 @@ fn a_policy_file_sets_the_server_default_and_a_bad_one_stops_start_up() {
     assert_eq!(body["text"], "ann@example.com [REDACTED:PHONE]");
     drop(server);
 
-    std::fs::write(&policy, r#"{"email": {"action": "encrypt", "key": "pii"}}"#).unwrap();
+    std::fs::write(&policy, r#"{"email": "shred"}"#).unwrap();
     let (_, stderr) = Server::try_start(
         &["--data-dir", &data],
         &[("RAMPART_PRIVACY_POLICY_FILE", &policy_path)],
@@ -145,7 +145,75 @@ fn a_policy_file_sets_the_server_default_and_a_bad_one_stops_start_up() {
     .err()
     .expect("refuses");
     assert!(
-        stderr.contains("privacy policy file") && stderr.contains("encrypt"),
+        stderr.contains("privacy policy file") && stderr.contains("email"),
         "{stderr}"
+    );
+
+    // A server-wide policy may encrypt with a key made after start-up: until it exists, a
+    // redaction that needs it is a clear 422; afterwards the value comes back encrypted.
+    std::fs::write(&policy, r#"{"email": {"action": "encrypt", "key": "pii"}}"#).unwrap();
+    let server = Server::start(
+        &["--data-dir", &data],
+        &[("RAMPART_PRIVACY_POLICY_FILE", &policy_path)],
+    );
+    rt.block_on(async {
+        let http = client(None, None);
+        let redact = || {
+            http.post(format!("{}/v1/redact", server.base))
+                .bearer_auth(&key)
+                .json(&json!({"text": "mail ann@example.com"}))
+        };
+        let missing = redact().send().await.unwrap();
+        assert_eq!(missing.status(), 422);
+        let text = missing.text().await.unwrap();
+        assert!(
+            text.contains("policy.email") && text.contains("no key named 'pii'"),
+            "{text}"
+        );
+        let created = http
+            .post(format!("{}/v1/keys", server.base))
+            .bearer_auth(&key)
+            .json(&json!({"name": "pii"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let body: Value = redact().send().await.unwrap().json().await.unwrap();
+        let text = body["text"].as_str().unwrap();
+        assert!(text.starts_with("mail rampart:v1:"), "{text}");
+        let ciphertext = text.strip_prefix("mail ").unwrap();
+        let opened: Value = http
+            .post(format!("{}/v1/keys/pii/decrypt", server.base))
+            .bearer_auth(&key)
+            .json(&json!({"ciphertext": ciphertext}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(opened["plaintext"], "YW5uQGV4YW1wbGUuY29t");
+    });
+    drop(server);
+
+    // The CLI encrypts and tokenizes with the deployment's keys and vault too.
+    std::fs::write(
+        &policy,
+        r#"{"email": {"action": "encrypt", "key": "pii"}, "credit_card": "tokenize"}"#,
+    )
+    .unwrap();
+    let (stdout, stderr, ok) = redact_cli(
+        &["--data-dir", &data, "--policy", policy.to_str().unwrap()],
+        "{\"card\": \"4111 1111 1111 1111\", \"mail\": \"ann@example.com\"}\n",
+    );
+    assert!(ok, "{stderr}");
+    let line: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(
+        line["card"].as_str().unwrap().starts_with("tok_"),
+        "{stdout}"
+    );
+    assert!(
+        line["mail"].as_str().unwrap().starts_with("rampart:v1:"),
+        "{stdout}"
     );
 }
