@@ -174,6 +174,10 @@ impl ApiKeyPepper {
             created_at: now,
             expires_at,
             revoked_at: None,
+            allowed_ips: None,
+            last_used_at: None,
+            usage_count: 0,
+            rotated_from: None,
         };
         Ok((key, record))
     }
@@ -202,6 +206,34 @@ pub struct ApiKeyRecord {
     pub expires_at: Option<OffsetDateTime>,
     /// When the key was revoked, if it was.
     pub revoked_at: Option<OffsetDateTime>,
+    /// Networks the key may be used from; `None` means any.
+    pub allowed_ips: Option<Vec<ipnet::IpNet>>,
+    /// When the key was last used (as stored: updated every few seconds, not per request).
+    pub last_used_at: Option<OffsetDateTime>,
+    /// How many times the key was used (as stored).
+    pub usage_count: u64,
+    /// The key this one replaced by rotation, if any.
+    pub rotated_from: Option<Uuid>,
+}
+
+impl ApiKeyRecord {
+    /// Whether a request from `ip` may use the key (`None`: the address is unknown, which
+    /// passes only keys without an allowlist).
+    pub fn allows_ip(&self, ip: Option<std::net::IpAddr>) -> bool {
+        match (&self.allowed_ips, ip) {
+            (None, _) => true,
+            (Some(nets), Some(ip)) => {
+                let ip = match ip {
+                    std::net::IpAddr::V6(v6) => v6
+                        .to_ipv4_mapped()
+                        .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+                    v4 => v4,
+                };
+                nets.iter().any(|net| net.contains(&ip))
+            }
+            (Some(_), None) => false,
+        }
+    }
 }
 
 #[cfg(test)]

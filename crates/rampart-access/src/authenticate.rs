@@ -78,6 +78,11 @@ impl<S: AccessStore> Authenticator<S> {
         Self { store, pepper }
     }
 
+    /// The pepper, to issue new keys.
+    pub fn pepper(&self) -> &ApiKeyPepper {
+        &self.pepper
+    }
+
     /// Authenticates a presented key at time `now`.
     pub async fn authenticate(
         &self,
@@ -159,6 +164,10 @@ mod tests {
             created_at: now,
             expires_at: None,
             revoked_at: None,
+            allowed_ips: None,
+            last_used_at: None,
+            usage_count: 0,
+            rotated_from: None,
         };
         edit(&mut record, &mut principal);
         store

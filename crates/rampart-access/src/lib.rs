@@ -7,10 +7,13 @@
 
 mod api_key;
 mod authenticate;
+pub mod password;
 mod policy;
 mod principal;
+pub mod session;
+pub mod totp;
 
 pub use api_key::{ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeyPepper, ApiKeyRecord};
 pub use authenticate::{AccessStore, AuthError, Authenticated, Authenticator};
-pub use policy::{Policy, PolicyError, Role, scopes_allow};
+pub use policy::{Decision, Policy, PolicyDocument, PolicyError, Role, Subject, scopes_allow};
 pub use principal::{Principal, PrincipalKind, UnknownPrincipalKind};

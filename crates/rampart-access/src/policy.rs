@@ -1,23 +1,40 @@
 //! The role policy: roles with inherited permissions, compiled once so that a decision is a few
-//! set lookups.
+//! hash lookups, and the decisions themselves, with team isolation.
 //!
 //! Permissions are `resource:action`; `*` matches everything and `resource:*` every action on a
-//! resource. This module holds API.md's default policy; loading other policies (YAML, `PUT
-//! /v1/policy`) and team isolation come with the identity and access issue.
+//! resource. A policy is written as YAML (the `policy_file` setting) or JSON (`PUT /v1/policy`)
+//! in one shape: `roles: {name: {inherits, permissions, bypass_team_isolation, mfa_required}}`.
+//! A role has everything its parents have, flags included: a role that inherits `admin` also
+//! bypasses team isolation and also needs a second factor.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
 
 /// One role as written in a policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Role {
     /// Roles whose permissions this role also has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inherits: Vec<String>,
     /// Permissions granted directly.
+    #[serde(default)]
     pub permissions: Vec<String>,
     /// Members reach resources of every team.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bypass_team_isolation: bool,
     /// Members must use a second factor at login.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mfa_required: bool,
+}
+
+/// A policy as written: `{"roles": {...}}` (YAML or JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDocument {
+    /// The roles by name.
+    pub roles: BTreeMap<String, Role>,
 }
 
 /// Why a policy does not compile.
@@ -45,13 +62,24 @@ pub enum PolicyError {
         /// The permission.
         permission: String,
     },
+    /// A role name is empty, too long, or has characters other than `A-Za-z0-9_.-`.
+    #[error("invalid role name '{0}' (1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-')")]
+    BadRoleName(String),
+    /// The document does not parse.
+    #[error("the policy does not parse: {0}")]
+    Parse(String),
+    /// The policy has no roles.
+    #[error("the policy defines no roles")]
+    Empty,
 }
 
 #[derive(Debug, Clone, Default)]
 struct Compiled {
     all: bool,
-    resources: BTreeSet<String>,
-    exact: BTreeSet<String>,
+    resources: HashSet<String>,
+    exact: HashSet<String>,
+    bypass_team_isolation: bool,
+    mfa_required: bool,
 }
 
 impl Compiled {
@@ -78,6 +106,37 @@ impl Compiled {
 #[derive(Debug, Clone)]
 pub struct Policy {
     roles: HashMap<String, Compiled>,
+    document: PolicyDocument,
+}
+
+/// The outcome of an authorization question, with its explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Whether the action is allowed.
+    pub allowed: bool,
+    /// Why, in words.
+    pub reason: String,
+    /// The role that granted the permission (also set when team isolation then denied it).
+    pub matched_role: Option<String>,
+}
+
+/// Who asks, for a decision.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// The principal's roles.
+    pub roles: &'a [String],
+    /// The principal's teams.
+    pub teams: &'a [String],
+    /// Whether the principal is disabled.
+    pub disabled: bool,
+}
+
+fn valid_role_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 fn valid_permission(permission: &str) -> bool {
@@ -95,7 +154,13 @@ fn valid_permission(permission: &str) -> bool {
 impl Policy {
     /// Compiles roles: flattens inheritance, refusing unknown parents and cycles.
     pub fn compile(roles: &BTreeMap<String, Role>) -> Result<Self, PolicyError> {
+        if roles.is_empty() {
+            return Err(PolicyError::Empty);
+        }
         for (name, role) in roles {
+            if !valid_role_name(name) {
+                return Err(PolicyError::BadRoleName(name.clone()));
+            }
             for permission in &role.permissions {
                 if !valid_permission(permission) {
                     return Err(PolicyError::BadPermission {
@@ -120,7 +185,117 @@ impl Policy {
             collect(roles, name, &mut set, &mut path)?;
             compiled.insert(name.clone(), set);
         }
-        Ok(Self { roles: compiled })
+        Ok(Self {
+            roles: compiled,
+            document: PolicyDocument {
+                roles: roles.clone(),
+            },
+        })
+    }
+
+    /// Parses and compiles a YAML policy (`roles:` at the top).
+    pub fn from_yaml(text: &str) -> Result<Self, PolicyError> {
+        let document: PolicyDocument =
+            serde_yaml_ng::from_str(text).map_err(|e| PolicyError::Parse(e.to_string()))?;
+        Self::compile(&document.roles)
+    }
+
+    /// Parses and compiles a JSON policy (`{"roles": {...}}`).
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, PolicyError> {
+        let document =
+            PolicyDocument::deserialize(value).map_err(|e| PolicyError::Parse(e.to_string()))?;
+        Self::compile(&document.roles)
+    }
+
+    /// The policy as written (for `GET /v1/policy` and storage).
+    pub fn document(&self) -> &PolicyDocument {
+        &self.document
+    }
+
+    /// Whether some role of `roles` requires a second factor.
+    pub fn mfa_required(&self, roles: &[String]) -> bool {
+        roles
+            .iter()
+            .any(|r| self.roles.get(r.as_str()).is_some_and(|c| c.mfa_required))
+    }
+
+    /// Whether some role of `roles` bypasses team isolation.
+    pub fn bypasses_team_isolation(&self, roles: &[String]) -> bool {
+        roles.iter().any(|r| {
+            self.roles
+                .get(r.as_str())
+                .is_some_and(|c| c.bypass_team_isolation)
+        })
+    }
+
+    /// Whether `role` exists in this policy.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.contains_key(role)
+    }
+
+    /// Decides whether `subject` may do `permission` on a resource of `resource_team` (if the
+    /// resource belongs to a team). Allowed only when some role of the subject grants the
+    /// permission and, for a team's resource, the subject is in the team or holds a role that
+    /// bypasses team isolation.
+    pub fn decide(
+        &self,
+        subject: Subject<'_>,
+        permission: &str,
+        resource_team: Option<&str>,
+    ) -> Decision {
+        let deny = |reason: String, matched_role: Option<&str>| Decision {
+            allowed: false,
+            reason,
+            matched_role: matched_role.map(str::to_owned),
+        };
+        if subject.disabled {
+            return deny("the principal is disabled".to_owned(), None);
+        }
+        if !valid_permission(permission) || permission.contains('*') {
+            return deny(
+                format!("'{permission}' is not an action of the form resource:action"),
+                None,
+            );
+        }
+        let Some(role) = self.grants(subject.roles, permission) else {
+            return deny(
+                format!("no role of the principal grants '{permission}'"),
+                None,
+            );
+        };
+        match resource_team {
+            None => Decision {
+                allowed: true,
+                reason: format!("role '{role}' grants '{permission}'"),
+                matched_role: Some(role.to_owned()),
+            },
+            Some(team) if subject.teams.iter().any(|t| t == team) => Decision {
+                allowed: true,
+                reason: format!(
+                    "role '{role}' grants '{permission}' and the principal is a member of team '{team}'"
+                ),
+                matched_role: Some(role.to_owned()),
+            },
+            Some(team) => match subject.roles.iter().find(|r| {
+                self.roles
+                    .get(r.as_str())
+                    .is_some_and(|c| c.bypass_team_isolation)
+            }) {
+                Some(bypass) => Decision {
+                    allowed: true,
+                    reason: format!(
+                        "role '{role}' grants '{permission}'; role '{bypass}' bypasses team isolation for team '{team}'"
+                    ),
+                    matched_role: Some(role.to_owned()),
+                },
+                None => deny(
+                    format!(
+                        "role '{role}' grants '{permission}', but the resource belongs to team '{team}' and the principal is not a member (team isolation)"
+                    ),
+                    Some(role),
+                ),
+            },
+        }
     }
 
     /// The default policy of API.md.
@@ -201,6 +376,7 @@ impl Policy {
         // The default policy is a constant of this crate; its tests prove it compiles.
         Self::compile(&roles).unwrap_or(Self {
             roles: HashMap::new(),
+            document: PolicyDocument::default(),
         })
     }
 
@@ -229,6 +405,8 @@ fn collect(
     for permission in &role.permissions {
         set.add(permission);
     }
+    set.bypass_team_isolation |= role.bypass_team_isolation;
+    set.mfa_required |= role.mfa_required;
     for parent in &role.inherits {
         if path.contains(parent) {
             let mut cycle: Vec<String> =
@@ -327,5 +505,208 @@ mod tests {
         assert!(!scopes_allow(Some(&scopes), "audit:read"));
         assert!(scopes_allow(None, "audit:read"));
         assert!(!scopes_allow(Some(&[]), "audit:read"));
+    }
+
+    /// API.md's default policy, as its YAML.
+    const API_MD_DEFAULT: &str = r#"
+roles:
+  viewer:           {permissions: [audit:read, keys:read, events:read, traces:read, metrics:read, dashboards:read, anomalies:read, investigations:read]}
+  developer:        {inherits: [viewer], permissions: [dashboards:write, queries:execute, investigations:create, feedback:submit, keys:encrypt, authz:check, privacy:redact]}
+  operator:         {inherits: [developer], permissions: [actions:approve, actions:reject, runbooks:execute, alerts:acknowledge, audit:write, cards:tokenize]}
+  admin:            {inherits: [operator], bypass_team_isolation: true, mfa_required: true, permissions: ["*"]}
+  security_auditor: {bypass_team_isolation: true, permissions: [audit:read, audit:export, access_logs:read, security_events:read]}
+"#;
+
+    #[test]
+    fn the_yaml_of_api_md_is_the_default_policy() {
+        let parsed = Policy::from_yaml(API_MD_DEFAULT).expect("parses");
+        assert_eq!(parsed.document(), Policy::default_policy().document());
+        let json = serde_json::to_value(parsed.document()).expect("serializes");
+        let again = Policy::from_json(&json).expect("round trips");
+        assert_eq!(again.document(), parsed.document());
+        assert!(parsed.mfa_required(&roles(&["admin"])));
+        assert!(!parsed.mfa_required(&roles(&["operator"])));
+        assert!(parsed.bypasses_team_isolation(&roles(&["security_auditor"])));
+    }
+
+    #[test]
+    fn bad_documents_are_refused_with_the_reason() {
+        for (text, needle) in [
+            ("roles: {a: {inherits: [a]}}", "cycle"),
+            ("roles: {a: {permisions: [x:y]}}", "unknown field"),
+            ("roles: {}", "no roles"),
+            ("rolez: {}", "unknown field"),
+            (
+                "roles: {'bad name': {permissions: [a:b]}}",
+                "invalid role name",
+            ),
+            (
+                "roles: {a: {permissions: ['a:b:c d']}}",
+                "invalid permission",
+            ),
+            ("- just a list", "parse"),
+        ] {
+            let error = Policy::from_yaml(text).expect_err(text).to_string();
+            assert!(error.contains(needle), "{text}: {error}");
+        }
+    }
+
+    fn subject<'a>(roles: &'a [String], teams: &'a [String]) -> Subject<'a> {
+        Subject {
+            roles,
+            teams,
+            disabled: false,
+        }
+    }
+
+    #[test]
+    fn decisions_explain_themselves_and_keep_teams_apart() {
+        let policy = Policy::default_policy();
+        let operator = roles(&["operator"]);
+        let payments = roles(&["payments"]);
+        let allowed = policy.decide(
+            subject(&operator, &payments),
+            "actions:approve",
+            Some("payments"),
+        );
+        assert!(allowed.allowed);
+        assert_eq!(allowed.matched_role.as_deref(), Some("operator"));
+        assert!(
+            allowed.reason.contains("member of team 'payments'"),
+            "{}",
+            allowed.reason
+        );
+        let other = policy.decide(
+            subject(&operator, &payments),
+            "actions:approve",
+            Some("search"),
+        );
+        assert!(!other.allowed);
+        assert!(other.reason.contains("team isolation"), "{}", other.reason);
+        let none = policy.decide(subject(&operator, &payments), "audit:export", None);
+        assert!(!none.allowed);
+        assert_eq!(none.matched_role, None);
+        let admin = roles(&["admin"]);
+        let bypass = policy.decide(subject(&admin, &[]), "actions:approve", Some("search"));
+        assert!(bypass.allowed && bypass.reason.contains("bypasses team isolation"));
+        let disabled = policy.decide(
+            Subject {
+                roles: &admin,
+                teams: &[],
+                disabled: true,
+            },
+            "audit:read",
+            None,
+        );
+        assert!(!disabled.allowed);
+        assert!(!policy.decide(subject(&admin, &[]), "audit:*", None).allowed);
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const RESOURCES: [&str; 3] = ["audit", "keys", "cards"];
+        const ACTIONS: [&str; 3] = ["read", "write", "manage"];
+
+        fn permission() -> impl Strategy<Value = String> {
+            prop_oneof![
+                1 => Just("*".to_owned()),
+                3 => (0..3usize).prop_map(|r| format!("{}:*", RESOURCES[r])),
+                8 => (0..3usize, 0..3usize).prop_map(|(r, a)| format!("{}:{}", RESOURCES[r], ACTIONS[a])),
+            ]
+        }
+
+        /// Random acyclic policies: role i inherits only from roles with a smaller index.
+        fn policy() -> impl Strategy<Value = BTreeMap<String, Role>> {
+            prop::collection::vec(
+                (
+                    prop::collection::vec(permission(), 0..4),
+                    prop::collection::vec(0..6usize, 0..3),
+                    prop::bool::weighted(0.2),
+                ),
+                1..6,
+            )
+            .prop_map(|specs| {
+                specs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (permissions, parents, bypass))| {
+                        let inherits = parents
+                            .iter()
+                            .filter(|p| **p < i)
+                            .map(|p| format!("r{p}"))
+                            .collect::<std::collections::BTreeSet<_>>()
+                            .into_iter()
+                            .collect();
+                        (
+                            format!("r{i}"),
+                            Role {
+                                inherits,
+                                permissions: permissions.clone(),
+                                bypass_team_isolation: *bypass,
+                                mfa_required: false,
+                            },
+                        )
+                    })
+                    .collect()
+            })
+        }
+
+        /// Every permission a role has, by walking the written policy (a naive reference).
+        fn reference_grants(roles: &BTreeMap<String, Role>, role: &str, permission: &str) -> bool {
+            let Some(r) = roles.get(role) else {
+                return false;
+            };
+            let (resource, _) = permission.split_once(':').unwrap_or((permission, ""));
+            r.permissions
+                .iter()
+                .any(|p| p == "*" || p == permission || *p == format!("{resource}:*"))
+                || r.inherits
+                    .iter()
+                    .any(|parent| reference_grants(roles, parent, permission))
+        }
+
+        fn reference_bypass(roles: &BTreeMap<String, Role>, role: &str) -> bool {
+            roles.get(role).is_some_and(|r| {
+                r.bypass_team_isolation || r.inherits.iter().any(|p| reference_bypass(roles, p))
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn allowed_only_when_a_role_grants_and_teams_hold(
+                written in policy(),
+                held in prop::collection::vec(0..7usize, 0..3),
+                teams in prop::collection::vec(0..3usize, 0..2),
+                resource in 0..3usize,
+                action in 0..3usize,
+                resource_team in prop::option::of(0..3usize),
+            ) {
+                let compiled = Policy::compile(&written).expect("acyclic policies compile");
+                let roles: Vec<String> = held.iter().map(|i| format!("r{i}")).collect();
+                let teams: Vec<String> = teams.iter().map(|t| format!("t{t}")).collect();
+                let permission = format!("{}:{}", RESOURCES[resource], ACTIONS[action]);
+                let team = resource_team.map(|t| format!("t{t}"));
+                let decision = compiled.decide(
+                    Subject { roles: &roles, teams: &teams, disabled: false },
+                    &permission,
+                    team.as_deref(),
+                );
+                let granted = roles.iter().any(|r| reference_grants(&written, r, &permission));
+                let in_team = team.as_ref().is_none_or(|t| teams.contains(t));
+                let bypass = roles.iter().any(|r| reference_bypass(&written, r));
+                prop_assert_eq!(decision.allowed, granted && (in_team || bypass));
+                if decision.allowed {
+                    let matched = decision.matched_role.clone().expect("an allowed decision names its role");
+                    prop_assert!(roles.contains(&matched));
+                    prop_assert!(reference_grants(&written, &matched, &permission));
+                }
+                // Team isolation: without a bypassing role, another team's resource is never allowed.
+                if !bypass && !in_team {
+                    prop_assert!(!decision.allowed);
+                }
+            }
+        }
     }
 }

@@ -156,6 +156,10 @@ settings! {
     /// JSON file of PII policy overrides (`{"email": "keep", ...}`) applied to the default policy
     /// of `/v1/redact` and `/v1/detect`; requests may override further.
     privacy_policy_file: Option<PathBuf> = None, parse_opt_path;
+    /// YAML role policy (`roles: {...}`); when set it is the policy, and `PUT /v1/policy` is refused.
+    policy_file: Option<PathBuf> = None, parse_opt_path;
+    /// A session ends after this long without a request.
+    session_idle_seconds: u64 = 1800, parse_positive;
     /// Seconds between runs of the key maintenance task (encryption counts, automatic rotation).
     key_maintenance_interval_seconds: u64 = 60, parse_positive;
     /// Log filter, e.g. `info` or `rampart=debug,info`.

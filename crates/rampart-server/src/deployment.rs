@@ -43,6 +43,20 @@ pub enum StartupError {
         "RAMPART_MASTER_KEY {0}; set it to the base64 of 32 random bytes (generate one with `openssl rand -base64 32`)"
     )]
     MasterKeyEnv(MasterKeyError),
+    /// The role policy (file or stored) does not compile.
+    #[error("role policy {source_name}: {message}")]
+    AccessPolicy {
+        /// The file, or "stored by PUT /v1/policy".
+        source_name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The password hashing parameters are invalid.
+    #[error("argon2 settings: {0}")]
+    PasswordParams(String),
+    /// The session key does not build.
+    #[error("the session signing key is unusable: {0}")]
+    SessionKey(String),
     /// `RAMPART_MASTER_KEY_PREVIOUS` does not hold a valid key.
     #[error(
         "RAMPART_MASTER_KEY_PREVIOUS {0}; set it to the master key being rotated away (base64 of 32 bytes), or unset it"
@@ -182,6 +196,10 @@ pub struct OpenDeployment {
     pub pii_key: rampart_privacy::HashKey,
     /// The key of card fingerprints.
     pub card_fingerprint_key: rampart_crypto::SecretBytes,
+    /// The seed of the session-signing Ed25519 key.
+    pub session_seed: rampart_crypto::SecretBytes,
+    /// The role policy set through the API (JSON) and its version, if any.
+    pub stored_policy: Option<(String, u64)>,
     /// What init created, when this start initialized the deployment.
     pub first_start: Option<Initialized>,
 }
@@ -508,6 +526,13 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
     );
     let card_fingerprint_key =
         sealed_or_create(&store, &kek, crate::card_vault::FINGERPRINT_SECRET).await?;
+    let session_seed = sealed_or_create(
+        &store,
+        &kek,
+        rampart_access::session::SessionSigner::SECRET_NAME,
+    )
+    .await?;
+    let stored_policy = store.access_policy().await?;
     Ok(OpenDeployment {
         store,
         deployment,
@@ -516,6 +541,8 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
         audit,
         pii_key,
         card_fingerprint_key,
+        session_seed,
+        stored_policy,
         first_start: None,
     })
 }

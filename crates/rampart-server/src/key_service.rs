@@ -125,6 +125,11 @@ impl KeyService {
         }
     }
 
+    /// The key-encryption key (for other secrets sealed at rest, such as TOTP secrets).
+    pub fn kek(&self) -> &KeyEncryptionKey {
+        &self.kek
+    }
+
     fn seal(
         &self,
         name: &str,

@@ -33,6 +33,115 @@ use crate::deployment::OpenDeployment;
 use crate::key_service::KeyService;
 use crate::state::AppState;
 
+/// The role policy in force: the `policy_file` when set, else the one stored by
+/// `PUT /v1/policy`, else API.md's default. Returns it with its version and source.
+fn access_policy(
+    settings: &Settings,
+    stored: Option<&(String, u64)>,
+) -> Result<(rampart_access::Policy, u64, &'static str), deployment::StartupError> {
+    if let Some(path) = &settings.policy_file {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| deployment::StartupError::AccessPolicy {
+                source_name: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        let policy = rampart_access::Policy::from_yaml(&text).map_err(|e| {
+            deployment::StartupError::AccessPolicy {
+                source_name: path.display().to_string(),
+                message: e.to_string(),
+            }
+        })?;
+        return Ok((policy, 0, "file"));
+    }
+    match stored {
+        Some((json, version)) => {
+            let value: serde_json::Value =
+                serde_json::from_str(json).map_err(|e| deployment::StartupError::AccessPolicy {
+                    source_name: "stored by PUT /v1/policy".to_owned(),
+                    message: e.to_string(),
+                })?;
+            let policy = rampart_access::Policy::from_json(&value).map_err(|e| {
+                deployment::StartupError::AccessPolicy {
+                    source_name: "stored by PUT /v1/policy".to_owned(),
+                    message: e.to_string(),
+                }
+            })?;
+            Ok((policy, *version, "api"))
+        }
+        None => Ok((rampart_access::Policy::default_policy(), 0, "default")),
+    }
+}
+
+fn identity(
+    settings: &Settings,
+    session_seed: &rampart_crypto::SecretBytes,
+) -> Result<state::Identity, deployment::StartupError> {
+    use rampart_access::password::{HashParams, PasswordHasher};
+    use secrecy::ExposeSecret as _;
+    let params = HashParams {
+        memory_kib: u32::try_from(settings.argon2_memory_kib).unwrap_or(u32::MAX),
+        iterations: u32::try_from(settings.argon2_iterations).unwrap_or(u32::MAX),
+        parallelism: u32::try_from(settings.argon2_parallelism).unwrap_or(u32::MAX),
+    };
+    let passwords = PasswordHasher::new(params)
+        .map_err(|e| deployment::StartupError::PasswordParams(e.to_string()))?;
+    let sessions = rampart_access::session::SessionSigner::from_seed(session_seed.expose_secret())
+        .map_err(|e| deployment::StartupError::SessionKey(e.to_string()))?;
+    let per_minute = std::num::NonZeroU32::new(
+        u32::try_from(settings.auth_rate_limit_per_minute).unwrap_or(u32::MAX),
+    )
+    .unwrap_or(std::num::NonZeroU32::MIN);
+    let quota = governor::Quota::per_minute(per_minute);
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    Ok(state::Identity {
+        sessions,
+        passwords: Arc::new(passwords),
+        hashing: tokio::sync::Semaphore::new(cores),
+        login_per_ip: governor::RateLimiter::keyed(quota),
+        login_per_name: governor::RateLimiter::keyed(quota),
+        key_uses: std::sync::Mutex::new(std::collections::HashMap::new()),
+        policy_source: std::sync::RwLock::new("default"),
+    })
+}
+
+/// Every 2 s: store counted API-key uses; every 5 s: pick up a policy another server stored.
+async fn identity_maintenance(state: AppState) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(2));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tick: u64 = 0;
+    loop {
+        ticker.tick().await;
+        tick += 1;
+        let uses: Vec<_> = match state.identity().key_uses.lock() {
+            Ok(mut uses) => uses.drain().map(|(id, (n, at))| (id, n, at)).collect(),
+            Err(_) => Vec::new(),
+        };
+        if !uses.is_empty()
+            && let Err(e) = state.store().add_api_key_usage(&uses).await
+        {
+            tracing::warn!(error = %e, "cannot store API key usage counts");
+        }
+        if tick.is_multiple_of(3) && state.policy_source() != "file" {
+            match state.store().access_policy().await {
+                Ok(Some((json, version))) if version > state.policy_version() => {
+                    let parsed = serde_json::from_str::<serde_json::Value>(&json)
+                        .ok()
+                        .and_then(|v| rampart_access::Policy::from_json(&v).ok());
+                    match parsed {
+                        Some(policy) => {
+                            state.set_policy(policy, version, "api");
+                            tracing::info!(version, "role policy reloaded");
+                        }
+                        None => tracing::error!(version, "stored role policy does not compile"),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot read the stored role policy"),
+            }
+        }
+    }
+}
+
 /// The application state and router for an opened deployment.
 pub fn app(
     deployment: OpenDeployment,
@@ -62,15 +171,20 @@ pub fn app(
         Duration::from_secs(settings.key_maintenance_interval_seconds.max(1)),
         deployment.audit.clone(),
     ));
-    let state = AppState::new(
-        deployment.store,
+    let policy = access_policy(&settings, deployment.stored_policy.as_ref())?;
+    let identity = identity(&settings, &deployment.session_seed)?;
+    let state = AppState::new(state::StateParts {
+        store: deployment.store,
         authenticator,
-        deployment.audit,
+        audit: deployment.audit,
         redactor,
+        identity,
+        policy,
         keys,
         vault,
         settings,
-    );
+    });
+    tokio::spawn(identity_maintenance(state.clone()));
     let router = routes::router(state.clone());
     Ok((state, router))
 }

@@ -107,6 +107,30 @@ impl ApiError {
         error
     }
 
+    /// `401` with a detail of its own (a failed login: the same answer for every reason).
+    pub fn unauthenticated_detail(detail: impl Into<String>) -> Self {
+        let mut error = Self::unauthenticated();
+        error.detail = detail.into();
+        error
+    }
+
+    /// `401` of type `mfa-required`: the password was right, a second factor is needed.
+    pub fn mfa_required(detail: impl Into<String>) -> Self {
+        let mut error = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "mfa-required",
+            "Second factor required",
+            detail,
+        );
+        error.www_authenticate = true;
+        error
+    }
+
+    /// `423`: the account is locked.
+    pub fn locked(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::LOCKED, "locked", "Account locked", detail)
+    }
+
     /// `403`: authenticated, but without the permission.
     pub fn forbidden(permission: &str) -> Self {
         Self::new(

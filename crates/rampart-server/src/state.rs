@@ -1,8 +1,15 @@
 //! The state every handler shares.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
+
+use rampart_access::password::PasswordHasher;
+use rampart_access::session::SessionSigner;
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rampart_access::{Authenticator, Policy};
@@ -23,13 +30,54 @@ struct Inner {
     store: Store,
     authenticator: Authenticator<Store>,
     audit: AuditLog<Store>,
-    policy: Policy,
+    policy: RwLock<(Arc<Policy>, u64)>,
+    identity: Identity,
     redactor: Redactor,
     keys: Arc<KeyService>,
     vault: Arc<CardVault>,
     denied_events: DefaultKeyedRateLimiter<IpAddr>,
     settings: Settings,
     metrics: Metrics,
+}
+
+/// Everything [`AppState::new`] puts together.
+pub struct StateParts {
+    /// The storage.
+    pub store: Store,
+    /// The API-key checker.
+    pub authenticator: Authenticator<Store>,
+    /// The audit log.
+    pub audit: AuditLog<Store>,
+    /// The PII redactor.
+    pub redactor: Redactor,
+    /// Identity and access state.
+    pub identity: Identity,
+    /// The role policy, its version and its source.
+    pub policy: (Policy, u64, &'static str),
+    /// The keys service.
+    pub keys: Arc<KeyService>,
+    /// The card vault.
+    pub vault: Arc<CardVault>,
+    /// The settings.
+    pub settings: Settings,
+}
+
+/// What identity and access need beside the store.
+pub struct Identity {
+    /// Signs and verifies session tokens.
+    pub sessions: SessionSigner,
+    /// Hashes and verifies passwords (argon2id with the configured parameters).
+    pub passwords: Arc<PasswordHasher>,
+    /// At most one password hash per core at a time.
+    pub hashing: Semaphore,
+    /// Login attempts per client address.
+    pub login_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    /// Login attempts per principal name.
+    pub login_per_name: DefaultKeyedRateLimiter<String>,
+    /// API-key uses counted since the last flush: key id → (uses, last use).
+    pub key_uses: Mutex<HashMap<Uuid, (u64, OffsetDateTime)>>,
+    /// Where the role policy comes from: `file`, `api` or `default`.
+    pub policy_source: RwLock<&'static str>,
 }
 
 /// Denied requests per client address that each get their own audit entry: a burst of 50,
@@ -43,20 +91,27 @@ fn denied_event_quota() -> Quota {
 
 impl AppState {
     /// State over an opened deployment.
-    pub fn new(
-        store: Store,
-        authenticator: Authenticator<Store>,
-        audit: AuditLog<Store>,
-        redactor: Redactor,
-        keys: Arc<KeyService>,
-        vault: Arc<CardVault>,
-        settings: Settings,
-    ) -> Self {
+    pub fn new(parts: StateParts) -> Self {
+        let StateParts {
+            store,
+            authenticator,
+            audit,
+            redactor,
+            identity,
+            policy,
+            keys,
+            vault,
+            settings,
+        } = parts;
         Self(Arc::new(Inner {
             store,
             authenticator,
             audit,
-            policy: Policy::default_policy(),
+            policy: RwLock::new((Arc::new(policy.0), policy.1)),
+            identity: Identity {
+                policy_source: RwLock::new(policy.2),
+                ..identity
+            },
             redactor,
             keys,
             vault,
@@ -81,9 +136,49 @@ impl AppState {
         &self.0.audit
     }
 
-    /// The role policy.
-    pub fn policy(&self) -> &Policy {
-        &self.0.policy
+    /// The role policy in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        Arc::clone(&self.0.policy.read().unwrap_or_else(|e| e.into_inner()).0)
+    }
+
+    /// The version of the policy in force (0: not set through the API).
+    pub fn policy_version(&self) -> u64 {
+        self.0.policy.read().unwrap_or_else(|e| e.into_inner()).1
+    }
+
+    /// Replaces the policy in force.
+    pub fn set_policy(&self, policy: Policy, version: u64, source: &'static str) {
+        *self.0.policy.write().unwrap_or_else(|e| e.into_inner()) = (Arc::new(policy), version);
+        *self
+            .0
+            .identity
+            .policy_source
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = source;
+    }
+
+    /// Where the policy in force comes from: `file`, `api` or `default`.
+    pub fn policy_source(&self) -> &'static str {
+        *self
+            .0
+            .identity
+            .policy_source
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Identity and access state.
+    pub fn identity(&self) -> &Identity {
+        &self.0.identity
+    }
+
+    /// Counts one use of an API key (stored by the maintenance task every few seconds).
+    pub fn count_key_use(&self, key: Uuid, at: OffsetDateTime) {
+        if let Ok(mut uses) = self.0.identity.key_uses.lock() {
+            let entry = uses.entry(key).or_insert((0, at));
+            entry.0 += 1;
+            entry.1 = at;
+        }
     }
 
     /// The PII redactor with the default policy (per-request policies derive from it).

@@ -7,7 +7,7 @@ use crate::{Store, StoreError, with_pool};
 
 /// The columns of one `api_keys` row joined with its principal, as stored.
 #[derive(sqlx::FromRow)]
-struct KeyRow {
+pub(crate) struct KeyRow {
     key_id: String,
     key_name: String,
     key_hash: String,
@@ -15,6 +15,10 @@ struct KeyRow {
     key_created_at: i64,
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
+    allowed_ips: Option<String>,
+    last_used_at: Option<i64>,
+    usage_count: i64,
+    rotated_from: Option<String>,
     principal_id: String,
     kind: String,
     name: String,
@@ -25,8 +29,15 @@ struct KeyRow {
     principal_created_at: i64,
 }
 
+/// The `SELECT` list of [`KeyRow`] over `api_keys k JOIN principals p`.
+pub(crate) const KEY_ROW_COLUMNS: &str = "k.id AS key_id, k.name AS key_name, k.key_hash, k.scopes,
+    k.created_at AS key_created_at, k.expires_at, k.revoked_at, k.allowed_ips, k.last_used_at,
+    k.usage_count, k.rotated_from,
+    p.id AS principal_id, p.kind, p.name, p.email, p.roles, p.teams,
+    p.disabled, p.created_at AS principal_created_at";
+
 impl KeyRow {
-    fn into_domain(self) -> Result<(ApiKeyRecord, Principal), StoreError> {
+    pub(crate) fn into_domain(self) -> Result<(ApiKeyRecord, Principal), StoreError> {
         let principal = Principal {
             id: uuid(&self.principal_id, "principals.id")?,
             kind: self
@@ -55,6 +66,22 @@ impl KeyRow {
             created_at: from_micros(self.key_created_at, "api_keys.created_at")?,
             expires_at: from_micros_opt(self.expires_at, "api_keys.expires_at")?,
             revoked_at: from_micros_opt(self.revoked_at, "api_keys.revoked_at")?,
+            allowed_ips: self
+                .allowed_ips
+                .as_deref()
+                .map(|text| {
+                    serde_json::from_str(text).map_err(|_| StoreError::Corrupt {
+                        what: "api_keys.allowed_ips",
+                    })
+                })
+                .transpose()?,
+            last_used_at: from_micros_opt(self.last_used_at, "api_keys.last_used_at")?,
+            usage_count: u64::try_from(self.usage_count).unwrap_or(0),
+            rotated_from: self
+                .rotated_from
+                .as_deref()
+                .map(|id| uuid(id, "api_keys.rotated_from"))
+                .transpose()?,
         };
         Ok((record, principal))
     }
@@ -68,14 +95,10 @@ impl AccessStore for Store {
         hash: &ApiKeyHash,
     ) -> Result<Option<(ApiKeyRecord, Principal)>, StoreError> {
         let row: Option<KeyRow> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT k.id AS key_id, k.name AS key_name, k.key_hash, k.scopes,
-                        k.created_at AS key_created_at, k.expires_at, k.revoked_at,
-                        p.id AS principal_id, p.kind, p.name, p.email, p.roles, p.teams,
-                        p.disabled, p.created_at AS principal_created_at
-                 FROM api_keys k JOIN principals p ON p.id = k.principal_id
-                 WHERE k.key_hash = $1",
-            )
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {KEY_ROW_COLUMNS} FROM api_keys k JOIN principals p ON p.id = k.principal_id
+                 WHERE k.key_hash = $1"
+            )))
             .bind(&hash.0)
             .fetch_optional(pool)
             .await?
@@ -109,10 +132,15 @@ impl AccessStore for Store {
         let expires = record.expires_at.map(micros).transpose()?;
         let revoked = record.revoked_at.map(micros).transpose()?;
         let scopes = record.scopes.as_deref().map(list);
+        let allowed_ips = record
+            .allowed_ips
+            .as_ref()
+            .map(|nets| serde_json::to_string(nets).unwrap_or_else(|_| "[]".to_owned()));
         with_pool!(self, pool => {
             sqlx::query(
-                "INSERT INTO api_keys (id, principal_id, name, key_hash, scopes, created_at, expires_at, revoked_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO api_keys (id, principal_id, name, key_hash, scopes, created_at, expires_at, revoked_at,
+                                       allowed_ips, rotated_from)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(record.id.to_string())
             .bind(record.principal_id.to_string())
@@ -122,6 +150,8 @@ impl AccessStore for Store {
             .bind(created)
             .bind(expires)
             .bind(revoked)
+            .bind(allowed_ips)
+            .bind(record.rotated_from.map(|id| id.to_string()))
             .execute(pool)
             .await?;
             Ok(())

@@ -9,12 +9,14 @@ mod access;
 mod audit;
 mod codec;
 mod error;
+mod identity;
 mod keys;
 mod migrate;
 mod secrets;
 mod store;
 
 pub use error::StoreError;
+pub use identity::{PrincipalRecord, PrincipalUpdate, SessionRecord};
 pub use migrate::{MIGRATIONS, Migration, MigrationReport};
 pub use store::{Backend, Deployment, Initialization, Store};
 

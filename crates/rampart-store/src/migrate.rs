@@ -42,6 +42,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_keys.sql"),
         postgres: include_str!("../migrations/postgres/0003_keys.sql"),
     },
+    Migration {
+        version: 4,
+        name: "identity",
+        sqlite: include_str!("../migrations/sqlite/0004_identity.sql"),
+        postgres: include_str!("../migrations/postgres/0004_identity.sql"),
+    },
 ];
 
 /// What a migration run did.

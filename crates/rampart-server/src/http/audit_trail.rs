@@ -117,7 +117,12 @@ pub async fn audit_trail(
     // POSTs that only compute (redaction runs on the data path of applications) change nothing.
     // A redaction that tokenized cards stored them: its handler leaves a note, and it is audited.
     let note = notes.take();
-    let read_only = matches!(route.as_str(), "/v1/redact" | "/v1/detect") && note.is_none();
+    // Checks and computations change nothing; they are audited only when a handler says so
+    // (a denied authorization, a redaction that stored cards).
+    let read_only = matches!(
+        route.as_str(),
+        "/v1/redact" | "/v1/detect" | "/v1/authorize" | "/v1/auth/introspect"
+    ) && note.is_none();
     let changes_state = changes_state && !read_only;
     if !(denied || (caller.is_some() && changes_state && !own_record)) {
         return response;

@@ -18,10 +18,108 @@ use crate::state::AppState;
 pub struct Caller {
     /// Who is calling.
     pub principal: Principal,
-    /// The credential presented (the API key's id).
+    /// The credential presented (the API key's id, or the session's id).
     pub credential_id: Uuid,
     /// The key's scopes; `None` means all of the principal's permissions.
     pub scopes: Option<Vec<String>>,
+    /// An API key or a session token.
+    pub kind: CredentialKind,
+    /// When the credential stops working, if it does.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// The kind of credential a caller presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// An API key (`rk_…`).
+    ApiKey,
+    /// A session token from `POST /v1/auth/login`.
+    Session,
+}
+
+/// Why a credential was refused. Clients get the same 401 for every reason; the reason is
+/// for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    /// Not valid, unknown, expired, revoked, or the principal is disabled.
+    #[error("{0}")]
+    Refused(&'static str),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] rampart_store::StoreError),
+}
+
+/// Sessions are marked active at most this often (not on every request).
+const SESSION_TOUCH_SECONDS: i64 = 60;
+
+/// Checks a credential (API key or session token) presented from `client_ip` at `now`.
+/// Counts a use of an API key.
+pub async fn check_credential(
+    state: &AppState,
+    credential: &str,
+    client_ip: Option<std::net::IpAddr>,
+    now: OffsetDateTime,
+) -> Result<Caller, CredentialError> {
+    use rampart_access::session::SessionSigner;
+    if SessionSigner::looks_like_session_token(credential) {
+        let claims = state
+            .identity()
+            .sessions
+            .verify(credential, now)
+            .map_err(|_| CredentialError::Refused("session token not valid"))?;
+        let (session, principal) = state
+            .store()
+            .session(claims.session_id)
+            .await?
+            .ok_or(CredentialError::Refused("unknown session"))?;
+        if session.revoked_at.is_some() {
+            return Err(CredentialError::Refused("session revoked"));
+        }
+        if now >= session.expires_at {
+            return Err(CredentialError::Refused("session expired"));
+        }
+        let idle = i64::try_from(state.settings().session_idle_seconds).unwrap_or(i64::MAX);
+        if (now - session.last_seen_at).whole_seconds() >= idle {
+            return Err(CredentialError::Refused("session idle too long"));
+        }
+        if principal.disabled {
+            return Err(CredentialError::Refused("principal disabled"));
+        }
+        if (now - session.last_seen_at).whole_seconds() >= SESSION_TOUCH_SECONDS {
+            state.store().touch_session(session.id, now).await?;
+        }
+        return Ok(Caller {
+            principal,
+            credential_id: session.id,
+            scopes: None,
+            kind: CredentialKind::Session,
+            expires_at: Some(session.expires_at),
+        });
+    }
+    let authenticated = state
+        .authenticator()
+        .authenticate(credential, now)
+        .await
+        .map_err(|e| match e {
+            AuthError::Store(e) => CredentialError::Store(e),
+            AuthError::Revoked => CredentialError::Refused("API key revoked"),
+            AuthError::Expired => CredentialError::Refused("API key expired"),
+            AuthError::PrincipalDisabled => CredentialError::Refused("principal disabled"),
+            _ => CredentialError::Refused("API key not valid"),
+        })?;
+    if !authenticated.key.allows_ip(client_ip) {
+        return Err(CredentialError::Refused(
+            "client address outside the key's allowed_ips",
+        ));
+    }
+    state.count_key_use(authenticated.key.id, now);
+    Ok(Caller {
+        credential_id: authenticated.key.id,
+        scopes: authenticated.key.scopes,
+        expires_at: authenticated.key.expires_at,
+        kind: CredentialKind::ApiKey,
+        principal: authenticated.principal,
+    })
 }
 
 /// Where the extractor leaves the caller for the audit-trail middleware, which runs outside the
@@ -30,7 +128,8 @@ pub struct Caller {
 pub struct CallerSlot(Arc<Mutex<Option<Caller>>>);
 
 impl CallerSlot {
-    fn set(&self, caller: &Caller) {
+    /// Records the caller (login records the principal it authenticated).
+    pub fn set(&self, caller: &Caller) {
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(caller.clone());
         }
@@ -48,6 +147,15 @@ impl CallerSlot {
 pub struct Granted(());
 
 impl Caller {
+    /// Whether the caller holds `permission` (roles and scopes), without answering 403.
+    pub fn holds(&self, state: &AppState, permission: &str) -> bool {
+        state
+            .policy()
+            .grants(&self.principal.roles, permission)
+            .is_some()
+            && scopes_allow(self.scopes.as_deref(), permission)
+    }
+
     /// Checks that the caller's roles grant `permission` and the key's scopes allow it.
     pub fn require(&self, state: &AppState, permission: &str) -> Result<Granted, ApiError> {
         let by_role = state
@@ -74,6 +182,18 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|c| !c.is_empty())
 }
 
+impl<S: Send + Sync> FromRequestParts<S> for CallerSlot {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<CallerSlot>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -82,26 +202,21 @@ impl FromRequestParts<AppState> for Caller {
             tracing::info!(reason = "no credential presented", "authentication failed");
             return Err(ApiError::unauthenticated());
         };
-        match state
-            .authenticator()
-            .authenticate(credential, OffsetDateTime::now_utc())
-            .await
-        {
-            Ok(authenticated) => {
-                let caller = Caller {
-                    credential_id: authenticated.key.id,
-                    scopes: authenticated.key.scopes,
-                    principal: authenticated.principal,
-                };
+        let client_ip = parts
+            .extensions
+            .get::<crate::http::context::ClientIp>()
+            .map(|c| c.0);
+        match check_credential(state, credential, client_ip, OffsetDateTime::now_utc()).await {
+            Ok(caller) => {
                 if let Some(slot) = parts.extensions.get::<CallerSlot>() {
                     slot.set(&caller);
                 }
                 Ok(caller)
             }
-            Err(AuthError::Store(e)) => Err(ApiError::internal(&e)),
-            Err(reason) => {
+            Err(CredentialError::Store(e)) => Err(ApiError::internal(&e)),
+            Err(CredentialError::Refused(reason)) => {
                 // The reason is logged for operators; the client gets the same 401 for all.
-                tracing::info!(reason = %reason, "authentication failed");
+                tracing::info!(reason, "authentication failed");
                 Err(ApiError::unauthenticated())
             }
         }

@@ -3,10 +3,13 @@
 //! To add a capability: a module here with thin handlers (parse, authorize, call one domain
 //! service, map the result), its routes in [`router`], and its paths in [`crate::openapi`].
 
+pub(crate) mod api_keys;
 mod audit;
 mod auth;
+pub(crate) mod authz;
 pub(crate) mod cards;
 pub(crate) mod documents;
+pub(crate) mod identity;
 pub(crate) mod keys;
 mod privacy;
 mod system;
@@ -15,7 +18,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use http::{HeaderValue, Method, header};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -84,6 +87,39 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(system::openapi))
         .route("/metrics", get(system::metrics))
         .route("/v1/auth/whoami", get(auth::whoami))
+        .route("/v1/auth/login", post(identity::login))
+        .route("/v1/auth/logout", post(identity::logout))
+        .route("/v1/auth/introspect", post(identity::introspect))
+        .route(
+            "/v1/principals",
+            post(identity::create_principal).get(identity::list_principals),
+        )
+        .route(
+            "/v1/principals/{id}",
+            get(identity::get_principal)
+                .patch(identity::update_principal)
+                .delete(identity::disable_principal),
+        )
+        .route(
+            "/v1/principals/{id}/unlock",
+            post(identity::unlock_principal),
+        )
+        .route(
+            "/v1/principals/{id}/totp",
+            post(identity::enroll_totp).delete(identity::remove_totp),
+        )
+        .route(
+            "/v1/principals/{id}/totp/confirm",
+            post(identity::confirm_totp),
+        )
+        .route(
+            "/v1/api-keys",
+            post(api_keys::create_api_key).get(api_keys::list_api_keys),
+        )
+        .route("/v1/api-keys/{id}", delete(api_keys::revoke_api_key))
+        .route("/v1/api-keys/{id}/rotate", post(api_keys::rotate_api_key))
+        .route("/v1/authorize", post(authz::authorize))
+        .route("/v1/policy", get(authz::get_policy).put(authz::put_policy))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // The context middleware refuses declared lengths over the route's limit; this bounds

@@ -32,11 +32,21 @@ pub struct Reply {
 
 impl App {
     pub async fn new() -> Self {
+        Self::with_env(&[]).await
+    }
+
+    /// An app whose settings also take `extra` (`RAMPART_*` variables).
+    pub async fn with_env(extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let env = vec![(
+        let mut env = vec![(
             "RAMPART_DATA_DIR".to_owned(),
             dir.path().display().to_string(),
         )];
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let loaded = Settings::load(None, env, &FlagOverrides::default()).unwrap();
         let now = time::OffsetDateTime::now_utc();
         let initialized = deployment::initialize(&loaded, now).await.unwrap();
@@ -126,6 +136,37 @@ impl App {
             None => Body::empty(),
         };
         self.send(request.body(body).unwrap()).await
+    }
+
+    /// Like [`App::call`], as if from the TCP peer `ip`.
+    pub async fn call_from(
+        &self,
+        ip: &str,
+        method: Method,
+        uri: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(key) = key {
+            request = request.header("authorization", format!("Bearer {key}"));
+        }
+        let body = match body {
+            Some(value) => {
+                request = request.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(&value).unwrap())
+            }
+            None => Body::empty(),
+        };
+        let mut request = request.body(body).unwrap();
+        let peer: std::net::SocketAddr = format!("{ip}:40000")
+            .parse()
+            .or_else(|_| format!("[{ip}]:40000").parse())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        self.send(request).await
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {

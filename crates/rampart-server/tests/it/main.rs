@@ -10,5 +10,6 @@
 mod audit_api;
 mod cards_api;
 mod harness;
+mod identity_api;
 mod keys_api;
 mod privacy_api;

@@ -1,0 +1,788 @@
+//! Password hashing (argon2id) and the password policy.
+//!
+//! Hashes are PHC strings (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) produced and checked by the
+//! RustCrypto `argon2` crate; nothing here implements a primitive. [`PasswordHasher::verify`]
+//! tells the caller when a stored hash was made with other parameters so that it can be
+//! replaced at the next successful login, and [`PasswordHasher::verify_dummy`] lets a login for
+//! an unknown user cost as much as one with a wrong password.
+//!
+//! [`PasswordPolicy`] refuses short, long, single-class and common passwords and passwords that
+//! contain the user's name or email address. The common list ships with the crate
+//! (`data/common-passwords.txt`, see `data/README.md`).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::OnceLock;
+
+use argon2::password_hash::Error as PhcError;
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
+};
+use ring::rand::{SecureRandom, SystemRandom};
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+/// Length of the random salt of every new hash, in bytes.
+const SALT_LEN: usize = 16;
+/// Length of the argon2 output, in bytes (the argon2 crate's default).
+const OUTPUT_LEN: usize = 32;
+/// Upper bound on `memory_kib`: 4 GiB.
+const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+/// Upper bound on `parallelism`.
+const MAX_PARALLELISM: u32 = 16;
+/// The argon2 version every new hash uses (0x13 = 19).
+const CURRENT_VERSION: Version = Version::V0x13;
+
+/// The shipped list of common passwords, one lower-case password a line.
+const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+
+/// argon2id parameters (OWASP: m=19456 KiB, t=2, p=1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    /// Memory cost in KiB (argon2 `m`).
+    pub memory_kib: u32,
+    /// Number of passes over the memory (argon2 `t`).
+    pub iterations: u32,
+    /// Number of lanes (argon2 `p`).
+    pub parallelism: u32,
+}
+
+impl HashParams {
+    /// OWASP's recommendation for argon2id: 19 MiB of memory, 2 iterations, 1 lane.
+    pub const OWASP: HashParams = HashParams {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    /// Checks the parameters: `parallelism` in 1..=16, `iterations` >= 1, and
+    /// `8 * parallelism <= memory_kib <= 4 GiB`.
+    pub fn validate(&self) -> Result<(), PasswordError> {
+        if !(1..=MAX_PARALLELISM).contains(&self.parallelism) {
+            return Err(PasswordError::InvalidParams(format!(
+                "parallelism must be between 1 and {MAX_PARALLELISM}, not {}",
+                self.parallelism
+            )));
+        }
+        if self.iterations < 1 {
+            return Err(PasswordError::InvalidParams(
+                "iterations must be at least 1".to_owned(),
+            ));
+        }
+        // parallelism <= 16 here, so this cannot overflow.
+        let min_memory = 8 * self.parallelism;
+        if self.memory_kib < min_memory {
+            return Err(PasswordError::InvalidParams(format!(
+                "memory must be at least 8 KiB per lane ({min_memory} KiB), not {} KiB",
+                self.memory_kib
+            )));
+        }
+        if self.memory_kib > MAX_MEMORY_KIB {
+            return Err(PasswordError::InvalidParams(format!(
+                "memory must be at most {MAX_MEMORY_KIB} KiB (4 GiB), not {} KiB",
+                self.memory_kib
+            )));
+        }
+        Ok(())
+    }
+
+    fn of(params: &Params) -> Self {
+        Self {
+            memory_kib: params.m_cost(),
+            iterations: params.t_cost(),
+            parallelism: params.p_cost(),
+        }
+    }
+}
+
+impl Default for HashParams {
+    fn default() -> Self {
+        Self::OWASP
+    }
+}
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// The password matches the stored hash.
+    pub ok: bool,
+    /// The password matched, but the stored hash is not argon2id v19 with the hasher's current
+    /// parameters: hash the password again and store the new hash.
+    pub needs_rehash: bool,
+}
+
+/// Hashes and verifies passwords with argon2id.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: HashParams,
+    argon2: Argon2<'static>,
+    /// The hash of a random, forgotten password with `params`: what `verify_dummy` checks.
+    dummy: String,
+}
+
+impl PasswordHasher {
+    /// Builds a hasher for `params` (validated first). Computes one hash (the dummy hash used by
+    /// [`PasswordHasher::verify_dummy`]), so it costs as much as one [`PasswordHasher::hash`].
+    pub fn new(params: HashParams) -> Result<Self, PasswordError> {
+        params.validate()?;
+        let argon2_params = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            Some(OUTPUT_LEN),
+        )
+        .map_err(|e| PasswordError::InvalidParams(e.to_string()))?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, CURRENT_VERSION, argon2_params);
+        let mut hasher = Self {
+            params,
+            argon2,
+            dummy: String::new(),
+        };
+        let mut forgotten = Zeroizing::new([0u8; 32]);
+        SystemRandom::new()
+            .fill(forgotten.as_mut())
+            .map_err(|_| PasswordError::Hash)?;
+        hasher.dummy = hasher.hash_bytes(forgotten.as_ref())?;
+        Ok(hasher)
+    }
+
+    /// The parameters new hashes are made with.
+    pub fn params(&self) -> HashParams {
+        self.params
+    }
+
+    /// Hashes `password` with a fresh random 16-byte salt into a PHC string
+    /// (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
+    pub fn hash(&self, password: &SecretString) -> Result<String, PasswordError> {
+        self.hash_bytes(password.expose_secret().as_bytes())
+    }
+
+    fn hash_bytes(&self, password: &[u8]) -> Result<String, PasswordError> {
+        let mut salt = [0u8; SALT_LEN];
+        SystemRandom::new()
+            .fill(&mut salt)
+            .map_err(|_| PasswordError::Hash)?;
+        let hash = self
+            .argon2
+            .hash_password_with_salt(password, &salt)
+            .map_err(|_| PasswordError::Hash)?;
+        Ok(hash.to_string())
+    }
+
+    /// Checks `password` against the PHC string `stored`, with the parameters recorded in it.
+    ///
+    /// Accepts any argon2 variant (argon2id, argon2i, argon2d) whose parameters pass
+    /// [`HashParams::validate`]; anything else is [`PasswordError::MalformedHash`] (returned at
+    /// once, without the cost of a hash: call [`PasswordHasher::verify_dummy`] if that timing
+    /// matters). The hash comparison is constant-time.
+    pub fn verify(&self, password: &SecretString, stored: &str) -> Result<Verified, PasswordError> {
+        let parsed = PasswordHash::new(stored).map_err(|_| PasswordError::MalformedHash)?;
+        let algorithm =
+            Algorithm::new(parsed.algorithm.as_str()).map_err(|_| PasswordError::MalformedHash)?;
+        if let Some(version) = parsed.version {
+            Version::try_from(version).map_err(|_| PasswordError::MalformedHash)?;
+        }
+        if parsed.salt.is_none() || parsed.hash.is_none() {
+            return Err(PasswordError::MalformedHash);
+        }
+        let stored_params = Params::try_from(&parsed).map_err(|_| PasswordError::MalformedHash)?;
+        let stored_hash_params = HashParams::of(&stored_params);
+        // Refuse parameters we would never create, e.g. a planted m=4 TiB.
+        stored_hash_params
+            .validate()
+            .map_err(|_| PasswordError::MalformedHash)?;
+
+        let ok = match self
+            .argon2
+            .verify_password(password.expose_secret().as_bytes(), &parsed)
+        {
+            Ok(()) => true,
+            Err(PhcError::PasswordInvalid) => false,
+            Err(
+                PhcError::OutOfMemory
+                | PhcError::Internal
+                | PhcError::Crypto
+                | PhcError::RngFailure,
+            ) => return Err(PasswordError::Hash),
+            Err(_) => return Err(PasswordError::MalformedHash),
+        };
+        let current = algorithm == Algorithm::Argon2id
+            && parsed.version == Some(u32::from(CURRENT_VERSION))
+            && stored_hash_params == self.params
+            && stored_params.output_len() == Some(OUTPUT_LEN)
+            && stored_params.keyid().is_empty()
+            && stored_params.data().is_empty();
+        Ok(Verified {
+            ok,
+            needs_rehash: ok && !current,
+        })
+    }
+
+    /// Runs one verification of `password` against a fixed dummy hash made with this hasher's
+    /// parameters, and ignores the result: call it when the user is unknown, so that the
+    /// answer takes as long as for a known user with a wrong password.
+    pub fn verify_dummy(&self, password: &SecretString) {
+        let outcome = self.verify(password, &self.dummy);
+        std::hint::black_box(outcome.is_ok());
+    }
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rules a new password must follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    /// Minimum length in Unicode characters (default 12).
+    pub min_length: usize,
+    /// Maximum length in Unicode characters (default 1024).
+    pub max_length: usize,
+    /// How many of the classes lower-case, upper-case, digit and other the password must use
+    /// (default 3).
+    pub min_classes: usize,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            min_length: 12,
+            max_length: 1024,
+            min_classes: 3,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// Checks `password` against the policy; on failure, every problem found.
+    ///
+    /// `context` holds what is known of the user (user name, email address): a password that
+    /// contains one of them (case-insensitive; only items of at least 4 characters, and for an
+    /// email address also its local part) is refused.
+    pub fn check(
+        &self,
+        password: &SecretString,
+        context: &[&str],
+    ) -> Result<(), Vec<PasswordProblem>> {
+        let text = password.expose_secret();
+        let mut problems = Vec::new();
+        let length = text.chars().count();
+        if length < self.min_length {
+            problems.push(PasswordProblem::TooShort {
+                min: self.min_length,
+            });
+        }
+        if length > self.max_length {
+            problems.push(PasswordProblem::TooLong {
+                max: self.max_length,
+            });
+        }
+        if character_classes(text) < self.min_classes {
+            problems.push(PasswordProblem::TooFewClasses {
+                min: self.min_classes,
+            });
+        }
+        if is_common(text) {
+            problems.push(PasswordProblem::Common);
+        }
+        if contains_context(text, context) {
+            problems.push(PasswordProblem::ContainsContext);
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// What is wrong with a proposed password. Never carries the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordProblem {
+    /// Fewer characters than the policy's minimum.
+    TooShort {
+        /// The minimum length.
+        min: usize,
+    },
+    /// More characters than the policy's maximum.
+    TooLong {
+        /// The maximum length.
+        max: usize,
+    },
+    /// Too few of the classes lower-case, upper-case, digit and other.
+    TooFewClasses {
+        /// How many classes are required.
+        min: usize,
+    },
+    /// In the list of common passwords (possibly with digits or punctuation appended).
+    Common,
+    /// Contains the user name or email address.
+    ContainsContext,
+}
+
+impl fmt::Display for PasswordProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooShort { min } => {
+                write!(f, "the password must be at least {min} characters long")
+            }
+            Self::TooLong { max } => {
+                write!(f, "the password must be at most {max} characters long")
+            }
+            Self::TooFewClasses { min } => write!(
+                f,
+                "the password must use at least {min} of: lower-case letters, upper-case letters, digits, other characters"
+            ),
+            Self::Common => f.write_str("the password is too common"),
+            Self::ContainsContext => {
+                f.write_str("the password must not contain the user name or email address")
+            }
+        }
+    }
+}
+
+/// Whether `password` is a common password: its lower-case form is in the shipped list, or is
+/// in it once trailing digits and ASCII punctuation are removed (`Password123!` → `password`),
+/// provided at least 4 characters remain.
+pub fn is_common(password: &str) -> bool {
+    let list = common_list();
+    let lower = Zeroizing::new(password.to_lowercase());
+    if list.contains(lower.as_str()) {
+        return true;
+    }
+    let base = lower.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+    base.len() < lower.len() && base.chars().count() >= 4 && list.contains(base)
+}
+
+/// The shipped common-password list, parsed once.
+fn common_list() -> &'static HashSet<&'static str> {
+    static LIST: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        COMMON_PASSWORDS
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .collect()
+    })
+}
+
+/// How many of lower-case, upper-case, digit and other characters `text` uses.
+fn character_classes(text: &str) -> usize {
+    let (mut lower, mut upper, mut digit, mut other) = (false, false, false, false);
+    for c in text.chars() {
+        if c.is_lowercase() {
+            lower = true;
+        } else if c.is_uppercase() {
+            upper = true;
+        } else if c.is_numeric() {
+            digit = true;
+        } else {
+            other = true;
+        }
+    }
+    [lower, upper, digit, other]
+        .into_iter()
+        .filter(|used| *used)
+        .count()
+}
+
+/// Whether `password` contains (case-insensitively) a context item of at least 4 characters,
+/// or the local part of an email address given as context.
+fn contains_context(password: &str, context: &[&str]) -> bool {
+    let lower = Zeroizing::new(password.to_lowercase());
+    context.iter().any(|item| {
+        let item = item.trim();
+        let local_part = item.split_once('@').map(|(local, _)| local);
+        std::iter::once(item).chain(local_part).any(|needle| {
+            needle.chars().count() >= 4 && lower.contains(needle.to_lowercase().as_str())
+        })
+    })
+}
+
+/// Why hashing or verifying failed. Never carries a password or a hash.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// The argon2 parameters are out of range.
+    #[error("invalid password hashing parameters: {0}")]
+    InvalidParams(String),
+    /// Hashing failed (random number generator or memory allocation).
+    #[error("password hashing failed")]
+    Hash,
+    /// The stored hash is not a PHC string this hasher can check.
+    #[error("the stored password hash is malformed or unsupported")]
+    MalformedHash,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    const SMALL: HashParams = HashParams {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    fn secret(text: &str) -> SecretString {
+        SecretString::from(text)
+    }
+
+    fn small() -> PasswordHasher {
+        PasswordHasher::new(SMALL).expect("valid params")
+    }
+
+    #[test]
+    fn round_trip() {
+        let hasher = small();
+        let password = secret("correct horse battery staple");
+        let stored = hasher.hash(&password).expect("hash");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=256,t=1,p=1$"),
+            "{stored}"
+        );
+        assert_eq!(
+            hasher.verify(&password, &stored).expect("verify"),
+            Verified {
+                ok: true,
+                needs_rehash: false
+            }
+        );
+        // A fresh salt each time.
+        assert_ne!(stored, hasher.hash(&password).expect("hash"));
+    }
+
+    #[test]
+    fn round_trip_owasp() {
+        let hasher = PasswordHasher::new(HashParams::default()).expect("valid params");
+        assert_eq!(hasher.params(), HashParams::OWASP);
+        let password = secret("Tr0ub4dor&3 but longer");
+        let stored = hasher.hash(&password).expect("hash");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
+        let verified = hasher.verify(&password, &stored).expect("verify");
+        assert!(verified.ok && !verified.needs_rehash);
+    }
+
+    #[test]
+    fn wrong_password() {
+        let hasher = small();
+        let stored = hasher.hash(&secret("right password")).expect("hash");
+        let verified = hasher
+            .verify(&secret("wrong password"), &stored)
+            .expect("verify");
+        assert_eq!(
+            verified,
+            Verified {
+                ok: false,
+                needs_rehash: false
+            }
+        );
+        let verified = hasher.verify(&secret(""), &stored).expect("verify");
+        assert!(!verified.ok);
+    }
+
+    #[test]
+    fn needs_rehash_when_params_change() {
+        let old = small();
+        let stored = old.hash(&secret("hunter2hunter2")).expect("hash");
+        let new = PasswordHasher::new(HashParams {
+            memory_kib: 512,
+            ..SMALL
+        })
+        .expect("valid params");
+        assert_eq!(
+            new.verify(&secret("hunter2hunter2"), &stored)
+                .expect("verify"),
+            Verified {
+                ok: true,
+                needs_rehash: true
+            }
+        );
+        // A wrong password never asks for a rehash.
+        assert_eq!(
+            new.verify(&secret("hunter3hunter3"), &stored)
+                .expect("verify"),
+            Verified {
+                ok: false,
+                needs_rehash: false
+            }
+        );
+        let more_iterations = PasswordHasher::new(HashParams {
+            iterations: 2,
+            ..SMALL
+        })
+        .expect("valid params");
+        assert!(
+            more_iterations
+                .verify(&secret("hunter2hunter2"), &stored)
+                .expect("verify")
+                .needs_rehash
+        );
+    }
+
+    #[test]
+    fn needs_rehash_when_not_argon2id() {
+        let params = Params::new(256, 1, 1, Some(OUTPUT_LEN)).expect("params");
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, params);
+        let stored = argon2i
+            .hash_password_with_salt(b"legacy password", b"0123456789abcdef")
+            .expect("hash")
+            .to_string();
+        assert!(stored.starts_with("$argon2i$"), "{stored}");
+        let verified = small()
+            .verify(&secret("legacy password"), &stored)
+            .expect("verify");
+        assert_eq!(
+            verified,
+            Verified {
+                ok: true,
+                needs_rehash: true
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_hashes_are_errors() {
+        let hasher = small();
+        let good = hasher.hash(&secret("password one")).expect("hash");
+        let (without_hash, _) = good.rsplit_once('$').expect("PHC string");
+        let empty_hash = format!("{without_hash}$");
+        let cases = [
+            "",
+            "plaintext",
+            "$",
+            "$argon2id",
+            "$argon2id$v=19$m=256,t=1,p=1",
+            "$argon2id$v=19$m=256,t=1,p=1$c2FsdHNhbHRzYWx0",
+            "$argon2id$v=19$m=256,t=1,p=1$c2FsdA$aGFzaGhhc2hoYXNo",
+            "$argon2id$v=99$m=256,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+            "$argon2id$v=19$m=5000000,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+            "$argon2id$v=19$m=256,t=1,p=64$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+            "$argon2id$v=19$m=256,t=0,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+            "$argon2id$v=19$m=x,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+            "$argon2id$v=19$m=256,t=1,p=1,z=3$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+            "$scrypt$ln=16,r=8,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+            "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+            "$argon2id$v=19$m=256,t=1,p=1$!!!!$aGFzaA",
+            without_hash,
+            &empty_hash,
+        ];
+        for case in cases {
+            let outcome = hasher.verify(&secret("password one"), case);
+            assert!(
+                matches!(outcome, Err(PasswordError::MalformedHash)),
+                "{case:?}: {outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn verify_dummy_costs_about_a_real_verify() {
+        let hasher = small();
+        let stored = hasher.hash(&secret("the real password")).expect("hash");
+        let wrong = secret("a wrong password");
+        // Warm up both paths, then interleave samples so that noise hits both alike.
+        let _ = hasher.verify(&wrong, &stored).expect("verify");
+        hasher.verify_dummy(&wrong);
+        let mut real = Vec::new();
+        let mut dummy = Vec::new();
+        for _ in 0..41 {
+            let start = Instant::now();
+            for _ in 0..3 {
+                let _ = hasher.verify(&wrong, &stored).expect("verify");
+            }
+            real.push(start.elapsed());
+            let start = Instant::now();
+            for _ in 0..3 {
+                hasher.verify_dummy(&wrong);
+            }
+            dummy.push(start.elapsed());
+        }
+        let median = |samples: &mut Vec<Duration>| {
+            samples.sort();
+            samples[samples.len() / 2]
+        };
+        let ratio = median(&mut dummy).as_secs_f64() / median(&mut real).as_secs_f64();
+        assert!((0.5..=2.0).contains(&ratio), "dummy/real = {ratio}");
+    }
+
+    #[test]
+    fn params_are_validated() {
+        assert!(HashParams::OWASP.validate().is_ok());
+        assert!(SMALL.validate().is_ok());
+        let bad = [
+            HashParams {
+                parallelism: 0,
+                ..SMALL
+            },
+            HashParams {
+                parallelism: 17,
+                memory_kib: 1024,
+                ..SMALL
+            },
+            HashParams {
+                iterations: 0,
+                ..SMALL
+            },
+            HashParams {
+                memory_kib: 31,
+                parallelism: 4,
+                ..SMALL
+            },
+            HashParams {
+                memory_kib: 4 * 1024 * 1024 + 1,
+                ..SMALL
+            },
+        ];
+        for params in bad {
+            assert!(
+                matches!(params.validate(), Err(PasswordError::InvalidParams(_))),
+                "{params:?}"
+            );
+            assert!(matches!(
+                PasswordHasher::new(params),
+                Err(PasswordError::InvalidParams(_))
+            ));
+        }
+        assert!(
+            HashParams {
+                memory_kib: 32,
+                parallelism: 4,
+                iterations: 1
+            }
+            .validate()
+            .is_ok()
+        );
+        assert_eq!(HashParams::default(), HashParams::OWASP);
+    }
+
+    #[test]
+    fn debug_and_errors_reveal_nothing() {
+        let hasher = small();
+        let debug = format!("{hasher:?}");
+        assert!(debug.contains("memory_kib: 256"), "{debug}");
+        assert!(!debug.contains('$'), "{debug}");
+        assert!(!debug.contains(&hasher.dummy), "{debug}");
+        for error in [
+            PasswordError::Hash,
+            PasswordError::MalformedHash,
+            PasswordError::InvalidParams("x".to_owned()),
+        ] {
+            assert!(!error.to_string().contains('$'));
+        }
+        let stored = hasher.hash(&secret("swordfish-swordfish")).expect("hash");
+        let (without_hash, _) = stored.rsplit_once('$').expect("PHC string");
+        let error = hasher
+            .verify(&secret("swordfish-swordfish"), without_hash)
+            .expect_err("malformed");
+        assert!(!error.to_string().contains("swordfish"));
+        assert!(!format!("{error:?}").contains("argon2id"));
+    }
+
+    #[test]
+    fn policy_accepts_a_good_password() {
+        let policy = PasswordPolicy::default();
+        assert_eq!(policy.min_length, 12);
+        assert_eq!(policy.max_length, 1024);
+        assert_eq!(policy.min_classes, 3);
+        assert_eq!(
+            policy.check(
+                &secret("Blue-Kettle-Orbit-42"),
+                &["alice", "alice@example.com"]
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn policy_problems() {
+        let policy = PasswordPolicy::default();
+        let problems = |text: &str| policy.check(&secret(text), &["bob", "robert@example.com"]);
+
+        assert_eq!(
+            problems("Sh0rt-pass"),
+            Err(vec![PasswordProblem::TooShort { min: 12 }])
+        );
+        // Length counts characters, not bytes: 11 characters, 22 bytes.
+        assert_eq!(
+            problems("Ééééé-ééé9x"),
+            Err(vec![PasswordProblem::TooShort { min: 12 }])
+        );
+        let long = format!("Aa1-{}", "x".repeat(1021));
+        assert_eq!(
+            problems(&long),
+            Err(vec![PasswordProblem::TooLong { max: 1024 }])
+        );
+        assert_eq!(problems(&long[..1024]), Ok(()));
+        assert_eq!(
+            problems("onlylowercaseletters"),
+            Err(vec![PasswordProblem::TooFewClasses { min: 3 }])
+        );
+        assert_eq!(problems("Password123!"), Err(vec![PasswordProblem::Common]));
+        assert_eq!(
+            problems("Qwerty123456!"),
+            Err(vec![PasswordProblem::Common])
+        );
+        assert_eq!(
+            problems("xx-Robert-2024-yy"),
+            Err(vec![PasswordProblem::ContainsContext])
+        );
+        assert_eq!(
+            problems("My-ROBERT@EXAMPLE.COM-1"),
+            Err(vec![PasswordProblem::ContainsContext])
+        );
+        // "bob" is shorter than 4 characters: not a context match.
+        assert_eq!(problems("Bob-Kettle-Orbit-42"), Ok(()));
+        // Several problems at once.
+        assert_eq!(
+            problems("password"),
+            Err(vec![
+                PasswordProblem::TooShort { min: 12 },
+                PasswordProblem::TooFewClasses { min: 3 },
+                PasswordProblem::Common,
+            ])
+        );
+    }
+
+    #[test]
+    fn problem_messages_never_contain_the_password() {
+        let password = "robert";
+        let errors = PasswordPolicy::default()
+            .check(&secret(password), &["robert"])
+            .expect_err("bad password");
+        assert!(errors.contains(&PasswordProblem::ContainsContext));
+        for problem in errors {
+            let message = problem.to_string();
+            assert!(!message.is_empty());
+            assert!(!message.contains(password), "{message}");
+        }
+        assert_eq!(
+            PasswordProblem::TooShort { min: 12 }.to_string(),
+            "the password must be at least 12 characters long"
+        );
+    }
+
+    #[test]
+    fn common_list() {
+        let list = super::common_list();
+        assert!(list.len() >= 19_000, "{}", list.len());
+        for entry in ["password", "123456", "qwerty"] {
+            assert!(list.contains(entry));
+            assert!(is_common(entry));
+        }
+        assert!(is_common("PassWord"));
+        assert!(is_common("Password123!"));
+        assert!(is_common("qwerty!!"));
+        // A base shorter than 4 characters does not count.
+        assert!(!is_common("abc123!?!"));
+        assert!(!is_common("Blue-Kettle-Orbit-42"));
+    }
+}

@@ -1,0 +1,417 @@
+//! API-key lifecycle: create (shown once; only the keyed hash is stored), list, revoke, rotate
+//! with a grace period. A principal manages its own keys; `api_keys:manage` manages everyone's.
+//! A device key rotates itself on each sync (`POST /v1/api-keys/{id}/rotate` with that key).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use http::StatusCode;
+use ipnet::IpNet;
+use rampart_access::{AccessStore as _, ApiKeyRecord, scopes_allow};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::http::audit_trail::AuditSlot;
+use crate::http::auth::Caller;
+use crate::http::json::ApiJson;
+use crate::http::query::ApiQuery;
+use crate::problem::{ApiError, FieldError};
+use crate::routes::keys::{invalid, object, text, timestamp};
+use crate::state::AppState;
+
+/// Longest lifetime a key may be given.
+const MAX_EXPIRES_IN_DAYS: u64 = 3650;
+/// Longest grace period of a rotation (30 days).
+const MAX_GRACE_SECONDS: u64 = 30 * 86_400;
+
+fn micros(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+/// An API key's metadata: never the key or its hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyBody {
+    /// The key's id.
+    pub id: String,
+    /// The name its owner gave it.
+    pub name: String,
+    /// The principal it speaks for.
+    pub principal_id: String,
+    /// Scopes it is limited to; null means all of the principal's permissions.
+    pub scopes: Option<Vec<String>>,
+    /// Networks it may be used from; null means any.
+    pub allowed_ips: Option<Vec<String>>,
+    /// Creation time.
+    pub created_at: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+    /// Last use (updated every few seconds).
+    pub last_used_at: Option<String>,
+    /// Uses so far (updated every few seconds).
+    pub usage_count: u64,
+    /// Whether it was revoked.
+    pub revoked: bool,
+    /// The key it replaced by rotation.
+    pub rotated_from: Option<String>,
+}
+
+fn body_of(record: &ApiKeyRecord) -> ApiKeyBody {
+    ApiKeyBody {
+        id: record.id.to_string(),
+        name: record.name.clone(),
+        principal_id: record.principal_id.to_string(),
+        scopes: record.scopes.clone(),
+        allowed_ips: record
+            .allowed_ips
+            .as_ref()
+            .map(|nets| nets.iter().map(ToString::to_string).collect()),
+        created_at: timestamp(micros(record.created_at)),
+        expires_at: record.expires_at.map(|at| timestamp(micros(at))),
+        last_used_at: record.last_used_at.map(|at| timestamp(micros(at))),
+        usage_count: record.usage_count,
+        revoked: record.revoked_at.is_some(),
+        rotated_from: record.rotated_from.map(|id| id.to_string()),
+    }
+}
+
+fn store_error(e: rampart_store::StoreError) -> ApiError {
+    ApiError::internal(&e)
+}
+
+/// CIDRs (or single addresses) of `allowed_ips`.
+fn allowed_ips(object: &Map<String, Value>) -> Result<Option<Vec<IpNet>>, ApiError> {
+    match object.get("allowed_ips") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) if !items.is_empty() && items.len() <= 100 => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let text = item.as_str().unwrap_or_default();
+                text.parse::<IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map(|net| net.trunc())
+                    .map_err(|_| {
+                        invalid(
+                            &format!("allowed_ips[{i}]"),
+                            "is not a CIDR (10.0.0.0/8, 2001:db8::/32) or an IP address",
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(invalid(
+            "allowed_ips",
+            "must be a list of 1 to 100 CIDRs or addresses",
+        )),
+    }
+}
+
+/// Creates an API key.
+#[utoipa::path(post, path = "/v1/api-keys", tag = "identity", security(("bearer" = [])),
+    request_body(content = Object, description = "{\"principal_id\": \"…\"?, \"name\": \"ci\", \"scopes\": [\"audit:write\"]?, \"expires_in_days\": 90?, \"allowed_ips\": [\"10.0.0.0/8\"]?}"),
+    responses((status = 201, description = "{\"id\", \"key\": \"rk_…\" (shown once), \"expires_at\", …}", body = Object),
+        (status = 422, description = "Scope escalation or invalid field", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    audit.note("api_keys.create", "api_key", "-");
+    let object = object(
+        &body,
+        &[
+            "principal_id",
+            "name",
+            "scopes",
+            "expires_in_days",
+            "allowed_ips",
+        ],
+        "",
+    )?;
+    let one = |e: FieldError| ApiError::validation(vec![e]);
+    let principal_id = match text(object, "principal_id", "principal_id", false).map_err(one)? {
+        None => caller.principal.id,
+        Some(id) => Uuid::parse_str(id).map_err(|_| invalid("principal_id", "is not an id"))?,
+    };
+    if principal_id != caller.principal.id {
+        caller.require(&state, "api_keys:manage")?;
+    }
+    let name = text(object, "name", "name", true)
+        .map_err(one)?
+        .unwrap_or_default();
+    if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
+        return Err(invalid("name", "1 to 128 printable characters"));
+    }
+    let target = state
+        .store()
+        .principal(principal_id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| invalid("principal_id", "no principal with that id"))?;
+    if target.principal.disabled {
+        return Err(invalid("principal_id", "the principal is disabled"));
+    }
+    let scopes = match object.get("scopes") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|s| {
+                    s.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| invalid("scopes", "must be a list of permissions"))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Some(_) => return Err(invalid("scopes", "must be a list of permissions")),
+    };
+    // Scopes never widen: each must be granted to the key's principal, and a caller using a
+    // scoped credential for itself cannot mint a key beyond its own scopes.
+    let policy = state.policy();
+    let narrowing = (principal_id == caller.principal.id)
+        .then_some(caller.scopes.as_ref())
+        .flatten();
+    match &scopes {
+        Some(scopes) => {
+            for scope in scopes {
+                if policy.grants(&target.principal.roles, scope).is_none() {
+                    return Err(invalid(
+                        "scopes",
+                        format!("'{scope}' is not among the permissions of the principal's roles"),
+                    ));
+                }
+                if narrowing.is_some_and(|own| !scopes_allow(Some(own), scope)) {
+                    return Err(invalid(
+                        "scopes",
+                        format!("'{scope}' is beyond the scopes of the credential making this key"),
+                    ));
+                }
+            }
+        }
+        None if narrowing.is_some() => {
+            return Err(invalid(
+                "scopes",
+                "a scoped credential can only make keys with scopes (a subset of its own)",
+            ));
+        }
+        None => {}
+    }
+    let now = OffsetDateTime::now_utc();
+    let expires_at = match object.get("expires_in_days") {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let days = v
+                .as_u64()
+                .filter(|d| (1..=MAX_EXPIRES_IN_DAYS).contains(d))
+                .ok_or_else(|| {
+                    invalid(
+                        "expires_in_days",
+                        format!("must be an integer from 1 to {MAX_EXPIRES_IN_DAYS}"),
+                    )
+                })?;
+            Some(now + time::Duration::days(i64::try_from(days).unwrap_or(1)))
+        }
+    };
+    let allowed_ips = allowed_ips(object)?;
+    let pepper = state.authenticator().pepper();
+    let (key, mut record) = pepper
+        .issue(principal_id, name, scopes, expires_at, now)
+        .map_err(|e| ApiError::internal(&e))?;
+    record.allowed_ips = allowed_ips;
+    state
+        .store()
+        .insert_api_key(&record)
+        .await
+        .map_err(store_error)?;
+    audit.note("api_keys.create", "api_key", &record.id.to_string());
+    audit.detail("principal_id", principal_id.to_string());
+    audit.detail("scopes", json!(record.scopes));
+    let mut out = serde_json::to_value(body_of(&record)).map_err(|e| ApiError::internal(&e))?;
+    if let Some(map) = out.as_object_mut() {
+        map.insert("key".to_owned(), Value::String(key.expose().to_owned()));
+    }
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// A page of API keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeysPage {
+    /// Keys by id.
+    pub items: Vec<ApiKeyBody>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// `?principal_id=…&limit=N&cursor=C`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct KeysQuery {
+    /// Only this principal's keys (callers without `api_keys:manage` see only their own).
+    pub principal_id: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Lists API keys (metadata only).
+#[utoipa::path(get, path = "/v1/api-keys", tag = "identity", security(("bearer" = [])), params(KeysQuery),
+    responses((status = 200, description = "A page of keys", body = ApiKeysPage)))]
+pub async fn list_api_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<KeysQuery>,
+) -> Result<Json<ApiKeysPage>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(invalid("limit", "must be between 1 and 1000"));
+    }
+    let requested = match &query.principal_id {
+        Some(id) => Some(Uuid::parse_str(id).map_err(|_| invalid("principal_id", "is not an id"))?),
+        None => None,
+    };
+    let principal = if caller.holds(&state, "api_keys:manage") {
+        requested
+    } else {
+        if requested.is_some_and(|id| id != caller.principal.id) {
+            return Err(ApiError::forbidden("api_keys:manage"));
+        }
+        Some(caller.principal.id)
+    };
+    let after = match &query.cursor {
+        Some(c) => Some(
+            Uuid::parse_str(c)
+                .map_err(|_| invalid("cursor", "is not a cursor this API returned"))?,
+        ),
+        None => None,
+    };
+    let records = state
+        .store()
+        .list_api_keys(principal, after, limit)
+        .await
+        .map_err(store_error)?;
+    let next_cursor = (records.len() == limit as usize)
+        .then(|| records.last().map(|r| r.id.to_string()))
+        .flatten();
+    Ok(Json(ApiKeysPage {
+        items: records.iter().map(body_of).collect(),
+        next_cursor,
+    }))
+}
+
+/// The key `id`, if the caller may manage it (its own principal's, or with `api_keys:manage`).
+async fn manageable(state: &AppState, caller: &Caller, id: &str) -> Result<ApiKeyRecord, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found("no API key with that id"))?;
+    let (record, _) = state
+        .store()
+        .api_key(id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
+    if record.principal_id != caller.principal.id {
+        caller.require(state, "api_keys:manage")?;
+    }
+    Ok(record)
+}
+
+/// Revokes an API key at once.
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "identity", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The key's id")),
+    responses((status = 200, description = "{\"revoked\": true}", body = Object)))]
+pub async fn revoke_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("api_keys.revoke", "api_key", &id);
+    let record = manageable(&state, &caller, &id).await?;
+    let revoked = state
+        .store()
+        .revoke_api_key(record.id, OffsetDateTime::now_utc())
+        .await
+        .map_err(store_error)?;
+    Ok(Json(
+        json!({"id": record.id.to_string(), "revoked": true, "was_active": revoked}),
+    ))
+}
+
+/// Replaces a key with a new one; the old one keeps working for `grace_seconds` only.
+#[utoipa::path(post, path = "/v1/api-keys/{id}/rotate", tag = "identity", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The key's id")),
+    request_body(content = Object, description = "{\"grace_seconds\": 0}"),
+    responses((status = 201, description = "The new key (shown once) and when the old one ends", body = Object)))]
+pub async fn rotate_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    audit.note("api_keys.rotate", "api_key", &id);
+    let old = manageable(&state, &caller, &id).await?;
+    // The body is optional (a device rotating itself may send none).
+    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|_| ApiError::bad_request("the body is not valid JSON"))?
+    };
+    let object = object(&body, &["grace_seconds"], "")?;
+    let grace = match object.get("grace_seconds") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v
+            .as_u64()
+            .filter(|g| *g <= MAX_GRACE_SECONDS)
+            .ok_or_else(|| {
+                invalid(
+                    "grace_seconds",
+                    format!("must be an integer from 0 to {MAX_GRACE_SECONDS}"),
+                )
+            })?,
+    };
+    let now = OffsetDateTime::now_utc();
+    if old.revoked_at.is_some() || old.expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::conflict(
+            "the key is revoked or expired; create a new one",
+        ));
+    }
+    let lifetime = old.expires_at.map(|at| at - old.created_at);
+    let (key, mut new) = state
+        .authenticator()
+        .pepper()
+        .issue(
+            old.principal_id,
+            &old.name,
+            old.scopes.clone(),
+            lifetime.map(|l| now + l),
+            now,
+        )
+        .map_err(|e| ApiError::internal(&e))?;
+    new.allowed_ips = old.allowed_ips.clone();
+    new.rotated_from = Some(old.id);
+    let old_ends = now + time::Duration::seconds(i64::try_from(grace).unwrap_or(0));
+    if !state
+        .store()
+        .rotate_api_key(old.id, &new, old_ends)
+        .await
+        .map_err(store_error)?
+    {
+        return Err(ApiError::conflict("the key was revoked meanwhile"));
+    }
+    audit.detail("new_key_id", new.id.to_string());
+    audit.detail("grace_seconds", grace);
+    let mut out = serde_json::to_value(body_of(&new)).map_err(|e| ApiError::internal(&e))?;
+    if let Some(map) = out.as_object_mut() {
+        map.insert("key".to_owned(), Value::String(key.expose().to_owned()));
+        map.insert(
+            "old_key_expires_at".to_owned(),
+            Value::String(timestamp(micros(
+                old_ends.min(old.expires_at.unwrap_or(old_ends)),
+            ))),
+        );
+    }
+    Ok((StatusCode::CREATED, Json(out)))
+}

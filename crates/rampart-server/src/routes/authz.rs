@@ -1,0 +1,150 @@
+//! Authorization decisions for applications (`POST /v1/authorize`) and the role policy
+//! (`GET`/`PUT /v1/policy`). Decisions come from the precompiled policy; every denial is
+//! audited, allowed decisions are not (they are the hot path).
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::http::audit_trail::AuditSlot;
+use crate::http::auth::Caller;
+use crate::http::json::ApiJson;
+use crate::problem::{ApiError, FieldError};
+use crate::routes::keys::{invalid, object, text};
+use crate::state::AppState;
+
+/// Decides whether a principal may do an action on a resource.
+#[utoipa::path(post, path = "/v1/authorize", tag = "identity", security(("bearer" = [])),
+    request_body(content = Object, description = "{\"principal_id\": \"…\", \"action\": \"actions:approve\", \"resource\": {\"type\": \"service\", \"id\": \"checkout\", \"team_id\": \"payments\"}}"),
+    responses((status = 200, description = "{\"allowed\": bool, \"reason\": \"…\", \"matched_role\": \"operator\" | null}", body = Object),
+        (status = 404, description = "No such principal", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn authorize(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<rampart_access::Decision>, ApiError> {
+    caller.require(&state, "authz:check")?;
+    let object = object(&body, &["principal_id", "action", "resource"], "")?;
+    let one = |e: FieldError| ApiError::validation(vec![e]);
+    let principal_id = text(object, "principal_id", "principal_id", true)
+        .map_err(one)?
+        .unwrap_or_default();
+    let principal_id =
+        Uuid::parse_str(principal_id).map_err(|_| invalid("principal_id", "is not an id"))?;
+    let action = text(object, "action", "action", true)
+        .map_err(one)?
+        .unwrap_or_default()
+        .to_owned();
+    let resource = match object.get("resource") {
+        None | Some(Value::Null) => None,
+        Some(value @ Value::Object(_)) => Some(value),
+        Some(_) => {
+            return Err(invalid(
+                "resource",
+                "must be an object {type, id, team_id?}",
+            ));
+        }
+    };
+    let team = match resource.and_then(|r| r.get("team_id")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(team)) => Some(team.clone()),
+        Some(_) => return Err(invalid("resource.team_id", "must be a string")),
+    };
+    let record = state
+        .store()
+        .principal(principal_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("no principal with that id"))?;
+    let p = &record.principal;
+    let decision = state.policy().decide(
+        rampart_access::Subject {
+            roles: &p.roles,
+            teams: &p.teams,
+            disabled: p.disabled,
+        },
+        &action,
+        team.as_deref(),
+    );
+    if !decision.allowed {
+        audit.note("authz.deny", "principal", &principal_id.to_string());
+        audit.detail("action", action);
+        audit.detail("resource", resource.cloned().unwrap_or(Value::Null));
+        audit.detail("reason", decision.reason.clone());
+        audit.detail("matched_role", json!(decision.matched_role));
+    }
+    Ok(Json(decision))
+}
+
+/// The role policy in force, in the shape of the YAML file.
+#[utoipa::path(get, path = "/v1/policy", tag = "identity", security(("bearer" = [])),
+    responses((status = 200, description = "{\"roles\": {...}, \"source\": \"default\" | \"file\" | \"api\", \"version\": N}", body = Object)))]
+pub async fn get_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, "roles:manage")?;
+    let policy = state.policy();
+    let mut out = serde_json::to_value(policy.document()).map_err(|e| ApiError::internal(&e))?;
+    if let Some(map) = out.as_object_mut() {
+        map.insert("source".to_owned(), json!(state.policy_source()));
+        map.insert("version".to_owned(), json!(state.policy_version()));
+    }
+    Ok(Json(out))
+}
+
+/// Replaces the role policy (stored; every server picks it up within seconds).
+#[utoipa::path(put, path = "/v1/policy", tag = "identity", security(("bearer" = [])),
+    request_body(content = Object, description = "{\"roles\": {\"viewer\": {\"permissions\": [...]}, ...}}"),
+    responses((status = 200, description = "The policy now in force", body = Object),
+        (status = 409, description = "The policy comes from policy_file", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The policy does not compile (cycle, unknown parent, bad permission)", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn put_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("policy.update", "policy", "roles");
+    caller.require(&state, "roles:manage")?;
+    if let Some(path) = &state.settings().policy_file {
+        return Err(ApiError::conflict(format!(
+            "the role policy comes from the file {}; change the file (and restart) instead",
+            path.display()
+        )));
+    }
+    let mut body = body;
+    if let Some(map) = body.as_object_mut() {
+        // GET's extra fields may be sent back unchanged.
+        map.remove("source");
+        map.remove("version");
+    }
+    let policy =
+        rampart_access::Policy::from_json(&body).map_err(|e| invalid("roles", e.to_string()))?;
+    // Nobody locks themselves out: the caller must still be able to manage the policy.
+    if policy
+        .grants(&caller.principal.roles, "roles:manage")
+        .is_none()
+    {
+        return Err(invalid(
+            "roles",
+            "under this policy none of your roles would grant roles:manage; keep it for at least your own role",
+        ));
+    }
+    let document = serde_json::to_string(policy.document()).map_err(|e| ApiError::internal(&e))?;
+    let version = state
+        .store()
+        .store_access_policy(&document, OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    audit.detail("version", version);
+    audit.detail(
+        "roles",
+        json!(policy.document().roles.keys().collect::<Vec<_>>()),
+    );
+    state.set_policy(policy, version, "api");
+    get_policy(State(state), caller).await
+}

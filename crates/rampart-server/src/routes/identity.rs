@@ -1,0 +1,882 @@
+//! Principals, passwords, login, sessions and second factors.
+//!
+//! Login answers an unknown name and a wrong password with the same 401 after the same work
+//! (a dummy argon2id verification), counts failures per principal and locks after
+//! `max_login_attempts` (423 until `lockout_seconds` pass). Hashing runs on blocking threads, at
+//! most one per core. Passwords, TOTP secrets and codes never reach a log, an error or the audit
+//! log.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use http::StatusCode;
+use rampart_access::password::{PasswordPolicy, PasswordProblem};
+use rampart_access::session::SessionClaims;
+use rampart_access::totp::{Totp, TotpSecret, otpauth_uri};
+use rampart_access::{Principal, PrincipalKind};
+use rampart_crypto::SealContext;
+use rampart_store::{PrincipalRecord, PrincipalUpdate, SessionRecord};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::http::audit_trail::AuditSlot;
+use crate::http::auth::{Caller, CallerSlot, CredentialError, CredentialKind, check_credential};
+use crate::http::context::ClientIp;
+use crate::http::json::ApiJson;
+use crate::http::query::ApiQuery;
+use crate::problem::{ApiError, FieldError};
+use crate::routes::keys::{field, invalid, object, text, timestamp};
+use crate::state::AppState;
+
+/// A principal as the API shows it: never a password or a secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrincipalBody {
+    /// The id.
+    pub id: String,
+    /// `user`, `service`, `device` or `ai_agent`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Unique name.
+    pub name: String,
+    /// Contact address.
+    pub email: Option<String>,
+    /// Roles from the role policy.
+    pub roles: Vec<String>,
+    /// Teams.
+    pub teams: Vec<String>,
+    /// Disabled principals keep their history; none of their credentials work.
+    pub disabled: bool,
+    /// Whether the principal can log in with a password.
+    pub has_password: bool,
+    /// Whether a second factor (TOTP) is enrolled.
+    pub totp_enabled: bool,
+    /// Locked after failed logins until then, if locked.
+    pub locked_until: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+}
+
+fn micros(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+fn body_of(record: &PrincipalRecord, now: OffsetDateTime) -> PrincipalBody {
+    let p = &record.principal;
+    PrincipalBody {
+        id: p.id.to_string(),
+        kind: p.kind.as_str(),
+        name: p.name.clone(),
+        email: p.email.clone(),
+        roles: p.roles.clone(),
+        teams: p.teams.clone(),
+        disabled: p.disabled,
+        has_password: record.password_hash.is_some(),
+        totp_enabled: record.totp_enabled,
+        locked_until: record
+            .locked_until
+            .filter(|until| *until > now)
+            .map(|until| timestamp(micros(until))),
+        created_at: timestamp(micros(p.created_at)),
+    }
+}
+
+fn store_error(e: rampart_store::StoreError) -> ApiError {
+    ApiError::internal(&e)
+}
+
+fn principal_id(text: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| ApiError::not_found("no principal with that id"))
+}
+
+async fn load(state: &AppState, id: Uuid) -> Result<PrincipalRecord, ApiError> {
+    state
+        .store()
+        .principal(id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::not_found("no principal with that id"))
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+}
+
+fn valid_email(email: &str) -> bool {
+    email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        })
+        && !email.chars().any(char::is_whitespace)
+}
+
+/// A list of names (roles or teams).
+fn names(object: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, FieldError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .filter(|s| valid_name(s))
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        field(
+                            key,
+                            "must be a list of names (A-Z, a-z, 0-9, '.', '_', '-', '@')",
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(field(key, "must be a list of names")),
+    }
+}
+
+/// Roles must exist, and a caller without `roles:manage` may only grant roles it holds itself.
+fn check_roles(state: &AppState, caller: &Caller, roles: &[String]) -> Result<(), ApiError> {
+    let policy = state.policy();
+    for role in roles {
+        if !policy.has_role(role) {
+            return Err(invalid(
+                "roles",
+                format!("'{role}' is not a role of the policy"),
+            ));
+        }
+        if !caller.holds(state, "roles:manage") && !caller.principal.roles.contains(role) {
+            return Err(ApiError::forbidden(&format!(
+                "roles:manage (to grant the role '{role}', which this caller does not hold)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn password_problems(problems: Vec<PasswordProblem>) -> ApiError {
+    ApiError::validation(
+        problems
+            .into_iter()
+            .map(|p| field("password", p.to_string()))
+            .collect(),
+    )
+}
+
+/// Checks a password against the policy and hashes it on a blocking thread.
+async fn hash_password(
+    state: &AppState,
+    password: SecretString,
+    context: Vec<String>,
+) -> Result<String, ApiError> {
+    let policy = PasswordPolicy {
+        min_length: usize::try_from(state.settings().password_min_length).unwrap_or(12),
+        ..PasswordPolicy::default()
+    };
+    let refs: Vec<&str> = context.iter().map(String::as_str).collect();
+    policy.check(&password, &refs).map_err(password_problems)?;
+    let _permit = state
+        .identity()
+        .hashing
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let hasher = Arc::clone(&state.identity().passwords);
+    tokio::task::spawn_blocking(move || hasher.hash(&password))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// Creates a principal.
+#[utoipa::path(post, path = "/v1/principals", tag = "identity", security(("bearer" = [])),
+    request_body(content = Object, description = "{\"type\": \"user\", \"name\": \"alice\", \"email\": \"…\", \"password\": \"…\", \"roles\": [\"operator\"], \"teams\": [\"payments\"]}"),
+    responses((status = 201, description = "The principal (never the password)", body = PrincipalBody),
+        (status = 409, description = "The name is taken", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field or weak password", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn create_principal(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<PrincipalBody>), ApiError> {
+    audit.note("principals.create", "principal", "-");
+    caller.require(&state, "users:manage")?;
+    let object = object(
+        &body,
+        &["type", "name", "email", "password", "roles", "teams"],
+        "",
+    )?;
+    let one = |e: FieldError| ApiError::validation(vec![e]);
+    let kind = match text(object, "type", "type", false).map_err(one)? {
+        None => PrincipalKind::User,
+        Some(t) => t
+            .parse::<PrincipalKind>()
+            .map_err(|_| invalid("type", "must be user, service, device or ai_agent"))?,
+    };
+    let name = text(object, "name", "name", true)
+        .map_err(one)?
+        .unwrap_or_default();
+    if !valid_name(name) {
+        return Err(invalid(
+            "name",
+            "1 to 128 characters of A-Z, a-z, 0-9, '.', '_', '-', '@'",
+        ));
+    }
+    let email = text(object, "email", "email", false).map_err(one)?;
+    if email.is_some_and(|e| !valid_email(e)) {
+        return Err(invalid("email", "is not an email address"));
+    }
+    let roles = names(object, "roles").map_err(one)?.unwrap_or_default();
+    let teams = names(object, "teams").map_err(one)?.unwrap_or_default();
+    check_roles(&state, &caller, &roles)?;
+    let password_hash = match object.get("password") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(password)) => {
+            let mut context = vec![name.to_owned()];
+            context.extend(email.map(str::to_owned));
+            Some(hash_password(&state, SecretString::from(password.clone()), context).await?)
+        }
+        Some(_) => return Err(invalid("password", "must be a string")),
+    };
+    let now = OffsetDateTime::now_utc();
+    let principal = Principal {
+        id: Uuid::now_v7(),
+        kind,
+        name: name.to_owned(),
+        email: email.map(str::to_owned),
+        roles,
+        teams,
+        disabled: false,
+        created_at: now,
+    };
+    audit.note("principals.create", "principal", &principal.id.to_string());
+    audit.detail("name", principal.name.clone());
+    audit.detail("roles", principal.roles.clone());
+    if !state
+        .store()
+        .create_principal(&principal, password_hash.as_deref())
+        .await
+        .map_err(store_error)?
+    {
+        return Err(ApiError::conflict(format!(
+            "a principal named '{name}' already exists"
+        )));
+    }
+    let record = load(&state, principal.id).await?;
+    Ok((StatusCode::CREATED, Json(body_of(&record, now))))
+}
+
+/// A page of principals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrincipalsPage {
+    /// Principals by id.
+    pub items: Vec<PrincipalBody>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// `?limit=N&cursor=C`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn can_read_principals(state: &AppState, caller: &Caller) -> bool {
+    caller.holds(state, "users:read") || caller.holds(state, "users:manage")
+}
+
+/// Lists principals.
+#[utoipa::path(get, path = "/v1/principals", tag = "identity", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "A page of principals", body = PrincipalsPage)))]
+pub async fn list_principals(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<PrincipalsPage>, ApiError> {
+    if !can_read_principals(&state, &caller) {
+        return Err(ApiError::forbidden("users:read"));
+    }
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(invalid("limit", "must be between 1 and 1000"));
+    }
+    let after = match &query.cursor {
+        Some(c) => Some(
+            Uuid::parse_str(c)
+                .map_err(|_| invalid("cursor", "is not a cursor this API returned"))?,
+        ),
+        None => None,
+    };
+    let records = state
+        .store()
+        .list_principals(after, limit)
+        .await
+        .map_err(store_error)?;
+    let now = OffsetDateTime::now_utc();
+    let next_cursor = (records.len() == limit as usize)
+        .then(|| records.last().map(|r| r.principal.id.to_string()))
+        .flatten();
+    Ok(Json(PrincipalsPage {
+        items: records.iter().map(|r| body_of(r, now)).collect(),
+        next_cursor,
+    }))
+}
+
+/// One principal (any principal may read itself).
+#[utoipa::path(get, path = "/v1/principals/{id}", tag = "identity", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The principal's id")),
+    responses((status = 200, description = "The principal", body = PrincipalBody)))]
+pub async fn get_principal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PrincipalBody>, ApiError> {
+    let id = principal_id(&id)?;
+    if id != caller.principal.id && !can_read_principals(&state, &caller) {
+        return Err(ApiError::forbidden("users:read"));
+    }
+    let record = load(&state, id).await?;
+    Ok(Json(body_of(&record, OffsetDateTime::now_utc())))
+}
+
+/// Changes roles, teams, email or `disabled`.
+#[utoipa::path(patch, path = "/v1/principals/{id}", tag = "identity", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The principal's id")),
+    request_body(content = Object, description = "{\"roles\": [...], \"teams\": [...], \"disabled\": bool, \"email\": \"…\" | null}"),
+    responses((status = 200, description = "The principal", body = PrincipalBody)))]
+pub async fn update_principal(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<PrincipalBody>, ApiError> {
+    audit.note("principals.update", "principal", &id);
+    caller.require(&state, "users:manage")?;
+    let id = principal_id(&id)?;
+    let object = object(&body, &["roles", "teams", "disabled", "email"], "")?;
+    let one = |e: FieldError| ApiError::validation(vec![e]);
+    let roles = names(object, "roles").map_err(one)?;
+    if let Some(roles) = &roles {
+        check_roles(&state, &caller, roles)?;
+        audit.detail("roles", roles.clone());
+    }
+    let disabled = match object.get("disabled") {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err(invalid("disabled", "must be true or false")),
+    };
+    let email = match object.get("email") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(e)) if valid_email(e) => Some(Some(e.clone())),
+        Some(_) => return Err(invalid("email", "is not an email address")),
+    };
+    if let Some(disabled) = disabled {
+        audit.detail("disabled", disabled);
+    }
+    let update = PrincipalUpdate {
+        teams: names(object, "teams").map_err(one)?,
+        roles,
+        disabled,
+        email,
+    };
+    let now = OffsetDateTime::now_utc();
+    if !state
+        .store()
+        .update_principal(id, &update, now)
+        .await
+        .map_err(store_error)?
+    {
+        return Err(ApiError::not_found("no principal with that id"));
+    }
+    Ok(Json(body_of(&load(&state, id).await?, now)))
+}
+
+/// Disables a principal: its history stays, its sessions end and its API keys stop working.
+#[utoipa::path(delete, path = "/v1/principals/{id}", tag = "identity", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The principal's id")),
+    responses((status = 200, description = "The principal, disabled", body = PrincipalBody)))]
+pub async fn disable_principal(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(id): Path<String>,
+) -> Result<Json<PrincipalBody>, ApiError> {
+    audit.note("principals.disable", "principal", &id);
+    caller.require(&state, "users:manage")?;
+    let id = principal_id(&id)?;
+    let update = PrincipalUpdate {
+        disabled: Some(true),
+        ..PrincipalUpdate::default()
+    };
+    let now = OffsetDateTime::now_utc();
+    if !state
+        .store()
+        .update_principal(id, &update, now)
+        .await
+        .map_err(store_error)?
+    {
+        return Err(ApiError::not_found("no principal with that id"));
+    }
+    Ok(Json(body_of(&load(&state, id).await?, now)))
+}
+
+/// Lifts a lockout.
+#[utoipa::path(post, path = "/v1/principals/{id}/unlock", tag = "identity", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The principal's id")),
+    responses((status = 200, description = "The principal, unlocked", body = PrincipalBody)))]
+pub async fn unlock_principal(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(id): Path<String>,
+) -> Result<Json<PrincipalBody>, ApiError> {
+    audit.note("principals.unlock", "principal", &id);
+    caller.require(&state, "users:manage")?;
+    let id = principal_id(&id)?;
+    if !state
+        .store()
+        .clear_login_failures(id)
+        .await
+        .map_err(store_error)?
+    {
+        return Err(ApiError::not_found("no principal with that id"));
+    }
+    Ok(Json(body_of(
+        &load(&state, id).await?,
+        OffsetDateTime::now_utc(),
+    )))
+}
+
+fn totp_context(id: Uuid) -> SealContext {
+    SealContext::new(format!("totp/{id}"), 1)
+}
+
+fn self_or_manager(state: &AppState, caller: &Caller, id: Uuid) -> Result<(), ApiError> {
+    if caller.principal.id == id || caller.holds(state, "users:manage") {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("users:manage"))
+    }
+}
+
+/// Starts TOTP enrollment: a new secret, in effect after confirmation.
+#[utoipa::path(post, path = "/v1/principals/{id}/totp", tag = "identity", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The principal's id")),
+    responses((status = 201, description = "{\"secret_b32\": \"…\", \"otpauth_uri\": \"otpauth://totp/…\"}", body = Object)))]
+pub async fn enroll_totp(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    audit.note("principals.totp_enroll", "principal", &id);
+    let id = principal_id(&id)?;
+    self_or_manager(&state, &caller, id)?;
+    let record = load(&state, id).await?;
+    let secret = TotpSecret::generate().map_err(|e| ApiError::internal(&e))?;
+    let sealed = state
+        .keys()
+        .kek()
+        .seal(&totp_context(id), secret.as_bytes())
+        .map_err(|e| ApiError::internal(&e))?;
+    state
+        .store()
+        .set_totp_pending(id, &sealed)
+        .await
+        .map_err(store_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "secret_b32": secret.to_base32(),
+            "otpauth_uri": otpauth_uri("Rampart", &record.principal.name, &secret),
+        })),
+    ))
+}
+
+fn unseal_totp(state: &AppState, record: &PrincipalRecord) -> Result<Option<TotpSecret>, ApiError> {
+    let Some(sealed) = &record.totp_sealed else {
+        return Ok(None);
+    };
+    let bytes = state
+        .keys()
+        .kek()
+        .open(&totp_context(record.principal.id), sealed)
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Some(TotpSecret::from_bytes(bytes.expose_secret())))
+}
+
+fn now_unix(now: OffsetDateTime) -> u64 {
+    u64::try_from(now.unix_timestamp()).unwrap_or(0)
+}
+
+/// Confirms TOTP enrollment with a current code.
+#[utoipa::path(post, path = "/v1/principals/{id}/totp/confirm", tag = "identity", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The principal's id")),
+    request_body(content = Object, description = "{\"code\": \"123456\"}"),
+    responses((status = 200, description = "{\"totp_enabled\": true}", body = Object),
+        (status = 422, description = "Wrong code", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("principals.totp_confirm", "principal", &id);
+    let id = principal_id(&id)?;
+    self_or_manager(&state, &caller, id)?;
+    let object = object(&body, &["code"], "")?;
+    let code = text(object, "code", "code", true)
+        .map_err(|e| ApiError::validation(vec![e]))?
+        .unwrap_or_default();
+    let record = load(&state, id).await?;
+    if record.totp_enabled {
+        return Err(ApiError::conflict(
+            "TOTP is already enabled for this principal",
+        ));
+    }
+    let secret = unseal_totp(&state, &record)?.ok_or_else(|| {
+        ApiError::conflict("no TOTP enrollment is pending: POST /v1/principals/{id}/totp first")
+    })?;
+    let now = now_unix(OffsetDateTime::now_utc());
+    let step = Totp::DEFAULT
+        .verify(&secret, code, now, 1, record.totp_last_step)
+        .ok_or_else(|| invalid("code", "is not the current code of this secret"))?;
+    if !state
+        .store()
+        .claim_totp_step(id, step)
+        .await
+        .map_err(store_error)?
+    {
+        return Err(invalid("code", "was used already; wait for the next one"));
+    }
+    state
+        .store()
+        .set_totp_enabled(id, true)
+        .await
+        .map_err(store_error)?;
+    Ok(Json(json!({"totp_enabled": true})))
+}
+
+/// Removes TOTP.
+#[utoipa::path(delete, path = "/v1/principals/{id}/totp", tag = "identity", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The principal's id")),
+    responses((status = 200, description = "{\"totp_enabled\": false}", body = Object)))]
+pub async fn remove_totp(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("principals.totp_remove", "principal", &id);
+    caller.require(&state, "users:manage")?;
+    let id = principal_id(&id)?;
+    load(&state, id).await?;
+    state
+        .store()
+        .set_totp_enabled(id, false)
+        .await
+        .map_err(store_error)?;
+    Ok(Json(json!({"totp_enabled": false})))
+}
+
+fn retry_after(not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> ApiError {
+    use governor::clock::{Clock as _, DefaultClock};
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    ApiError::rate_limited(wait.as_secs().max(1))
+}
+
+/// The answer to a failed login: the same for an unknown name, a disabled principal and a wrong
+/// password.
+fn login_failed() -> ApiError {
+    ApiError::unauthenticated_detail("the name or the password is wrong")
+}
+
+/// Logs in with a name and password (and a TOTP code when required): a session token.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "identity",
+    request_body(content = Object, description = "{\"name\": \"alice\", \"password\": \"…\", \"totp\": \"123456\"?}"),
+    responses((status = 200, description = "{\"token\": \"v4.public.…\", \"expires_at\": \"…\"}", body = Object),
+        (status = 401, description = "Wrong name or password, or a second factor is required (type mfa-required)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 423, description = "Locked after too many failures", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address or for this name", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn login(
+    State(state): State<AppState>,
+    audit: AuditSlot,
+    slot: CallerSlot,
+    client: Option<axum::Extension<ClientIp>>,
+    headers: http::HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("auth.login", "principal", "-");
+    let client_ip: Option<IpAddr> = client.map(|c| c.0.0);
+    if let Some(ip) = client_ip
+        && let Err(not_until) = state.identity().login_per_ip.check_key(&ip)
+    {
+        return Err(retry_after(not_until));
+    }
+    let object = object(&body, &["name", "password", "totp"], "")?;
+    let one = |e: FieldError| ApiError::validation(vec![e]);
+    let name = text(object, "name", "name", true)
+        .map_err(one)?
+        .unwrap_or_default()
+        .to_owned();
+    let password = match object.get("password") {
+        Some(Value::String(p)) => SecretString::from(p.clone()),
+        _ => return Err(invalid("password", "is required (a string)")),
+    };
+    let code = text(object, "totp", "totp", false)
+        .map_err(one)?
+        .map(str::to_owned);
+    if let Err(not_until) = state
+        .identity()
+        .login_per_name
+        .check_key(&name.to_lowercase())
+    {
+        return Err(retry_after(not_until));
+    }
+    let now = OffsetDateTime::now_utc();
+    let record = state
+        .store()
+        .principal_by_name(&name)
+        .await
+        .map_err(store_error)?;
+    if let Some(record) = &record {
+        audit.note("auth.login", "principal", &record.principal.id.to_string());
+        if record.locked_until.is_some_and(|until| until > now) {
+            return Err(ApiError::locked(
+                "too many failed logins: this account is locked for now; try later or ask an administrator to unlock it",
+            ));
+        }
+    }
+    let _permit = state
+        .identity()
+        .hashing
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let hasher = Arc::clone(&state.identity().passwords);
+    let stored = record
+        .as_ref()
+        .filter(|r| !r.principal.disabled)
+        .and_then(|r| r.password_hash.clone());
+    let verified = tokio::task::spawn_blocking(move || match stored {
+        Some(stored) => hasher.verify(&password, &stored).ok(),
+        None => {
+            hasher.verify_dummy(&password);
+            None
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    drop(_permit);
+    let (Some(record), Some(verified)) = (record, verified) else {
+        return Err(login_failed());
+    };
+    let id = record.principal.id;
+    let max = state.settings().max_login_attempts;
+    let lockout = time::Duration::seconds(
+        i64::try_from(state.settings().lockout_seconds).unwrap_or(i64::MAX),
+    );
+    let fail = |state: AppState| async move {
+        let (_, locked) = state
+            .store()
+            .record_login_failure(id, max, now + lockout)
+            .await
+            .map_err(store_error)?;
+        if locked.is_some_and(|until| until > now) {
+            Err(ApiError::locked(
+                "too many failed logins: this account is now locked; try later or ask an administrator to unlock it",
+            ))
+        } else {
+            Err(login_failed())
+        }
+    };
+    if !verified.ok {
+        return fail(state.clone()).await;
+    }
+    // The password is right: a second factor when enrolled or required by a role.
+    let mfa_needed = record.totp_enabled || state.policy().mfa_required(&record.principal.roles);
+    if mfa_needed {
+        let Some(code) = code else {
+            return Err(ApiError::mfa_required(if record.totp_enabled {
+                "send the current TOTP code as \"totp\""
+            } else {
+                "a role of this principal requires a second factor: enroll TOTP (POST /v1/principals/{id}/totp) first"
+            }));
+        };
+        let secret = if record.totp_enabled {
+            unseal_totp(&state, &record)?
+        } else {
+            None
+        };
+        let Some(secret) = secret else {
+            return Err(ApiError::mfa_required(
+                "a role of this principal requires a second factor: enroll TOTP (POST /v1/principals/{id}/totp) first",
+            ));
+        };
+        let step = Totp::DEFAULT.verify(&secret, &code, now_unix(now), 1, record.totp_last_step);
+        let claimed = match step {
+            Some(step) => state
+                .store()
+                .claim_totp_step(id, step)
+                .await
+                .map_err(store_error)?,
+            None => false,
+        };
+        if !claimed {
+            return fail(state.clone()).await;
+        }
+    }
+    state
+        .store()
+        .clear_login_failures(id)
+        .await
+        .map_err(store_error)?;
+    if verified.needs_rehash {
+        let hasher = Arc::clone(&state.identity().passwords);
+        if let Some(Value::String(p)) = object.get("password") {
+            let password = SecretString::from(p.clone());
+            let rehashed = tokio::task::spawn_blocking(move || hasher.hash(&password))
+                .await
+                .map_err(|e| ApiError::internal(&e))?;
+            if let Ok(hash) = rehashed {
+                state
+                    .store()
+                    .set_password_hash(id, &hash)
+                    .await
+                    .map_err(store_error)?;
+                audit.detail("rehashed", true);
+            }
+        }
+    }
+    let ttl = time::Duration::seconds(
+        i64::try_from(state.settings().session_ttl_seconds).unwrap_or(3600),
+    );
+    let session = SessionRecord {
+        id: Uuid::now_v7(),
+        principal_id: id,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + ttl,
+        revoked_at: None,
+    };
+    let user_agent = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| {
+            ua.chars()
+                .filter(|c| !c.is_control())
+                .take(512)
+                .collect::<String>()
+        });
+    state
+        .store()
+        .insert_session(
+            &session,
+            client_ip.map(|ip| ip.to_string()).as_deref(),
+            user_agent.as_deref(),
+        )
+        .await
+        .map_err(store_error)?;
+    let token = state
+        .identity()
+        .sessions
+        .issue(&SessionClaims {
+            session_id: session.id,
+            principal_id: id,
+            issued_at: now,
+            expires_at: session.expires_at,
+        })
+        .map_err(|e| ApiError::internal(&e))?;
+    // The audit trail records the login as the principal's, with the session as credential.
+    slot.set(&Caller {
+        principal: record.principal,
+        credential_id: session.id,
+        scopes: None,
+        kind: CredentialKind::Session,
+        expires_at: Some(session.expires_at),
+    });
+    audit.detail("mfa", mfa_needed);
+    Ok(Json(json!({
+        "token": token,
+        "expires_at": timestamp(micros(session.expires_at)),
+    })))
+}
+
+/// Ends the presented session.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "identity", security(("bearer" = [])),
+    responses((status = 200, description = "{\"revoked\": true}", body = Object)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("auth.logout", "session", &caller.credential_id.to_string());
+    if caller.kind != CredentialKind::Session {
+        return Err(invalid(
+            "authorization",
+            "logout ends sessions; revoke an API key with DELETE /v1/api-keys/{id}",
+        ));
+    }
+    let revoked = state
+        .store()
+        .revoke_session(caller.credential_id, OffsetDateTime::now_utc())
+        .await
+        .map_err(store_error)?;
+    Ok(Json(json!({"revoked": revoked})))
+}
+
+/// Checks a credential an application's caller presented.
+#[utoipa::path(post, path = "/v1/auth/introspect", tag = "identity", security(("bearer" = [])),
+    request_body(content = Object, description = "{\"credential\": \"rk_… | v4.public.…\", \"client_ip\": \"203.0.113.7\"?}"),
+    responses((status = 200, description = "{\"active\": true, \"principal_id\", …} or {\"active\": false}", body = Object)))]
+pub async fn introspect(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, "authz:check")?;
+    let object = object(&body, &["credential", "client_ip"], "")?;
+    let one = |e: FieldError| ApiError::validation(vec![e]);
+    let credential = text(object, "credential", "credential", true)
+        .map_err(one)?
+        .unwrap_or_default();
+    let client_ip = match text(object, "client_ip", "client_ip", false).map_err(one)? {
+        Some(ip) => Some(
+            ip.parse::<IpAddr>()
+                .map_err(|_| invalid("client_ip", "is not an IP address"))?,
+        ),
+        None => None,
+    };
+    match check_credential(&state, credential, client_ip, OffsetDateTime::now_utc()).await {
+        Ok(found) => Ok(Json(json!({
+            "active": true,
+            "principal_id": found.principal.id.to_string(),
+            "principal_type": found.principal.kind.as_str(),
+            "name": found.principal.name,
+            "roles": found.principal.roles,
+            "teams": found.principal.teams,
+            "scopes": found.scopes,
+            "credential_type": match found.kind { CredentialKind::ApiKey => "api_key", CredentialKind::Session => "session" },
+            "expires_at": found.expires_at.map(|at| timestamp(micros(at))),
+        }))),
+        Err(CredentialError::Refused(reason)) => {
+            tracing::info!(reason, "introspection: credential not active");
+            Ok(Json(json!({"active": false})))
+        }
+        Err(CredentialError::Store(e)) => Err(ApiError::internal(&e)),
+    }
+}

@@ -1,0 +1,730 @@
+//! Identity and access over the API: principals, passwords and login, lockout, TOTP, sessions,
+//! API keys (scopes, expiry, allowlists, rotation), authorize with team isolation, the policy,
+//! rate limits and introspection.
+
+use std::time::{Duration, Instant};
+
+use http::{Method, StatusCode};
+use rampart_access::totp::{Totp, TotpSecret};
+use serde_json::{Value, json};
+
+use crate::harness::{App, Reply};
+
+const GOOD_PASSWORD: &str = "correct-Horse-battery-9";
+
+async fn user(app: &App, name: &str, roles: &[&str], teams: &[&str]) -> String {
+    let reply = app
+        .post(
+            "/v1/principals",
+            json!({"type": "user", "name": name, "email": format!("{name}@example.com"),
+                   "password": GOOD_PASSWORD, "roles": roles, "teams": teams}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn login(app: &App, name: &str, password: &str, totp: Option<&str>) -> Reply {
+    let mut body = json!({"name": name, "password": password});
+    if let Some(code) = totp {
+        body["totp"] = json!(code);
+    }
+    app.call_from(
+        "192.0.2.10",
+        Method::POST,
+        "/v1/auth/login",
+        None,
+        Some(body),
+    )
+    .await
+}
+
+fn problem_type(reply: &Reply) -> &str {
+    reply.body["type"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn principals_are_created_read_changed_and_disabled() {
+    let app = App::new().await;
+    let created = app
+        .post(
+            "/v1/principals",
+            json!({"type": "user", "name": "alice", "email": "alice@example.com", "password": GOOD_PASSWORD, "roles": ["operator"], "teams": ["payments"]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["type"], "user");
+    assert_eq!(created.body["has_password"], true);
+    assert!(!created.text.contains(GOOD_PASSWORD));
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let again = app
+        .post(
+            "/v1/principals",
+            json!({"name": "alice", "password": GOOD_PASSWORD}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    for (body, field, needle) in [
+        (
+            json!({"name": "bob", "password": "short-1A"}),
+            "password",
+            "at least 12",
+        ),
+        (
+            json!({"name": "bob", "password": "Password123!"}),
+            "password",
+            "common",
+        ),
+        (
+            json!({"name": "bob", "password": "alllowercaseletters"}),
+            "password",
+            "at least 3 of",
+        ),
+        (
+            json!({"name": "bobby", "password": "Bobby-the-builder-77"}),
+            "password",
+            "name",
+        ),
+        (
+            json!({"name": "bob", "roles": ["wizard"]}),
+            "roles",
+            "not a role",
+        ),
+        (
+            json!({"name": "bob", "type": "robot"}),
+            "type",
+            "user, service",
+        ),
+        (json!({"name": "b b"}), "name", "characters"),
+        (json!({"name": "bob", "email": "nope"}), "email", "email"),
+        (json!({"name": "bob", "shoe": 42}), "shoe", "not a field"),
+    ] {
+        let reply = app.post("/v1/principals", body.clone()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["errors"][0]["field"], field, "{}", reply.text);
+        assert!(reply.text.contains(needle), "{needle}: {}", reply.text);
+        assert!(!reply.text.contains("short-1A") && !reply.text.contains("Password123!"));
+    }
+    let read = app.get(&format!("/v1/principals/{id}")).await;
+    assert_eq!(read.body["name"], "alice");
+    let page = app.get("/v1/principals?limit=2").await;
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 2);
+    assert!(page.body["next_cursor"].is_string());
+    let patched = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/principals/{id}"),
+            Some(&app.admin),
+            Some(json!({"roles": ["developer"], "teams": ["search"]})),
+        )
+        .await;
+    assert_eq!(patched.body["roles"], json!(["developer"]));
+    assert_eq!(patched.body["teams"], json!(["search"]));
+
+    let session = login(&app, "alice", GOOD_PASSWORD, None).await;
+    assert_eq!(session.status, StatusCode::OK, "{}", session.text);
+    let token = session.body["token"].as_str().unwrap().to_owned();
+    let disabled = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/principals/{id}"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(disabled.body["disabled"], true);
+    // History stays; the session and any login stop at once.
+    assert_eq!(
+        app.get(&format!("/v1/principals/{id}")).await.body["disabled"],
+        true
+    );
+    let whoami = app
+        .call(Method::GET, "/v1/auth/whoami", Some(&token), None)
+        .await;
+    assert_eq!(whoami.status, StatusCode::UNAUTHORIZED);
+    let refused = login(&app, "alice", GOOD_PASSWORD, None).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    // A viewer cannot manage principals.
+    let denied = app
+        .call(
+            Method::POST,
+            "/v1/principals",
+            Some(&app.viewer),
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn login_gives_a_session_that_logout_and_idleness_end() {
+    let app = App::with_env(&[("RAMPART_SESSION_IDLE_SECONDS", "2")]).await;
+    let id = user(&app, "carol", &["developer"], &[]).await;
+    let session = login(&app, "carol", GOOD_PASSWORD, None).await;
+    assert_eq!(session.status, StatusCode::OK, "{}", session.text);
+    let token = session.body["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("v4.public."));
+    assert!(session.body["expires_at"].as_str().unwrap().ends_with('Z'));
+    let whoami = app
+        .call(Method::GET, "/v1/auth/whoami", Some(&token), None)
+        .await;
+    assert_eq!(whoami.status, StatusCode::OK, "{}", whoami.text);
+    assert_eq!(whoami.body["principal_id"], id.as_str());
+    let out = app
+        .call(Method::POST, "/v1/auth/logout", Some(&token), None)
+        .await;
+    assert_eq!(out.body["revoked"], true);
+    let after = app
+        .call(Method::GET, "/v1/auth/whoami", Some(&token), None)
+        .await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    // A tampered token is refused like any bad credential.
+    let mut tampered = token.clone().into_bytes();
+    tampered[30] ^= 1;
+    let tampered = String::from_utf8(tampered).unwrap();
+    let bad = app
+        .call(Method::GET, "/v1/auth/whoami", Some(&tampered), None)
+        .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    // Idle timeout: 2 s here.
+    let idle = login(&app, "carol", GOOD_PASSWORD, None).await;
+    let idle = idle.body["token"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let expired = app
+        .call(Method::GET, "/v1/auth/whoami", Some(&idle), None)
+        .await;
+    assert_eq!(expired.status, StatusCode::UNAUTHORIZED);
+    // Logging out with an API key is a clear 422.
+    let key_logout = app
+        .call(Method::POST, "/v1/auth/logout", Some(&app.admin), None)
+        .await;
+    assert_eq!(key_logout.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn unknown_users_and_wrong_passwords_get_the_same_answer_in_about_the_same_time() {
+    let app = App::new().await;
+    let dave = user(&app, "dave", &["viewer"], &[]).await;
+    let unknown = login(&app, "nobody-here", GOOD_PASSWORD, None).await;
+    let wrong = login(&app, "dave", "Wrong-password-123", None).await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.body["type"], wrong.body["type"]);
+    assert_eq!(unknown.body["detail"], wrong.body["detail"]);
+    assert_eq!(unknown.body["title"], wrong.body["title"]);
+    // Timing: medians of alternating attempts (wrong passwords stay below the lockout).
+    let mut unknown_times = Vec::new();
+    let mut wrong_times = Vec::new();
+    for i in 0..4 {
+        let start = Instant::now();
+        login(&app, &format!("ghost{i}"), "Wrong-password-123", None).await;
+        unknown_times.push(start.elapsed());
+        let start = Instant::now();
+        login(&app, "dave", "Wrong-password-123", None).await;
+        wrong_times.push(start.elapsed());
+        app.post(&format!("/v1/principals/{dave}/unlock"), json!({}))
+            .await;
+    }
+    unknown_times.sort();
+    wrong_times.sort();
+    let ratio = unknown_times[2].as_secs_f64() / wrong_times[2].as_secs_f64();
+    assert!(
+        (0.5..=2.0).contains(&ratio),
+        "unknown {unknown_times:?} vs wrong {wrong_times:?}: ratio {ratio}"
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_lock_the_account_until_it_expires_or_is_unlocked() {
+    let app = App::with_env(&[
+        ("RAMPART_MAX_LOGIN_ATTEMPTS", "3"),
+        ("RAMPART_LOCKOUT_SECONDS", "2"),
+    ])
+    .await;
+    let id = user(&app, "erin", &["viewer"], &[]).await;
+    for _ in 0..2 {
+        assert_eq!(
+            login(&app, "erin", "Wrong-password-123", None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let third = login(&app, "erin", "Wrong-password-123", None).await;
+    assert_eq!(third.status, StatusCode::LOCKED, "{}", third.text);
+    // Locked: even the right password gets 423.
+    let locked = login(&app, "erin", GOOD_PASSWORD, None).await;
+    assert_eq!(locked.status, StatusCode::LOCKED);
+    assert!(app.get(&format!("/v1/principals/{id}")).await.body["locked_until"].is_string());
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let expired = login(&app, "erin", GOOD_PASSWORD, None).await;
+    assert_eq!(expired.status, StatusCode::OK, "{}", expired.text);
+    // Lock again, then an administrator unlocks (audited).
+    for _ in 0..3 {
+        login(&app, "erin", "Wrong-password-123", None).await;
+    }
+    assert_eq!(
+        login(&app, "erin", GOOD_PASSWORD, None).await.status,
+        StatusCode::LOCKED
+    );
+    let unlocked = app
+        .post(&format!("/v1/principals/{id}/unlock"), json!({}))
+        .await;
+    assert_eq!(unlocked.status, StatusCode::OK, "{}", unlocked.text);
+    assert_eq!(
+        login(&app, "erin", GOOD_PASSWORD, None).await.status,
+        StatusCode::OK
+    );
+    let entries = app
+        .get("/v1/audit/entries?limit=1000&action=principals.unlock")
+        .await;
+    assert_eq!(
+        entries.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        entries.text
+    );
+}
+
+#[tokio::test]
+async fn totp_is_required_for_mfa_roles_and_codes_work_once() {
+    let app = App::new().await;
+    let id = user(&app, "frank", &["admin"], &[]).await;
+    let first = login(&app, "frank", GOOD_PASSWORD, None).await;
+    assert_eq!(first.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        problem_type(&first).ends_with("/mfa-required"),
+        "{}",
+        first.text
+    );
+    assert!(first.text.contains("enroll"), "{}", first.text);
+    // A wrong password says nothing about MFA.
+    let wrong = login(&app, "frank", "Wrong-password-123", None).await;
+    assert!(problem_type(&wrong).ends_with("/unauthenticated"));
+
+    let enrolled = app
+        .post(&format!("/v1/principals/{id}/totp"), json!({}))
+        .await;
+    assert_eq!(enrolled.status, StatusCode::CREATED, "{}", enrolled.text);
+    let secret_b32 = enrolled.body["secret_b32"].as_str().unwrap();
+    assert!(
+        enrolled.body["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/Rampart:frank?secret=")
+    );
+    let secret = TotpSecret::from_base32(secret_b32).unwrap();
+    let now = || u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap();
+    let wrong_code = app
+        .post(
+            &format!("/v1/principals/{id}/totp/confirm"),
+            json!({"code": "000000"}),
+        )
+        .await;
+    assert_eq!(wrong_code.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let code = Totp::DEFAULT.code_at(&secret, now());
+    let confirmed = app
+        .post(
+            &format!("/v1/principals/{id}/totp/confirm"),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    // The code used to confirm cannot log in (no replay); the next step's code can.
+    let replay = login(&app, "frank", GOOD_PASSWORD, Some(&code)).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    let next = Totp::DEFAULT.code_at(&secret, now() + 30);
+    let ok = login(&app, "frank", GOOD_PASSWORD, Some(&next)).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    let again = login(&app, "frank", GOOD_PASSWORD, Some(&next)).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "a code works once");
+    let missing = login(&app, "frank", GOOD_PASSWORD, None).await;
+    assert!(problem_type(&missing).ends_with("/mfa-required"));
+    let removed = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/principals/{id}/totp"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(removed.body["totp_enabled"], false);
+}
+
+#[tokio::test]
+async fn api_keys_are_scoped_expire_rotate_and_respect_allowlists() {
+    let app = App::new().await;
+    let dev = user(&app, "gina", &["developer"], &[]).await;
+    let created = app
+        .post(
+            "/v1/api-keys",
+            json!({"principal_id": dev, "name": "ci", "scopes": ["keys:encrypt"], "expires_in_days": 30}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let key = created.body["key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("rk_"));
+    assert!(created.body["expires_at"].is_string());
+    // Escalation: a scope the principal's roles do not grant.
+    let escalate = app
+        .post(
+            "/v1/api-keys",
+            json!({"principal_id": dev, "name": "x", "scopes": ["cards:detokenize"]}),
+        )
+        .await;
+    assert_eq!(
+        escalate.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        escalate.text
+    );
+    assert!(escalate.text.contains("cards:detokenize"));
+    // A scoped key minting an unscoped (wider) key for itself.
+    let wider = app
+        .call(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&key),
+            Some(json!({"name": "wider"})),
+        )
+        .await;
+    assert_eq!(
+        wider.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wider.text
+    );
+    // A principal cannot make keys for another without api_keys:manage.
+    let other = app
+        .call(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&key),
+            Some(json!({"principal_id": app.viewer_id, "name": "x", "scopes": ["keys:encrypt"]})),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+
+    // Use is counted without a write per request, and shows up after the flush.
+    for _ in 0..3 {
+        let who = app
+            .call(Method::GET, "/v1/auth/whoami", Some(&key), None)
+            .await;
+        assert_eq!(who.status, StatusCode::OK);
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let listed = app.get(&format!("/v1/api-keys?principal_id={dev}")).await;
+    let item = &listed.body["items"][0];
+    // Five uses: the two refused requests above authenticated with the key too.
+    assert_eq!(item["usage_count"], 5, "{}", listed.text);
+    assert!(item["last_used_at"].is_string());
+    assert!(!listed.text.contains(&key));
+
+    // Rotation with a grace period: both work, then only the new one.
+    let id = created.body["id"].as_str().unwrap();
+    let rotated = app
+        .post(
+            &format!("/v1/api-keys/{id}/rotate"),
+            json!({"grace_seconds": 2}),
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::CREATED, "{}", rotated.text);
+    let new_key = rotated.body["key"].as_str().unwrap().to_owned();
+    assert_eq!(rotated.body["rotated_from"], id);
+    assert_eq!(rotated.body["scopes"], json!(["keys:encrypt"]));
+    for k in [&key, &new_key] {
+        assert_eq!(
+            app.call(Method::GET, "/v1/auth/whoami", Some(k), None)
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        app.call(Method::GET, "/v1/auth/whoami", Some(&key), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.call(Method::GET, "/v1/auth/whoami", Some(&new_key), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Revoked keys stop at once.
+    let new_id = rotated.body["id"].as_str().unwrap();
+    let revoked = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/api-keys/{new_id}"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.body["revoked"], true);
+    assert_eq!(
+        app.call(Method::GET, "/v1/auth/whoami", Some(&new_key), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Allowlists, v4 and v6.
+    let fenced = app
+        .post(
+            "/v1/api-keys",
+            json!({"principal_id": dev, "name": "fenced", "allowed_ips": ["10.0.0.0/8", "2001:db8::/32"]}),
+        )
+        .await;
+    assert_eq!(fenced.status, StatusCode::CREATED, "{}", fenced.text);
+    let fenced_key = fenced.body["key"].as_str().unwrap();
+    for (ip, status) in [
+        ("10.1.2.3", StatusCode::OK),
+        ("2001:db8::7", StatusCode::OK),
+        ("192.0.2.1", StatusCode::UNAUTHORIZED),
+        ("2001:db9::1", StatusCode::UNAUTHORIZED),
+    ] {
+        let reply = app
+            .call_from(ip, Method::GET, "/v1/auth/whoami", Some(fenced_key), None)
+            .await;
+        assert_eq!(reply.status, status, "{ip}");
+    }
+    let bad_cidr = app
+        .post(
+            "/v1/api-keys",
+            json!({"name": "x", "allowed_ips": ["10.0.0.0/33"]}),
+        )
+        .await;
+    assert_eq!(bad_cidr.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A device rotates its own key on each sync, without api_keys:manage.
+    let device = app
+        .post(
+            "/v1/principals",
+            json!({"type": "device", "name": "sensor-7", "roles": ["viewer"]}),
+        )
+        .await;
+    let device_id = device.body["id"].as_str().unwrap();
+    let device_key = app
+        .post(
+            "/v1/api-keys",
+            json!({"principal_id": device_id, "name": "sync"}),
+        )
+        .await;
+    let (dk_id, dk) = (
+        device_key.body["id"].as_str().unwrap().to_owned(),
+        device_key.body["key"].as_str().unwrap().to_owned(),
+    );
+    let synced = app
+        .call(
+            Method::POST,
+            &format!("/v1/api-keys/{dk_id}/rotate"),
+            Some(&dk),
+            None,
+        )
+        .await;
+    assert_eq!(synced.status, StatusCode::CREATED, "{}", synced.text);
+    assert_eq!(
+        app.call(Method::GET, "/v1/auth/whoami", Some(&dk), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn authorize_explains_decisions_keeps_teams_apart_and_audits_denials() {
+    let app = App::new().await;
+    let ops = user(&app, "hank", &["operator"], &["payments"]).await;
+    let auditor = user(&app, "ivy", &["security_auditor"], &[]).await;
+    let ask = |principal: &str, action: &str, team: Option<&str>| {
+        let mut resource = json!({"type": "service", "id": "checkout"});
+        if let Some(team) = team {
+            resource["team_id"] = json!(team);
+        }
+        json!({"principal_id": principal, "action": action, "resource": resource})
+    };
+    let allowed = app
+        .post(
+            "/v1/authorize",
+            ask(&ops, "actions:approve", Some("payments")),
+        )
+        .await;
+    assert_eq!(allowed.body["allowed"], true, "{}", allowed.text);
+    assert_eq!(allowed.body["matched_role"], "operator");
+    let other_team = app
+        .post(
+            "/v1/authorize",
+            ask(&ops, "actions:approve", Some("search")),
+        )
+        .await;
+    assert_eq!(other_team.body["allowed"], false);
+    assert!(
+        other_team.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("team isolation")
+    );
+    let not_granted = app
+        .post("/v1/authorize", ask(&ops, "audit:export", None))
+        .await;
+    assert_eq!(not_granted.body["allowed"], false);
+    assert_eq!(not_granted.body["matched_role"], Value::Null);
+    let bypass = app
+        .post(
+            "/v1/authorize",
+            ask(&auditor, "audit:export", Some("payments")),
+        )
+        .await;
+    assert_eq!(bypass.body["allowed"], true);
+    assert!(
+        bypass.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("bypasses team isolation")
+    );
+    let missing = app
+        .post(
+            "/v1/authorize",
+            ask("00000000-0000-7000-8000-000000000000", "audit:read", None),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let entries = app.get("/v1/audit/entries?limit=1000").await;
+    let items = entries.body["items"].as_array().unwrap();
+    let denials = items.iter().filter(|e| e["action"] == "authz.deny").count();
+    assert_eq!(denials, 2, "{}", entries.text);
+    assert!(
+        !items
+            .iter()
+            .any(|e| e["resource"]["id"] == "/v1/authorize" && e["status"] == "success")
+    );
+}
+
+#[tokio::test]
+async fn the_policy_is_read_replaced_and_refused_when_broken() {
+    let app = App::new().await;
+    let current = app.get("/v1/policy").await;
+    assert_eq!(current.status, StatusCode::OK, "{}", current.text);
+    assert_eq!(current.body["source"], "default");
+    assert!(current.body["roles"]["admin"]["mfa_required"] == true);
+    let cycle = json!({"roles": {"admin": {"permissions": ["*"], "inherits": ["a"]}, "a": {"inherits": ["admin"]}}});
+    let refused = app
+        .call(Method::PUT, "/v1/policy", Some(&app.admin), Some(cycle))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text.contains("cycle"), "{}", refused.text);
+    let lockout = json!({"roles": {"admin": {"permissions": ["audit:read"]}}});
+    let refused = app
+        .call(Method::PUT, "/v1/policy", Some(&app.admin), Some(lockout))
+        .await;
+    assert!(refused.text.contains("roles:manage"), "{}", refused.text);
+    let ops = user(&app, "jack", &["operator"], &[]).await;
+    let mut document = current.body.clone();
+    document["roles"]["operator"]["permissions"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("reports:export"));
+    let replaced = app
+        .call(Method::PUT, "/v1/policy", Some(&app.admin), Some(document))
+        .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.text);
+    assert_eq!(replaced.body["source"], "api");
+    assert_eq!(replaced.body["version"], 1);
+    let decision = app
+        .post(
+            "/v1/authorize",
+            json!({"principal_id": ops, "action": "reports:export"}),
+        )
+        .await;
+    assert_eq!(decision.body["allowed"], true, "{}", decision.text);
+    let viewer = app
+        .call(Method::GET, "/v1/policy", Some(&app.viewer), None)
+        .await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn logins_are_rate_limited_per_address_and_per_name() {
+    let app = App::with_env(&[("RAMPART_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await;
+    for _ in 0..3 {
+        let reply = login(&app, "nobody", "Wrong-password-123", None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let limited = login(&app, "nobody", "Wrong-password-123", None).await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.text
+    );
+    assert!(limited.headers.contains_key("retry-after"));
+    // Per name: another address still cannot hammer the same account.
+    let other = app
+        .call_from(
+            "198.51.100.9",
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"name": "nobody", "password": "Wrong-password-123"})),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn introspection_reports_active_credentials_only() {
+    let app = App::new().await;
+    user(&app, "kate", &["developer"], &[]).await;
+    let token = login(&app, "kate", GOOD_PASSWORD, None).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fenced = app
+        .post(
+            "/v1/api-keys",
+            json!({"name": "fenced", "allowed_ips": ["203.0.113.0/24"]}),
+        )
+        .await;
+    let fenced_key = fenced.body["key"].as_str().unwrap().to_owned();
+    for (credential, client_ip, active) in [
+        (token.as_str(), None, true),
+        (app.viewer.as_str(), None, true),
+        (fenced_key.as_str(), Some("203.0.113.7"), true),
+        (fenced_key.as_str(), None, false),
+        (fenced_key.as_str(), Some("198.51.100.1"), false),
+        ("rk_nope", None, false),
+        ("v4.public.garbage", None, false),
+    ] {
+        let mut body = json!({"credential": credential});
+        if let Some(ip) = client_ip {
+            body["client_ip"] = json!(ip);
+        }
+        let reply = app.post("/v1/auth/introspect", body).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(
+            reply.body["active"], active,
+            "{credential} {client_ip:?}: {}",
+            reply.text
+        );
+        if !active {
+            assert_eq!(
+                reply.body.as_object().unwrap().len(),
+                1,
+                "no reasons: {}",
+                reply.text
+            );
+        }
+    }
+    let kate = app
+        .post("/v1/auth/introspect", json!({"credential": token}))
+        .await;
+    assert_eq!(kate.body["name"], "kate");
+    assert_eq!(kate.body["roles"], json!(["developer"]));
+}
