@@ -31,5 +31,6 @@ macro_rules! on_both_backends {
 
 mod audit;
 mod fixture;
+mod identity;
 mod keys;
 mod suite;

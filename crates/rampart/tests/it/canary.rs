@@ -206,3 +206,131 @@ fn planted_cards_and_key_material_appear_nowhere() {
         }
     }
 }
+
+/// Identity: passwords (right and wrong) and API keys never appear in logs, error bodies, audit
+/// entries or the database in clear.
+#[test]
+fn planted_passwords_and_api_keys_appear_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let master = master_key();
+    let server = Server::start(
+        &["--data-dir", data],
+        &[("RAMPART_MASTER_KEY", &master), ("RUST_LOG", "trace")],
+    );
+    let admin = server.admin_key.clone().unwrap();
+    let password = "Canary-Passw0rd-7731x";
+    let wrong = "Wr0ng-Canary-Guess-4412";
+    let weak = "canarycanary";
+    let base = server.base.clone();
+    let mut bodies = Vec::new();
+    let mut new_key = String::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = client(None, None);
+        let post = |path: &str, key: Option<&str>, body: Value| {
+            let request = http.post(format!("{base}{path}")).json(&body);
+            match key {
+                Some(key) => request.bearer_auth(key),
+                None => request,
+            }
+        };
+        let created: Value = post(
+            "/v1/principals",
+            Some(&admin),
+            serde_json::json!({"name": "mallory", "password": password, "roles": ["developer"]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let issued: Value = post(
+            "/v1/api-keys",
+            Some(&admin),
+            serde_json::json!({"principal_id": id, "name": "ci", "scopes": ["keys:encrypt"]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        new_key = issued["key"].as_str().unwrap().to_owned();
+        let requests = [
+            post(
+                "/v1/principals",
+                Some(&admin),
+                serde_json::json!({"name": "weakling", "password": weak}),
+            ),
+            post(
+                "/v1/auth/login",
+                None,
+                serde_json::json!({"name": "mallory", "password": wrong}),
+            ),
+            post(
+                "/v1/auth/login",
+                None,
+                serde_json::json!({"name": "nobody", "password": password}),
+            ),
+            post(
+                "/v1/auth/login",
+                None,
+                serde_json::json!({"name": "mallory", "password": password}),
+            ),
+            post(
+                "/v1/auth/introspect",
+                Some(&admin),
+                serde_json::json!({"credential": new_key}),
+            ),
+            post(
+                "/v1/auth/introspect",
+                Some(&admin),
+                serde_json::json!({"credential": format!("{new_key}x")}),
+            ),
+            http.get(format!("{base}/v1/auth/whoami"))
+                .bearer_auth(&new_key),
+            http.get(format!("{base}/v1/api-keys")).bearer_auth(&admin),
+        ];
+        for request in requests {
+            let response = request.send().await.unwrap();
+            let headers = format!("{:?}", response.headers());
+            bodies.push(headers + &response.text().await.unwrap());
+        }
+        bodies.push(
+            http.get(format!("{base}/v1/audit/export"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+    });
+    let (_, logs) = server.terminate_and_keep_logs();
+    for (name, secret) in [
+        ("password", password),
+        ("wrong password", wrong),
+        ("weak password", weak),
+        ("API key", new_key.as_str()),
+        ("API key body", &new_key[3..30]),
+    ] {
+        assert!(!logs.contains(secret), "{name} in logs");
+        for body in &bodies {
+            assert!(
+                !body.contains(secret),
+                "{name} in a response or audit entry: {body}"
+            );
+        }
+        for (path, bytes) in crate::support::snapshot(dir.path()) {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret),
+                "{name} in {}",
+                path.display()
+            );
+        }
+    }
+}
