@@ -158,6 +158,9 @@ settings! {
     privacy_policy_file: Option<PathBuf> = None, parse_opt_path;
     /// YAML role policy (`roles: {...}`); when set it is the policy, and `PUT /v1/policy` is refused.
     policy_file: Option<PathBuf> = None, parse_opt_path;
+    /// How long authentication may reuse a key or principal it read (ms; 0: never). This
+    /// server's own revocations clear it at once; other servers' take effect within it.
+    auth_cache_ms: u64 = 1000, parse_u64;
     /// A session ends after this long without a request.
     session_idle_seconds: u64 = 1800, parse_positive;
     /// Seconds between runs of the key maintenance task (encryption counts, automatic rotation).
@@ -212,6 +215,20 @@ fn parse_bool(raw: Raw) -> Result<bool, String> {
             _ => Err("expected true or false".to_owned()),
         },
         other => Err(format!("expected true or false, got {}", describe(&other))),
+    }
+}
+
+fn parse_u64(raw: Raw) -> Result<u64, String> {
+    match raw {
+        Raw::Int(i) => u64::try_from(i).map_err(|_| "expected a non-negative integer".to_owned()),
+        Raw::Str(s) => s
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| "expected a non-negative integer".to_owned()),
+        other => Err(format!(
+            "expected a non-negative integer, got {}",
+            describe(&other)
+        )),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod card_vault;
 pub mod config;
 pub mod deployment;
 pub mod http;
+pub mod identity_cache;
 pub mod key_service;
 pub mod maintenance;
 pub mod metrics;
@@ -75,6 +76,7 @@ fn access_policy(
 fn identity(
     settings: &Settings,
     session_seed: &rampart_crypto::SecretBytes,
+    cache: identity_cache::IdentityCache,
 ) -> Result<state::Identity, deployment::StartupError> {
     use rampart_access::password::{HashParams, PasswordHasher};
     use secrecy::ExposeSecret as _;
@@ -101,6 +103,7 @@ fn identity(
         login_per_name: governor::RateLimiter::keyed(quota),
         key_uses: std::sync::Mutex::new(std::collections::HashMap::new()),
         policy_source: std::sync::RwLock::new("default"),
+        cache,
     })
 }
 
@@ -157,7 +160,11 @@ pub fn app(
         path: settings.privacy_policy_file.clone().unwrap_or_default(),
         message: e.to_string(),
     })?;
-    let authenticator = Authenticator::new(deployment.store.clone(), deployment.api_key_pepper);
+    let cache = identity_cache::IdentityCache::new(Duration::from_millis(settings.auth_cache_ms));
+    let authenticator = Authenticator::new(
+        identity_cache::CachedAccess::new(deployment.store.clone(), cache.clone()),
+        deployment.api_key_pepper,
+    );
     let keys = Arc::new(KeyService::new(
         deployment.store.clone(),
         Arc::new(deployment.kek),
@@ -172,7 +179,7 @@ pub fn app(
         deployment.audit.clone(),
     ));
     let policy = access_policy(&settings, deployment.stored_policy.as_ref())?;
-    let identity = identity(&settings, &deployment.session_seed)?;
+    let identity = identity(&settings, &deployment.session_seed, cache)?;
     let state = AppState::new(state::StateParts {
         store: deployment.store,
         authenticator,

@@ -19,6 +19,7 @@ use rampart_store::Store;
 
 use crate::card_vault::CardVault;
 use crate::config::Settings;
+use crate::identity_cache::{CachedAccess, IdentityCache};
 use crate::key_service::KeyService;
 use crate::metrics::Metrics;
 
@@ -28,7 +29,7 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     store: Store,
-    authenticator: Authenticator<Store>,
+    authenticator: Authenticator<CachedAccess>,
     audit: AuditLog<Store>,
     policy: RwLock<(Arc<Policy>, u64)>,
     identity: Identity,
@@ -45,7 +46,7 @@ pub struct StateParts {
     /// The storage.
     pub store: Store,
     /// The API-key checker.
-    pub authenticator: Authenticator<Store>,
+    pub authenticator: Authenticator<CachedAccess>,
     /// The audit log.
     pub audit: AuditLog<Store>,
     /// The PII redactor.
@@ -78,6 +79,8 @@ pub struct Identity {
     pub key_uses: Mutex<HashMap<Uuid, (u64, OffsetDateTime)>>,
     /// Where the role policy comes from: `file`, `api` or `default`.
     pub policy_source: RwLock<&'static str>,
+    /// Recently read keys and principals.
+    pub cache: IdentityCache,
 }
 
 /// Denied requests per client address that each get their own audit entry: a burst of 50,
@@ -127,7 +130,7 @@ impl AppState {
     }
 
     /// The credential checker.
-    pub fn authenticator(&self) -> &Authenticator<Store> {
+    pub fn authenticator(&self) -> &Authenticator<CachedAccess> {
         &self.0.authenticator
     }
 

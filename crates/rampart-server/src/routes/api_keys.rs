@@ -333,6 +333,7 @@ pub async fn revoke_api_key(
         .revoke_api_key(record.id, OffsetDateTime::now_utc())
         .await
         .map_err(store_error)?;
+    state.identity().cache.clear();
     Ok(Json(
         json!({"id": record.id.to_string(), "revoked": true, "was_active": revoked}),
     ))
@@ -401,6 +402,7 @@ pub async fn rotate_api_key(
     {
         return Err(ApiError::conflict("the key was revoked meanwhile"));
     }
+    state.identity().cache.clear();
     audit.detail("new_key_id", new.id.to_string());
     audit.detail("grace_seconds", grace);
     let mut out = serde_json::to_value(body_of(&new)).map_err(|e| ApiError::internal(&e))?;

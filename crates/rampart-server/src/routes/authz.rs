@@ -54,8 +54,9 @@ pub async fn authorize(
         Some(_) => return Err(invalid("resource.team_id", "must be a string")),
     };
     let record = state
-        .store()
-        .principal(principal_id)
+        .identity()
+        .cache
+        .principal(state.store(), principal_id)
         .await
         .map_err(|e| ApiError::internal(&e))?
         .ok_or_else(|| ApiError::not_found("no principal with that id"))?;

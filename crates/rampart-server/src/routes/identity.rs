@@ -401,6 +401,7 @@ pub async fn update_principal(
     {
         return Err(ApiError::not_found("no principal with that id"));
     }
+    state.identity().cache.clear();
     Ok(Json(body_of(&load(&state, id).await?, now)))
 }
 
@@ -430,6 +431,7 @@ pub async fn disable_principal(
     {
         return Err(ApiError::not_found("no principal with that id"));
     }
+    state.identity().cache.clear();
     Ok(Json(body_of(&load(&state, id).await?, now)))
 }
 
