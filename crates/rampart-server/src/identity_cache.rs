@@ -19,13 +19,14 @@ use uuid::Uuid;
 const MAX_ENTRIES: usize = 100_000;
 
 type KeyEntry = (Option<(ApiKeyRecord, Principal)>, Instant);
+type PrincipalEntry = (Arc<PrincipalRecord>, Instant);
 
 /// The cache, shared by the [`CachedAccess`] store wrapper and the authorize route.
 #[derive(Clone)]
 pub struct IdentityCache {
     ttl: Duration,
     keys: Arc<RwLock<HashMap<String, KeyEntry>>>,
-    principals: Arc<RwLock<HashMap<Uuid, (Arc<PrincipalRecord>, Instant)>>>,
+    principals: Arc<RwLock<HashMap<Uuid, PrincipalEntry>>>,
 }
 
 impl IdentityCache {
