@@ -728,3 +728,35 @@ async fn introspection_reports_active_credentials_only() {
     assert_eq!(kate.body["name"], "kate");
     assert_eq!(kate.body["roles"], json!(["developer"]));
 }
+
+#[tokio::test]
+async fn a_hash_made_with_old_parameters_is_replaced_at_the_next_login() {
+    use rampart_access::password::{HashParams, PasswordHasher};
+    let app = App::new().await;
+    let id = user(&app, "lena", &["viewer"], &[]).await;
+    let id = uuid::Uuid::parse_str(&id).unwrap();
+    let weak = PasswordHasher::new(HashParams {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    })
+    .unwrap();
+    let old = weak
+        .hash(&secrecy::SecretString::from(GOOD_PASSWORD.to_owned()))
+        .unwrap();
+    app.state.store().set_password_hash(id, &old).await.unwrap();
+    let ok = login(&app, "lena", GOOD_PASSWORD, None).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    let stored = app.state.store().principal(id).await.unwrap().unwrap();
+    let hash = stored.password_hash.unwrap();
+    assert_ne!(hash, old);
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    // And the new hash still logs in.
+    assert_eq!(
+        login(&app, "lena", GOOD_PASSWORD, None).await.status,
+        StatusCode::OK
+    );
+}
