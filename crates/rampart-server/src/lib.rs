@@ -9,6 +9,7 @@ pub mod audit_export;
 pub mod card_vault;
 pub mod config;
 pub mod deployment;
+pub mod hash_pool;
 pub mod http;
 pub mod identity_cache;
 pub mod key_service;
@@ -98,7 +99,7 @@ fn identity(
     Ok(state::Identity {
         sessions,
         passwords: Arc::new(passwords),
-        hashing: tokio::sync::Semaphore::new(cores),
+        hashing: hash_pool::HashPool::new(cores),
         login_per_ip: governor::RateLimiter::keyed(quota),
         login_per_name: governor::RateLimiter::keyed(quota),
         key_uses: std::sync::Mutex::new(std::collections::HashMap::new()),

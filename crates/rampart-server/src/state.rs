@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use rampart_access::password::PasswordHasher;
 use rampart_access::session::SessionSigner;
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -69,8 +68,8 @@ pub struct Identity {
     pub sessions: SessionSigner,
     /// Hashes and verifies passwords (argon2id with the configured parameters).
     pub passwords: Arc<PasswordHasher>,
-    /// At most one password hash per core at a time.
-    pub hashing: Semaphore,
+    /// Password hashing threads, one per core.
+    pub hashing: crate::hash_pool::HashPool,
     /// Login attempts per client address.
     pub login_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     /// Login attempts per principal name.

@@ -182,14 +182,11 @@ async fn hash_password(
     };
     let refs: Vec<&str> = context.iter().map(String::as_str).collect();
     policy.check(&password, &refs).map_err(password_problems)?;
-    let _permit = state
+    let hasher = Arc::clone(&state.identity().passwords);
+    state
         .identity()
         .hashing
-        .acquire()
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let hasher = Arc::clone(&state.identity().passwords);
-    tokio::task::spawn_blocking(move || hasher.hash(&password))
+        .run(move || hasher.hash(&password))
         .await
         .map_err(|e| ApiError::internal(&e))?
         .map_err(|e| ApiError::internal(&e))
@@ -663,27 +660,23 @@ pub async fn login(
             ));
         }
     }
-    let _permit = state
-        .identity()
-        .hashing
-        .acquire()
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
     let hasher = Arc::clone(&state.identity().passwords);
     let stored = record
         .as_ref()
         .filter(|r| !r.principal.disabled)
         .and_then(|r| r.password_hash.clone());
-    let verified = tokio::task::spawn_blocking(move || match stored {
-        Some(stored) => hasher.verify(&password, &stored).ok(),
-        None => {
-            hasher.verify_dummy(&password);
-            None
-        }
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
-    drop(_permit);
+    let verified = state
+        .identity()
+        .hashing
+        .run(move || match stored {
+            Some(stored) => hasher.verify(&password, &stored).ok(),
+            None => {
+                hasher.verify_dummy(&password);
+                None
+            }
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let (Some(record), Some(verified)) = (record, verified) else {
         return Err(login_failed());
     };
@@ -751,7 +744,10 @@ pub async fn login(
         let hasher = Arc::clone(&state.identity().passwords);
         if let Some(Value::String(p)) = object.get("password") {
             let password = SecretString::from(p.clone());
-            let rehashed = tokio::task::spawn_blocking(move || hasher.hash(&password))
+            let rehashed = state
+                .identity()
+                .hashing
+                .run(move || hasher.hash(&password))
                 .await
                 .map_err(|e| ApiError::internal(&e))?;
             if let Ok(hash) = rehashed {
