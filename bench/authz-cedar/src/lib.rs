@@ -165,7 +165,11 @@ impl CedarModel {
              action \"*\";\n",
         );
         for r in &resources {
-            let _ = writeln!(schema_text, "action {} in [\"*\"];", quote(&format!("{r}:*")));
+            let _ = writeln!(
+                schema_text,
+                "action {} in [\"*\"];",
+                quote(&format!("{r}:*"))
+            );
         }
         for a in actions {
             let _ = writeln!(
@@ -239,7 +243,10 @@ impl CedarModel {
 
         // Entities that do not depend on who asks.
         let mut static_entities = Vec::new();
-        static_entities.push(Entity::new_no_attrs(uid("Capability", BYPASS), HashSet::new()));
+        static_entities.push(Entity::new_no_attrs(
+            uid("Capability", BYPASS),
+            HashSet::new(),
+        ));
         for (name, role) in &document.roles {
             let mut parents: HashSet<EntityUid> =
                 role.inherits.iter().map(|p| uid("Role", p)).collect();
@@ -521,7 +528,12 @@ pub struct Question {
 
 /// `n` questions drawn with a fixed seed (splitmix64), uniformly over principals, actions and
 /// resources.
-pub fn question_mix(n: usize, principals: usize, actions: usize, resources: usize) -> Vec<Question> {
+pub fn question_mix(
+    n: usize,
+    principals: usize,
+    actions: usize,
+    resources: usize,
+) -> Vec<Question> {
     let mut state: u64 = 0x5eed_cafe_f00d_d00d;
     let mut next = move |bound: usize| {
         state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);

@@ -61,6 +61,8 @@ struct Engine<'a> {
     decide: Box<dyn FnMut(usize, &Question) -> bool + 'a>,
     allowed_per_pass: usize,
     ns: Vec<f64>,
+    /// False for a row that times a part of a decision (its answers are not decisions).
+    decides: bool,
 }
 
 impl<'a> Engine<'a> {
@@ -70,7 +72,13 @@ impl<'a> Engine<'a> {
             decide: Box::new(decide),
             allowed_per_pass: 0,
             ns: Vec::new(),
+            decides: true,
         }
+    }
+
+    fn part(mut self) -> Self {
+        self.decides = false;
+        self
     }
 
     /// One pass over the mix; returns how many were allowed.
@@ -88,13 +96,18 @@ impl<'a> Engine<'a> {
         let mut decisions = 0usize;
         loop {
             let allowed = self.pass(questions);
-            assert_eq!(allowed, self.allowed_per_pass, "{}: decisions changed between passes", self.name);
+            assert_eq!(
+                allowed, self.allowed_per_pass,
+                "{}: decisions changed between passes",
+                self.name
+            );
             decisions += questions.len();
             if start.elapsed().as_secs_f64() >= seconds {
                 break;
             }
         }
-        self.ns.push(start.elapsed().as_nanos() as f64 / decisions as f64);
+        self.ns
+            .push(start.elapsed().as_nanos() as f64 / decisions as f64);
     }
 
     fn median(&self) -> f64 {
@@ -125,7 +138,7 @@ fn time_engines(engines: &mut [Engine<'_>], questions: &[Question], o: &Options)
         for e in engines.iter_mut() {
             e.round(questions, o.seconds);
         }
-        eprintln!(
+        println!(
             "  round {round}/{}: {}",
             o.rounds,
             engines
@@ -151,28 +164,51 @@ fn main() {
     ];
     if o.print_cedar {
         for m in &models {
-            println!("// ===== {} =====\n// schema\n{}\n// policies\n{}", m.style.label(), m.schema_text, m.policies_text);
+            println!(
+                "// ===== {} =====\n// schema\n{}\n// policies\n{}",
+                m.style.label(),
+                m.schema_text,
+                m.policies_text
+            );
         }
         return;
     }
     let entities: Vec<Entities> = models.iter().map(|m| m.entities(&principals)).collect();
 
-    println!("Rampart role policy vs cedar-policy {} (Cedar language {}), in process, single thread",
-        cedar_policy::get_sdk_version(), cedar_policy::get_lang_version());
+    println!(
+        "Rampart role policy vs cedar-policy {} (Cedar language {}), in process, single thread",
+        cedar_policy::get_sdk_version(),
+        cedar_policy::get_lang_version()
+    );
     println!(
         "machine: {} cores, {}",
         std::thread::available_parallelism().map_or(0, usize::from),
         std::fs::read_to_string("/proc/cpuinfo")
             .ok()
-            .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+            .and_then(
+                |c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
+                    .split(':')
+                    .nth(1)
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned())
+            )
             .unwrap_or_else(|| "unknown CPU".to_owned())
     );
     println!(
         "model: {} roles, {} (role, permission) permits, {} concrete actions in {} action groups + \"*\", {} users, {} resources",
         document.roles.len(),
-        document.roles.values().map(|r| r.permissions.len()).sum::<usize>(),
+        document
+            .roles
+            .values()
+            .map(|r| r.permissions.len())
+            .sum::<usize>(),
         actions.len(),
-        actions.iter().map(|a| a.split(':').next().unwrap_or(a)).collect::<std::collections::BTreeSet<_>>().len(),
+        actions
+            .iter()
+            .map(|a| a.split(':').next().unwrap_or(a))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
         principals.len(),
         resources.len(),
     );
@@ -183,7 +219,12 @@ fn main() {
     for (m, e) in models.iter().zip(&entities) {
         let eq = check_equivalence(&policy, m, e, &principals, &resources);
         if eq.mismatch_count > 0 {
-            eprintln!("MISMATCH ({}): {} of {}", m.style.label(), eq.mismatch_count, eq.checked);
+            eprintln!(
+                "MISMATCH ({}): {} of {}",
+                m.style.label(),
+                eq.mismatch_count,
+                eq.checked
+            );
             for line in &eq.mismatches {
                 eprintln!("  {line}");
             }
@@ -201,17 +242,29 @@ fn main() {
         );
         total += eq.checked;
     }
-    println!("equivalence: {total} combinations checked in all, identical allow/deny ({:.1} s)", started.elapsed().as_secs_f64());
+    println!(
+        "equivalence: {total} combinations checked in all, identical allow/deny ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
 
     // 2. The mix: enabled principals only (Rampart's Subject { disabled: false }).
-    let enabled: Vec<usize> = (0..principals.len()).filter(|&i| !principals[i].disabled).collect();
-    let questions: Vec<Question> = question_mix(o.mix, enabled.len(), actions.len(), resources.len())
-        .into_iter()
-        .map(|q| Question { principal: enabled[q.principal], ..q })
+    let enabled: Vec<usize> = (0..principals.len())
+        .filter(|&i| !principals[i].disabled)
         .collect();
+    let questions: Vec<Question> =
+        question_mix(o.mix, enabled.len(), actions.len(), resources.len())
+            .into_iter()
+            .map(|q| Question {
+                principal: enabled[q.principal],
+                ..q
+            })
+            .collect();
     println!(
         "mix: {} (principal, action, resource) questions drawn with a fixed seed from {} enabled principals, cycled; {} rounds of >= {} s per engine, median reported",
-        questions.len(), enabled.len(), o.rounds, o.seconds
+        questions.len(),
+        enabled.len(),
+        o.rounds,
+        o.seconds
     );
 
     let authorizer = Authorizer::new();
@@ -220,9 +273,18 @@ fn main() {
     let resource_type = EntityTypeName::from_str("Resource").expect("type");
     let build_request = |q: &Question, schema: Option<&cedar_policy::Schema>| {
         Request::new(
-            EntityUid::from_type_name_and_id(user_type.clone(), EntityId::new(&principals[q.principal].id)),
-            EntityUid::from_type_name_and_id(action_type.clone(), EntityId::new(&actions[q.action])),
-            EntityUid::from_type_name_and_id(resource_type.clone(), EntityId::new(&resources[q.resource].id)),
+            EntityUid::from_type_name_and_id(
+                user_type.clone(),
+                EntityId::new(&principals[q.principal].id),
+            ),
+            EntityUid::from_type_name_and_id(
+                action_type.clone(),
+                EntityId::new(&actions[q.action]),
+            ),
+            EntityUid::from_type_name_and_id(
+                resource_type.clone(),
+                EntityId::new(&resources[q.resource].id),
+            ),
             Context::empty(),
             schema,
         )
@@ -230,55 +292,96 @@ fn main() {
     };
 
     let prebuilt: Vec<Request> = questions.iter().map(|q| build_request(q, None)).collect();
-    let mut engines = vec![Engine::new("Rampart `Policy::decide`", |_, q: &Question| {
-        policy
-            .decide(principals[q.principal].subject(), &actions[q.action], resources[q.resource].team.as_deref())
-            .allowed
-    })];
+    let mut engines = vec![Engine::new(
+        "Rampart `Policy::decide`",
+        |_, q: &Question| {
+            policy
+                .decide(
+                    principals[q.principal].subject(),
+                    &actions[q.action],
+                    resources[q.resource].team.as_deref(),
+                )
+                .allowed
+        },
+    )];
     for (m, e) in models.iter().zip(&entities) {
         let style = match m.style {
             TeamStyle::PermitWhen => "permit-unless",
             TeamStyle::Forbid => "forbid-unless",
         };
         let (authorizer, build_request, prebuilt) = (&authorizer, &build_request, &prebuilt);
-        engines.push(Engine::new(format!("Cedar [{style}] Request built per decision"), move |_, q: &Question| {
-            authorizer.is_authorized(&build_request(q, None), &m.policies, e).decision() == Decision::Allow
-        }));
+        engines.push(Engine::new(
+            format!("Cedar [{style}] Request built per decision"),
+            move |_, q: &Question| {
+                authorizer
+                    .is_authorized(&build_request(q, None), &m.policies, e)
+                    .decision()
+                    == Decision::Allow
+            },
+        ));
         if m.style == TeamStyle::PermitWhen {
             engines.push(Engine::new(
                 format!("Cedar [{style}] Request built + schema-validated per decision"),
                 move |_, q: &Question| {
-                    authorizer.is_authorized(&build_request(q, Some(&m.schema)), &m.policies, e).decision()
+                    authorizer
+                        .is_authorized(&build_request(q, Some(&m.schema)), &m.policies, e)
+                        .decision()
                         == Decision::Allow
                 },
             ));
         }
-        engines.push(Engine::new(format!("Cedar [{style}] prebuilt Request"), move |i, _: &Question| {
-            authorizer.is_authorized(&prebuilt[i], &m.policies, e).decision() == Decision::Allow
-        }));
+        engines.push(Engine::new(
+            format!("Cedar [{style}] prebuilt Request"),
+            move |i, _: &Question| {
+                authorizer
+                    .is_authorized(&prebuilt[i], &m.policies, e)
+                    .decision()
+                    == Decision::Allow
+            },
+        ));
     }
-    eprintln!("timing (ns/decision, engines in the order of the table):");
+    // Not a decision: what building a Request costs on its own, to split the rows above.
+    engines.push(
+        Engine::new(
+            "(part) Cedar `Request::new` alone, no schema",
+            |_, q: &Question| build_request(q, None).principal().is_some(),
+        )
+        .part(),
+    );
+    println!("timing (ns/decision, engines in the order of the table below):");
     time_engines(&mut engines, &questions, &o);
     let rows = engines;
 
     let allowed = rows[0].allowed_per_pass;
-    for r in &rows {
-        assert_eq!(r.allowed_per_pass, allowed, "{}: allowed count differs on the mix", r.name);
+    for r in rows.iter().filter(|r| r.decides) {
+        assert_eq!(
+            r.allowed_per_pass, allowed,
+            "{}: allowed count differs on the mix",
+            r.name
+        );
     }
-    println!("mix: {allowed} of {} questions allowed by every engine", questions.len());
+    println!(
+        "mix: {allowed} of {} questions allowed by every engine",
+        questions.len()
+    );
     println!();
     let base = rows[0].median();
     println!("| engine | ns/decision (median) | min..max over rounds | decisions/s | x Rampart |");
     println!("|---|---:|---:|---:|---:|");
     for r in &rows {
         let med = r.median();
+        let per_second = if r.decides {
+            format!("{:.0}", 1e9 / med)
+        } else {
+            "-".to_owned()
+        };
         println!(
-            "| {} | {:.0} | {:.0}..{:.0} | {:.0} | {:.1} |",
+            "| {} | {:.0} | {:.0}..{:.0} | {} | {:.1} |",
             r.name,
             med,
             r.min(),
             r.max(),
-            1e9 / med,
+            per_second,
             med / base
         );
     }

@@ -15,5 +15,7 @@ pub mod totp;
 
 pub use api_key::{ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeyPepper, ApiKeyRecord};
 pub use authenticate::{AccessStore, AuthError, Authenticated, Authenticator};
-pub use policy::{Decision, Policy, PolicyDocument, PolicyError, Role, Subject, scopes_allow};
+pub use policy::{
+    Decision, Policy, PolicyDocument, PolicyError, Role, Subject, is_valid_permission, scopes_allow,
+};
 pub use principal::{Principal, PrincipalKind, UnknownPrincipalKind};

@@ -139,6 +139,11 @@ fn valid_role_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// Whether `permission` is `resource:action`, `resource:*` or `*`.
+pub fn is_valid_permission(permission: &str) -> bool {
+    valid_permission(permission)
+}
+
 fn valid_permission(permission: &str) -> bool {
     let part = |s: &str| {
         !s.is_empty()

@@ -7,6 +7,7 @@
 //! PostgreSQL deployment see it within the TTL.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,8 @@ pub struct IdentityCache {
     ttl: Duration,
     keys: Arc<RwLock<HashMap<String, KeyEntry>>>,
     principals: Arc<RwLock<HashMap<Uuid, PrincipalEntry>>>,
+    /// Bumped by every clear: a lookup that began before a clear does not store what it read.
+    generation: Arc<AtomicU64>,
 }
 
 impl IdentityCache {
@@ -36,11 +39,13 @@ impl IdentityCache {
             ttl,
             keys: Arc::default(),
             principals: Arc::default(),
+            generation: Arc::default(),
         }
     }
 
     /// Forgets everything (after any identity write).
     pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.keys.write().unwrap_or_else(|e| e.into_inner()).clear();
         self.principals
             .write()
@@ -64,11 +69,12 @@ impl IdentityCache {
         {
             return Ok(Some(Arc::clone(record)));
         }
+        let generation = self.generation.load(Ordering::SeqCst);
         let Some(record) = store.principal(id).await? else {
             return Ok(None);
         };
         let record = Arc::new(record);
-        if !self.ttl.is_zero() {
+        if !self.ttl.is_zero() && self.generation.load(Ordering::SeqCst) == generation {
             let mut principals = self.principals.write().unwrap_or_else(|e| e.into_inner());
             if principals.len() >= MAX_ENTRIES {
                 principals.clear();
@@ -112,8 +118,9 @@ impl AccessStore for CachedAccess {
         {
             return Ok(found.clone());
         }
+        let generation = self.cache.generation.load(Ordering::SeqCst);
         let found = self.store.find_api_key(hash).await?;
-        if !ttl.is_zero() {
+        if !ttl.is_zero() && self.cache.generation.load(Ordering::SeqCst) == generation {
             let mut keys = self.cache.keys.write().unwrap_or_else(|e| e.into_inner());
             if keys.len() >= MAX_ENTRIES {
                 keys.clear();

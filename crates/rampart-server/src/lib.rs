@@ -116,6 +116,9 @@ async fn identity_maintenance(state: AppState) {
     loop {
         ticker.tick().await;
         tick += 1;
+        // Forget limiter state of addresses and names that are quiet again.
+        state.identity().login_per_ip.retain_recent();
+        state.identity().login_per_name.retain_recent();
         let uses: Vec<_> = match state.identity().key_uses.lock() {
             Ok(mut uses) => uses.drain().map(|(id, (n, at))| (id, n, at)).collect(),
             Err(_) => Vec::new(),
@@ -123,7 +126,10 @@ async fn identity_maintenance(state: AppState) {
         if !uses.is_empty()
             && let Err(e) = state.store().add_api_key_usage(&uses).await
         {
-            tracing::warn!(error = %e, "cannot store API key usage counts");
+            tracing::warn!(error = %e, "cannot store API key usage counts; keeping them for the next try");
+            for (id, n, at) in uses {
+                state.count_key_uses(id, n, at);
+            }
         }
         if tick.is_multiple_of(3) && state.policy_source() != "file" {
             match state.store().access_policy().await {

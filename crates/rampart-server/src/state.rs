@@ -176,10 +176,15 @@ impl AppState {
 
     /// Counts one use of an API key (stored by the maintenance task every few seconds).
     pub fn count_key_use(&self, key: Uuid, at: OffsetDateTime) {
+        self.count_key_uses(key, 1, at);
+    }
+
+    /// Counts `n` uses of an API key, the last at `at`.
+    pub fn count_key_uses(&self, key: Uuid, n: u64, at: OffsetDateTime) {
         if let Ok(mut uses) = self.0.identity.key_uses.lock() {
             let entry = uses.entry(key).or_insert((0, at));
-            entry.0 += 1;
-            entry.1 = at;
+            entry.0 += n;
+            entry.1 = entry.1.max(at);
         }
     }
 

@@ -18,8 +18,10 @@ pub struct PrincipalRecord {
     pub principal: Principal,
     /// Argon2id PHC string, if the principal has a password.
     pub password_hash: Option<String>,
-    /// The TOTP secret, sealed (pending until `totp_enabled`).
+    /// The TOTP secret in force, sealed.
     pub totp_sealed: Option<SealedSecret>,
+    /// A TOTP secret being enrolled, sealed; it replaces the one in force once confirmed.
+    pub totp_pending: Option<SealedSecret>,
     /// Whether TOTP is confirmed and required at login.
     pub totp_enabled: bool,
     /// The last TOTP step accepted.
@@ -72,13 +74,14 @@ struct PrincipalRow {
     created_at: i64,
     password_hash: Option<String>,
     totp_sealed: Option<Vec<u8>>,
+    totp_pending: Option<Vec<u8>>,
     totp_enabled: bool,
     totp_last_step: Option<i64>,
     failed_logins: i64,
     locked_until: Option<i64>,
 }
 
-const PRINCIPAL_COLUMNS: &str = "id, kind, name, email, roles, teams, disabled, created_at, password_hash, totp_sealed, totp_enabled, totp_last_step, failed_logins, locked_until";
+const PRINCIPAL_COLUMNS: &str = "id, kind, name, email, roles, teams, disabled, created_at, password_hash, totp_sealed, totp_pending, totp_enabled, totp_last_step, failed_logins, locked_until";
 
 impl PrincipalRow {
     fn into_domain(self) -> Result<PrincipalRecord, StoreError> {
@@ -100,6 +103,7 @@ impl PrincipalRow {
             },
             password_hash: self.password_hash,
             totp_sealed: self.totp_sealed.map(SealedSecret::from_bytes),
+            totp_pending: self.totp_pending.map(SealedSecret::from_bytes),
             totp_enabled: self.totp_enabled,
             totp_last_step: self.totp_last_step.and_then(|s| u64::try_from(s).ok()),
             failed_logins: u64::try_from(self.failed_logins).unwrap_or(0),
@@ -287,19 +291,29 @@ impl Store {
         &self,
         id: Uuid,
         max_attempts: u64,
+        now: OffsetDateTime,
         lock_until: OffsetDateTime,
     ) -> Result<(u64, Option<OffsetDateTime>), StoreError> {
         let until = micros(lock_until)?;
+        let now = micros(now)?;
         let max = i64::try_from(max_attempts).unwrap_or(i64::MAX);
+        // After a lock has run out, counting starts again from one.
         let row: (i64, Option<i64>) = with_pool!(self, pool => {
             sqlx::query_as(
-                "UPDATE principals SET failed_logins = failed_logins + 1,
-                        locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END
+                "UPDATE principals SET
+                    failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $4 THEN 1
+                                         ELSE failed_logins + 1 END,
+                    locked_until = CASE
+                        WHEN locked_until IS NOT NULL AND locked_until <= $4 THEN
+                            CASE WHEN 1 >= $1 THEN $2 ELSE NULL END
+                        WHEN failed_logins + 1 >= $1 THEN $2
+                        ELSE locked_until END
                  WHERE id = $3 RETURNING failed_logins, locked_until",
             )
             .bind(max)
             .bind(until)
             .bind(id.to_string())
+            .bind(now)
             .fetch_one(pool)
             .await?
         });
@@ -322,7 +336,7 @@ impl Store {
         })
     }
 
-    /// Stores a new, pending TOTP secret (replacing any).
+    /// Stores a TOTP secret being enrolled; the one in force (if any) stays until confirmation.
     pub async fn set_totp_pending(
         &self,
         id: Uuid,
@@ -330,7 +344,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE principals SET totp_sealed = $1, totp_enabled = FALSE, totp_last_step = NULL WHERE id = $2",
+                "UPDATE principals SET totp_pending = $1 WHERE id = $2",
             )
             .bind(sealed.as_bytes())
             .bind(id.to_string())
@@ -340,7 +354,32 @@ impl Store {
         })
     }
 
-    /// Turns TOTP on or off; off also forgets the secret.
+    /// Makes the pending secret the one in force, only if it is still `checked` (the secret
+    /// the confirming code was verified against), recording the code's `step`. `false` when
+    /// another enrollment replaced it meanwhile.
+    pub async fn confirm_totp(
+        &self,
+        id: Uuid,
+        checked: &SealedSecret,
+        totp_step: u64,
+    ) -> Result<bool, StoreError> {
+        let totp_step = step(totp_step)?;
+        with_pool!(self, pool => {
+            let done = sqlx::query(
+                "UPDATE principals SET totp_sealed = totp_pending, totp_pending = NULL, totp_enabled = TRUE,
+                        totp_last_step = $1
+                 WHERE id = $2 AND totp_pending = $3",
+            )
+            .bind(totp_step)
+            .bind(id.to_string())
+            .bind(checked.as_bytes())
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Turns TOTP on or off; off also forgets the secrets.
     pub async fn set_totp_enabled(&self, id: Uuid, enabled: bool) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             if enabled {
@@ -350,7 +389,8 @@ impl Store {
                     .await?;
             } else {
                 sqlx::query(
-                    "UPDATE principals SET totp_enabled = FALSE, totp_sealed = NULL, totp_last_step = NULL WHERE id = $1",
+                    "UPDATE principals SET totp_enabled = FALSE, totp_sealed = NULL, totp_pending = NULL,
+                            totp_last_step = NULL WHERE id = $1",
                 )
                 .bind(id.to_string())
                 .execute(pool)
@@ -500,7 +540,8 @@ impl Store {
     }
 
     /// Rotation: stores the new key and ends the old one at `old_ends` (now, or after a grace
-    /// period), in one transaction. `false` (nothing written) if the old key is revoked already.
+    /// period), in one transaction. `false` (nothing written) if the old key is revoked or was
+    /// rotated already (a key has at most one successor).
     pub async fn rotate_api_key(
         &self,
         old: Uuid,
@@ -517,7 +558,8 @@ impl Store {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE api_keys SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > $1 THEN $1 ELSE expires_at END
-                 WHERE id = $2 AND revoked_at IS NULL",
+                 WHERE id = $2 AND revoked_at IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM api_keys successor WHERE successor.rotated_from = $2)",
             )
             .bind(ends)
             .bind(old.to_string())

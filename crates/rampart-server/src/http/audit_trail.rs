@@ -112,7 +112,13 @@ pub async fn audit_trail(
     let status = response.status();
     let caller = slot.get();
     let changes_state = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let denied = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
+    let denied = matches!(
+        status,
+        StatusCode::UNAUTHORIZED
+            | StatusCode::FORBIDDEN
+            | StatusCode::LOCKED
+            | StatusCode::TOO_MANY_REQUESTS
+    );
     let own_record = route == "/v1/audit/entries" && method == Method::POST && status.is_success();
     // POSTs that only compute (redaction runs on the data path of applications) change nothing.
     // A redaction that tokenized cards stored them: its handler leaves a note, and it is audited.
@@ -141,6 +147,8 @@ pub async fn audit_trail(
     let action = match (status, &note) {
         (StatusCode::UNAUTHORIZED, _) => "api.unauthenticated".to_owned(),
         (StatusCode::FORBIDDEN, None) => "api.forbidden".to_owned(),
+        (StatusCode::LOCKED, _) => "auth.locked".to_owned(),
+        (StatusCode::TOO_MANY_REQUESTS, _) => "api.rate_limited".to_owned(),
         (_, Some(note)) => note.action.clone(),
         _ => format!("api.{}", method.as_str().to_ascii_lowercase()),
     };

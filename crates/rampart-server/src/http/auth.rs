@@ -26,6 +26,8 @@ pub struct Caller {
     pub kind: CredentialKind,
     /// When the credential stops working, if it does.
     pub expires_at: Option<OffsetDateTime>,
+    /// The networks an API key is limited to, if any.
+    pub allowed_ips: Option<Vec<ipnet::IpNet>>,
 }
 
 /// The kind of credential a caller presented.
@@ -72,6 +74,11 @@ pub async fn check_credential(
             .session(claims.session_id)
             .await?
             .ok_or(CredentialError::Refused("unknown session"))?;
+        if session.principal_id != claims.principal_id {
+            return Err(CredentialError::Refused(
+                "session token names another principal",
+            ));
+        }
         if session.revoked_at.is_some() {
             return Err(CredentialError::Refused("session revoked"));
         }
@@ -94,6 +101,7 @@ pub async fn check_credential(
             scopes: None,
             kind: CredentialKind::Session,
             expires_at: Some(session.expires_at),
+            allowed_ips: None,
         });
     }
     let authenticated = state
@@ -117,6 +125,7 @@ pub async fn check_credential(
         credential_id: authenticated.key.id,
         scopes: authenticated.key.scopes,
         expires_at: authenticated.key.expires_at,
+        allowed_ips: authenticated.key.allowed_ips,
         kind: CredentialKind::ApiKey,
         principal: authenticated.principal,
     })

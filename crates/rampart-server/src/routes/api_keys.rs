@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use http::StatusCode;
 use ipnet::IpNet;
-use rampart_access::{AccessStore as _, ApiKeyRecord, scopes_allow};
+use rampart_access::{AccessStore as _, ApiKeyRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -168,34 +168,50 @@ pub async fn create_api_key(
         ),
         Some(_) => return Err(invalid("scopes", "must be a list of permissions")),
     };
-    // Scopes never widen: each must be granted to the key's principal, and a caller using a
-    // scoped credential for itself cannot mint a key beyond its own scopes.
+    // Keys never widen what their maker has: every scope must be a permission the caller holds
+    // (its roles and, for a scoped key, its scopes) and one the key's principal's roles grant;
+    // an unscoped key for another principal takes roles:manage, and a scoped caller cannot make
+    // an unscoped key.
     let policy = state.policy();
-    let narrowing = (principal_id == caller.principal.id)
-        .then_some(caller.scopes.as_ref())
-        .flatten();
     match &scopes {
         Some(scopes) => {
+            if scopes.is_empty() {
+                return Err(invalid(
+                    "scopes",
+                    "must name at least one permission (or be omitted)",
+                ));
+            }
             for scope in scopes {
+                if !rampart_access::is_valid_permission(scope) {
+                    return Err(invalid(
+                        "scopes",
+                        format!("'{scope}' is not a permission (resource:action, resource:* or *)"),
+                    ));
+                }
                 if policy.grants(&target.principal.roles, scope).is_none() {
                     return Err(invalid(
                         "scopes",
                         format!("'{scope}' is not among the permissions of the principal's roles"),
                     ));
                 }
-                if narrowing.is_some_and(|own| !scopes_allow(Some(own), scope)) {
+                if !caller.holds(&state, scope) {
                     return Err(invalid(
                         "scopes",
-                        format!("'{scope}' is beyond the scopes of the credential making this key"),
+                        format!(
+                            "'{scope}' is beyond the permissions of the credential making this key"
+                        ),
                     ));
                 }
             }
         }
-        None if narrowing.is_some() => {
+        None if caller.scopes.is_some() => {
             return Err(invalid(
                 "scopes",
                 "a scoped credential can only make keys with scopes (a subset of its own)",
             ));
+        }
+        None if principal_id != caller.principal.id => {
+            caller.require(&state, "roles:manage")?;
         }
         None => {}
     }
@@ -215,7 +231,40 @@ pub async fn create_api_key(
             Some(now + time::Duration::days(i64::try_from(days).unwrap_or(1)))
         }
     };
-    let allowed_ips = allowed_ips(object)?;
+    let mut allowed_ips = allowed_ips(object)?;
+    let mut expires_at = expires_at;
+    // A key made with an API key is fenced like its maker: no later expiry, no wider networks.
+    if caller.kind == crate::http::auth::CredentialKind::ApiKey {
+        if let Some(limit) = caller.expires_at {
+            match expires_at {
+                Some(at) if at > limit => {
+                    return Err(invalid(
+                        "expires_in_days",
+                        "must not end after the credential making this key",
+                    ));
+                }
+                None => expires_at = Some(limit),
+                Some(_) => {}
+            }
+        }
+        if let Some(fence) = &caller.allowed_ips {
+            match &allowed_ips {
+                Some(nets) => {
+                    for net in nets {
+                        if !fence.iter().any(|f| f.contains(net)) {
+                            return Err(invalid(
+                                "allowed_ips",
+                                format!(
+                                    "{net} is outside the networks of the credential making this key"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                None => allowed_ips = Some(fence.clone()),
+            }
+        }
+    }
     let pepper = state.authenticator().pepper();
     let (key, mut record) = pepper
         .issue(principal_id, name, scopes, expires_at, now)
@@ -312,6 +361,15 @@ async fn manageable(state: &AppState, caller: &Caller, id: &str) -> Result<ApiKe
         .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
     if record.principal_id != caller.principal.id {
         caller.require(state, "api_keys:manage")?;
+    } else if caller.kind == crate::http::auth::CredentialKind::ApiKey
+        && caller.credential_id != record.id
+        && !caller.holds(state, "api_keys:manage")
+    {
+        // A key manages itself (a device rotating its own key); its siblings take a session or
+        // api_keys:manage.
+        return Err(ApiError::forbidden(
+            "api_keys:manage (an API key may rotate or revoke only itself)",
+        ));
     }
     Ok(record)
 }

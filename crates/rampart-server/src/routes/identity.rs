@@ -152,7 +152,10 @@ fn check_roles(state: &AppState, caller: &Caller, roles: &[String]) -> Result<()
                 format!("'{role}' is not a role of the policy"),
             ));
         }
-        if !caller.holds(state, "roles:manage") && !caller.principal.roles.contains(role) {
+        // A scoped credential grants roles only with roles:manage among its scopes.
+        if !caller.holds(state, "roles:manage")
+            && (caller.scopes.is_some() || !caller.principal.roles.contains(role))
+        {
             return Err(ApiError::forbidden(&format!(
                 "roles:manage (to grant the role '{role}', which this caller does not hold)"
             )));
@@ -463,11 +466,17 @@ fn totp_context(id: Uuid) -> SealContext {
     SealContext::new(format!("totp/{id}"), 1)
 }
 
-fn self_or_manager(state: &AppState, caller: &Caller, id: Uuid) -> Result<(), ApiError> {
-    if caller.principal.id == id || caller.holds(state, "users:manage") {
+/// TOTP of `id` may be managed by `users:manage`, or by the principal itself logged in with a
+/// session (never with an API key, which is not a proof of presence).
+fn self_in_session_or_manager(state: &AppState, caller: &Caller, id: Uuid) -> Result<(), ApiError> {
+    if caller.holds(state, "users:manage")
+        || (caller.principal.id == id && caller.kind == CredentialKind::Session)
+    {
         Ok(())
     } else {
-        Err(ApiError::forbidden("users:manage"))
+        Err(ApiError::forbidden(
+            "users:manage (or the principal itself, logged in with a session)",
+        ))
     }
 }
 
@@ -483,8 +492,14 @@ pub async fn enroll_totp(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     audit.note("principals.totp_enroll", "principal", &id);
     let id = principal_id(&id)?;
-    self_or_manager(&state, &caller, id)?;
+    self_in_session_or_manager(&state, &caller, id)?;
     let record = load(&state, id).await?;
+    // Replacing a second factor in force takes an administrator, not only the password.
+    if record.totp_enabled && !caller.holds(&state, "users:manage") {
+        return Err(ApiError::forbidden(
+            "users:manage (TOTP is enabled; replacing it takes an administrator)",
+        ));
+    }
     let secret = TotpSecret::generate().map_err(|e| ApiError::internal(&e))?;
     let sealed = state
         .keys()
@@ -536,37 +551,35 @@ pub async fn confirm_totp(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("principals.totp_confirm", "principal", &id);
     let id = principal_id(&id)?;
-    self_or_manager(&state, &caller, id)?;
+    self_in_session_or_manager(&state, &caller, id)?;
     let object = object(&body, &["code"], "")?;
     let code = text(object, "code", "code", true)
         .map_err(|e| ApiError::validation(vec![e]))?
         .unwrap_or_default();
     let record = load(&state, id).await?;
-    if record.totp_enabled {
-        return Err(ApiError::conflict(
-            "TOTP is already enabled for this principal",
-        ));
-    }
-    let secret = unseal_totp(&state, &record)?.ok_or_else(|| {
+    let pending = record.totp_pending.clone().ok_or_else(|| {
         ApiError::conflict("no TOTP enrollment is pending: POST /v1/principals/{id}/totp first")
     })?;
+    let bytes = state
+        .keys()
+        .kek()
+        .open(&totp_context(id), &pending)
+        .map_err(|e| ApiError::internal(&e))?;
+    let secret = TotpSecret::from_bytes(bytes.expose_secret());
     let now = now_unix(OffsetDateTime::now_utc());
     let step = Totp::DEFAULT
         .verify(&secret, code, now, 1, record.totp_last_step)
         .ok_or_else(|| invalid("code", "is not the current code of this secret"))?;
     if !state
         .store()
-        .claim_totp_step(id, step)
+        .confirm_totp(id, &pending, step)
         .await
         .map_err(store_error)?
     {
-        return Err(invalid("code", "was used already; wait for the next one"));
+        return Err(ApiError::conflict(
+            "another enrollment replaced this one meanwhile; enroll again",
+        ));
     }
-    state
-        .store()
-        .set_totp_enabled(id, true)
-        .await
-        .map_err(store_error)?;
     Ok(Json(json!({"totp_enabled": true})))
 }
 
@@ -639,11 +652,9 @@ pub async fn login(
     let code = text(object, "totp", "totp", false)
         .map_err(one)?
         .map(str::to_owned);
-    if let Err(not_until) = state
-        .identity()
-        .login_per_name
-        .check_key(&name.to_lowercase())
-    {
+    // Names are keys of the per-name limiter: bounded, so junk names cannot grow it much.
+    let limiter_key: String = name.to_lowercase().chars().take(128).collect();
+    if let Err(not_until) = state.identity().login_per_name.check_key(&limiter_key) {
         return Err(retry_after(not_until));
     }
     let now = OffsetDateTime::now_utc();
@@ -688,7 +699,7 @@ pub async fn login(
     let fail = |state: AppState| async move {
         let (_, locked) = state
             .store()
-            .record_login_failure(id, max, now + lockout)
+            .record_login_failure(id, max, now, now + lockout)
             .await
             .map_err(store_error)?;
         if locked.is_some_and(|until| until > now) {
@@ -806,6 +817,7 @@ pub async fn login(
         scopes: None,
         kind: CredentialKind::Session,
         expires_at: Some(session.expires_at),
+        allowed_ips: None,
     });
     audit.detail("mfa", mfa_needed);
     Ok(Json(json!({

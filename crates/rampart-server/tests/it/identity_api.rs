@@ -324,7 +324,12 @@ async fn totp_is_required_for_mfa_roles_and_codes_work_once() {
             json!({"code": "000000"}),
         )
         .await;
-    assert_eq!(wrong_code.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        wrong_code.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong_code.text
+    );
     let code = Totp::DEFAULT.code_at(&secret, now());
     let confirmed = app
         .post(
@@ -759,4 +764,158 @@ async fn a_hash_made_with_old_parameters_is_replaced_at_the_next_login() {
         login(&app, "lena", GOOD_PASSWORD, None).await.status,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn limited_credentials_cannot_make_wider_ones() {
+    let app = App::new().await;
+    let admin_id = app.get("/v1/auth/whoami").await.body["principal_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An admin key scoped to users:manage cannot grant roles (that takes roles:manage).
+    let scoped = app
+        .post(
+            "/v1/api-keys",
+            json!({"name": "hr", "scopes": ["users:manage"]}),
+        )
+        .await;
+    let hr = scoped.body["key"].as_str().unwrap().to_owned();
+    let grant = app
+        .call(
+            Method::POST,
+            "/v1/principals",
+            Some(&hr),
+            Some(json!({"name": "eve", "password": GOOD_PASSWORD, "roles": ["admin"]})),
+        )
+        .await;
+    assert_eq!(grant.status, StatusCode::FORBIDDEN, "{}", grant.text);
+    // A key scoped to api_keys:manage cannot mint an unscoped key for someone else, nor scopes
+    // it does not hold.
+    let keyman = app
+        .post(
+            "/v1/api-keys",
+            json!({"name": "km", "scopes": ["api_keys:manage"]}),
+        )
+        .await;
+    let km = keyman.body["key"].as_str().unwrap().to_owned();
+    let dev = user(&app, "zed", &["developer"], &[]).await;
+    for body in [
+        json!({"principal_id": dev, "name": "x"}),
+        json!({"principal_id": dev, "name": "x", "scopes": ["keys:encrypt"]}),
+        json!({"principal_id": admin_id, "name": "x"}),
+    ] {
+        let reply = app
+            .call(Method::POST, "/v1/api-keys", Some(&km), Some(body.clone()))
+            .await;
+        assert!(reply.status.is_client_error(), "{body}: {}", reply.text);
+    }
+    // Junk scopes are refused.
+    let junk = app
+        .post("/v1/api-keys", json!({"name": "x", "scopes": [""]}))
+        .await;
+    assert_eq!(junk.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A key made by an allowlisted, expiring key inherits both.
+    let fenced = app
+        .post(
+            "/v1/api-keys",
+            json!({"name": "f", "allowed_ips": ["10.0.0.0/8"], "expires_in_days": 1}),
+        )
+        .await;
+    let fenced_key = fenced.body["key"].as_str().unwrap().to_owned();
+    let child = app
+        .call_from(
+            "10.0.0.5",
+            Method::POST,
+            "/v1/api-keys",
+            Some(&fenced_key),
+            Some(json!({"name": "child"})),
+        )
+        .await;
+    assert_eq!(child.status, StatusCode::CREATED, "{}", child.text);
+    assert_eq!(child.body["allowed_ips"], json!(["10.0.0.0/8"]));
+    assert_eq!(child.body["expires_at"], fenced.body["expires_at"]);
+    let wider = app
+        .call_from(
+            "10.0.0.5",
+            Method::POST,
+            "/v1/api-keys",
+            Some(&fenced_key),
+            Some(json!({"name": "w", "allowed_ips": ["0.0.0.0/0"]})),
+        )
+        .await;
+    assert_eq!(
+        wider.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wider.text
+    );
+    // A key has one successor: rotating the same key twice is refused.
+    let fenced_id = fenced.body["id"].as_str().unwrap();
+    let first = app
+        .post(
+            &format!("/v1/api-keys/{fenced_id}/rotate"),
+            json!({"grace_seconds": 60}),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let second = app
+        .post(
+            &format!("/v1/api-keys/{fenced_id}/rotate"),
+            json!({"grace_seconds": 60}),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CONFLICT, "{}", second.text);
+    // TOTP cannot be enrolled for oneself with an API key (a session proves presence).
+    let zed_key = app
+        .post(
+            "/v1/api-keys",
+            json!({"principal_id": dev, "name": "z", "scopes": ["keys:encrypt"]}),
+        )
+        .await;
+    let zk = zed_key.body["key"].as_str().unwrap();
+    // A key manages only itself, not its siblings (without api_keys:manage).
+    let other = app
+        .post(
+            "/v1/api-keys",
+            json!({"principal_id": dev, "name": "other"}),
+        )
+        .await;
+    let other_id = other.body["id"].as_str().unwrap();
+    let revoke_sibling = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/api-keys/{other_id}"),
+            Some(zk),
+            None,
+        )
+        .await;
+    assert_eq!(
+        revoke_sibling.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        revoke_sibling.text
+    );
+    let enroll = app
+        .call(
+            Method::POST,
+            &format!("/v1/principals/{dev}/totp"),
+            Some(zk),
+            None,
+        )
+        .await;
+    assert_eq!(enroll.status, StatusCode::FORBIDDEN, "{}", enroll.text);
+    let session = login(&app, "zed", GOOD_PASSWORD, None).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let enroll = app
+        .call(
+            Method::POST,
+            &format!("/v1/principals/{dev}/totp"),
+            Some(&session),
+            None,
+        )
+        .await;
+    assert_eq!(enroll.status, StatusCode::CREATED, "{}", enroll.text);
 }

@@ -3,8 +3,10 @@
 
 -- Argon2id PHC string; NULL for principals that never log in with a password.
 ALTER TABLE principals ADD COLUMN password_hash TEXT;
--- The TOTP secret sealed by the KEK (name `totp/<principal id>`), pending until confirmed.
+-- The TOTP secret sealed by the KEK (name `totp/<principal id>`), and one being enrolled,
+-- which replaces it only when a code from it is confirmed.
 ALTER TABLE principals ADD COLUMN totp_sealed BLOB;
+ALTER TABLE principals ADD COLUMN totp_pending BLOB;
 ALTER TABLE principals ADD COLUMN totp_enabled BOOLEAN NOT NULL DEFAULT FALSE;
 -- The last TOTP time step accepted, so a code is never accepted twice.
 ALTER TABLE principals ADD COLUMN totp_last_step BIGINT;

@@ -48,14 +48,14 @@ async fn login_failures_lock_and_clear_atomically(f: Fixture) {
     for n in 1..=2 {
         let (count, locked) = f
             .store
-            .record_login_failure(p.id, 3, until)
+            .record_login_failure(p.id, 3, OffsetDateTime::now_utc(), until)
             .await
             .expect("counts");
         assert_eq!((count, locked), (n, None));
     }
     let (count, locked) = f
         .store
-        .record_login_failure(p.id, 3, until)
+        .record_login_failure(p.id, 3, OffsetDateTime::now_utc(), until)
         .await
         .expect("counts");
     assert_eq!(count, 3);
@@ -68,6 +68,14 @@ async fn login_failures_lock_and_clear_atomically(f: Fixture) {
         .expect("exists");
     assert_eq!(record.failed_logins, 3);
     assert_eq!(record.password_hash.as_deref(), Some("$argon2id$x"));
+    // Once the lock has run out, the next failure counts from one again.
+    let later = until + Duration::seconds(1);
+    let (count, locked) = f
+        .store
+        .record_login_failure(p.id, 3, later, later + Duration::minutes(15))
+        .await
+        .expect("counts");
+    assert_eq!((count, locked), (1, None));
     assert!(f.store.clear_login_failures(p.id).await.expect("clears"));
     let record = f
         .store
@@ -122,7 +130,7 @@ async fn totp_steps_are_claimed_once(f: Fixture) {
         .await
         .expect("reads")
         .expect("exists");
-    assert!(!record.totp_enabled && record.totp_sealed.is_none());
+    assert!(!record.totp_enabled && record.totp_sealed.is_none() && record.totp_pending.is_none());
 }
 
 async fn sessions_end_on_revoke_and_on_disable(f: Fixture) {
@@ -224,6 +232,14 @@ async fn api_keys_rotate_and_count_use(f: Fixture) {
         .expect("exists");
     assert_eq!(stored_new.usage_count, 5);
     assert_eq!(stored_new.rotated_from, Some(old.id));
+    let (_, third) = pepper.issue(p.id, "ci", None, None, now).expect("issues");
+    assert!(
+        !f.store
+            .rotate_api_key(old.id, &third, now)
+            .await
+            .expect("runs"),
+        "a key has one successor"
+    );
     assert!(f.store.revoke_api_key(old.id, now).await.expect("revokes"));
     assert!(
         !f.store
