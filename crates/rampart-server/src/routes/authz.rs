@@ -135,6 +135,38 @@ pub async fn put_policy(
             "under this policy none of your roles would grant roles:manage; keep it for at least your own role",
         ));
     }
+    // Roles still held by principals must stay: a policy that drops one would silently strip
+    // them of it.
+    let mut held = std::collections::BTreeSet::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .store()
+            .list_principals(after, 1000)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.principal.id);
+        for record in &page {
+            held.extend(
+                record
+                    .principal
+                    .roles
+                    .iter()
+                    .filter(|r| !policy.has_role(r))
+                    .cloned(),
+            );
+        }
+    }
+    if !held.is_empty() {
+        return Err(invalid(
+            "roles",
+            format!(
+                "principals still hold roles this policy drops: {}; change their roles first",
+                held.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
     let document = serde_json::to_string(policy.document()).map_err(|e| ApiError::internal(&e))?;
     let version = state
         .store()

@@ -164,6 +164,25 @@ fn check_roles(state: &AppState, caller: &Caller, roles: &[String]) -> Result<()
     Ok(())
 }
 
+/// Teams decide isolation: a caller without `roles:manage` may only place principals in teams
+/// it belongs to itself, unless a role of its bypasses team isolation.
+fn check_teams(state: &AppState, caller: &Caller, teams: &[String]) -> Result<(), ApiError> {
+    if caller.holds(state, "roles:manage")
+        || (caller.scopes.is_none()
+            && state
+                .policy()
+                .bypasses_team_isolation(&caller.principal.roles))
+    {
+        return Ok(());
+    }
+    match teams.iter().find(|t| !caller.principal.teams.contains(t)) {
+        Some(team) => Err(ApiError::forbidden(&format!(
+            "roles:manage (to place a principal in team '{team}', which this caller is not in)"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn password_problems(problems: Vec<PasswordProblem>) -> ApiError {
     ApiError::validation(
         problems
@@ -237,6 +256,7 @@ pub async fn create_principal(
     let roles = names(object, "roles").map_err(one)?.unwrap_or_default();
     let teams = names(object, "teams").map_err(one)?.unwrap_or_default();
     check_roles(&state, &caller, &roles)?;
+    check_teams(&state, &caller, &teams)?;
     let password_hash = match object.get("password") {
         None | Some(Value::Null) => None,
         Some(Value::String(password)) => {
@@ -386,8 +406,13 @@ pub async fn update_principal(
     if let Some(disabled) = disabled {
         audit.detail("disabled", disabled);
     }
+    let teams = names(object, "teams").map_err(one)?;
+    if let Some(teams) = &teams {
+        check_teams(&state, &caller, teams)?;
+        audit.detail("teams", teams.clone());
+    }
     let update = PrincipalUpdate {
-        teams: names(object, "teams").map_err(one)?,
+        teams,
         roles,
         disabled,
         email,
@@ -611,6 +636,21 @@ fn retry_after(not_until: governor::NotUntil<governor::clock::QuantaInstant>) ->
     ApiError::rate_limited(wait.as_secs().max(1))
 }
 
+/// The per-address limiter's key: the address, or for IPv6 its /64 (one host usually holds a
+/// whole /64, so counting single addresses would let it rotate past the limit).
+fn limiter_address(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(bits))
+            }
+        },
+        v4 => v4,
+    }
+}
+
 /// The answer to a failed login: the same for an unknown name, a disabled principal and a wrong
 /// password.
 fn login_failed() -> ApiError {
@@ -635,7 +675,10 @@ pub async fn login(
     audit.note("auth.login", "principal", "-");
     let client_ip: Option<IpAddr> = client.map(|c| c.0.0);
     if let Some(ip) = client_ip
-        && let Err(not_until) = state.identity().login_per_ip.check_key(&ip)
+        && let Err(not_until) = state
+            .identity()
+            .login_per_ip
+            .check_key(&limiter_address(ip))
     {
         return Err(retry_after(not_until));
     }

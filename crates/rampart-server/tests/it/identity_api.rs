@@ -919,3 +919,57 @@ async fn limited_credentials_cannot_make_wider_ones() {
         .await;
     assert_eq!(enroll.status, StatusCode::CREATED, "{}", enroll.text);
 }
+
+#[tokio::test]
+async fn policies_keep_held_roles_and_managers_keep_to_their_teams() {
+    let app = App::new().await;
+    let mut document = app.get("/v1/policy").await.body;
+    // Dropping a role principals hold is refused, naming it.
+    let mut dropped = document.clone();
+    dropped["roles"].as_object_mut().unwrap().remove("viewer");
+    dropped["roles"]["developer"]["inherits"] = json!([]);
+    let refused = app
+        .call(Method::PUT, "/v1/policy", Some(&app.admin), Some(dropped))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("viewer"), "{}", refused.text);
+    // A user manager without roles:manage places principals only in its own teams.
+    document["roles"]["hr"] = json!({"permissions": ["users:manage"]});
+    let put = app
+        .call(Method::PUT, "/v1/policy", Some(&app.admin), Some(document))
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    user(&app, "henry", &["hr"], &["payments"]).await;
+    let session = login(&app, "henry", GOOD_PASSWORD, None).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other_team = app
+        .call(
+            Method::POST,
+            "/v1/principals",
+            Some(&session),
+            Some(json!({"name": "sam", "teams": ["search"]})),
+        )
+        .await;
+    assert_eq!(
+        other_team.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        other_team.text
+    );
+    let own_team = app
+        .call(
+            Method::POST,
+            "/v1/principals",
+            Some(&session),
+            Some(json!({"name": "sam", "teams": ["payments"]})),
+        )
+        .await;
+    assert_eq!(own_team.status, StatusCode::CREATED, "{}", own_team.text);
+}
