@@ -220,7 +220,7 @@ async fn unknown_users_and_wrong_passwords_get_the_same_answer_in_about_the_same
     // Timing: medians of alternating attempts (wrong passwords stay below the lockout).
     let mut unknown_times = Vec::new();
     let mut wrong_times = Vec::new();
-    for i in 0..4 {
+    for i in 0..9 {
         let start = Instant::now();
         login(&app, &format!("ghost{i}"), "Wrong-password-123", None).await;
         unknown_times.push(start.elapsed());
@@ -232,7 +232,7 @@ async fn unknown_users_and_wrong_passwords_get_the_same_answer_in_about_the_same
     }
     unknown_times.sort();
     wrong_times.sort();
-    let ratio = unknown_times[2].as_secs_f64() / wrong_times[2].as_secs_f64();
+    let ratio = unknown_times[4].as_secs_f64() / wrong_times[4].as_secs_f64();
     assert!(
         (0.5..=2.0).contains(&ratio),
         "unknown {unknown_times:?} vs wrong {wrong_times:?}: ratio {ratio}"
