@@ -973,3 +973,52 @@ async fn policies_keep_held_roles_and_managers_keep_to_their_teams() {
         .await;
     assert_eq!(own_team.status, StatusCode::CREATED, "{}", own_team.text);
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_of_these_issues() {
+    let app = App::new().await;
+    let doc = app.get("/openapi.json").await.body;
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/v1/keys", "post"),
+        ("/v1/keys", "get"),
+        ("/v1/keys/{name}", "get"),
+        ("/v1/keys/{name}", "patch"),
+        ("/v1/keys/{name}/rotate", "post"),
+        ("/v1/keys/{name}/encrypt", "post"),
+        ("/v1/keys/{name}/decrypt", "post"),
+        ("/v1/keys/{name}/rewrap", "post"),
+        ("/v1/keys/{name}/hmac", "post"),
+        ("/v1/keys/{name}/verify-hmac", "post"),
+        ("/v1/keys/{name}/sign", "post"),
+        ("/v1/keys/{name}/verify", "post"),
+        ("/v1/documents/encrypt", "post"),
+        ("/v1/documents/decrypt", "post"),
+        ("/v1/cards/tokenize", "post"),
+        ("/v1/cards/detokenize", "post"),
+        ("/v1/principals", "post"),
+        ("/v1/principals", "get"),
+        ("/v1/principals/{id}", "get"),
+        ("/v1/principals/{id}", "patch"),
+        ("/v1/principals/{id}", "delete"),
+        ("/v1/principals/{id}/totp", "post"),
+        ("/v1/principals/{id}/totp", "delete"),
+        ("/v1/principals/{id}/totp/confirm", "post"),
+        ("/v1/principals/{id}/unlock", "post"),
+        ("/v1/auth/login", "post"),
+        ("/v1/auth/logout", "post"),
+        ("/v1/auth/introspect", "post"),
+        ("/v1/api-keys", "post"),
+        ("/v1/api-keys", "get"),
+        ("/v1/api-keys/{id}", "delete"),
+        ("/v1/api-keys/{id}/rotate", "post"),
+        ("/v1/authorize", "post"),
+        ("/v1/policy", "get"),
+        ("/v1/policy", "put"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from /openapi.json"
+        );
+    }
+}
