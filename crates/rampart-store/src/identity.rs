@@ -323,6 +323,17 @@ impl Store {
         ))
     }
 
+    /// A write of the same cost as [`Store::record_login_failure`] that changes nothing: a failed
+    /// login for an unknown name does it, so it takes as long as a wrong password.
+    pub async fn record_unknown_login(&self) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE rampart_deployment SET created_at = created_at WHERE singleton = 1")
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
     /// Clears failed logins and any lock (a successful login, or `unlock`).
     pub async fn clear_login_failures(&self, id: Uuid) -> Result<bool, StoreError> {
         with_pool!(self, pool => {

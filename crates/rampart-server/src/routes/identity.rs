@@ -732,6 +732,12 @@ pub async fn login(
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let (Some(record), Some(verified)) = (record, verified) else {
+        // The same database write a wrong password costs, so timing tells nothing.
+        state
+            .store()
+            .record_unknown_login()
+            .await
+            .map_err(store_error)?;
         return Err(login_failed());
     };
     let id = record.principal.id;
