@@ -159,8 +159,9 @@ settings! {
     /// YAML role policy (`roles: {...}`); when set it is the policy, and `PUT /v1/policy` is refused.
     policy_file: Option<PathBuf> = None, parse_opt_path;
     /// How long authentication may reuse a key or principal it read (ms; 0: never). This
-    /// server's own revocations clear it at once; other servers' take effect within it.
-    auth_cache_ms: u64 = 1000, parse_u64;
+    /// server's own revocations clear it at once; other servers' take effect within it. Unset:
+    /// 1000 on SQLite (one server), 0 on PostgreSQL (revocations reach every server at once).
+    auth_cache_ms: Option<u64> = None, parse_opt_u64;
     /// A session ends after this long without a request.
     session_idle_seconds: u64 = 1800, parse_positive;
     /// Seconds between runs of the key maintenance task (encryption counts, automatic rotation).
@@ -215,6 +216,13 @@ fn parse_bool(raw: Raw) -> Result<bool, String> {
             _ => Err("expected true or false".to_owned()),
         },
         other => Err(format!("expected true or false, got {}", describe(&other))),
+    }
+}
+
+fn parse_opt_u64(raw: Raw) -> Result<Option<u64>, String> {
+    match raw {
+        Raw::Str(s) if s.trim().is_empty() => Ok(None),
+        other => parse_u64(other).map(Some),
     }
 }
 
@@ -328,6 +336,12 @@ impl Show for Option<PathBuf> {
         self.as_ref().map_or_else(|| quote(""), Show::show)
     }
 }
+impl Show for Option<u64> {
+    fn show(&self) -> String {
+        self.map_or_else(|| quote(""), |v| v.to_string())
+    }
+}
+
 impl Show for Option<SecretString> {
     fn show(&self) -> String {
         self.as_ref()

@@ -1,10 +1,11 @@
 //! A short-lived cache of what authentication and authorization read on every request: API-key
 //! records with their principal (by key hash) and principals (by id).
 //!
-//! Entries live `auth_cache_ms` (default 1000 ms; 0 turns the cache off). Every identity write
-//! this server makes (revoking or rotating a key, changing or disabling a principal) clears the
-//! cache at once, so on one server a revocation takes effect immediately; other servers of a
-//! PostgreSQL deployment see it within the TTL.
+//! Entries live `auth_cache_ms` (by default 1000 ms on SQLite, where one server serves the
+//! deployment, and off on PostgreSQL; 0 turns it off). Every identity write this server makes
+//! (revoking or rotating a key, changing or disabling a principal) clears the cache at once, so
+//! a revocation takes effect immediately here; other servers of a PostgreSQL deployment that
+//! enabled the cache see it within the TTL.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

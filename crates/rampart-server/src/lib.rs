@@ -167,7 +167,14 @@ pub fn app(
         path: settings.privacy_policy_file.clone().unwrap_or_default(),
         message: e.to_string(),
     })?;
-    let cache = identity_cache::IdentityCache::new(Duration::from_millis(settings.auth_cache_ms));
+    let cache_ms = settings
+        .auth_cache_ms
+        .unwrap_or(if settings.database_url.is_some() {
+            0
+        } else {
+            1000
+        });
+    let cache = identity_cache::IdentityCache::new(Duration::from_millis(cache_ms));
     let authenticator = Authenticator::new(
         identity_cache::CachedAccess::new(deployment.store.clone(), cache.clone()),
         deployment.api_key_pepper,

@@ -135,6 +135,22 @@ pub async fn put_policy(
             "under this policy none of your roles would grant roles:manage; keep it for at least your own role",
         ));
     }
+    // Nor out of their next login: a role newly needing a second factor the caller lacks.
+    if caller.kind == crate::http::auth::CredentialKind::Session
+        && policy.mfa_required(&caller.principal.roles)
+    {
+        let own = state
+            .store()
+            .principal(caller.principal.id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        if own.is_some_and(|r| !r.totp_enabled) {
+            return Err(invalid(
+                "roles",
+                "under this policy your roles require a second factor you have not enrolled; enroll TOTP first",
+            ));
+        }
+    }
     // Roles still held by principals must stay: a policy that drops one would silently strip
     // them of it.
     let mut held = std::collections::BTreeSet::new();

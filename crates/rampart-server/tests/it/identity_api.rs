@@ -1022,3 +1022,35 @@ async fn the_openapi_document_lists_every_route_of_these_issues() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_policy_cannot_demand_a_factor_its_author_lacks() {
+    let app = App::new().await;
+    let mut document = app.get("/v1/policy").await.body;
+    document["roles"]["policy_admin"] = json!({"permissions": ["roles:manage"]});
+    let put = app
+        .call(
+            Method::PUT,
+            "/v1/policy",
+            Some(&app.admin),
+            Some(document.clone()),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    user(&app, "pat", &["policy_admin"], &[]).await;
+    let session = login(&app, "pat", GOOD_PASSWORD, None).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    document["roles"]["policy_admin"]["mfa_required"] = json!(true);
+    let refused = app
+        .call(Method::PUT, "/v1/policy", Some(&session), Some(document))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("second factor"), "{}", refused.text);
+}
