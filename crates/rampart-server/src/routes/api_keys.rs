@@ -18,17 +18,13 @@ use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
 use crate::problem::{ApiError, FieldError};
-use crate::routes::keys::{invalid, object, text, timestamp};
+use crate::routes::keys::{invalid, object, page_limit, text, time_text};
 use crate::state::AppState;
 
 /// Longest lifetime a key may be given.
 const MAX_EXPIRES_IN_DAYS: u64 = 3650;
 /// Longest grace period of a rotation (30 days).
 const MAX_GRACE_SECONDS: u64 = 30 * 86_400;
-
-fn micros(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
 
 /// An API key's metadata: never the key or its hash.
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,9 +63,9 @@ fn body_of(record: &ApiKeyRecord) -> ApiKeyBody {
             .allowed_ips
             .as_ref()
             .map(|nets| nets.iter().map(ToString::to_string).collect()),
-        created_at: timestamp(micros(record.created_at)),
-        expires_at: record.expires_at.map(|at| timestamp(micros(at))),
-        last_used_at: record.last_used_at.map(|at| timestamp(micros(at))),
+        created_at: time_text(record.created_at),
+        expires_at: record.expires_at.map(time_text),
+        last_used_at: record.last_used_at.map(time_text),
         usage_count: record.usage_count,
         revoked: record.revoked_at.is_some(),
         rotated_from: record.rotated_from.map(|id| id.to_string()),
@@ -313,10 +309,7 @@ pub async fn list_api_keys(
     caller: Caller,
     ApiQuery(query): ApiQuery<KeysQuery>,
 ) -> Result<Json<ApiKeysPage>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(invalid("limit", "must be between 1 and 1000"));
-    }
+    let limit = page_limit(query.limit)?;
     let requested = match &query.principal_id {
         Some(id) => Some(Uuid::parse_str(id).map_err(|_| invalid("principal_id", "is not an id"))?),
         None => None,
@@ -468,9 +461,7 @@ pub async fn rotate_api_key(
         map.insert("key".to_owned(), Value::String(key.expose().to_owned()));
         map.insert(
             "old_key_expires_at".to_owned(),
-            Value::String(timestamp(micros(
-                old_ends.min(old.expires_at.unwrap_or(old_ends)),
-            ))),
+            Value::String(time_text(old_ends.min(old.expires_at.unwrap_or(old_ends)))),
         );
     }
     Ok((StatusCode::CREATED, Json(out)))

@@ -19,10 +19,10 @@ use rampart_access::{Principal, PrincipalKind};
 use rampart_crypto::SealContext;
 use rampart_store::{PrincipalRecord, PrincipalUpdate, SessionRecord};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::http::audit_trail::AuditSlot;
@@ -31,7 +31,7 @@ use crate::http::context::ClientIp;
 use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
 use crate::problem::{ApiError, FieldError};
-use crate::routes::keys::{field, invalid, object, text, timestamp};
+use crate::routes::keys::{PageQuery, field, invalid, object, page_limit, text, time_text};
 use crate::state::AppState;
 
 /// A principal as the API shows it: never a password or a secret.
@@ -62,10 +62,6 @@ pub struct PrincipalBody {
     pub created_at: String,
 }
 
-fn micros(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
-
 fn body_of(record: &PrincipalRecord, now: OffsetDateTime) -> PrincipalBody {
     let p = &record.principal;
     PrincipalBody {
@@ -81,8 +77,8 @@ fn body_of(record: &PrincipalRecord, now: OffsetDateTime) -> PrincipalBody {
         locked_until: record
             .locked_until
             .filter(|until| *until > now)
-            .map(|until| timestamp(micros(until))),
-        created_at: timestamp(micros(p.created_at)),
+            .map(time_text),
+        created_at: time_text(p.created_at),
     }
 }
 
@@ -303,21 +299,12 @@ pub struct PrincipalsPage {
     pub next_cursor: Option<String>,
 }
 
-/// `?limit=N&cursor=C`.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct PageQuery {
-    /// Page size, 1 to 1000 (default 100).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 fn can_read_principals(state: &AppState, caller: &Caller) -> bool {
     caller.holds(state, "users:read") || caller.holds(state, "users:manage")
 }
 
 /// Lists principals.
-#[utoipa::path(get, path = "/v1/principals", tag = "identity", security(("bearer" = [])), params(PageQuery),
+#[utoipa::path(get, path = "/v1/principals", tag = "identity", security(("bearer" = [])), params(crate::routes::keys::PageQuery),
     responses((status = 200, description = "A page of principals", body = PrincipalsPage)))]
 pub async fn list_principals(
     State(state): State<AppState>,
@@ -327,10 +314,7 @@ pub async fn list_principals(
     if !can_read_principals(&state, &caller) {
         return Err(ApiError::forbidden("users:read"));
     }
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(invalid("limit", "must be between 1 and 1000"));
-    }
+    let limit = page_limit(query.limit)?;
     let after = match &query.cursor {
         Some(c) => Some(
             Uuid::parse_str(c)
@@ -417,17 +401,26 @@ pub async fn update_principal(
         disabled,
         email,
     };
+    apply_update(&state, id, &update).await
+}
+
+/// Applies a change to a principal (disabling also ends its sessions) and answers with it.
+async fn apply_update(
+    state: &AppState,
+    id: Uuid,
+    update: &PrincipalUpdate,
+) -> Result<Json<PrincipalBody>, ApiError> {
     let now = OffsetDateTime::now_utc();
     if !state
         .store()
-        .update_principal(id, &update, now)
+        .update_principal(id, update, now)
         .await
         .map_err(store_error)?
     {
         return Err(ApiError::not_found("no principal with that id"));
     }
     state.identity().cache.clear();
-    Ok(Json(body_of(&load(&state, id).await?, now)))
+    Ok(Json(body_of(&load(state, id).await?, now)))
 }
 
 /// Disables a principal: its history stays, its sessions end and its API keys stop working.
@@ -447,17 +440,7 @@ pub async fn disable_principal(
         disabled: Some(true),
         ..PrincipalUpdate::default()
     };
-    let now = OffsetDateTime::now_utc();
-    if !state
-        .store()
-        .update_principal(id, &update, now)
-        .await
-        .map_err(store_error)?
-    {
-        return Err(ApiError::not_found("no principal with that id"));
-    }
-    state.identity().cache.clear();
-    Ok(Json(body_of(&load(&state, id).await?, now)))
+    apply_update(&state, id, &update).await
 }
 
 /// Lifts a lockout.
@@ -871,7 +854,7 @@ pub async fn login(
     audit.detail("mfa", mfa_needed);
     Ok(Json(json!({
         "token": token,
-        "expires_at": timestamp(micros(session.expires_at)),
+        "expires_at": time_text(session.expires_at),
     })))
 }
 
@@ -930,7 +913,7 @@ pub async fn introspect(
             "teams": found.principal.teams,
             "scopes": found.scopes,
             "credential_type": match found.kind { CredentialKind::ApiKey => "api_key", CredentialKind::Session => "session" },
-            "expires_at": found.expires_at.map(|at| timestamp(micros(at))),
+            "expires_at": found.expires_at.map(time_text),
         }))),
         Err(CredentialError::Refused(reason)) => {
             tracing::info!(reason, "introspection: credential not active");

@@ -109,6 +109,21 @@ fn positive(object: &Map<String, Value>, name: &str) -> Result<Option<Option<u32
     }
 }
 
+/// A page size from `?limit=` (default 100, 1 to 1000).
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(100);
+    if (1..=1000).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(invalid("limit", "must be between 1 and 1000"))
+    }
+}
+
+/// A time as API.md writes it (`2026-11-22T14:03:07.123456Z`).
+pub(crate) fn time_text(at: OffsetDateTime) -> String {
+    timestamp(i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX))
+}
+
 pub(crate) fn timestamp(micros: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
         .map(rampart_audit::entry::format_timestamp)
@@ -310,10 +325,7 @@ pub async fn list_keys(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<KeysPage>, ApiError> {
     caller.require(&state, "keys:read")?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(invalid("limit", "must be between 1 and 1000"));
-    }
+    let limit = page_limit(query.limit)?;
     let after = match &query.cursor {
         Some(cursor) => Some(
             URL_SAFE_NO_PAD
@@ -577,15 +589,8 @@ pub async fn decrypt(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.decrypt", "key", &name);
     caller.require(&state, "keys:decrypt")?;
-    let mut key = usable_key(&state, &name).await?;
-    let newest = newest_named_version(&body);
-    if newest.is_some_and(|v| v > key.ring.latest_version()) {
-        key = state
-            .keys()
-            .get_for_version(&name, newest)
-            .await
-            .map_err(service_error)?;
-    }
+    let key = usable_key(&state, &name).await?;
+    let key = reload_for(&state, &name, key, &body, "ciphertext").await?;
     single_or_batch(
         &body,
         &["ciphertext", "associated_data", "ttl_seconds"],
@@ -609,19 +614,6 @@ pub async fn decrypt(
     )
 }
 
-/// The highest version any ciphertext of the request names.
-fn newest_named_version(body: &Value) -> Option<u32> {
-    let one = |item: &Value| {
-        item.get("ciphertext")
-            .and_then(Value::as_str)
-            .and_then(named_version)
-    };
-    match body.get("batch").and_then(Value::as_array) {
-        Some(items) => items.iter().filter_map(one).max(),
-        None => one(body),
-    }
-}
-
 /// Re-encrypts under the latest version without revealing the plaintext.
 #[utoipa::path(post, path = "/v1/keys/{name}/rewrap", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
@@ -636,15 +628,8 @@ pub async fn rewrap(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.rewrap", "key", &name);
     caller.require(&state, "keys:encrypt")?;
-    let mut key = usable_key(&state, &name).await?;
-    let newest = newest_named_version(&body);
-    if newest.is_some_and(|v| v > key.ring.latest_version()) {
-        key = state
-            .keys()
-            .get_for_version(&name, newest)
-            .await
-            .map_err(service_error)?;
-    }
+    let key = usable_key(&state, &name).await?;
+    let key = reload_for(&state, &name, key, &body, "ciphertext").await?;
     audit.detail("key_version", key.ring.latest_version());
     single_or_batch(
         &body,
