@@ -71,6 +71,25 @@ pub enum PolicyError {
     /// The policy has no roles.
     #[error("the policy defines no roles")]
     Empty,
+    /// A list is beyond its bound (roles per policy, permissions or parents per role).
+    #[error("{what}: at most {max}")]
+    TooMany {
+        /// Which list (`roles`, `roles.<name>.permissions`, `roles.<name>.inherits`).
+        what: String,
+        /// Its bound.
+        max: usize,
+    },
+}
+
+/// Most roles a policy may define.
+pub const MAX_ROLES: usize = 200;
+/// Most permissions (and most parents) one role may list.
+pub const MAX_ROLE_ENTRIES: usize = 200;
+
+/// Drops repeated items, keeping the first of each.
+fn dedup(items: &mut Vec<String>) {
+    let mut seen = HashSet::new();
+    items.retain(|item| seen.insert(item.clone()));
 }
 
 #[derive(Debug, Clone, Default)]
@@ -158,10 +177,33 @@ fn valid_permission(permission: &str) -> bool {
 
 impl Policy {
     /// Compiles roles: flattens inheritance, refusing unknown parents and cycles.
+    /// Lists are bounded ([`MAX_ROLES`], [`MAX_ROLE_ENTRIES`]) and de-duplicated.
     pub fn compile(roles: &BTreeMap<String, Role>) -> Result<Self, PolicyError> {
         if roles.is_empty() {
             return Err(PolicyError::Empty);
         }
+        if roles.len() > MAX_ROLES {
+            return Err(PolicyError::TooMany {
+                what: "roles".to_owned(),
+                max: MAX_ROLES,
+            });
+        }
+        let mut roles = roles.clone();
+        for (name, role) in &mut roles {
+            for (what, list) in [
+                ("permissions", &mut role.permissions),
+                ("inherits", &mut role.inherits),
+            ] {
+                if list.len() > MAX_ROLE_ENTRIES {
+                    return Err(PolicyError::TooMany {
+                        what: format!("roles.{name}.{what}"),
+                        max: MAX_ROLE_ENTRIES,
+                    });
+                }
+                dedup(list);
+            }
+        }
+        let roles = &roles;
         for (name, role) in roles {
             if !valid_role_name(name) {
                 return Err(PolicyError::BadRoleName(name.clone()));
@@ -236,6 +278,28 @@ impl Policy {
     /// Whether `role` exists in this policy.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.contains_key(role)
+    }
+
+    /// Whether `holder_roles` give at least what `role` gives: every permission of `role`
+    /// (inherited ones included) and, if `role` bypasses team isolation, that too. A caller
+    /// lacking some role of a principal must not disable, demote or strip the factor of that
+    /// principal. An unknown role is covered only by `*`.
+    pub fn covers(&self, holder_roles: &[String], role: &str) -> bool {
+        let Some(compiled) = self.roles.get(role) else {
+            return self.grants(holder_roles, "*").is_some();
+        };
+        if compiled.bypass_team_isolation && !self.bypasses_team_isolation(holder_roles) {
+            return false;
+        }
+        if compiled.all {
+            return self.grants(holder_roles, "*").is_some();
+        }
+        compiled
+            .resources
+            .iter()
+            .map(|resource| format!("{resource}:*"))
+            .chain(compiled.exact.iter().cloned())
+            .all(|permission| self.grants(holder_roles, &permission).is_some())
     }
 
     /// Decides whether `subject` may do `permission` on a resource of `resource_team` (if the

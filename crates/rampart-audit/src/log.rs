@@ -49,6 +49,10 @@ pub enum LogError<E: std::error::Error + 'static> {
     /// The append did not commit.
     #[error("the audit append did not commit: {0}")]
     Append(String),
+    /// The change attached to the append was refused by storage (its precondition no longer
+    /// held); neither it nor the entries were written.
+    #[error("the change was refused: {0}")]
+    Refused(String),
 }
 
 /// Where one appended entry landed.
@@ -71,10 +75,20 @@ pub struct Receipt {
     pub tree_size: u64,
 }
 
-struct Request {
+/// Why a request was not written, as the writer reports it.
+enum Failure {
+    /// The attached change was refused.
+    Refused(String),
+    /// Anything else.
+    Failed(String),
+}
+
+struct Request<C> {
     entries: Vec<NewEntry>,
     submitted_by: SubmittedBy,
-    reply: oneshot::Sender<Result<Receipt, String>>,
+    /// A change committed in the same transaction (such a request is a batch of its own).
+    change: Option<C>,
+    reply: oneshot::Sender<Result<Receipt, Failure>>,
 }
 
 struct Inner<S> {
@@ -85,12 +99,12 @@ struct Inner<S> {
 }
 
 /// The audit log of one deployment.
-pub struct AuditLog<S> {
+pub struct AuditLog<S: AuditStore> {
     inner: Arc<Inner<S>>,
-    requests: mpsc::Sender<Request>,
+    requests: mpsc::Sender<Request<S::Change>>,
 }
 
-impl<S> Clone for AuditLog<S> {
+impl<S: AuditStore> Clone for AuditLog<S> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
@@ -148,19 +162,45 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
         entries: Vec<NewEntry>,
         submitted_by: SubmittedBy,
     ) -> Result<Receipt, LogError<S::Error>> {
+        self.submit(entries, submitted_by, None).await
+    }
+
+    /// Appends entries together with `change`, in one transaction: either both are written or
+    /// neither is. A refused change is [`LogError::Refused`]. Such appends are batches of their
+    /// own, so one refused change never holds back other requests' entries.
+    pub async fn append_with(
+        &self,
+        entries: Vec<NewEntry>,
+        submitted_by: SubmittedBy,
+        change: S::Change,
+    ) -> Result<Receipt, LogError<S::Error>> {
+        self.submit(entries, submitted_by, Some(change)).await
+    }
+
+    async fn submit(
+        &self,
+        entries: Vec<NewEntry>,
+        submitted_by: SubmittedBy,
+        change: Option<S::Change>,
+    ) -> Result<Receipt, LogError<S::Error>> {
         let (reply, answer) = oneshot::channel();
         self.requests
             .send(Request {
                 entries,
                 submitted_by,
+                change,
                 reply,
             })
             .await
             .map_err(|_| LogError::Append("the audit writer has stopped".to_owned()))?;
-        answer
+        match answer
             .await
             .map_err(|_| LogError::Append("the audit writer has stopped".to_owned()))?
-            .map_err(LogError::Append)
+        {
+            Ok(receipt) => Ok(receipt),
+            Err(Failure::Refused(reason)) => Err(LogError::Refused(reason)),
+            Err(Failure::Failed(message)) => Err(LogError::Append(message)),
+        }
     }
 
     /// The committed head.
@@ -359,13 +399,27 @@ async fn load_range<S: AuditStore>(
 async fn writer<S: AuditStore + Send + Sync + 'static>(
     inner: Arc<Inner<S>>,
     mut edge: Edge,
-    mut receiver: mpsc::Receiver<Request>,
+    mut receiver: mpsc::Receiver<Request<S::Change>>,
 ) {
-    while let Some(first) = receiver.recv().await {
+    // A request with a change met while filling a batch waits here to be a batch of its own.
+    let mut held: Option<Request<S::Change>> = None;
+    loop {
+        let first = match held.take() {
+            Some(request) => request,
+            None => match receiver.recv().await {
+                Some(request) => request,
+                None => break,
+            },
+        };
         let mut count = first.entries.len();
+        let alone = first.change.is_some();
         let mut requests = vec![first];
-        while count < MAX_BATCH_ENTRIES {
+        while !alone && count < MAX_BATCH_ENTRIES {
             match receiver.try_recv() {
+                Ok(request) if request.change.is_some() => {
+                    held = Some(request);
+                    break;
+                }
                 Ok(request) => {
                     count += request.entries.len();
                     requests.push(request);
@@ -379,11 +433,17 @@ async fn writer<S: AuditStore + Send + Sync + 'static>(
                     let _ = request.reply.send(Ok(receipt));
                 }
             }
+            Err(LogError::Refused(reason)) => {
+                // Nothing was written and the edge is unchanged.
+                for request in requests {
+                    let _ = request.reply.send(Err(Failure::Refused(reason.clone())));
+                }
+            }
             Err(e) => {
                 tracing::error!(error = %e, entries = count, "audit batch failed; nothing was written");
                 let message = e.to_string();
                 for request in requests {
-                    let _ = request.reply.send(Err(message.clone()));
+                    let _ = request.reply.send(Err(Failure::Failed(message.clone())));
                 }
                 // The store may have moved on (or be back): start again from what it holds.
                 match inner.store.head().await {
@@ -404,10 +464,10 @@ struct Prepared {
     edge: Edge,
 }
 
-fn prepare<S>(
+fn prepare<S, C>(
     inner: &Inner<S>,
     edge: &Edge,
-    requests: &[Request],
+    requests: &[Request<C>],
 ) -> Result<Prepared, serde_json::Error> {
     let now = (inner.clock)();
     let micros = i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX);
@@ -493,11 +553,16 @@ fn prepare<S>(
 async fn commit<S: AuditStore>(
     inner: &Inner<S>,
     edge: &mut Edge,
-    requests: &[Request],
+    requests: &[Request<S::Change>],
 ) -> Result<Vec<Receipt>, LogError<S::Error>> {
+    // Only a batch of one request carries a change (see `writer`).
+    let change = match requests {
+        [only] => only.change.as_ref(),
+        _ => None,
+    };
     for _ in 0..MAX_ATTEMPTS {
         let prepared = prepare(inner, edge, requests)?;
-        match inner.store.append(&prepared.batch).await {
+        match inner.store.append(&prepared.batch, change).await {
             Ok(()) => {
                 *edge = prepared.edge;
                 return Ok(prepared.receipts);
@@ -505,6 +570,7 @@ async fn commit<S: AuditStore>(
             Err(AppendError::Conflict { actual_size }) => {
                 *edge = load_edge(&inner.store, actual_size).await?;
             }
+            Err(AppendError::Refused(reason)) => return Err(LogError::Refused(reason)),
             Err(AppendError::Store(e)) => return Err(LogError::Store(e)),
         }
     }

@@ -90,6 +90,10 @@ pub enum AppendError<E: std::error::Error + 'static> {
         /// The size storage holds.
         actual_size: u64,
     },
+    /// The change attached to the batch did not apply (its precondition no longer holds):
+    /// nothing was written, neither the change nor the entries.
+    #[error("the change was refused: {0}")]
+    Refused(String),
     /// Storage failed; nothing was written.
     #[error(transparent)]
     Store(E),
@@ -149,10 +153,16 @@ pub trait AuditStore {
     /// The committed head (size 0 and the empty root for a new log).
     fn head(&self) -> impl Future<Output = Result<TreeHead, Self::Error>> + Send;
 
-    /// Writes a batch atomically, if the log is still at `batch.expected_size`.
+    /// A change to other data of the same database, committed in the same transaction as the
+    /// entries that record it (so a change is never made without its entry, even on a crash).
+    type Change: Send + Sync + 'static;
+
+    /// Writes a batch atomically, if the log is still at `batch.expected_size`; with `change`,
+    /// applies it in the same transaction first, and writes nothing if it is refused.
     fn append(
         &self,
         batch: &AppendBatch,
+        change: Option<&Self::Change>,
     ) -> impl Future<Output = Result<(), AppendError<Self::Error>>> + Send;
 
     /// Stored hashes at `level` (0: leaf hashes) for indexes in `range`, as `(index, hash)`:

@@ -8,6 +8,7 @@
 pub mod audit_export;
 pub mod card_vault;
 pub mod config;
+pub mod denials;
 pub mod deployment;
 pub mod hash_pool;
 pub mod http;
@@ -206,6 +207,7 @@ pub fn app(
         settings,
     });
     tokio::spawn(identity_maintenance(state.clone()));
+    tokio::spawn(denials::run_summaries(state.clone()));
     let router = routes::router(state.clone());
     Ok((state, router))
 }

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, RwLock};
 
 use rampart_access::password::PasswordHasher;
@@ -10,7 +9,7 @@ use rampart_access::session::SessionSigner;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::DefaultKeyedRateLimiter;
 use rampart_access::{Authenticator, Policy};
 use rampart_audit::AuditLog;
 use rampart_privacy::Redactor;
@@ -35,7 +34,7 @@ struct Inner {
     redactor: Redactor,
     keys: Arc<KeyService>,
     vault: Arc<CardVault>,
-    denied_events: DefaultKeyedRateLimiter<IpAddr>,
+    denials: crate::denials::DeniedEvents,
     settings: Settings,
     metrics: Metrics,
 }
@@ -82,15 +81,6 @@ pub struct Identity {
     pub cache: IdentityCache,
 }
 
-/// Denied requests per client address that each get their own audit entry: a burst of 50,
-/// then 10 per second. Beyond that they are counted in metrics, so a flood of bad credentials
-/// cannot flood the log.
-fn denied_event_quota() -> Quota {
-    let per_second = NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN);
-    let burst = NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN);
-    Quota::per_second(per_second).allow_burst(burst)
-}
-
 impl AppState {
     /// State over an opened deployment.
     pub fn new(parts: StateParts) -> Self {
@@ -117,7 +107,7 @@ impl AppState {
             redactor,
             keys,
             vault,
-            denied_events: RateLimiter::keyed(denied_event_quota()),
+            denials: crate::denials::DeniedEvents::default(),
             settings,
             metrics: Metrics::new(),
         }))
@@ -203,9 +193,9 @@ impl AppState {
         &self.0.vault
     }
 
-    /// Whether a denied request from `ip` may write its own audit entry now.
-    pub fn admit_denied_event(&self, ip: IpAddr) -> bool {
-        self.0.denied_events.check_key(&ip).is_ok()
+    /// The gate of unauthenticated denials' audit entries.
+    pub fn denials(&self) -> &crate::denials::DeniedEvents {
+        &self.0.denials
     }
 
     /// The effective settings.

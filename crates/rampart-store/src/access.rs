@@ -128,33 +128,8 @@ impl AccessStore for Store {
     }
 
     async fn insert_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
-        let created = micros(record.created_at)?;
-        let expires = record.expires_at.map(micros).transpose()?;
-        let revoked = record.revoked_at.map(micros).transpose()?;
-        let scopes = record.scopes.as_deref().map(list);
-        let allowed_ips = record
-            .allowed_ips
-            .as_ref()
-            .map(|nets| serde_json::to_string(nets).unwrap_or_else(|_| "[]".to_owned()));
-        with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO api_keys (id, principal_id, name, key_hash, scopes, created_at, expires_at, revoked_at,
-                                       allowed_ips, rotated_from)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(record.id.to_string())
-            .bind(record.principal_id.to_string())
-            .bind(&record.name)
-            .bind(&record.hash.0)
-            .bind(scopes)
-            .bind(created)
-            .bind(expires)
-            .bind(revoked)
-            .bind(allowed_ips)
-            .bind(record.rotated_from.map(|id| id.to_string()))
-            .execute(pool)
-            .await?;
-            Ok(())
-        })
+        self.apply(&crate::change::StoreChange::InsertApiKey(record.clone()))
+            .await
+            .map(|_| ())
     }
 }

@@ -15,6 +15,7 @@ use rampart_audit::tiles::{PackedTile, TILE_WIDTH};
 use rampart_audit::tree::Hash;
 use sqlx::QueryBuilder;
 
+use crate::change::{StoreChange, apply_change};
 use crate::codec::{from_list, from_micros, micros};
 use crate::store::Pool;
 use crate::{Store, StoreError, with_pool};
@@ -80,6 +81,7 @@ const ENTRY_COLUMNS: &str = "seq, id, ts, actor_type, actor_id, action, resource
 
 impl AuditStore for Store {
     type Error = StoreError;
+    type Change = StoreChange;
 
     async fn head(&self) -> Result<TreeHead, StoreError> {
         let (size, root): (i64, Vec<u8>) = with_pool!(self, pool => {
@@ -93,7 +95,11 @@ impl AuditStore for Store {
         })
     }
 
-    async fn append(&self, batch: &AppendBatch) -> Result<(), AppendError<StoreError>> {
+    async fn append(
+        &self,
+        batch: &AppendBatch,
+        change: Option<&StoreChange>,
+    ) -> Result<(), AppendError<StoreError>> {
         let store = |e: sqlx::Error| AppendError::Store(StoreError::Query(e));
         let own = |e: StoreError| AppendError::Store(e);
         let expected = seq_i64(batch.expected_size).map_err(own)?;
@@ -118,6 +124,12 @@ impl AuditStore for Store {
             let (size,): (i64,) = sqlx::query_as(lock_head).fetch_one(&mut *tx).await.map_err(store)?;
             if size != expected {
                 return Err(AppendError::Conflict { actual_size: seq_u64(size, "audit_head.size").map_err(own)? });
+            }
+            // The change this batch records commits with it or not at all.
+            if let Some(change) = change
+                && !apply_change!(tx, change).map_err(own)?
+            {
+                return Err(AppendError::Refused(change.refusal().to_owned()));
             }
             for (chunk, chunk_seqs) in batch.entries.chunks(ROWS_PER_INSERT).zip(seqs.chunks(ROWS_PER_INSERT)) {
                 let mut insert = QueryBuilder::new(format!("INSERT INTO audit_entries ({ENTRY_COLUMNS}) "));

@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::access::{KEY_ROW_COLUMNS, KeyRow};
-use crate::codec::{from_list, from_micros, from_micros_opt, list, micros, uuid};
+use crate::change::StoreChange;
+use crate::codec::{from_list, from_micros, from_micros_opt, micros, uuid};
 use crate::{Store, StoreError, with_pool};
 
 /// A principal with its login state.
@@ -47,6 +48,8 @@ pub struct SessionRecord {
     pub expires_at: OffsetDateTime,
     /// When it was revoked (logout, principal disabled).
     pub revoked_at: Option<OffsetDateTime>,
+    /// It may only enrol its principal's own second factor (see `POST /v1/auth/login`).
+    pub enrollment_only: bool,
 }
 
 /// A change to a principal; `None` leaves a field alone.
@@ -120,6 +123,7 @@ struct SessionRow {
     last_seen_at: i64,
     expires_at: i64,
     revoked_at: Option<i64>,
+    enrollment_only: bool,
 }
 
 impl SessionRow {
@@ -131,6 +135,7 @@ impl SessionRow {
             last_seen_at: from_micros(self.last_seen_at, "sessions.last_seen_at")?,
             expires_at: from_micros(self.expires_at, "sessions.expires_at")?,
             revoked_at: from_micros_opt(self.revoked_at, "sessions.revoked_at")?,
+            enrollment_only: self.enrollment_only,
         })
     }
 }
@@ -147,25 +152,11 @@ impl Store {
         principal: &Principal,
         password_hash: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let created = micros(principal.created_at)?;
-        with_pool!(self, pool => {
-            let done = sqlx::query(
-                "INSERT INTO principals (id, kind, name, email, roles, teams, disabled, created_at, password_hash, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8) ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(principal.id.to_string())
-            .bind(principal.kind.as_str())
-            .bind(&principal.name)
-            .bind(principal.email.as_deref())
-            .bind(list(&principal.roles))
-            .bind(list(&principal.teams))
-            .bind(principal.disabled)
-            .bind(created)
-            .bind(password_hash)
-            .execute(pool)
-            .await?;
-            Ok(done.rows_affected() == 1)
+        self.apply(&StoreChange::CreatePrincipal {
+            principal: principal.clone(),
+            password_hash: password_hash.map(str::to_owned),
         })
+        .await
     }
 
     /// A principal by id.
@@ -211,7 +202,7 @@ impl Store {
         rows.into_iter().map(PrincipalRow::into_domain).collect()
     }
 
-    /// Applies `update`; disabling also revokes every session of the principal. `false` when
+    /// Applies `update`; disabling also revokes every session and API key of the principal. `false` when
     /// there is no such principal.
     pub async fn update_principal(
         &self,
@@ -219,58 +210,12 @@ impl Store {
         update: &PrincipalUpdate,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let at = micros(now)?;
-        let id = id.to_string();
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query("UPDATE principals SET updated_at = $1 WHERE id = $2")
-                .bind(at)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() != 1 {
-                return Ok(false);
-            }
-            if let Some(roles) = &update.roles {
-                sqlx::query("UPDATE principals SET roles = $1 WHERE id = $2")
-                    .bind(list(roles))
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if let Some(teams) = &update.teams {
-                sqlx::query("UPDATE principals SET teams = $1 WHERE id = $2")
-                    .bind(list(teams))
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if let Some(email) = &update.email {
-                sqlx::query("UPDATE principals SET email = $1 WHERE id = $2")
-                    .bind(email.as_deref())
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if let Some(disabled) = update.disabled {
-                sqlx::query("UPDATE principals SET disabled = $1 WHERE id = $2")
-                    .bind(disabled)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                if disabled {
-                    sqlx::query(
-                        "UPDATE sessions SET revoked_at = $1 WHERE principal_id = $2 AND revoked_at IS NULL",
-                    )
-                    .bind(at)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-            tx.commit().await?;
-            Ok(true)
+        self.apply(&StoreChange::UpdatePrincipal {
+            id,
+            update: update.clone(),
+            now,
         })
+        .await
     }
 
     /// Replaces a principal's password hash (set, change, or rehash on login).
@@ -353,16 +298,12 @@ impl Store {
         id: Uuid,
         sealed: &SealedSecret,
     ) -> Result<(), StoreError> {
-        with_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE principals SET totp_pending = $1 WHERE id = $2",
-            )
-            .bind(sealed.as_bytes())
-            .bind(id.to_string())
-            .execute(pool)
-            .await?;
-            Ok(())
+        self.apply(&StoreChange::SetTotpPending {
+            id,
+            sealed: sealed.clone(),
         })
+        .await
+        .map(|_| ())
     }
 
     /// Makes the pending secret the one in force, only if it is still `checked` (the secret
@@ -374,20 +315,12 @@ impl Store {
         checked: &SealedSecret,
         totp_step: u64,
     ) -> Result<bool, StoreError> {
-        let totp_step = step(totp_step)?;
-        with_pool!(self, pool => {
-            let done = sqlx::query(
-                "UPDATE principals SET totp_sealed = totp_pending, totp_pending = NULL, totp_enabled = TRUE,
-                        totp_last_step = $1
-                 WHERE id = $2 AND totp_pending = $3",
-            )
-            .bind(totp_step)
-            .bind(id.to_string())
-            .bind(checked.as_bytes())
-            .execute(pool)
-            .await?;
-            Ok(done.rows_affected() == 1)
+        self.apply(&StoreChange::ConfirmTotp {
+            id,
+            checked: checked.clone(),
+            step: step(totp_step)?,
         })
+        .await
     }
 
     /// Turns TOTP on or off; off also forgets the secrets.
@@ -437,8 +370,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
-                "INSERT INTO sessions (id, principal_id, created_at, last_seen_at, expires_at, client_ip, user_agent)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO sessions (id, principal_id, created_at, last_seen_at, expires_at, client_ip, user_agent, enrollment_only)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(session.id.to_string())
             .bind(session.principal_id.to_string())
@@ -447,6 +380,7 @@ impl Store {
             .bind(micros(session.expires_at)?)
             .bind(client_ip)
             .bind(user_agent)
+            .bind(session.enrollment_only)
             .execute(pool)
             .await?;
             Ok(())
@@ -460,7 +394,7 @@ impl Store {
     ) -> Result<Option<(SessionRecord, Principal)>, StoreError> {
         let row: Option<SessionRow> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT id, principal_id, created_at, last_seen_at, expires_at, revoked_at FROM sessions WHERE id = $1",
+                "SELECT id, principal_id, created_at, last_seen_at, expires_at, revoked_at, enrollment_only FROM sessions WHERE id = $1",
             )
             .bind(id.to_string())
             .fetch_optional(pool)
@@ -538,16 +472,7 @@ impl Store {
 
     /// Revokes an API key at `now`; `false` if it did not exist or was revoked already.
     pub async fn revoke_api_key(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, StoreError> {
-        with_pool!(self, pool => {
-            let done = sqlx::query(
-                "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-            )
-            .bind(micros(now)?)
-            .bind(id.to_string())
-            .execute(pool)
-            .await?;
-            Ok(done.rows_affected() == 1)
-        })
+        self.apply(&StoreChange::RevokeApiKey { id, now }).await
     }
 
     /// Rotation: stores the new key and ends the old one at `old_ends` (now, or after a grace
@@ -559,45 +484,12 @@ impl Store {
         new: &ApiKeyRecord,
         old_ends: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let ends = micros(old_ends)?;
-        let scopes = new.scopes.as_deref().map(list);
-        let allowed_ips = new
-            .allowed_ips
-            .as_ref()
-            .map(|nets| serde_json::to_string(nets).unwrap_or_else(|_| "[]".to_owned()));
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE api_keys SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > $1 THEN $1 ELSE expires_at END
-                 WHERE id = $2 AND revoked_at IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM api_keys successor WHERE successor.rotated_from = $2)",
-            )
-            .bind(ends)
-            .bind(old.to_string())
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != 1 {
-                return Ok(false);
-            }
-            sqlx::query(
-                "INSERT INTO api_keys (id, principal_id, name, key_hash, scopes, created_at, expires_at, revoked_at,
-                                       allowed_ips, rotated_from)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)",
-            )
-            .bind(new.id.to_string())
-            .bind(new.principal_id.to_string())
-            .bind(&new.name)
-            .bind(&new.hash.0)
-            .bind(scopes)
-            .bind(micros(new.created_at)?)
-            .bind(new.expires_at.map(micros).transpose()?)
-            .bind(allowed_ips)
-            .bind(old.to_string())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(true)
+        self.apply(&StoreChange::RotateApiKey {
+            old,
+            new: new.clone(),
+            old_ends,
         })
+        .await
     }
 
     /// Adds counted uses: `(key id, uses, last use)`.

@@ -7,6 +7,7 @@
 
 mod access;
 mod audit;
+mod change;
 mod codec;
 mod error;
 mod identity;
@@ -15,6 +16,7 @@ mod migrate;
 mod secrets;
 mod store;
 
+pub use change::StoreChange;
 pub use error::StoreError;
 pub use identity::{PrincipalRecord, PrincipalUpdate, SessionRecord};
 pub use migrate::{MIGRATIONS, Migration, MigrationReport};

@@ -48,6 +48,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_identity.sql"),
         postgres: include_str!("../migrations/postgres/0004_identity.sql"),
     },
+    Migration {
+        version: 5,
+        name: "hardening",
+        sqlite: include_str!("../migrations/sqlite/0005_hardening.sql"),
+        postgres: include_str!("../migrations/postgres/0005_hardening.sql"),
+    },
 ];
 
 /// What a migration run did.

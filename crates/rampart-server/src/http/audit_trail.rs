@@ -7,16 +7,20 @@
 //! with `submitted_by` from the credential. `POST /v1/redact` and `/v1/detect` change nothing
 //! and are not logged unless denied.
 
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{Method, StatusCode, header};
-use rampart_audit::{NewEntry, SubmittedBy};
-use serde_json::json;
+use rampart_audit::{LogError, NewEntry, SubmittedBy};
+use rampart_store::StoreChange;
+use serde_json::{Value, json};
 
-use crate::http::auth::CallerSlot;
+use crate::http::auth::{Caller, CallerSlot};
 use crate::http::context::{ClientIp, RequestId};
-use crate::problem::ApiError;
+use crate::problem::{ApiError, FieldError};
 use crate::state::AppState;
 
 /// What a handler tells the audit trail about its request: the domain action and resource and
@@ -34,15 +38,34 @@ pub struct AuditNote {
     pub details: serde_json::Map<String, serde_json::Value>,
 }
 
+/// What the middleware knows of a request before the handler runs: enough for a handler to
+/// build its own entry (see [`AuditSlot::commit`]).
+#[derive(Debug, Clone, Default)]
+struct RequestFacts {
+    method: String,
+    route: String,
+    request_id: Option<String>,
+    client_ip: Option<IpAddr>,
+    user_agent: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct SlotState {
+    note: Option<AuditNote>,
+    facts: RequestFacts,
+    /// The handler committed its change together with its entry: the middleware adds none.
+    recorded: bool,
+}
+
 /// Where a handler leaves its [`AuditNote`]; extract it as a handler argument.
 #[derive(Debug, Clone, Default)]
-pub struct AuditSlot(std::sync::Arc<std::sync::Mutex<Option<AuditNote>>>);
+pub struct AuditSlot(Arc<Mutex<SlotState>>);
 
 impl AuditSlot {
     /// Names the action and resource of this request.
     pub fn note(&self, action: &str, resource_type: &str, resource_id: &str) {
         if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(AuditNote {
+            slot.note = Some(AuditNote {
                 action: action.to_owned(),
                 resource_type: resource_type.to_owned(),
                 resource_id: clean(resource_id, 256),
@@ -54,14 +77,61 @@ impl AuditSlot {
     /// Adds a detail to the note (after [`AuditSlot::note`]).
     pub fn detail(&self, name: &str, value: impl Into<serde_json::Value>) {
         if let Ok(mut slot) = self.0.lock()
-            && let Some(note) = slot.as_mut()
+            && let Some(note) = slot.note.as_mut()
         {
             note.details.insert(name.to_owned(), value.into());
         }
     }
 
-    fn take(&self) -> Option<AuditNote> {
-        self.0.lock().ok().and_then(|mut slot| slot.take())
+    fn take(&self) -> (Option<AuditNote>, bool) {
+        self.0
+            .lock()
+            .map(|mut slot| (slot.note.take(), slot.recorded))
+            .unwrap_or((None, false))
+    }
+
+    /// Makes `change` and records it in one transaction, with the entry the middleware would
+    /// have written for a `status` answer: either both are written or neither. `Ok(false)` when
+    /// the change was refused (its precondition no longer held; nothing written: the handler
+    /// answers its own error, which the middleware then records). An entry that cannot be
+    /// built (details beyond the audit log's limits) is a 422 and nothing is changed.
+    pub async fn commit(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        status: StatusCode,
+        change: StoreChange,
+    ) -> Result<bool, ApiError> {
+        let (facts, note) = match self.0.lock() {
+            Ok(slot) => (slot.facts.clone(), slot.note.clone()),
+            Err(_) => {
+                return Err(ApiError::internal(&std::io::Error::other(
+                    "the audit slot is poisoned",
+                )));
+            }
+        };
+        let event = event_of(&facts, Some(caller), status, note.as_ref(), false);
+        let entry = NewEntry::from_json(&event, "").map_err(|_| {
+            ApiError::validation(vec![FieldError {
+                field: String::new(),
+                message: "the change is too large to record in the audit log; nothing was changed"
+                    .to_owned(),
+            }])
+        })?;
+        match state
+            .audit()
+            .append_with(vec![entry], SubmittedBy::rampart(), change)
+            .await
+        {
+            Ok(_) => {
+                if let Ok(mut slot) = self.0.lock() {
+                    slot.recorded = true;
+                }
+                Ok(true)
+            }
+            Err(LogError::Refused(_)) => Ok(false),
+            Err(e) => Err(ApiError::internal(&e)),
+        }
     }
 }
 
@@ -85,87 +155,53 @@ fn clean(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
-/// The middleware; see the module documentation.
-pub async fn audit_trail(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let slot = CallerSlot::default();
-    request.extensions_mut().insert(slot.clone());
-    let notes = AuditSlot::default();
-    request.extensions_mut().insert(notes.clone());
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
-    let client_ip = request.extensions().get::<ClientIp>().map(|c| c.0);
-    let user_agent = request
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|ua| clean(ua, 512));
-
-    let response = next.run(request).await;
-    let status = response.status();
-    let caller = slot.get();
-    let changes_state = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let denied = matches!(
-        status,
-        StatusCode::UNAUTHORIZED
-            | StatusCode::FORBIDDEN
-            | StatusCode::LOCKED
-            | StatusCode::TOO_MANY_REQUESTS
-    );
-    let own_record = route == "/v1/audit/entries" && method == Method::POST && status.is_success();
-    // POSTs that only compute (redaction runs on the data path of applications) change nothing.
-    // A redaction that tokenized cards stored them: its handler leaves a note, and it is audited.
-    let note = notes.take();
-    // Checks and computations change nothing; they are audited only when a handler says so
-    // (a denied authorization, a redaction that stored cards).
-    let read_only = matches!(
-        route.as_str(),
-        "/v1/redact" | "/v1/detect" | "/v1/authorize" | "/v1/auth/introspect"
-    ) && note.is_none();
-    let changes_state = changes_state && !read_only;
-    if !(denied || (caller.is_some() && changes_state && !own_record)) {
-        return response;
-    }
-    if denied && client_ip.is_some_and(|ip| !state.admit_denied_event(ip)) {
-        state.metrics().record_suppressed_denial();
-        return response;
-    }
-    let (actor_type, actor_id) = match &caller {
+/// The audit event of a request: the actor from the credential, the client address, user agent
+/// and request id, the handler's note (or the route), and the outcome. With `compact`, only the
+/// request's own facts go into `details` (for a note whose details are beyond the log's limits).
+fn event_of(
+    facts: &RequestFacts,
+    caller: Option<&Caller>,
+    status: StatusCode,
+    note: Option<&AuditNote>,
+    compact: bool,
+) -> Value {
+    let denied = is_denial(status);
+    let (actor_type, actor_id) = match caller {
         Some(c) => (
             c.principal.kind.as_str().to_owned(),
             c.principal.id.to_string(),
         ),
         None => ("user".to_owned(), "anonymous".to_owned()),
     };
-    let action = match (status, &note) {
+    let action = match (status, note) {
         (StatusCode::UNAUTHORIZED, _) => "api.unauthenticated".to_owned(),
         (StatusCode::FORBIDDEN, None) => "api.forbidden".to_owned(),
         (StatusCode::LOCKED, _) => "auth.locked".to_owned(),
         (StatusCode::TOO_MANY_REQUESTS, _) => "api.rate_limited".to_owned(),
         (_, Some(note)) => note.action.clone(),
-        _ => format!("api.{}", method.as_str().to_ascii_lowercase()),
+        _ => format!("api.{}", facts.method.to_ascii_lowercase()),
     };
-    let (resource_type, resource_id) = match &note {
+    let (resource_type, resource_id) = match note {
         Some(note) => (note.resource_type.clone(), note.resource_id.clone()),
-        None => ("api_route".to_owned(), clean(&route, 256)),
+        None => ("api_route".to_owned(), clean(&facts.route, 256)),
     };
     let mut details = serde_json::Map::new();
-    details.insert("method".to_owned(), json!(method.as_str()));
-    details.insert("route".to_owned(), json!(clean(&route, 256)));
+    details.insert("method".to_owned(), json!(facts.method));
+    details.insert("route".to_owned(), json!(clean(&facts.route, 256)));
     details.insert("status".to_owned(), json!(status.as_u16()));
     details.insert(
         "credential_id".to_owned(),
-        json!(caller.as_ref().map(|c| c.credential_id.to_string())),
+        json!(caller.map(|c| c.credential_id.to_string())),
     );
     if let Some(note) = note {
-        details.extend(note.details);
+        if compact {
+            details.insert(
+                "details_omitted".to_owned(),
+                json!("the request's details exceed the audit log's limits"),
+            );
+        } else {
+            details.extend(note.details.clone());
+        }
     }
     let outcome = if denied {
         "denied"
@@ -174,20 +210,109 @@ pub async fn audit_trail(
     } else {
         "failure"
     };
-    let event = json!({
-        "actor": {"type": actor_type, "id": actor_id, "ip": client_ip.map(|ip| ip.to_string()), "user_agent": user_agent},
+    json!({
+        "actor": {"type": actor_type, "id": actor_id, "ip": facts.client_ip.map(|ip| ip.to_string()), "user_agent": facts.user_agent},
         "action": action,
         "resource": {"type": resource_type, "id": resource_id},
-        "context": {"request_id": request_id},
+        "context": {"request_id": facts.request_id},
         "details": details,
         "status": outcome,
         "data_classification": "internal",
-    });
+    })
+}
+
+fn is_denial(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::UNAUTHORIZED
+            | StatusCode::FORBIDDEN
+            | StatusCode::LOCKED
+            | StatusCode::TOO_MANY_REQUESTS
+    )
+}
+
+/// The middleware; see the module documentation.
+pub async fn audit_trail(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let slot = CallerSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let method = request.method().clone();
+    let facts = RequestFacts {
+        method: method.as_str().to_owned(),
+        route: request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned()),
+        request_id: request.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        client_ip: request.extensions().get::<ClientIp>().map(|c| c.0),
+        user_agent: request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| clean(ua, 512)),
+    };
+    let notes = AuditSlot(Arc::new(Mutex::new(SlotState {
+        facts: facts.clone(),
+        ..SlotState::default()
+    })));
+    request.extensions_mut().insert(notes.clone());
+
+    let response = next.run(request).await;
+    let status = response.status();
+    let caller = slot.get();
+    let (note, recorded) = notes.take();
+    if recorded {
+        // The handler's change and its entry committed together.
+        return response;
+    }
+    let changes_state = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let denied = is_denial(status);
+    let route = facts.route.as_str();
+    let own_record = route == "/v1/audit/entries" && method == Method::POST && status.is_success();
+    // Checks and computations change nothing; they are audited only when a handler says so
+    // (a denied authorization, a redaction that stored cards).
+    let read_only = matches!(
+        route,
+        "/v1/redact" | "/v1/detect" | "/v1/authorize" | "/v1/auth/introspect"
+    ) && note.is_none();
+    let changes_state = changes_state && !read_only;
+    if !(denied || (caller.is_some() && changes_state && !own_record)) {
+        return response;
+    }
+    // Only denials without a valid credential are limited (a flood of junk tokens must not
+    // flood the log); what an authenticated caller was refused is always recorded. Suppressed
+    // denials are summed per address and recorded as one entry per window.
+    if denied
+        && caller.is_none()
+        && let Some(ip) = facts.client_ip
+        && !state.denials().admit(ip)
+    {
+        state.metrics().record_suppressed_denial();
+        return response;
+    }
+    let event = event_of(&facts, caller.as_ref(), status, note.as_ref(), false);
     let entry = match NewEntry::from_json(&event, "") {
         Ok(entry) => entry,
-        Err(errors) => {
-            tracing::error!(?errors, "cannot build the audit entry of a request");
-            return response;
+        Err(_) => {
+            // Details beyond the log's limits must not cost the record: keep its facts.
+            let compact = event_of(&facts, caller.as_ref(), status, note.as_ref(), true);
+            match NewEntry::from_json(&compact, "") {
+                Ok(entry) => entry,
+                Err(errors) => {
+                    tracing::error!(?errors, "cannot build the audit entry of a request");
+                    return if changes_state && !denied {
+                        ApiError::internal(&std::io::Error::other(
+                            "the change could not be recorded",
+                        ))
+                        .into_response()
+                    } else {
+                        response
+                    };
+                }
+            }
         }
     };
     match state

@@ -51,6 +51,9 @@ pub enum CredentialError {
     Store(#[from] rampart_store::StoreError),
 }
 
+/// The only scope of an enrollment session (no permission is named so).
+pub const ENROLLMENT_ONLY_SCOPE: &str = "totp:enroll-self";
+
 /// Sessions are marked active at most this often (not on every request).
 const SESSION_TOUCH_SECONDS: i64 = 60;
 
@@ -98,7 +101,11 @@ pub async fn check_credential(
         return Ok(Caller {
             principal,
             credential_id: session.id,
-            scopes: None,
+            // An enrollment session holds no permission: it may only enrol its own second
+            // factor (those routes check for the principal itself in a session).
+            scopes: session
+                .enrollment_only
+                .then(|| vec![ENROLLMENT_ONLY_SCOPE.to_owned()]),
             kind: CredentialKind::Session,
             expires_at: Some(session.expires_at),
             allowed_ips: None,

@@ -6,7 +6,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use http::StatusCode;
 use ipnet::IpNet;
-use rampart_access::{AccessStore as _, ApiKeyRecord};
+use rampart_access::ApiKeyRecord;
+use rampart_store::StoreChange;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -96,12 +97,106 @@ fn allowed_ips(object: &Map<String, Value>) -> Result<Option<Vec<IpNet>>, ApiErr
                     })
             })
             .collect::<Result<Vec<_>, _>>()
-            .map(Some),
+            .map(|mut nets| {
+                let mut seen = std::collections::HashSet::new();
+                nets.retain(|net| seen.insert(*net));
+                Some(nets)
+            }),
         Some(_) => Err(invalid(
             "allowed_ips",
             "must be a list of 1 to 100 CIDRs or addresses",
         )),
     }
+}
+
+/// Most scopes one key may carry.
+const MAX_SCOPES: usize = 64;
+
+/// `scopes`: absent or null (all of the principal's permissions), or a list of 1 to
+/// [`MAX_SCOPES`] permissions, duplicates removed (first occurrence kept).
+fn scopes_of(object: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> {
+    match object.get("scopes") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => {
+            if items.len() > MAX_SCOPES {
+                return Err(invalid(
+                    "scopes",
+                    format!("at most {MAX_SCOPES} permissions"),
+                ));
+            }
+            let mut scopes: Vec<String> = Vec::with_capacity(items.len());
+            for item in items {
+                let scope = item
+                    .as_str()
+                    .ok_or_else(|| invalid("scopes", "must be a list of permissions"))?;
+                if !scopes.iter().any(|s| s == scope) {
+                    scopes.push(scope.to_owned());
+                }
+            }
+            Ok(Some(scopes))
+        }
+        Some(_) => Err(invalid("scopes", "must be a list of permissions")),
+    }
+}
+
+/// Whether `caller` may issue a key with `scopes` for `target`: the rules of creation, which
+/// rotation follows too (a successor is a new key). Keys never widen what their maker has: every
+/// scope must be a permission the caller holds (its roles and, for a scoped key, its scopes) and
+/// one the target's roles grant; an unscoped key for another principal takes `roles:manage`,
+/// and a scoped caller cannot make an unscoped key.
+fn may_issue(
+    state: &AppState,
+    caller: &Caller,
+    target: &rampart_access::Principal,
+    scopes: Option<&[String]>,
+) -> Result<(), ApiError> {
+    if target.id != caller.principal.id {
+        caller.require(state, "api_keys:manage")?;
+    }
+    let policy = state.policy();
+    match scopes {
+        Some(scopes) => {
+            if scopes.is_empty() {
+                return Err(invalid(
+                    "scopes",
+                    "must name at least one permission (or be omitted)",
+                ));
+            }
+            for scope in scopes {
+                if !rampart_access::is_valid_permission(scope) {
+                    return Err(invalid(
+                        "scopes",
+                        format!("'{scope}' is not a permission (resource:action, resource:* or *)"),
+                    ));
+                }
+                if policy.grants(&target.roles, scope).is_none() {
+                    return Err(invalid(
+                        "scopes",
+                        format!("'{scope}' is not among the permissions of the principal's roles"),
+                    ));
+                }
+                if !caller.holds(state, scope) {
+                    return Err(invalid(
+                        "scopes",
+                        format!(
+                            "'{scope}' is beyond the permissions of the credential making this key"
+                        ),
+                    ));
+                }
+            }
+        }
+        None if caller.scopes.is_some() => {
+            return Err(invalid(
+                "scopes",
+                "a scoped credential can only make keys with scopes (a subset of its own)",
+            ));
+        }
+        None if target.id != caller.principal.id => {
+            caller.require(state, "roles:manage")?;
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 /// Creates an API key.
@@ -150,67 +245,8 @@ pub async fn create_api_key(
     if target.principal.disabled {
         return Err(invalid("principal_id", "the principal is disabled"));
     }
-    let scopes = match object.get("scopes") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(items)) => Some(
-            items
-                .iter()
-                .map(|s| {
-                    s.as_str()
-                        .map(str::to_owned)
-                        .ok_or_else(|| invalid("scopes", "must be a list of permissions"))
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        Some(_) => return Err(invalid("scopes", "must be a list of permissions")),
-    };
-    // Keys never widen what their maker has: every scope must be a permission the caller holds
-    // (its roles and, for a scoped key, its scopes) and one the key's principal's roles grant;
-    // an unscoped key for another principal takes roles:manage, and a scoped caller cannot make
-    // an unscoped key.
-    let policy = state.policy();
-    match &scopes {
-        Some(scopes) => {
-            if scopes.is_empty() {
-                return Err(invalid(
-                    "scopes",
-                    "must name at least one permission (or be omitted)",
-                ));
-            }
-            for scope in scopes {
-                if !rampart_access::is_valid_permission(scope) {
-                    return Err(invalid(
-                        "scopes",
-                        format!("'{scope}' is not a permission (resource:action, resource:* or *)"),
-                    ));
-                }
-                if policy.grants(&target.principal.roles, scope).is_none() {
-                    return Err(invalid(
-                        "scopes",
-                        format!("'{scope}' is not among the permissions of the principal's roles"),
-                    ));
-                }
-                if !caller.holds(&state, scope) {
-                    return Err(invalid(
-                        "scopes",
-                        format!(
-                            "'{scope}' is beyond the permissions of the credential making this key"
-                        ),
-                    ));
-                }
-            }
-        }
-        None if caller.scopes.is_some() => {
-            return Err(invalid(
-                "scopes",
-                "a scoped credential can only make keys with scopes (a subset of its own)",
-            ));
-        }
-        None if principal_id != caller.principal.id => {
-            caller.require(&state, "roles:manage")?;
-        }
-        None => {}
-    }
+    let scopes = scopes_of(object)?;
+    may_issue(&state, &caller, &target.principal, scopes.as_deref())?;
     let now = OffsetDateTime::now_utc();
     let expires_at = match object.get("expires_in_days") {
         None | Some(Value::Null) => None,
@@ -266,14 +302,17 @@ pub async fn create_api_key(
         .issue(principal_id, name, scopes, expires_at, now)
         .map_err(|e| ApiError::internal(&e))?;
     record.allowed_ips = allowed_ips;
-    state
-        .store()
-        .insert_api_key(&record)
-        .await
-        .map_err(store_error)?;
     audit.note("api_keys.create", "api_key", &record.id.to_string());
     audit.detail("principal_id", principal_id.to_string());
     audit.detail("scopes", json!(record.scopes));
+    audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::CREATED,
+            StoreChange::InsertApiKey(record.clone()),
+        )
+        .await?;
     let mut out = serde_json::to_value(body_of(&record)).map_err(|e| ApiError::internal(&e))?;
     if let Some(map) = out.as_object_mut() {
         map.insert("key".to_owned(), Value::String(key.expose().to_owned()));
@@ -379,11 +418,17 @@ pub async fn revoke_api_key(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("api_keys.revoke", "api_key", &id);
     let record = manageable(&state, &caller, &id).await?;
-    let revoked = state
-        .store()
-        .revoke_api_key(record.id, OffsetDateTime::now_utc())
-        .await
-        .map_err(store_error)?;
+    let revoked = audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::OK,
+            StoreChange::RevokeApiKey {
+                id: record.id,
+                now: OffsetDateTime::now_utc(),
+            },
+        )
+        .await?;
     state.identity().cache.clear();
     Ok(Json(
         json!({"id": record.id.to_string(), "revoked": true, "was_active": revoked}),
@@ -430,6 +475,29 @@ pub async fn rotate_api_key(
             "the key is revoked or expired; create a new one",
         ));
     }
+    // A key rotating itself (a device on its sync) renews what it already is. Anyone else
+    // rotating it mints a new key, under the same rules as creating it: without them,
+    // api_keys:manage would mint an unscoped admin key by rotating the admin's.
+    let by_itself = caller.credential_id == old.id;
+    if !by_itself {
+        let owner = state
+            .store()
+            .principal(old.principal_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
+        may_issue(&state, &caller, &owner.principal, old.scopes.as_deref()).map_err(|e| {
+            if e.status() == StatusCode::UNPROCESSABLE_ENTITY {
+                ApiError::forbidden(
+                    "roles:manage (the key carries permissions this caller could not grant)",
+                )
+            } else {
+                e
+            }
+        })?;
+    }
+    audit.detail("rotated_by_itself", by_itself);
+    audit.detail("old_key_id", old.id.to_string());
     let lifetime = old.expires_at.map(|at| at - old.created_at);
     let (key, mut new) = state
         .authenticator()
@@ -445,17 +513,26 @@ pub async fn rotate_api_key(
     new.allowed_ips = old.allowed_ips.clone();
     new.rotated_from = Some(old.id);
     let old_ends = now + time::Duration::seconds(i64::try_from(grace).unwrap_or(0));
-    if !state
-        .store()
-        .rotate_api_key(old.id, &new, old_ends)
-        .await
-        .map_err(store_error)?
-    {
-        return Err(ApiError::conflict("the key was revoked meanwhile"));
-    }
-    state.identity().cache.clear();
     audit.detail("new_key_id", new.id.to_string());
     audit.detail("grace_seconds", grace);
+    if !audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::CREATED,
+            StoreChange::RotateApiKey {
+                old: old.id,
+                new: new.clone(),
+                old_ends,
+            },
+        )
+        .await?
+    {
+        return Err(ApiError::conflict(
+            "the key was revoked or rotated meanwhile",
+        ));
+    }
+    state.identity().cache.clear();
     let mut out = serde_json::to_value(body_of(&new)).map_err(|e| ApiError::internal(&e))?;
     if let Some(map) = out.as_object_mut() {
         map.insert("key".to_owned(), Value::String(key.expose().to_owned()));

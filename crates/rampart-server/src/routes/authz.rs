@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use rampart_store::StoreChange;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -14,6 +15,9 @@ use crate::http::json::ApiJson;
 use crate::problem::{ApiError, FieldError};
 use crate::routes::keys::{invalid, object, text};
 use crate::state::AppState;
+
+/// Longest `action` and resource field accepted (each is recorded with a denial).
+const MAX_FIELD_LEN: usize = 256;
 
 /// Decides whether a principal may do an action on a resource.
 #[utoipa::path(post, path = "/v1/authorize", tag = "identity", security(("bearer" = [])),
@@ -38,9 +42,34 @@ pub async fn authorize(
         .map_err(one)?
         .unwrap_or_default()
         .to_owned();
+    if action.len() > MAX_FIELD_LEN {
+        return Err(invalid("action", format!("at most {MAX_FIELD_LEN} bytes")));
+    }
     let resource = match object.get("resource") {
         None | Some(Value::Null) => None,
-        Some(value @ Value::Object(_)) => Some(value),
+        Some(value @ Value::Object(fields)) => {
+            // The resource is recorded with every denial: only its three bounded fields.
+            for (name, field) in fields {
+                if !matches!(name.as_str(), "type" | "id" | "team_id") {
+                    return Err(invalid(
+                        &format!("resource.{}", name.chars().take(64).collect::<String>()),
+                        "is not a field of a resource (type, id, team_id)",
+                    ));
+                }
+                match field {
+                    Value::Null => {}
+                    Value::String(text) if text.len() <= MAX_FIELD_LEN => {}
+                    Value::String(_) => {
+                        return Err(invalid(
+                            &format!("resource.{name}"),
+                            format!("at most {MAX_FIELD_LEN} bytes"),
+                        ));
+                    }
+                    _ => return Err(invalid(&format!("resource.{name}"), "must be a string")),
+                }
+            }
+            Some(value)
+        }
         Some(_) => {
             return Err(invalid(
                 "resource",
@@ -184,16 +213,27 @@ pub async fn put_policy(
         ));
     }
     let document = serde_json::to_string(policy.document()).map_err(|e| ApiError::internal(&e))?;
-    let version = state
-        .store()
-        .store_access_policy(&document, OffsetDateTime::now_utc())
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    audit.detail("version", version);
     audit.detail(
         "roles",
         json!(policy.document().roles.keys().collect::<Vec<_>>()),
     );
+    audit
+        .commit(
+            &state,
+            &caller,
+            http::StatusCode::OK,
+            StoreChange::StoreAccessPolicy {
+                document,
+                now: OffsetDateTime::now_utc(),
+            },
+        )
+        .await?;
+    let version = state
+        .store()
+        .access_policy()
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_or(0, |(_, version)| version);
     state.set_policy(policy, version, "api");
     get_policy(State(state), caller).await
 }

@@ -11,13 +11,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse as _, Response};
 use http::StatusCode;
 use rampart_access::password::{PasswordPolicy, PasswordProblem};
 use rampart_access::session::SessionClaims;
 use rampart_access::totp::{Totp, TotpSecret, otpauth_uri};
 use rampart_access::{Principal, PrincipalKind};
 use rampart_crypto::SealContext;
-use rampart_store::{PrincipalRecord, PrincipalUpdate, SessionRecord};
+use rampart_store::{PrincipalRecord, PrincipalUpdate, SessionRecord, StoreChange};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -115,27 +116,71 @@ fn valid_email(email: &str) -> bool {
         && !email.chars().any(char::is_whitespace)
 }
 
-/// A list of names (roles or teams).
+/// Most roles, and most teams, one principal may have.
+const MAX_NAMES: usize = 64;
+
+/// A list of names (roles or teams): at most [`MAX_NAMES`], duplicates removed.
 fn names(object: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, FieldError> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| {
-                item.as_str()
-                    .filter(|s| valid_name(s))
-                    .map(str::to_owned)
-                    .ok_or_else(|| {
-                        field(
-                            key,
-                            "must be a list of names (A-Z, a-z, 0-9, '.', '_', '-', '@')",
-                        )
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
+        Some(Value::Array(items)) => {
+            if items.len() > MAX_NAMES {
+                return Err(field(key, format!("at most {MAX_NAMES} names")));
+            }
+            let mut names: Vec<String> = Vec::with_capacity(items.len());
+            for item in items {
+                let name = item.as_str().filter(|s| valid_name(s)).ok_or_else(|| {
+                    field(
+                        key,
+                        "must be a list of names (A-Z, a-z, 0-9, '.', '_', '-', '@')",
+                    )
+                })?;
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+            Ok(Some(names))
+        }
         Some(_) => Err(field(key, "must be a list of names")),
     }
+}
+
+/// Whether the caller's roles bypass team isolation.
+fn bypasses(state: &AppState, caller: &Caller) -> bool {
+    state
+        .policy()
+        .bypasses_team_isolation(&caller.principal.roles)
+}
+
+/// A manager acts on another principal only when that principal's teams are all among its own
+/// (or its roles bypass team isolation), and never when that principal holds a role the caller
+/// lacks (whose permissions its own roles do not cover): otherwise `users:manage` in one team
+/// would reach every team, and a narrow manager could disable or strip an admin.
+fn may_manage(state: &AppState, caller: &Caller, target: &Principal) -> Result<(), ApiError> {
+    if target.id == caller.principal.id {
+        return Ok(());
+    }
+    if !bypasses(state, caller)
+        && let Some(team) = target
+            .teams
+            .iter()
+            .find(|t| !caller.principal.teams.contains(t))
+    {
+        return Err(ApiError::forbidden(&format!(
+            "users:manage over team '{team}' (the principal is in a team this caller is not in)"
+        )));
+    }
+    let policy = state.policy();
+    if let Some(role) = target
+        .roles
+        .iter()
+        .find(|r| !policy.covers(&caller.principal.roles, r))
+    {
+        return Err(ApiError::forbidden(&format!(
+            "the role '{role}' (the principal holds a role this caller lacks)"
+        )));
+    }
+    Ok(())
 }
 
 /// Roles must exist, and a caller without `roles:manage` may only grant roles it holds itself.
@@ -276,17 +321,25 @@ pub async fn create_principal(
     audit.note("principals.create", "principal", &principal.id.to_string());
     audit.detail("name", principal.name.clone());
     audit.detail("roles", principal.roles.clone());
-    if !state
-        .store()
-        .create_principal(&principal, password_hash.as_deref())
-        .await
-        .map_err(store_error)?
+    audit.detail("teams", principal.teams.clone());
+    let id = principal.id;
+    if !audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::CREATED,
+            StoreChange::CreatePrincipal {
+                principal,
+                password_hash,
+            },
+        )
+        .await?
     {
         return Err(ApiError::conflict(format!(
             "a principal named '{name}' already exists"
         )));
     }
-    let record = load(&state, principal.id).await?;
+    let record = load(&state, id).await?;
     Ok((StatusCode::CREATED, Json(body_of(&record, now))))
 }
 
@@ -371,9 +424,20 @@ pub async fn update_principal(
     let id = principal_id(&id)?;
     let object = object(&body, &["roles", "teams", "disabled", "email"], "")?;
     let one = |e: FieldError| ApiError::validation(vec![e]);
+    let target = load(&state, id).await?;
+    may_manage(&state, &caller, &target.principal)?;
     let roles = names(object, "roles").map_err(one)?;
     if let Some(roles) = &roles {
         check_roles(&state, &caller, roles)?;
+        let mut before = target.principal.roles.clone();
+        let mut after = roles.clone();
+        before.sort();
+        after.sort();
+        // Adding or removing another principal's roles is role management.
+        if before != after && id != caller.principal.id {
+            caller.require(&state, "roles:manage")?;
+        }
+        audit.detail("roles_before", target.principal.roles.clone());
         audit.detail("roles", roles.clone());
     }
     let disabled = match object.get("disabled") {
@@ -401,21 +465,27 @@ pub async fn update_principal(
         disabled,
         email,
     };
-    apply_update(&state, id, &update).await
+    apply_update(&state, &caller, &audit, id, update).await
 }
 
-/// Applies a change to a principal (disabling also ends its sessions) and answers with it.
+/// Applies a change to a principal (disabling also ends its sessions and revokes its API keys)
+/// in the transaction of its audit entry, and answers with it.
 async fn apply_update(
     state: &AppState,
+    caller: &Caller,
+    audit: &AuditSlot,
     id: Uuid,
-    update: &PrincipalUpdate,
+    update: PrincipalUpdate,
 ) -> Result<Json<PrincipalBody>, ApiError> {
     let now = OffsetDateTime::now_utc();
-    if !state
-        .store()
-        .update_principal(id, update, now)
-        .await
-        .map_err(store_error)?
+    if !audit
+        .commit(
+            state,
+            caller,
+            StatusCode::OK,
+            StoreChange::UpdatePrincipal { id, update, now },
+        )
+        .await?
     {
         return Err(ApiError::not_found("no principal with that id"));
     }
@@ -436,11 +506,13 @@ pub async fn disable_principal(
     audit.note("principals.disable", "principal", &id);
     caller.require(&state, "users:manage")?;
     let id = principal_id(&id)?;
+    let target = load(&state, id).await?;
+    may_manage(&state, &caller, &target.principal)?;
     let update = PrincipalUpdate {
         disabled: Some(true),
         ..PrincipalUpdate::default()
     };
-    apply_update(&state, id, &update).await
+    apply_update(&state, &caller, &audit, id, update).await
 }
 
 /// Lifts a lockout.
@@ -474,16 +546,15 @@ fn totp_context(id: Uuid) -> SealContext {
     SealContext::new(format!("totp/{id}"), 1)
 }
 
-/// TOTP of `id` may be managed by `users:manage`, or by the principal itself logged in with a
-/// session (never with an API key, which is not a proof of presence).
-fn self_in_session_or_manager(state: &AppState, caller: &Caller, id: Uuid) -> Result<(), ApiError> {
-    if caller.holds(state, "users:manage")
-        || (caller.principal.id == id && caller.kind == CredentialKind::Session)
-    {
+/// A second factor is enrolled only by its owner, logged in with a session (never with an API
+/// key, which is not a proof of presence), and never by anyone else: whoever enrols a factor
+/// for another principal holds that principal's second factor.
+fn self_in_session(caller: &Caller, id: Uuid) -> Result<(), ApiError> {
+    if caller.principal.id == id && caller.kind == CredentialKind::Session {
         Ok(())
     } else {
         Err(ApiError::forbidden(
-            "users:manage (or the principal itself, logged in with a session)",
+            "the principal itself, logged in with a session (nobody enrols a second factor for someone else)",
         ))
     }
 }
@@ -500,12 +571,13 @@ pub async fn enroll_totp(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     audit.note("principals.totp_enroll", "principal", &id);
     let id = principal_id(&id)?;
-    self_in_session_or_manager(&state, &caller, id)?;
+    self_in_session(&caller, id)?;
     let record = load(&state, id).await?;
-    // Replacing a second factor in force takes an administrator, not only the password.
-    if record.totp_enabled && !caller.holds(&state, "users:manage") {
-        return Err(ApiError::forbidden(
-            "users:manage (TOTP is enabled; replacing it takes an administrator)",
+    // Replacing a second factor in force takes an administrator's removal first, not only
+    // the password.
+    if record.totp_enabled {
+        return Err(ApiError::conflict(
+            "TOTP is enabled; replacing it takes an administrator's removal first (DELETE /v1/principals/{id}/totp)",
         ));
     }
     let secret = TotpSecret::generate().map_err(|e| ApiError::internal(&e))?;
@@ -514,11 +586,14 @@ pub async fn enroll_totp(
         .kek()
         .seal(&totp_context(id), secret.as_bytes())
         .map_err(|e| ApiError::internal(&e))?;
-    state
-        .store()
-        .set_totp_pending(id, &sealed)
-        .await
-        .map_err(store_error)?;
+    audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::CREATED,
+            StoreChange::SetTotpPending { id, sealed },
+        )
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -559,7 +634,7 @@ pub async fn confirm_totp(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("principals.totp_confirm", "principal", &id);
     let id = principal_id(&id)?;
-    self_in_session_or_manager(&state, &caller, id)?;
+    self_in_session(&caller, id)?;
     let object = object(&body, &["code"], "")?;
     let code = text(object, "code", "code", true)
         .map_err(|e| ApiError::validation(vec![e]))?
@@ -578,11 +653,19 @@ pub async fn confirm_totp(
     let step = Totp::DEFAULT
         .verify(&secret, code, now, 1, record.totp_last_step)
         .ok_or_else(|| invalid("code", "is not the current code of this secret"))?;
-    if !state
-        .store()
-        .confirm_totp(id, &pending, step)
-        .await
-        .map_err(store_error)?
+    let step = i64::try_from(step).map_err(|_| invalid("code", "is out of range"))?;
+    if !audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::OK,
+            StoreChange::ConfirmTotp {
+                id,
+                checked: pending,
+                step,
+            },
+        )
+        .await?
     {
         return Err(ApiError::conflict(
             "another enrollment replaced this one meanwhile; enroll again",
@@ -604,12 +687,19 @@ pub async fn remove_totp(
     audit.note("principals.totp_remove", "principal", &id);
     caller.require(&state, "users:manage")?;
     let id = principal_id(&id)?;
-    load(&state, id).await?;
-    state
-        .store()
-        .set_totp_enabled(id, false)
-        .await
-        .map_err(store_error)?;
+    let target = load(&state, id).await?;
+    may_manage(&state, &caller, &target.principal)?;
+    if !audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::OK,
+            StoreChange::RemoveTotp { id },
+        )
+        .await?
+    {
+        return Err(ApiError::not_found("no principal with that id"));
+    }
     Ok(Json(json!({"totp_enabled": false})))
 }
 
@@ -654,7 +744,7 @@ pub async fn login(
     client: Option<axum::Extension<ClientIp>>,
     headers: http::HeaderMap,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     audit.note("auth.login", "principal", "-");
     let client_ip: Option<IpAddr> = client.map(|c| c.0.0);
     if let Some(ip) = client_ip
@@ -747,7 +837,10 @@ pub async fn login(
     }
     // The password is right: a second factor when enrolled or required by a role.
     let mfa_needed = record.totp_enabled || state.policy().mfa_required(&record.principal.roles);
-    if mfa_needed {
+    // A role requires a second factor that is not enrolled yet: the right password earns a
+    // session that can only enrol it (nobody else may enrol it for this principal).
+    let enrollment_only = mfa_needed && !record.totp_enabled;
+    if mfa_needed && !enrollment_only {
         let Some(code) = code else {
             return Err(ApiError::mfa_required(if record.totp_enabled {
                 "send the current TOTP code as \"totp\""
@@ -803,9 +896,11 @@ pub async fn login(
             }
         }
     }
-    let ttl = time::Duration::seconds(
-        i64::try_from(state.settings().session_ttl_seconds).unwrap_or(3600),
-    );
+    let ttl = if enrollment_only {
+        time::Duration::seconds(ENROLLMENT_SESSION_SECONDS)
+    } else {
+        time::Duration::seconds(i64::try_from(state.settings().session_ttl_seconds).unwrap_or(3600))
+    };
     let session = SessionRecord {
         id: Uuid::now_v7(),
         principal_id: id,
@@ -813,6 +908,7 @@ pub async fn login(
         last_seen_at: now,
         expires_at: now + ttl,
         revoked_at: None,
+        enrollment_only,
     };
     let user_agent = headers
         .get(http::header::USER_AGENT)
@@ -852,10 +948,45 @@ pub async fn login(
         allowed_ips: None,
     });
     audit.detail("mfa", mfa_needed);
+    if enrollment_only {
+        audit.detail("enrollment_session", true);
+        return Ok(enrollment_required(&token, id, session.expires_at));
+    }
     Ok(Json(json!({
         "token": token,
         "expires_at": time_text(session.expires_at),
-    })))
+    }))
+    .into_response())
+}
+
+/// Lifetime of a session that may only enrol a second factor.
+const ENROLLMENT_SESSION_SECONDS: i64 = 600;
+
+/// The `401 mfa-required` answer to a right password when a role requires a second factor
+/// that is not enrolled: it carries an `enrollment_token`, a session good only for
+/// `POST /v1/principals/{id}/totp` and its confirmation.
+fn enrollment_required(token: &str, id: Uuid, expires_at: OffsetDateTime) -> Response {
+    let body = json!({
+        "type": "https://rampart.dev/problems/mfa-required",
+        "title": "Second factor required",
+        "status": 401,
+        "detail": format!(
+            "a role of this principal requires a second factor: enroll TOTP with the enrollment_token (POST /v1/principals/{id}/totp, then /confirm), then log in with the code"
+        ),
+        "enrollment_token": token,
+        "enrollment_expires_at": time_text(expires_at),
+    });
+    let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/problem+json"),
+    );
+    headers.insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Bearer realm=\"rampart\""),
+    );
+    response
 }
 
 /// Ends the presented session.

@@ -305,8 +305,34 @@ async fn totp_is_required_for_mfa_roles_and_codes_work_once() {
     let wrong = login(&app, "frank", "Wrong-password-123", None).await;
     assert!(problem_type(&wrong).ends_with("/unauthenticated"));
 
-    let enrolled = app
+    // Nobody enrols a second factor for someone else, not even an admin.
+    let by_admin = app
         .post(&format!("/v1/principals/{id}/totp"), json!({}))
+        .await;
+    assert_eq!(by_admin.status, StatusCode::FORBIDDEN, "{}", by_admin.text);
+    // The right password earned an enrollment session, good for nothing but enrolling.
+    let enrollment = first.body["enrollment_token"].as_str().unwrap().to_owned();
+    assert!(
+        wrong.body.get("enrollment_token").is_none(),
+        "{}",
+        wrong.text
+    );
+    let elsewhere = app
+        .call(Method::GET, "/v1/audit/entries", Some(&enrollment), None)
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        elsewhere.text
+    );
+    let enrolled = app
+        .call(
+            Method::POST,
+            &format!("/v1/principals/{id}/totp"),
+            Some(&enrollment),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(enrolled.status, StatusCode::CREATED, "{}", enrolled.text);
     let secret_b32 = enrolled.body["secret_b32"].as_str().unwrap();
@@ -319,9 +345,11 @@ async fn totp_is_required_for_mfa_roles_and_codes_work_once() {
     let secret = TotpSecret::from_base32(secret_b32).unwrap();
     let now = || u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap();
     let wrong_code = app
-        .post(
+        .call(
+            Method::POST,
             &format!("/v1/principals/{id}/totp/confirm"),
-            json!({"code": "000000"}),
+            Some(&enrollment),
+            Some(json!({"code": "000000"})),
         )
         .await;
     assert_eq!(
@@ -332,9 +360,11 @@ async fn totp_is_required_for_mfa_roles_and_codes_work_once() {
     );
     let code = Totp::DEFAULT.code_at(&secret, now());
     let confirmed = app
-        .post(
+        .call(
+            Method::POST,
             &format!("/v1/principals/{id}/totp/confirm"),
-            json!({"code": code}),
+            Some(&enrollment),
+            Some(json!({"code": code})),
         )
         .await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);

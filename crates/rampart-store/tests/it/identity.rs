@@ -145,6 +145,7 @@ async fn sessions_end_on_revoke_and_on_disable(f: Fixture) {
         last_seen_at: now,
         expires_at: now + Duration::hours(1),
         revoked_at: None,
+        enrollment_only: false,
     };
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     f.store
