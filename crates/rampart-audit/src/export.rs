@@ -61,8 +61,34 @@ pub enum ExportLine {
         /// The `leaf_hash` the line claims.
         claimed_leaf: Hash,
     },
+    /// An entry the exporter withheld from this reader (another team's): only its leaf hash,
+    /// so the tree, and with it every entry shown, still verifies.
+    Withheld {
+        /// The entry's `seq`.
+        seq: u64,
+        /// Its leaf hash.
+        leaf: Hash,
+    },
     /// The trailer.
     Trailer(TrailerLine),
+}
+
+/// The line of a withheld entry: `{"seq":N,"withheld":true,"leaf_hash":"hex"}`. An entry's
+/// canonical JSON starts with `{"action"`, never with `{"seq"`, so the two cannot be confused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithheldLine {
+    seq: u64,
+    withheld: bool,
+    leaf_hash: String,
+}
+
+/// The export line of an entry withheld from the reader (see [`ExportLine::Withheld`]).
+pub fn withheld_line(seq: u64, leaf: &Hash) -> String {
+    format!(
+        "{{\"seq\":{seq},\"withheld\":true,\"leaf_hash\":\"{}\"}}",
+        to_hex(leaf)
+    )
 }
 
 /// One thing wrong with an export or a stored log.
@@ -108,6 +134,17 @@ fn parse_exact_line(line: &str) -> Option<ExportLine> {
 pub fn parse_line(line: &str) -> Result<ExportLine, String> {
     if line.len() > MAX_LINE_BYTES {
         return Err(format!("line longer than {MAX_LINE_BYTES} bytes"));
+    }
+    if line.starts_with("{\"seq\":") {
+        let withheld: WithheldLine = serde_json::from_str(line)
+            .map_err(|e| format!("malformed withheld line ({})", e.classify_str()))?;
+        let leaf = from_hex(&withheld.leaf_hash)
+            .filter(|_| withheld.withheld)
+            .ok_or_else(|| "malformed withheld line (leaf_hash)".to_owned())?;
+        return Ok(ExportLine::Withheld {
+            seq: withheld.seq,
+            leaf,
+        });
     }
     if let Some(parsed) = parse_exact_line(line) {
         return Ok(parsed);
@@ -166,8 +203,16 @@ pub struct VerifyReport {
     pub root_hash: String,
     /// Entries checked.
     pub checked_entries: u64,
+    /// Entries withheld from the reader (only their leaf hashes were in the file): they count
+    /// for the tree, but their content was not seen.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub withheld_entries: u64,
     /// What is wrong, first problem first.
     pub problems: Vec<VerifyProblem>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Verifies an export line by line, in constant memory (beyond the problems it finds).
@@ -178,6 +223,7 @@ pub struct Verifier {
     first_seq: Option<u64>,
     next_seq: u64,
     checked: u64,
+    withheld: u64,
     line: u64,
     trailer: Option<TrailerLine>,
     problems: Vec<VerifyProblem>,
@@ -201,6 +247,7 @@ impl Verifier {
             first_seq: None,
             next_seq: 0,
             checked: 0,
+            withheld: 0,
             line: 0,
             trailer: None,
             problems: Vec::new(),
@@ -235,22 +282,6 @@ impl Verifier {
                 canonical,
                 claimed_leaf,
             }) => {
-                let first = *self.first_seq.get_or_insert(seq);
-                if self.checked == 0 {
-                    self.next_seq = first;
-                }
-                if seq != self.next_seq {
-                    let problem = if seq > self.next_seq {
-                        format!(
-                            "entries {}..{} are missing (removed or the file was cut)",
-                            self.next_seq,
-                            seq - 1
-                        )
-                    } else {
-                        format!("entry {seq} is out of order (expected {})", self.next_seq)
-                    };
-                    self.problem(Some(seq), problem);
-                }
                 let leaf = leaf_hash(&canonical);
                 if leaf != claimed_leaf {
                     self.problem(
@@ -260,12 +291,37 @@ impl Verifier {
                 }
                 // The tree is built from what the entries say, so an edit with a matching
                 // forged leaf_hash still changes the root.
-                self.leaves.push((seq, leaf));
-                self.flush_leaves();
-                self.next_seq = seq.saturating_add(1);
+                self.push_leaf(seq, leaf);
                 self.checked += 1;
             }
+            Ok(ExportLine::Withheld { seq, leaf }) => {
+                self.push_leaf(seq, leaf);
+                self.withheld += 1;
+            }
         }
+    }
+
+    /// Adds the leaf of `seq`, reporting a gap or disorder.
+    fn push_leaf(&mut self, seq: u64, leaf: Hash) {
+        let first = *self.first_seq.get_or_insert(seq);
+        if self.checked + self.withheld == 0 {
+            self.next_seq = first;
+        }
+        if seq != self.next_seq {
+            let problem = if seq > self.next_seq {
+                format!(
+                    "entries {}..{} are missing (removed or the file was cut)",
+                    self.next_seq,
+                    seq - 1
+                )
+            } else {
+                format!("entry {seq} is out of order (expected {})", self.next_seq)
+            };
+            self.problem(Some(seq), problem);
+        }
+        self.leaves.push((seq, leaf));
+        self.flush_leaves();
+        self.next_seq = seq.saturating_add(1);
     }
 
     /// Leaves wait until the trailer gives the left hashes (they come last in the file), unless
@@ -455,6 +511,7 @@ impl Verifier {
             tree_size: size,
             root_hash: to_hex(&root),
             checked_entries: self.checked,
+            withheld_entries: self.withheld,
             problems: self.problems,
         }
     }

@@ -808,6 +808,7 @@ pub async fn verify_store<S: AuditStore>(
         tree_size: range.size(),
         root_hash: to_hex(&range.root()),
         checked_entries: checked,
+        withheld_entries: 0,
         problems,
     })
 }

@@ -123,6 +123,9 @@ pub struct EntryFilter {
     pub resource_id: Option<String>,
     /// `context.team_id`.
     pub team_id: Option<String>,
+    /// Team isolation: only entries whose `context.team_id` is one of these (entries without a
+    /// team are then excluded); `None` for readers that bypass team isolation.
+    pub visible_teams: Option<Vec<String>>,
     /// `status`.
     pub status: Option<String>,
     /// One of `compliance_tags`.

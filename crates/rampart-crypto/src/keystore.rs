@@ -31,6 +31,9 @@ pub struct KeyRecord {
     pub created_at: i64,
     /// Every version, oldest first.
     pub versions: Vec<KeyVersionRecord>,
+    /// The team the key belongs to: only its members (or roles that bypass team isolation)
+    /// use it. `None`: any caller with the permission.
+    pub team_id: Option<String>,
 }
 
 impl KeyRecord {
@@ -74,6 +77,8 @@ pub struct NewKey {
     pub created_at: i64,
     /// Version 1, sealed under `sealed_key_name(name)` version 1.
     pub first_version: SealedSecret,
+    /// The team the key belongs to, if any.
+    pub team_id: Option<String>,
 }
 
 /// A change to a key's settings; `None` leaves a field as it is.

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use futures_util::Stream;
-use rampart_audit::export::{checkpoint_json, entry_line, trailer_line};
+use rampart_audit::export::{checkpoint_json, entry_line, trailer_line, withheld_line};
 use rampart_audit::{AuditLog, AuditStore, LogError};
 use rampart_store::{Store, StoreError};
 
@@ -34,12 +34,24 @@ pub struct ExportRange {
     pub end: u64,
 }
 
+/// Whether a reader limited to `teams` (see `routes::audit::visible_teams`) may see an entry of `team`.
+pub fn may_see(teams: Option<&[String]>, team: Option<&str>) -> bool {
+    match teams {
+        None => true,
+        Some(teams) => team.is_some_and(|team| teams.iter().any(|t| t == team)),
+    }
+}
+
 /// Plans an export of `[from_seq, to_seq]` (defaults: the whole log) and returns its stream.
+/// With `visible_teams` (a reader under team isolation), entries of other teams, and entries
+/// without a team, are withheld: their lines carry only `seq` and the leaf hash, so the file
+/// still verifies against the checkpoint without revealing them.
 pub async fn export(
     log: &AuditLog<Store>,
     store: &Store,
     from_seq: Option<u64>,
     to_seq: Option<u64>,
+    visible_teams: Option<Vec<String>>,
 ) -> Result<
     (
         ExportRange,
@@ -72,29 +84,33 @@ pub async fn export(
     let range = ExportRange { from, end };
     let store = store.clone();
     let stream = futures_util::stream::unfold(
-        (store, from, end, Some(trailer)),
-        |(store, next, end, trailer)| async move {
+        (store, from, end, Some(trailer), visible_teams),
+        |(store, next, end, trailer, teams)| async move {
             if next < end {
                 let stop = end.min(next.saturating_add(CHUNK));
                 match store.entries(next..stop).await {
                     Ok(rows) => {
                         let mut text = String::with_capacity(rows.len() * 600);
                         for row in &rows {
-                            text.push_str(&entry_line(&row.body, &row.leaf_hash));
+                            if may_see(teams.as_deref(), row.team_id.as_deref()) {
+                                text.push_str(&entry_line(&row.body, &row.leaf_hash));
+                            } else {
+                                text.push_str(&withheld_line(row.seq, &row.leaf_hash));
+                            }
                             text.push('\n');
                         }
-                        Some((Ok(Bytes::from(text)), (store, stop, end, trailer)))
+                        Some((Ok(Bytes::from(text)), (store, stop, end, trailer, teams)))
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "audit export failed mid-stream");
                         Some((
                             Err(std::io::Error::other("audit export failed")),
-                            (store, end, end, None),
+                            (store, end, end, None, None),
                         ))
                     }
                 }
             } else {
-                trailer.map(|line| (Ok(Bytes::from(line)), (store, end, end, None)))
+                trailer.map(|line| (Ok(Bytes::from(line)), (store, end, end, None, None)))
             }
         },
     );

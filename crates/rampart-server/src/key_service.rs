@@ -149,6 +149,7 @@ impl KeyService {
         key_type: KeyType,
         rotation_period_days: Option<u32>,
         material: Option<KeyMaterial>,
+        team_id: Option<String>,
     ) -> Result<KeyRecord, KeyServiceError> {
         if !(valid_key_name(name) || is_internal(name)) {
             return Err(KeyServiceError::InvalidName);
@@ -169,6 +170,7 @@ impl KeyService {
             rotation_period_days,
             created_at: now_micros(),
             first_version: self.seal(name, 1, &material)?,
+            team_id,
         };
         if !self.store.create_key(&new).await? {
             return Err(KeyServiceError::Exists(name.to_owned()));
@@ -186,7 +188,7 @@ impl KeyService {
             Err(KeyServiceError::NotFound(_)) => {}
             other => return other,
         }
-        match self.create(name, key_type, None, None).await {
+        match self.create(name, key_type, None, None, None).await {
             Ok(_) | Err(KeyServiceError::Exists(_)) => self.get(name).await,
             Err(e) => Err(e),
         }

@@ -331,6 +331,18 @@ impl AuditStore for Store {
             if let Some(tag) = &filter.tag {
                 q.push(" AND seq IN (SELECT seq FROM audit_entry_tags WHERE tag = ").push_bind(tag.as_str()).push(")");
             }
+            if let Some(teams) = &filter.visible_teams {
+                if teams.is_empty() {
+                    q.push(" AND 1 = 0");
+                } else {
+                    q.push(" AND team_id IN (");
+                    let mut separated = q.separated(", ");
+                    for team in teams {
+                        separated.push_bind(team.as_str());
+                    }
+                    separated.push_unseparated(")");
+                }
+            }
             if let Some(since) = filter.since_micros {
                 q.push(" AND ts >= ").push_bind(since);
             }

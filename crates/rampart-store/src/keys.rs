@@ -16,6 +16,7 @@ struct KeyRow {
     min_decryption_version: i64,
     rotation_period_days: Option<i64>,
     created_at: i64,
+    team_id: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -61,6 +62,7 @@ impl KeyRow {
                 .map(|d| version(d, "keys.rotation_period_days"))
                 .transpose()?,
             created_at: self.created_at,
+            team_id: self.team_id.clone(),
             versions: versions
                 .into_iter()
                 .filter(|v| v.key_name == self.name)
@@ -98,7 +100,7 @@ impl CardRow {
 
 macro_rules! key_columns {
     () => {
-        "name, key_type, latest_version, min_decryption_version, rotation_period_days, created_at"
+        "name, key_type, latest_version, min_decryption_version, rotation_period_days, created_at, team_id"
     };
 }
 macro_rules! card_columns {
@@ -177,13 +179,14 @@ impl KeyStore for Store {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "INSERT INTO keys (name, key_type, latest_version, min_decryption_version,
-                                   rotation_period_days, created_at, updated_at)
-                 VALUES ($1, $2, 1, 1, $3, $4, $4) ON CONFLICT (name) DO NOTHING",
+                                   rotation_period_days, created_at, updated_at, team_id)
+                 VALUES ($1, $2, 1, 1, $3, $4, $4, $5) ON CONFLICT (name) DO NOTHING",
             )
             .bind(&key.name)
             .bind(key.key_type.as_str())
             .bind(key.rotation_period_days.map(i64::from))
             .bind(key.created_at)
+            .bind(key.team_id.as_deref())
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() != 1 {

@@ -90,9 +90,24 @@ pub async fn append(
     };
     let mut entries = Vec::with_capacity(events.len());
     let mut errors = Vec::new();
+    let teams = visible_teams(&state, &caller);
     for (event, prefix) in events {
         match NewEntry::from_json(event, &prefix) {
-            Ok(entry) => entries.push(entry),
+            Ok(entry) => {
+                // A writer records only for its own teams: otherwise it could plant entries
+                // in another team's trail.
+                if let (Some(teams), Some(team)) = (
+                    &teams,
+                    entry.context.as_ref().and_then(|c| c.team_id.as_deref()),
+                ) && !teams.iter().any(|t| t == team)
+                {
+                    errors.push(field(
+                        &format!("{prefix}context.team_id"),
+                        "is not a team of the writer (only roles that bypass team isolation write for other teams)",
+                    ));
+                }
+                entries.push(entry);
+            }
             Err(found) => errors.extend(found.into_iter().map(|e| field(&e.field, e.message))),
         }
         if errors.len() >= 100 {
@@ -124,6 +139,21 @@ pub async fn append(
         tree_size: receipt.tree_size,
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Team isolation of audit data (seed 003's `TeamIsolation.apply_filter`): `None` when the
+/// caller's roles bypass it (every entry), else the caller's teams. Entries without a team
+/// (Rampart's own: logins, key and identity administration) carry addresses, user agents and
+/// who administers what, so they stay with roles that bypass isolation, like the auditors'.
+pub fn visible_teams(state: &AppState, caller: &Caller) -> Option<Vec<String>> {
+    if state
+        .policy()
+        .bypasses_team_isolation(&caller.principal.roles)
+    {
+        None
+    } else {
+        Some(caller.principal.teams.clone())
+    }
 }
 
 /// Query parameters of `GET /v1/audit/entries`.
@@ -226,6 +256,7 @@ impl EntriesQuery {
             resource_type: self.resource_type.clone(),
             resource_id: self.resource_id.clone(),
             team_id: self.team_id.clone(),
+            visible_teams: None,
             status: self.status.clone(),
             tag: self.tag.clone(),
             subject_id: self.subject_id.clone(),
@@ -279,7 +310,15 @@ pub async fn list(
     ApiQuery(query): ApiQuery<EntriesQuery>,
 ) -> Result<Json<EntriesPage>, ApiError> {
     caller.require(&state, "audit:read")?;
-    let filter = query.filter()?;
+    let mut filter = query.filter()?;
+    filter.visible_teams = visible_teams(&state, &caller);
+    if let (Some(teams), Some(team)) = (&filter.visible_teams, &filter.team_id)
+        && !teams.contains(team)
+    {
+        return Err(ApiError::forbidden(&format!(
+            "audit:read for team '{team}' (team isolation: the caller is not a member)"
+        )));
+    }
     let rows = state
         .store()
         .query(&filter)
@@ -314,8 +353,15 @@ pub async fn get_entry(
         .entries(seq..seq + 1)
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    // Another team's entry is answered as if it did not exist.
     let row = rows
         .first()
+        .filter(|row| {
+            crate::audit_export::may_see(
+                visible_teams(&state, &caller).as_deref(),
+                row.team_id.as_deref(),
+            )
+        })
         .ok_or_else(|| ApiError::not_found(format!("no audit entry {seq}")))?;
     Ok(Json(entry_json(row)?))
 }
@@ -604,12 +650,18 @@ pub async fn export_entries(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let (_, stream) = export(state.audit(), state.store(), from, to)
-        .await
-        .map_err(|e| match e {
-            ExportError::Range(message) => ApiError::validation(vec![field("to_seq", message)]),
-            other => ApiError::internal(&other),
-        })?;
+    let (_, stream) = export(
+        state.audit(),
+        state.store(),
+        from,
+        to,
+        visible_teams(&state, &caller),
+    )
+    .await
+    .map_err(|e| match e {
+        ExportError::Range(message) => ApiError::validation(vec![field("to_seq", message)]),
+        other => ApiError::internal(&other),
+    })?;
     let mut response = Body::from_stream(stream).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -85,6 +85,7 @@ pub async fn encrypt_document(
         return Err(service_error(KeyServiceError::Reserved(name)));
     }
     let key = state.keys().get(&name).await.map_err(service_error)?;
+    crate::routes::keys::may_use_key(&state, &caller, &key.record)?;
     if key.ring.key_type() != KeyType::Aes256Gcm {
         return Err(invalid(
             "key",
@@ -172,6 +173,7 @@ pub async fn decrypt_document(
                 ),
                 other => service_error(other),
             })?;
+        crate::routes::keys::may_use_key(&state, &caller, &key.record)?;
         keys.insert(name, key);
     }
     let decrypted = replace_encrypted(&mut document, &mut |field| {

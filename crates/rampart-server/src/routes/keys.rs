@@ -162,6 +162,8 @@ pub struct KeyMetadata {
     pub next_rotation_at: Option<String>,
     /// When the key was created.
     pub created_at: String,
+    /// The team whose members alone use the key; null: any caller with the permission.
+    pub team_id: Option<String>,
 }
 
 fn metadata(record: &KeyRecord, loaded: Option<&LoadedKey>) -> KeyMetadata {
@@ -184,6 +186,7 @@ fn metadata(record: &KeyRecord, loaded: Option<&LoadedKey>) -> KeyMetadata {
         rotation_period_days: record.rotation_period_days,
         next_rotation_at: record.next_rotation_at().map(timestamp),
         created_at: timestamp(record.created_at),
+        team_id: record.team_id.clone(),
     }
 }
 
@@ -222,11 +225,40 @@ pub(crate) fn op_error(error: &KeyOpError, path: &str) -> ApiError {
     }
 }
 
-async fn usable_key(state: &AppState, name: &str) -> Result<std::sync::Arc<LoadedKey>, ApiError> {
+/// Team isolation of keys: a key with a `team_id` serves only members of that team, or callers
+/// whose roles bypass team isolation.
+pub(crate) fn may_use_key(
+    state: &AppState,
+    caller: &Caller,
+    record: &KeyRecord,
+) -> Result<(), ApiError> {
+    match &record.team_id {
+        Some(team)
+            if !caller.principal.teams.contains(team)
+                && !state
+                    .policy()
+                    .bypasses_team_isolation(&caller.principal.roles) =>
+        {
+            Err(ApiError::forbidden(&format!(
+                "the key '{}' of team '{team}' (team isolation: the caller is not a member)",
+                record.name
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn usable_key(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> Result<std::sync::Arc<LoadedKey>, ApiError> {
     if is_internal(name) {
         return Err(service_error(KeyServiceError::Reserved(name.to_owned())));
     }
-    state.keys().get(name).await.map_err(service_error)
+    let key = state.keys().get(name).await.map_err(service_error)?;
+    may_use_key(state, caller, &key.record)?;
+    Ok(key)
 }
 
 /// Creates a key.
@@ -246,7 +278,13 @@ pub async fn create_key(
     caller.require(&state, "keys:manage")?;
     let object = object(
         &body,
-        &["name", "type", "rotation_period_days", "import_key"],
+        &[
+            "name",
+            "type",
+            "rotation_period_days",
+            "import_key",
+            "team_id",
+        ],
         "",
     )?;
     let name = text(object, "name", "name", true)
@@ -284,11 +322,38 @@ pub async fn create_key(
             KeyMaterial::from_slice(key.to_bytes().as_slice())
         }
     };
+    let team_id = text(object, "team_id", "team_id", false)
+        .map_err(|e| ApiError::validation(vec![e]))?
+        .map(str::to_owned);
+    if let Some(team) = &team_id {
+        if team.is_empty()
+            || team.len() > 128
+            || !team
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+        {
+            return Err(invalid(
+                "team_id",
+                "1 to 128 characters of A-Z, a-z, 0-9, '.', '_', '-', '@'",
+            ));
+        }
+        if !caller.principal.teams.contains(team)
+            && !state
+                .policy()
+                .bypasses_team_isolation(&caller.principal.roles)
+        {
+            return Err(invalid(
+                "team_id",
+                "is not a team of the caller (only roles that bypass team isolation create keys for other teams)",
+            ));
+        }
+        audit.detail("team_id", team.clone());
+    }
     audit.detail("type", key_type.as_str());
     audit.detail("imported", material.is_some());
     let record = state
         .keys()
-        .create(name, key_type, rotation, material)
+        .create(name, key_type, rotation, material, team_id)
         .await
         .map_err(service_error)?;
     let loaded = state.keys().get(name).await.ok();
@@ -345,7 +410,10 @@ pub async fn list_keys(
         .then(|| records.last().map(|r| URL_SAFE_NO_PAD.encode(&r.name)))
         .flatten();
     let mut items = Vec::with_capacity(records.len());
-    for record in &records {
+    for record in records
+        .iter()
+        .filter(|r| may_use_key(&state, &caller, r).is_ok())
+    {
         let loaded = if record.key_type == KeyType::Ed25519 {
             state.keys().get(&record.name).await.ok()
         } else {
@@ -368,6 +436,7 @@ pub async fn get_key(
 ) -> Result<Json<KeyMetadata>, ApiError> {
     caller.require(&state, "keys:read")?;
     let record = state.keys().record(&name).await.map_err(service_error)?;
+    may_use_key(&state, &caller, &record)?;
     let loaded = if record.key_type == KeyType::Ed25519 {
         Some(state.keys().get(&name).await.map_err(service_error)?)
     } else {
@@ -388,6 +457,11 @@ pub async fn rotate_key(
 ) -> Result<Json<KeyMetadata>, ApiError> {
     audit.note("keys.rotate", "key", &name);
     caller.require(&state, "keys:manage")?;
+    may_use_key(
+        &state,
+        &caller,
+        &state.keys().record(&name).await.map_err(service_error)?,
+    )?;
     let record = state.keys().rotate(&name).await.map_err(service_error)?;
     audit.detail("latest_version", record.latest_version);
     let loaded = state.keys().get(&name).await.ok();
@@ -548,7 +622,7 @@ pub async fn encrypt(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.encrypt", "key", &name);
     caller.require(&state, "keys:encrypt")?;
-    let key = usable_key(&state, &name).await?;
+    let key = usable_key(&state, &caller, &name).await?;
     audit.detail("key_version", key.ring.latest_version());
     single_or_batch(
         &body,
@@ -589,7 +663,7 @@ pub async fn decrypt(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.decrypt", "key", &name);
     caller.require(&state, "keys:decrypt")?;
-    let key = usable_key(&state, &name).await?;
+    let key = usable_key(&state, &caller, &name).await?;
     let key = reload_for(&state, &name, key, &body, "ciphertext").await?;
     single_or_batch(
         &body,
@@ -628,7 +702,7 @@ pub async fn rewrap(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.rewrap", "key", &name);
     caller.require(&state, "keys:encrypt")?;
-    let key = usable_key(&state, &name).await?;
+    let key = usable_key(&state, &caller, &name).await?;
     let key = reload_for(&state, &name, key, &body, "ciphertext").await?;
     audit.detail("key_version", key.ring.latest_version());
     single_or_batch(
@@ -664,7 +738,7 @@ pub async fn hmac(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.hmac", "key", &name);
     caller.require(&state, "keys:encrypt")?;
-    let key = usable_key(&state, &name).await?;
+    let key = usable_key(&state, &caller, &name).await?;
     single_or_batch(&body, &["input"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
         let mac = key
@@ -691,7 +765,7 @@ pub async fn verify_hmac(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.verify_hmac", "key", &name);
     caller.require(&state, "keys:encrypt")?;
-    let key = usable_key(&state, &name).await?;
+    let key = usable_key(&state, &caller, &name).await?;
     let key = reload_for(&state, &name, key, &body, "hmac").await?;
     single_or_batch(&body, &["input", "hmac"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
@@ -748,7 +822,7 @@ pub async fn sign(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.sign", "key", &name);
     caller.require(&state, "keys:encrypt")?;
-    let key = usable_key(&state, &name).await?;
+    let key = usable_key(&state, &caller, &name).await?;
     single_or_batch(&body, &["input"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
         let signature = key
@@ -775,7 +849,7 @@ pub async fn verify(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.verify", "key", &name);
     caller.require(&state, "keys:encrypt")?;
-    let key = usable_key(&state, &name).await?;
+    let key = usable_key(&state, &caller, &name).await?;
     let key = reload_for(&state, &name, key, &body, "signature").await?;
     single_or_batch(&body, &["input", "signature"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();

@@ -22,6 +22,7 @@ fn new_key(name: &str, sealed: rampart_crypto::SealedSecret) -> NewKey {
         rotation_period_days: Some(30),
         created_at: 1_000_000,
         first_version: sealed,
+        team_id: None,
     }
 }
 
