@@ -83,6 +83,10 @@ pub struct KeyUpdate {
     pub min_decryption_version: Option<u32>,
     /// A new rotation period (`Some(None)` turns automatic rotation off).
     pub rotation_period_days: Option<Option<u32>>,
+    /// Whether `min_decryption_version` may go below the stored minimum (reviving retired
+    /// versions). Without it the store applies a lower minimum to nothing (compare-and-set), so
+    /// a concurrent raise is never undone by accident.
+    pub allow_lowering: bool,
 }
 
 /// A tokenized card as stored: the PAN only as a ciphertext.

@@ -349,11 +349,22 @@ impl KeyStore for Store {
                 return Ok(None);
             }
             if let Some(min) = update.min_decryption_version {
-                sqlx::query("UPDATE keys SET min_decryption_version = $1 WHERE name = $2")
-                    .bind(i64::from(min))
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
+                // Lowering only when allowed: checked here, in the transaction, so a minimum
+                // raised meanwhile by another request is never lowered by this one.
+                let done = sqlx::query(
+                    "UPDATE keys SET min_decryption_version = $1
+                     WHERE name = $2 AND ($3 = 1 OR min_decryption_version <= $1)",
+                )
+                .bind(i64::from(min))
+                .bind(name)
+                .bind(i64::from(update.allow_lowering))
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    // Nothing is changed; the caller sees the stored minimum and refuses.
+                    tx.rollback().await?;
+                    return self.key_record(name).await;
+                }
             }
             if let Some(period) = update.rotation_period_days {
                 sqlx::query("UPDATE keys SET rotation_period_days = $1 WHERE name = $2")

@@ -394,11 +394,13 @@ pub async fn rotate_key(
     Ok(Json(metadata(&record, loaded.as_deref())))
 }
 
-/// Changes `min_decryption_version` and/or `rotation_period_days`.
+/// Changes `min_decryption_version` and/or `rotation_period_days`. Lowering the minimum
+/// (reviving retired versions) needs `"allow_lowering": true` and is audited with both values.
 #[utoipa::path(patch, path = "/v1/keys/{name}", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body(content = Object, description = "{\"min_decryption_version\": N, \"rotation_period_days\": N | null}"),
-    responses((status = 200, description = "The key", body = KeyMetadata)))]
+    request_body(content = Object, description = "{\"min_decryption_version\": N, \"rotation_period_days\": N | null, \"allow_lowering\": bool?}"),
+    responses((status = 200, description = "The key", body = KeyMetadata),
+        (status = 422, description = "Invalid value, or a lower minimum without allow_lowering", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn update_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -410,9 +412,18 @@ pub async fn update_key(
     caller.require(&state, "keys:manage")?;
     let object = object(
         &body,
-        &["min_decryption_version", "rotation_period_days"],
+        &[
+            "min_decryption_version",
+            "rotation_period_days",
+            "allow_lowering",
+        ],
         "",
     )?;
+    let allow_lowering = match object.get("allow_lowering") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(allow)) => *allow,
+        Some(_) => return Err(invalid("allow_lowering", "must be true or false")),
+    };
     let min = match positive(object, "min_decryption_version")? {
         Some(None) => return Err(invalid("min_decryption_version", "must be a number")),
         Some(Some(n)) => Some(n),
@@ -421,9 +432,16 @@ pub async fn update_key(
     let update = KeyUpdate {
         min_decryption_version: min,
         rotation_period_days: positive(object, "rotation_period_days")?,
+        allow_lowering,
     };
     if let Some(min) = update.min_decryption_version {
+        let before = state.keys().record(&name).await.map_err(service_error)?;
+        audit.detail(
+            "previous_min_decryption_version",
+            before.min_decryption_version,
+        );
         audit.detail("min_decryption_version", min);
+        audit.detail("allow_lowering", allow_lowering);
         // Retiring a version of the cards key while cards are still under it would strand them.
         if name == crate::key_service::CARDS_KEY {
             let stranded = rampart_crypto::CardStore::count_cards_below(state.store(), min)

@@ -13,6 +13,7 @@ on_both_backends!(
     key_updates_and_counts_persist,
     cards_are_found_and_rewrapped_only_once,
     every_sealed_secret_can_be_resealed,
+    a_lower_minimum_needs_allow_lowering,
 );
 
 fn new_key(name: &str, sealed: rampart_crypto::SealedSecret) -> NewKey {
@@ -121,6 +122,7 @@ async fn key_updates_and_counts_persist(f: Fixture) {
     let update = KeyUpdate {
         min_decryption_version: Some(1),
         rotation_period_days: Some(None),
+        allow_lowering: false,
     };
     let record = f
         .store
@@ -264,4 +266,47 @@ async fn every_sealed_secret_can_be_resealed(f: Fixture) {
             .expose_secret(),
         b"b"
     );
+}
+
+async fn a_lower_minimum_needs_allow_lowering(f: Fixture) {
+    f.store.migrate().await.expect("migrates");
+    let kek = MasterKey::generate().expect("rng").key_encryption_key();
+    let sealed = kek
+        .seal(&SealContext::new(sealed_key_name("k"), 1), b"x")
+        .expect("seals");
+    f.store
+        .create_key(&new_key("k", sealed))
+        .await
+        .expect("creates");
+    let second = kek
+        .seal(&SealContext::new(sealed_key_name("k"), 2), b"y")
+        .expect("seals");
+    assert!(f.store.add_version("k", 1, &second, 2).await.expect("adds"));
+    let set = |min, allow_lowering, period| KeyUpdate {
+        min_decryption_version: Some(min),
+        rotation_period_days: period,
+        allow_lowering,
+    };
+    let record = f
+        .store
+        .update_key("k", &set(2, false, None), 3)
+        .await
+        .expect("runs");
+    assert_eq!(record.expect("exists").min_decryption_version, 2);
+    // Lowering without permission changes nothing, not even the other fields.
+    let record = f
+        .store
+        .update_key("k", &set(1, false, Some(Some(7))), 4)
+        .await
+        .expect("runs")
+        .expect("exists");
+    assert_eq!(record.min_decryption_version, 2);
+    assert_eq!(record.rotation_period_days, Some(30));
+    let record = f
+        .store
+        .update_key("k", &set(1, true, None), 5)
+        .await
+        .expect("runs")
+        .expect("exists");
+    assert_eq!(record.min_decryption_version, 1);
 }

