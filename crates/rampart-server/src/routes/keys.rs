@@ -533,6 +533,26 @@ fn fields(
     b64(item, name, &path_of(prefix, name), required).map_err(|e| ApiError::validation(vec![e]))
 }
 
+/// The optional `associated_data` of a raw operation. Associated data in the space reserved
+/// for document fields is refused, so raw encrypt cannot mint a field that
+/// `/v1/documents/decrypt` accepts, and raw decrypt cannot open one.
+fn associated_data(
+    item: &Map<String, Value>,
+    prefix: &str,
+) -> Result<Option<Zeroizing<Vec<u8>>>, ApiError> {
+    let aad = fields(item, "associated_data", prefix, false)?;
+    if aad
+        .as_deref()
+        .is_some_and(|aad| rampart_crypto::document::is_reserved_aad(aad))
+    {
+        return Err(invalid(
+            &path_of(prefix, "associated_data"),
+            "starts with \"rampart-document-field-\", which is reserved for /v1/documents; use /v1/documents/encrypt and /v1/documents/decrypt for document fields",
+        ));
+    }
+    Ok(aad)
+}
+
 fn string<'a>(item: &'a Map<String, Value>, name: &str, prefix: &str) -> Result<&'a str, ApiError> {
     text(item, name, &path_of(prefix, name), true)
         .map_err(|e| ApiError::validation(vec![e]))
@@ -574,7 +594,7 @@ pub async fn encrypt(
         &audit,
         |item, prefix| {
             let plaintext = fields(item, "plaintext", prefix, true)?.unwrap_or_default();
-            let aad = fields(item, "associated_data", prefix, false)?;
+            let aad = associated_data(item, prefix)?;
             let (ciphertext, version) = key
                 .ring
                 .encrypt(&plaintext, aad.as_deref().map(Vec::as_slice))
@@ -615,7 +635,7 @@ pub async fn decrypt(
         &audit,
         |item, prefix| {
             let ciphertext = string(item, "ciphertext", prefix)?;
-            let aad = fields(item, "associated_data", prefix, false)?;
+            let aad = associated_data(item, prefix)?;
             let ttl = ttl(item, prefix)?;
             let (plaintext, version) = key
                 .ring
@@ -655,7 +675,7 @@ pub async fn rewrap(
         &audit,
         |item, prefix| {
             let ciphertext = string(item, "ciphertext", prefix)?;
-            let aad = fields(item, "associated_data", prefix, false)?;
+            let aad = associated_data(item, prefix)?;
             let (ciphertext, version) = key
                 .ring
                 .rewrap(ciphertext, aad.as_deref().map(Vec::as_slice))

@@ -123,6 +123,128 @@ fn start(envs: &[(&str, &str)]) -> (tempfile::TempDir, Server) {
     (dir, server)
 }
 
+/// Finding 13: document fields are bound to their path and document id, and raw encrypt cannot
+/// mint them.
+#[test]
+fn hardening_document_fields_are_bound_to_path_and_document() {
+    let (_dir, server) = start(&[]);
+    let api = Api::new(&server);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let (status, body) = api.post("/v1/keys", json!({"name": "docs"})).await;
+        assert_eq!(status, 201, "{body}");
+
+        // Two fields of one document swapped: neither decrypts, and the 422 names the path.
+        let (status, body) = api
+            .post(
+                "/v1/documents/encrypt",
+                json!({"key": "docs", "fields": ["salary", "bonus"], "document": {"salary": 1000, "bonus": 5}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let mut swapped = body["document"].clone();
+        let salary = swapped["salary"].clone();
+        swapped["salary"] = swapped["bonus"].clone();
+        swapped["bonus"] = salary;
+        let (status, problem) = api
+            .post("/v1/documents/decrypt", json!({"document": swapped}))
+            .await;
+        assert_eq!(status, 422, "a swapped field decrypted: {problem}");
+        let fields = field_names(&problem);
+        assert!(
+            fields == ["document.bonus"] || fields == ["document.salary"],
+            "{problem}"
+        );
+        // Untouched, it decrypts.
+        let (status, plain) = api
+            .post("/v1/documents/decrypt", json!({"document": body["document"]}))
+            .await;
+        assert_eq!(status, 200, "{plain}");
+        assert_eq!(plain["document"], json!({"salary": 1000, "bonus": 5}));
+
+        // Array elements are bound to their index too.
+        let (status, body) = api
+            .post(
+                "/v1/documents/encrypt",
+                json!({"key": "docs", "fields": ["items[*].note"], "document": {"items": [{"note": "a"}, {"note": "b"}]}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let mut moved = body["document"].clone();
+        moved["items"][1]["note"] = moved["items"][0]["note"].clone();
+        let (status, problem) = api
+            .post("/v1/documents/decrypt", json!({"document": moved}))
+            .await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(field_names(&problem), ["document.items[1].note"], "{problem}");
+
+        // A field of document A does not decrypt as part of document B.
+        let (status, a) = api
+            .post(
+                "/v1/documents/encrypt",
+                json!({"key": "docs", "fields": ["ssn"], "document": {"ssn": "078-05-1120"}, "document_id": "patient-A"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{a}");
+        for other in [json!("patient-B"), Value::Null] {
+            let (status, problem) = api
+                .post(
+                    "/v1/documents/decrypt",
+                    json!({"document": a["document"], "document_id": other}),
+                )
+                .await;
+            assert_eq!(status, 422, "decrypted as {other}: {problem}");
+            assert_eq!(field_names(&problem), ["document.ssn"], "{problem}");
+        }
+        let (status, plain) = api
+            .post(
+                "/v1/documents/decrypt",
+                json!({"document": a["document"], "document_id": "patient-A"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{plain}");
+        assert_eq!(plain["document"]["ssn"], "078-05-1120");
+        let (status, problem) = api
+            .post(
+                "/v1/documents/encrypt",
+                json!({"key": "docs", "fields": ["x"], "document": {"x": 1}, "document_id": ""}),
+            )
+            .await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(field_names(&problem), ["document_id"], "{problem}");
+
+        // Raw encrypt/decrypt refuse associated data in the document space (any version), so
+        // `keys:encrypt` cannot mint a field `/v1/documents/decrypt` would open.
+        let minted = b"rampart-document-field-v2\0[\"docs\",null,[\"ssn\"]]".to_vec();
+        let legacy = b"rampart-document-field-v1\0docs".to_vec();
+        for aad in [minted, legacy] {
+            let (status, problem) = api
+                .post(
+                    "/v1/keys/docs/encrypt",
+                    json!({"plaintext": b64(b"\"000-00-0000\""), "associated_data": b64(&aad)}),
+                )
+                .await;
+            assert_eq!(status, 422, "{problem}");
+            assert_eq!(field_names(&problem), ["associated_data"], "{problem}");
+            let (status, problem) = api
+                .post(
+                    "/v1/keys/docs/decrypt",
+                    json!({"ciphertext": a["document"]["ssn"]["ciphertext"], "associated_data": b64(&aad)}),
+                )
+                .await;
+            assert_eq!(status, 422, "{problem}");
+            assert_eq!(field_names(&problem), ["associated_data"], "{problem}");
+        }
+        // Other associated data still works.
+        let (status, body) = api
+            .post(
+                "/v1/keys/docs/encrypt",
+                json!({"plaintext": b64(b"x"), "associated_data": b64(b"order-42")}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    });
+}
+
 /// Finding 14a: lowering `min_decryption_version` revives retired versions; it needs
 /// `allow_lowering` and is audited with both values.
 #[test]
