@@ -189,14 +189,19 @@ fn metadata(record: &KeyRecord, loaded: Option<&LoadedKey>) -> KeyMetadata {
 
 /// Maps a keys-service failure to its problem.
 pub(crate) fn service_error(error: KeyServiceError) -> ApiError {
+    // Names come from the path: a card number or secret typed there is not echoed.
+    let scrub = crate::http::audit_trail::scrub_identifier;
     match error {
-        KeyServiceError::NotFound(name) => ApiError::not_found(format!("no key named '{name}'")),
+        KeyServiceError::NotFound(name) => {
+            ApiError::not_found(format!("no key named '{}'", scrub(&name)))
+        }
         KeyServiceError::Exists(name) => {
-            ApiError::conflict(format!("a key named '{name}' already exists"))
+            ApiError::conflict(format!("a key named '{}' already exists", scrub(&name)))
         }
         KeyServiceError::InvalidName => invalid("name", KeyServiceError::InvalidName.to_string()),
         KeyServiceError::Reserved(name) => ApiError::reserved(format!(
-            "'{name}' is one of Rampart's own keys; it cannot be used through this endpoint"
+            "'{}' is one of Rampart's own keys; it cannot be used through this endpoint",
+            scrub(&name)
         )),
         KeyServiceError::Invalid { field, message } => invalid(field, message),
         KeyServiceError::Conflict => {

@@ -345,3 +345,66 @@ fn hardening_min_decryption_version_is_not_lowered_by_accident() {
         );
     });
 }
+
+/// Finding 12: a card number, an API key or a JWT typed into a path reaches neither the audit
+/// log, nor the problem body, nor the server's output.
+#[test]
+fn hardening_secrets_in_paths_stay_out_of_audit_and_logs() {
+    let (_dir, server) = start(&[]);
+    let api = Api::new(&server);
+    let banner = server.stdout().len();
+    let pan = "5105105105105100";
+    let admin = server.admin_key.clone().unwrap();
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+    let embedded = format!("payments_{pan}");
+    let secrets = [pan, admin.as_str(), jwt, embedded.as_str()];
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        for secret in secrets {
+            for op in ["encrypt", "rotate"] {
+                let (status, problem) = api
+                    .post(
+                        &format!("/v1/keys/{secret}/{op}"),
+                        json!({"plaintext": b64(b"x")}),
+                    )
+                    .await;
+                assert!((400..500).contains(&status), "{status} {problem}");
+                let problem = problem.to_string();
+                assert!(
+                    !problem.contains(secret),
+                    "the problem echoes it: {problem}"
+                );
+                // The embedded PAN alone must not survive either.
+                assert!(!problem.contains(pan), "{problem}");
+            }
+            let (status, _) = api
+                .patch(
+                    &format!("/v1/keys/{secret}"),
+                    json!({"min_decryption_version": 1}),
+                )
+                .await;
+            assert!((400..500).contains(&status));
+        }
+        let (audit, entries) = api.audit().await;
+        assert!(
+            entries
+                .iter()
+                .filter(|e| e["action"] == "keys.encrypt")
+                .count()
+                >= 4,
+            "the requests were not audited: {audit}"
+        );
+        assert!(audit.contains("[REDACTED:"), "{audit}");
+        for secret in secrets {
+            assert!(!audit.contains(secret), "the audit log holds it: {audit}");
+        }
+        assert!(!audit.contains(pan), "{audit}");
+    });
+    let stdout = server.stdout();
+    let after_banner = stdout.get(banner..).unwrap_or_default();
+    let stderr = server.stderr();
+    for secret in secrets {
+        assert!(!after_banner.contains(secret), "stdout: {after_banner}");
+        assert!(!stderr.contains(secret), "stderr: {stderr}");
+    }
+    assert!(!stderr.contains(pan));
+}
