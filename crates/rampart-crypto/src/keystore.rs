@@ -174,6 +174,13 @@ pub trait CardStore {
         card: &CardRecord,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
+    /// Stores new cards in one transaction: all of them or (on any failure, or if the future
+    /// is dropped before it completes) none.
+    fn insert_cards(
+        &self,
+        cards: &[CardRecord],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
     /// The card behind a token.
     fn find_card(
         &self,

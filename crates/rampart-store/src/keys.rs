@@ -420,6 +420,29 @@ impl CardStore for Store {
         Ok(())
     }
 
+    async fn insert_cards(&self, cards: &[CardRecord]) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            // Dropping the transaction without commit (an error, or the caller's future
+            // dropped) rolls it back.
+            let mut tx = pool.begin().await?;
+            for card in cards {
+                sqlx::query(concat!("INSERT INTO card_tokens (", card_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+                .bind(&card.token)
+                .bind(&card.fingerprint)
+                .bind(&card.brand)
+                .bind(&card.last_four)
+                .bind(&card.pan_ciphertext)
+                .bind(card.expiry_ciphertext.as_deref())
+                .bind(i64::from(card.key_version))
+                .bind(card.created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     async fn find_card(&self, token: &str) -> Result<Option<CardRecord>, StoreError> {
         let row: Option<CardRow> = with_pool!(self, pool => {
             sqlx::query_as(concat!("SELECT ", card_columns!(), " FROM card_tokens WHERE token = $1"))

@@ -13,6 +13,7 @@ on_both_backends!(
     key_updates_and_counts_persist,
     cards_are_found_and_rewrapped_only_once,
     every_sealed_secret_can_be_resealed,
+    card_batches_are_stored_whole_or_not_at_all,
     a_lower_minimum_needs_allow_lowering,
 );
 
@@ -266,6 +267,25 @@ async fn every_sealed_secret_can_be_resealed(f: Fixture) {
             .expose_secret(),
         b"b"
     );
+}
+
+async fn card_batches_are_stored_whole_or_not_at_all(f: Fixture) {
+    f.store.migrate().await.expect("migrates");
+    f.store
+        .insert_cards(&[card("tok_a", 1), card("tok_b", 1)])
+        .await
+        .expect("stores");
+    assert_eq!(f.store.count_cards_below(2).await.expect("counts"), 2);
+    // The last card of this batch collides: none of it is stored.
+    assert!(
+        f.store
+            .insert_cards(&[card("tok_c", 1), card("tok_d", 1), card("tok_a", 1)])
+            .await
+            .is_err()
+    );
+    assert_eq!(f.store.count_cards_below(2).await.expect("counts"), 2);
+    assert_eq!(f.store.find_card("tok_c").await.expect("runs"), None);
+    f.store.insert_cards(&[]).await.expect("nothing to store");
 }
 
 async fn a_lower_minimum_needs_allow_lowering(f: Fixture) {

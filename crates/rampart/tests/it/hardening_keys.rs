@@ -1,6 +1,8 @@
 //! Hardening of keys, documents and privacy (findings 13, 14a, 12 and 8), each attack replayed
 //! against the real binary on loopback.
 
+use std::time::Duration;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
@@ -52,7 +54,6 @@ impl Api {
         (body.to_string(), body["items"].as_array().unwrap().clone())
     }
 
-    #[allow(dead_code)]
     /// How many cards the vault stores: rotate the cards key, then try to retire every older
     /// version; the refusal counts the cards still under them.
     async fn stored_cards(&self) -> u64 {
@@ -96,7 +97,6 @@ fn field_names(problem: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[allow(dead_code)]
 /// A Luhn-valid 16-digit Visa number made from `n`.
 fn pan(n: u64) -> String {
     let body = format!("4{n:014}");
@@ -407,4 +407,78 @@ fn hardening_secrets_in_paths_stay_out_of_audit_and_logs() {
         assert!(!stderr.contains(secret), "stderr: {stderr}");
     }
     assert!(!stderr.contains(pan));
+}
+
+fn many_pans(count: u64) -> String {
+    (0..count)
+        .map(|i| pan(i * 7919 + 17))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Finding 8: tokenizing is bounded per request, and a request that times out leaves no cards,
+/// or cards with an audit entry; never unaudited cards.
+#[test]
+fn hardening_tokenizing_redactions_are_bounded_and_never_unaudited() {
+    // Over the limit: 422 naming the limit, and no card stored.
+    let (_dir, server) = start(&[("RAMPART_MAX_TOKENIZED_PER_REQUEST", "100")]);
+    let api = Api::new(&server);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let (status, problem) = api
+            .post(
+                "/v1/redact",
+                json!({"text": many_pans(101), "policy": {"credit_card": "tokenize"}}),
+            )
+            .await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(field_names(&problem), ["text"], "{problem}");
+        assert!(problem.to_string().contains("100"), "{problem}");
+        assert_eq!(api.stored_cards().await, 0, "an over-limit request stored cards");
+        // At the limit it works, and every token it returns is stored.
+        let (status, body) = api
+            .post(
+                "/v1/redact",
+                json!({"document": {"cards": many_pans(100)}, "policy": {"credit_card": "tokenize"}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["document"]["cards"].as_str().unwrap().matches("tok_").count(), 100);
+        assert_eq!(api.stored_cards().await, 100);
+    });
+    drop(server);
+
+    // A request that times out: no cards, or cards with an audit entry saying how many.
+    let (_dir, server) = start(&[
+        ("RAMPART_REQUEST_TIMEOUT_SECONDS", "1"),
+        ("RAMPART_MAX_TOKENIZED_PER_REQUEST", "1000000"),
+        ("RAMPART_BODY_LIMIT_BYTES", "16777216"),
+    ]);
+    let api = Api::new(&server);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let (status, body) = api
+            .post(
+                "/v1/redact",
+                json!({"text": many_pans(120_000), "policy": {"credit_card": "tokenize"}}),
+            )
+            .await;
+        // Whatever the background work still does, let it finish before counting.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let stored = api.stored_cards().await;
+        let (_, entries) = api.audit().await;
+        let audited: u64 = entries
+            .iter()
+            .filter(|e| e["action"] == "privacy.redact")
+            .filter_map(|e| e["details"]["tokenized"].as_u64())
+            .sum();
+        eprintln!("status {status}, {stored} cards stored, {audited} audited as tokenized");
+        match status {
+            200 => assert_eq!(
+                body["text"].as_str().unwrap().matches("tok_").count(),
+                120_000
+            ),
+            503 => {}
+            other => panic!("{other} {body}"),
+        }
+        assert_eq!(stored, audited, "cards stored without an audit entry");
+    });
 }
