@@ -5,6 +5,10 @@
 //! JSON, encrypted by the caller's function, and replaced by
 //! `{"__encrypted__": true, "ciphertext": "...", "key": "<key name>"}`. Decryption finds those
 //! objects anywhere in a document, so a document can carry fields of several keys.
+//!
+//! Each field's ciphertext is bound by [`field_aad`] to its key, to its concrete path in the
+//! document (`items[2].note`, not the selector) and to an optional caller-chosen document id,
+//! so a field moved to another path or copied into another document does not decrypt.
 
 use serde_json::{Map, Value};
 
@@ -20,6 +24,46 @@ pub enum Step {
     Index(usize),
     /// Every element of an array.
     Every,
+}
+
+/// One step of a concrete field path (where a value is, as opposed to a selector).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStep {
+    /// An object member.
+    Field(String),
+    /// An array element.
+    Index(usize),
+}
+
+/// The prefix of every associated data Rampart uses for document fields (all versions).
+/// Callers of the raw encrypt/decrypt endpoints may not use associated data starting with it.
+pub const FIELD_AAD_PREFIX: &[u8] = b"rampart-document-field-";
+
+/// The associated data of a document field: [`FIELD_AAD_PREFIX`], `v2`, a NUL, then the JSON
+/// array `[key, document_id or null, [path steps]]` (field names as strings, indexes as
+/// numbers), which is unambiguous whatever the names contain.
+pub fn field_aad(key: &str, document_id: Option<&str>, path: &[PathStep]) -> Vec<u8> {
+    let steps: Vec<Value> = path
+        .iter()
+        .map(|step| match step {
+            PathStep::Field(name) => Value::String(name.clone()),
+            PathStep::Index(index) => Value::from(*index),
+        })
+        .collect();
+    let bound = Value::Array(vec![
+        Value::String(key.to_owned()),
+        document_id.map_or(Value::Null, |id| Value::String(id.to_owned())),
+        Value::Array(steps),
+    ]);
+    let mut aad = FIELD_AAD_PREFIX.to_vec();
+    aad.extend_from_slice(b"v2\0");
+    aad.extend_from_slice(bound.to_string().as_bytes());
+    aad
+}
+
+/// Whether `aad` is in the space reserved for document fields ([`FIELD_AAD_PREFIX`]).
+pub fn is_reserved_aad(aad: &[u8]) -> bool {
+    aad.starts_with(FIELD_AAD_PREFIX)
 }
 
 /// A parsed field selector.
@@ -141,20 +185,22 @@ pub fn encrypted_field(ciphertext: String, key: &str) -> Value {
     Value::Object(object)
 }
 
-/// Applies `encrypt` to the JSON text of every value `selector` reaches (missing fields are
-/// skipped; values already encrypted are left alone). Returns how many were encrypted.
+/// Applies `encrypt` to the JSON text of every value `selector` reaches, with the value's
+/// concrete path (missing fields are skipped; values already encrypted are left alone).
+/// Returns how many were encrypted.
 pub fn encrypt_selected<E>(
     document: &mut Value,
     selector: &FieldSelector,
-    encrypt: &mut impl FnMut(&[u8]) -> Result<String, E>,
+    encrypt: &mut impl FnMut(&[PathStep], &[u8]) -> Result<String, E>,
     key: &str,
 ) -> Result<usize, E> {
-    visit(document, selector.steps(), &mut |value| {
+    let mut path = Vec::new();
+    visit(document, selector.steps(), &mut path, &mut |path, value| {
         if is_encrypted_field(value) {
             return Ok(0);
         }
         let text = zeroize::Zeroizing::new(value.to_string());
-        let ciphertext = encrypt(text.as_bytes())?;
+        let ciphertext = encrypt(path, text.as_bytes())?;
         *value = encrypted_field(ciphertext, key);
         Ok(1)
     })
@@ -163,24 +209,31 @@ pub fn encrypt_selected<E>(
 fn visit<E>(
     value: &mut Value,
     steps: &[Step],
-    apply: &mut impl FnMut(&mut Value) -> Result<usize, E>,
+    path: &mut Vec<PathStep>,
+    apply: &mut impl FnMut(&[PathStep], &mut Value) -> Result<usize, E>,
 ) -> Result<usize, E> {
     let Some((step, rest)) = steps.split_first() else {
-        return apply(value);
+        return apply(path, value);
+    };
+    let mut descend = |child: &mut Value, step: PathStep, path: &mut Vec<PathStep>| {
+        path.push(step);
+        let done = visit(child, rest, path, apply);
+        path.pop();
+        done
     };
     match (step, value) {
         (Step::Field(name), Value::Object(object)) => match object.get_mut(name) {
-            Some(child) => visit(child, rest, apply),
+            Some(child) => descend(child, PathStep::Field(name.clone()), path),
             None => Ok(0),
         },
         (Step::Index(index), Value::Array(items)) => match items.get_mut(*index) {
-            Some(child) => visit(child, rest, apply),
+            Some(child) => descend(child, PathStep::Index(*index), path),
             None => Ok(0),
         },
         (Step::Every, Value::Array(items)) => {
             let mut done = 0;
-            for child in items {
-                done += visit(child, rest, apply)?;
+            for (index, child) in items.iter_mut().enumerate() {
+                done += descend(child, PathStep::Index(index), path)?;
             }
             Ok(done)
         }
@@ -190,8 +243,10 @@ fn visit<E>(
 
 /// An encrypted field found in a document.
 pub struct EncryptedField<'a> {
-    /// Where it is (`card.number`, `items[2].note`).
+    /// Where it is (`card.number`, `items[2].note`), for messages.
     pub path: String,
+    /// Where it is, step by step (what [`field_aad`] binds).
+    pub steps: &'a [PathStep],
     /// The ciphertext text.
     pub ciphertext: &'a str,
     /// The key name.
@@ -206,6 +261,7 @@ pub fn replace_encrypted<E>(
     fn walk<E>(
         value: &mut Value,
         path: &mut String,
+        steps: &mut Vec<PathStep>,
         replace: &mut impl FnMut(EncryptedField<'_>) -> Result<Value, E>,
     ) -> Result<usize, E> {
         if is_encrypted_field(value) {
@@ -218,6 +274,7 @@ pub fn replace_encrypted<E>(
             };
             let new = replace(EncryptedField {
                 path: path.clone(),
+                steps,
                 ciphertext: text("ciphertext"),
                 key: text("key"),
             })?;
@@ -233,7 +290,9 @@ pub fn replace_encrypted<E>(
                         path.push('.');
                     }
                     path.push_str(name);
-                    done += walk(child, path, replace)?;
+                    steps.push(PathStep::Field(name.clone()));
+                    done += walk(child, path, steps, replace)?;
+                    steps.pop();
                     path.truncate(len);
                 }
             }
@@ -241,7 +300,9 @@ pub fn replace_encrypted<E>(
                 for (i, child) in items.iter_mut().enumerate() {
                     let len = path.len();
                     path.push_str(&format!("[{i}]"));
-                    done += walk(child, path, replace)?;
+                    steps.push(PathStep::Index(i));
+                    done += walk(child, path, steps, replace)?;
+                    steps.pop();
                     path.truncate(len);
                 }
             }
@@ -249,7 +310,7 @@ pub fn replace_encrypted<E>(
         }
         Ok(done)
     }
-    walk(document, &mut String::new(), replace)
+    walk(document, &mut String::new(), &mut Vec::new(), replace)
 }
 
 #[cfg(test)]
@@ -297,7 +358,7 @@ mod tests {
         let mut doc = json!({"card": {"number": "4111", "cvv_ok": true}, "items": [{"note": 1}, {"note": {"a": [1]}}, {"x": 2}], "keep": "me"});
         let original = doc.clone();
         let mut n = 0;
-        let mut enc = |pt: &[u8]| -> Result<String, ()> {
+        let mut enc = |_: &[PathStep], pt: &[u8]| -> Result<String, ()> {
             n += 1;
             Ok(format!("ct:{}", String::from_utf8_lossy(pt)))
         };
@@ -327,6 +388,7 @@ mod tests {
             &mut doc,
             &mut |field: EncryptedField<'_>| -> Result<Value, ()> {
                 paths.push(field.path.clone());
+                assert!(!field.steps.is_empty());
                 assert_eq!(field.key, "k");
                 let text = field.ciphertext.strip_prefix("ct:").expect("ours");
                 Ok(serde_json::from_str(text).expect("json"))
@@ -335,5 +397,67 @@ mod tests {
         .expect("replaces");
         assert_eq!(paths, vec!["card.number", "items[0].note", "items[1].note"]);
         assert_eq!(doc, original);
+    }
+
+    #[test]
+    fn the_concrete_path_reaches_encrypt_and_decrypt_alike() {
+        let mut doc = json!({"items": [{"note": "a"}, {"note": "b"}], "m": {"x.y": 1}});
+        let mut seen = Vec::new();
+        for s in ["items[*].note", "m[\"x.y\"]"] {
+            encrypt_selected(
+                &mut doc,
+                &FieldSelector::parse(s).expect(s),
+                &mut |path: &[PathStep], _: &[u8]| -> Result<String, ()> {
+                    seen.push(path.to_vec());
+                    Ok(String::from_utf8_lossy(&field_aad("k", None, path)).into_owned())
+                },
+                "k",
+            )
+            .expect("encrypts");
+        }
+        assert_eq!(
+            seen[1],
+            vec![
+                PathStep::Field("items".into()),
+                PathStep::Index(1),
+                PathStep::Field("note".into())
+            ]
+        );
+        replace_encrypted(
+            &mut doc,
+            &mut |field: EncryptedField<'_>| -> Result<Value, ()> {
+                let aad = field_aad("k", None, field.steps);
+                assert_eq!(
+                    field.ciphertext.as_bytes(),
+                    aad.as_slice(),
+                    "{}",
+                    field.path
+                );
+                Ok(Value::Null)
+            },
+        )
+        .expect("walks");
+    }
+
+    #[test]
+    fn field_aad_separates_keys_paths_and_documents() {
+        let path = |names: &[&str]| -> Vec<PathStep> {
+            names
+                .iter()
+                .map(|n| PathStep::Field((*n).to_owned()))
+                .collect()
+        };
+        let a = field_aad("k", None, &path(&["a", "b"]));
+        assert!(is_reserved_aad(&a));
+        assert_ne!(a, field_aad("k", None, &path(&["a.b"])));
+        assert_ne!(a, field_aad("k", None, &path(&["b", "a"])));
+        assert_ne!(a, field_aad("k", Some("doc-1"), &path(&["a", "b"])));
+        assert_ne!(a, field_aad("k2", None, &path(&["a", "b"])));
+        assert_ne!(
+            field_aad("k", None, &[PathStep::Index(0)]),
+            field_aad("k", None, &path(&["0"]))
+        );
+        assert!(is_reserved_aad(b"rampart-document-field-v1\0k"));
+        assert!(!is_reserved_aad(b"order-42"));
     }
 }

@@ -88,6 +88,10 @@ pub struct KeyUpdate {
     pub min_decryption_version: Option<u32>,
     /// A new rotation period (`Some(None)` turns automatic rotation off).
     pub rotation_period_days: Option<Option<u32>>,
+    /// Whether `min_decryption_version` may go below the stored minimum (reviving retired
+    /// versions). Without it the store applies a lower minimum to nothing (compare-and-set), so
+    /// a concurrent raise is never undone by accident.
+    pub allow_lowering: bool,
 }
 
 /// A tokenized card as stored: the PAN only as a ciphertext.
@@ -173,6 +177,13 @@ pub trait CardStore {
     fn insert_card(
         &self,
         card: &CardRecord,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Stores new cards in one transaction: all of them or (on any failure, or if the future
+    /// is dropped before it completes) none.
+    fn insert_cards(
+        &self,
+        cards: &[CardRecord],
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// The card behind a token.

@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretBox};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use crate::key_service::{CARDS_KEY, KeyService, KeyServiceError};
+use crate::key_service::{CARDS_KEY, KeyService, KeyServiceError, LoadedKey};
 
 /// Name of the sealed secret that keys card fingerprints.
 pub const FINGERPRINT_SECRET: &str = "card_fingerprint_key";
@@ -123,18 +123,41 @@ impl CardVault {
         pan: &Pan,
         expiry: Option<&str>,
     ) -> Result<CardRecord, VaultError> {
-        let key = self
-            .keys
+        let key = self.cards_key().await?;
+        let record = self.seal_card(&key.ring, pan, expiry)?;
+        self.store.insert_card(&record).await?;
+        Ok(record)
+    }
+
+    /// The cards key (`rampart.cards`), created on first use.
+    pub async fn cards_key(&self) -> Result<Arc<LoadedKey>, KeyServiceError> {
+        self.keys
             .ensure_internal(CARDS_KEY, KeyType::Aes256Gcm)
-            .await?;
+            .await
+    }
+
+    /// Stores cards sealed by [`CardVault::seal_card`] in one transaction: all or none. Until
+    /// it commits, their tokens name nothing.
+    pub async fn store_cards(&self, cards: &[CardRecord]) -> Result<(), VaultError> {
+        if cards.is_empty() {
+            return Ok(());
+        }
+        Ok(self.store.insert_cards(cards).await?)
+    }
+
+    /// A new token and the card's record under `ring` (the cards key), without storing it.
+    pub fn seal_card(
+        &self,
+        ring: &rampart_crypto::Keyring,
+        pan: &Pan,
+        expiry: Option<&str>,
+    ) -> Result<CardRecord, VaultError> {
         let token = new_token()?;
-        let (pan_ciphertext, version) = key
-            .ring
-            .encrypt(pan.digits().as_bytes(), Some(token.as_bytes()))?;
+        let (pan_ciphertext, version) =
+            ring.encrypt(pan.digits().as_bytes(), Some(token.as_bytes()))?;
         let expiry_ciphertext = match expiry {
             Some(expiry) => Some(
-                key.ring
-                    .encrypt(expiry.as_bytes(), Some(&expiry_aad(&token)))?
+                ring.encrypt(expiry.as_bytes(), Some(&expiry_aad(&token)))?
                     .0,
             ),
             None => None,
@@ -150,7 +173,6 @@ impl CardVault {
                 .unwrap_or(i64::MAX),
             token,
         };
-        self.store.insert_card(&record).await?;
         Ok(record)
     }
 

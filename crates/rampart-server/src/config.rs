@@ -166,6 +166,8 @@ settings! {
     session_idle_seconds: u64 = 1800, parse_positive;
     /// Seconds between runs of the key maintenance task (encryption counts, automatic rotation).
     key_maintenance_interval_seconds: u64 = 60, parse_positive;
+    /// Most card numbers one `POST /v1/redact` may tokenize (more: 422, nothing stored).
+    max_tokenized_per_request: u64 = 1000, parse_positive;
     /// Log filter, e.g. `info` or `rampart=debug,info`.
     log_level: String = "info".to_owned(), parse_string;
 }

@@ -327,6 +327,18 @@ impl KeyService {
                 ),
             });
         }
+        if let Some(min) = update.min_decryption_version
+            && min < record.min_decryption_version
+            && !update.allow_lowering
+        {
+            return Err(KeyServiceError::Invalid {
+                field: "min_decryption_version",
+                message: format!(
+                    "would lower the minimum from {} to {min}, reviving retired versions; send \"allow_lowering\": true to do so on purpose",
+                    record.min_decryption_version
+                ),
+            });
+        }
         if update
             .rotation_period_days
             .flatten()
@@ -339,10 +351,19 @@ impl KeyService {
                 ),
             });
         }
-        self.store
+        let stored = self
+            .store
             .update_key(name, update, now_micros())
             .await?
             .ok_or_else(|| KeyServiceError::NotFound(name.to_owned()))?;
+        if update
+            .min_decryption_version
+            .is_some_and(|min| min != stored.min_decryption_version)
+        {
+            // Another request raised the minimum between our read and our write; the store
+            // refused to lower it and changed nothing.
+            return Err(KeyServiceError::Conflict);
+        }
         Ok(self.reload(name).await?.record.clone())
     }
 

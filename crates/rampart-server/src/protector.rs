@@ -1,15 +1,21 @@
 //! The PII `encrypt` and `tokenize` actions: a [`Protector`] backed by the keys service and the
 //! card vault, prepared for one policy (every key it names loaded and checked up front).
 //!
-//! Redaction is synchronous; tokenizing stores a card, which is async. So a prepared protector
-//! runs on a blocking thread (`tokio::task::spawn_blocking`) and reaches the runtime through a
-//! [`Handle`] captured when it was prepared.
+//! Redaction is synchronous and runs on a blocking thread (`tokio::task::spawn_blocking`),
+//! which a request timeout cannot stop. So for a request ([`CardMode::Deferred`]) tokenizing
+//! only seals each card (token and ciphertexts, no storage) and keeps it; the request then
+//! stores every card it made in one transaction ([`ServiceProtector::take_cards`],
+//! [`CardVault::store_cards`]). A request that times out or fails before that stores nothing,
+//! and no token it returns names a card that is not stored. At most `max` cards per request:
+//! beyond that the protector refuses and [`ServiceProtector::over_limit`] tells the handler to
+//! answer 422. The CLI's unbounded streams ([`CardMode::Immediate`]) store each card before
+//! its token is written, reaching the runtime through a [`Handle`].
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use rampart_crypto::KeyType;
+use rampart_crypto::{CardRecord, KeyType};
 use rampart_privacy::{Action, Pan, PiiType, Policy, ProtectError, Protector};
 use tokio::runtime::Handle;
 
@@ -57,20 +63,40 @@ pub struct PrepareError {
     pub internal: Option<KeyServiceError>,
 }
 
+/// How a [`ServiceProtector`] stores the cards it tokenizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardMode {
+    /// Kept until [`ServiceProtector::take_cards`]; at most `max` of them.
+    Deferred {
+        /// Most cards one redaction may tokenize.
+        max: usize,
+    },
+    /// Each stored as it is tokenized (the CLI's streams).
+    Immediate,
+}
+
 /// A protector bound to one policy's keys.
 pub struct ServiceProtector {
     keys: HashMap<String, Arc<LoadedKey>>,
-    vault: Option<(Arc<CardVault>, Handle)>,
+    /// The vault, its cards key and the runtime, when the policy tokenizes.
+    vault: Option<(Arc<CardVault>, Arc<LoadedKey>, Handle)>,
+    mode: CardMode,
+    /// Cards sealed but not stored yet ([`CardMode::Deferred`]).
+    cards: Mutex<Vec<CardRecord>>,
+    over_limit: AtomicBool,
     encrypted: AtomicU64,
-    tokenized: AtomicU64,
+    /// Cards stored ([`CardMode::Immediate`]).
+    stored: AtomicU64,
 }
 
 impl ServiceProtector {
-    /// Loads every key `needs` names, checking each exists, is not Rampart's own, and encrypts.
+    /// Loads every key `needs` names, checking each exists, is not Rampart's own, and encrypts;
+    /// and the cards key when the policy tokenizes; `mode` says how cards are stored.
     pub async fn prepare(
         needs: &Needs,
         keys: &KeyService,
         vault: Arc<CardVault>,
+        mode: CardMode,
     ) -> Result<Self, PrepareError> {
         let mut loaded = HashMap::new();
         for (kind, name) in &needs.encrypt {
@@ -104,20 +130,44 @@ impl ServiceProtector {
             }
             loaded.insert(name.clone(), key);
         }
+        let vault = if needs.tokenize {
+            let key = vault.cards_key().await.map_err(|e| PrepareError {
+                field: format!("policy.{}", PiiType::CreditCard.as_str()),
+                message: "the card vault could not be opened".to_owned(),
+                internal: Some(e),
+            })?;
+            Some((vault, key, Handle::current()))
+        } else {
+            None
+        };
         Ok(Self {
             keys: loaded,
-            vault: needs.tokenize.then(|| (vault, Handle::current())),
+            vault,
+            mode,
+            cards: Mutex::new(Vec::new()),
+            over_limit: AtomicBool::new(false),
             encrypted: AtomicU64::new(0),
-            tokenized: AtomicU64::new(0),
+            stored: AtomicU64::new(0),
         })
     }
 
-    /// `(values encrypted, cards tokenized)` so far.
+    /// `(values encrypted, cards stored)` so far; cards kept for
+    /// [`ServiceProtector::take_cards`] are not counted.
     pub fn counts(&self) -> (u64, u64) {
         (
             self.encrypted.load(Ordering::Relaxed),
-            self.tokenized.load(Ordering::Relaxed),
+            self.stored.load(Ordering::Relaxed),
         )
+    }
+
+    /// Whether the request held more cards to tokenize than allowed (nothing may be stored).
+    pub fn over_limit(&self) -> bool {
+        self.over_limit.load(Ordering::Relaxed)
+    }
+
+    /// The cards sealed so far, to store in one transaction.
+    pub fn take_cards(&self) -> Vec<CardRecord> {
+        std::mem::take(&mut *self.cards.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -136,16 +186,41 @@ impl Protector for ServiceProtector {
     }
 
     fn tokenize(&self, value: &str) -> Result<String, ProtectError> {
-        let (vault, handle) = self
+        let (vault, key, handle) = self
             .vault
             .as_ref()
             .ok_or_else(|| ProtectError("tokenization was not prepared".to_owned()))?;
+        if self.over_limit() {
+            return Err(ProtectError("too many cards in one request".to_owned()));
+        }
         let pan = Pan::parse(value).map_err(|e| ProtectError(format!("card number {e}")))?;
-        let record = handle
-            .block_on(vault.tokenize(&pan, None))
-            .map_err(|e| ProtectError(e.to_string()))?;
-        self.tokenized.fetch_add(1, Ordering::Relaxed);
-        Ok(record.token)
+        let seal = || {
+            vault
+                .seal_card(&key.ring, &pan, None)
+                .map_err(|e| ProtectError(e.to_string()))
+        };
+        match self.mode {
+            CardMode::Immediate => {
+                let record = seal()?;
+                handle
+                    .block_on(vault.store_cards(std::slice::from_ref(&record)))
+                    .map_err(|e| ProtectError(e.to_string()))?;
+                self.stored.fetch_add(1, Ordering::Relaxed);
+                Ok(record.token)
+            }
+            CardMode::Deferred { max } => {
+                let mut cards = self.cards.lock().unwrap_or_else(|e| e.into_inner());
+                if cards.len() >= max {
+                    self.over_limit.store(true, Ordering::Relaxed);
+                    cards.clear();
+                    return Err(ProtectError("too many cards in one request".to_owned()));
+                }
+                let record = seal()?;
+                let token = record.token.clone();
+                cards.push(record);
+                Ok(token)
+            }
+        }
     }
 }
 

@@ -352,11 +352,22 @@ impl KeyStore for Store {
                 return Ok(None);
             }
             if let Some(min) = update.min_decryption_version {
-                sqlx::query("UPDATE keys SET min_decryption_version = $1 WHERE name = $2")
-                    .bind(i64::from(min))
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
+                // Lowering only when allowed: checked here, in the transaction, so a minimum
+                // raised meanwhile by another request is never lowered by this one.
+                let done = sqlx::query(
+                    "UPDATE keys SET min_decryption_version = $1
+                     WHERE name = $2 AND ($3 = 1 OR min_decryption_version <= $1)",
+                )
+                .bind(i64::from(min))
+                .bind(name)
+                .bind(i64::from(update.allow_lowering))
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    // Nothing is changed; the caller sees the stored minimum and refuses.
+                    tx.rollback().await?;
+                    return self.key_record(name).await;
+                }
             }
             if let Some(period) = update.rotation_period_days {
                 sqlx::query("UPDATE keys SET rotation_period_days = $1 WHERE name = $2")
@@ -408,6 +419,29 @@ impl CardStore for Store {
             .bind(card.created_at)
             .execute(pool)
             .await?;
+        });
+        Ok(())
+    }
+
+    async fn insert_cards(&self, cards: &[CardRecord]) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            // Dropping the transaction without commit (an error, or the caller's future
+            // dropped) rolls it back.
+            let mut tx = pool.begin().await?;
+            for card in cards {
+                sqlx::query(concat!("INSERT INTO card_tokens (", card_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+                .bind(&card.token)
+                .bind(&card.fingerprint)
+                .bind(&card.brand)
+                .bind(&card.last_four)
+                .bind(&card.pan_ciphertext)
+                .bind(card.expiry_ciphertext.as_deref())
+                .bind(i64::from(card.key_version))
+                .bind(card.created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
         });
         Ok(())
     }

@@ -540,10 +540,14 @@ async fn redact(
                 opened.store.clone(),
                 opened.card_fingerprint_key,
             ));
-            let prepared =
-                rampart_server::protector::ServiceProtector::prepare(&needs, &keys, vault)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("policy: {e}"))?;
+            let prepared = rampart_server::protector::ServiceProtector::prepare(
+                &needs,
+                &keys,
+                vault,
+                rampart_server::protector::CardMode::Immediate,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("policy: {e}"))?;
             protector = Some(std::sync::Arc::new(prepared));
         }
         opened_store = Some((opened.store, opened.audit));

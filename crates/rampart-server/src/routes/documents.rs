@@ -6,7 +6,9 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use rampart_crypto::KeyType;
-use rampart_crypto::document::{FieldSelector, encrypt_selected, replace_encrypted};
+use rampart_crypto::document::{
+    FieldSelector, PathStep, encrypt_selected, field_aad, replace_encrypted,
+};
 use serde_json::{Value, json};
 
 use crate::http::audit_trail::AuditSlot;
@@ -20,18 +22,31 @@ use crate::state::AppState;
 /// Most selectors in one request.
 const MAX_FIELDS: usize = 1000;
 
-/// Associated data of document fields: binds each ciphertext to documents and to its key, so a
-/// ciphertext from `/v1/keys/{name}/encrypt` wrapped in an encrypted-field object does not
-/// decrypt here (that would turn `sensitive_data:decrypt` into `keys:decrypt` on every key).
-fn field_aad(key: &str) -> Vec<u8> {
-    let mut aad = b"rampart-document-field-v1\0".to_vec();
-    aad.extend_from_slice(key.as_bytes());
-    aad
+/// Longest `document_id`, in bytes.
+const MAX_DOCUMENT_ID_BYTES: usize = 256;
+
+/// The optional `document_id` of a request: bound into every field's associated data
+/// ([`field_aad`]: key, document id, concrete path), so a field copied into another document or
+/// moved to another path does not decrypt. Raw `/v1/keys/{name}/encrypt` refuses associated
+/// data in that space, so it cannot mint fields either (that would turn
+/// `sensitive_data:decrypt` into `keys:decrypt` on every key).
+fn document_id(object: &serde_json::Map<String, Value>) -> Result<Option<&str>, ApiError> {
+    let id = text(object, "document_id", "document_id", false)
+        .map_err(|e| ApiError::validation(vec![e]))?;
+    if let Some(id) = id
+        && (id.is_empty() || id.len() > MAX_DOCUMENT_ID_BYTES)
+    {
+        return Err(invalid(
+            "document_id",
+            format!("must be 1 to {MAX_DOCUMENT_ID_BYTES} bytes"),
+        ));
+    }
+    Ok(id)
 }
 
 /// Encrypts the selected fields of a document.
 #[utoipa::path(post, path = "/v1/documents/encrypt", tag = "keys", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"key\": \"payments\", \"fields\": [\"card.number\", \"items[*].note\"], \"document\": {...}}"),
+    request_body(content = Object, description = "{\"key\": \"payments\", \"fields\": [\"card.number\", \"items[*].note\"], \"document\": {...}, \"document_id\": \"order-42\"?}; each field is bound to its key, its path and the document_id"),
     responses((status = 200, description = "{\"document\": {...}, \"encrypted_fields\": N}; each selected field is {\"__encrypted__\": true, \"ciphertext\": \"…\", \"key\": \"payments\"}", body = Object),
         (status = 422, description = "Invalid selector, key or document", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn encrypt_document(
@@ -42,7 +57,8 @@ pub async fn encrypt_document(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("documents.encrypt", "document", "-");
     caller.require(&state, "keys:encrypt")?;
-    let object = object(&body, &["key", "fields", "document"], "")?;
+    let object = object(&body, &["key", "fields", "document", "document_id"], "")?;
+    let document_id = document_id(object)?;
     let name = text(object, "key", "key", true)
         .map_err(|e| ApiError::validation(vec![e]))?
         .unwrap_or_default()
@@ -95,15 +111,14 @@ pub async fn encrypt_document(
             ),
         ));
     }
-    let aad = field_aad(&name);
     let mut encrypted = 0;
     for selector in &selectors {
         encrypted += encrypt_selected(
             &mut document,
             selector,
-            &mut |plaintext: &[u8]| {
+            &mut |path: &[PathStep], plaintext: &[u8]| {
                 key.ring
-                    .encrypt(plaintext, Some(&aad))
+                    .encrypt(plaintext, Some(&field_aad(&name, document_id, path)))
                     .map(|(ciphertext, _)| ciphertext)
                     .map_err(|e| op_error(&e, "key"))
             },
@@ -112,6 +127,7 @@ pub async fn encrypt_document(
     }
     audit.detail("key_version", key.ring.latest_version());
     audit.detail("encrypted_fields", encrypted);
+    audit.detail("document_id_bound", document_id.is_some());
     Ok(Json(
         json!({"document": document, "encrypted_fields": encrypted}),
     ))
@@ -120,9 +136,9 @@ pub async fn encrypt_document(
 /// Decrypts the encrypted fields of a document for callers with `sensitive_data:decrypt`;
 /// others read `"[ENCRYPTED]"` in their place.
 #[utoipa::path(post, path = "/v1/documents/decrypt", tag = "keys", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"document\": {...}}"),
+    request_body(content = Object, description = "{\"document\": {...}, \"document_id\": \"order-42\"?} (the document_id it was encrypted with)"),
     responses((status = 200, description = "{\"document\": {...}, \"decrypted_fields\": N}", body = Object),
-        (status = 422, description = "A field does not decrypt", body = crate::problem::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "A field does not decrypt (tampered, moved to another path, or from another document_id); names the field", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn decrypt_document(
     State(state): State<AppState>,
     caller: Caller,
@@ -130,7 +146,8 @@ pub async fn decrypt_document(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("documents.decrypt", "document", "-");
-    let object = object(&body, &["document"], "")?;
+    let object = object(&body, &["document", "document_id"], "")?;
+    let document_id = document_id(object)?;
     let mut document = match object.get("document") {
         Some(document @ (Value::Object(_) | Value::Array(_))) => document.clone(),
         _ => return Err(invalid("document", "must be a JSON object or array")),
@@ -183,7 +200,11 @@ pub async fn decrypt_document(
             .ok_or_else(|| invalid(&path, "names an unknown key"))?;
         let (plaintext, _) = key
             .ring
-            .decrypt(field.ciphertext, Some(&field_aad(field.key)), None)
+            .decrypt(
+                field.ciphertext,
+                Some(&field_aad(field.key, document_id, field.steps)),
+                None,
+            )
             .map_err(|e| op_error(&e, &path))?;
         serde_json::from_slice(&plaintext)
             .map_err(|_| invalid(&path, "decrypts to something that is not JSON"))

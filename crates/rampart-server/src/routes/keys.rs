@@ -192,14 +192,19 @@ fn metadata(record: &KeyRecord, loaded: Option<&LoadedKey>) -> KeyMetadata {
 
 /// Maps a keys-service failure to its problem.
 pub(crate) fn service_error(error: KeyServiceError) -> ApiError {
+    // Names come from the path: a card number or secret typed there is not echoed.
+    let scrub = crate::http::audit_trail::scrub_identifier;
     match error {
-        KeyServiceError::NotFound(name) => ApiError::not_found(format!("no key named '{name}'")),
+        KeyServiceError::NotFound(name) => {
+            ApiError::not_found(format!("no key named '{}'", scrub(&name)))
+        }
         KeyServiceError::Exists(name) => {
-            ApiError::conflict(format!("a key named '{name}' already exists"))
+            ApiError::conflict(format!("a key named '{}' already exists", scrub(&name)))
         }
         KeyServiceError::InvalidName => invalid("name", KeyServiceError::InvalidName.to_string()),
         KeyServiceError::Reserved(name) => ApiError::reserved(format!(
-            "'{name}' is one of Rampart's own keys; it cannot be used through this endpoint"
+            "'{}' is one of Rampart's own keys; it cannot be used through this endpoint",
+            scrub(&name)
         )),
         KeyServiceError::Invalid { field, message } => invalid(field, message),
         KeyServiceError::Conflict => {
@@ -468,11 +473,13 @@ pub async fn rotate_key(
     Ok(Json(metadata(&record, loaded.as_deref())))
 }
 
-/// Changes `min_decryption_version` and/or `rotation_period_days`.
+/// Changes `min_decryption_version` and/or `rotation_period_days`. Lowering the minimum
+/// (reviving retired versions) needs `"allow_lowering": true` and is audited with both values.
 #[utoipa::path(patch, path = "/v1/keys/{name}", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body(content = Object, description = "{\"min_decryption_version\": N, \"rotation_period_days\": N | null}"),
-    responses((status = 200, description = "The key", body = KeyMetadata)))]
+    request_body(content = Object, description = "{\"min_decryption_version\": N, \"rotation_period_days\": N | null, \"allow_lowering\": bool?}"),
+    responses((status = 200, description = "The key", body = KeyMetadata),
+        (status = 422, description = "Invalid value, or a lower minimum without allow_lowering", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn update_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -482,11 +489,25 @@ pub async fn update_key(
 ) -> Result<Json<KeyMetadata>, ApiError> {
     audit.note("keys.update", "key", &name);
     caller.require(&state, "keys:manage")?;
+    may_use_key(
+        &state,
+        &caller,
+        &state.keys().record(&name).await.map_err(service_error)?,
+    )?;
     let object = object(
         &body,
-        &["min_decryption_version", "rotation_period_days"],
+        &[
+            "min_decryption_version",
+            "rotation_period_days",
+            "allow_lowering",
+        ],
         "",
     )?;
+    let allow_lowering = match object.get("allow_lowering") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(allow)) => *allow,
+        Some(_) => return Err(invalid("allow_lowering", "must be true or false")),
+    };
     let min = match positive(object, "min_decryption_version")? {
         Some(None) => return Err(invalid("min_decryption_version", "must be a number")),
         Some(Some(n)) => Some(n),
@@ -495,9 +516,16 @@ pub async fn update_key(
     let update = KeyUpdate {
         min_decryption_version: min,
         rotation_period_days: positive(object, "rotation_period_days")?,
+        allow_lowering,
     };
     if let Some(min) = update.min_decryption_version {
+        let before = state.keys().record(&name).await.map_err(service_error)?;
+        audit.detail(
+            "previous_min_decryption_version",
+            before.min_decryption_version,
+        );
         audit.detail("min_decryption_version", min);
+        audit.detail("allow_lowering", allow_lowering);
         // Retiring a version of the cards key while cards are still under it would strand them.
         if name == crate::key_service::CARDS_KEY {
             let stranded = rampart_crypto::CardStore::count_cards_below(state.store(), min)
@@ -589,6 +617,26 @@ fn fields(
     b64(item, name, &path_of(prefix, name), required).map_err(|e| ApiError::validation(vec![e]))
 }
 
+/// The optional `associated_data` of a raw operation. Associated data in the space reserved
+/// for document fields is refused, so raw encrypt cannot mint a field that
+/// `/v1/documents/decrypt` accepts, and raw decrypt cannot open one.
+fn associated_data(
+    item: &Map<String, Value>,
+    prefix: &str,
+) -> Result<Option<Zeroizing<Vec<u8>>>, ApiError> {
+    let aad = fields(item, "associated_data", prefix, false)?;
+    if aad
+        .as_deref()
+        .is_some_and(|aad| rampart_crypto::document::is_reserved_aad(aad))
+    {
+        return Err(invalid(
+            &path_of(prefix, "associated_data"),
+            "starts with \"rampart-document-field-\", which is reserved for /v1/documents; use /v1/documents/encrypt and /v1/documents/decrypt for document fields",
+        ));
+    }
+    Ok(aad)
+}
+
 fn string<'a>(item: &'a Map<String, Value>, name: &str, prefix: &str) -> Result<&'a str, ApiError> {
     text(item, name, &path_of(prefix, name), true)
         .map_err(|e| ApiError::validation(vec![e]))
@@ -630,7 +678,7 @@ pub async fn encrypt(
         &audit,
         |item, prefix| {
             let plaintext = fields(item, "plaintext", prefix, true)?.unwrap_or_default();
-            let aad = fields(item, "associated_data", prefix, false)?;
+            let aad = associated_data(item, prefix)?;
             let (ciphertext, version) = key
                 .ring
                 .encrypt(&plaintext, aad.as_deref().map(Vec::as_slice))
@@ -671,7 +719,7 @@ pub async fn decrypt(
         &audit,
         |item, prefix| {
             let ciphertext = string(item, "ciphertext", prefix)?;
-            let aad = fields(item, "associated_data", prefix, false)?;
+            let aad = associated_data(item, prefix)?;
             let ttl = ttl(item, prefix)?;
             let (plaintext, version) = key
                 .ring
@@ -711,7 +759,7 @@ pub async fn rewrap(
         &audit,
         |item, prefix| {
             let ciphertext = string(item, "ciphertext", prefix)?;
-            let aad = fields(item, "associated_data", prefix, false)?;
+            let aad = associated_data(item, prefix)?;
             let (ciphertext, version) = key
                 .ring
                 .rewrap(ciphertext, aad.as_deref().map(Vec::as_slice))

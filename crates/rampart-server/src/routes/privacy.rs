@@ -15,7 +15,7 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::problem::{ApiError, FieldError};
-use crate::protector::{Needs, ServiceProtector};
+use crate::protector::{CardMode, Needs, ServiceProtector};
 use crate::state::AppState;
 
 fn field(field: &str, message: impl Into<String>) -> FieldError {
@@ -157,7 +157,10 @@ pub async fn redact(
 
 /// A redaction whose policy encrypts or tokenizes: the caller needs `keys:encrypt` /
 /// `cards:tokenize` too, every named key is checked first, and the walk runs on a blocking
-/// thread (tokenizing stores cards). It is audited, with counts, never values.
+/// thread. Tokenizing only seals cards there; they are stored afterwards in one transaction
+/// (all or none), at most `max_tokenized_per_request` of them (more: 422, nothing stored). A
+/// request that times out before the commit stores nothing; one that times out during it gets
+/// its audit entry from the task that commits. It is audited, with counts, never values.
 async fn protected_redaction(
     state: &AppState,
     caller: &Caller,
@@ -173,14 +176,26 @@ async fn protected_redaction(
     if needs.tokenize {
         caller.require(state, "cards:tokenize")?;
     }
-    let protector = ServiceProtector::prepare(needs, state.keys(), Arc::clone(state.vault()))
-        .await
-        .map_err(|e| match e.internal {
-            Some(internal) => ApiError::internal(&internal),
-            None => ApiError::validation(vec![field(&e.field, e.message)]),
-        })?;
+    let max_cards =
+        usize::try_from(state.settings().max_tokenized_per_request).unwrap_or(usize::MAX);
+    let protector = ServiceProtector::prepare(
+        needs,
+        state.keys(),
+        Arc::clone(state.vault()),
+        CardMode::Deferred { max: max_cards },
+    )
+    .await
+    .map_err(|e| match e.internal {
+        Some(internal) => ApiError::internal(&internal),
+        None => ApiError::validation(vec![field(&e.field, e.message)]),
+    })?;
     let protector = Arc::new(protector);
     let redactor = redactor.with_request_protector(Arc::clone(&protector) as Arc<dyn Protector>);
+    let input = if body.get("document").is_some() {
+        "document"
+    } else {
+        "text"
+    };
     let body = body.clone();
     let out = tokio::task::spawn_blocking(move || {
         let mut out = Map::new();
@@ -199,14 +214,91 @@ async fn protected_redaction(
     .await
     .map_err(|e| ApiError::internal(&e))?;
     let (mut out, found) = out;
-    let (encrypted, tokenized) = protector.counts();
-    audit.detail("encrypted", encrypted);
+    if protector.over_limit() {
+        return Err(ApiError::validation(vec![field(
+            input,
+            format!(
+                "holds more than {max_cards} card numbers to tokenize; at most {max_cards} per request (max_tokenized_per_request): split it"
+            ),
+        )]));
+    }
+    let cards = protector.take_cards();
+    let tokenized = cards.len();
+    store_cards(state, caller, cards).await?;
+    audit.detail("encrypted", protector.counts().0);
     audit.detail("tokenized", tokenized);
     out.insert(
         "findings".to_owned(),
         serde_json::to_value(findings(found)).map_err(|e| ApiError::internal(&e))?,
     );
     Ok(Json(Value::Object(out)))
+}
+
+/// Stores the cards a redaction tokenized, in one transaction, on a task of its own: the
+/// commit is not cut in half by a request timeout. If the request is gone by the time the cards
+/// are stored (it timed out, so the audit trail middleware wrote nothing), the task writes the
+/// audit entry itself, with the caller as actor.
+async fn store_cards(
+    state: &AppState,
+    caller: &Caller,
+    cards: Vec<rampart_crypto::CardRecord>,
+) -> Result<(), ApiError> {
+    if cards.is_empty() {
+        return Ok(());
+    }
+    let (done, waiting) = tokio::sync::oneshot::channel();
+    let task_state = state.clone();
+    let actor = (
+        caller.principal.kind.as_str().to_owned(),
+        caller.principal.id.to_string(),
+        caller.credential_id.to_string(),
+    );
+    tokio::spawn(async move {
+        let stored = task_state.vault().store_cards(&cards).await;
+        let stored_ok = stored.is_ok();
+        if done.send(stored).is_err() && stored_ok {
+            audit_orphaned_cards(&task_state, actor, cards.len()).await;
+        }
+    });
+    match waiting.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ApiError::internal(&e)),
+        Err(e) => Err(ApiError::internal(&e)),
+    }
+}
+
+/// The audit entry of cards stored for a request that was no longer there to be audited.
+async fn audit_orphaned_cards(state: &AppState, actor: (String, String, String), cards: usize) {
+    let (actor_type, actor_id, credential_id) = actor;
+    let event = serde_json::json!({
+        "actor": {"type": actor_type, "id": actor_id},
+        "action": "privacy.redact",
+        "resource": {"type": "pii", "id": "-"},
+        "details": {
+            "tokenized": cards,
+            "credential_id": credential_id,
+            "request_timed_out": true,
+        },
+        "status": "success",
+        "data_classification": "internal",
+    });
+    match rampart_audit::NewEntry::from_json(&event, "") {
+        Ok(entry) => {
+            if let Err(e) = state
+                .audit()
+                .append(vec![entry], rampart_audit::SubmittedBy::rampart())
+                .await
+            {
+                tracing::error!(error = %e, "cannot audit cards stored for a timed-out request");
+            }
+        }
+        Err(errors) => {
+            tracing::error!(
+                ?errors,
+                "cannot build the audit entry of a timed-out redaction"
+            );
+        }
+    }
 }
 
 /// Findings only

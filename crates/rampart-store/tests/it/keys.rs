@@ -13,6 +13,8 @@ on_both_backends!(
     key_updates_and_counts_persist,
     cards_are_found_and_rewrapped_only_once,
     every_sealed_secret_can_be_resealed,
+    card_batches_are_stored_whole_or_not_at_all,
+    a_lower_minimum_needs_allow_lowering,
 );
 
 fn new_key(name: &str, sealed: rampart_crypto::SealedSecret) -> NewKey {
@@ -122,6 +124,7 @@ async fn key_updates_and_counts_persist(f: Fixture) {
     let update = KeyUpdate {
         min_decryption_version: Some(1),
         rotation_period_days: Some(None),
+        allow_lowering: false,
     };
     let record = f
         .store
@@ -265,4 +268,66 @@ async fn every_sealed_secret_can_be_resealed(f: Fixture) {
             .expose_secret(),
         b"b"
     );
+}
+
+async fn card_batches_are_stored_whole_or_not_at_all(f: Fixture) {
+    f.store.migrate().await.expect("migrates");
+    f.store
+        .insert_cards(&[card("tok_a", 1), card("tok_b", 1)])
+        .await
+        .expect("stores");
+    assert_eq!(f.store.count_cards_below(2).await.expect("counts"), 2);
+    // The last card of this batch collides: none of it is stored.
+    assert!(
+        f.store
+            .insert_cards(&[card("tok_c", 1), card("tok_d", 1), card("tok_a", 1)])
+            .await
+            .is_err()
+    );
+    assert_eq!(f.store.count_cards_below(2).await.expect("counts"), 2);
+    assert_eq!(f.store.find_card("tok_c").await.expect("runs"), None);
+    f.store.insert_cards(&[]).await.expect("nothing to store");
+}
+
+async fn a_lower_minimum_needs_allow_lowering(f: Fixture) {
+    f.store.migrate().await.expect("migrates");
+    let kek = MasterKey::generate().expect("rng").key_encryption_key();
+    let sealed = kek
+        .seal(&SealContext::new(sealed_key_name("k"), 1), b"x")
+        .expect("seals");
+    f.store
+        .create_key(&new_key("k", sealed))
+        .await
+        .expect("creates");
+    let second = kek
+        .seal(&SealContext::new(sealed_key_name("k"), 2), b"y")
+        .expect("seals");
+    assert!(f.store.add_version("k", 1, &second, 2).await.expect("adds"));
+    let set = |min, allow_lowering, period| KeyUpdate {
+        min_decryption_version: Some(min),
+        rotation_period_days: period,
+        allow_lowering,
+    };
+    let record = f
+        .store
+        .update_key("k", &set(2, false, None), 3)
+        .await
+        .expect("runs");
+    assert_eq!(record.expect("exists").min_decryption_version, 2);
+    // Lowering without permission changes nothing, not even the other fields.
+    let record = f
+        .store
+        .update_key("k", &set(1, false, Some(Some(7))), 4)
+        .await
+        .expect("runs")
+        .expect("exists");
+    assert_eq!(record.min_decryption_version, 2);
+    assert_eq!(record.rotation_period_days, Some(30));
+    let record = f
+        .store
+        .update_key("k", &set(1, true, None), 5)
+        .await
+        .expect("runs")
+        .expect("exists");
+    assert_eq!(record.min_decryption_version, 1);
 }
