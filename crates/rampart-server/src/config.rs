@@ -133,6 +133,12 @@ settings! {
     audit_body_limit_bytes: u64 = 8 * 1024 * 1024, parse_body_limit;
     /// Longest time a request may take before it is answered 503.
     request_timeout_seconds: u64 = 30, parse_positive;
+    /// Most connections open at once; lowered to fit the open-files limit (`ulimit -n`).
+    max_connections: u64 = 10_000, parse_connection_limit;
+    /// Most connections open at once from one client address (IPv6: a /64); trusted proxies exempt.
+    max_connections_per_address: u64 = 256, parse_connection_limit;
+    /// A connection with no request in flight for this long is closed (also one that sends nothing).
+    idle_timeout_seconds: u64 = 60, parse_idle_timeout;
     /// Serve Prometheus metrics at `/metrics`.
     metrics_enabled: bool = true, parse_bool;
     /// Failed logins before an account locks.
@@ -264,6 +270,22 @@ fn parse_body_limit(raw: Raw) -> Result<u64, String> {
     let value = parse_positive(raw)?;
     if value > 1024 * 1024 * 1024 {
         return Err("body limits above 1 GiB are refused".to_owned());
+    }
+    Ok(value)
+}
+
+fn parse_connection_limit(raw: Raw) -> Result<u64, String> {
+    let value = parse_positive(raw)?;
+    if value > 1_000_000 {
+        return Err("connection limits above 1000000 are refused".to_owned());
+    }
+    Ok(value)
+}
+
+fn parse_idle_timeout(raw: Raw) -> Result<u64, String> {
+    let value = parse_positive(raw)?;
+    if value > 86_400 {
+        return Err("idle timeouts above 86400 seconds (a day) are refused".to_owned());
     }
     Ok(value)
 }
@@ -612,6 +634,14 @@ mod tests {
             ("RAMPART_DATABASE_URL", "mysql://x"),
             ("RAMPART_METRICS_ENABLED", "maybe"),
             ("RAMPART_LOCKOUT_SECONDS", "0"),
+            ("RAMPART_MAX_CONNECTIONS", "0"),
+            ("RAMPART_MAX_CONNECTIONS", "-1"),
+            ("RAMPART_MAX_CONNECTIONS", "1000001"),
+            ("RAMPART_MAX_CONNECTIONS_PER_ADDRESS", "many"),
+            ("RAMPART_MAX_CONNECTIONS_PER_ADDRESS", "0"),
+            ("RAMPART_IDLE_TIMEOUT_SECONDS", "0"),
+            ("RAMPART_IDLE_TIMEOUT_SECONDS", "86401"),
+            ("RAMPART_IDLE_TIMEOUT_SECONDS", "18446744073709551616"),
         ] {
             assert!(
                 Settings::load(None, env(&[(key, value)]), &FlagOverrides::default()).is_err(),

@@ -9,6 +9,7 @@
 mod architecture;
 mod audit;
 mod canary;
+mod hardening_edge;
 mod http_api;
 mod keys;
 mod postgres;

@@ -1,0 +1,207 @@
+//! Hardening findings at the edge, each attack replayed against the real binary on loopback:
+//! connection exhaustion (#7), forwarded-header spoofing (#11), error amplification (#9),
+//! integer overflow in paths and queries (#10), database file modes (#14c).
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::support::Server;
+
+fn address(server: &Server) -> SocketAddr {
+    server
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("banner address")
+}
+
+/// A connection that sends nothing.
+fn idle_socket(addr: SocketAddr) -> TcpStream {
+    TcpStream::connect(addr).expect("connects")
+}
+
+/// Whether the server closes `stream` within `wait` (EOF or reset); bytes it sends first (an
+/// HTTP/2 SETTINGS frame, a response) are read and skipped.
+fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    let mut buffer = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        stream.set_read_timeout(Some(left)).expect("timeout");
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Whether `stream` is still open: nothing to read yet, and no EOF.
+fn still_open(stream: &TcpStream) -> bool {
+    stream.set_nonblocking(true).expect("nonblocking");
+    let mut byte = [0u8; 1];
+    let open = matches!(stream.peek(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock);
+    stream.set_nonblocking(false).expect("blocking");
+    open
+}
+
+/// Sends `GET /v1/health` on `stream` (HTTP/1.1, keep-alive) and returns the status, or `None`
+/// when the connection is closed or silent.
+fn health_on(stream: &mut TcpStream) -> Option<u16> {
+    stream
+        .write_all(b"GET /v1/health HTTP/1.1\r\nHost: rampart\r\n\r\n")
+        .ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buffer).ok()?;
+        if n == 0 {
+            return None;
+        }
+        response.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&response).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                return head.split_whitespace().nth(1)?.parse().ok();
+            }
+        }
+    }
+}
+
+/// `GET /v1/health` on a fresh connection.
+fn health(addr: SocketAddr) -> Option<u16> {
+    health_on(&mut TcpStream::connect(addr).ok()?)
+}
+
+/// #7: idle sockets from one address fill the per-address cap; the next is closed at once
+/// (the listener keeps accepting), and once the idle timeout closes them health answers again.
+#[test]
+fn hardening_7_per_address_cap_and_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &["--data-dir", dir.path().to_str().unwrap()],
+        &[
+            ("RAMPART_MAX_CONNECTIONS_PER_ADDRESS", "20"),
+            ("RAMPART_IDLE_TIMEOUT_SECONDS", "3"),
+        ],
+    );
+    let addr = address(&server);
+    assert_eq!(health(addr), Some(200));
+    let started = Instant::now();
+    let mut idle: Vec<TcpStream> = (0..20).map(|_| idle_socket(addr)).collect();
+    // The 21st is closed right away, while the 20 idle ones are still open.
+    let mut over = idle_socket(addr);
+    assert!(
+        closed_within(&mut over, Duration::from_secs(30)),
+        "the connection over the per-address cap was kept"
+    );
+    let refused_after = started.elapsed();
+    assert!(
+        idle.iter().all(still_open),
+        "idle sockets closed before the over-cap one: the cap was not what closed it"
+    );
+    assert_eq!(health(addr), None, "health served over the per-address cap");
+    // Sockets that never send a byte are closed by the idle timeout.
+    for stream in &mut idle {
+        assert!(
+            closed_within(stream, Duration::from_secs(60)),
+            "an idle socket was never closed"
+        );
+    }
+    let idle_closed_after = started.elapsed();
+    assert!(
+        idle_closed_after > refused_after * 2,
+        "refused after {refused_after:?}, idle closed after {idle_closed_after:?}"
+    );
+    assert_eq!(health(addr), Some(200), "health did not come back");
+}
+
+/// #7: at `max_connections`, new connections are closed at once, an existing client keeps being
+/// served, and a fresh connection works again as soon as one closes.
+#[test]
+fn hardening_7_total_cap_keeps_existing_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &["--data-dir", dir.path().to_str().unwrap()],
+        &[
+            ("RAMPART_MAX_CONNECTIONS", "5"),
+            ("RAMPART_MAX_CONNECTIONS_PER_ADDRESS", "100"),
+        ],
+    );
+    let addr = address(&server);
+    let mut existing = TcpStream::connect(addr).unwrap();
+    assert_eq!(health_on(&mut existing), Some(200));
+    let mut idle: Vec<TcpStream> = (0..4).map(|_| idle_socket(addr)).collect();
+    let mut over = idle_socket(addr);
+    assert!(
+        closed_within(&mut over, Duration::from_secs(30)),
+        "the connection over max_connections was kept"
+    );
+    assert_eq!(health(addr), None, "a sixth connection was served");
+    assert_eq!(
+        health_on(&mut existing),
+        Some(200),
+        "an existing client lost service at the cap"
+    );
+    drop(idle.pop());
+    let mut answered = None;
+    for _ in 0..100 {
+        answered = health(addr);
+        if answered.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        answered,
+        Some(200),
+        "health did not come back below the cap"
+    );
+    assert!(idle.iter().all(still_open));
+}
+
+/// #7: an h2c connection that sends the preface and SETTINGS, then nothing, is closed by the
+/// idle timeout; so is an HTTP/1.1 keep-alive connection after its last response.
+#[test]
+fn hardening_7_idle_h2c_and_keep_alive_connections_are_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &["--data-dir", dir.path().to_str().unwrap()],
+        &[("RAMPART_IDLE_TIMEOUT_SECONDS", "2")],
+    );
+    let addr = address(&server);
+    let mut h2c = TcpStream::connect(addr).unwrap();
+    h2c.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+    // An empty SETTINGS frame: length 0, type 4, flags 0, stream 0.
+    h2c.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).unwrap();
+    let mut keep_alive = TcpStream::connect(addr).unwrap();
+    assert_eq!(health_on(&mut keep_alive), Some(200));
+    // Well under the HTTP/2 keep-alive ping interval (30 s): only the idle timeout closes it.
+    assert!(
+        closed_within(&mut h2c, Duration::from_secs(20)),
+        "an idle h2c connection was kept"
+    );
+    assert!(
+        closed_within(&mut keep_alive, Duration::from_secs(20)),
+        "an idle keep-alive connection was kept"
+    );
+    assert_eq!(health(addr), Some(200));
+}
