@@ -14,6 +14,8 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::http::client_addr::ForwardedHeader;
+
 /// Why settings could not be loaded. Messages name the setting and its source, never a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -123,8 +125,10 @@ settings! {
     tls_key: Option<PathBuf> = None, parse_opt_path;
     /// PEM CA bundle: when set, clients must present a certificate it signed (mTLS).
     tls_client_ca: Option<PathBuf> = None, parse_opt_path;
-    /// Proxies (CIDRs) whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    /// Proxies (CIDRs) whose `forwarded_header` is believed.
     trusted_proxies: Vec<IpNet> = Vec::new(), parse_cidrs;
+    /// The one header trusted proxies set, `x-forwarded-for` or `forwarded`; the other is ignored.
+    forwarded_header: ForwardedHeader = ForwardedHeader::XForwardedFor, parse_forwarded_header;
     /// Origins allowed to call the API from a browser; empty turns CORS off.
     cors_allowed_origins: Vec<String> = Vec::new(), parse_origins;
     /// Largest request body accepted, in bytes.
@@ -274,6 +278,10 @@ fn parse_body_limit(raw: Raw) -> Result<u64, String> {
     Ok(value)
 }
 
+fn parse_forwarded_header(raw: Raw) -> Result<ForwardedHeader, String> {
+    parse_string(raw)?.parse()
+}
+
 fn parse_connection_limit(raw: Raw) -> Result<u64, String> {
     let value = parse_positive(raw)?;
     if value > 1_000_000 {
@@ -385,6 +393,11 @@ impl Show for Vec<String> {
 impl Show for u64 {
     fn show(&self) -> String {
         self.to_string()
+    }
+}
+impl Show for ForwardedHeader {
+    fn show(&self) -> String {
+        quote(self.as_str())
     }
 }
 impl Show for bool {
@@ -634,6 +647,8 @@ mod tests {
             ("RAMPART_DATABASE_URL", "mysql://x"),
             ("RAMPART_METRICS_ENABLED", "maybe"),
             ("RAMPART_LOCKOUT_SECONDS", "0"),
+            ("RAMPART_FORWARDED_HEADER", "x-real-ip"),
+            ("RAMPART_FORWARDED_HEADER", ""),
             ("RAMPART_MAX_CONNECTIONS", "0"),
             ("RAMPART_MAX_CONNECTIONS", "-1"),
             ("RAMPART_MAX_CONNECTIONS", "1000001"),

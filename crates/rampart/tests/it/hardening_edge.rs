@@ -205,3 +205,49 @@ fn hardening_7_idle_h2c_and_keep_alive_connections_are_closed() {
     );
     assert_eq!(health(addr), Some(200));
 }
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().unwrap()
+}
+
+/// #11: behind a proxy that sets `Forwarded`, a client's forged `X-Forwarded-For` no longer
+/// chooses the address the audit log records for its denied request.
+#[test]
+fn hardening_11_forged_x_forwarded_for_is_ignored_when_forwarded_is_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &["--data-dir", dir.path().to_str().unwrap()],
+        &[
+            ("RAMPART_TRUSTED_PROXIES", "127.0.0.0/8"),
+            ("RAMPART_FORWARDED_HEADER", "forwarded"),
+        ],
+    );
+    let key = server.admin_key.clone().unwrap();
+    let base = server.base.clone();
+    rt().block_on(async move {
+        let http = crate::support::client(None, None);
+        let response = http
+            .get(format!("{base}/v1/auth/whoami"))
+            .bearer_auth("rk_junk")
+            .header("x-forwarded-for", "6.6.6.6")
+            // The client forged the first element; the proxy (127.0.0.1) appended the second.
+            .header("forwarded", "for=6.6.6.7, for=198.51.100.7")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+        let page: serde_json::Value = http
+            .get(format!("{base}/v1/audit/entries?status=denied"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{page}");
+        assert_eq!(items[0]["action"], "api.unauthenticated", "{page}");
+        assert_eq!(items[0]["actor"]["ip"], "198.51.100.7", "{page}");
+    });
+}
