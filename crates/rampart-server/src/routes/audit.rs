@@ -17,7 +17,7 @@ use crate::audit_export::{ExportError, export};
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
-use crate::problem::{ApiError, FieldError};
+use crate::problem::{ApiError, FieldError, MAX_FIELD_ERRORS};
 use crate::state::AppState;
 
 /// Most events in one `POST /v1/audit/entries`.
@@ -95,7 +95,8 @@ pub async fn append(
             Ok(entry) => entries.push(entry),
             Err(found) => errors.extend(found.into_iter().map(|e| field(&e.field, e.message))),
         }
-        if errors.len() >= 100 {
+        // Validation stops once the answer is full (one more error says it was cut).
+        if errors.len() > MAX_FIELD_ERRORS {
             break;
         }
     }

@@ -251,3 +251,60 @@ fn hardening_11_forged_x_forwarded_for_is_ignored_when_forwarded_is_configured()
         assert_eq!(items[0]["actor"]["ip"], "198.51.100.7", "{page}");
     });
 }
+
+/// #9: one audit event with 400,000 unknown keys (4.7 MB) made a 43 MB 422. Now the answer is
+/// small, lists at most 100 errors, says it was cut, and the event is not appended.
+#[test]
+fn hardening_9_errors_are_capped_per_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&["--data-dir", dir.path().to_str().unwrap()], &[]);
+    let key = server.admin_key.clone().unwrap();
+    let base = server.base.clone();
+    let mut event = String::with_capacity(5 * 1024 * 1024);
+    event.push('{');
+    for i in 0..400_000 {
+        if i > 0 {
+            event.push(',');
+        }
+        event.push_str(&format!("\"k{i:06}\":0"));
+    }
+    event.push('}');
+    assert!(event.len() > 4 * 1024 * 1024);
+    rt().block_on(async move {
+        let http = crate::support::client(None, None);
+        let response = http
+            .post(format!("{base}/v1/audit/entries"))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(event)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422);
+        let body = response.bytes().await.unwrap();
+        assert!(body.len() < 64 * 1024, "a {} byte answer", body.len());
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let errors = problem["errors"].as_array().unwrap();
+        assert!(
+            !errors.is_empty() && errors.len() <= 100,
+            "{}",
+            errors.len()
+        );
+        assert_eq!(errors[0]["field"], "k000000");
+        assert_eq!(problem["errors_truncated"], true);
+        // The log holds only the server's own record of the refused request.
+        let page: serde_json::Value = http
+            .get(format!("{base}/v1/audit/entries"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{page}");
+        assert_eq!(items[0]["status"], "failure", "{page}");
+        assert_eq!(items[0]["details"]["status"], 422, "{page}");
+    });
+}
