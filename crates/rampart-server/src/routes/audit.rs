@@ -165,12 +165,21 @@ pub struct EntriesQuery {
     pub cursor: Option<String>,
 }
 
+/// Largest seq or tree size the log can hold: the database stores them as BIGINT.
+const MAX_SEQ: u64 = i64::MAX.unsigned_abs();
+
+/// A seq, size or count from the query string: digits only, at most [`MAX_SEQ`]. A value out of
+/// range is a 422 naming the parameter, never a 500 further down.
 fn number(errors: &mut Vec<FieldError>, name: &str, value: Option<&String>) -> Option<u64> {
     let value = value?;
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        errors.push(field(name, "must be a non-negative integer"));
+        return None;
+    }
     match value.parse::<u64>() {
-        Ok(n) if n <= i64::MAX as u64 => Some(n),
+        Ok(n) if n <= MAX_SEQ => Some(n),
         _ => {
-            errors.push(field(name, "must be a non-negative integer"));
+            errors.push(field(name, format!("must be at most {MAX_SEQ}")));
             None
         }
     }
@@ -303,16 +312,23 @@ pub async fn get_entry(
     Path(seq): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&state, "audit:read")?;
-    let seq: u64 = seq
-        .parse()
+    if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::validation(vec![field(
+            "seq",
+            "must be a non-negative integer",
+        )]));
+    }
+    // A well-formed seq the log can never reach (it fills at MAX_SEQ entries) is simply absent.
+    let Some((seq, end)) = seq
+        .parse::<u64>()
         .ok()
-        .filter(|s| *s <= i64::MAX as u64)
-        .ok_or_else(|| {
-            ApiError::validation(vec![field("seq", "must be a non-negative integer")])
-        })?;
+        .and_then(|seq| Some((seq, seq.checked_add(1).filter(|end| *end <= MAX_SEQ)?)))
+    else {
+        return Err(ApiError::not_found("no audit entry with that seq"));
+    };
     let rows = state
         .store()
-        .entries(seq..seq + 1)
+        .entries(seq..end)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let row = rows
@@ -608,7 +624,10 @@ pub async fn export_entries(
     let (_, stream) = export(state.audit(), state.store(), from, to)
         .await
         .map_err(|e| match e {
-            ExportError::Range(message) => ApiError::validation(vec![field("to_seq", message)]),
+            ExportError::Range {
+                field: name,
+                message,
+            } => ApiError::validation(vec![field(name, message)]),
             other => ApiError::internal(&other),
         })?;
     let mut response = Body::from_stream(stream).into_response();

@@ -308,3 +308,88 @@ fn hardening_9_errors_are_capped_per_request() {
         assert_eq!(items[0]["details"]["status"], 422, "{page}");
     });
 }
+
+/// #10: `GET /v1/audit/entries/9223372036854775807` was a 500 (seq + 1 overflowed). Every
+/// integer in a path or query answers 404 or 422 naming the parameter, never 500 or 400.
+#[test]
+fn hardening_10_out_of_range_integers_are_404_or_422() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&["--data-dir", dir.path().to_str().unwrap()], &[]);
+    let key = server.admin_key.clone().unwrap();
+    let base = server.base.clone();
+    const U64_MAX: &str = "18446744073709551615";
+    const I64_MAX: &str = "9223372036854775807";
+    const I64_MAX_PLUS_1: &str = "9223372036854775808";
+    rt().block_on(async move {
+        let huge = "9".repeat(400);
+        let bad = [U64_MAX, I64_MAX, I64_MAX_PLUS_1, "-1", huge.as_str()];
+        let http = crate::support::client(None, None);
+        // One entry, so that proofs and exports have a log to refer to.
+        let response = http
+            .post(format!("{base}/v1/audit/entries"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({
+                "actor": {"type": "user", "id": "u1"},
+                "action": "test.action",
+                "resource": {"type": "thing"},
+                "status": "success",
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let mut cases: Vec<(String, &str, u16)> = Vec::new();
+        for value in bad {
+            let path_status = if value == "-1" { 422 } else { 404 };
+            cases.push((format!("/v1/audit/entries/{value}"), "seq", path_status));
+            for (query, name) in [
+                ("/v1/audit/entries?from_seq=", "from_seq"),
+                ("/v1/audit/entries?to_seq=", "to_seq"),
+                ("/v1/audit/entries?cursor=", "cursor"),
+                ("/v1/audit/entries?limit=", "limit"),
+                ("/v1/audit/proofs/inclusion?seq=", "seq"),
+                ("/v1/audit/proofs/inclusion?seq=0&tree_size=", "tree_size"),
+                ("/v1/audit/proofs/consistency?from=", "from"),
+                ("/v1/audit/proofs/consistency?from=1&to=", "to"),
+                ("/v1/audit/export?from_seq=", "from_seq"),
+                ("/v1/audit/export?to_seq=", "to_seq"),
+                ("/v1/keys?limit=", "limit"),
+                ("/v1/principals?limit=", "limit"),
+                ("/v1/api-keys?limit=", "limit"),
+            ] {
+                cases.push((format!("{query}{value}"), name, 422));
+            }
+        }
+        for (path, name, status) in &cases {
+            let response = http
+                .get(format!("{base}{path}"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap();
+            let code = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap();
+            // i64::MAX is in range for the list's filters and cursor: a valid page.
+            if code == 200 && path.starts_with("/v1/audit/entries?") && path.ends_with(I64_MAX) {
+                assert!(body["items"].is_array(), "{path}: {body}");
+                continue;
+            }
+            assert_eq!(code, *status, "{path}: {body}");
+            if code == 422 {
+                assert_eq!(body["errors"][0]["field"], *name, "{path}: {body}");
+            }
+            assert!(
+                !body.to_string().contains(&huge),
+                "{path}: the value was quoted back"
+            );
+        }
+        // The entry that exists still reads.
+        let response = http
+            .get(format!("{base}/v1/audit/entries/0"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    });
+}
