@@ -393,3 +393,37 @@ fn hardening_10_out_of_range_integers_are_404_or_422() {
         assert_eq!(response.status(), 200);
     });
 }
+
+/// #14c: the SQLite database and its -wal/-shm files were created 0644 (world-readable audit log,
+/// sealed secrets, key hashes). After the first start every file in the data dir is owner-only
+/// and the data dir Rampart created is 0700.
+#[test]
+fn hardening_14c_database_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    let server = Server::start(&["--data-dir", data.to_str().unwrap()], &[]);
+    assert_eq!(health(address(&server)), Some(200));
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "data dir");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(mode(&path), 0o600, "{name} is {:o}", mode(&path));
+        names.push(name);
+    }
+    names.sort();
+    for expected in [
+        "master.key",
+        "rampart.db",
+        "rampart.db-shm",
+        "rampart.db-wal",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing: {names:?}"
+        );
+    }
+}
