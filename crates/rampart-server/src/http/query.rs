@@ -34,12 +34,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// The parameter a deserialization error names (`Failed to deserialize query string: limit:
-/// number too large to fit in target type`), when it names one.
+/// The integer parameter a deserialization error names (`Failed to deserialize query string:
+/// limit: number too large to fit in target type`), when it is one that did not parse.
 fn invalid_parameter(rejection: &str) -> Option<&str> {
+    /// What `ParseIntError` says: the only errors a typed (integer) parameter makes.
+    const INTEGER_ERRORS: &[&str] = &[
+        "invalid digit found in string",
+        "number too large to fit in target type",
+        "number too small to fit in target type",
+        "cannot parse integer from empty string",
+    ];
     let reason = rejection.strip_prefix("Failed to deserialize query string: ")?;
-    let (name, _) = reason.split_once(": ")?;
-    let plain = !name.is_empty()
+    let (name, error) = reason.split_once(": ")?;
+    let plain = INTEGER_ERRORS.contains(&error)
+        && !name.is_empty()
         && name.len() <= 64
         && name
             .bytes()
@@ -61,7 +69,19 @@ mod tests {
         );
         assert_eq!(
             invalid_parameter(
+                "Failed to deserialize query string: limit: invalid digit found in string"
+            ),
+            Some("limit")
+        );
+        assert_eq!(
+            invalid_parameter(
                 "Failed to deserialize query string: unknown field `x`, expected `limit`"
+            ),
+            None
+        );
+        assert_eq!(
+            invalid_parameter(
+                "Failed to deserialize query string: colour: unknown field `colour`, expected `limit`"
             ),
             None
         );
