@@ -15,8 +15,13 @@ const CHUNK: u64 = 2_000;
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// The requested range is not inside the log.
-    #[error("{0}")]
-    Range(String),
+    #[error("{message}")]
+    Range {
+        /// The bound at fault: `from_seq` or `to_seq`.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The log failed.
     #[error(transparent)]
     Log(#[from] LogError<StoreError>),
@@ -63,17 +68,19 @@ pub async fn export(
     let from = from_seq.unwrap_or(0);
     let end = match to_seq {
         Some(to) if to >= size => {
-            return Err(ExportError::Range(format!(
-                "to_seq {to} is beyond the log, which has {size} entries"
-            )));
+            return Err(ExportError::Range {
+                field: "to_seq",
+                message: format!("to_seq {to} is beyond the log, which has {size} entries"),
+            });
         }
         Some(to) => to + 1,
         None => size,
     };
     if from > end || (from == end && from_seq.is_some() && size > 0) {
-        return Err(ExportError::Range(format!(
-            "from_seq {from} is after the end of the range"
-        )));
+        return Err(ExportError::Range {
+            field: "from_seq",
+            message: format!("from_seq {from} is after the end of the range"),
+        });
     }
     let checkpoint = log.checkpoint_at(end).await?;
     let left = log.left_hashes(from).await?;

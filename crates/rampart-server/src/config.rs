@@ -14,6 +14,8 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::http::client_addr::ForwardedHeader;
+
 /// Why settings could not be loaded. Messages name the setting and its source, never a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -123,8 +125,10 @@ settings! {
     tls_key: Option<PathBuf> = None, parse_opt_path;
     /// PEM CA bundle: when set, clients must present a certificate it signed (mTLS).
     tls_client_ca: Option<PathBuf> = None, parse_opt_path;
-    /// Proxies (CIDRs) whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    /// Proxies (CIDRs) whose `forwarded_header` is believed.
     trusted_proxies: Vec<IpNet> = Vec::new(), parse_cidrs;
+    /// The one header trusted proxies set, `x-forwarded-for` or `forwarded`; the other is ignored.
+    forwarded_header: ForwardedHeader = ForwardedHeader::XForwardedFor, parse_forwarded_header;
     /// Origins allowed to call the API from a browser; empty turns CORS off.
     cors_allowed_origins: Vec<String> = Vec::new(), parse_origins;
     /// Largest request body accepted, in bytes.
@@ -133,6 +137,12 @@ settings! {
     audit_body_limit_bytes: u64 = 8 * 1024 * 1024, parse_body_limit;
     /// Longest time a request may take before it is answered 503.
     request_timeout_seconds: u64 = 30, parse_positive;
+    /// Most connections open at once; lowered to fit the open-files limit (`ulimit -n`).
+    max_connections: u64 = 10_000, parse_connection_limit;
+    /// Most connections open at once from one client address (IPv6: a /64); trusted proxies exempt.
+    max_connections_per_address: u64 = 256, parse_connection_limit;
+    /// A connection with no request in flight for this long is closed (also one that sends nothing).
+    idle_timeout_seconds: u64 = 60, parse_idle_timeout;
     /// Serve Prometheus metrics at `/metrics`.
     metrics_enabled: bool = true, parse_bool;
     /// Failed logins before an account locks.
@@ -270,6 +280,26 @@ fn parse_body_limit(raw: Raw) -> Result<u64, String> {
     Ok(value)
 }
 
+fn parse_forwarded_header(raw: Raw) -> Result<ForwardedHeader, String> {
+    parse_string(raw)?.parse()
+}
+
+fn parse_connection_limit(raw: Raw) -> Result<u64, String> {
+    let value = parse_positive(raw)?;
+    if value > 1_000_000 {
+        return Err("connection limits above 1000000 are refused".to_owned());
+    }
+    Ok(value)
+}
+
+fn parse_idle_timeout(raw: Raw) -> Result<u64, String> {
+    let value = parse_positive(raw)?;
+    if value > 86_400 {
+        return Err("idle timeouts above 86400 seconds (a day) are refused".to_owned());
+    }
+    Ok(value)
+}
+
 fn parse_list(raw: Raw) -> Result<Vec<String>, String> {
     match raw {
         Raw::List(items) => Ok(items),
@@ -365,6 +395,11 @@ impl Show for Vec<String> {
 impl Show for u64 {
     fn show(&self) -> String {
         self.to_string()
+    }
+}
+impl Show for ForwardedHeader {
+    fn show(&self) -> String {
+        quote(self.as_str())
     }
 }
 impl Show for bool {
@@ -614,6 +649,16 @@ mod tests {
             ("RAMPART_DATABASE_URL", "mysql://x"),
             ("RAMPART_METRICS_ENABLED", "maybe"),
             ("RAMPART_LOCKOUT_SECONDS", "0"),
+            ("RAMPART_FORWARDED_HEADER", "x-real-ip"),
+            ("RAMPART_FORWARDED_HEADER", ""),
+            ("RAMPART_MAX_CONNECTIONS", "0"),
+            ("RAMPART_MAX_CONNECTIONS", "-1"),
+            ("RAMPART_MAX_CONNECTIONS", "1000001"),
+            ("RAMPART_MAX_CONNECTIONS_PER_ADDRESS", "many"),
+            ("RAMPART_MAX_CONNECTIONS_PER_ADDRESS", "0"),
+            ("RAMPART_IDLE_TIMEOUT_SECONDS", "0"),
+            ("RAMPART_IDLE_TIMEOUT_SECONDS", "86401"),
+            ("RAMPART_IDLE_TIMEOUT_SECONDS", "18446744073709551616"),
         ] {
             assert!(
                 Settings::load(None, env(&[(key, value)]), &FlagOverrides::default()).is_err(),

@@ -12,6 +12,14 @@ use utoipa::ToSchema;
 /// Base of every problem `type` URI.
 pub const PROBLEM_BASE: &str = "https://rampart.dev/problems/";
 
+/// Most field errors one answer carries; the rest are dropped and `errors_truncated` says so.
+pub const MAX_FIELD_ERRORS: usize = 100;
+/// Longest `field` and `message` of a field error, in characters (they may quote client keys).
+const MAX_FIELD_CHARS: usize = 128;
+const MAX_MESSAGE_CHARS: usize = 256;
+/// Field errors the `detail` sentence repeats.
+const DETAIL_ERRORS: usize = 10;
+
 /// One invalid field of a request.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
@@ -36,6 +44,9 @@ pub struct Problem {
     /// Field-level errors, for `422`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// `true` when there were more field errors than `errors` lists (at most 100 are listed).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub errors_truncated: bool,
 }
 
 /// An error on its way to becoming a problem+json response.
@@ -46,6 +57,7 @@ pub struct ApiError {
     title: &'static str,
     detail: String,
     errors: Vec<FieldError>,
+    errors_truncated: bool,
     www_authenticate: bool,
     retry_after: Option<u64>,
 }
@@ -63,6 +75,7 @@ impl ApiError {
             title,
             detail: detail.into(),
             errors: Vec::new(),
+            errors_truncated: false,
             www_authenticate: false,
             retry_after: None,
         }
@@ -78,13 +91,31 @@ impl ApiError {
         )
     }
 
-    /// `422`: the request parsed but is invalid.
-    pub fn validation(errors: Vec<FieldError>) -> Self {
-        let detail = errors
+    /// `422`: the request parsed but is invalid. At most [`MAX_FIELD_ERRORS`] errors are kept
+    /// (each cut to a bounded length), so no input makes a large answer.
+    pub fn validation(mut errors: Vec<FieldError>) -> Self {
+        let truncated = errors.len() > MAX_FIELD_ERRORS;
+        errors.truncate(MAX_FIELD_ERRORS);
+        for error in &mut errors {
+            cut(&mut error.field, MAX_FIELD_CHARS);
+            cut(&mut error.message, MAX_MESSAGE_CHARS);
+        }
+        let mut detail = errors
             .iter()
+            .take(DETAIL_ERRORS)
             .map(|e| format!("{}: {}", e.field, e.message))
             .collect::<Vec<_>>()
             .join("; ");
+        if truncated {
+            detail.push_str(&format!(
+                "; and more: the first {MAX_FIELD_ERRORS} errors are listed in 'errors'"
+            ));
+        } else if errors.len() > DETAIL_ERRORS {
+            detail.push_str(&format!(
+                "; and more: all {} errors are listed in 'errors'",
+                errors.len()
+            ));
+        }
         let mut error = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation-failed",
@@ -92,6 +123,7 @@ impl ApiError {
             detail,
         );
         error.errors = errors;
+        error.errors_truncated = truncated;
         error
     }
 
@@ -241,7 +273,16 @@ impl ApiError {
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             errors: self.errors.clone(),
+            errors_truncated: self.errors_truncated,
         }
+    }
+}
+
+/// Cuts `text` to `max` characters, marking the cut with `…`.
+fn cut(text: &mut String, max: usize) {
+    if let Some((at, _)) = text.char_indices().nth(max) {
+        text.truncate(at);
+        text.push('…');
     }
 }
 
@@ -292,6 +333,32 @@ mod tests {
         assert_eq!(problem.status, 500);
         assert_eq!(problem.kind, "https://rampart.dev/problems/internal");
         assert!(!problem.detail.contains("SELECT"));
+    }
+
+    /// Hardening #9: no 422 carries more than 100 errors, nor long ones.
+    #[test]
+    fn validation_caps_the_errors_it_reports() {
+        let errors = (0..1000)
+            .map(|i| FieldError {
+                field: format!("{i}{}", "k".repeat(10_000)),
+                message: "m".repeat(10_000),
+            })
+            .collect();
+        let error = ApiError::validation(errors);
+        let body = serde_json::to_vec(&error.problem()).expect("serializes");
+        assert!(body.len() < 64 * 1024, "{} bytes", body.len());
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(
+            body["errors"].as_array().map(Vec::len),
+            Some(MAX_FIELD_ERRORS)
+        );
+        assert_eq!(body["errors_truncated"], true);
+        let few = ApiError::validation(vec![FieldError {
+            field: "a".into(),
+            message: "b".into(),
+        }]);
+        let body = serde_json::to_value(few.problem()).expect("serializes");
+        assert!(body.get("errors_truncated").is_none(), "{body}");
     }
 
     #[test]

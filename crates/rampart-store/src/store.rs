@@ -71,10 +71,52 @@ pub struct Initialization {
     pub admin_key: ApiKeyRecord,
 }
 
+/// Keeps the SQLite files owner-only. SQLite creates a database as 0644 less the umask, and its
+/// `-wal` and `-shm` files copy the database file's mode; so the database file is created 0600
+/// here, before SQLite opens it (an empty file is an empty database), and group and other access
+/// is taken away from files an older version left readable.
+fn restrict_sqlite_files(path: &Path, create: bool) {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    if create {
+        // Any failure here (the file exists, the directory is missing) is SQLite's to report.
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+    }
+    let mut files = vec![path.to_owned()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(name.into());
+    }
+    for file in files {
+        let Ok(metadata) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0
+            && let Err(e) =
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700))
+        {
+            tracing::warn!(
+                file = %file.display(),
+                mode = format!("{mode:o}"),
+                error = %e,
+                "cannot make a database file owner-only (0600); others on this host may read it"
+            );
+        }
+    }
+}
+
 impl Store {
     /// Opens (and with `create`, creates) the SQLite database at `path`: WAL journal,
     /// `synchronous=FULL`, foreign keys on, a busy timeout for concurrent writers.
+    ///
+    /// The database and its `-wal` and `-shm` files are readable by the owner only (0600).
     pub async fn open_sqlite(path: &Path, create: bool) -> Result<Self, StoreError> {
+        restrict_sqlite_files(path, create);
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(create)
@@ -229,5 +271,41 @@ impl Store {
             tx.commit().await?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path)
+            .expect("exists")
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    /// Hardening #14c: SQLite made the database and its -wal/-shm world-readable.
+    #[tokio::test]
+    async fn sqlite_files_are_owner_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("fresh.db");
+        let store = Store::open_sqlite(&path, true).await.expect("opens");
+        assert_eq!(mode(&path), 0o600);
+        for suffix in ["-wal", "-shm"] {
+            let file = dir.path().join(format!("fresh.db{suffix}"));
+            if file.exists() {
+                assert_eq!(mode(&file), 0o600, "{suffix}");
+            }
+        }
+        store.close().await;
+        // A database an older version left readable is tightened when opened.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let store = Store::open_sqlite(&path, false).await.expect("opens");
+        assert_eq!(mode(&path), 0o600);
+        store.close().await;
     }
 }

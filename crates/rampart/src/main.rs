@@ -629,6 +629,7 @@ async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
     let storage = opened.store.backend().as_str();
     // Everything that can refuse to start does so before the banner says "listening".
     let (state, app) = rampart_server::app(opened, settings.clone())?;
+    let limits = rampart_server::serve::ConnectionLimits::from_settings(&settings);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -656,7 +657,7 @@ async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
         out.flush()?;
     }
     tracing::info!(%address, storage, tls = tls.is_some(), "listening");
-    rampart_server::serve::serve(listener, app, tls, shutdown).await;
+    rampart_server::serve::serve(listener, app, tls, limits, shutdown).await;
     state.store().close().await;
     tracing::info!("stopped");
     Ok(())

@@ -1,13 +1,47 @@
 //! The client's address: the TCP peer, or what trusted proxies say the client was.
 //!
-//! `X-Forwarded-For` and `Forwarded` are believed only when the peer is a trusted proxy, and then
-//! only up to the first hop that is not trusted (read from the right), so a client cannot claim
-//! any address by sending the header itself.
+//! Forwarding headers are believed only when the peer is a trusted proxy, and then only up to the
+//! first hop that is not trusted (read from the right), so a client cannot claim any address by
+//! sending the header itself. Exactly one header is read, the one `forwarded_header` names
+//! (`X-Forwarded-For` or `Forwarded`); the other is ignored entirely, since a proxy that sets one
+//! passes the other through from the client untouched.
 
 use std::net::{IpAddr, SocketAddr};
 
 use http::HeaderMap;
 use ipnet::IpNet;
+
+/// Which header the trusted proxies set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2`.
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    /// The setting's spelling: `x-forwarded-for` or `forwarded`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::XForwardedFor => "x-forwarded-for",
+            Self::Forwarded => "forwarded",
+        }
+    }
+}
+
+impl std::str::FromStr for ForwardedHeader {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            _ => Err("expected x-forwarded-for or forwarded".to_owned()),
+        }
+    }
+}
 
 fn trusted(addr: IpAddr, proxies: &[IpNet]) -> bool {
     proxies.iter().any(|net| net.contains(&addr))
@@ -26,40 +60,45 @@ fn parse_node(text: &str) -> Option<IpAddr> {
     inner.split(']').next()?.parse().ok()
 }
 
-fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let xff: Vec<Option<IpAddr>> = headers
-        .get_all("x-forwarded-for")
+/// The hops `header` lists, left to right; `None` for a hop that names no address (an element
+/// without `for=`, `unknown`, an obfuscated identifier, garbage).
+fn forwarded_chain(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
+    let elements = headers
+        .get_all(header.as_str())
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(parse_node)
-        .collect();
-    if !xff.is_empty() {
-        return xff;
-    }
-    headers
-        .get_all("forwarded")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|element| {
-            element.split(';').find_map(|pair| {
-                let (name, value) = pair.split_once('=')?;
-                name.trim()
-                    .eq_ignore_ascii_case("for")
-                    .then(|| parse_node(value))
+        // A header value that is not visible ASCII is one hop nobody can read.
+        .flat_map(|v| match v.to_str() {
+            Ok(text) => text.split(',').map(Some).collect::<Vec<_>>(),
+            Err(_) => vec![None],
+        });
+    match header {
+        ForwardedHeader::XForwardedFor => elements.map(|e| e.and_then(parse_node)).collect(),
+        ForwardedHeader::Forwarded => elements
+            .map(|element| {
+                element?.split(';').find_map(|pair| {
+                    let (name, value) = pair.split_once('=')?;
+                    name.trim()
+                        .eq_ignore_ascii_case("for")
+                        .then(|| parse_node(value))
+                })?
             })
-        })
-        .collect()
+            .collect(),
+    }
 }
 
-/// The client address for a request from `peer`.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, proxies: &[IpNet]) -> IpAddr {
+/// The client address for a request from `peer`: the right-most hop of `header` that is not a
+/// trusted proxy, when `peer` is one.
+pub fn client_ip(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    proxies: &[IpNet],
+    header: ForwardedHeader,
+) -> IpAddr {
     if !trusted(peer, proxies) {
         return peer;
     }
     let mut client = peer;
-    for hop in forwarded_chain(headers).into_iter().rev() {
+    for hop in forwarded_chain(headers, header).into_iter().rev() {
         match hop {
             Some(addr) if trusted(addr, proxies) => client = addr,
             Some(addr) => return addr,
@@ -74,6 +113,9 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, proxies: &[IpNet]) -> IpAddr
 mod tests {
     use super::*;
 
+    const XFF: ForwardedHeader = ForwardedHeader::XForwardedFor;
+    const FWD: ForwardedHeader = ForwardedHeader::Forwarded;
+
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
@@ -86,33 +128,94 @@ mod tests {
         s.parse().expect("ip")
     }
 
+    fn proxies() -> Vec<IpNet> {
+        vec!["10.0.0.0/8".parse().expect("net")]
+    }
+
     #[test]
     fn untrusted_peers_cannot_claim_an_address() {
-        let proxies: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
-        let h = headers(&[("x-forwarded-for", "1.2.3.4")]);
-        assert_eq!(
-            client_ip(ip("203.0.113.9"), &h, &proxies),
-            ip("203.0.113.9")
-        );
-        assert_eq!(client_ip(ip("203.0.113.9"), &h, &[]), ip("203.0.113.9"));
+        let h = headers(&[("x-forwarded-for", "1.2.3.4"), ("forwarded", "for=1.2.3.4")]);
+        for header in [XFF, FWD] {
+            assert_eq!(
+                client_ip(ip("203.0.113.9"), &h, &proxies(), header),
+                ip("203.0.113.9")
+            );
+            assert_eq!(
+                client_ip(ip("203.0.113.9"), &h, &[], header),
+                ip("203.0.113.9")
+            );
+        }
     }
 
     #[test]
     fn trusted_proxies_are_walked_from_the_right() {
-        let proxies: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
+        let proxies = proxies();
         // The client forged "6.6.6.6"; the real client is what our proxy appended.
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 10.1.1.1")]);
-        assert_eq!(client_ip(ip("10.0.0.2"), &h, &proxies), ip("198.51.100.7"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &h, &proxies, XFF),
+            ip("198.51.100.7")
+        );
         let h = headers(&[(
             "forwarded",
-            "for=192.0.2.60;proto=http, for=\"[2001:db8::1]:4711\"",
+            "for=6.6.6.6, for=192.0.2.60;proto=http, for=\"[2001:db8::1]:4711\"",
         )]);
-        assert_eq!(client_ip(ip("10.0.0.2"), &h, &proxies), ip("2001:db8::1"));
-        let h = headers(&[("x-forwarded-for", "garbage")]);
-        assert_eq!(client_ip(ip("10.0.0.2"), &h, &proxies), ip("10.0.0.2"));
         assert_eq!(
-            client_ip(ip("10.0.0.2"), &HeaderMap::new(), &proxies),
+            client_ip(ip("10.0.0.2"), &h, &proxies, FWD),
+            ip("2001:db8::1")
+        );
+        // Several header lines are one list, in order.
+        let h = headers(&[
+            ("forwarded", "for=6.6.6.6"),
+            ("forwarded", "for=192.0.2.60, for=10.9.9.9"),
+        ]);
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &h, &proxies, FWD),
+            ip("192.0.2.60")
+        );
+        let h = headers(&[("x-forwarded-for", "garbage")]);
+        assert_eq!(client_ip(ip("10.0.0.2"), &h, &proxies, XFF), ip("10.0.0.2"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &HeaderMap::new(), &proxies, XFF),
             ip("10.0.0.2")
         );
+    }
+
+    /// Hardening #11: behind a proxy that sets only `Forwarded`, a client-sent `X-Forwarded-For`
+    /// chose the address. Only the configured header counts; the other is ignored entirely.
+    #[test]
+    fn only_the_configured_header_is_read() {
+        let proxies = proxies();
+        let h = headers(&[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("forwarded", "for=198.51.100.7"),
+        ]);
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &h, &proxies, FWD),
+            ip("198.51.100.7")
+        );
+        assert_eq!(client_ip(ip("10.0.0.2"), &h, &proxies, XFF), ip("6.6.6.6"));
+        let h = headers(&[("x-forwarded-for", "6.6.6.6")]);
+        assert_eq!(client_ip(ip("10.0.0.2"), &h, &proxies, FWD), ip("10.0.0.2"));
+        let h = headers(&[("forwarded", "for=6.6.6.6")]);
+        assert_eq!(client_ip(ip("10.0.0.2"), &h, &proxies, XFF), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn a_hop_without_an_address_ends_the_walk() {
+        let proxies = proxies();
+        // The element the trusted proxy added has no `for=`: it must not let the client's
+        // forged element before it through.
+        let h = headers(&[("forwarded", "for=6.6.6.6, proto=https;by=10.0.0.1")]);
+        assert_eq!(client_ip(ip("10.0.0.2"), &h, &proxies, FWD), ip("10.0.0.2"));
+        let h = headers(&[("forwarded", "for=6.6.6.6, for=unknown")]);
+        assert_eq!(client_ip(ip("10.0.0.2"), &h, &proxies, FWD), ip("10.0.0.2"));
+        let h = headers(&[("forwarded", "for=6.6.6.6, for=_hidden, for=10.3.3.3")]);
+        assert_eq!(client_ip(ip("10.0.0.2"), &h, &proxies, FWD), ip("10.3.3.3"));
+        assert_eq!(
+            "Forwarded".parse::<ForwardedHeader>(),
+            Ok(ForwardedHeader::Forwarded)
+        );
+        assert!("x-real-ip".parse::<ForwardedHeader>().is_err());
     }
 }

@@ -72,6 +72,7 @@ pub async fn request_context(
                 peer.ip(),
                 request.headers(),
                 &state.settings().trusted_proxies,
+                state.settings().forwarded_header,
             )
         });
     request

@@ -17,7 +17,7 @@ use crate::audit_export::{ExportError, export};
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
-use crate::problem::{ApiError, FieldError};
+use crate::problem::{ApiError, FieldError, MAX_FIELD_ERRORS};
 use crate::state::AppState;
 
 /// Most events in one `POST /v1/audit/entries`.
@@ -110,7 +110,8 @@ pub async fn append(
             }
             Err(found) => errors.extend(found.into_iter().map(|e| field(&e.field, e.message))),
         }
-        if errors.len() >= 100 {
+        // Validation stops once the answer is full (one more error says it was cut).
+        if errors.len() > MAX_FIELD_ERRORS {
             break;
         }
     }
@@ -194,12 +195,21 @@ pub struct EntriesQuery {
     pub cursor: Option<String>,
 }
 
+/// Largest seq or tree size the log can hold: the database stores them as BIGINT.
+const MAX_SEQ: u64 = i64::MAX.unsigned_abs();
+
+/// A seq, size or count from the query string: digits only, at most [`MAX_SEQ`]. A value out of
+/// range is a 422 naming the parameter, never a 500 further down.
 fn number(errors: &mut Vec<FieldError>, name: &str, value: Option<&String>) -> Option<u64> {
     let value = value?;
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        errors.push(field(name, "must be a non-negative integer"));
+        return None;
+    }
     match value.parse::<u64>() {
-        Ok(n) if n <= i64::MAX as u64 => Some(n),
+        Ok(n) if n <= MAX_SEQ => Some(n),
         _ => {
-            errors.push(field(name, "must be a non-negative integer"));
+            errors.push(field(name, format!("must be at most {MAX_SEQ}")));
             None
         }
     }
@@ -341,16 +351,23 @@ pub async fn get_entry(
     Path(seq): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&state, "audit:read")?;
-    let seq: u64 = seq
-        .parse()
+    if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::validation(vec![field(
+            "seq",
+            "must be a non-negative integer",
+        )]));
+    }
+    // A well-formed seq the log can never reach (it fills at MAX_SEQ entries) is simply absent.
+    let Some((seq, end)) = seq
+        .parse::<u64>()
         .ok()
-        .filter(|s| *s <= i64::MAX as u64)
-        .ok_or_else(|| {
-            ApiError::validation(vec![field("seq", "must be a non-negative integer")])
-        })?;
+        .and_then(|seq| Some((seq, seq.checked_add(1).filter(|end| *end <= MAX_SEQ)?)))
+    else {
+        return Err(ApiError::not_found("no audit entry with that seq"));
+    };
     let rows = state
         .store()
-        .entries(seq..seq + 1)
+        .entries(seq..end)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     // Another team's entry is answered as if it did not exist.
@@ -659,7 +676,10 @@ pub async fn export_entries(
     )
     .await
     .map_err(|e| match e {
-        ExportError::Range(message) => ApiError::validation(vec![field("to_seq", message)]),
+        ExportError::Range {
+            field: name,
+            message,
+        } => ApiError::validation(vec![field(name, message)]),
         other => ApiError::internal(&other),
     })?;
     let mut response = Body::from_stream(stream).into_response();

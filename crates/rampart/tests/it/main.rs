@@ -10,6 +10,7 @@ mod architecture;
 mod audit;
 mod canary;
 mod hardening_access;
+mod hardening_edge;
 mod hardening_keys;
 mod http_api;
 mod keys;
