@@ -135,10 +135,12 @@ settings! {
     request_timeout_seconds: u64 = 30, parse_positive;
     /// Serve Prometheus metrics at `/metrics`.
     metrics_enabled: bool = true, parse_bool;
-    /// Failed logins before an account locks.
+    /// Failed logins for one name from one address (IPv6: one /64) before that pair locks.
     max_login_attempts: u64 = 5, parse_positive;
-    /// How long a locked account stays locked.
+    /// How long a lock lasts, and how long failures count towards one.
     lockout_seconds: u64 = 900, parse_positive;
+    /// Failed logins for one name from all addresses before the whole account locks.
+    account_lockout_failures: u64 = 50, parse_positive;
     /// Lifetime of a session token.
     session_ttl_seconds: u64 = 3600, parse_positive;
     /// Shortest password accepted.

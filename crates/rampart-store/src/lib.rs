@@ -16,7 +16,9 @@ mod secrets;
 mod store;
 
 pub use error::StoreError;
-pub use identity::{PrincipalRecord, PrincipalUpdate, SessionRecord};
+pub use identity::{
+    LoginLimits, LoginReservation, LoginSettle, PrincipalRecord, PrincipalUpdate, SessionRecord,
+};
 pub use migrate::{MIGRATIONS, Migration, MigrationReport};
 pub use store::{Backend, Deployment, Initialization, Store};
 

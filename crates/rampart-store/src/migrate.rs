@@ -48,6 +48,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_identity.sql"),
         postgres: include_str!("../migrations/postgres/0004_identity.sql"),
     },
+    Migration {
+        version: 5,
+        name: "login_throttle",
+        sqlite: include_str!("../migrations/sqlite/0005_login_throttle.sql"),
+        postgres: include_str!("../migrations/postgres/0005_login_throttle.sql"),
+    },
 ];
 
 /// What a migration run did.

@@ -9,6 +9,7 @@
 mod architecture;
 mod audit;
 mod canary;
+mod hardening_login;
 mod http_api;
 mod keys;
 mod postgres;
