@@ -592,6 +592,7 @@ mod tests {
         );
         assert_eq!(s.cors_allowed_origins.len(), 2);
         assert_eq!(s.max_login_attempts, 5);
+        assert_eq!(s.account_lockout_failures, 50);
     }
 
     #[test]

@@ -974,3 +974,19 @@ pub async fn introspect(
         Err(CredentialError::Store(e)) => Err(ApiError::internal(&e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_sources_are_addresses_and_ipv6_prefixes() {
+        let source = |text: &str| throttle_source(Some(text.parse().expect("address")));
+        assert_eq!(source("192.0.2.7"), "192.0.2.7");
+        assert_eq!(source("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(source("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(source("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_ne!(source("2001:db8:1:3::1"), source("2001:db8:1:2::1"));
+        assert_eq!(throttle_source(None), "-");
+    }
+}
