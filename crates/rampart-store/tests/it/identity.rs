@@ -11,6 +11,7 @@ use crate::fixture::Fixture;
 on_both_backends!(
     login_throttles_count_per_address_and_per_account,
     concurrent_reservations_never_exceed_the_limit,
+    locks_in_force_survive_the_upgrade_to_login_throttles,
     totp_steps_are_claimed_once,
     sessions_end_on_revoke_and_on_disable,
     api_keys_rotate_and_count_use,
@@ -233,6 +234,53 @@ async fn concurrent_reservations_never_exceed_the_limit(f: Fixture) {
         }
     }
     assert_eq!(granted, LIMITS.per_source);
+}
+
+async fn locks_in_force_survive_the_upgrade_to_login_throttles(f: Fixture) {
+    // The schema as of version 4, with per-principal lock columns.
+    let sql = |m: &rampart_store::Migration| match f.store.backend() {
+        rampart_store::Backend::Sqlite => m.sqlite,
+        rampart_store::Backend::Postgres => m.postgres,
+    };
+    let (before, upgrade) = rampart_store::MIGRATIONS.split_at(4);
+    assert_eq!(upgrade[0].name, "login_throttle");
+    for m in before {
+        f.exec_raw(sql(m)).await;
+    }
+    let until = OffsetDateTime::now_utc() + Duration::minutes(10);
+    let until = i64::try_from(until.unix_timestamp_nanos() / 1_000).expect("fits");
+    f.exec_raw(&format!(
+        "INSERT INTO principals (id, kind, name, email, roles, teams, disabled, created_at, failed_logins, locked_until)
+         VALUES ('{}', 'user', 'Alice', NULL, '[]', '[]', FALSE, 0, 5, {until}),
+                ('{}', 'user', 'alice', NULL, '[]', '[]', FALSE, 0, 5, {until}),
+                ('{}', 'user', 'bob', NULL, '[]', '[]', FALSE, 0, 2, NULL)",
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7()
+    ))
+    .await;
+    f.exec_raw(sql(&upgrade[0])).await;
+    let alice = f
+        .store
+        .principal_by_name("Alice")
+        .await
+        .expect("reads")
+        .expect("exists");
+    assert!(alice.locked_until.is_some());
+    let now = OffsetDateTime::now_utc();
+    let reservation = f
+        .store
+        .reserve_login_attempt("ALICE", "192.0.2.1", &LIMITS, now)
+        .await
+        .expect("reserves");
+    assert!(reservation.account_locked);
+    assert!(
+        f.store
+            .reserve_login_attempt("bob", "192.0.2.1", &LIMITS, now)
+            .await
+            .expect("reserves")
+            .granted()
+    );
 }
 
 async fn totp_steps_are_claimed_once(f: Fixture) {
