@@ -145,10 +145,12 @@ settings! {
     idle_timeout_seconds: u64 = 60, parse_idle_timeout;
     /// Serve Prometheus metrics at `/metrics`.
     metrics_enabled: bool = true, parse_bool;
-    /// Failed logins before an account locks.
+    /// Failed logins for one name from one address (IPv6: one /64) before that pair locks.
     max_login_attempts: u64 = 5, parse_positive;
-    /// How long a locked account stays locked.
+    /// How long a lock lasts, and how long failures count towards one.
     lockout_seconds: u64 = 900, parse_positive;
+    /// Failed logins for one name from all addresses before the whole account locks.
+    account_lockout_failures: u64 = 50, parse_positive;
     /// Lifetime of a session token.
     session_ttl_seconds: u64 = 3600, parse_positive;
     /// Shortest password accepted.
@@ -627,6 +629,7 @@ mod tests {
         );
         assert_eq!(s.cors_allowed_origins.len(), 2);
         assert_eq!(s.max_login_attempts, 5);
+        assert_eq!(s.account_lockout_failures, 50);
     }
 
     #[test]

@@ -109,7 +109,8 @@ fn identity(
     })
 }
 
-/// Every 2 s: store counted API-key uses; every 5 s: pick up a policy another server stored.
+/// Every 2 s: store counted API-key uses; every 5 s: pick up a policy another server stored;
+/// every minute: purge login throttles that hold nothing.
 async fn identity_maintenance(state: AppState) {
     let mut ticker = tokio::time::interval(Duration::from_secs(2));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -130,6 +131,19 @@ async fn identity_maintenance(state: AppState) {
             tracing::warn!(error = %e, "cannot store API key usage counts; keeping them for the next try");
             for (id, n, at) in uses {
                 state.count_key_uses(id, n, at);
+            }
+        }
+        if tick.is_multiple_of(30) {
+            // Login throttles whose window is over and that hold no lock: forget them.
+            let window = time::Duration::seconds(
+                i64::try_from(state.settings().lockout_seconds).unwrap_or(i64::MAX),
+            );
+            if let Err(e) = state
+                .store()
+                .purge_login_throttles(window, time::OffsetDateTime::now_utc())
+                .await
+            {
+                tracing::warn!(error = %e, "cannot purge expired login throttles");
             }
         }
         if tick.is_multiple_of(3) && state.policy_source() != "file" {

@@ -18,7 +18,9 @@ mod store;
 
 pub use change::StoreChange;
 pub use error::StoreError;
-pub use identity::{PrincipalRecord, PrincipalUpdate, SessionRecord};
+pub use identity::{
+    LoginLimits, LoginReservation, LoginSettle, PrincipalRecord, PrincipalUpdate, SessionRecord,
+};
 pub use migrate::{MIGRATIONS, Migration, MigrationReport};
 pub use store::{Backend, Deployment, Initialization, Store};
 

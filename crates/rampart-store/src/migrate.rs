@@ -54,6 +54,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_hardening.sql"),
         postgres: include_str!("../migrations/postgres/0005_hardening.sql"),
     },
+    Migration {
+        version: 6,
+        name: "login_throttle",
+        sqlite: include_str!("../migrations/sqlite/0006_login_throttle.sql"),
+        postgres: include_str!("../migrations/postgres/0006_login_throttle.sql"),
+    },
 ];
 
 /// What a migration run did.

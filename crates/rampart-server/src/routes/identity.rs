@@ -1,8 +1,11 @@
 //! Principals, passwords, login, sessions and second factors.
 //!
 //! Login answers an unknown name and a wrong password with the same 401 after the same work
-//! (a dummy argon2id verification), counts failures per principal and locks after
-//! `max_login_attempts` (423 until `lockout_seconds` pass). Hashing runs on blocking threads, at
+//! (a dummy argon2id verification). Attempts are counted by the name as sent (never by
+//! principal, so unknown names lock and answer alike) and reserved before any verification:
+//! `max_login_attempts` per name and address (IPv6 by /64) and `account_lockout_failures` per
+//! name within `lockout_seconds`; a locked attempt gets 423 after a dummy verification, for
+//! `lockout_seconds`, or until an administrator unlocks. Hashing runs on blocking threads, at
 //! most one per core. Passwords, TOTP secrets and codes never reach a log, an error or the audit
 //! log.
 
@@ -18,7 +21,9 @@ use rampart_access::session::SessionClaims;
 use rampart_access::totp::{Totp, TotpSecret, otpauth_uri};
 use rampart_access::{Principal, PrincipalKind};
 use rampart_crypto::SealContext;
-use rampart_store::{PrincipalRecord, PrincipalUpdate, SessionRecord, StoreChange};
+use rampart_store::{
+    LoginLimits, LoginSettle, PrincipalRecord, PrincipalUpdate, SessionRecord, StoreChange,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -57,7 +62,8 @@ pub struct PrincipalBody {
     pub has_password: bool,
     /// Whether a second factor (TOTP) is enrolled.
     pub totp_enabled: bool,
-    /// Locked after failed logins until then, if locked.
+    /// The latest end of a login lock of this name in force (account-wide, or for one
+    /// address), if any.
     pub locked_until: Option<String>,
     /// Creation time.
     pub created_at: String,
@@ -528,14 +534,13 @@ pub async fn unlock_principal(
     audit.note("principals.unlock", "principal", &id);
     caller.require(&state, "users:manage")?;
     let id = principal_id(&id)?;
-    if !state
+    let record = load(&state, id).await?;
+    // Every lock of the name: account-wide and per address.
+    state
         .store()
-        .clear_login_failures(id)
+        .clear_login_throttles(&record.principal.name)
         .await
-        .map_err(store_error)?
-    {
-        return Err(ApiError::not_found("no principal with that id"));
-    }
+        .map_err(store_error)?;
     Ok(Json(body_of(
         &load(&state, id).await?,
         OffsetDateTime::now_utc(),
@@ -730,6 +735,37 @@ fn login_failed() -> ApiError {
     ApiError::unauthenticated_detail("the name or the password is wrong")
 }
 
+/// The answer to a locked login: the same for every name, known or not, whether the lock holds
+/// for this address or for the whole account.
+fn login_locked() -> ApiError {
+    ApiError::locked(
+        "too many failed logins for this name: try later or ask an administrator to unlock it",
+    )
+}
+
+/// The source a login is throttled by: the client address, IPv6 by its /64.
+fn throttle_source(client_ip: Option<IpAddr>) -> String {
+    match client_ip.map(limiter_address) {
+        Some(IpAddr::V6(prefix)) => format!("{prefix}/64"),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        None => "-".to_owned(),
+    }
+}
+
+/// The login limits from the settings: `max_login_attempts` per name and address,
+/// `account_lockout_failures` per name, both within `lockout_seconds`, locking for as long.
+fn login_limits(state: &AppState) -> LoginLimits {
+    let settings = state.settings();
+    let lockout =
+        time::Duration::seconds(i64::try_from(settings.lockout_seconds).unwrap_or(i64::MAX));
+    LoginLimits {
+        per_source: settings.max_login_attempts,
+        per_account: settings.account_lockout_failures,
+        window: lockout,
+        lockout,
+    }
+}
+
 /// Logs in with a name and password (and a TOTP code when required): a session token.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "identity",
     request_body(content = Object, description = "{\"name\": \"alice\", \"password\": \"…\", \"totp\": \"123456\"?}"),
@@ -774,6 +810,28 @@ pub async fn login(
         return Err(retry_after(not_until));
     }
     let now = OffsetDateTime::now_utc();
+    // Reserve the attempt before verifying anything: concurrent attempts never verify more
+    // passwords than the limits allow. Counted by the name as sent, so unknown names count,
+    // lock and answer exactly like real ones.
+    let source = throttle_source(client_ip);
+    let limits = login_limits(&state);
+    let reservation = state
+        .store()
+        .reserve_login_attempt(&name, &source, &limits, now)
+        .await
+        .map_err(store_error)?;
+    let settle = |outcome: LoginSettle| {
+        let state = state.clone();
+        let (name, source) = (name.clone(), source.clone());
+        async move {
+            state
+                .store()
+                // A lock lasts from the verdict, however long the verification took.
+                .settle_login_attempt(&name, &source, outcome, &limits, OffsetDateTime::now_utc())
+                .await
+                .map_err(store_error)
+        }
+    };
     let record = state
         .store()
         .principal_by_name(&name)
@@ -781,16 +839,12 @@ pub async fn login(
         .map_err(store_error)?;
     if let Some(record) = &record {
         audit.note("auth.login", "principal", &record.principal.id.to_string());
-        if record.locked_until.is_some_and(|until| until > now) {
-            return Err(ApiError::locked(
-                "too many failed logins: this account is locked for now; try later or ask an administrator to unlock it",
-            ));
-        }
     }
     let hasher = Arc::clone(&state.identity().passwords);
+    // A locked attempt verifies nothing, but spends the same time on a dummy verification.
     let stored = record
         .as_ref()
-        .filter(|r| !r.principal.disabled)
+        .filter(|r| reservation.granted() && !r.principal.disabled)
         .and_then(|r| r.password_hash.clone());
     let verified = state
         .identity()
@@ -804,36 +858,29 @@ pub async fn login(
         })
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let (Some(record), Some(verified)) = (record, verified) else {
-        // The same database write a wrong password costs, so timing tells nothing.
-        state
-            .store()
-            .record_unknown_login()
-            .await
-            .map_err(store_error)?;
-        return Err(login_failed());
-    };
-    let id = record.principal.id;
-    let max = state.settings().max_login_attempts;
-    let lockout = time::Duration::seconds(
-        i64::try_from(state.settings().lockout_seconds).unwrap_or(i64::MAX),
-    );
-    let fail = |state: AppState| async move {
-        let (_, locked) = state
-            .store()
-            .record_login_failure(id, max, now, now + lockout)
-            .await
-            .map_err(store_error)?;
-        if locked.is_some_and(|until| until > now) {
-            Err(ApiError::locked(
-                "too many failed logins: this account is now locked; try later or ask an administrator to unlock it",
-            ))
+    if !reservation.granted() {
+        // Refused attempts count against neither row: give back what the other row counted.
+        settle(LoginSettle::Release {
+            source: !reservation.source_locked,
+            account: !reservation.account_locked,
+        })
+        .await?;
+        return Err(login_locked());
+    }
+    let fail = || async {
+        if settle(LoginSettle::Failed).await? {
+            Err(login_locked())
         } else {
             Err(login_failed())
         }
     };
+    let (Some(record), Some(verified)) = (record, verified) else {
+        // An unknown or disabled name: the same writes a wrong password costs.
+        return fail().await;
+    };
+    let id = record.principal.id;
     if !verified.ok {
-        return fail(state.clone()).await;
+        return fail().await;
     }
     // The password is right: a second factor when enrolled or required by a role.
     let mfa_needed = record.totp_enabled || state.policy().mfa_required(&record.principal.roles);
@@ -842,6 +889,12 @@ pub async fn login(
     let enrollment_only = mfa_needed && !record.totp_enabled;
     if mfa_needed && !enrollment_only {
         let Some(code) = code else {
+            // No verdict yet: the attempt is not counted, and clears nothing.
+            settle(LoginSettle::Release {
+                source: true,
+                account: true,
+            })
+            .await?;
             return Err(ApiError::mfa_required(if record.totp_enabled {
                 "send the current TOTP code as \"totp\""
             } else {
@@ -854,6 +907,11 @@ pub async fn login(
             None
         };
         let Some(secret) = secret else {
+            settle(LoginSettle::Release {
+                source: true,
+                account: true,
+            })
+            .await?;
             return Err(ApiError::mfa_required(
                 "a role of this principal requires a second factor: enroll TOTP (POST /v1/principals/{id}/totp) first",
             ));
@@ -868,14 +926,10 @@ pub async fn login(
             None => false,
         };
         if !claimed {
-            return fail(state.clone()).await;
+            return fail().await;
         }
     }
-    state
-        .store()
-        .clear_login_failures(id)
-        .await
-        .map_err(store_error)?;
+    settle(LoginSettle::Succeeded).await?;
     if verified.needs_rehash {
         let hasher = Arc::clone(&state.identity().passwords);
         if let Some(Value::String(p)) = object.get("password") {
@@ -1051,5 +1105,21 @@ pub async fn introspect(
             Ok(Json(json!({"active": false})))
         }
         Err(CredentialError::Store(e)) => Err(ApiError::internal(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_sources_are_addresses_and_ipv6_prefixes() {
+        let source = |text: &str| throttle_source(Some(text.parse().expect("address")));
+        assert_eq!(source("192.0.2.7"), "192.0.2.7");
+        assert_eq!(source("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(source("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(source("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_ne!(source("2001:db8:1:3::1"), source("2001:db8:1:2::1"));
+        assert_eq!(throttle_source(None), "-");
     }
 }

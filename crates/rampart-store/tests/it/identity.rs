@@ -1,15 +1,17 @@
-//! Identity storage on both backends: login state, TOTP steps, sessions, API-key rotation and
+//! Identity storage on both backends: login throttles, TOTP steps, sessions, API-key rotation and
 //! usage, and the stored policy.
 
 use rampart_access::{AccessStore, ApiKeyPepper, Principal, PrincipalKind};
-use rampart_store::{PrincipalUpdate, SessionRecord};
+use rampart_store::{LoginLimits, LoginReservation, LoginSettle, PrincipalUpdate, SessionRecord};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::fixture::Fixture;
 
 on_both_backends!(
-    login_failures_lock_and_clear_atomically,
+    login_throttles_count_per_address_and_per_account,
+    concurrent_reservations_never_exceed_the_limit,
+    locks_in_force_survive_the_upgrade_to_login_throttles,
     totp_steps_are_claimed_once,
     sessions_end_on_revoke_and_on_disable,
     api_keys_rotate_and_count_use,
@@ -29,9 +31,47 @@ fn principal(name: &str) -> Principal {
     }
 }
 
-async fn login_failures_lock_and_clear_atomically(f: Fixture) {
+const LIMITS: LoginLimits = LoginLimits {
+    per_source: 3,
+    per_account: 5,
+    window: Duration::minutes(15),
+    lockout: Duration::minutes(15),
+};
+
+/// Reserves and fails one attempt; returns (granted, locked afterwards).
+async fn fail_once(f: &Fixture, name: &str, source: &str, now: OffsetDateTime) -> (bool, bool) {
+    let reservation = f
+        .store
+        .reserve_login_attempt(name, source, &LIMITS, now)
+        .await
+        .expect("reserves");
+    if !reservation.granted() {
+        f.store
+            .settle_login_attempt(
+                name,
+                source,
+                LoginSettle::Release {
+                    source: !reservation.source_locked,
+                    account: !reservation.account_locked,
+                },
+                &LIMITS,
+                now,
+            )
+            .await
+            .expect("releases");
+        return (false, true);
+    }
+    let locked = f
+        .store
+        .settle_login_attempt(name, source, LoginSettle::Failed, &LIMITS, now)
+        .await
+        .expect("settles");
+    (true, locked)
+}
+
+async fn login_throttles_count_per_address_and_per_account(f: Fixture) {
     f.store.migrate().await.expect("migrates");
-    let p = principal("alice");
+    let p = principal("Alice");
     assert!(
         f.store
             .create_principal(&p, Some("$argon2id$x"))
@@ -40,55 +80,206 @@ async fn login_failures_lock_and_clear_atomically(f: Fixture) {
     );
     assert!(
         !f.store
-            .create_principal(&principal("alice"), None)
+            .create_principal(&principal("Alice"), None)
             .await
             .expect("runs")
     );
-    let until = OffsetDateTime::now_utc() + Duration::minutes(15);
-    for n in 1..=2 {
-        let (count, locked) = f
-            .store
-            .record_login_failure(p.id, 3, OffsetDateTime::now_utc(), until)
-            .await
-            .expect("counts");
-        assert_eq!((count, locked), (n, None));
-    }
-    let (count, locked) = f
-        .store
-        .record_login_failure(p.id, 3, OffsetDateTime::now_utc(), until)
-        .await
-        .expect("counts");
-    assert_eq!(count, 3);
-    assert!(locked.is_some());
-    let record = f
-        .store
-        .principal_by_name("alice")
-        .await
-        .expect("reads")
-        .expect("exists");
-    assert_eq!(record.failed_logins, 3);
-    assert_eq!(record.password_hash.as_deref(), Some("$argon2id$x"));
-    // Once the lock has run out, the next failure counts from one again.
-    let later = until + Duration::seconds(1);
-    let (count, locked) = f
-        .store
-        .record_login_failure(p.id, 3, later, later + Duration::minutes(15))
-        .await
-        .expect("counts");
-    assert_eq!((count, locked), (1, None));
-    assert!(f.store.clear_login_failures(p.id).await.expect("clears"));
+    let now = OffsetDateTime::now_utc();
+    // Three failures from one address lock that address only (names compare case-blind).
+    assert_eq!(
+        fail_once(&f, "alice", "192.0.2.1", now).await,
+        (true, false)
+    );
+    assert_eq!(
+        fail_once(&f, "ALICE", "192.0.2.1", now).await,
+        (true, false)
+    );
+    assert_eq!(fail_once(&f, "Alice", "192.0.2.1", now).await, (true, true));
+    assert_eq!(
+        fail_once(&f, "Alice", "192.0.2.1", now).await,
+        (false, true)
+    );
     let record = f
         .store
         .principal(p.id)
         .await
         .expect("reads")
         .expect("exists");
-    assert_eq!((record.failed_logins, record.locked_until), (0, None));
+    assert!(record.locked_until.is_some_and(|u| u > now));
+    // Another address still verifies; a success clears its own count and is not counted
+    // against the account.
+    let other = f
+        .store
+        .reserve_login_attempt("Alice", "2001:db8::/64", &LIMITS, now)
+        .await
+        .expect("reserves");
+    assert!(other.granted());
+    f.store
+        .settle_login_attempt(
+            "Alice",
+            "2001:db8::/64",
+            LoginSettle::Succeeded,
+            &LIMITS,
+            now,
+        )
+        .await
+        .expect("settles");
+    // Account: 3 failures so far, refused attempts were given back; 2 more from elsewhere lock it.
+    assert_eq!(
+        fail_once(&f, "Alice", "198.51.100.1", now).await,
+        (true, false)
+    );
+    assert_eq!(
+        fail_once(&f, "Alice", "198.51.100.2", now).await,
+        (true, true)
+    );
+    let fresh = f
+        .store
+        .reserve_login_attempt("Alice", "198.51.100.3", &LIMITS, now)
+        .await
+        .expect("reserves");
+    assert_eq!(
+        fresh,
+        LoginReservation {
+            source_locked: false,
+            account_locked: true
+        }
+    );
+    // An unknown name behaves the same: same counts, same locks.
+    for n in 1..=3 {
+        assert_eq!(
+            fail_once(&f, "nobody", "192.0.2.1", now).await,
+            (true, n == 3)
+        );
+    }
+    // Unlock lifts every lock of the name.
+    f.store
+        .clear_login_throttles("alice")
+        .await
+        .expect("clears");
+    let record = f
+        .store
+        .principal(p.id)
+        .await
+        .expect("reads")
+        .expect("exists");
+    assert_eq!(record.locked_until, None);
     assert!(
-        !f.store
-            .clear_login_failures(Uuid::now_v7())
+        f.store
+            .reserve_login_attempt("Alice", "192.0.2.1", &LIMITS, now)
             .await
-            .expect("runs")
+            .expect("reserves")
+            .granted()
+    );
+    // Failures count as long as each comes within the window of the one before.
+    for (minutes, locked) in [(0, false), (10, false), (20, true)] {
+        let at = now + Duration::minutes(minutes);
+        assert_eq!(fail_once(&f, "erin", "192.0.2.9", at).await, (true, locked));
+    }
+    // After a window without attempts, counting starts again.
+    let quiet = now + Duration::minutes(100);
+    assert_eq!(
+        fail_once(&f, "erin", "192.0.2.10", now).await,
+        (true, false)
+    );
+    assert_eq!(
+        fail_once(&f, "erin", "192.0.2.10", quiet).await,
+        (true, false)
+    );
+    assert_eq!(
+        fail_once(&f, "erin", "192.0.2.10", quiet).await,
+        (true, false)
+    );
+    // Once a lock has run out, counting starts again from one.
+    let later = now + Duration::minutes(16);
+    assert_eq!(
+        fail_once(&f, "nobody", "192.0.2.1", later).await,
+        (true, false)
+    );
+    // Rows with nothing left to hold are purged; the lock of a name stays.
+    let lock_time = later;
+    for _ in 0..2 {
+        fail_once(&f, "nobody", "192.0.2.1", lock_time).await;
+    }
+    let purged = f
+        .store
+        .purge_login_throttles(Duration::minutes(15), later + Duration::minutes(14))
+        .await
+        .expect("purges");
+    assert!(purged >= 2, "{purged}");
+    assert_eq!(
+        fail_once(&f, "nobody", "192.0.2.1", later + Duration::minutes(14)).await,
+        (false, true)
+    );
+}
+
+async fn concurrent_reservations_never_exceed_the_limit(f: Fixture) {
+    f.store.migrate().await.expect("migrates");
+    let now = OffsetDateTime::now_utc();
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let store = f.store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .reserve_login_attempt("carol", "203.0.113.7", &LIMITS, now)
+                .await
+                .expect("reserves")
+                .granted()
+        }));
+    }
+    let mut granted = 0;
+    for task in tasks {
+        if task.await.expect("joins") {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, LIMITS.per_source);
+}
+
+async fn locks_in_force_survive_the_upgrade_to_login_throttles(f: Fixture) {
+    // The schema as of version 4, with per-principal lock columns.
+    let sql = |m: &rampart_store::Migration| match f.store.backend() {
+        rampart_store::Backend::Sqlite => m.sqlite,
+        rampart_store::Backend::Postgres => m.postgres,
+    };
+    let (before, upgrade) = rampart_store::MIGRATIONS.split_at(4);
+    assert_eq!(upgrade[0].name, "login_throttle");
+    for m in before {
+        f.exec_raw(sql(m)).await;
+    }
+    let until = OffsetDateTime::now_utc() + Duration::minutes(10);
+    let until = i64::try_from(until.unix_timestamp_nanos() / 1_000).expect("fits");
+    f.exec_raw(&format!(
+        "INSERT INTO principals (id, kind, name, email, roles, teams, disabled, created_at, failed_logins, locked_until)
+         VALUES ('{}', 'user', 'Alice', NULL, '[]', '[]', FALSE, 0, 5, {until}),
+                ('{}', 'user', 'alice', NULL, '[]', '[]', FALSE, 0, 5, {until}),
+                ('{}', 'user', 'bob', NULL, '[]', '[]', FALSE, 0, 2, NULL)",
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7()
+    ))
+    .await;
+    f.exec_raw(sql(&upgrade[0])).await;
+    let alice = f
+        .store
+        .principal_by_name("Alice")
+        .await
+        .expect("reads")
+        .expect("exists");
+    assert!(alice.locked_until.is_some());
+    let now = OffsetDateTime::now_utc();
+    let reservation = f
+        .store
+        .reserve_login_attempt("ALICE", "192.0.2.1", &LIMITS, now)
+        .await
+        .expect("reserves");
+    assert!(reservation.account_locked);
+    assert!(
+        f.store
+            .reserve_login_attempt("bob", "192.0.2.1", &LIMITS, now)
+            .await
+            .expect("reserves")
+            .granted()
     );
 }
 

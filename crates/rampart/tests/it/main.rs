@@ -12,6 +12,7 @@ mod canary;
 mod hardening_access;
 mod hardening_edge;
 mod hardening_keys;
+mod hardening_login;
 mod http_api;
 mod keys;
 mod postgres;
