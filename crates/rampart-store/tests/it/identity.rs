@@ -237,12 +237,12 @@ async fn concurrent_reservations_never_exceed_the_limit(f: Fixture) {
 }
 
 async fn locks_in_force_survive_the_upgrade_to_login_throttles(f: Fixture) {
-    // The schema as of version 4, with per-principal lock columns.
+    // The schema as of version 5, with per-principal lock columns.
     let sql = |m: &rampart_store::Migration| match f.store.backend() {
         rampart_store::Backend::Sqlite => m.sqlite,
         rampart_store::Backend::Postgres => m.postgres,
     };
-    let (before, upgrade) = rampart_store::MIGRATIONS.split_at(4);
+    let (before, upgrade) = rampart_store::MIGRATIONS.split_at(5);
     assert_eq!(upgrade[0].name, "login_throttle");
     for m in before {
         f.exec_raw(sql(m)).await;
