@@ -158,12 +158,19 @@ fn valid_role_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// Whether `permission` is `resource:action`, `resource:*` or `*`.
+/// Whether `permission` is `resource:action`, `resource:*` or `*`, of at most
+/// [`MAX_PERMISSION_LEN`] bytes.
 pub fn is_valid_permission(permission: &str) -> bool {
     valid_permission(permission)
 }
 
+/// Longest permission accepted (`resource:action`).
+pub const MAX_PERMISSION_LEN: usize = 128;
+
 fn valid_permission(permission: &str) -> bool {
+    if permission.len() > MAX_PERMISSION_LEN {
+        return false;
+    }
     let part = |s: &str| {
         !s.is_empty()
             && s.chars()

@@ -23,6 +23,7 @@ on_both_backends!(
     swapped_entries_are_named,
     truncated_tail_is_caught,
     replaced_checkpoint_is_caught,
+    changes_commit_with_their_entries_or_not_at_all,
 );
 
 fn signer() -> LogSigner {
@@ -450,4 +451,96 @@ async fn replaced_checkpoint_is_caught(f: Fixture) {
     ))
     .await;
     assert_named(&log.verify().await.unwrap(), None, "no signature by key");
+}
+
+fn principal(name: &str) -> rampart_access::Principal {
+    rampart_access::Principal {
+        id: uuid::Uuid::now_v7(),
+        kind: rampart_access::PrincipalKind::User,
+        name: name.to_owned(),
+        email: None,
+        roles: vec!["viewer".into()],
+        teams: vec![],
+        disabled: false,
+        created_at: time::OffsetDateTime::now_utc(),
+    }
+}
+
+/// A change rides in the transaction of its entry: both are written, or (refused) neither; and
+/// changes interleaved with plain appends never hold them back or mix with them.
+async fn changes_commit_with_their_entries_or_not_at_all(f: Fixture) {
+    use rampart_store::StoreChange;
+    let log = open(&f).await;
+    let alice = principal("alice");
+    log.append_with(
+        vec![event(0, "principals.create", &[])],
+        by(),
+        StoreChange::CreatePrincipal {
+            principal: alice.clone(),
+            password_hash: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(f.store.principal(alice.id).await.unwrap().is_some());
+    assert_eq!(log.head().await.unwrap().size, 1);
+
+    // The name is taken: the change is refused, and its entry is not written either.
+    let impostor = principal("alice");
+    let refused = log
+        .append_with(
+            vec![event(1, "principals.create", &[])],
+            by(),
+            StoreChange::CreatePrincipal {
+                principal: impostor.clone(),
+                password_hash: None,
+            },
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(rampart_audit::LogError::Refused(_))),
+        "{refused:?}"
+    );
+    assert!(f.store.principal(impostor.id).await.unwrap().is_none());
+    assert_eq!(log.head().await.unwrap().size, 1);
+
+    // Twenty plain appends and ten changes (two of them refused) at once.
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 3 == 0 {
+                let name = if i < 6 {
+                    "alice".to_owned()
+                } else {
+                    format!("user{i}")
+                };
+                log.append_with(
+                    vec![event(i, "principals.create", &[])],
+                    by(),
+                    StoreChange::CreatePrincipal {
+                        principal: principal(&name),
+                        password_hash: None,
+                    },
+                )
+                .await
+                .is_ok()
+            } else {
+                log.append(vec![event(i, "record.read", &[])], by())
+                    .await
+                    .is_ok()
+            }
+        }));
+    }
+    let mut written = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            written += 1;
+        }
+    }
+    assert_eq!(written, 28, "two changes reuse the taken name");
+    assert_eq!(log.head().await.unwrap().size, 29);
+    assert!(log.verify().await.unwrap().ok);
+    let created = f.store.list_principals(None, 100).await.unwrap();
+    assert_eq!(created.len(), 9, "alice and the eight new names");
 }

@@ -334,3 +334,88 @@ fn planted_passwords_and_api_keys_appear_nowhere() {
         }
     }
 }
+
+/// The second-factor path of the hardening: an enrollment session, a TOTP secret and a session
+/// token are handed to their owner and appear in no log line, audit entry or stored file.
+#[test]
+fn planted_second_factor_secrets_appear_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let server = Server::start(&["--data-dir", data], &[("RUST_LOG", "trace")]);
+    let admin = server.admin_key.clone().unwrap();
+    let password = "Canary-Second-Factor-9931q";
+    let base = server.base.clone();
+    let mut secrets: Vec<(&str, String)> = vec![("password", password.to_owned())];
+    let mut export = String::new();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let http = client(None, None);
+        let send = |path: &str, key: Option<&str>, body: Value| {
+            let request = http.post(format!("{base}{path}")).json(&body);
+            let request = match key {
+                Some(key) => request.bearer_auth(key),
+                None => request,
+            };
+            async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let created = send(
+            "/v1/principals",
+            Some(&admin),
+            serde_json::json!({"name": "root2", "password": password, "roles": ["admin"]}),
+        )
+        .await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let login = serde_json::json!({"name": "root2", "password": password});
+        let first = send("/v1/auth/login", None, login.clone()).await;
+        let enrollment = first["enrollment_token"].as_str().unwrap().to_owned();
+        let enrolled = send(
+            &format!("/v1/principals/{id}/totp"),
+            Some(&enrollment),
+            Value::Null,
+        )
+        .await;
+        let secret_b32 = enrolled["secret_b32"].as_str().unwrap().to_owned();
+        let secret = rampart_access::totp::TotpSecret::from_base32(&secret_b32).unwrap();
+        let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap();
+        let code = rampart_access::totp::Totp::DEFAULT.code_at(&secret, now);
+        let confirmed = send(
+            &format!("/v1/principals/{id}/totp/confirm"),
+            Some(&enrollment),
+            serde_json::json!({"code": code}),
+        )
+        .await;
+        assert_eq!(confirmed["totp_enabled"], true, "{confirmed}");
+        let next = rampart_access::totp::Totp::DEFAULT.code_at(&secret, now + 30);
+        let mut full = login.clone();
+        full["totp"] = Value::String(next);
+        let session = send("/v1/auth/login", None, full).await;
+        let token = session["token"].as_str().unwrap().to_owned();
+        secrets.push(("enrollment token", enrollment));
+        secrets.push(("TOTP secret", secret_b32));
+        secrets.push(("session token", token));
+        export = http
+            .get(format!("{base}/v1/audit/export"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    });
+    let (_, logs) = server.terminate_and_keep_logs();
+    assert!(
+        export.contains("principals.totp_confirm"),
+        "the export is the audit log"
+    );
+    for (name, secret) in &secrets {
+        assert!(!logs.contains(secret.as_str()), "{name} in logs");
+        assert!(!export.contains(secret.as_str()), "{name} in the audit log");
+        for (path, bytes) in crate::support::snapshot(dir.path()) {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret.as_str()),
+                "{name} in {}",
+                path.display()
+            );
+        }
+    }
+}

@@ -8,6 +8,7 @@
 
 mod architecture;
 mod audit;
+mod audit_completeness;
 mod canary;
 mod hardening_access;
 mod hardening_edge;

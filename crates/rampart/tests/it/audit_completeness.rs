@@ -1,0 +1,334 @@
+//! The audit-completeness property, against a running server: every state-changing route of the
+//! OpenAPI document (POST, PUT, PATCH, DELETE), called with the largest inputs it allows, yields
+//! exactly the audit entries it promises (one per change, carrying the request's id; none for
+//! pure computations), and the same call past a bound is refused with 422 and changes nothing.
+//! A route added to the document without a step here fails the test.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{Server, client};
+
+/// One call of the walk.
+struct Step {
+    /// `METHOD /path/{template}` as the OpenAPI document names it.
+    route: &'static str,
+    /// The concrete path.
+    path: String,
+    /// The credential (`None`: no Authorization header).
+    key: Option<String>,
+    /// The body, if any.
+    body: Option<Value>,
+    /// Entries the call must add: 1 for a change, 0 for a computation, N for an audit batch.
+    entries: u64,
+}
+
+struct Walk {
+    base: String,
+    http: reqwest::Client,
+    covered: BTreeSet<String>,
+}
+
+struct Reply {
+    status: u16,
+    body: Value,
+    text: String,
+}
+
+impl Walk {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> (Reply, String) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let request_id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let text = response.text().await.unwrap();
+        (
+            Reply {
+                status,
+                body: serde_json::from_str(&text).unwrap_or(Value::Null),
+                text,
+            },
+            request_id,
+        )
+    }
+
+    async fn size(&self) -> u64 {
+        let (health, _) = self.send(Method::GET, "/v1/health", None, None).await;
+        health.body["audit"]["tree_size"].as_u64().unwrap()
+    }
+
+    /// Runs a step: a 2xx answer and exactly `step.entries` new entries, each (but for an
+    /// audit batch, whose entries are the application's) carrying the request's id.
+    async fn run(&mut self, admin: &str, step: Step) -> Value {
+        let (method, _) = step.route.split_once(' ').unwrap();
+        let method: Method = method.parse().unwrap();
+        let before = self.size().await;
+        let (reply, request_id) = self
+            .send(method, &step.path, step.key.as_deref(), step.body.as_ref())
+            .await;
+        assert!(
+            (200..300).contains(&reply.status),
+            "{} with maximal input: {} {}",
+            step.route,
+            reply.status,
+            reply.text
+        );
+        let after = self.size().await;
+        assert_eq!(
+            after - before,
+            step.entries,
+            "{}: {} entries instead of {}",
+            step.route,
+            after - before,
+            step.entries
+        );
+        if step.entries > 0 && step.route != "POST /v1/audit/entries" {
+            let (page, _) = self
+                .send(
+                    Method::GET,
+                    &format!("/v1/audit/entries?from_seq={before}"),
+                    Some(admin),
+                    None,
+                )
+                .await;
+            for entry in page.body["items"].as_array().unwrap() {
+                assert_eq!(
+                    entry["context"]["request_id"], request_id,
+                    "{}: an entry of another request: {entry}",
+                    step.route
+                );
+                assert_eq!(entry["status"], "success", "{}: {entry}", step.route);
+            }
+        }
+        self.covered.insert(step.route.to_owned());
+        reply.body
+    }
+
+    /// A call past a bound: 422 naming `field`, and nothing but its failure record.
+    async fn refuse(&self, route: &str, path: &str, key: &str, body: Value, field: &str) {
+        let (method, _) = route.split_once(' ').unwrap();
+        let before = self.size().await;
+        let (reply, _) = self
+            .send(method.parse().unwrap(), path, Some(key), Some(&body))
+            .await;
+        assert_eq!(reply.status, 422, "{route} past its bound: {}", reply.text);
+        assert_eq!(
+            reply.body["errors"][0]["field"], field,
+            "{route}: {}",
+            reply.text
+        );
+        assert!(
+            self.size().await - before <= 1,
+            "{route}: more than its failure record"
+        );
+    }
+}
+
+fn names(count: usize, width: usize, prefix: &str) -> Vec<String> {
+    (0..count)
+        .map(|i| {
+            let stem = format!("{prefix}{i}-");
+            format!("{stem}{}", "x".repeat(width - stem.len()))
+        })
+        .collect()
+}
+
+#[test]
+fn every_state_changing_route_audits_maximal_inputs_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &["--data-dir", dir.path().to_str().unwrap()],
+        &[("RAMPART_RATE_LIMIT_PER_SECOND", "100000")],
+    );
+    let admin = server.admin_key.clone().unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut walk = Walk {
+            base: server.base.clone(),
+            http: client(None, None),
+            covered: BTreeSet::new(),
+        };
+        let (doc, _) = walk.send(Method::GET, "/openapi.json", None, None).await;
+        let mut routes = BTreeSet::new();
+        for (path, item) in doc.body["paths"].as_object().unwrap() {
+            for method in ["post", "put", "patch", "delete"] {
+                if item.get(method).is_some() {
+                    routes.insert(format!("{} {path}", method.to_uppercase()));
+                }
+            }
+        }
+        let a = Some(admin.clone());
+        let step = |route: &'static str, path: &str, key: &Option<String>, body: Value, entries: u64| Step {
+            route,
+            path: path.to_owned(),
+            key: key.clone(),
+            body: Some(body),
+            entries,
+        };
+
+        // The role policy: 200 roles (the default ones kept), 200 permissions each.
+        let (policy, _) = walk.send(Method::GET, "/v1/policy", Some(&admin), None).await;
+        let mut roles = policy.body["roles"].as_object().unwrap().clone();
+        let permissions: Vec<String> = (0..200).map(|i| format!("r{i}:a")).collect();
+        let mut i = 0;
+        while roles.len() < 200 {
+            roles.insert(format!("role{i}-{}", "x".repeat(50)), json!({"permissions": permissions}));
+            i += 1;
+        }
+        walk.run(&admin, step("PUT /v1/policy", "/v1/policy", &a, json!({"roles": roles}), 1)).await;
+        let mut too_many = roles.clone();
+        too_many.insert("one-more".into(), json!({"permissions": ["a:b"]}));
+        walk.refuse("PUT /v1/policy", "/v1/policy", &admin, json!({"roles": too_many}), "roles").await;
+
+        // Principals: 64 roles (repeats fold), 64 teams of 128 characters, longest name and email.
+        let teams = names(64, 128, "t");
+        let mut many_roles: Vec<&str> = vec!["viewer", "developer", "operator"];
+        many_roles.extend(std::iter::repeat_n("viewer", 61));
+        let email = format!("{}@example.com", "e".repeat(240));
+        let name = format!("u{}", "n".repeat(127));
+        let created = walk
+            .run(&admin, step("POST /v1/principals", "/v1/principals", &a,
+                json!({"type": "user", "name": name, "email": email, "roles": many_roles,
+                       "teams": teams, "password": "Maximal-input-password-1"}), 1))
+            .await;
+        let user = created["id"].as_str().unwrap().to_owned();
+        walk.refuse("POST /v1/principals", "/v1/principals", &admin,
+            json!({"name": "over", "teams": names(65, 10, "t")}), "teams").await;
+        walk.run(&admin, step("PATCH /v1/principals/{id}", &format!("/v1/principals/{user}"), &a,
+            json!({"roles": many_roles, "teams": names(64, 128, "u"), "email": email, "disabled": false}), 1)).await;
+        walk.refuse("PATCH /v1/principals/{id}", &format!("/v1/principals/{user}"), &admin,
+            json!({"roles": vec!["viewer"; 65]}), "roles").await;
+
+        // Sessions and second factors of that user.
+        let login = walk
+            .run(&admin, Step { key: None, ..step("POST /v1/auth/login", "/v1/auth/login", &None,
+                json!({"name": name, "password": "Maximal-input-password-1"}), 1) })
+            .await;
+        let session = Some(login["token"].as_str().unwrap().to_owned());
+        let enrolled = walk
+            .run(&admin, step("POST /v1/principals/{id}/totp", &format!("/v1/principals/{user}/totp"), &session, json!({}), 1))
+            .await;
+        let secret = rampart_access::totp::TotpSecret::from_base32(enrolled["secret_b32"].as_str().unwrap()).unwrap();
+        let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap();
+        let code = rampart_access::totp::Totp::DEFAULT.code_at(&secret, now);
+        walk.run(&admin, step("POST /v1/principals/{id}/totp/confirm", &format!("/v1/principals/{user}/totp/confirm"), &session,
+            json!({"code": code}), 1)).await;
+        walk.run(&admin, Step { body: None, ..step("DELETE /v1/principals/{id}/totp", &format!("/v1/principals/{user}/totp"), &a, json!({}), 1) }).await;
+        walk.run(&admin, Step { body: None, ..step("POST /v1/principals/{id}/unlock", &format!("/v1/principals/{user}/unlock"), &a, json!({}), 1) }).await;
+        walk.run(&admin, step("POST /v1/auth/introspect", "/v1/auth/introspect", &a,
+            json!({"credential": session.clone().unwrap(), "client_ip": "203.0.113.7"}), 0)).await;
+        walk.run(&admin, Step { body: None, ..step("POST /v1/auth/logout", "/v1/auth/logout", &session, json!({}), 1) }).await;
+
+        // API keys: 64 scopes of 128 characters, 100 networks, the longest name and lifetime.
+        let scopes: Vec<String> = (0..64).map(|i| {
+            let stem = format!("s{i}:");
+            format!("{stem}{}", "p".repeat(128 - stem.len()))
+        }).collect();
+        let nets: Vec<String> = (0..100).map(|i| format!("10.{i}.0.0/16")).collect();
+        let key = walk
+            .run(&admin, step("POST /v1/api-keys", "/v1/api-keys", &a,
+                json!({"name": "k".repeat(128), "scopes": scopes, "allowed_ips": nets, "expires_in_days": 3650}), 1))
+            .await;
+        let key_id = key["id"].as_str().unwrap().to_owned();
+        let mut over = scopes.clone();
+        over.push("one:more".into());
+        walk.refuse("POST /v1/api-keys", "/v1/api-keys", &admin, json!({"name": "x", "scopes": over}), "scopes").await;
+        let rotated = walk
+            .run(&admin, step("POST /v1/api-keys/{id}/rotate", &format!("/v1/api-keys/{key_id}/rotate"), &a,
+                json!({"grace_seconds": 2_592_000}), 1))
+            .await;
+        let new_id = rotated["id"].as_str().unwrap().to_owned();
+        walk.run(&admin, Step { body: None, ..step("DELETE /v1/api-keys/{id}", &format!("/v1/api-keys/{new_id}"), &a, json!({}), 1) }).await;
+
+        // Authorization checks: an allowed one changes and records nothing; a denied one with
+        // the longest fields is recorded once.
+        let long = "z".repeat(256);
+        walk.run(&admin, step("POST /v1/authorize", "/v1/authorize", &a,
+            json!({"principal_id": user, "action": format!("keys:{}", "q".repeat(200)),
+                   "resource": {"type": long, "id": long, "team_id": long}}), 1)).await;
+
+        // Keys: every operation with a full batch (10,000 items) is one entry.
+        for (name, kind) in [("k-aes", "aes256-gcm"), ("k-mac", "hmac-sha256"), ("k-ed", "ed25519")] {
+            let route = "POST /v1/keys";
+            walk.run(&admin, step(route, "/v1/keys", &a, json!({"name": name, "type": kind, "rotation_period_days": 36_500}), 1)).await;
+        }
+        let batch = |item: Value| json!({"batch": vec![item; 10_000]});
+        let encrypted = walk
+            .run(&admin, step("POST /v1/keys/{name}/encrypt", "/v1/keys/k-aes/encrypt", &a,
+                batch(json!({"plaintext": "AAAA", "associated_data": "QUFB"})), 1))
+            .await;
+        let ciphertext = encrypted["batch"][0]["ciphertext"].as_str().unwrap().to_owned();
+        walk.run(&admin, step("POST /v1/keys/{name}/decrypt", "/v1/keys/k-aes/decrypt", &a,
+            batch(json!({"ciphertext": ciphertext, "associated_data": "QUFB"})), 1)).await;
+        walk.run(&admin, Step { body: None, ..step("POST /v1/keys/{name}/rotate", "/v1/keys/k-aes/rotate", &a, json!({}), 1) }).await;
+        walk.run(&admin, step("POST /v1/keys/{name}/rewrap", "/v1/keys/k-aes/rewrap", &a,
+            batch(json!({"ciphertext": ciphertext, "associated_data": "QUFB"})), 1)).await;
+        walk.run(&admin, step("PATCH /v1/keys/{name}", "/v1/keys/k-aes", &a,
+            json!({"min_decryption_version": 2, "rotation_period_days": 36_500}), 1)).await;
+        let mac = walk
+            .run(&admin, step("POST /v1/keys/{name}/hmac", "/v1/keys/k-mac/hmac", &a, batch(json!({"input": "AAAA"})), 1))
+            .await;
+        let mac = mac["batch"][0]["hmac"].as_str().unwrap().to_owned();
+        walk.run(&admin, step("POST /v1/keys/{name}/verify-hmac", "/v1/keys/k-mac/verify-hmac", &a,
+            batch(json!({"input": "AAAA", "hmac": mac})), 1)).await;
+        let signed = walk
+            .run(&admin, step("POST /v1/keys/{name}/sign", "/v1/keys/k-ed/sign", &a, batch(json!({"input": "AAAA"})), 1))
+            .await;
+        let signature = signed["batch"][0]["signature"].as_str().unwrap().to_owned();
+        walk.run(&admin, step("POST /v1/keys/{name}/verify", "/v1/keys/k-ed/verify", &a,
+            // Signatures are long: the 1 MiB body limit binds before the batch limit.
+            json!({"batch": vec![json!({"input": "AAAA", "signature": signature}); 8_000]}), 1)).await;
+
+        // Documents: 1,000 fields.
+        let document: serde_json::Map<String, Value> = (0..1000).map(|i| (format!("f{i}"), json!("secret"))).collect();
+        let fields: Vec<String> = (0..1000).map(|i| format!("f{i}")).collect();
+        let sealed = walk
+            .run(&admin, step("POST /v1/documents/encrypt", "/v1/documents/encrypt", &a,
+                json!({"key": "k-aes", "fields": fields, "document": document, "document_id": "d".repeat(256)}), 1))
+            .await;
+        walk.run(&admin, step("POST /v1/documents/decrypt", "/v1/documents/decrypt", &a,
+            json!({"document": sealed["document"], "document_id": "d".repeat(256)}), 1)).await;
+
+        // Cards.
+        let card = walk
+            .run(&admin, step("POST /v1/cards/tokenize", "/v1/cards/tokenize", &a, json!({"pan": "4111111111111111", "expiry": "12/29"}), 1))
+            .await;
+        walk.run(&admin, step("POST /v1/cards/detokenize", "/v1/cards/detokenize", &a, json!({"token": card["token"]}), 1)).await;
+
+        // PII: detection and plain redaction compute; tokenizing 1,000 cards stores them, once.
+        let text: String = (0..1000).map(|_| "card 4111111111111111 ").collect();
+        walk.run(&admin, step("POST /v1/detect", "/v1/detect", &a, json!({"text": "mail me at a@example.com"}), 0)).await;
+        walk.run(&admin, step("POST /v1/redact", "/v1/redact", &a,
+            json!({"text": text, "policy": {"credit_card": "tokenize"}}), 1)).await;
+
+        // The audit log: a batch of 10,000 events is its own record; a verification is recorded.
+        let events: Vec<Value> = (0..10_000)
+            .map(|i| json!({"actor": {"type": "user", "id": format!("u{i}")}, "action": "record.read",
+                            "resource": {"type": "record", "id": format!("r{i}")}, "status": "success"}))
+            .collect();
+        walk.run(&admin, step("POST /v1/audit/entries", "/v1/audit/entries", &a, json!({"events": events}), 10_000)).await;
+        walk.run(&admin, Step { body: None, ..step("POST /v1/audit/verify", "/v1/audit/verify", &a, json!({}), 1) }).await;
+
+        // Last, disabling the user.
+        walk.run(&admin, Step { body: None, ..step("DELETE /v1/principals/{id}", &format!("/v1/principals/{user}"), &a, json!({}), 1) }).await;
+
+        let missing: Vec<&String> = routes.difference(&walk.covered).collect();
+        assert!(missing.is_empty(), "state-changing routes without a step: {missing:?}");
+    });
+}
