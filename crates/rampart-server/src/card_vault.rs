@@ -117,6 +117,17 @@ impl CardVault {
         .collect()
     }
 
+    /// A new token and the record of `pan` under the cards key, not stored yet: the caller
+    /// commits it (`StoreChange::InsertCards`) with its audit entry.
+    pub async fn prepare_tokenize(
+        &self,
+        pan: &Pan,
+        expiry: Option<&str>,
+    ) -> Result<CardRecord, VaultError> {
+        let key = self.cards_key().await?;
+        self.seal_card(&key.ring, pan, expiry)
+    }
+
     /// Stores a card and returns its record.
     pub async fn tokenize(
         &self,

@@ -15,6 +15,7 @@ use rampart_crypto::{
     CryptoError, KeyEncryptionKey, KeyMaterial, KeyRecord, KeyStore, KeyType, KeyUpdate, Keyring,
     KeyringError, MAX_ENCRYPTIONS_PER_VERSION, NewKey, SealContext, sealed_key_name,
 };
+use rampart_store::StoreChange;
 use rampart_store::{Store, StoreError};
 use time::OffsetDateTime;
 
@@ -151,6 +152,25 @@ impl KeyService {
         material: Option<KeyMaterial>,
         team_id: Option<String>,
     ) -> Result<KeyRecord, KeyServiceError> {
+        let change =
+            self.prepare_create(name, key_type, rotation_period_days, material, team_id)?;
+        if !self.store.apply(&change).await? {
+            return Err(KeyServiceError::Exists(name.to_owned()));
+        }
+        Ok(self.reload(name).await?.record.clone())
+    }
+
+    /// Checks a new key and seals its first version: the change that creates it, for the
+    /// caller to commit (with its audit entry: `AuditSlot::commit`; refused: the name is taken),
+    /// then [`KeyService::reload`].
+    pub fn prepare_create(
+        &self,
+        name: &str,
+        key_type: KeyType,
+        rotation_period_days: Option<u32>,
+        material: Option<KeyMaterial>,
+        team_id: Option<String>,
+    ) -> Result<StoreChange, KeyServiceError> {
         if !(valid_key_name(name) || is_internal(name)) {
             return Err(KeyServiceError::InvalidName);
         }
@@ -172,10 +192,7 @@ impl KeyService {
             first_version: self.seal(name, 1, &material)?,
             team_id,
         };
-        if !self.store.create_key(&new).await? {
-            return Err(KeyServiceError::Exists(name.to_owned()));
-        }
-        Ok(self.reload(name).await?.record.clone())
+        Ok(StoreChange::CreateKey(new))
     }
 
     /// Creates an internal key unless it exists; another server may create it first.
@@ -294,19 +311,30 @@ impl KeyService {
         name: &str,
         expected_latest: u32,
     ) -> Result<KeyRecord, KeyServiceError> {
+        let change = self.prepare_rotation(name, expected_latest)?;
+        if !self.store.apply(&change).await? {
+            return Err(KeyServiceError::Conflict);
+        }
+        Ok(self.reload(name).await?.record.clone())
+    }
+
+    /// The change that adds version `expected_latest + 1` (new material, sealed), for the
+    /// caller to commit; refused if another writer rotated since `expected_latest` was read.
+    pub fn prepare_rotation(
+        &self,
+        name: &str,
+        expected_latest: u32,
+    ) -> Result<StoreChange, KeyServiceError> {
         let next = expected_latest
             .checked_add(1)
             .ok_or(KeyServiceError::Conflict)?;
         let material = KeyMaterial::generate()?;
-        let sealed = self.seal(name, next, &material)?;
-        if !self
-            .store
-            .add_version(name, expected_latest, &sealed, now_micros())
-            .await?
-        {
-            return Err(KeyServiceError::Conflict);
-        }
-        Ok(self.reload(name).await?.record.clone())
+        Ok(StoreChange::AddKeyVersion {
+            name: name.to_owned(),
+            expected_latest,
+            sealed: self.seal(name, next, &material)?,
+            created_at: now_micros(),
+        })
     }
 
     /// Changes `min_decryption_version` and/or `rotation_period_days`.
@@ -315,6 +343,29 @@ impl KeyService {
         name: &str,
         update: &KeyUpdate,
     ) -> Result<KeyRecord, KeyServiceError> {
+        let change = self.prepare_update(name, update).await?;
+        if !self.store.apply(&change).await? {
+            return Err(self.update_refused(name).await);
+        }
+        Ok(self.reload(name).await?.record.clone())
+    }
+
+    /// Why an update change was refused: the key is gone, or another request raised the
+    /// minimum between our read and our write (the store refused to lower it).
+    pub async fn update_refused(&self, name: &str) -> KeyServiceError {
+        match self.record(name).await {
+            Err(e) => e,
+            Ok(_) => KeyServiceError::Conflict,
+        }
+    }
+
+    /// Checks an update against the key as stored: the change that makes it, for the caller to
+    /// commit (refused: see [`KeyService::update_refused`]).
+    pub async fn prepare_update(
+        &self,
+        name: &str,
+        update: &KeyUpdate,
+    ) -> Result<StoreChange, KeyServiceError> {
         let record = self.record(name).await?;
         if let Some(min) = update.min_decryption_version
             && (min < 1 || min > record.latest_version)
@@ -351,20 +402,11 @@ impl KeyService {
                 ),
             });
         }
-        let stored = self
-            .store
-            .update_key(name, update, now_micros())
-            .await?
-            .ok_or_else(|| KeyServiceError::NotFound(name.to_owned()))?;
-        if update
-            .min_decryption_version
-            .is_some_and(|min| min != stored.min_decryption_version)
-        {
-            // Another request raised the minimum between our read and our write; the store
-            // refused to lower it and changed nothing.
-            return Err(KeyServiceError::Conflict);
-        }
-        Ok(self.reload(name).await?.record.clone())
+        Ok(StoreChange::UpdateKey {
+            name: name.to_owned(),
+            update: update.clone(),
+            updated_at: now_micros(),
+        })
     }
 
     /// Adds the encryptions counted in this process to the stored totals.

@@ -1,6 +1,7 @@
 //! Changes that commit in the same transaction as the audit entry recording them.
 //!
-//! A [`StoreChange`] is the data of one identity write. [`Store::apply`] commits it alone (for
+//! A [`StoreChange`] is the data of one write made on a request's behalf (identity, keys,
+//! cards). [`Store::apply`] commits it alone (for
 //! start-up and tests); the audit log's append (`AuditStore::append` with a change) commits it
 //! together with the entries that record it, so a change is never made without its audit entry,
 //! even if the process dies between the two. Each change may carry a precondition (a name not
@@ -8,14 +9,14 @@
 //! nothing is written and the change is refused.
 
 use rampart_access::{ApiKeyRecord, Principal};
-use rampart_crypto::SealedSecret;
+use rampart_crypto::{CardRecord, KeyUpdate, NewKey, SealedSecret};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::identity::PrincipalUpdate;
 use crate::{Store, StoreError, with_pool};
 
-/// One identity write; see the module documentation.
+/// One write made on a request's behalf; see the module documentation.
 #[derive(Debug, Clone)]
 pub enum StoreChange {
     /// A new principal (refused when the name is taken).
@@ -83,6 +84,32 @@ pub enum StoreChange {
         /// The time of the change.
         now: OffsetDateTime,
     },
+    /// A new named key with its first version (refused when the name is taken).
+    CreateKey(NewKey),
+    /// Adds version `expected_latest + 1` to a key (refused when another writer rotated it
+    /// since `expected_latest` was read).
+    AddKeyVersion {
+        /// The key.
+        name: String,
+        /// The latest version the caller saw.
+        expected_latest: u32,
+        /// The new version's material, sealed by the KEK.
+        sealed: SealedSecret,
+        /// Creation time, microseconds since the Unix epoch.
+        created_at: i64,
+    },
+    /// Changes a key's settings (refused when there is no such key, or when it would lower
+    /// `min_decryption_version` without `allow_lowering`, e.g. raised meanwhile).
+    UpdateKey {
+        /// The key.
+        name: String,
+        /// What changes.
+        update: KeyUpdate,
+        /// The time of the change, microseconds since the Unix epoch.
+        updated_at: i64,
+    },
+    /// Tokenized cards, all or none.
+    InsertCards(Vec<CardRecord>),
 }
 
 impl StoreChange {
@@ -97,6 +124,12 @@ impl StoreChange {
             Self::RevokeApiKey { .. } => "the key is unknown or revoked already",
             Self::RotateApiKey { .. } => "the key was revoked or rotated meanwhile",
             Self::ConfirmTotp { .. } => "another enrollment replaced this one meanwhile",
+            Self::CreateKey(_) => "a key with that name already exists",
+            Self::AddKeyVersion { .. } => "the key was rotated meanwhile",
+            Self::UpdateKey { .. } => {
+                "the key is gone, or its minimum decryption version was raised meanwhile"
+            }
+            Self::InsertCards(_) => "the cards were not stored",
         }
     }
 }
@@ -284,6 +317,122 @@ macro_rules! apply_change {
                     .await?
                     .rows_affected()
                         == 1
+                }
+                StoreChange::CreateKey(key) => {
+                    let done = sqlx::query(
+                        "INSERT INTO keys (name, key_type, latest_version, min_decryption_version,
+                                           rotation_period_days, created_at, updated_at, team_id)
+                         VALUES ($1, $2, 1, 1, $3, $4, $4, $5) ON CONFLICT (name) DO NOTHING",
+                    )
+                    .bind(&key.name)
+                    .bind(key.key_type.as_str())
+                    .bind(key.rotation_period_days.map(i64::from))
+                    .bind(key.created_at)
+                    .bind(key.team_id.as_deref())
+                    .execute(&mut *$tx)
+                    .await?;
+                    if done.rows_affected() == 1 {
+                        sqlx::query("INSERT INTO key_versions (key_name, version, created_at) VALUES ($1, 1, $2)")
+                            .bind(&key.name)
+                            .bind(key.created_at)
+                            .execute(&mut *$tx)
+                            .await?;
+                        sqlx::query(
+                            "INSERT INTO sealed_secrets (name, version, sealed, created_at) VALUES ($1, 1, $2, $3)",
+                        )
+                        .bind(rampart_crypto::sealed_key_name(&key.name))
+                        .bind(key.first_version.as_bytes())
+                        .bind(key.created_at)
+                        .execute(&mut *$tx)
+                        .await?;
+                        true
+                    } else {
+                        false
+                    }
+                }
+                StoreChange::AddKeyVersion { name, expected_latest, sealed, created_at } => {
+                    let next = i64::from(*expected_latest) + 1;
+                    let done = sqlx::query(
+                        "UPDATE keys SET latest_version = $1, updated_at = $2
+                         WHERE name = $3 AND latest_version = $4",
+                    )
+                    .bind(next)
+                    .bind(*created_at)
+                    .bind(name.as_str())
+                    .bind(i64::from(*expected_latest))
+                    .execute(&mut *$tx)
+                    .await?;
+                    if done.rows_affected() == 1 {
+                        sqlx::query("INSERT INTO key_versions (key_name, version, created_at) VALUES ($1, $2, $3)")
+                            .bind(name.as_str())
+                            .bind(next)
+                            .bind(*created_at)
+                            .execute(&mut *$tx)
+                            .await?;
+                        sqlx::query(
+                            "INSERT INTO sealed_secrets (name, version, sealed, created_at) VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(rampart_crypto::sealed_key_name(name))
+                        .bind(next)
+                        .bind(sealed.as_bytes())
+                        .bind(*created_at)
+                        .execute(&mut *$tx)
+                        .await?;
+                        true
+                    } else {
+                        false
+                    }
+                }
+                StoreChange::UpdateKey { name, update, updated_at } => {
+                    let done = sqlx::query("UPDATE keys SET updated_at = $1 WHERE name = $2")
+                        .bind(*updated_at)
+                        .bind(name.as_str())
+                        .execute(&mut *$tx)
+                        .await?;
+                    // Lowering only when allowed: checked here, in the transaction, so a
+                    // minimum raised meanwhile by another request is never lowered by this one.
+                    let mut applied = done.rows_affected() == 1;
+                    if applied && let Some(min) = update.min_decryption_version {
+                        applied = sqlx::query(
+                            "UPDATE keys SET min_decryption_version = $1
+                             WHERE name = $2 AND ($3 = 1 OR min_decryption_version <= $1)",
+                        )
+                        .bind(i64::from(min))
+                        .bind(name.as_str())
+                        .bind(i64::from(update.allow_lowering))
+                        .execute(&mut *$tx)
+                        .await?
+                        .rows_affected()
+                            == 1;
+                    }
+                    if applied && let Some(period) = update.rotation_period_days {
+                        sqlx::query("UPDATE keys SET rotation_period_days = $1 WHERE name = $2")
+                            .bind(period.map(i64::from))
+                            .bind(name.as_str())
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                    applied
+                }
+                StoreChange::InsertCards(cards) => {
+                    for card in cards {
+                        sqlx::query(
+                            "INSERT INTO card_tokens (token, fingerprint, brand, last_four, pan_ciphertext,
+                                                      expiry_ciphertext, key_version, created_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(&card.token)
+                        .bind(&card.fingerprint)
+                        .bind(&card.brand)
+                        .bind(&card.last_four)
+                        .bind(&card.pan_ciphertext)
+                        .bind(card.expiry_ciphertext.as_deref())
+                        .bind(i64::from(card.key_version))
+                        .bind(card.created_at)
+                        .execute(&mut *$tx)
+                        .await?;
+                    }
+                    true
                 }
                 StoreChange::StoreAccessPolicy { document, now } => {
                     sqlx::query(

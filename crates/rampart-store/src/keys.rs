@@ -6,6 +6,7 @@ use rampart_crypto::{
     SealedSecret, sealed_key_name,
 };
 
+use crate::change::StoreChange;
 use crate::{Store, StoreError, with_pool};
 
 #[derive(sqlx::FromRow)]
@@ -175,39 +176,7 @@ impl KeyStore for Store {
     type Error = StoreError;
 
     async fn create_key(&self, key: &NewKey) -> Result<bool, StoreError> {
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "INSERT INTO keys (name, key_type, latest_version, min_decryption_version,
-                                   rotation_period_days, created_at, updated_at, team_id)
-                 VALUES ($1, $2, 1, 1, $3, $4, $4, $5) ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(&key.name)
-            .bind(key.key_type.as_str())
-            .bind(key.rotation_period_days.map(i64::from))
-            .bind(key.created_at)
-            .bind(key.team_id.as_deref())
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != 1 {
-                return Ok(false);
-            }
-            sqlx::query("INSERT INTO key_versions (key_name, version, created_at) VALUES ($1, 1, $2)")
-                .bind(&key.name)
-                .bind(key.created_at)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO sealed_secrets (name, version, sealed, created_at) VALUES ($1, 1, $2, $3)",
-            )
-            .bind(sealed_key_name(&key.name))
-            .bind(key.first_version.as_bytes())
-            .bind(key.created_at)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(true)
-        })
+        self.apply(&StoreChange::CreateKey(key.clone())).await
     }
 
     async fn load_key(
@@ -299,40 +268,13 @@ impl KeyStore for Store {
         sealed: &SealedSecret,
         created_at: i64,
     ) -> Result<bool, StoreError> {
-        let next = i64::from(expected_latest) + 1;
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE keys SET latest_version = $1, updated_at = $2
-                 WHERE name = $3 AND latest_version = $4",
-            )
-            .bind(next)
-            .bind(created_at)
-            .bind(name)
-            .bind(i64::from(expected_latest))
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != 1 {
-                return Ok(false);
-            }
-            sqlx::query("INSERT INTO key_versions (key_name, version, created_at) VALUES ($1, $2, $3)")
-                .bind(name)
-                .bind(next)
-                .bind(created_at)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO sealed_secrets (name, version, sealed, created_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(sealed_key_name(name))
-            .bind(next)
-            .bind(sealed.as_bytes())
-            .bind(created_at)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(true)
+        self.apply(&StoreChange::AddKeyVersion {
+            name: name.to_owned(),
+            expected_latest,
+            sealed: sealed.clone(),
+            created_at,
         })
+        .await
     }
 
     async fn update_key(
@@ -341,44 +283,13 @@ impl KeyStore for Store {
         update: &KeyUpdate,
         updated_at: i64,
     ) -> Result<Option<KeyRecord>, StoreError> {
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query("UPDATE keys SET updated_at = $1 WHERE name = $2")
-                .bind(updated_at)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() != 1 {
-                return Ok(None);
-            }
-            if let Some(min) = update.min_decryption_version {
-                // Lowering only when allowed: checked here, in the transaction, so a minimum
-                // raised meanwhile by another request is never lowered by this one.
-                let done = sqlx::query(
-                    "UPDATE keys SET min_decryption_version = $1
-                     WHERE name = $2 AND ($3 = 1 OR min_decryption_version <= $1)",
-                )
-                .bind(i64::from(min))
-                .bind(name)
-                .bind(i64::from(update.allow_lowering))
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() != 1 {
-                    // Nothing is changed; the caller sees the stored minimum and refuses.
-                    tx.rollback().await?;
-                    return self.key_record(name).await;
-                }
-            }
-            if let Some(period) = update.rotation_period_days {
-                sqlx::query("UPDATE keys SET rotation_period_days = $1 WHERE name = $2")
-                    .bind(period.map(i64::from))
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })?;
+        // Refused (gone, or a lowering not allowed): the caller sees the stored record.
+        self.apply(&StoreChange::UpdateKey {
+            name: name.to_owned(),
+            update: update.clone(),
+            updated_at,
+        })
+        .await?;
         self.key_record(name).await
     }
 
@@ -407,43 +318,16 @@ impl CardStore for Store {
     type Error = StoreError;
 
     async fn insert_card(&self, card: &CardRecord) -> Result<(), StoreError> {
-        with_pool!(self, pool => {
-            sqlx::query(concat!("INSERT INTO card_tokens (", card_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-            .bind(&card.token)
-            .bind(&card.fingerprint)
-            .bind(&card.brand)
-            .bind(&card.last_four)
-            .bind(&card.pan_ciphertext)
-            .bind(card.expiry_ciphertext.as_deref())
-            .bind(i64::from(card.key_version))
-            .bind(card.created_at)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
+        self.apply(&StoreChange::InsertCards(vec![card.clone()]))
+            .await
+            .map(|_| ())
     }
 
     async fn insert_cards(&self, cards: &[CardRecord]) -> Result<(), StoreError> {
-        with_pool!(self, pool => {
-            // Dropping the transaction without commit (an error, or the caller's future
-            // dropped) rolls it back.
-            let mut tx = pool.begin().await?;
-            for card in cards {
-                sqlx::query(concat!("INSERT INTO card_tokens (", card_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-                .bind(&card.token)
-                .bind(&card.fingerprint)
-                .bind(&card.brand)
-                .bind(&card.last_four)
-                .bind(&card.pan_ciphertext)
-                .bind(card.expiry_ciphertext.as_deref())
-                .bind(i64::from(card.key_version))
-                .bind(card.created_at)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
+        // Dropping the future before the commit (an error, or the caller gone) rolls back.
+        self.apply(&StoreChange::InsertCards(cards.to_vec()))
+            .await
+            .map(|_| ())
     }
 
     async fn find_card(&self, token: &str) -> Result<Option<CardRecord>, StoreError> {

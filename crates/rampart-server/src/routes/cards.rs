@@ -117,13 +117,22 @@ pub async fn tokenize(
     }
     let record = state
         .vault()
-        .tokenize(&pan, expiry)
+        .prepare_tokenize(&pan, expiry)
         .await
         .map_err(vault_error)?;
     audit.note("cards.tokenize", "card", &record.token);
     audit.detail("brand", record.brand.clone());
     audit.detail("last_four", record.last_four.clone());
     audit.detail("key_version", record.key_version);
+    // The card and its audit entry commit together.
+    audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::CREATED,
+            rampart_store::StoreChange::InsertCards(vec![record.clone()]),
+        )
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(TokenizedCard {

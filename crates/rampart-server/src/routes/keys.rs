@@ -356,12 +356,19 @@ pub async fn create_key(
     }
     audit.detail("type", key_type.as_str());
     audit.detail("imported", material.is_some());
-    let record = state
+    let change = state
         .keys()
-        .create(name, key_type, rotation, material, team_id)
-        .await
+        .prepare_create(name, key_type, rotation, material, team_id)
         .map_err(service_error)?;
-    let loaded = state.keys().get(name).await.ok();
+    if !audit
+        .commit(&state, &caller, StatusCode::CREATED, change)
+        .await?
+    {
+        return Err(service_error(KeyServiceError::Exists(name.to_owned())));
+    }
+    let loaded = state.keys().reload(name).await.map_err(service_error)?;
+    let record = loaded.record.clone();
+    let loaded = Some(loaded);
     Ok((
         StatusCode::CREATED,
         Json(metadata(&record, loaded.as_deref())),
@@ -467,9 +474,21 @@ pub async fn rotate_key(
         &caller,
         &state.keys().record(&name).await.map_err(service_error)?,
     )?;
-    let record = state.keys().rotate(&name).await.map_err(service_error)?;
-    audit.detail("latest_version", record.latest_version);
-    let loaded = state.keys().get(&name).await.ok();
+    let before = state.keys().record(&name).await.map_err(service_error)?;
+    let change = state
+        .keys()
+        .prepare_rotation(&name, before.latest_version)
+        .map_err(service_error)?;
+    audit.detail("latest_version", before.latest_version.saturating_add(1));
+    if !audit
+        .commit(&state, &caller, StatusCode::OK, change)
+        .await?
+    {
+        return Err(service_error(KeyServiceError::Conflict));
+    }
+    let loaded = state.keys().reload(&name).await.map_err(service_error)?;
+    let record = loaded.record.clone();
+    let loaded = Some(loaded);
     Ok(Json(metadata(&record, loaded.as_deref())))
 }
 
@@ -538,13 +557,20 @@ pub async fn update_key(
             }
         }
     }
-    let record = state
+    let change = state
         .keys()
-        .update(&name, &update)
+        .prepare_update(&name, &update)
         .await
         .map_err(service_error)?;
-    let loaded = state.keys().get(&name).await.ok();
-    Ok(Json(metadata(&record, loaded.as_deref())))
+    if !audit
+        .commit(&state, &caller, StatusCode::OK, change)
+        .await?
+    {
+        return Err(service_error(state.keys().update_refused(&name).await));
+    }
+    let loaded = state.keys().reload(&name).await.map_err(service_error)?;
+    let record = loaded.record.clone();
+    Ok(Json(metadata(&record, Some(&loaded))))
 }
 
 /// What one item of an operation produced.

@@ -223,10 +223,9 @@ async fn protected_redaction(
         )]));
     }
     let cards = protector.take_cards();
-    let tokenized = cards.len();
-    store_cards(state, caller, cards).await?;
     audit.detail("encrypted", protector.counts().0);
-    audit.detail("tokenized", tokenized);
+    audit.detail("tokenized", cards.len());
+    store_cards(state, caller, audit, cards).await?;
     out.insert(
         "findings".to_owned(),
         serde_json::to_value(findings(found)).map_err(|e| ApiError::internal(&e))?,
@@ -234,70 +233,38 @@ async fn protected_redaction(
     Ok(Json(Value::Object(out)))
 }
 
-/// Stores the cards a redaction tokenized, in one transaction, on a task of its own: the
-/// commit is not cut in half by a request timeout. If the request is gone by the time the cards
-/// are stored (it timed out, so the audit trail middleware wrote nothing), the task writes the
-/// audit entry itself, with the caller as actor.
+/// Stores the cards a redaction tokenized together with the request's audit entry, in one
+/// transaction (all or none), on a task of its own: a request timeout does not cut the commit
+/// in half, and if the request is gone by then, its entry is written all the same.
 async fn store_cards(
     state: &AppState,
     caller: &Caller,
+    audit: &AuditSlot,
     cards: Vec<rampart_crypto::CardRecord>,
 ) -> Result<(), ApiError> {
     if cards.is_empty() {
         return Ok(());
     }
     let (done, waiting) = tokio::sync::oneshot::channel();
-    let task_state = state.clone();
-    let actor = (
-        caller.principal.kind.as_str().to_owned(),
-        caller.principal.id.to_string(),
-        caller.credential_id.to_string(),
-    );
+    let (task_state, task_caller, task_audit) = (state.clone(), caller.clone(), audit.clone());
     tokio::spawn(async move {
-        let stored = task_state.vault().store_cards(&cards).await;
-        let stored_ok = stored.is_ok();
-        if done.send(stored).is_err() && stored_ok {
-            audit_orphaned_cards(&task_state, actor, cards.len()).await;
-        }
+        let stored = task_audit
+            .commit(
+                &task_state,
+                &task_caller,
+                http::StatusCode::OK,
+                rampart_store::StoreChange::InsertCards(cards),
+            )
+            .await;
+        let _ = done.send(stored);
     });
     match waiting.await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(ApiError::internal(&e)),
+        Ok(Ok(true)) => Ok(()),
+        Ok(Ok(false)) => Err(ApiError::internal(&std::io::Error::other(
+            "the cards were not stored",
+        ))),
+        Ok(Err(e)) => Err(e),
         Err(e) => Err(ApiError::internal(&e)),
-    }
-}
-
-/// The audit entry of cards stored for a request that was no longer there to be audited.
-async fn audit_orphaned_cards(state: &AppState, actor: (String, String, String), cards: usize) {
-    let (actor_type, actor_id, credential_id) = actor;
-    let event = serde_json::json!({
-        "actor": {"type": actor_type, "id": actor_id},
-        "action": "privacy.redact",
-        "resource": {"type": "pii", "id": "-"},
-        "details": {
-            "tokenized": cards,
-            "credential_id": credential_id,
-            "request_timed_out": true,
-        },
-        "status": "success",
-        "data_classification": "internal",
-    });
-    match rampart_audit::NewEntry::from_json(&event, "") {
-        Ok(entry) => {
-            if let Err(e) = state
-                .audit()
-                .append(vec![entry], rampart_audit::SubmittedBy::rampart())
-                .await
-            {
-                tracing::error!(error = %e, "cannot audit cards stored for a timed-out request");
-            }
-        }
-        Err(errors) => {
-            tracing::error!(
-                ?errors,
-                "cannot build the audit entry of a timed-out redaction"
-            );
-        }
     }
 }
 
