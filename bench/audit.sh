@@ -2,18 +2,21 @@
 # Audit log load on loopback with wrk against a release build on SQLite (or PostgreSQL with
 # DATABASE_URL and RAMPART_MASTER_KEY set): durable batch appends, 64 concurrent single-entry
 # clients, server-side verification, and inclusion proofs at the size reached.
-# Usage: bench/audit.sh [SECONDS] [PREFILL_BATCHES]    (needs wrk: apt-get install wrk)
+# Usage: bench/audit.sh [SECONDS] [PREFILL_BATCHES]    (needs wrk: apt-get install wrk; RAMPART_BIN=path to compare a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
 prefill=${2:-0}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet -p rampart
+if [ -z "${RAMPART_BIN:-}" ]; then
+  cargo build --release --quiet -p rampart
+  RAMPART_BIN=./target/release/rampart
+fi
 dir=$(mktemp -d)
 port=$(( 20000 + RANDOM % 20000 ))
 args=(serve --data-dir "$dir/data" --listen "127.0.0.1:$port")
 [ -n "${DATABASE_URL:-}" ] && args+=(--database-url "$DATABASE_URL")
-RUST_LOG=warn ./target/release/rampart "${args[@]}" >"$dir/out" 2>"$dir/err" &
+RUST_LOG=warn "$RAMPART_BIN" "${args[@]}" >"$dir/out" 2>"$dir/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 200); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done

@@ -3,17 +3,20 @@
 # encrypts of 1 KiB plaintexts (items/s = requests/s x batch size), batched decrypts, and
 # single-item encrypts. Every request is authenticated with an API key and audited (one audit
 # entry per request, durable before the answer).
-# Usage: bench/keys.sh [SECONDS] [BATCH] [CONNECTIONS]   (needs wrk: apt-get install wrk)
+# Usage: bench/keys.sh [SECONDS] [BATCH] [CONNECTIONS]   (needs wrk: apt-get install wrk; RAMPART_BIN=path to compare a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
 batch=${2:-100}
 connections=${3:-8}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet -p rampart
+if [ -z "${RAMPART_BIN:-}" ]; then
+  cargo build --release --quiet -p rampart
+  RAMPART_BIN=./target/release/rampart
+fi
 dir=$(mktemp -d)
 port=$(( 20000 + RANDOM % 20000 ))
-RUST_LOG=warn ./target/release/rampart serve --data-dir "$dir/data" --listen "127.0.0.1:$port" >"$dir/out" 2>"$dir/err" &
+RUST_LOG=warn "$RAMPART_BIN" serve --data-dir "$dir/data" --listen "127.0.0.1:$port" >"$dir/out" 2>"$dir/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 200); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done

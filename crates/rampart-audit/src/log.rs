@@ -86,7 +86,7 @@ enum Failure {
 struct Request<C> {
     entries: Vec<NewEntry>,
     submitted_by: SubmittedBy,
-    /// A change committed in the same transaction (such a request is a batch of its own).
+    /// A change committed in the same transaction as the entries.
     change: Option<C>,
     reply: oneshot::Sender<Result<Receipt, Failure>>,
 }
@@ -166,8 +166,8 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
     }
 
     /// Appends entries together with `change`, in one transaction: either both are written or
-    /// neither is. A refused change is [`LogError::Refused`]. Such appends are batches of their
-    /// own, so one refused change never holds back other requests' entries.
+    /// neither is. A refused change is [`LogError::Refused`]; it is dropped from its batch and
+    /// the other requests of the batch are written without it.
     pub async fn append_with(
         &self,
         entries: Vec<NewEntry>,
@@ -401,25 +401,11 @@ async fn writer<S: AuditStore + Send + Sync + 'static>(
     mut edge: Edge,
     mut receiver: mpsc::Receiver<Request<S::Change>>,
 ) {
-    // A request with a change met while filling a batch waits here to be a batch of its own.
-    let mut held: Option<Request<S::Change>> = None;
-    loop {
-        let first = match held.take() {
-            Some(request) => request,
-            None => match receiver.recv().await {
-                Some(request) => request,
-                None => break,
-            },
-        };
+    while let Some(first) = receiver.recv().await {
         let mut count = first.entries.len();
-        let alone = first.change.is_some();
         let mut requests = vec![first];
-        while !alone && count < MAX_BATCH_ENTRIES {
+        while count < MAX_BATCH_ENTRIES {
             match receiver.try_recv() {
-                Ok(request) if request.change.is_some() => {
-                    held = Some(request);
-                    break;
-                }
                 Ok(request) => {
                     count += request.entries.len();
                     requests.push(request);
@@ -428,15 +414,9 @@ async fn writer<S: AuditStore + Send + Sync + 'static>(
             }
         }
         match commit(&inner, &mut edge, &requests).await {
-            Ok(receipts) => {
-                for (request, receipt) in requests.into_iter().zip(receipts) {
-                    let _ = request.reply.send(Ok(receipt));
-                }
-            }
-            Err(LogError::Refused(reason)) => {
-                // Nothing was written and the edge is unchanged.
-                for request in requests {
-                    let _ = request.reply.send(Err(Failure::Refused(reason.clone())));
+            Ok(outcomes) => {
+                for (request, outcome) in requests.into_iter().zip(outcomes) {
+                    let _ = request.reply.send(outcome);
                 }
             }
             Err(e) => {
@@ -467,7 +447,7 @@ struct Prepared {
 fn prepare<S, C>(
     inner: &Inner<S>,
     edge: &Edge,
-    requests: &[Request<C>],
+    requests: &[&Request<C>],
 ) -> Result<Prepared, serde_json::Error> {
     let now = (inner.clock)();
     let micros = i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX);
@@ -550,33 +530,61 @@ fn prepare<S, C>(
     })
 }
 
+/// Commits a batch: every request's entries, and every request's change, in one transaction.
+/// A refused change drops its request (answered [`Failure::Refused`]) and the rest is prepared
+/// again, so one refusal costs a round, never the others' writes. Returns one outcome per
+/// request, in order.
 async fn commit<S: AuditStore>(
     inner: &Inner<S>,
     edge: &mut Edge,
     requests: &[Request<S::Change>],
-) -> Result<Vec<Receipt>, LogError<S::Error>> {
-    // Only a batch of one request carries a change (see `writer`).
-    let change = match requests {
-        [only] => only.change.as_ref(),
-        _ => None,
-    };
-    for _ in 0..MAX_ATTEMPTS {
-        let prepared = prepare(inner, edge, requests)?;
-        match inner.store.append(&prepared.batch, change).await {
+) -> Result<Vec<Result<Receipt, Failure>>, LogError<S::Error>> {
+    let mut outcomes: Vec<Option<Result<Receipt, Failure>>> =
+        requests.iter().map(|_| None).collect();
+    let mut active: Vec<usize> = (0..requests.len()).collect();
+    let mut conflicts = 0;
+    while !active.is_empty() {
+        let subset: Vec<&Request<S::Change>> =
+            active.iter().filter_map(|&i| requests.get(i)).collect();
+        let prepared = prepare(inner, edge, &subset)?;
+        let changes: Vec<Option<&S::Change>> = subset.iter().map(|r| r.change.as_ref()).collect();
+        match inner.store.append(&prepared.batch, &changes).await {
             Ok(()) => {
                 *edge = prepared.edge;
-                return Ok(prepared.receipts);
+                for (&i, receipt) in active.iter().zip(prepared.receipts) {
+                    if let Some(slot) = outcomes.get_mut(i) {
+                        *slot = Some(Ok(receipt));
+                    }
+                }
+                break;
             }
             Err(AppendError::Conflict { actual_size }) => {
+                conflicts += 1;
+                if conflicts >= MAX_ATTEMPTS {
+                    return Err(LogError::Append(format!(
+                        "lost the race for the log head {MAX_ATTEMPTS} times"
+                    )));
+                }
                 *edge = load_edge(&inner.store, actual_size).await?;
             }
-            Err(AppendError::Refused(reason)) => return Err(LogError::Refused(reason)),
+            Err(AppendError::Refused { index, reason }) => {
+                if index >= active.len() {
+                    return Err(LogError::Append(
+                        "storage refused a change it was not given".to_owned(),
+                    ));
+                }
+                let i = active.remove(index);
+                if let Some(slot) = outcomes.get_mut(i) {
+                    *slot = Some(Err(Failure::Refused(reason)));
+                }
+            }
             Err(AppendError::Store(e)) => return Err(LogError::Store(e)),
         }
     }
-    Err(LogError::Append(format!(
-        "lost the race for the log head {MAX_ATTEMPTS} times"
-    )))
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(Failure::Failed("not written".to_owned()))))
+        .collect())
 }
 
 #[derive(serde::Deserialize)]

@@ -90,10 +90,15 @@ pub enum AppendError<E: std::error::Error + 'static> {
         /// The size storage holds.
         actual_size: u64,
     },
-    /// The change attached to the batch did not apply (its precondition no longer holds):
-    /// nothing was written, neither the change nor the entries.
-    #[error("the change was refused: {0}")]
-    Refused(String),
+    /// The change of request `index` (in the order given) did not apply (its precondition no
+    /// longer holds): nothing was written, neither the changes nor the entries.
+    #[error("the change was refused: {reason}")]
+    Refused {
+        /// Which change.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
     /// Storage failed; nothing was written.
     #[error(transparent)]
     Store(E),
@@ -160,12 +165,13 @@ pub trait AuditStore {
     /// entries that record it (so a change is never made without its entry, even on a crash).
     type Change: Send + Sync + 'static;
 
-    /// Writes a batch atomically, if the log is still at `batch.expected_size`; with `change`,
-    /// applies it in the same transaction first, and writes nothing if it is refused.
+    /// Writes a batch atomically, if the log is still at `batch.expected_size`, applying
+    /// `changes` (one per request, in order; `None` for requests without one) in the same
+    /// transaction first; writes nothing if one is refused.
     fn append(
         &self,
         batch: &AppendBatch,
-        change: Option<&Self::Change>,
+        changes: &[Option<&Self::Change>],
     ) -> impl Future<Output = Result<(), AppendError<Self::Error>>> + Send;
 
     /// Stored hashes at `level` (0: leaf hashes) for indexes in `range`, as `(index, hash)`:

@@ -98,7 +98,7 @@ impl AuditStore for Store {
     async fn append(
         &self,
         batch: &AppendBatch,
-        change: Option<&StoreChange>,
+        changes: &[Option<&StoreChange>],
     ) -> Result<(), AppendError<StoreError>> {
         let store = |e: sqlx::Error| AppendError::Store(StoreError::Query(e));
         let own = |e: StoreError| AppendError::Store(e);
@@ -125,11 +125,13 @@ impl AuditStore for Store {
             if size != expected {
                 return Err(AppendError::Conflict { actual_size: seq_u64(size, "audit_head.size").map_err(own)? });
             }
-            // The change this batch records commits with it or not at all.
-            if let Some(change) = change
-                && !apply_change!(tx, change).map_err(own)?
-            {
-                return Err(AppendError::Refused(change.refusal().to_owned()));
+            // The changes this batch records commit with it or not at all.
+            for (index, change) in changes.iter().enumerate() {
+                if let Some(change) = change
+                    && !apply_change!(tx, change).map_err(own)?
+                {
+                    return Err(AppendError::Refused { index, reason: change.refusal().to_owned() });
+                }
             }
             for (chunk, chunk_seqs) in batch.entries.chunks(ROWS_PER_INSERT).zip(seqs.chunks(ROWS_PER_INSERT)) {
                 let mut insert = QueryBuilder::new(format!("INSERT INTO audit_entries ({ENTRY_COLUMNS}) "));

@@ -110,6 +110,18 @@ pub enum StoreChange {
     },
     /// Tokenized cards, all or none.
     InsertCards(Vec<CardRecord>),
+    /// Lifts every login lock of a name (account-wide and per address).
+    ClearLoginThrottles {
+        /// The login name (as the principal's name; normalized as logins are).
+        name: String,
+    },
+    /// Ends a session (refused when it is unknown or ended already).
+    RevokeSession {
+        /// The session.
+        id: Uuid,
+        /// The time of revocation.
+        now: OffsetDateTime,
+    },
 }
 
 impl StoreChange {
@@ -129,7 +141,8 @@ impl StoreChange {
             Self::UpdateKey { .. } => {
                 "the key is gone, or its minimum decryption version was raised meanwhile"
             }
-            Self::InsertCards(_) => "the cards were not stored",
+            Self::InsertCards(_) | Self::ClearLoginThrottles { .. } => "the change did not apply",
+            Self::RevokeSession { .. } => "the session is unknown or ended already",
         }
     }
 }
@@ -433,6 +446,31 @@ macro_rules! apply_change {
                         .await?;
                     }
                     true
+                }
+                StoreChange::ClearLoginThrottles { name } => {
+                    let key = $crate::identity::login_key(name);
+                    sqlx::query("DELETE FROM login_throttles WHERE name = $1 AND source <> $2")
+                        .bind(&key)
+                        .bind($crate::identity::ACCOUNT_SOURCE)
+                        .execute(&mut *$tx)
+                        .await?;
+                    sqlx::query("DELETE FROM login_throttles WHERE name = $1 AND source = $2")
+                        .bind(&key)
+                        .bind($crate::identity::ACCOUNT_SOURCE)
+                        .execute(&mut *$tx)
+                        .await?;
+                    true
+                }
+                StoreChange::RevokeSession { id, now } => {
+                    sqlx::query(
+                        "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                    )
+                    .bind(micros(*now)?)
+                    .bind(id.to_string())
+                    .execute(&mut *$tx)
+                    .await?
+                    .rows_affected()
+                        == 1
                 }
                 StoreChange::StoreAccessPolicy { document, now } => {
                     sqlx::query(

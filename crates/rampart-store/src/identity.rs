@@ -121,11 +121,11 @@ enum RowAction {
 }
 
 /// The `source` of the account-wide row (never a rendered address).
-const ACCOUNT_SOURCE: &str = "*";
+pub(crate) const ACCOUNT_SOURCE: &str = "*";
 
 /// The throttle key of a login name: lower-cased, at most 128 characters (longer names never
 /// exist, so junk cannot grow keys).
-fn login_key(name: &str) -> String {
+pub(crate) fn login_key(name: &str) -> String {
     name.to_lowercase().chars().take(128).collect()
 }
 
@@ -463,20 +463,11 @@ impl Store {
     /// Lifts every lock of `name` (`unlock`): the account-wide row and the row of every address.
     /// Per-address rows go first, then the account-wide row, one kind per statement.
     pub async fn clear_login_throttles(&self, name: &str) -> Result<(), StoreError> {
-        let key = login_key(name);
-        with_pool!(self, pool => {
-            sqlx::query("DELETE FROM login_throttles WHERE name = $1 AND source <> $2")
-                .bind(&key)
-                .bind(ACCOUNT_SOURCE)
-                .execute(pool)
-                .await?;
-            sqlx::query("DELETE FROM login_throttles WHERE name = $1 AND source = $2")
-                .bind(&key)
-                .bind(ACCOUNT_SOURCE)
-                .execute(pool)
-                .await?;
-            Ok(())
+        self.apply(&StoreChange::ClearLoginThrottles {
+            name: name.to_owned(),
         })
+        .await
+        .map(|_| ())
     }
 
     /// Deletes throttle rows that no longer hold anything (no attempt for `window`, no lock in
@@ -639,16 +630,7 @@ impl Store {
 
     /// Revokes a session; `false` if it did not exist or was revoked already.
     pub async fn revoke_session(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, StoreError> {
-        with_pool!(self, pool => {
-            let done = sqlx::query(
-                "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-            )
-            .bind(micros(now)?)
-            .bind(id.to_string())
-            .execute(pool)
-            .await?;
-            Ok(done.rows_affected() == 1)
-        })
+        self.apply(&StoreChange::RevokeSession { id, now }).await
     }
 
     /// An API key's record and principal by the key's id.

@@ -535,12 +535,17 @@ pub async fn unlock_principal(
     caller.require(&state, "users:manage")?;
     let id = principal_id(&id)?;
     let record = load(&state, id).await?;
-    // Every lock of the name: account-wide and per address.
-    state
-        .store()
-        .clear_login_throttles(&record.principal.name)
-        .await
-        .map_err(store_error)?;
+    // Every lock of the name: account-wide and per address, with its audit entry.
+    audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::OK,
+            StoreChange::ClearLoginThrottles {
+                name: record.principal.name.clone(),
+            },
+        )
+        .await?;
     Ok(Json(body_of(
         &load(&state, id).await?,
         OffsetDateTime::now_utc(),
@@ -1058,11 +1063,17 @@ pub async fn logout(
             "logout ends sessions; revoke an API key with DELETE /v1/api-keys/{id}",
         ));
     }
-    let revoked = state
-        .store()
-        .revoke_session(caller.credential_id, OffsetDateTime::now_utc())
-        .await
-        .map_err(store_error)?;
+    let revoked = audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::OK,
+            StoreChange::RevokeSession {
+                id: caller.credential_id,
+                now: OffsetDateTime::now_utc(),
+            },
+        )
+        .await?;
     Ok(Json(json!({"revoked": revoked})))
 }
 

@@ -467,7 +467,7 @@ fn principal(name: &str) -> rampart_access::Principal {
 }
 
 /// A change rides in the transaction of its entry: both are written, or (refused) neither; and
-/// changes interleaved with plain appends never hold them back or mix with them.
+/// changes batched with plain appends and other changes: a refused one costs only itself.
 async fn changes_commit_with_their_entries_or_not_at_all(f: Fixture) {
     use rampart_store::StoreChange;
     let log = open(&f).await;
