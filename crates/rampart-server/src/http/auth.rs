@@ -54,6 +54,23 @@ pub enum CredentialError {
 /// The only scope of an enrollment session (no permission is named so).
 pub const ENROLLMENT_ONLY_SCOPE: &str = "totp:enroll-self";
 
+/// The routes an enrollment session may call.
+const ENROLLMENT_ROUTES: [&str; 4] = [
+    "/v1/principals/{id}/totp",
+    "/v1/principals/{id}/totp/confirm",
+    "/v1/auth/whoami",
+    "/v1/auth/logout",
+];
+
+/// Whether `caller` holds an enrollment session.
+fn is_enrollment_only(caller: &Caller) -> bool {
+    caller.kind == CredentialKind::Session
+        && caller
+            .scopes
+            .as_deref()
+            .is_some_and(|s| s == [ENROLLMENT_ONLY_SCOPE])
+}
+
 /// Sessions are marked active at most this often (not on every request).
 const SESSION_TOUCH_SECONDS: i64 = 60;
 
@@ -226,6 +243,20 @@ impl FromRequestParts<AppState> for Caller {
             Ok(caller) => {
                 if let Some(slot) = parts.extensions.get::<CallerSlot>() {
                     slot.set(&caller);
+                }
+                // An enrollment session reaches only the enrolment of its own second factor
+                // (and who am I / logout): not even the routes a principal may use on itself,
+                // such as making an API key, which would outlive the missing factor.
+                if is_enrollment_only(&caller) {
+                    let route = parts
+                        .extensions
+                        .get::<axum::extract::MatchedPath>()
+                        .map(axum::extract::MatchedPath::as_str);
+                    if !route.is_some_and(|r| ENROLLMENT_ROUTES.contains(&r)) {
+                        return Err(ApiError::forbidden(
+                            "a second factor first: this enrollment session only enrols TOTP (POST /v1/principals/{id}/totp, then /confirm)",
+                        ));
+                    }
                 }
                 Ok(caller)
             }

@@ -326,6 +326,16 @@ async fn totp_is_required_for_mfa_roles_and_codes_work_once() {
         "{}",
         elsewhere.text
     );
+    // Not even what a principal may do for itself: a key would outlive the missing factor.
+    let own_key = app
+        .call(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&enrollment),
+            Some(json!({"name": "skip-mfa", "scopes": ["totp:enroll-self"]})),
+        )
+        .await;
+    assert_eq!(own_key.status, StatusCode::FORBIDDEN, "{}", own_key.text);
     let enrolled = app
         .call(
             Method::POST,
