@@ -287,26 +287,28 @@ impl Policy {
         self.roles.contains_key(role)
     }
 
-    /// Whether `holder_roles` give at least what `role` gives: every permission of `role`
-    /// (inherited ones included) and, if `role` bypasses team isolation, that too. A caller
-    /// lacking some role of a principal must not disable, demote or strip the factor of that
-    /// principal. An unknown role is covered only by `*`.
-    pub fn covers(&self, holder_roles: &[String], role: &str) -> bool {
+    /// Whether a holder gives at least what `role` gives: `holds` answers for each permission
+    /// of `role` (inherited ones included; a wildcard as itself, e.g. `keys:*` or `*`) whether
+    /// the holder has it (its roles and, for a scoped credential, its scopes), and
+    /// `holder_bypasses` says whether it bypasses team isolation, which a role that does must
+    /// be matched in. A caller lacking some role of a principal must not disable, demote or
+    /// strip the factor of that principal. An unknown role is covered only by `*`.
+    pub fn covers(&self, role: &str, holds: impl Fn(&str) -> bool, holder_bypasses: bool) -> bool {
         let Some(compiled) = self.roles.get(role) else {
-            return self.grants(holder_roles, "*").is_some();
+            return holds("*");
         };
-        if compiled.bypass_team_isolation && !self.bypasses_team_isolation(holder_roles) {
+        if compiled.bypass_team_isolation && !holder_bypasses {
             return false;
         }
         if compiled.all {
-            return self.grants(holder_roles, "*").is_some();
+            return holds("*");
         }
         compiled
             .resources
             .iter()
             .map(|resource| format!("{resource}:*"))
             .chain(compiled.exact.iter().cloned())
-            .all(|permission| self.grants(holder_roles, &permission).is_some())
+            .all(|permission| holds(&permission))
     }
 
     /// Decides whether `subject` may do `permission` on a resource of `resource_team` (if the

@@ -128,8 +128,11 @@ impl AccessStore for Store {
     }
 
     async fn insert_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
-        self.apply(&crate::change::StoreChange::InsertApiKey(record.clone()))
-            .await
-            .map(|_| ())
+        let change = crate::change::StoreChange::InsertApiKey(record.clone());
+        if self.apply(&change).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Refused(change.refusal()))
+        }
     }
 }

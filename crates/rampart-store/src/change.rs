@@ -13,7 +13,7 @@ use rampart_crypto::{CardRecord, KeyUpdate, NewKey, SealedSecret};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::identity::PrincipalUpdate;
+use crate::identity::{PrincipalUpdate, SessionRecord};
 use crate::{Store, StoreError, with_pool};
 
 /// One write made on a request's behalf; see the module documentation.
@@ -26,9 +26,10 @@ pub enum StoreChange {
         /// Its argon2id hash, when it logs in with a password.
         password_hash: Option<String>,
     },
-    /// Roles, teams, email or `disabled` of a principal (refused when there is none). Disabling
-    /// also revokes every session and API key of the principal, so enabling it again revives
-    /// neither.
+    /// Roles, teams, email or `disabled` of a principal (refused when there is none, or when
+    /// its roles and teams are no longer `seen`: what the caller's permission to make the
+    /// change was checked against). Disabling also revokes every session and API key of the
+    /// principal, so enabling it again revives neither.
     UpdatePrincipal {
         /// The principal.
         id: Uuid,
@@ -36,8 +37,10 @@ pub enum StoreChange {
         update: PrincipalUpdate,
         /// The time of the change.
         now: OffsetDateTime,
+        /// The roles and teams the change was authorized against, if it was.
+        seen: Option<(Vec<String>, Vec<String>)>,
     },
-    /// A new API key.
+    /// A new API key (refused when its principal is disabled or gone).
     InsertApiKey(ApiKeyRecord),
     /// Revokes an API key (refused when it is unknown or revoked already).
     RevokeApiKey {
@@ -115,6 +118,15 @@ pub enum StoreChange {
         /// The login name (as the principal's name; normalized as logins are).
         name: String,
     },
+    /// A new session (a login).
+    InsertSession {
+        /// The session.
+        session: SessionRecord,
+        /// The address it was opened from.
+        client_ip: Option<String>,
+        /// The user agent that opened it.
+        user_agent: Option<String>,
+    },
     /// Ends a session (refused when it is unknown or ended already).
     RevokeSession {
         /// The session.
@@ -129,10 +141,12 @@ impl StoreChange {
     pub fn refusal(&self) -> &'static str {
         match self {
             Self::CreatePrincipal { .. } => "a principal with that name already exists",
-            Self::UpdatePrincipal { .. } | Self::RemoveTotp { .. } => "no principal with that id",
-            Self::InsertApiKey(_)
-            | Self::StoreAccessPolicy { .. }
-            | Self::SetTotpPending { .. } => "the change did not apply",
+            Self::UpdatePrincipal { .. } => "the principal is gone or changed meanwhile",
+            Self::RemoveTotp { .. } => "no principal with that id",
+            Self::InsertApiKey(_) => "the key's principal is disabled or gone",
+            Self::StoreAccessPolicy { .. } | Self::SetTotpPending { .. } => {
+                "the change did not apply"
+            }
             Self::RevokeApiKey { .. } => "the key is unknown or revoked already",
             Self::RotateApiKey { .. } => "the key was revoked or rotated meanwhile",
             Self::ConfirmTotp { .. } => "another enrollment replaced this one meanwhile",
@@ -143,6 +157,7 @@ impl StoreChange {
             }
             Self::InsertCards(_) | Self::ClearLoginThrottles { .. } => "the change did not apply",
             Self::RevokeSession { .. } => "the session is unknown or ended already",
+            Self::InsertSession { .. } => "the session was not stored",
         }
     }
 }
@@ -176,14 +191,24 @@ macro_rules! apply_change {
                     .rows_affected()
                         == 1
                 }
-                StoreChange::UpdatePrincipal { id, update, now } => {
+                StoreChange::UpdatePrincipal { id, update, now, seen } => {
                     let at = micros(*now)?;
                     let id = id.to_string();
-                    let done = sqlx::query("UPDATE principals SET updated_at = $1 WHERE id = $2")
-                        .bind(at)
-                        .bind(&id)
-                        .execute(&mut *$tx)
-                        .await?;
+                    let (check, roles, teams) = match seen {
+                        Some((roles, teams)) => (1_i64, list(roles), list(teams)),
+                        None => (0_i64, String::new(), String::new()),
+                    };
+                    let done = sqlx::query(
+                        "UPDATE principals SET updated_at = $1
+                         WHERE id = $2 AND ($3 = 0 OR (roles = $4 AND teams = $5))",
+                    )
+                    .bind(at)
+                    .bind(&id)
+                    .bind(check)
+                    .bind(roles)
+                    .bind(teams)
+                    .execute(&mut *$tx)
+                    .await?;
                     if done.rows_affected() == 1 {
                         if let Some(roles) = &update.roles {
                             sqlx::query("UPDATE principals SET roles = $1 WHERE id = $2")
@@ -238,7 +263,8 @@ macro_rules! apply_change {
                     sqlx::query(
                         "INSERT INTO api_keys (id, principal_id, name, key_hash, scopes, created_at, expires_at, revoked_at,
                                                allowed_ips, rotated_from)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+                         WHERE EXISTS (SELECT 1 FROM principals WHERE id = $2 AND disabled = FALSE)",
                     )
                     .bind(record.id.to_string())
                     .bind(record.principal_id.to_string())
@@ -251,8 +277,9 @@ macro_rules! apply_change {
                     .bind($crate::change::nets_json_of(record.allowed_ips.as_ref()))
                     .bind(record.rotated_from.map(|id| id.to_string()))
                     .execute(&mut *$tx)
-                    .await?;
-                    true
+                    .await?
+                    .rows_affected()
+                        == 1
                 }
                 StoreChange::RevokeApiKey { id, now } => {
                     sqlx::query(
@@ -459,6 +486,23 @@ macro_rules! apply_change {
                         .bind($crate::identity::ACCOUNT_SOURCE)
                         .execute(&mut *$tx)
                         .await?;
+                    true
+                }
+                StoreChange::InsertSession { session, client_ip, user_agent } => {
+                    sqlx::query(
+                        "INSERT INTO sessions (id, principal_id, created_at, last_seen_at, expires_at, client_ip, user_agent, enrollment_only)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(session.id.to_string())
+                    .bind(session.principal_id.to_string())
+                    .bind(micros(session.created_at)?)
+                    .bind(micros(session.last_seen_at)?)
+                    .bind(micros(session.expires_at)?)
+                    .bind(client_ip.as_deref())
+                    .bind(user_agent.as_deref())
+                    .bind(session.enrollment_only)
+                    .execute(&mut *$tx)
+                    .await?;
                     true
                 }
                 StoreChange::RevokeSession { id, now } => {

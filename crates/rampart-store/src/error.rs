@@ -43,6 +43,10 @@ pub enum StoreError {
         /// Which value.
         what: &'static str,
     },
+    /// A write's precondition did not hold (e.g. the principal was disabled meanwhile);
+    /// nothing was written.
+    #[error("refused: {0}")]
+    Refused(&'static str),
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),

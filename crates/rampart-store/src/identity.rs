@@ -339,6 +339,7 @@ impl Store {
             id,
             update: update.clone(),
             now,
+            seen: None,
         })
         .await
     }
@@ -576,23 +577,13 @@ impl Store {
         client_ip: Option<&str>,
         user_agent: Option<&str>,
     ) -> Result<(), StoreError> {
-        with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO sessions (id, principal_id, created_at, last_seen_at, expires_at, client_ip, user_agent, enrollment_only)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(session.id.to_string())
-            .bind(session.principal_id.to_string())
-            .bind(micros(session.created_at)?)
-            .bind(micros(session.last_seen_at)?)
-            .bind(micros(session.expires_at)?)
-            .bind(client_ip)
-            .bind(user_agent)
-            .bind(session.enrollment_only)
-            .execute(pool)
-            .await?;
-            Ok(())
+        self.apply(&StoreChange::InsertSession {
+            session: session.clone(),
+            client_ip: client_ip.map(str::to_owned),
+            user_agent: user_agent.map(str::to_owned),
         })
+        .await
+        .map(|_| ())
     }
 
     /// A session and its principal.

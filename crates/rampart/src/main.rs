@@ -417,6 +417,13 @@ fn audit_verify(
             "OK: {} entries verified; tree size {}, root {}; checkpoint signature valid",
             report.checked_entries, report.tree_size, report.root_hash
         )?;
+        if report.withheld_entries > 0 {
+            writeln!(
+                out,
+                "   {} entries were withheld from this export (another team's): they count for the tree, their content was not seen",
+                report.withheld_entries
+            )?;
+        }
     } else {
         writeln!(
             out,

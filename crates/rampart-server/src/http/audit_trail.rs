@@ -281,6 +281,12 @@ fn event_of(
         None => ("user".to_owned(), "anonymous".to_owned()),
     };
     let action = match (status, note) {
+        // A right password that still needs its second factor enrolled: a login, in part.
+        (StatusCode::UNAUTHORIZED, Some(note))
+            if note.details.contains_key("enrollment_session") =>
+        {
+            note.action.clone()
+        }
         (StatusCode::UNAUTHORIZED, _) => "api.unauthenticated".to_owned(),
         (StatusCode::FORBIDDEN, None) => "api.forbidden".to_owned(),
         (StatusCode::LOCKED, _) => "auth.locked".to_owned(),

@@ -62,8 +62,8 @@ const ENROLLMENT_ROUTES: [&str; 4] = [
     "/v1/auth/logout",
 ];
 
-/// Whether `caller` holds an enrollment session.
-fn is_enrollment_only(caller: &Caller) -> bool {
+/// Whether `caller` holds an enrollment session (see `POST /v1/auth/login`).
+pub fn is_enrollment_only(caller: &Caller) -> bool {
     caller.kind == CredentialKind::Session
         && caller
             .scopes

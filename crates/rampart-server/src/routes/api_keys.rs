@@ -152,6 +152,9 @@ fn may_issue(
 ) -> Result<(), ApiError> {
     if target.id != caller.principal.id {
         caller.require(state, "api_keys:manage")?;
+        // A key speaks for its principal: making one for someone is acting as them, so the
+        // rules of managing them apply (their teams within the caller's, no role it lacks).
+        crate::routes::identity::may_manage(state, caller, target)?;
     }
     let policy = state.policy();
     match scopes {
@@ -353,8 +356,26 @@ pub async fn list_api_keys(
         Some(id) => Some(Uuid::parse_str(id).map_err(|_| invalid("principal_id", "is not an id"))?),
         None => None,
     };
-    let principal = if caller.holds(&state, "api_keys:manage") {
+    let bypass = state
+        .policy()
+        .bypasses_team_isolation(&caller.principal.roles);
+    let principal = if caller.holds(&state, "api_keys:manage") && bypass {
         requested
+    } else if caller.holds(&state, "api_keys:manage") {
+        // Under team isolation: one principal at a time, one the caller may manage.
+        match requested {
+            Some(id) if id != caller.principal.id => {
+                let owner = state
+                    .store()
+                    .principal(id)
+                    .await
+                    .map_err(store_error)?
+                    .ok_or_else(|| invalid("principal_id", "no principal with that id"))?;
+                crate::routes::identity::may_manage(&state, &caller, &owner.principal)?;
+                Some(id)
+            }
+            _ => Some(caller.principal.id),
+        }
     } else {
         if requested.is_some_and(|id| id != caller.principal.id) {
             return Err(ApiError::forbidden("api_keys:manage"));
@@ -393,6 +414,13 @@ async fn manageable(state: &AppState, caller: &Caller, id: &str) -> Result<ApiKe
         .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
     if record.principal_id != caller.principal.id {
         caller.require(state, "api_keys:manage")?;
+        let owner = state
+            .store()
+            .principal(record.principal_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
+        crate::routes::identity::may_manage(state, caller, &owner.principal)?;
     } else if caller.kind == crate::http::auth::CredentialKind::ApiKey
         && caller.credential_id != record.id
         && !caller.holds(state, "api_keys:manage")

@@ -158,29 +158,42 @@ fn bypasses(state: &AppState, caller: &Caller) -> bool {
         .bypasses_team_isolation(&caller.principal.roles)
 }
 
-/// A manager acts on another principal only when that principal's teams are all among its own
-/// (or its roles bypass team isolation), and never when that principal holds a role the caller
-/// lacks (whose permissions its own roles do not cover): otherwise `users:manage` in one team
-/// would reach every team, and a narrow manager could disable or strip an admin.
-fn may_manage(state: &AppState, caller: &Caller, target: &Principal) -> Result<(), ApiError> {
+/// A manager acts on another principal only when that principal is in at least one team and
+/// all its teams are among the manager's own (or the manager's roles bypass team isolation;
+/// principals in no team belong to those roles alone), and never when that principal holds a
+/// role the caller lacks: whose permissions the caller does not hold with this credential (its
+/// roles and scopes). Otherwise `users:manage` in one team would reach every team, and a narrow
+/// manager, or an admin's narrowly scoped key, could disable or strip an admin.
+pub(crate) fn may_manage(
+    state: &AppState,
+    caller: &Caller,
+    target: &Principal,
+) -> Result<(), ApiError> {
     if target.id == caller.principal.id {
         return Ok(());
     }
-    if !bypasses(state, caller)
-        && let Some(team) = target
+    let bypass = bypasses(state, caller);
+    if !bypass {
+        if target.teams.is_empty() {
+            return Err(ApiError::forbidden(
+                "a role that bypasses team isolation (the principal is in no team)",
+            ));
+        }
+        if let Some(team) = target
             .teams
             .iter()
             .find(|t| !caller.principal.teams.contains(t))
-    {
-        return Err(ApiError::forbidden(&format!(
-            "users:manage over team '{team}' (the principal is in a team this caller is not in)"
-        )));
+        {
+            return Err(ApiError::forbidden(&format!(
+                "users:manage over team '{team}' (the principal is in a team this caller is not in)"
+            )));
+        }
     }
     let policy = state.policy();
     if let Some(role) = target
         .roles
         .iter()
-        .find(|r| !policy.covers(&caller.principal.roles, r))
+        .find(|r| !policy.covers(r, |p| caller.holds(state, p), bypass))
     {
         return Err(ApiError::forbidden(&format!(
             "the role '{role}' (the principal holds a role this caller lacks)"
@@ -221,6 +234,13 @@ fn check_teams(state: &AppState, caller: &Caller, teams: &[String]) -> Result<()
                 .bypasses_team_isolation(&caller.principal.roles))
     {
         return Ok(());
+    }
+    if teams.is_empty() {
+        // A principal in no team belongs to the roles that bypass isolation alone.
+        return Err(invalid(
+            "teams",
+            "name at least one of your teams (principals in no team are managed only by roles that bypass team isolation)",
+        ));
     }
     match teams.iter().find(|t| !caller.principal.teams.contains(t)) {
         Some(team) => Err(ApiError::forbidden(&format!(
@@ -471,29 +491,40 @@ pub async fn update_principal(
         disabled,
         email,
     };
-    apply_update(&state, &caller, &audit, id, update).await
+    apply_update(&state, &caller, &audit, &target.principal, update).await
 }
 
 /// Applies a change to a principal (disabling also ends its sessions and revokes its API keys)
 /// in the transaction of its audit entry, and answers with it.
+/// The change commits only if the principal's roles and teams are still those of `target`,
+/// which the caller's right to make it was checked against.
 async fn apply_update(
     state: &AppState,
     caller: &Caller,
     audit: &AuditSlot,
-    id: Uuid,
+    target: &Principal,
     update: PrincipalUpdate,
 ) -> Result<Json<PrincipalBody>, ApiError> {
     let now = OffsetDateTime::now_utc();
+    let id = target.id;
+    let seen = Some((target.roles.clone(), target.teams.clone()));
     if !audit
         .commit(
             state,
             caller,
             StatusCode::OK,
-            StoreChange::UpdatePrincipal { id, update, now },
+            StoreChange::UpdatePrincipal {
+                id,
+                update,
+                now,
+                seen,
+            },
         )
         .await?
     {
-        return Err(ApiError::not_found("no principal with that id"));
+        return Err(ApiError::conflict(
+            "the principal changed (or went) meanwhile; read it again",
+        ));
     }
     state.identity().cache.clear();
     Ok(Json(body_of(&load(state, id).await?, now)))
@@ -518,7 +549,7 @@ pub async fn disable_principal(
         disabled: Some(true),
         ..PrincipalUpdate::default()
     };
-    apply_update(&state, &caller, &audit, id, update).await
+    apply_update(&state, &caller, &audit, &target.principal, update).await
 }
 
 /// Lifts a lockout.
@@ -978,15 +1009,6 @@ pub async fn login(
                 .take(512)
                 .collect::<String>()
         });
-    state
-        .store()
-        .insert_session(
-            &session,
-            client_ip.map(|ip| ip.to_string()).as_deref(),
-            user_agent.as_deref(),
-        )
-        .await
-        .map_err(store_error)?;
     let token = state
         .identity()
         .sessions
@@ -997,23 +1019,45 @@ pub async fn login(
             expires_at: session.expires_at,
         })
         .map_err(|e| ApiError::internal(&e))?;
-    // The audit trail records the login as the principal's, with the session as credential.
-    slot.set(&Caller {
+    // The audit trail records the login as the principal's, with the session as credential;
+    // the session and that entry commit together.
+    let caller = Caller {
         principal: record.principal,
         credential_id: session.id,
         scopes: None,
         kind: CredentialKind::Session,
         expires_at: Some(session.expires_at),
         allowed_ips: None,
-    });
+    };
+    slot.set(&caller);
     audit.detail("mfa", mfa_needed);
     if enrollment_only {
         audit.detail("enrollment_session", true);
-        return Ok(enrollment_required(&token, id, session.expires_at));
+    }
+    let status = if enrollment_only {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    let expires_at = session.expires_at;
+    audit
+        .commit(
+            &state,
+            &caller,
+            status,
+            StoreChange::InsertSession {
+                session,
+                client_ip: client_ip.map(|ip| ip.to_string()),
+                user_agent,
+            },
+        )
+        .await?;
+    if enrollment_only {
+        return Ok(enrollment_required(&token, id, expires_at));
     }
     Ok(Json(json!({
         "token": token,
-        "expires_at": time_text(session.expires_at),
+        "expires_at": time_text(expires_at),
     }))
     .into_response())
 }
@@ -1100,6 +1144,11 @@ pub async fn introspect(
         None => None,
     };
     match check_credential(&state, credential, client_ip, OffsetDateTime::now_utc()).await {
+        // A password without its required second factor is no login for an application.
+        Ok(found) if crate::http::auth::is_enrollment_only(&found) => {
+            tracing::info!("introspection: an enrollment session is not a login");
+            Ok(Json(json!({"active": false})))
+        }
         Ok(found) => Ok(Json(json!({
             "active": true,
             "principal_id": found.principal.id.to_string(),

@@ -231,7 +231,7 @@ pub(crate) fn op_error(error: &KeyOpError, path: &str) -> ApiError {
 }
 
 /// Team isolation of keys: a key with a `team_id` serves only members of that team, or callers
-/// whose roles bypass team isolation.
+/// whose roles bypass team isolation; to others it does not exist.
 pub(crate) fn may_use_key(
     state: &AppState,
     caller: &Caller,
@@ -244,9 +244,9 @@ pub(crate) fn may_use_key(
                     .policy()
                     .bypasses_team_isolation(&caller.principal.roles) =>
         {
-            Err(ApiError::forbidden(&format!(
-                "the key '{}' of team '{team}' (team isolation: the caller is not a member)",
-                record.name
+            // As if it did not exist (404): the key list does not show it either.
+            Err(service_error(KeyServiceError::NotFound(
+                record.name.clone(),
             )))
         }
         _ => Ok(()),

@@ -16,6 +16,7 @@ on_both_backends!(
     sessions_end_on_revoke_and_on_disable,
     api_keys_rotate_and_count_use,
     the_policy_is_stored_with_a_version,
+    changes_checked_against_a_principal_refuse_once_it_changed,
 );
 
 fn principal(name: &str) -> Principal {
@@ -476,5 +477,54 @@ async fn the_policy_is_stored_with_a_version(f: Fixture) {
     assert_eq!(
         f.store.access_policy().await.expect("reads"),
         Some(("{\"roles\":{\"a\":{}}}".to_owned(), 2))
+    );
+}
+
+/// A change authorized against a principal's roles and teams is refused once they changed (a
+/// concurrent promotion), and no key is made for a principal disabled meanwhile.
+async fn changes_checked_against_a_principal_refuse_once_it_changed(f: Fixture) {
+    use rampart_store::{StoreChange, StoreError};
+    f.store.migrate().await.expect("migrates");
+    let p = principal("dora");
+    f.store.create_principal(&p, None).await.expect("creates");
+    let now = OffsetDateTime::now_utc();
+    let disable = |seen: (Vec<String>, Vec<String>)| StoreChange::UpdatePrincipal {
+        id: p.id,
+        update: PrincipalUpdate {
+            disabled: Some(true),
+            ..PrincipalUpdate::default()
+        },
+        now,
+        seen: Some(seen),
+    };
+    // Promoted meanwhile: the disable checked against "viewer" does not apply.
+    let promote = PrincipalUpdate {
+        roles: Some(vec!["admin".into()]),
+        ..PrincipalUpdate::default()
+    };
+    assert!(
+        f.store
+            .update_principal(p.id, &promote, now)
+            .await
+            .expect("updates")
+    );
+    let stale = disable((p.roles.clone(), p.teams.clone()));
+    assert!(!f.store.apply(&stale).await.expect("runs"));
+    let record = f
+        .store
+        .principal(p.id)
+        .await
+        .expect("reads")
+        .expect("exists");
+    assert!(!record.principal.disabled);
+    let fresh = disable((vec!["admin".into()], p.teams.clone()));
+    assert!(f.store.apply(&fresh).await.expect("runs"));
+    // Disabled: no key is made for it.
+    let pepper = ApiKeyPepper::new([3; 32]);
+    let (_, record) = pepper.issue(p.id, "late", None, None, now).expect("issues");
+    let refused = f.store.insert_api_key(&record).await;
+    assert!(
+        matches!(refused, Err(StoreError::Refused(_))),
+        "{refused:?}"
     );
 }

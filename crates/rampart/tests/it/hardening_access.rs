@@ -483,7 +483,7 @@ fn team_isolation_on_audit_data_and_keys() {
                 Some(body.clone()),
             )
             .await;
-        assert_eq!(foreign.status, 403, "{}", foreign.text);
+        assert_eq!(foreign.status, 404, "{}", foreign.text);
         let member = api
             .call(
                 Method::POST,
@@ -494,15 +494,23 @@ fn team_isolation_on_audit_data_and_keys() {
             .await;
         assert_eq!(member.status, 200, "{}", member.text);
         let ciphertext = member.body["ciphertext"].as_str().unwrap().to_owned();
+        extend_policy(
+            &api,
+            json!({"decrypter": {"inherits": ["operator"], "permissions": ["keys:decrypt"]}}),
+        )
+        .await;
+        let (_, pay_decrypter) = api
+            .principal("pay-dec", &["decrypter"], &["payments"])
+            .await;
         let steal = api
             .call(
                 Method::POST,
                 "/v1/keys/hr-records/decrypt",
-                Some(&pay),
+                Some(&pay_decrypter),
                 Some(json!({"ciphertext": ciphertext})),
             )
             .await;
-        assert_eq!(steal.status, 403, "{}", steal.text);
+        assert_eq!(steal.status, 404, "{}", steal.text);
         let listed = api.call(Method::GET, "/v1/keys", Some(&pay), None).await;
         assert!(!listed.text.contains("hr-records"), "{}", listed.text);
         let by_admin = api
@@ -682,5 +690,96 @@ fn reenabling_revives_no_credential() {
             let who = api.call(Method::GET, "/v1/auth/whoami", Some(credential), None).await;
             assert_eq!(who.status, 401, "an old credential came back: {}", who.text);
         }
+    });
+}
+
+/// Review findings on top of 2 and 4: `api_keys:manage` within a team cannot make, rotate,
+/// revoke or list keys of principals outside it (a key speaks for its principal); an admin's
+/// key narrowed to `users:manage` cannot disable another admin; principals in no team belong to
+/// bypass roles alone; an enrollment session is no login for introspection.
+#[test]
+fn narrow_credentials_cannot_act_as_wider_principals() {
+    let (server, _dir) = start();
+    let api = Api::new(&server);
+    rt().block_on(async {
+        extend_policy(
+            &api,
+            json!({"team_keys": {"inherits": ["viewer"], "permissions": ["api_keys:manage"]},
+                   "hr_manager": {"inherits": ["viewer"], "permissions": ["users:manage", "users:read"]}}),
+        )
+        .await;
+        let (_, keymgr) = api.principal("hr-keys", &["team_keys"], &["hr"]).await;
+        let (payer, payer_key) = api.principal("payer", &["viewer"], &["payments"]).await;
+        let admin_id = api.whoami(&api.admin).await["principal_id"].as_str().unwrap().to_owned();
+        for target in [&admin_id, &payer] {
+            let made = api
+                .call(
+                    Method::POST,
+                    "/v1/api-keys",
+                    Some(&keymgr),
+                    Some(json!({"principal_id": target, "name": "x", "scopes": ["audit:read"]})),
+                )
+                .await;
+            assert_eq!(made.status, 403, "{}", made.text);
+        }
+        let payer_key_id = api.whoami(&payer_key).await["credential_id"].as_str().unwrap().to_owned();
+        let revoke = api
+            .call(Method::DELETE, &format!("/v1/api-keys/{payer_key_id}"), Some(&keymgr), None)
+            .await;
+        assert_eq!(revoke.status, 403, "{}", revoke.text);
+        let listed = api
+            .call(Method::GET, "/v1/api-keys?limit=1000", Some(&keymgr), None)
+            .await;
+        assert_eq!(listed.status, 200, "{}", listed.text);
+        assert!(!listed.text.contains(&payer_key_id), "{}", listed.text);
+        let foreign = api
+            .call(Method::GET, &format!("/v1/api-keys?principal_id={payer}"), Some(&keymgr), None)
+            .await;
+        assert_eq!(foreign.status, 403, "{}", foreign.text);
+
+        // An admin's key narrowed to users:manage cannot disable another admin.
+        let (admin2, _) = api.principal("admin3", &["admin"], &[]).await;
+        let narrow = api
+            .admin(Method::POST, "/v1/api-keys", Some(json!({"name": "narrow", "scopes": ["users:manage", "users:read"]})))
+            .await
+            .body["key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let disable = api
+            .call(Method::PATCH, &format!("/v1/principals/{admin2}"), Some(&narrow), Some(json!({"disabled": true})))
+            .await;
+        assert_eq!(disable.status, 403, "{}", disable.text);
+
+        // A principal in no team is not any team manager's.
+        let (_, manager) = api.principal("hrm2", &["hr_manager"], &["hr"]).await;
+        let (loner, _) = api.principal("loner", &["viewer"], &[]).await;
+        let pulled = api
+            .call(Method::PATCH, &format!("/v1/principals/{loner}"), Some(&manager), Some(json!({"teams": ["hr"]})))
+            .await;
+        assert_eq!(pulled.status, 403, "{}", pulled.text);
+        let teamless = api
+            .call(Method::POST, "/v1/principals", Some(&manager), Some(json!({"name": "orphan"})))
+            .await;
+        assert_eq!(teamless.status, 422, "{}", teamless.text);
+
+        // Introspection does not take an enrollment session for a login.
+        let created = api
+            .admin(Method::POST, "/v1/principals", Some(json!({"name": "root9", "roles": ["admin"], "password": "Enrollment-only-session-7"})))
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let login = api
+            .call(Method::POST, "/v1/auth/login", None, Some(json!({"name": "root9", "password": "Enrollment-only-session-7"})))
+            .await;
+        assert_eq!(login.status, 401, "{}", login.text);
+        let entries = api.entries_of(&login.request_id).await;
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(entries[0]["action"], "auth.login");
+        assert_eq!(entries[0]["details"]["enrollment_session"], true);
+        let token = login.body["enrollment_token"].as_str().unwrap();
+        let seen = api
+            .admin(Method::POST, "/v1/auth/introspect", Some(json!({"credential": token})))
+            .await;
+        assert_eq!(seen.body, json!({"active": false}), "{}", seen.text);
     });
 }
