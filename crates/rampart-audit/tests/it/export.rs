@@ -251,3 +251,65 @@ mod no_panic {
         );
     }
 }
+
+mod withheld {
+    use proptest::prelude::*;
+    use rampart_audit::export::withheld_line;
+
+    use super::{assert_problem, log, signer, trailer, verify};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// An export whose entries a team-isolated reader may not see carries them as withheld
+        /// lines: whichever are withheld, the file verifies against the same signed checkpoint,
+        /// counts them, and shows none of their content.
+        #[test]
+        fn any_subset_withheld_still_verifies(n in 1u64..40, mask in any::<u64>()) {
+            let (lines, leaves) = log(n);
+            let mut file: Vec<String> = lines
+                .iter()
+                .zip(&leaves)
+                .enumerate()
+                .map(|(i, (line, leaf))| {
+                    if mask >> (i % 64) & 1 == 1 {
+                        withheld_line(i as u64, leaf)
+                    } else {
+                        line.clone()
+                    }
+                })
+                .collect();
+            file.push(trailer(&signer(1), &leaves, 0));
+            let withheld = (0..n).filter(|i| mask >> (i % 64) & 1 == 1).count() as u64;
+            let report = verify(&file, Some(1));
+            prop_assert!(report.ok, "{:?}", report.problems);
+            prop_assert_eq!(report.withheld_entries, withheld);
+            prop_assert_eq!(report.checked_entries, n - withheld);
+        }
+    }
+
+    #[test]
+    fn a_withheld_line_with_a_forged_leaf_breaks_the_root() {
+        let (mut lines, leaves) = log(8);
+        let mut forged = *leaves.get(3).unwrap();
+        forged[0] ^= 1;
+        lines[3] = withheld_line(3, &forged);
+        lines.push(trailer(&signer(1), &leaves, 0));
+        assert_problem(&verify(&lines, Some(1)), None, "root");
+    }
+
+    #[test]
+    fn malformed_withheld_lines_are_named() {
+        let (mut lines, leaves) = log(4);
+        lines[1] = r#"{"seq":1,"withheld":true,"leaf_hash":"zz"}"#.to_owned();
+        lines[2] = r#"{"seq":2,"withheld":true,"leaf_hash":"00","extra":1}"#.to_owned();
+        lines.push(trailer(&signer(1), &leaves, 0));
+        let report = verify(&lines, Some(1));
+        assert_problem(&report, Some(1), "malformed withheld line");
+        let named = report
+            .problems
+            .iter()
+            .filter(|p| p.problem.contains("malformed withheld line"))
+            .count();
+        assert_eq!(named, 2, "{:#?}", report.problems);
+    }
+}
