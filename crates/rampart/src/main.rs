@@ -141,6 +141,10 @@ enum AuditCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Fail unless every entry's content is in the file (an export made under team
+        /// isolation carries other teams' entries as withheld lines).
+        #[arg(long)]
+        complete: bool,
     },
     /// Write an NDJSON export straight from the store (needs the master key).
     Export {
@@ -262,8 +266,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     file,
                     public_key,
                     json,
+                    complete,
                 },
-        } => audit_verify(&file, public_key.as_deref(), json),
+        } => audit_verify(&file, public_key.as_deref(), json, complete),
         Command::Audit {
             command:
                 AuditCommand::Export {
@@ -395,6 +400,7 @@ fn audit_verify(
     file: &std::path::Path,
     public_key: Option<&str>,
     json: bool,
+    complete: bool,
 ) -> anyhow::Result<()> {
     let handle =
         std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
@@ -407,7 +413,18 @@ fn audit_verify(
         })
         .with_context(|| format!("cannot read {}", file.display()))?;
     bar.finish_and_clear();
-    let report = verifier.finish_with_key_text(public_key);
+    let mut report = verifier.finish_with_key_text(public_key);
+    if complete && report.withheld_entries > 0 {
+        report.ok = false;
+        report.problems.push(rampart_audit::VerifyProblem {
+            seq: None,
+            line: None,
+            problem: format!(
+                "{} entries are withheld (not in the file): the export is not complete",
+                report.withheld_entries
+            ),
+        });
+    }
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", serde_json::to_string(&report)?)?;

@@ -365,7 +365,7 @@ pub async fn audit_trail(
             .headers()
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
-            .map(|ua| clean(ua, 512)),
+            .map(|ua| scrub_identifier(&clean(ua, 512))),
     };
     let notes = AuditSlot(Arc::new(Mutex::new(SlotState {
         facts: facts.clone(),

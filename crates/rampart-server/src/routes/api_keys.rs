@@ -539,6 +539,25 @@ pub async fn rotate_api_key(
         )
         .map_err(|e| ApiError::internal(&e))?;
     new.allowed_ips = old.allowed_ips.clone();
+    // Rotated by another API key: the successor is fenced like its maker too, as a key made by
+    // that key would be (no later expiry, no wider networks).
+    if !by_itself && caller.kind == crate::http::auth::CredentialKind::ApiKey {
+        if let Some(limit) = caller.expires_at {
+            new.expires_at = Some(new.expires_at.map_or(limit, |at| at.min(limit)));
+        }
+        if let Some(fence) = &caller.allowed_ips {
+            match &new.allowed_ips {
+                None => new.allowed_ips = Some(fence.clone()),
+                Some(nets) => {
+                    if let Some(net) = nets.iter().find(|n| !fence.iter().any(|f| f.contains(*n))) {
+                        return Err(ApiError::forbidden(&format!(
+                            "api_keys:manage from anywhere (the key allows {net}, outside the networks of the credential rotating it)"
+                        )));
+                    }
+                }
+            }
+        }
+    }
     new.rotated_from = Some(old.id);
     let old_ends = now + time::Duration::seconds(i64::try_from(grace).unwrap_or(0));
     audit.detail("new_key_id", new.id.to_string());

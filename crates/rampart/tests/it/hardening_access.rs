@@ -308,6 +308,31 @@ fn rotation_follows_the_rules_of_creation() {
         assert_eq!(details["old_key_id"], manager_key_id.as_str());
         assert_eq!(details["new_key_id"], by_admin.body["id"]);
         assert_eq!(details["rotated_by_itself"], false);
+
+        // Rotated by a fenced key, the successor is fenced like its maker.
+        let fenced = api
+            .admin(
+                Method::POST,
+                "/v1/api-keys",
+                Some(
+                    json!({"name": "fenced", "allowed_ips": ["127.0.0.0/8"], "expires_in_days": 1}),
+                ),
+            )
+            .await;
+        assert_eq!(fenced.status, 201, "{}", fenced.text);
+        let fenced_key = fenced.body["key"].as_str().unwrap().to_owned();
+        let successor_id = by_admin.body["id"].as_str().unwrap().to_owned();
+        let again = api
+            .call(
+                Method::POST,
+                &format!("/v1/api-keys/{successor_id}/rotate"),
+                Some(&fenced_key),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(again.status, 201, "{}", again.text);
+        assert_eq!(again.body["allowed_ips"], json!(["127.0.0.0/8"]));
+        assert_eq!(again.body["expires_at"], fenced.body["expires_at"]);
     });
 }
 
@@ -463,6 +488,18 @@ fn team_isolation_on_audit_data_and_keys() {
         let report: Value = serde_json::from_str(&stdout).unwrap();
         assert_eq!(report["ok"], true);
         assert!(report["withheld_entries"].as_u64().unwrap() > 0, "{report}");
+        let strict = run(rampart().args([
+            "audit",
+            "verify",
+            file.to_str().unwrap(),
+            "--public-key",
+            &key,
+            "--complete",
+        ]));
+        assert!(
+            !strict.status.success(),
+            "--complete accepted a file with withheld entries"
+        );
 
         // Keys: a team's key serves its members and bypass roles only.
         let created = api
