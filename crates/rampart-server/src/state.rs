@@ -178,6 +178,16 @@ impl AppState {
         }
     }
 
+    /// Uses of an API key counted in memory and not stored yet: `(uses, last use)`.
+    pub fn pending_key_uses(&self, key: Uuid) -> Option<(u64, OffsetDateTime)> {
+        self.0
+            .identity
+            .key_uses
+            .lock()
+            .ok()
+            .and_then(|uses| uses.get(&key).copied())
+    }
+
     /// The PII redactor with the default policy (per-request policies derive from it).
     pub fn redactor(&self) -> &Redactor {
         &self.0.redactor

@@ -145,9 +145,10 @@ impl Store {
     }
 
     /// Connects to PostgreSQL at `url` (`postgres://user:pass@host/db`, or a socket directory in
-    /// `?host=/path`).
+    /// `?host=/path`, with libpq's empty-host form `postgres://user@/db?host=/path&port=5433`).
     pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url).map_err(|source| StoreError::Connect {
+        let url = with_placeholder_host(url);
+        let options = PgConnectOptions::from_str(&url).map_err(|source| StoreError::Connect {
             backend: "postgres",
             source,
         })?;
@@ -307,5 +308,56 @@ mod tests {
         let store = Store::open_sqlite(&path, false).await.expect("opens");
         assert_eq!(mode(&path), 0o600);
         store.close().await;
+    }
+}
+
+/// libpq accepts a URL without a host (`postgres://user@/db?host=/run/pg`, `postgres:///db`),
+/// reaching the server through `?host=` or its default; sqlx's parser refuses an empty host.
+/// Such a URL gets the placeholder host `localhost`, which a `?host=` parameter then overrides.
+pub fn with_placeholder_host(url: &str) -> std::borrow::Cow<'_, str> {
+    for scheme in ["postgres://", "postgresql://"] {
+        let Some(rest) = url.strip_prefix(scheme) else {
+            continue;
+        };
+        let authority_len = rest.find(['/', '?']).unwrap_or(rest.len());
+        let authority = rest.get(..authority_len).unwrap_or_default();
+        let host_and_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        if host_and_port.is_empty() || host_and_port.starts_with(':') {
+            let at = scheme.len() + authority_len - host_and_port.len();
+            let (before, after) = (url.get(..at), url.get(at..));
+            if let (Some(before), Some(after)) = (before, after) {
+                return std::borrow::Cow::Owned(format!("{before}localhost{after}"));
+            }
+        }
+        break;
+    }
+    std::borrow::Cow::Borrowed(url)
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::with_placeholder_host;
+
+    #[test]
+    fn empty_hosts_get_a_placeholder_and_others_stay() {
+        for (given, expected) in [
+            (
+                "postgres://user@/db?host=/run/pg&port=5433",
+                "postgres://user@localhost/db?host=/run/pg&port=5433",
+            ),
+            (
+                "postgres:///db?host=/run/pg",
+                "postgres://localhost/db?host=/run/pg",
+            ),
+            (
+                "postgresql://u:p@:5433/db?host=/s",
+                "postgresql://u:p@localhost:5433/db?host=/s",
+            ),
+            ("postgres://u@h:5/db", "postgres://u@h:5/db"),
+            ("postgres://u@h/db?host=/x", "postgres://u@h/db?host=/x"),
+            ("sqlite://x", "sqlite://x"),
+        ] {
+            assert_eq!(with_placeholder_host(given), expected, "{given}");
+        }
     }
 }

@@ -36,6 +36,8 @@ pub struct AuditNote {
     pub resource_id: String,
     /// Extra facts (versions, counts).
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// The entry's `status` when the HTTP status does not say it (a refusal answered 200).
+    pub outcome: Option<&'static str>,
 }
 
 /// What the middleware knows of a request before the handler runs: enough for a handler to
@@ -70,6 +72,7 @@ impl AuditSlot {
                 resource_type: resource_type.to_owned(),
                 resource_id: scrub_identifier(&clean(resource_id, 256)),
                 details: serde_json::Map::new(),
+                outcome: None,
             });
         }
     }
@@ -86,6 +89,16 @@ impl AuditSlot {
                 other => other,
             };
             note.details.insert(name.to_owned(), value);
+        }
+    }
+
+    /// Records the request as a refusal (`status: "denied"`) though it is answered 200: a
+    /// denied authorization decision (after [`AuditSlot::note`]).
+    pub fn denied(&self) {
+        if let Ok(mut slot) = self.0.lock()
+            && let Some(note) = slot.note.as_mut()
+        {
+            note.outcome = Some("denied");
         }
     }
 
@@ -280,13 +293,12 @@ fn event_of(
         ),
         None => ("user".to_owned(), "anonymous".to_owned()),
     };
+    // A login that did not succeed is a failed login (`failure`), not a refused call; that
+    // includes a right password that still needs its second factor enrolled.
+    let failed_login =
+        status == StatusCode::UNAUTHORIZED && note.is_some_and(|n| n.action == "auth.login");
     let action = match (status, note) {
-        // A right password that still needs its second factor enrolled: a login, in part.
-        (StatusCode::UNAUTHORIZED, Some(note))
-            if note.details.contains_key("enrollment_session") =>
-        {
-            note.action.clone()
-        }
+        (StatusCode::UNAUTHORIZED, Some(note)) if failed_login => note.action.clone(),
         (StatusCode::UNAUTHORIZED, _) => "api.unauthenticated".to_owned(),
         (StatusCode::FORBIDDEN, None) => "api.forbidden".to_owned(),
         (StatusCode::LOCKED, _) => "auth.locked".to_owned(),
@@ -316,8 +328,12 @@ fn event_of(
             details.extend(note.details.clone());
         }
     }
-    let outcome = if denied {
+    let outcome = if failed_login {
+        "failure"
+    } else if denied {
         "denied"
+    } else if let Some(outcome) = note.and_then(|n| n.outcome) {
+        outcome
     } else if status.is_success() {
         "success"
     } else {

@@ -397,10 +397,20 @@ pub async fn list_api_keys(
     let next_cursor = (records.len() == limit as usize)
         .then(|| records.last().map(|r| r.id.to_string()))
         .flatten();
-    Ok(Json(ApiKeysPage {
-        items: records.iter().map(body_of).collect(),
-        next_cursor,
-    }))
+    // Uses counted on this node and not stored yet are added, so a count is never stale here.
+    let items = records
+        .iter()
+        .map(|record| {
+            let mut body = body_of(record);
+            if let Some((uses, last)) = state.pending_key_uses(record.id) {
+                body.usage_count = body.usage_count.saturating_add(uses);
+                let stored = record.last_used_at.unwrap_or(last);
+                body.last_used_at = Some(time_text(stored.max(last)));
+            }
+            body
+        })
+        .collect();
+    Ok(Json(ApiKeysPage { items, next_cursor }))
 }
 
 /// The key `id`, if the caller may manage it (its own principal's, or with `api_keys:manage`).

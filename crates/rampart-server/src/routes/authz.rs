@@ -101,6 +101,7 @@ pub async fn authorize(
     );
     if !decision.allowed {
         audit.note("authz.deny", "principal", &principal_id.to_string());
+        audit.denied();
         audit.detail("action", action);
         audit.detail("resource", resource.cloned().unwrap_or(Value::Null));
         audit.detail("reason", decision.reason.clone());

@@ -460,6 +460,9 @@ async fn api_keys_are_scoped_expire_rotate_and_respect_allowlists() {
             .await;
         assert_eq!(who.status, StatusCode::OK);
     }
+    // Uses not stored yet count already: the list is never stale on one node.
+    let fresh = app.get(&format!("/v1/api-keys?principal_id={dev}")).await;
+    assert_eq!(fresh.body["items"][0]["usage_count"], 5, "{}", fresh.text);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let listed = app.get(&format!("/v1/api-keys?principal_id={dev}")).await;
     let item = &listed.body["items"][0];

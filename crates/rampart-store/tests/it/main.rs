@@ -34,3 +34,4 @@ mod fixture;
 mod identity;
 mod keys;
 mod suite;
+mod url;

@@ -253,7 +253,36 @@ fn state_changes_are_bounded_and_always_audited() {
             .await;
         assert_eq!(denied.status, 200);
         assert_eq!(denied.body["allowed"], false);
-        assert_eq!(api.entries_of(&denied.request_id).await.len(), 1);
+        let recorded = api.entries_of(&denied.request_id).await;
+        assert_eq!(recorded.len(), 1);
+        // A refusal is "denied" though answered 200, so ?status=denied finds it.
+        assert_eq!(recorded[0]["status"], "denied", "{recorded:?}");
+        let refusals = api
+            .admin(
+                Method::GET,
+                "/v1/audit/entries?status=denied&action=authz.deny",
+                None,
+            )
+            .await;
+        assert!(
+            refusals.text.contains(&denied.request_id),
+            "{}",
+            refusals.text
+        );
+        // A failed login is a "failure" of auth.login.
+        let failed = api
+            .call(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(json!({"name": "bob", "password": "not-his-password-1"})),
+            )
+            .await;
+        assert_eq!(failed.status, 401);
+        let recorded = api.entries_of(&failed.request_id).await;
+        assert_eq!(recorded.len(), 1, "{recorded:?}");
+        assert_eq!(recorded[0]["action"], "auth.login");
+        assert_eq!(recorded[0]["status"], "failure");
     });
 }
 
