@@ -334,6 +334,7 @@ pub struct ApiKeysPage {
 
 /// `?principal_id=…&limit=N&cursor=C`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KeysQuery {
     /// Only this principal's keys (callers without `api_keys:manage` see only their own).
     pub principal_id: Option<String>,

@@ -159,6 +159,7 @@ pub fn visible_teams(state: &AppState, caller: &Caller) -> Option<Vec<String>> {
 
 /// Query parameters of `GET /v1/audit/entries`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EntriesQuery {
     /// `actor.id`.
@@ -460,6 +461,7 @@ pub async fn public_key(State(state): State<AppState>) -> Json<PublicKeyBody> {
 
 /// Query of the inclusion proof.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InclusionQuery {
     /// The leaf.
@@ -531,6 +533,7 @@ pub async fn inclusion(
 
 /// Query of the consistency proof.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
     /// The older size.
@@ -614,7 +617,7 @@ pub struct VerifyBody {
 
 /// Recomputes every leaf from the stored entries, the tree from the leaves, and checks the
 /// stored tiles, head and latest checkpoint signature.
-#[utoipa::path(post, path = "/v1/audit/verify", tag = "audit", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/audit/verify", operation_id = "verify_audit_log", tag = "audit", security(("bearer" = [])),
     responses((status = 200, description = "The verdict (ok may be false)", body = VerifyBody)))]
 pub async fn verify(
     State(state): State<AppState>,
@@ -644,6 +647,7 @@ pub async fn verify(
 
 /// Query of the export.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// First seq (default 0).

@@ -386,6 +386,7 @@ pub struct KeysPage {
 
 /// `?limit=N&cursor=C`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1 to 1000 (default 100).
     pub limit: Option<u32>,
@@ -910,7 +911,7 @@ pub async fn sign(
 }
 
 /// Verifies an Ed25519 signature made by this key.
-#[utoipa::path(post, path = "/v1/keys/{name}/verify", tag = "keys", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/keys/{name}/verify", operation_id = "verify_signature", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
     request_body(content = Object, description = "{\"input\": \"b64\", \"signature\": \"rampart:v1:…\"}"),
     responses((status = 200, description = "{\"valid\": bool}", body = Object)))]

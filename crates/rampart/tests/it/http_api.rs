@@ -232,3 +232,50 @@ fn cors_and_metrics_follow_the_settings() {
         assert_eq!(response.status(), 404);
     });
 }
+
+/// The OpenAPI document a client generator reads: every operation id unique, every path
+/// parameter named in its path template (and every template name declared), query parameters
+/// declared `in: query`.
+#[test]
+fn the_openapi_document_declares_parameters_where_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&["--data-dir", dir.path().to_str().unwrap()], &[]);
+    let base = server.base.clone();
+    let doc: Value = rt().block_on(async move {
+        client(None, None)
+            .get(format!("{base}/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let template: std::collections::BTreeSet<&str> = path
+            .split('/')
+            .filter_map(|part| part.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+            .collect();
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            assert!(
+                ids.insert(id.to_owned()),
+                "operationId {id} used twice ({method} {path})"
+            );
+            let mut declared = std::collections::BTreeSet::new();
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                if parameter["in"] == "path" {
+                    assert!(
+                        template.contains(name),
+                        "{method} {path}: '{name}' declared in: path"
+                    );
+                    declared.insert(name);
+                }
+            }
+            assert_eq!(declared, template, "{method} {path}: path parameters");
+        }
+    }
+    assert!(ids.len() > 40, "{}", ids.len());
+}
