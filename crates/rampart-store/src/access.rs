@@ -2,7 +2,7 @@
 
 use rampart_access::{AccessStore, ApiKeyHash, ApiKeyRecord, Principal, PrincipalKind};
 
-use crate::codec::{from_list, from_micros, from_micros_opt, list, micros, uuid};
+use crate::codec::{from_list, from_micros, from_micros_opt, uuid};
 use crate::{Store, StoreError, with_pool};
 
 /// The columns of one `api_keys` row joined with its principal, as stored.
@@ -107,24 +107,15 @@ impl AccessStore for Store {
     }
 
     async fn insert_principal(&self, principal: &Principal) -> Result<(), StoreError> {
-        let created = micros(principal.created_at)?;
-        with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO principals (id, kind, name, email, roles, teams, disabled, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(principal.id.to_string())
-            .bind(principal.kind.as_str())
-            .bind(&principal.name)
-            .bind(principal.email.as_deref())
-            .bind(list(&principal.roles))
-            .bind(list(&principal.teams))
-            .bind(principal.disabled)
-            .bind(created)
-            .execute(pool)
-            .await?;
+        let change = crate::change::StoreChange::CreatePrincipal {
+            principal: principal.clone(),
+            password_hash: None,
+        };
+        if self.apply(&change).await? {
             Ok(())
-        })
+        } else {
+            Err(StoreError::Refused(change.refusal()))
+        }
     }
 
     async fn insert_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {

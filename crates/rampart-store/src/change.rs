@@ -162,6 +162,36 @@ impl StoreChange {
     }
 }
 
+/// Inserts `$record` (an `ApiKeyRecord`) with `$rotated_from` on `$tx`, only while its principal
+/// is enabled; evaluates to whether it was inserted (inside [`apply_change`]).
+macro_rules! insert_api_key {
+    ($tx:ident, $record:expr, $rotated_from:expr) => {{
+        let record = $record;
+        let rotated_from: Option<uuid::Uuid> = $rotated_from;
+        sqlx::query(
+            "INSERT INTO api_keys (id, principal_id, name, key_hash, scopes, created_at, expires_at, revoked_at,
+                                   allowed_ips, rotated_from)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+             WHERE EXISTS (SELECT 1 FROM principals WHERE id = $2 AND disabled = FALSE)",
+        )
+        .bind(record.id.to_string())
+        .bind(record.principal_id.to_string())
+        .bind(&record.name)
+        .bind(&record.hash.0)
+        .bind(record.scopes.as_deref().map($crate::codec::list))
+        .bind($crate::codec::micros(record.created_at)?)
+        .bind(record.expires_at.map($crate::codec::micros).transpose()?)
+        .bind(record.revoked_at.map($crate::codec::micros).transpose()?)
+        .bind($crate::change::nets_json_of(record.allowed_ips.as_ref()))
+        .bind(rotated_from.map(|id| id.to_string()))
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+            == 1
+    }};
+}
+pub(crate) use insert_api_key;
+
 /// Applies `$change` on the open transaction `$tx` (of either backend); evaluates to
 /// `Result<bool, StoreError>`: `false` when the precondition does not hold (the caller then
 /// rolls back).
@@ -260,26 +290,7 @@ macro_rules! apply_change {
                     }
                 }
                 StoreChange::InsertApiKey(record) => {
-                    sqlx::query(
-                        "INSERT INTO api_keys (id, principal_id, name, key_hash, scopes, created_at, expires_at, revoked_at,
-                                               allowed_ips, rotated_from)
-                         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
-                         WHERE EXISTS (SELECT 1 FROM principals WHERE id = $2 AND disabled = FALSE)",
-                    )
-                    .bind(record.id.to_string())
-                    .bind(record.principal_id.to_string())
-                    .bind(&record.name)
-                    .bind(&record.hash.0)
-                    .bind(record.scopes.as_deref().map(list))
-                    .bind(micros(record.created_at)?)
-                    .bind(record.expires_at.map(micros).transpose()?)
-                    .bind(record.revoked_at.map(micros).transpose()?)
-                    .bind($crate::change::nets_json_of(record.allowed_ips.as_ref()))
-                    .bind(record.rotated_from.map(|id| id.to_string()))
-                    .execute(&mut *$tx)
-                    .await?
-                    .rows_affected()
-                        == 1
+                    $crate::change::insert_api_key!($tx, record, record.rotated_from)
                 }
                 StoreChange::RevokeApiKey { id, now } => {
                     sqlx::query(
@@ -302,27 +313,9 @@ macro_rules! apply_change {
                     .bind(old.to_string())
                     .execute(&mut *$tx)
                     .await?;
-                    if done.rows_affected() == 1 {
-                        sqlx::query(
-                            "INSERT INTO api_keys (id, principal_id, name, key_hash, scopes, created_at, expires_at, revoked_at,
-                                                   allowed_ips, rotated_from)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)",
-                        )
-                        .bind(new.id.to_string())
-                        .bind(new.principal_id.to_string())
-                        .bind(&new.name)
-                        .bind(&new.hash.0)
-                        .bind(new.scopes.as_deref().map(list))
-                        .bind(micros(new.created_at)?)
-                        .bind(new.expires_at.map(micros).transpose()?)
-                        .bind($crate::change::nets_json_of(new.allowed_ips.as_ref()))
-                        .bind(old.to_string())
-                        .execute(&mut *$tx)
-                        .await?;
-                        true
-                    } else {
-                        false
-                    }
+                    // The successor is refused too if the principal was disabled meanwhile.
+                    done.rows_affected() == 1
+                        && $crate::change::insert_api_key!($tx, new, Some(*old))
                 }
                 StoreChange::SetTotpPending { id, sealed } => {
                     sqlx::query("UPDATE principals SET totp_pending = $1 WHERE id = $2")

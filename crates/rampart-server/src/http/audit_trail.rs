@@ -102,11 +102,18 @@ impl AuditSlot {
         }
     }
 
-    fn take(&self) -> (Option<AuditNote>, bool) {
+    /// The request's facts, note and whether the handler recorded it, taken out of the slot.
+    fn take(&self) -> (RequestFacts, Option<AuditNote>, bool) {
         self.0
             .lock()
-            .map(|mut slot| (slot.note.take(), slot.recorded))
-            .unwrap_or((None, false))
+            .map(|mut slot| {
+                (
+                    std::mem::take(&mut slot.facts),
+                    slot.note.take(),
+                    slot.recorded,
+                )
+            })
+            .unwrap_or_default()
     }
 
     /// Makes `change` and records it in one transaction, with the entry the middleware would
@@ -384,7 +391,7 @@ pub async fn audit_trail(
             .map(|ua| scrub_identifier(&clean(ua, 512))),
     };
     let notes = AuditSlot(Arc::new(Mutex::new(SlotState {
-        facts: facts.clone(),
+        facts,
         ..SlotState::default()
     })));
     request.extensions_mut().insert(notes.clone());
@@ -392,7 +399,7 @@ pub async fn audit_trail(
     let response = next.run(request).await;
     let status = response.status();
     let caller = slot.get();
-    let (note, recorded) = notes.take();
+    let (facts, note, recorded) = notes.take();
     if recorded {
         // The handler's change and its entry committed together.
         return response;

@@ -1,5 +1,5 @@
 //! HTTP plumbing shared by every route: request context, security headers, authentication of
-//! callers, client addresses and JSON bodies.
+//! callers, client addresses, JSON bodies and their fields.
 
 pub mod audit_trail;
 pub mod auth;
@@ -8,3 +8,4 @@ pub mod context;
 pub mod headers;
 pub mod json;
 pub mod query;
+pub mod request;

@@ -18,8 +18,8 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
+use crate::http::request::{invalid, object, page_limit, text, time_text};
 use crate::problem::{ApiError, FieldError};
-use crate::routes::keys::{invalid, object, page_limit, text, time_text};
 use crate::state::AppState;
 
 /// Longest lifetime a key may be given.

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
+use crate::http::request::{invalid, object, text};
 use crate::problem::{ApiError, FieldError};
-use crate::routes::keys::{invalid, object, text};
 use crate::state::AppState;
 
 /// Longest `action` and resource field accepted (each is recorded with a denial).

@@ -13,8 +13,9 @@ use crate::card_vault::{VaultError, plausible_token};
 use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
+use crate::http::request::{invalid, text};
 use crate::problem::ApiError;
-use crate::routes::keys::{invalid, service_error, text};
+use crate::routes::keys::service_error;
 use crate::state::AppState;
 
 /// Whole field names (compared without case, `_`, `-` or spaces) that hold card security codes
@@ -157,7 +158,7 @@ pub async fn detokenize(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("cards.detokenize", "card", "-");
     caller.require(&state, "cards:detokenize")?;
-    let object = crate::routes::keys::object(&body, &["token"], "")?;
+    let object = crate::http::request::object(&body, &["token"], "")?;
     let token = text(object, "token", "token", true)
         .map_err(|e| ApiError::validation(vec![e]))?
         .unwrap_or_default();

@@ -14,9 +14,10 @@ use serde_json::{Value, json};
 use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
+use crate::http::request::{invalid, object, text};
 use crate::key_service::{KeyServiceError, LoadedKey, is_internal};
 use crate::problem::{ApiError, FieldError};
-use crate::routes::keys::{invalid, object, op_error, service_error, text};
+use crate::routes::keys::{op_error, service_error};
 use crate::state::AppState;
 
 /// Most selectors in one request.

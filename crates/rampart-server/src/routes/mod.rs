@@ -10,9 +10,12 @@ pub(crate) mod authz;
 pub(crate) mod cards;
 pub(crate) mod documents;
 pub(crate) mod identity;
+pub(crate) mod key_ops;
 pub(crate) mod keys;
 mod privacy;
+pub(crate) mod sessions;
 mod system;
+pub(crate) mod totp;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -70,13 +73,13 @@ pub fn router(state: AppState) -> Router {
             get(keys::get_key).patch(keys::update_key),
         )
         .route("/v1/keys/{name}/rotate", post(keys::rotate_key))
-        .route("/v1/keys/{name}/encrypt", post(keys::encrypt))
-        .route("/v1/keys/{name}/decrypt", post(keys::decrypt))
-        .route("/v1/keys/{name}/rewrap", post(keys::rewrap))
-        .route("/v1/keys/{name}/hmac", post(keys::hmac))
-        .route("/v1/keys/{name}/verify-hmac", post(keys::verify_hmac))
-        .route("/v1/keys/{name}/sign", post(keys::sign))
-        .route("/v1/keys/{name}/verify", post(keys::verify))
+        .route("/v1/keys/{name}/encrypt", post(key_ops::encrypt))
+        .route("/v1/keys/{name}/decrypt", post(key_ops::decrypt))
+        .route("/v1/keys/{name}/rewrap", post(key_ops::rewrap))
+        .route("/v1/keys/{name}/hmac", post(key_ops::hmac))
+        .route("/v1/keys/{name}/verify-hmac", post(key_ops::verify_hmac))
+        .route("/v1/keys/{name}/sign", post(key_ops::sign))
+        .route("/v1/keys/{name}/verify", post(key_ops::verify))
         .route("/v1/documents/encrypt", post(documents::encrypt_document))
         .route("/v1/documents/decrypt", post(documents::decrypt_document))
         .route("/v1/cards/tokenize", post(cards::tokenize))
@@ -87,9 +90,9 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(system::openapi))
         .route("/metrics", get(system::metrics))
         .route("/v1/auth/whoami", get(auth::whoami))
-        .route("/v1/auth/login", post(identity::login))
-        .route("/v1/auth/logout", post(identity::logout))
-        .route("/v1/auth/introspect", post(identity::introspect))
+        .route("/v1/auth/login", post(sessions::login))
+        .route("/v1/auth/logout", post(sessions::logout))
+        .route("/v1/auth/introspect", post(sessions::introspect))
         .route(
             "/v1/principals",
             post(identity::create_principal).get(identity::list_principals),
@@ -106,12 +109,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/principals/{id}/totp",
-            post(identity::enroll_totp).delete(identity::remove_totp),
+            post(totp::enroll_totp).delete(totp::remove_totp),
         )
-        .route(
-            "/v1/principals/{id}/totp/confirm",
-            post(identity::confirm_totp),
-        )
+        .route("/v1/principals/{id}/totp/confirm", post(totp::confirm_totp))
         .route(
             "/v1/api-keys",
             post(api_keys::create_api_key).get(api_keys::list_api_keys),

@@ -1,0 +1,385 @@
+//! Operations with a named key: encrypt, decrypt and rewrap (single and batch), HMAC and its
+//! constant-time check, Ed25519 signatures. One audit entry per request, with versions and
+//! counts, never values; another team's key does not exist for the caller.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use rampart_crypto::Envelope;
+use serde_json::{Map, Value, json};
+use zeroize::Zeroizing;
+
+use crate::http::audit_trail::AuditSlot;
+use crate::http::auth::Caller;
+use crate::http::json::ApiJson;
+use crate::http::request::{b64, invalid, object, text};
+use crate::key_service::LoadedKey;
+use crate::problem::ApiError;
+use crate::routes::keys::{MAX_BATCH_ITEMS, op_error, service_error, usable_key};
+use crate::state::AppState;
+
+/// What one item of an operation produced.
+type ItemResult = Result<Map<String, Value>, ApiError>;
+
+/// Runs `one` on the single item (the body) or on each item of `batch`.
+fn single_or_batch(
+    body: &Value,
+    allowed: &[&str],
+    audit: &AuditSlot,
+    mut one: impl FnMut(&Map<String, Value>, &str) -> ItemResult,
+) -> Result<Json<Value>, ApiError> {
+    let root = body
+        .as_object()
+        .ok_or_else(|| invalid("body", "must be a JSON object"))?;
+    match root.get("batch") {
+        None => {
+            let item = object(body, allowed, "")?;
+            audit.detail("items", 1);
+            one(item, "").map(|out| Json(Value::Object(out)))
+        }
+        Some(Value::Array(items)) => {
+            if root.len() != 1 {
+                return Err(invalid("batch", "a batch request has no other fields"));
+            }
+            if items.is_empty() || items.len() > MAX_BATCH_ITEMS {
+                return Err(invalid(
+                    "batch",
+                    format!("must hold 1 to {MAX_BATCH_ITEMS} items"),
+                ));
+            }
+            let mut failed = 0u64;
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let prefix = format!("batch[{i}]");
+                let result = object(item, allowed, &prefix).and_then(|o| one(o, &prefix));
+                out.push(match result {
+                    Ok(fields) => Value::Object(fields),
+                    Err(problem) => {
+                        failed += 1;
+                        if problem.status().is_server_error() {
+                            return Err(problem);
+                        }
+                        json!({"error": problem.problem().detail})
+                    }
+                });
+            }
+            audit.detail("items", items.len());
+            audit.detail("failed", failed);
+            Ok(Json(json!({"batch": out})))
+        }
+        Some(_) => Err(invalid("batch", "must be an array of items")),
+    }
+}
+
+fn path_of(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+fn fields(
+    item: &Map<String, Value>,
+    name: &str,
+    prefix: &str,
+    required: bool,
+) -> Result<Option<Zeroizing<Vec<u8>>>, ApiError> {
+    b64(item, name, &path_of(prefix, name), required).map_err(|e| ApiError::validation(vec![e]))
+}
+
+/// The optional `associated_data` of a raw operation. Associated data in the space reserved
+/// for document fields is refused, so raw encrypt cannot mint a field that
+/// `/v1/documents/decrypt` accepts, and raw decrypt cannot open one.
+fn associated_data(
+    item: &Map<String, Value>,
+    prefix: &str,
+) -> Result<Option<Zeroizing<Vec<u8>>>, ApiError> {
+    let aad = fields(item, "associated_data", prefix, false)?;
+    if aad
+        .as_deref()
+        .is_some_and(|aad| rampart_crypto::document::is_reserved_aad(aad))
+    {
+        return Err(invalid(
+            &path_of(prefix, "associated_data"),
+            "starts with \"rampart-document-field-\", which is reserved for /v1/documents; use /v1/documents/encrypt and /v1/documents/decrypt for document fields",
+        ));
+    }
+    Ok(aad)
+}
+
+fn string<'a>(item: &'a Map<String, Value>, name: &str, prefix: &str) -> Result<&'a str, ApiError> {
+    text(item, name, &path_of(prefix, name), true)
+        .map_err(|e| ApiError::validation(vec![e]))
+        .map(Option::unwrap_or_default)
+}
+
+fn ttl(item: &Map<String, Value>, prefix: &str) -> Result<Option<u64>, ApiError> {
+    match item.get("ttl_seconds") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().filter(|n| *n >= 1).map(Some).ok_or_else(|| {
+            invalid(
+                &path_of(prefix, "ttl_seconds"),
+                "must be a positive integer",
+            )
+        }),
+    }
+}
+
+/// Encrypts with the key's latest version.
+#[utoipa::path(post, path = "/v1/keys/{name}/encrypt", tag = "keys", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The key's name")),
+    request_body(content = Object, description = "{\"plaintext\": \"b64\", \"associated_data\": \"b64\"?} or {\"batch\": [...]}"),
+    responses((status = 200, description = "{\"ciphertext\": \"rampart:v1:…\", \"key_version\": 1} or {\"batch\": [...]}", body = Object),
+        (status = 422, description = "Invalid input", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn encrypt(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("keys.encrypt", "key", &name);
+    caller.require(&state, "keys:encrypt")?;
+    let key = usable_key(&state, &caller, &name).await?;
+    audit.detail("key_version", key.ring.latest_version());
+    single_or_batch(
+        &body,
+        &["plaintext", "associated_data"],
+        &audit,
+        |item, prefix| {
+            let plaintext = fields(item, "plaintext", prefix, true)?.unwrap_or_default();
+            let aad = associated_data(item, prefix)?;
+            let (ciphertext, version) = key
+                .ring
+                .encrypt(&plaintext, aad.as_deref().map(Vec::as_slice))
+                .map_err(|e| op_error(&e, &path_of(prefix, "plaintext")))?;
+            let mut out = Map::new();
+            out.insert("ciphertext".to_owned(), Value::String(ciphertext));
+            out.insert("key_version".to_owned(), json!(version));
+            Ok(out)
+        },
+    )
+}
+
+/// The version a ciphertext names, if it names one (Fernet tokens do not).
+fn named_version(ciphertext: &str) -> Option<u32> {
+    Envelope::peek_version(ciphertext).ok()
+}
+
+/// Decrypts with the version the ciphertext names.
+#[utoipa::path(post, path = "/v1/keys/{name}/decrypt", tag = "keys", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The key's name")),
+    request_body(content = Object, description = "{\"ciphertext\": \"…\", \"associated_data\": \"b64\"?, \"ttl_seconds\": N?} or {\"batch\": [...]}"),
+    responses((status = 200, description = "{\"plaintext\": \"b64\", \"key_version\": N} or {\"batch\": [...]}", body = Object),
+        (status = 422, description = "Tampered, malformed or below min_decryption_version", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn decrypt(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("keys.decrypt", "key", &name);
+    caller.require(&state, "keys:decrypt")?;
+    let key = usable_key(&state, &caller, &name).await?;
+    let key = reload_for(&state, &name, key, &body, "ciphertext").await?;
+    single_or_batch(
+        &body,
+        &["ciphertext", "associated_data", "ttl_seconds"],
+        &audit,
+        |item, prefix| {
+            let ciphertext = string(item, "ciphertext", prefix)?;
+            let aad = associated_data(item, prefix)?;
+            let ttl = ttl(item, prefix)?;
+            let (plaintext, version) = key
+                .ring
+                .decrypt(ciphertext, aad.as_deref().map(Vec::as_slice), ttl)
+                .map_err(|e| op_error(&e, &path_of(prefix, "ciphertext")))?;
+            let mut out = Map::new();
+            out.insert(
+                "plaintext".to_owned(),
+                Value::String(STANDARD.encode(&*plaintext)),
+            );
+            out.insert("key_version".to_owned(), json!(version));
+            Ok(out)
+        },
+    )
+}
+
+/// Re-encrypts under the latest version without revealing the plaintext.
+#[utoipa::path(post, path = "/v1/keys/{name}/rewrap", tag = "keys", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The key's name")),
+    request_body(content = Object, description = "{\"ciphertext\": \"…\", \"associated_data\": \"b64\"?} or {\"batch\": [...]}"),
+    responses((status = 200, description = "{\"ciphertext\": \"…\", \"key_version\": N}", body = Object)))]
+pub async fn rewrap(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("keys.rewrap", "key", &name);
+    caller.require(&state, "keys:encrypt")?;
+    let key = usable_key(&state, &caller, &name).await?;
+    let key = reload_for(&state, &name, key, &body, "ciphertext").await?;
+    audit.detail("key_version", key.ring.latest_version());
+    single_or_batch(
+        &body,
+        &["ciphertext", "associated_data"],
+        &audit,
+        |item, prefix| {
+            let ciphertext = string(item, "ciphertext", prefix)?;
+            let aad = associated_data(item, prefix)?;
+            let (ciphertext, version) = key
+                .ring
+                .rewrap(ciphertext, aad.as_deref().map(Vec::as_slice))
+                .map_err(|e| op_error(&e, &path_of(prefix, "ciphertext")))?;
+            let mut out = Map::new();
+            out.insert("ciphertext".to_owned(), Value::String(ciphertext));
+            out.insert("key_version".to_owned(), json!(version));
+            Ok(out)
+        },
+    )
+}
+
+/// HMAC-SHA256 with the latest version.
+#[utoipa::path(post, path = "/v1/keys/{name}/hmac", tag = "keys", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The key's name")),
+    request_body(content = Object, description = "{\"input\": \"b64\"} or {\"batch\": [...]}"),
+    responses((status = 200, description = "{\"hmac\": \"rampart:v1:<base64>\"}", body = Object)))]
+pub async fn hmac(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("keys.hmac", "key", &name);
+    caller.require(&state, "keys:encrypt")?;
+    let key = usable_key(&state, &caller, &name).await?;
+    single_or_batch(&body, &["input"], &audit, |item, prefix| {
+        let input = fields(item, "input", prefix, true)?.unwrap_or_default();
+        let mac = key
+            .ring
+            .hmac(&input)
+            .map_err(|e| op_error(&e, &path_of(prefix, "input")))?;
+        let mut out = Map::new();
+        out.insert("hmac".to_owned(), Value::String(mac));
+        Ok(out)
+    })
+}
+
+/// Checks an HMAC in constant time.
+#[utoipa::path(post, path = "/v1/keys/{name}/verify-hmac", tag = "keys", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The key's name")),
+    request_body(content = Object, description = "{\"input\": \"b64\", \"hmac\": \"rampart:v1:…\"}"),
+    responses((status = 200, description = "{\"valid\": bool}", body = Object)))]
+pub async fn verify_hmac(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("keys.verify_hmac", "key", &name);
+    caller.require(&state, "keys:encrypt")?;
+    let key = usable_key(&state, &caller, &name).await?;
+    let key = reload_for(&state, &name, key, &body, "hmac").await?;
+    single_or_batch(&body, &["input", "hmac"], &audit, |item, prefix| {
+        let input = fields(item, "input", prefix, true)?.unwrap_or_default();
+        let mac = string(item, "hmac", prefix)?;
+        let valid = key
+            .ring
+            .verify_hmac(&input, mac)
+            .map_err(|e| op_error(&e, &path_of(prefix, "hmac")))?;
+        let mut out = Map::new();
+        out.insert("valid".to_owned(), Value::Bool(valid));
+        Ok(out)
+    })
+}
+
+/// Reloads the key when the request names a version newer than the cached latest.
+async fn reload_for(
+    state: &AppState,
+    name: &str,
+    key: std::sync::Arc<LoadedKey>,
+    body: &Value,
+    field_name: &str,
+) -> Result<std::sync::Arc<LoadedKey>, ApiError> {
+    let one = |item: &Value| {
+        item.get(field_name)
+            .and_then(Value::as_str)
+            .and_then(named_version)
+    };
+    let newest = match body.get("batch").and_then(Value::as_array) {
+        Some(items) => items.iter().filter_map(one).max(),
+        None => one(body),
+    };
+    if newest.is_some_and(|v| v > key.ring.latest_version()) {
+        state
+            .keys()
+            .get_for_version(name, newest)
+            .await
+            .map_err(service_error)
+    } else {
+        Ok(key)
+    }
+}
+
+/// Ed25519 signature with the latest version.
+#[utoipa::path(post, path = "/v1/keys/{name}/sign", tag = "keys", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The key's name")),
+    request_body(content = Object, description = "{\"input\": \"b64\"} or {\"batch\": [...]}"),
+    responses((status = 200, description = "{\"signature\": \"rampart:v1:<base64>\"}", body = Object)))]
+pub async fn sign(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("keys.sign", "key", &name);
+    caller.require(&state, "keys:encrypt")?;
+    let key = usable_key(&state, &caller, &name).await?;
+    single_or_batch(&body, &["input"], &audit, |item, prefix| {
+        let input = fields(item, "input", prefix, true)?.unwrap_or_default();
+        let signature = key
+            .ring
+            .sign(&input)
+            .map_err(|e| op_error(&e, &path_of(prefix, "input")))?;
+        let mut out = Map::new();
+        out.insert("signature".to_owned(), Value::String(signature));
+        Ok(out)
+    })
+}
+
+/// Verifies an Ed25519 signature made by this key.
+#[utoipa::path(post, path = "/v1/keys/{name}/verify", operation_id = "verify_signature", tag = "keys", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The key's name")),
+    request_body(content = Object, description = "{\"input\": \"b64\", \"signature\": \"rampart:v1:…\"}"),
+    responses((status = 200, description = "{\"valid\": bool}", body = Object)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("keys.verify", "key", &name);
+    caller.require(&state, "keys:encrypt")?;
+    let key = usable_key(&state, &caller, &name).await?;
+    let key = reload_for(&state, &name, key, &body, "signature").await?;
+    single_or_batch(&body, &["input", "signature"], &audit, |item, prefix| {
+        let input = fields(item, "input", prefix, true)?.unwrap_or_default();
+        let signature = string(item, "signature", prefix)?;
+        let valid = key
+            .ring
+            .verify(&input, signature)
+            .map_err(|e| op_error(&e, &path_of(prefix, "signature")))?;
+        let mut out = Map::new();
+        out.insert("valid".to_owned(), Value::Bool(valid));
+        Ok(out)
+    })
+}

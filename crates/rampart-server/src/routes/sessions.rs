@@ -1,0 +1,475 @@
+//! Login, sessions, logout and introspection.
+//!
+//! Login answers an unknown name and a wrong password with the same 401 after the same work
+//! (a dummy argon2id verification). Attempts are counted by the name as sent (never by
+//! principal, so unknown names lock and answer alike) and reserved before any verification:
+//! `max_login_attempts` per name and address (IPv6 by /64) and `account_lockout_failures` per
+//! name within `lockout_seconds`; a locked attempt gets 423 after a dummy verification, for
+//! `lockout_seconds`, or until an administrator unlocks. Hashing runs on blocking threads, at
+//! most one per core. Passwords, TOTP secrets and codes never reach a log, an error or the audit
+//! log.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse as _, Response};
+use http::StatusCode;
+use rampart_access::session::SessionClaims;
+use rampart_access::totp::Totp;
+use rampart_store::{LoginLimits, LoginSettle, SessionRecord, StoreChange};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::http::audit_trail::AuditSlot;
+use crate::http::auth::{Caller, CallerSlot, CredentialError, CredentialKind, check_credential};
+use crate::http::context::ClientIp;
+use crate::http::json::ApiJson;
+use crate::http::request::{invalid, object, text, time_text};
+use crate::problem::{ApiError, FieldError};
+use crate::routes::identity::*;
+use crate::routes::totp::*;
+use crate::state::AppState;
+
+fn retry_after(not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> ApiError {
+    use governor::clock::{Clock as _, DefaultClock};
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    ApiError::rate_limited(wait.as_secs().max(1))
+}
+
+/// The per-address limiter's key: the address, or for IPv6 its /64 (one host usually holds a
+/// whole /64, so counting single addresses would let it rotate past the limit).
+fn limiter_address(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(bits))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// The answer to a failed login: the same for an unknown name, a disabled principal and a wrong
+/// password.
+fn login_failed() -> ApiError {
+    ApiError::unauthenticated_detail("the name or the password is wrong")
+}
+
+/// The answer to a locked login: the same for every name, known or not, whether the lock holds
+/// for this address or for the whole account.
+fn login_locked() -> ApiError {
+    ApiError::locked(
+        "too many failed logins for this name: try later or ask an administrator to unlock it",
+    )
+}
+
+/// The source a login is throttled by: the client address, IPv6 by its /64.
+fn throttle_source(client_ip: Option<IpAddr>) -> String {
+    match client_ip.map(limiter_address) {
+        Some(IpAddr::V6(prefix)) => format!("{prefix}/64"),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        None => "-".to_owned(),
+    }
+}
+
+/// The login limits from the settings: `max_login_attempts` per name and address,
+/// `account_lockout_failures` per name, both within `lockout_seconds`, locking for as long.
+fn login_limits(state: &AppState) -> LoginLimits {
+    let settings = state.settings();
+    let lockout =
+        time::Duration::seconds(i64::try_from(settings.lockout_seconds).unwrap_or(i64::MAX));
+    LoginLimits {
+        per_source: settings.max_login_attempts,
+        per_account: settings.account_lockout_failures,
+        window: lockout,
+        lockout,
+    }
+}
+
+/// Logs in with a name and password (and a TOTP code when required): a session token.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "identity",
+    request_body(content = Object, description = "{\"name\": \"alice\", \"password\": \"…\", \"totp\": \"123456\"?}"),
+    responses((status = 200, description = "{\"token\": \"v4.public.…\", \"expires_at\": \"…\"}", body = Object),
+        (status = 401, description = "Wrong name or password, or a second factor is required (type mfa-required)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 423, description = "Locked after too many failures", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address or for this name", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn login(
+    State(state): State<AppState>,
+    audit: AuditSlot,
+    slot: CallerSlot,
+    client: Option<axum::Extension<ClientIp>>,
+    headers: http::HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    audit.note("auth.login", "principal", "-");
+    let client_ip: Option<IpAddr> = client.map(|c| c.0.0);
+    if let Some(ip) = client_ip
+        && let Err(not_until) = state
+            .identity()
+            .login_per_ip
+            .check_key(&limiter_address(ip))
+    {
+        return Err(retry_after(not_until));
+    }
+    let object = object(&body, &["name", "password", "totp"], "")?;
+    let one = |e: FieldError| ApiError::validation(vec![e]);
+    let name = text(object, "name", "name", true)
+        .map_err(one)?
+        .unwrap_or_default()
+        .to_owned();
+    let password = match object.get("password") {
+        Some(Value::String(p)) => SecretString::from(p.clone()),
+        _ => return Err(invalid("password", "is required (a string)")),
+    };
+    let code = text(object, "totp", "totp", false)
+        .map_err(one)?
+        .map(str::to_owned);
+    // Names are keys of the per-name limiter: bounded, so junk names cannot grow it much.
+    let limiter_key: String = name.to_lowercase().chars().take(128).collect();
+    if let Err(not_until) = state.identity().login_per_name.check_key(&limiter_key) {
+        return Err(retry_after(not_until));
+    }
+    let now = OffsetDateTime::now_utc();
+    // Reserve the attempt before verifying anything: concurrent attempts never verify more
+    // passwords than the limits allow. Counted by the name as sent, so unknown names count,
+    // lock and answer exactly like real ones.
+    let source = throttle_source(client_ip);
+    let limits = login_limits(&state);
+    let reservation = state
+        .store()
+        .reserve_login_attempt(&name, &source, &limits, now)
+        .await
+        .map_err(store_error)?;
+    let settle = |outcome: LoginSettle| {
+        let state = state.clone();
+        let (name, source) = (name.clone(), source.clone());
+        async move {
+            state
+                .store()
+                // A lock lasts from the verdict, however long the verification took.
+                .settle_login_attempt(&name, &source, outcome, &limits, OffsetDateTime::now_utc())
+                .await
+                .map_err(store_error)
+        }
+    };
+    let record = state
+        .store()
+        .principal_by_name(&name)
+        .await
+        .map_err(store_error)?;
+    if let Some(record) = &record {
+        audit.note("auth.login", "principal", &record.principal.id.to_string());
+    }
+    let hasher = Arc::clone(&state.identity().passwords);
+    // A locked attempt verifies nothing, but spends the same time on a dummy verification.
+    let stored = record
+        .as_ref()
+        .filter(|r| reservation.granted() && !r.principal.disabled)
+        .and_then(|r| r.password_hash.clone());
+    let verified = state
+        .identity()
+        .hashing
+        .run(move || match stored {
+            Some(stored) => hasher.verify(&password, &stored).ok(),
+            None => {
+                hasher.verify_dummy(&password);
+                None
+            }
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    if !reservation.granted() {
+        // Refused attempts count against neither row: give back what the other row counted.
+        settle(LoginSettle::Release {
+            source: !reservation.source_locked,
+            account: !reservation.account_locked,
+        })
+        .await?;
+        return Err(login_locked());
+    }
+    let fail = || async {
+        if settle(LoginSettle::Failed).await? {
+            Err(login_locked())
+        } else {
+            Err(login_failed())
+        }
+    };
+    let (Some(record), Some(verified)) = (record, verified) else {
+        // An unknown or disabled name: the same writes a wrong password costs.
+        return fail().await;
+    };
+    let id = record.principal.id;
+    if !verified.ok {
+        return fail().await;
+    }
+    // The password is right: a second factor when enrolled or required by a role.
+    let mfa_needed = record.totp_enabled || state.policy().mfa_required(&record.principal.roles);
+    // A role requires a second factor that is not enrolled yet: the right password earns a
+    // session that can only enrol it (nobody else may enrol it for this principal).
+    let enrollment_only = mfa_needed && !record.totp_enabled;
+    if mfa_needed && !enrollment_only {
+        let Some(code) = code else {
+            // No verdict yet: the attempt is not counted, and clears nothing.
+            settle(LoginSettle::Release {
+                source: true,
+                account: true,
+            })
+            .await?;
+            return Err(ApiError::mfa_required(if record.totp_enabled {
+                "send the current TOTP code as \"totp\""
+            } else {
+                "a role of this principal requires a second factor: enroll TOTP (POST /v1/principals/{id}/totp) first"
+            }));
+        };
+        let secret = if record.totp_enabled {
+            unseal_totp(&state, &record)?
+        } else {
+            None
+        };
+        let Some(secret) = secret else {
+            settle(LoginSettle::Release {
+                source: true,
+                account: true,
+            })
+            .await?;
+            return Err(ApiError::mfa_required(
+                "a role of this principal requires a second factor: enroll TOTP (POST /v1/principals/{id}/totp) first",
+            ));
+        };
+        let step = Totp::DEFAULT.verify(&secret, &code, now_unix(now), 1, record.totp_last_step);
+        let claimed = match step {
+            Some(step) => state
+                .store()
+                .claim_totp_step(id, step)
+                .await
+                .map_err(store_error)?,
+            None => false,
+        };
+        if !claimed {
+            return fail().await;
+        }
+    }
+    settle(LoginSettle::Succeeded).await?;
+    if verified.needs_rehash {
+        let hasher = Arc::clone(&state.identity().passwords);
+        if let Some(Value::String(p)) = object.get("password") {
+            let password = SecretString::from(p.clone());
+            let rehashed = state
+                .identity()
+                .hashing
+                .run(move || hasher.hash(&password))
+                .await
+                .map_err(|e| ApiError::internal(&e))?;
+            if let Ok(hash) = rehashed {
+                state
+                    .store()
+                    .set_password_hash(id, &hash)
+                    .await
+                    .map_err(store_error)?;
+                audit.detail("rehashed", true);
+            }
+        }
+    }
+    let ttl = if enrollment_only {
+        time::Duration::seconds(ENROLLMENT_SESSION_SECONDS)
+    } else {
+        time::Duration::seconds(i64::try_from(state.settings().session_ttl_seconds).unwrap_or(3600))
+    };
+    let session = SessionRecord {
+        id: Uuid::now_v7(),
+        principal_id: id,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + ttl,
+        revoked_at: None,
+        enrollment_only,
+    };
+    let user_agent = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| {
+            ua.chars()
+                .filter(|c| !c.is_control())
+                .take(512)
+                .collect::<String>()
+        });
+    let token = state
+        .identity()
+        .sessions
+        .issue(&SessionClaims {
+            session_id: session.id,
+            principal_id: id,
+            issued_at: now,
+            expires_at: session.expires_at,
+        })
+        .map_err(|e| ApiError::internal(&e))?;
+    // The audit trail records the login as the principal's, with the session as credential;
+    // the session and that entry commit together.
+    let caller = Caller {
+        principal: record.principal,
+        credential_id: session.id,
+        scopes: None,
+        kind: CredentialKind::Session,
+        expires_at: Some(session.expires_at),
+        allowed_ips: None,
+    };
+    slot.set(&caller);
+    audit.detail("mfa", mfa_needed);
+    if enrollment_only {
+        audit.detail("enrollment_session", true);
+    }
+    let status = if enrollment_only {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    let expires_at = session.expires_at;
+    audit
+        .commit(
+            &state,
+            &caller,
+            status,
+            StoreChange::InsertSession {
+                session,
+                client_ip: client_ip.map(|ip| ip.to_string()),
+                user_agent,
+            },
+        )
+        .await?;
+    if enrollment_only {
+        return Ok(enrollment_required(&token, id, expires_at));
+    }
+    Ok(Json(json!({
+        "token": token,
+        "expires_at": time_text(expires_at),
+    }))
+    .into_response())
+}
+
+/// Lifetime of a session that may only enrol a second factor.
+const ENROLLMENT_SESSION_SECONDS: i64 = 600;
+
+/// The `401 mfa-required` answer to a right password when a role requires a second factor
+/// that is not enrolled: it carries an `enrollment_token`, a session good only for
+/// `POST /v1/principals/{id}/totp` and its confirmation.
+fn enrollment_required(token: &str, id: Uuid, expires_at: OffsetDateTime) -> Response {
+    let body = json!({
+        "type": "https://rampart.dev/problems/mfa-required",
+        "title": "Second factor required",
+        "status": 401,
+        "detail": format!(
+            "a role of this principal requires a second factor: enroll TOTP with the enrollment_token (POST /v1/principals/{id}/totp, then /confirm), then log in with the code"
+        ),
+        "enrollment_token": token,
+        "enrollment_expires_at": time_text(expires_at),
+    });
+    let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/problem+json"),
+    );
+    headers.insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Bearer realm=\"rampart\""),
+    );
+    response
+}
+
+/// Ends the presented session.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "identity", security(("bearer" = [])),
+    responses((status = 200, description = "{\"revoked\": true}", body = Object)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("auth.logout", "session", &caller.credential_id.to_string());
+    if caller.kind != CredentialKind::Session {
+        return Err(invalid(
+            "authorization",
+            "logout ends sessions; revoke an API key with DELETE /v1/api-keys/{id}",
+        ));
+    }
+    let revoked = audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::OK,
+            StoreChange::RevokeSession {
+                id: caller.credential_id,
+                now: OffsetDateTime::now_utc(),
+            },
+        )
+        .await?;
+    Ok(Json(json!({"revoked": revoked})))
+}
+
+/// Checks a credential an application's caller presented.
+#[utoipa::path(post, path = "/v1/auth/introspect", tag = "identity", security(("bearer" = [])),
+    request_body(content = Object, description = "{\"credential\": \"rk_… | v4.public.…\", \"client_ip\": \"203.0.113.7\"?}"),
+    responses((status = 200, description = "{\"active\": true, \"principal_id\", …} or {\"active\": false}", body = Object)))]
+pub async fn introspect(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, "authz:check")?;
+    let object = object(&body, &["credential", "client_ip"], "")?;
+    let one = |e: FieldError| ApiError::validation(vec![e]);
+    let credential = text(object, "credential", "credential", true)
+        .map_err(one)?
+        .unwrap_or_default();
+    let client_ip = match text(object, "client_ip", "client_ip", false).map_err(one)? {
+        Some(ip) => Some(
+            ip.parse::<IpAddr>()
+                .map_err(|_| invalid("client_ip", "is not an IP address"))?,
+        ),
+        None => None,
+    };
+    match check_credential(&state, credential, client_ip, OffsetDateTime::now_utc()).await {
+        // A password without its required second factor is no login for an application.
+        Ok(found) if crate::http::auth::is_enrollment_only(&found) => {
+            tracing::info!("introspection: an enrollment session is not a login");
+            Ok(Json(json!({"active": false})))
+        }
+        Ok(found) => Ok(Json(json!({
+            "active": true,
+            "principal_id": found.principal.id.to_string(),
+            "principal_type": found.principal.kind.as_str(),
+            "name": found.principal.name,
+            "roles": found.principal.roles,
+            "teams": found.principal.teams,
+            "scopes": found.scopes,
+            "credential_type": match found.kind { CredentialKind::ApiKey => "api_key", CredentialKind::Session => "session" },
+            "expires_at": found.expires_at.map(time_text),
+        }))),
+        Err(CredentialError::Refused(reason)) => {
+            tracing::info!(reason, "introspection: credential not active");
+            Ok(Json(json!({"active": false})))
+        }
+        Err(CredentialError::Store(e)) => Err(ApiError::internal(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_sources_are_addresses_and_ipv6_prefixes() {
+        let source = |text: &str| throttle_source(Some(text.parse().expect("address")));
+        assert_eq!(source("192.0.2.7"), "192.0.2.7");
+        assert_eq!(source("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(source("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(source("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_ne!(source("2001:db8:1:3::1"), source("2001:db8:1:2::1"));
+        assert_eq!(throttle_source(None), "-");
+    }
+}

@@ -1,0 +1,186 @@
+//! Second factors (RFC 6238 TOTP): a principal enrols its own, in a session, and confirms it
+//! with a current code; only an administrator removes one. Secrets are sealed by the KEK and
+//! never reach a log, an error or the audit log.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use http::StatusCode;
+use rampart_access::totp::{Totp, TotpSecret, otpauth_uri};
+use rampart_crypto::SealContext;
+use rampart_store::{PrincipalRecord, StoreChange};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::http::audit_trail::AuditSlot;
+use crate::http::auth::{Caller, CredentialKind};
+use crate::http::json::ApiJson;
+use crate::http::request::{invalid, object, text};
+use crate::problem::ApiError;
+use crate::routes::identity::{load, may_manage, principal_id};
+use crate::state::AppState;
+
+fn totp_context(id: Uuid) -> SealContext {
+    SealContext::new(format!("totp/{id}"), 1)
+}
+
+/// A second factor is enrolled only by its owner, logged in with a session (never with an API
+/// key, which is not a proof of presence), and never by anyone else: whoever enrols a factor
+/// for another principal holds that principal's second factor.
+fn self_in_session(caller: &Caller, id: Uuid) -> Result<(), ApiError> {
+    if caller.principal.id == id && caller.kind == CredentialKind::Session {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "the principal itself, logged in with a session (nobody enrols a second factor for someone else)",
+        ))
+    }
+}
+
+/// Starts TOTP enrollment: a new secret, in effect after confirmation.
+#[utoipa::path(post, path = "/v1/principals/{id}/totp", tag = "identity", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The principal's id")),
+    responses((status = 201, description = "{\"secret_b32\": \"…\", \"otpauth_uri\": \"otpauth://totp/…\"}", body = Object)))]
+pub async fn enroll_totp(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    audit.note("principals.totp_enroll", "principal", &id);
+    let id = principal_id(&id)?;
+    self_in_session(&caller, id)?;
+    let record = load(&state, id).await?;
+    // Replacing a second factor in force takes an administrator's removal first, not only
+    // the password.
+    if record.totp_enabled {
+        return Err(ApiError::conflict(
+            "TOTP is enabled; replacing it takes an administrator's removal first (DELETE /v1/principals/{id}/totp)",
+        ));
+    }
+    let secret = TotpSecret::generate().map_err(|e| ApiError::internal(&e))?;
+    let sealed = state
+        .keys()
+        .kek()
+        .seal(&totp_context(id), secret.as_bytes())
+        .map_err(|e| ApiError::internal(&e))?;
+    audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::CREATED,
+            StoreChange::SetTotpPending { id, sealed },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "secret_b32": secret.to_base32(),
+            "otpauth_uri": otpauth_uri("Rampart", &record.principal.name, &secret),
+        })),
+    ))
+}
+
+pub(super) fn unseal_totp(
+    state: &AppState,
+    record: &PrincipalRecord,
+) -> Result<Option<TotpSecret>, ApiError> {
+    let Some(sealed) = &record.totp_sealed else {
+        return Ok(None);
+    };
+    let bytes = state
+        .keys()
+        .kek()
+        .open(&totp_context(record.principal.id), sealed)
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Some(TotpSecret::from_bytes(bytes.expose_secret())))
+}
+
+pub(super) fn now_unix(now: OffsetDateTime) -> u64 {
+    u64::try_from(now.unix_timestamp()).unwrap_or(0)
+}
+
+/// Confirms TOTP enrollment with a current code.
+#[utoipa::path(post, path = "/v1/principals/{id}/totp/confirm", tag = "identity", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The principal's id")),
+    request_body(content = Object, description = "{\"code\": \"123456\"}"),
+    responses((status = 200, description = "{\"totp_enabled\": true}", body = Object),
+        (status = 422, description = "Wrong code", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("principals.totp_confirm", "principal", &id);
+    let id = principal_id(&id)?;
+    self_in_session(&caller, id)?;
+    let object = object(&body, &["code"], "")?;
+    let code = text(object, "code", "code", true)
+        .map_err(|e| ApiError::validation(vec![e]))?
+        .unwrap_or_default();
+    let record = load(&state, id).await?;
+    let pending = record.totp_pending.clone().ok_or_else(|| {
+        ApiError::conflict("no TOTP enrollment is pending: POST /v1/principals/{id}/totp first")
+    })?;
+    let bytes = state
+        .keys()
+        .kek()
+        .open(&totp_context(id), &pending)
+        .map_err(|e| ApiError::internal(&e))?;
+    let secret = TotpSecret::from_bytes(bytes.expose_secret());
+    let now = now_unix(OffsetDateTime::now_utc());
+    let step = Totp::DEFAULT
+        .verify(&secret, code, now, 1, record.totp_last_step)
+        .ok_or_else(|| invalid("code", "is not the current code of this secret"))?;
+    let step = i64::try_from(step).map_err(|_| invalid("code", "is out of range"))?;
+    if !audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::OK,
+            StoreChange::ConfirmTotp {
+                id,
+                checked: pending,
+                step,
+            },
+        )
+        .await?
+    {
+        return Err(ApiError::conflict(
+            "another enrollment replaced this one meanwhile; enroll again",
+        ));
+    }
+    Ok(Json(json!({"totp_enabled": true})))
+}
+
+/// Removes TOTP.
+#[utoipa::path(delete, path = "/v1/principals/{id}/totp", tag = "identity", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The principal's id")),
+    responses((status = 200, description = "{\"totp_enabled\": false}", body = Object)))]
+pub async fn remove_totp(
+    State(state): State<AppState>,
+    caller: Caller,
+    audit: AuditSlot,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    audit.note("principals.totp_remove", "principal", &id);
+    caller.require(&state, "users:manage")?;
+    let id = principal_id(&id)?;
+    let target = load(&state, id).await?;
+    may_manage(&state, &caller, &target.principal)?;
+    if !audit
+        .commit(
+            &state,
+            &caller,
+            StatusCode::OK,
+            StoreChange::RemoveTotp { id },
+        )
+        .await?
+    {
+        return Err(ApiError::not_found("no principal with that id"));
+    }
+    Ok(Json(json!({"totp_enabled": false})))
+}
