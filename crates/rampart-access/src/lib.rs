@@ -7,7 +7,9 @@
 
 mod api_key;
 mod authenticate;
+mod caller;
 pub mod password;
+pub mod permission;
 mod policy;
 mod principal;
 pub mod session;
@@ -15,6 +17,8 @@ pub mod totp;
 
 pub use api_key::{ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeyPepper, ApiKeyRecord};
 pub use authenticate::{AccessStore, AuthError, Authenticated, Authenticator};
+pub use caller::{Caller, CheckedCredential, CredentialKind, Denied, ENROLLMENT_ONLY_SCOPE};
+pub use permission::{Granted, InvalidPermission, Permission, Required, perm};
 pub use policy::{
     Decision, Policy, PolicyDocument, PolicyError, Role, Subject, is_valid_permission, scopes_allow,
 };

@@ -446,6 +446,12 @@ impl Policy {
                     "audit:export",
                     "access_logs:read",
                     "security_events:read",
+                    // API.md "Contract additions": the auditor reads what monitoring,
+                    // compliance and data-subject requests produce.
+                    "security:read",
+                    "incidents:read",
+                    "compliance:read",
+                    "gdpr:read",
                 ],
                 true,
                 false,
@@ -585,14 +591,15 @@ mod tests {
         assert!(!scopes_allow(Some(&[]), "audit:read"));
     }
 
-    /// API.md's default policy, as its YAML.
+    /// API.md's default policy, as its YAML, with the permissions its "Contract additions"
+    /// give `security_auditor`.
     const API_MD_DEFAULT: &str = r#"
 roles:
   viewer:           {permissions: [audit:read, keys:read, events:read, traces:read, metrics:read, dashboards:read, anomalies:read, investigations:read]}
   developer:        {inherits: [viewer], permissions: [dashboards:write, queries:execute, investigations:create, feedback:submit, keys:encrypt, authz:check, privacy:redact]}
   operator:         {inherits: [developer], permissions: [actions:approve, actions:reject, runbooks:execute, alerts:acknowledge, audit:write, cards:tokenize]}
   admin:            {inherits: [operator], bypass_team_isolation: true, mfa_required: true, permissions: ["*"]}
-  security_auditor: {bypass_team_isolation: true, permissions: [audit:read, audit:export, access_logs:read, security_events:read]}
+  security_auditor: {bypass_team_isolation: true, permissions: [audit:read, audit:export, access_logs:read, security_events:read, security:read, incidents:read, compliance:read, gdpr:read]}
 "#;
 
     #[test]

@@ -9,6 +9,7 @@ pub mod canonical;
 pub mod checkpoint;
 pub mod entry;
 pub mod export;
+pub mod journal;
 pub mod log;
 pub mod store;
 pub mod tiles;
@@ -17,6 +18,7 @@ pub mod tree;
 pub use checkpoint::{Checkpoint, LogSigner, LogVerifier, NoteError};
 pub use entry::{Entry, FieldError, NewEntry, Status, SubmittedBy};
 pub use export::{ExportLine, Verifier, VerifyProblem, VerifyReport};
+pub use journal::{Journal, JournalError};
 pub use log::{AuditLog, Clock, LogError, Receipt};
 pub use store::{
     ActionFilter, AppendBatch, AppendError, AuditStore, EntryFilter, SignedCheckpoint, StoredEntry,

@@ -1,81 +1,115 @@
-//! The OpenAPI document, generated from the handlers' annotations.
+//! The OpenAPI document, generated from the handlers' annotations as the route modules
+//! register them.
 
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldError, Problem};
-use crate::routes::{
-    AppendResponse, AppendedEntry, AuditHealth, CheckpointBody, ConsistencyProofBody, DetectBody,
-    EntriesPage, FindingBody, Health, InclusionProofBody, KeyMetadata, KeyVersionBody, KeysPage,
-    PublicKeyBody, TokenizedCard, VerifyBody, VerifyProblemBody, WhoAmI,
-};
 
-/// Rampart's API document.
+/// Rampart's API document: its info, the security scheme and shared schemas. The paths are
+/// added by the route modules as they register their routes (see [`crate::routes::api`]).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Rampart", description = "Security and compliance layer: audit log, keys and encryption, identity and access, PII redaction."),
-    paths(
-        crate::routes::append,
-        crate::routes::list,
-        crate::routes::get_entry,
-        crate::routes::checkpoint,
-        crate::routes::public_key,
-        crate::routes::inclusion,
-        crate::routes::consistency,
-        crate::routes::verify,
-        crate::routes::export_entries,
-        crate::routes::redact,
-        crate::routes::detect,
-        crate::routes::health,
-        crate::routes::openapi,
-        crate::routes::metrics,
-        crate::routes::whoami,
-        crate::routes::keys::create_key,
-        crate::routes::keys::list_keys,
-        crate::routes::keys::get_key,
-        crate::routes::keys::rotate_key,
-        crate::routes::keys::update_key,
-        crate::routes::key_ops::encrypt,
-        crate::routes::key_ops::decrypt,
-        crate::routes::key_ops::rewrap,
-        crate::routes::key_ops::hmac,
-        crate::routes::key_ops::verify_hmac,
-        crate::routes::key_ops::sign,
-        crate::routes::key_ops::verify,
-        crate::routes::documents::encrypt_document,
-        crate::routes::documents::decrypt_document,
-        crate::routes::cards::tokenize,
-        crate::routes::cards::detokenize,
-        crate::routes::identity::create_principal,
-        crate::routes::identity::list_principals,
-        crate::routes::identity::get_principal,
-        crate::routes::identity::update_principal,
-        crate::routes::identity::disable_principal,
-        crate::routes::identity::unlock_principal,
-        crate::routes::totp::enroll_totp,
-        crate::routes::totp::confirm_totp,
-        crate::routes::totp::remove_totp,
-        crate::routes::sessions::login,
-        crate::routes::sessions::logout,
-        crate::routes::sessions::introspect,
-        crate::routes::api_keys::create_api_key,
-        crate::routes::api_keys::list_api_keys,
-        crate::routes::api_keys::revoke_api_key,
-        crate::routes::api_keys::rotate_api_key,
-        crate::routes::authz::authorize,
-        crate::routes::authz::get_policy,
-        crate::routes::authz::put_policy,
-    ),
-    components(schemas(
-        Health, AuditHealth, WhoAmI, Problem, FieldError, AppendResponse, AppendedEntry, EntriesPage,
-        CheckpointBody, PublicKeyBody, InclusionProofBody, ConsistencyProofBody, VerifyBody, VerifyProblemBody,
-        DetectBody, FindingBody, KeyMetadata, KeyVersionBody, KeysPage, TokenizedCard,
-        crate::routes::identity::PrincipalBody, crate::routes::identity::PrincipalsPage,
-        crate::routes::api_keys::ApiKeyBody, crate::routes::api_keys::ApiKeysPage,
-    )),
+    components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
+
+/// The whole document, paths included, built once.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let mut document = crate::routes::api(usize::MAX).split_for_parts().1;
+        add_problem_responses(&mut document);
+        document
+    })
+}
+
+/// The problem+json answers every operation of a kind can give, added where its annotation
+/// does not list them: the edge answers them whatever the handler does.
+/// - every operation: `500` (internal error) and `503` (timed out, or storage unavailable);
+/// - authenticated ones: `401` (no valid credential) and `403` (a permission, an enrollment
+///   session);
+/// - with a JSON body: `400` (not JSON), `413` (too large), `415` (not `application/json`) and
+///   `422` (invalid fields);
+/// - with a path parameter: `404` (no such resource, or an integer out of range);
+/// - with query parameters: `400` (not parseable) and `422` (invalid values).
+///
+/// Every 4xx and 5xx answer, listed here or by the annotation, is `application/problem+json`.
+fn add_problem_responses(document: &mut utoipa::openapi::OpenApi) {
+    for item in document.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut statuses = vec![
+                (
+                    500,
+                    "Internal error (the detail is in the server log, under the request id)",
+                ),
+                (503, "The request timed out, or storage is unavailable"),
+            ];
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                statuses.push((401, "No valid credential"));
+                statuses.push((403, "The credential lacks a permission this needs"));
+            }
+            if operation.request_body.is_some() {
+                statuses.push((400, "The body is not JSON"));
+                statuses.push((413, "The body is too large"));
+                statuses.push((415, "The body is not `application/json`"));
+                statuses.push((422, "Invalid fields (each named in `errors`)"));
+            }
+            let parameters = operation.parameters.iter().flatten();
+            let (mut path, mut query) = (false, false);
+            for parameter in parameters {
+                if let RefOr::T(parameter) = parameter {
+                    path |= parameter.parameter_in == ParameterIn::Path;
+                    query |= parameter.parameter_in == ParameterIn::Query;
+                }
+            }
+            if path {
+                statuses.push((404, "No such resource"));
+            }
+            if query {
+                statuses.push((400, "A query parameter does not parse"));
+                statuses.push((422, "Invalid query parameters (each named in `errors`)"));
+            }
+            let responses = &mut operation.responses.responses;
+            for (status, description) in statuses {
+                responses.entry(status.to_string()).or_insert_with(|| {
+                    RefOr::T(ResponseBuilder::new().description(description).build())
+                });
+            }
+            for (status, response) in responses.iter_mut() {
+                if !(status.starts_with('4') || status.starts_with('5')) {
+                    continue;
+                }
+                if let RefOr::T(response) = response {
+                    response.content.clear();
+                    response.content.insert(
+                        "application/problem+json".to_owned(),
+                        RefOr::T(
+                            ContentBuilder::new()
+                                .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
+                                .build(),
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 

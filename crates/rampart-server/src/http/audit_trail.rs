@@ -14,9 +14,11 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{Method, StatusCode, header};
-use rampart_audit::{LogError, NewEntry, SubmittedBy};
+use rampart_audit::{Journal, JournalError, LogError, NewEntry, SubmittedBy};
 use rampart_store::StoreChange;
 use serde_json::{Value, json};
+
+use utoipa_axum::router::{UtoipaMethodRouter, UtoipaMethodRouterExt};
 
 use crate::http::auth::{Caller, CallerSlot};
 use crate::http::context::{ClientIp, RequestId};
@@ -57,6 +59,9 @@ struct SlotState {
     facts: RequestFacts,
     /// The handler committed its change together with its entry: the middleware adds none.
     recorded: bool,
+    /// The route changes nothing (a check or a computation): it is audited only when denied
+    /// or when its handler leaves a note (see [`only_when_noted`]).
+    only_when_noted: bool,
 }
 
 /// Where a handler leaves its [`AuditNote`]; extract it as a handler argument.
@@ -103,7 +108,7 @@ impl AuditSlot {
     }
 
     /// The request's facts, note and whether the handler recorded it, taken out of the slot.
-    fn take(&self) -> (RequestFacts, Option<AuditNote>, bool) {
+    fn take(&self) -> (RequestFacts, Option<AuditNote>, bool, bool) {
         self.0
             .lock()
             .map(|mut slot| {
@@ -111,6 +116,7 @@ impl AuditSlot {
                     std::mem::take(&mut slot.facts),
                     slot.note.take(),
                     slot.recorded,
+                    slot.only_when_noted,
                 )
             })
             .unwrap_or_default()
@@ -161,6 +167,64 @@ impl AuditSlot {
     }
 }
 
+/// The journal of one request: commits a domain service's change with this request's audit
+/// entry (see [`AuditSlot::commit`]), as the caller, with the status the handler will answer.
+pub struct RequestJournal<'a> {
+    slot: &'a AuditSlot,
+    state: &'a AppState,
+    caller: &'a Caller,
+    status: StatusCode,
+}
+
+impl AuditSlot {
+    /// The journal a domain service commits this request's change through.
+    pub fn journal<'a>(
+        &'a self,
+        state: &'a AppState,
+        caller: &'a Caller,
+        status: StatusCode,
+    ) -> RequestJournal<'a> {
+        RequestJournal {
+            slot: self,
+            state,
+            caller,
+            status,
+        }
+    }
+}
+
+impl<C: Into<StoreChange> + Send> Journal<C> for RequestJournal<'_> {
+    async fn commit(&self, change: C) -> Result<(), JournalError> {
+        match self
+            .slot
+            .commit(self.state, self.caller, self.status, change.into())
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(JournalError::Refused),
+            Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => Err(JournalError::TooLarge),
+            Err(_) => Err(JournalError::Unavailable(
+                "the audit log did not record the change".to_owned(),
+            )),
+        }
+    }
+}
+
+impl From<JournalError> for ApiError {
+    fn from(e: JournalError) -> Self {
+        match e {
+            JournalError::Refused => ApiError::conflict(
+                "the change was refused: it conflicts with a change made meanwhile",
+            ),
+            JournalError::TooLarge => ApiError::validation(vec![FieldError {
+                field: String::new(),
+                message: JournalError::TooLarge.to_string(),
+            }]),
+            JournalError::Unavailable(_) => ApiError::internal(&e),
+        }
+    }
+}
+
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AuditSlot {
     type Rejection = std::convert::Infallible;
 
@@ -174,6 +238,23 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AuditSlot {
             .cloned()
             .unwrap_or_default())
     }
+}
+
+/// Registers routes that change nothing, such as checks and computations (`POST /v1/redact`,
+/// `/v1/detect`, `/v1/authorize`, `/v1/auth/introspect`): their requests are audited only when
+/// denied or when the handler leaves a note (a denied authorization, a redaction that stored
+/// cards), not as state changes.
+pub fn only_when_noted(routes: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    routes.layer(axum::middleware::from_fn(mark_only_when_noted))
+}
+
+async fn mark_only_when_noted(request: Request, next: Next) -> Response {
+    if let Some(slot) = request.extensions().get::<AuditSlot>()
+        && let Ok(mut slot) = slot.0.lock()
+    {
+        slot.only_when_noted = true;
+    }
+    next.run(request).await
 }
 
 /// The detector behind [`scrub_identifier`], built once.
@@ -295,8 +376,8 @@ fn event_of(
     let denied = is_denial(status);
     let (actor_type, actor_id) = match caller {
         Some(c) => (
-            c.principal.kind.as_str().to_owned(),
-            c.principal.id.to_string(),
+            c.principal().kind.as_str().to_owned(),
+            c.principal().id.to_string(),
         ),
         None => ("user".to_owned(), "anonymous".to_owned()),
     };
@@ -323,7 +404,7 @@ fn event_of(
     details.insert("status".to_owned(), json!(status.as_u16()));
     details.insert(
         "credential_id".to_owned(),
-        json!(caller.map(|c| c.credential_id.to_string())),
+        json!(caller.map(|c| c.credential_id().to_string())),
     );
     if let Some(note) = note {
         if compact {
@@ -399,7 +480,7 @@ pub async fn audit_trail(
     let response = next.run(request).await;
     let status = response.status();
     let caller = slot.get();
-    let (facts, note, recorded) = notes.take();
+    let (facts, note, recorded, only_when_noted) = notes.take();
     if recorded {
         // The handler's change and its entry committed together.
         return response;
@@ -410,10 +491,7 @@ pub async fn audit_trail(
     let own_record = route == "/v1/audit/entries" && method == Method::POST && status.is_success();
     // Checks and computations change nothing; they are audited only when a handler says so
     // (a denied authorization, a redaction that stored cards).
-    let read_only = matches!(
-        route,
-        "/v1/redact" | "/v1/detect" | "/v1/authorize" | "/v1/auth/introspect"
-    ) && note.is_none();
+    let read_only = only_when_noted && note.is_none();
     let changes_state = changes_state && !read_only;
     if !(denied || (caller.is_some() && changes_state && !own_record)) {
         return response;

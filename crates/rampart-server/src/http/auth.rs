@@ -1,43 +1,18 @@
 //! The [`Caller`] extractor: a handler that takes a `Caller` runs only for a valid credential,
-//! and asks it for a permission with [`Caller::require`] before doing anything.
+//! and asks it for a permission with [`Caller::require`] before doing anything: the
+//! [`rampart_access::Granted`] proof it returns is what service methods take.
 
 use axum::extract::FromRequestParts;
 use http::header;
 use std::sync::{Arc, Mutex};
 
 use http::request::Parts;
-use rampart_access::{AuthError, Principal, scopes_allow};
+use rampart_access::{AuthError, CheckedCredential, Denied};
+pub use rampart_access::{Caller, CredentialKind, ENROLLMENT_ONLY_SCOPE};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-/// An authenticated caller.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// Who is calling.
-    pub principal: Principal,
-    /// The credential presented (the API key's id, or the session's id).
-    pub credential_id: Uuid,
-    /// The key's scopes; `None` means all of the principal's permissions.
-    pub scopes: Option<Vec<String>>,
-    /// An API key or a session token.
-    pub kind: CredentialKind,
-    /// When the credential stops working, if it does.
-    pub expires_at: Option<OffsetDateTime>,
-    /// The networks an API key is limited to, if any.
-    pub allowed_ips: Option<Vec<ipnet::IpNet>>,
-}
-
-/// The kind of credential a caller presented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialKind {
-    /// An API key (`rk_…`).
-    ApiKey,
-    /// A session token from `POST /v1/auth/login`.
-    Session,
-}
 
 /// Why a credential was refused. Clients get the same 401 for every reason; the reason is
 /// for the log.
@@ -51,9 +26,6 @@ pub enum CredentialError {
     Store(#[from] rampart_store::StoreError),
 }
 
-/// The only scope of an enrollment session (no permission is named so).
-pub const ENROLLMENT_ONLY_SCOPE: &str = "totp:enroll-self";
-
 /// The routes an enrollment session may call.
 const ENROLLMENT_ROUTES: [&str; 4] = [
     "/v1/principals/{id}/totp",
@@ -61,15 +33,6 @@ const ENROLLMENT_ROUTES: [&str; 4] = [
     "/v1/auth/whoami",
     "/v1/auth/logout",
 ];
-
-/// Whether `caller` holds an enrollment session (see `POST /v1/auth/login`).
-pub fn is_enrollment_only(caller: &Caller) -> bool {
-    caller.kind == CredentialKind::Session
-        && caller
-            .scopes
-            .as_deref()
-            .is_some_and(|s| s == [ENROLLMENT_ONLY_SCOPE])
-}
 
 /// Sessions are marked active at most this often (not on every request).
 const SESSION_TOUCH_SECONDS: i64 = 60;
@@ -115,18 +78,20 @@ pub async fn check_credential(
         if (now - session.last_seen_at).whole_seconds() >= SESSION_TOUCH_SECONDS {
             state.store().touch_session(session.id, now).await?;
         }
-        return Ok(Caller {
+        return Ok(Caller::new(
             principal,
-            credential_id: session.id,
-            // An enrollment session holds no permission: it may only enrol its own second
-            // factor (those routes check for the principal itself in a session).
-            scopes: session
-                .enrollment_only
-                .then(|| vec![ENROLLMENT_ONLY_SCOPE.to_owned()]),
-            kind: CredentialKind::Session,
-            expires_at: Some(session.expires_at),
-            allowed_ips: None,
-        });
+            CheckedCredential {
+                id: session.id,
+                kind: CredentialKind::Session,
+                // An enrollment session holds no permission: it may only enrol its own second
+                // factor (those routes check for the principal itself in a session).
+                scopes: session
+                    .enrollment_only
+                    .then(|| vec![ENROLLMENT_ONLY_SCOPE.to_owned()]),
+                expires_at: Some(session.expires_at),
+                allowed_ips: None,
+            },
+        ));
     }
     let authenticated = state
         .authenticator()
@@ -145,14 +110,16 @@ pub async fn check_credential(
         ));
     }
     state.count_key_use(authenticated.key.id, now);
-    Ok(Caller {
-        credential_id: authenticated.key.id,
-        scopes: authenticated.key.scopes,
-        expires_at: authenticated.key.expires_at,
-        allowed_ips: authenticated.key.allowed_ips,
-        kind: CredentialKind::ApiKey,
-        principal: authenticated.principal,
-    })
+    Ok(Caller::new(
+        authenticated.principal,
+        CheckedCredential {
+            id: authenticated.key.id,
+            kind: CredentialKind::ApiKey,
+            scopes: authenticated.key.scopes,
+            expires_at: authenticated.key.expires_at,
+            allowed_ips: authenticated.key.allowed_ips,
+        },
+    ))
 }
 
 /// Where the extractor leaves the caller for the audit-trail middleware, which runs outside the
@@ -174,34 +141,10 @@ impl CallerSlot {
     }
 }
 
-/// Proof that the caller holds a permission: only [`Caller::require`] makes one, and handlers
-/// that change or reveal protected data take one, so a forgotten check does not compile.
-#[derive(Debug, Clone, Copy)]
-pub struct Granted(());
-
-impl Caller {
-    /// Whether the caller holds `permission` (roles and scopes), without answering 403.
-    pub fn holds(&self, state: &AppState, permission: &str) -> bool {
-        state
-            .policy()
-            .grants(&self.principal.roles, permission)
-            .is_some()
-            && scopes_allow(self.scopes.as_deref(), permission)
-    }
-
-    /// Checks that the caller's roles grant `permission` and the key's scopes allow it.
-    pub fn require(&self, state: &AppState, permission: &str) -> Result<Granted, ApiError> {
-        let by_role = state
-            .policy()
-            .grants(&self.principal.roles, permission)
-            .is_some();
-        let by_scope = scopes_allow(self.scopes.as_deref(), permission);
-        if by_role && by_scope {
-            Ok(Granted(()))
-        } else {
-            tracing::info!(permission, by_role, by_scope, "permission denied");
-            Err(ApiError::forbidden(permission))
-        }
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        tracing::info!(permission = %denied.permission, "permission denied");
+        ApiError::forbidden(&denied.permission)
     }
 }
 
@@ -247,7 +190,7 @@ impl FromRequestParts<AppState> for Caller {
                 // An enrollment session reaches only the enrolment of its own second factor
                 // (and who am I / logout): not even the routes a principal may use on itself,
                 // such as making an API key, which would outlive the missing factor.
-                if is_enrollment_only(&caller) {
+                if caller.is_enrollment_only() {
                     let route = parts
                         .extensions
                         .get::<axum::extract::MatchedPath>()

@@ -7,11 +7,14 @@ use axum::extract::{Path, State};
 use http::StatusCode;
 use ipnet::IpNet;
 use rampart_access::ApiKeyRecord;
+use rampart_access::perm;
 use rampart_store::StoreChange;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::http::audit_trail::AuditSlot;
@@ -150,8 +153,8 @@ fn may_issue(
     target: &rampart_access::Principal,
     scopes: Option<&[String]>,
 ) -> Result<(), ApiError> {
-    if target.id != caller.principal.id {
-        caller.require(state, "api_keys:manage")?;
+    if target.id != caller.principal().id {
+        caller.require::<perm::ApiKeysManage>(&state.policy())?;
         // A key speaks for its principal: making one for someone is acting as them, so the
         // rules of managing them apply (their teams within the caller's, no role it lacks).
         crate::routes::identity::may_manage(state, caller, target)?;
@@ -178,7 +181,7 @@ fn may_issue(
                         format!("'{scope}' is not among the permissions of the principal's roles"),
                     ));
                 }
-                if !caller.holds(state, scope) {
+                if !caller.holds(&state.policy(), scope) {
                     return Err(invalid(
                         "scopes",
                         format!(
@@ -188,14 +191,14 @@ fn may_issue(
                 }
             }
         }
-        None if caller.scopes.is_some() => {
+        None if caller.scopes().is_some() => {
             return Err(invalid(
                 "scopes",
                 "a scoped credential can only make keys with scopes (a subset of its own)",
             ));
         }
-        None if target.id != caller.principal.id => {
-            caller.require(state, "roles:manage")?;
+        None if target.id != caller.principal().id => {
+            caller.require::<perm::RolesManage>(&state.policy())?;
         }
         None => {}
     }
@@ -227,11 +230,11 @@ pub async fn create_api_key(
     )?;
     let one = |e: FieldError| ApiError::validation(vec![e]);
     let principal_id = match text(object, "principal_id", "principal_id", false).map_err(one)? {
-        None => caller.principal.id,
+        None => caller.principal().id,
         Some(id) => Uuid::parse_str(id).map_err(|_| invalid("principal_id", "is not an id"))?,
     };
-    if principal_id != caller.principal.id {
-        caller.require(&state, "api_keys:manage")?;
+    if principal_id != caller.principal().id {
+        caller.require::<perm::ApiKeysManage>(&state.policy())?;
     }
     let name = text(object, "name", "name", true)
         .map_err(one)?
@@ -269,8 +272,8 @@ pub async fn create_api_key(
     let mut allowed_ips = allowed_ips(object)?;
     let mut expires_at = expires_at;
     // A key made with an API key is fenced like its maker: no later expiry, no wider networks.
-    if caller.kind == crate::http::auth::CredentialKind::ApiKey {
-        if let Some(limit) = caller.expires_at {
+    if caller.kind() == crate::http::auth::CredentialKind::ApiKey {
+        if let Some(limit) = caller.expires_at() {
             match expires_at {
                 Some(at) if at > limit => {
                     return Err(invalid(
@@ -282,7 +285,7 @@ pub async fn create_api_key(
                 Some(_) => {}
             }
         }
-        if let Some(fence) = &caller.allowed_ips {
+        if let Some(fence) = caller.allowed_ips() {
             match &allowed_ips {
                 Some(nets) => {
                     for net in nets {
@@ -296,7 +299,7 @@ pub async fn create_api_key(
                         }
                     }
                 }
-                None => allowed_ips = Some(fence.clone()),
+                None => allowed_ips = Some(fence.to_vec()),
             }
         }
     }
@@ -359,13 +362,13 @@ pub async fn list_api_keys(
     };
     let bypass = state
         .policy()
-        .bypasses_team_isolation(&caller.principal.roles);
-    let principal = if caller.holds(&state, "api_keys:manage") && bypass {
+        .bypasses_team_isolation(&caller.principal().roles);
+    let principal = if caller.holds(&state.policy(), "api_keys:manage") && bypass {
         requested
-    } else if caller.holds(&state, "api_keys:manage") {
+    } else if caller.holds(&state.policy(), "api_keys:manage") {
         // Under team isolation: one principal at a time, one the caller may manage.
         match requested {
-            Some(id) if id != caller.principal.id => {
+            Some(id) if id != caller.principal().id => {
                 let owner = state
                     .store()
                     .principal(id)
@@ -375,13 +378,13 @@ pub async fn list_api_keys(
                 crate::routes::identity::may_manage(&state, &caller, &owner.principal)?;
                 Some(id)
             }
-            _ => Some(caller.principal.id),
+            _ => Some(caller.principal().id),
         }
     } else {
-        if requested.is_some_and(|id| id != caller.principal.id) {
+        if requested.is_some_and(|id| id != caller.principal().id) {
             return Err(ApiError::forbidden("api_keys:manage"));
         }
-        Some(caller.principal.id)
+        Some(caller.principal().id)
     };
     let after = match &query.cursor {
         Some(c) => Some(
@@ -423,8 +426,8 @@ async fn manageable(state: &AppState, caller: &Caller, id: &str) -> Result<ApiKe
         .await
         .map_err(store_error)?
         .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
-    if record.principal_id != caller.principal.id {
-        caller.require(state, "api_keys:manage")?;
+    if record.principal_id != caller.principal().id {
+        caller.require::<perm::ApiKeysManage>(&state.policy())?;
         let owner = state
             .store()
             .principal(record.principal_id)
@@ -432,9 +435,9 @@ async fn manageable(state: &AppState, caller: &Caller, id: &str) -> Result<ApiKe
             .map_err(store_error)?
             .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
         crate::routes::identity::may_manage(state, caller, &owner.principal)?;
-    } else if caller.kind == crate::http::auth::CredentialKind::ApiKey
-        && caller.credential_id != record.id
-        && !caller.holds(state, "api_keys:manage")
+    } else if caller.kind() == crate::http::auth::CredentialKind::ApiKey
+        && caller.credential_id() != record.id
+        && !caller.holds(&state.policy(), "api_keys:manage")
     {
         // A key manages itself (a device rotating its own key); its siblings take a session or
         // api_keys:manage.
@@ -517,7 +520,7 @@ pub async fn rotate_api_key(
     // A key rotating itself (a device on its sync) renews what it already is. Anyone else
     // rotating it mints a new key, under the same rules as creating it: without them,
     // api_keys:manage would mint an unscoped admin key by rotating the admin's.
-    let by_itself = caller.credential_id == old.id;
+    let by_itself = caller.credential_id() == old.id;
     if !by_itself {
         let owner = state
             .store()
@@ -552,13 +555,13 @@ pub async fn rotate_api_key(
     new.allowed_ips = old.allowed_ips.clone();
     // Rotated by another API key: the successor is fenced like its maker too, as a key made by
     // that key would be (no later expiry, no wider networks).
-    if !by_itself && caller.kind == crate::http::auth::CredentialKind::ApiKey {
-        if let Some(limit) = caller.expires_at {
+    if !by_itself && caller.kind() == crate::http::auth::CredentialKind::ApiKey {
+        if let Some(limit) = caller.expires_at() {
             new.expires_at = Some(new.expires_at.map_or(limit, |at| at.min(limit)));
         }
-        if let Some(fence) = &caller.allowed_ips {
+        if let Some(fence) = caller.allowed_ips() {
             match &new.allowed_ips {
-                None => new.allowed_ips = Some(fence.clone()),
+                None => new.allowed_ips = Some(fence.to_vec()),
                 Some(nets) => {
                     if let Some(net) = nets.iter().find(|n| !fence.iter().any(|f| f.contains(*n))) {
                         return Err(ApiError::forbidden(&format!(
@@ -600,4 +603,12 @@ pub async fn rotate_api_key(
         );
     }
     Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_api_key, list_api_keys))
+        .routes(routes!(revoke_api_key))
+        .routes(routes!(rotate_api_key))
 }

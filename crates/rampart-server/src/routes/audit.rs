@@ -2,9 +2,11 @@
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
+use rampart_access::perm;
 use rampart_audit::entry::parse_timestamp;
 use rampart_audit::export::checkpoint_json;
 use rampart_audit::tree::to_hex;
@@ -12,6 +14,8 @@ use rampart_audit::{ActionFilter, AuditStore, EntryFilter, NewEntry, StoredEntry
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::audit_export::{ExportError, export};
 use crate::http::auth::Caller;
@@ -65,7 +69,7 @@ pub async fn append(
     caller: Caller,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    caller.require(&state, "audit:write")?;
+    caller.require::<perm::AuditWrite>(&state.policy())?;
     let events: Vec<(&Value, String)> = match body.get("events") {
         Some(Value::Array(events)) if body.as_object().is_some_and(|o| o.len() == 1) => {
             if events.is_empty() || events.len() > MAX_EVENTS {
@@ -119,8 +123,8 @@ pub async fn append(
         return Err(ApiError::validation(errors));
     }
     let submitted_by = SubmittedBy {
-        principal_id: caller.principal.id.to_string(),
-        credential_id: Some(caller.credential_id.to_string()),
+        principal_id: caller.principal().id.to_string(),
+        credential_id: Some(caller.credential_id().to_string()),
     };
     let receipt = state
         .audit()
@@ -149,11 +153,11 @@ pub async fn append(
 pub fn visible_teams(state: &AppState, caller: &Caller) -> Option<Vec<String>> {
     if state
         .policy()
-        .bypasses_team_isolation(&caller.principal.roles)
+        .bypasses_team_isolation(&caller.principal().roles)
     {
         None
     } else {
-        Some(caller.principal.teams.clone())
+        Some(caller.principal().teams.clone())
     }
 }
 
@@ -320,7 +324,7 @@ pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<EntriesQuery>,
 ) -> Result<Json<EntriesPage>, ApiError> {
-    caller.require(&state, "audit:read")?;
+    caller.require::<perm::AuditRead>(&state.policy())?;
     let mut filter = query.filter()?;
     filter.visible_teams = visible_teams(&state, &caller);
     if let (Some(teams), Some(team)) = (&filter.visible_teams, &filter.team_id)
@@ -351,7 +355,7 @@ pub async fn get_entry(
     caller: Caller,
     Path(seq): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, "audit:read")?;
+    caller.require::<perm::AuditRead>(&state.policy())?;
     if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::validation(vec![field(
             "seq",
@@ -410,7 +414,7 @@ pub async fn checkpoint(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<CheckpointBody>, ApiError> {
-    caller.require(&state, "audit:read")?;
+    caller.require::<perm::AuditRead>(&state.policy())?;
     let log = state.audit();
     let signed = log
         .latest_checkpoint()
@@ -500,7 +504,7 @@ pub async fn inclusion(
     caller: Caller,
     ApiQuery(query): ApiQuery<InclusionQuery>,
 ) -> Result<Json<InclusionProofBody>, ApiError> {
-    caller.require(&state, "audit:read")?;
+    caller.require::<perm::AuditRead>(&state.policy())?;
     let mut errors = Vec::new();
     let seq = number(&mut errors, "seq", Some(&query.seq));
     let size = number(&mut errors, "tree_size", query.tree_size.as_ref());
@@ -561,7 +565,7 @@ pub async fn consistency(
     caller: Caller,
     ApiQuery(query): ApiQuery<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyProofBody>, ApiError> {
-    caller.require(&state, "audit:read")?;
+    caller.require::<perm::AuditRead>(&state.policy())?;
     let mut errors = Vec::new();
     let from = number(&mut errors, "from", Some(&query.from));
     let to = number(&mut errors, "to", query.to.as_ref());
@@ -623,7 +627,7 @@ pub async fn verify(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<VerifyBody>, ApiError> {
-    caller.require(&state, "audit:read")?;
+    caller.require::<perm::AuditRead>(&state.policy())?;
     let report = state
         .audit()
         .verify()
@@ -664,7 +668,7 @@ pub async fn export_entries(
     caller: Caller,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(&state, "audit:export")?;
+    caller.require::<perm::AuditExport>(&state.policy())?;
     let mut errors = Vec::new();
     let from = number(&mut errors, "from_seq", query.from_seq.as_ref());
     let to = number(&mut errors, "to_seq", query.to_seq.as_ref());
@@ -692,4 +696,18 @@ pub async fn export_entries(
         HeaderValue::from_static("application/x-ndjson"),
     );
     Ok(response)
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour. Appends take the audit
+/// body limit (`audit_body_limit_bytes`), larger than the others'.
+pub(crate) fn routes(audit_body_limit: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(append, list).layer(DefaultBodyLimit::max(audit_body_limit)))
+        .routes(routes!(get_entry))
+        .routes(routes!(checkpoint))
+        .routes(routes!(public_key))
+        .routes(routes!(inclusion))
+        .routes(routes!(consistency))
+        .routes(routes!(verify))
+        .routes(routes!(export_entries))
 }

@@ -1,8 +1,11 @@
 //! Who the caller is.
 
+use crate::state::AppState;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::auth::Caller;
 
@@ -38,12 +41,17 @@ pub struct WhoAmI {
 )]
 pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
     Json(WhoAmI {
-        principal_id: caller.principal.id.to_string(),
-        principal_type: caller.principal.kind.as_str(),
-        name: caller.principal.name,
-        roles: caller.principal.roles,
-        teams: caller.principal.teams,
-        credential_id: caller.credential_id.to_string(),
-        scopes: caller.scopes,
+        principal_id: caller.principal().id.to_string(),
+        principal_type: caller.principal().kind.as_str(),
+        name: caller.principal().name.clone(),
+        roles: caller.principal().roles.clone(),
+        teams: caller.principal().teams.clone(),
+        credential_id: caller.credential_id().to_string(),
+        scopes: caller.scopes().map(<[String]>::to_vec),
     })
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(whoami))
 }

@@ -2,11 +2,15 @@
 //! (`GET`/`PUT /v1/policy`). Decisions come from the precompiled policy; every denial is
 //! audited, allowed decisions are not (they are the hot path).
 
+use crate::http::audit_trail::only_when_noted;
 use axum::Json;
 use axum::extract::State;
+use rampart_access::perm;
 use rampart_store::StoreChange;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::http::audit_trail::AuditSlot;
@@ -30,7 +34,7 @@ pub async fn authorize(
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<rampart_access::Decision>, ApiError> {
-    caller.require(&state, "authz:check")?;
+    caller.require::<perm::AuthzCheck>(&state.policy())?;
     let object = object(&body, &["principal_id", "action", "resource"], "")?;
     let one = |e: FieldError| ApiError::validation(vec![e]);
     let principal_id = text(object, "principal_id", "principal_id", true)
@@ -117,7 +121,7 @@ pub async fn get_policy(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, "roles:manage")?;
+    caller.require::<perm::RolesManage>(&state.policy())?;
     let policy = state.policy();
     let mut out = serde_json::to_value(policy.document()).map_err(|e| ApiError::internal(&e))?;
     if let Some(map) = out.as_object_mut() {
@@ -140,7 +144,7 @@ pub async fn put_policy(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("policy.update", "policy", "roles");
-    caller.require(&state, "roles:manage")?;
+    caller.require::<perm::RolesManage>(&state.policy())?;
     if let Some(path) = &state.settings().policy_file {
         return Err(ApiError::conflict(format!(
             "the role policy comes from the file {}; change the file (and restart) instead",
@@ -157,7 +161,7 @@ pub async fn put_policy(
         rampart_access::Policy::from_json(&body).map_err(|e| invalid("roles", e.to_string()))?;
     // Nobody locks themselves out: the caller must still be able to manage the policy.
     if policy
-        .grants(&caller.principal.roles, "roles:manage")
+        .grants(&caller.principal().roles, "roles:manage")
         .is_none()
     {
         return Err(invalid(
@@ -166,12 +170,12 @@ pub async fn put_policy(
         ));
     }
     // Nor out of their next login: a role newly needing a second factor the caller lacks.
-    if caller.kind == crate::http::auth::CredentialKind::Session
-        && policy.mfa_required(&caller.principal.roles)
+    if caller.kind() == crate::http::auth::CredentialKind::Session
+        && policy.mfa_required(&caller.principal().roles)
     {
         let own = state
             .store()
-            .principal(caller.principal.id)
+            .principal(caller.principal().id)
             .await
             .map_err(|e| ApiError::internal(&e))?;
         if own.is_some_and(|r| !r.totp_enabled) {
@@ -237,4 +241,11 @@ pub async fn put_policy(
         .map_or(0, |(_, version)| version);
     state.set_policy(policy, version, "api");
     get_policy(State(state), caller).await
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(only_when_noted(routes!(authorize)))
+        .routes(routes!(get_policy, put_policy))
 }

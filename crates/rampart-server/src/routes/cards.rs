@@ -4,10 +4,13 @@
 use axum::Json;
 use axum::extract::State;
 use http::StatusCode;
+use rampart_access::perm;
 use rampart_privacy::Pan;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::card_vault::{VaultError, plausible_token};
 use crate::http::audit_trail::AuditSlot;
@@ -93,7 +96,7 @@ pub async fn tokenize(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<TokenizedCard>), ApiError> {
     audit.note("cards.tokenize", "card", "-");
-    caller.require(&state, "cards:tokenize")?;
+    caller.require::<perm::CardsTokenize>(&state.policy())?;
     let object = body
         .as_object()
         .ok_or_else(|| invalid("body", "must be a JSON object"))?;
@@ -157,7 +160,7 @@ pub async fn detokenize(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("cards.detokenize", "card", "-");
-    caller.require(&state, "cards:detokenize")?;
+    caller.require::<perm::CardsDetokenize>(&state.policy())?;
     let object = crate::http::request::object(&body, &["token"], "")?;
     let token = text(object, "token", "token", true)
         .map_err(|e| ApiError::validation(vec![e]))?
@@ -186,6 +189,13 @@ pub async fn detokenize(
         );
     }
     Ok(Json(Value::Object(out)))
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(tokenize))
+        .routes(routes!(detokenize))
 }
 
 #[cfg(test)]

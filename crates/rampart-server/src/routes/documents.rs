@@ -1,7 +1,10 @@
 //! Field-level encryption of JSON documents.
 
+use rampart_access::perm;
 use std::collections::HashMap;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::Json;
 use axum::extract::State;
@@ -57,7 +60,7 @@ pub async fn encrypt_document(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("documents.encrypt", "document", "-");
-    caller.require(&state, "keys:encrypt")?;
+    caller.require::<perm::KeysEncrypt>(&state.policy())?;
     let object = object(&body, &["key", "fields", "document", "document_id"], "")?;
     let document_id = document_id(object)?;
     let name = text(object, "key", "key", true)
@@ -153,7 +156,9 @@ pub async fn decrypt_document(
         Some(document @ (Value::Object(_) | Value::Array(_))) => document.clone(),
         _ => return Err(invalid("document", "must be a JSON object or array")),
     };
-    let allowed = caller.require(&state, "sensitive_data:decrypt").is_ok();
+    let allowed = caller
+        .require::<perm::SensitiveDataDecrypt>(&state.policy())
+        .is_ok();
     audit.detail("decrypted", allowed);
     if !allowed {
         let hidden = replace_encrypted(&mut document, &mut |_| {
@@ -214,4 +219,11 @@ pub async fn decrypt_document(
     Ok(Json(
         json!({"document": document, "decrypted_fields": decrypted}),
     ))
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(encrypt_document))
+        .routes(routes!(decrypt_document))
 }

@@ -2,7 +2,10 @@
 //! role coverage). Every change commits with its audit entry. Passwords never reach a log, an
 //! error or the audit log.
 
+use rampart_access::perm;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -140,7 +143,7 @@ fn names(object: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, 
 fn bypasses(state: &AppState, caller: &Caller) -> bool {
     state
         .policy()
-        .bypasses_team_isolation(&caller.principal.roles)
+        .bypasses_team_isolation(&caller.principal().roles)
 }
 
 /// A manager acts on another principal only when that principal is in at least one team and
@@ -154,7 +157,7 @@ pub(crate) fn may_manage(
     caller: &Caller,
     target: &Principal,
 ) -> Result<(), ApiError> {
-    if target.id == caller.principal.id {
+    if target.id == caller.principal().id {
         return Ok(());
     }
     let bypass = bypasses(state, caller);
@@ -167,7 +170,7 @@ pub(crate) fn may_manage(
         if let Some(team) = target
             .teams
             .iter()
-            .find(|t| !caller.principal.teams.contains(t))
+            .find(|t| !caller.principal().teams.contains(t))
         {
             return Err(ApiError::forbidden(&format!(
                 "users:manage over team '{team}' (the principal is in a team this caller is not in)"
@@ -178,7 +181,7 @@ pub(crate) fn may_manage(
     if let Some(role) = target
         .roles
         .iter()
-        .find(|r| !policy.covers(r, |p| caller.holds(state, p), bypass))
+        .find(|r| !policy.covers(r, |p| caller.holds(&state.policy(), p), bypass))
     {
         return Err(ApiError::forbidden(&format!(
             "the role '{role}' (the principal holds a role this caller lacks)"
@@ -198,8 +201,8 @@ fn check_roles(state: &AppState, caller: &Caller, roles: &[String]) -> Result<()
             ));
         }
         // A scoped credential grants roles only with roles:manage among its scopes.
-        if !caller.holds(state, "roles:manage")
-            && (caller.scopes.is_some() || !caller.principal.roles.contains(role))
+        if !caller.holds(&state.policy(), "roles:manage")
+            && (caller.scopes().is_some() || !caller.principal().roles.contains(role))
         {
             return Err(ApiError::forbidden(&format!(
                 "roles:manage (to grant the role '{role}', which this caller does not hold)"
@@ -212,11 +215,11 @@ fn check_roles(state: &AppState, caller: &Caller, roles: &[String]) -> Result<()
 /// Teams decide isolation: a caller without `roles:manage` may only place principals in teams
 /// it belongs to itself, unless a role of its bypasses team isolation.
 fn check_teams(state: &AppState, caller: &Caller, teams: &[String]) -> Result<(), ApiError> {
-    if caller.holds(state, "roles:manage")
-        || (caller.scopes.is_none()
+    if caller.holds(&state.policy(), "roles:manage")
+        || (caller.scopes().is_none()
             && state
                 .policy()
-                .bypasses_team_isolation(&caller.principal.roles))
+                .bypasses_team_isolation(&caller.principal().roles))
     {
         return Ok(());
     }
@@ -227,7 +230,7 @@ fn check_teams(state: &AppState, caller: &Caller, teams: &[String]) -> Result<()
             "name at least one of your teams (principals in no team are managed only by roles that bypass team isolation)",
         ));
     }
-    match teams.iter().find(|t| !caller.principal.teams.contains(t)) {
+    match teams.iter().find(|t| !caller.principal().teams.contains(t)) {
         Some(team) => Err(ApiError::forbidden(&format!(
             "roles:manage (to place a principal in team '{team}', which this caller is not in)"
         ))),
@@ -279,7 +282,7 @@ pub async fn create_principal(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<PrincipalBody>), ApiError> {
     audit.note("principals.create", "principal", "-");
-    caller.require(&state, "users:manage")?;
+    caller.require::<perm::UsersManage>(&state.policy())?;
     let object = object(
         &body,
         &["type", "name", "email", "password", "roles", "teams"],
@@ -364,7 +367,7 @@ pub struct PrincipalsPage {
 }
 
 fn can_read_principals(state: &AppState, caller: &Caller) -> bool {
-    caller.holds(state, "users:read") || caller.holds(state, "users:manage")
+    caller.holds(&state.policy(), "users:read") || caller.holds(&state.policy(), "users:manage")
 }
 
 /// Lists principals.
@@ -411,7 +414,7 @@ pub async fn get_principal(
     Path(id): Path<String>,
 ) -> Result<Json<PrincipalBody>, ApiError> {
     let id = principal_id(&id)?;
-    if id != caller.principal.id && !can_read_principals(&state, &caller) {
+    if id != caller.principal().id && !can_read_principals(&state, &caller) {
         return Err(ApiError::forbidden("users:read"));
     }
     let record = load(&state, id).await?;
@@ -431,7 +434,7 @@ pub async fn update_principal(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<PrincipalBody>, ApiError> {
     audit.note("principals.update", "principal", &id);
-    caller.require(&state, "users:manage")?;
+    caller.require::<perm::UsersManage>(&state.policy())?;
     let id = principal_id(&id)?;
     let object = object(&body, &["roles", "teams", "disabled", "email"], "")?;
     let one = |e: FieldError| ApiError::validation(vec![e]);
@@ -445,8 +448,8 @@ pub async fn update_principal(
         before.sort();
         after.sort();
         // Adding or removing another principal's roles is role management.
-        if before != after && id != caller.principal.id {
-            caller.require(&state, "roles:manage")?;
+        if before != after && id != caller.principal().id {
+            caller.require::<perm::RolesManage>(&state.policy())?;
         }
         audit.detail("roles_before", target.principal.roles.clone());
         audit.detail("roles", roles.clone());
@@ -526,7 +529,7 @@ pub async fn disable_principal(
     Path(id): Path<String>,
 ) -> Result<Json<PrincipalBody>, ApiError> {
     audit.note("principals.disable", "principal", &id);
-    caller.require(&state, "users:manage")?;
+    caller.require::<perm::UsersManage>(&state.policy())?;
     let id = principal_id(&id)?;
     let target = load(&state, id).await?;
     may_manage(&state, &caller, &target.principal)?;
@@ -548,7 +551,7 @@ pub async fn unlock_principal(
     Path(id): Path<String>,
 ) -> Result<Json<PrincipalBody>, ApiError> {
     audit.note("principals.unlock", "principal", &id);
-    caller.require(&state, "users:manage")?;
+    caller.require::<perm::UsersManage>(&state.policy())?;
     let id = principal_id(&id)?;
     let record = load(&state, id).await?;
     // Every lock of the name: account-wide and per address, with its audit entry.
@@ -566,4 +569,12 @@ pub async fn unlock_principal(
         &load(&state, id).await?,
         OffsetDateTime::now_utc(),
     )))
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_principal, list_principals))
+        .routes(routes!(get_principal, update_principal, disable_principal))
+        .routes(routes!(unlock_principal))
 }

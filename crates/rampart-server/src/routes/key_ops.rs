@@ -6,8 +6,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use rampart_access::perm;
 use rampart_crypto::Envelope;
 use serde_json::{Map, Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use zeroize::Zeroizing;
 
 use crate::http::audit_trail::AuditSlot;
@@ -141,7 +144,7 @@ pub async fn encrypt(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.encrypt", "key", &name);
-    caller.require(&state, "keys:encrypt")?;
+    caller.require::<perm::KeysEncrypt>(&state.policy())?;
     let key = usable_key(&state, &caller, &name).await?;
     audit.detail("key_version", key.ring.latest_version());
     single_or_batch(
@@ -182,7 +185,7 @@ pub async fn decrypt(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.decrypt", "key", &name);
-    caller.require(&state, "keys:decrypt")?;
+    caller.require::<perm::KeysDecrypt>(&state.policy())?;
     let key = usable_key(&state, &caller, &name).await?;
     let key = reload_for(&state, &name, key, &body, "ciphertext").await?;
     single_or_batch(
@@ -221,7 +224,7 @@ pub async fn rewrap(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.rewrap", "key", &name);
-    caller.require(&state, "keys:encrypt")?;
+    caller.require::<perm::KeysEncrypt>(&state.policy())?;
     let key = usable_key(&state, &caller, &name).await?;
     let key = reload_for(&state, &name, key, &body, "ciphertext").await?;
     audit.detail("key_version", key.ring.latest_version());
@@ -257,7 +260,7 @@ pub async fn hmac(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.hmac", "key", &name);
-    caller.require(&state, "keys:encrypt")?;
+    caller.require::<perm::KeysEncrypt>(&state.policy())?;
     let key = usable_key(&state, &caller, &name).await?;
     single_or_batch(&body, &["input"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
@@ -284,7 +287,7 @@ pub async fn verify_hmac(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.verify_hmac", "key", &name);
-    caller.require(&state, "keys:encrypt")?;
+    caller.require::<perm::KeysEncrypt>(&state.policy())?;
     let key = usable_key(&state, &caller, &name).await?;
     let key = reload_for(&state, &name, key, &body, "hmac").await?;
     single_or_batch(&body, &["input", "hmac"], &audit, |item, prefix| {
@@ -341,7 +344,7 @@ pub async fn sign(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.sign", "key", &name);
-    caller.require(&state, "keys:encrypt")?;
+    caller.require::<perm::KeysEncrypt>(&state.policy())?;
     let key = usable_key(&state, &caller, &name).await?;
     single_or_batch(&body, &["input"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
@@ -368,7 +371,7 @@ pub async fn verify(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.verify", "key", &name);
-    caller.require(&state, "keys:encrypt")?;
+    caller.require::<perm::KeysEncrypt>(&state.policy())?;
     let key = usable_key(&state, &caller, &name).await?;
     let key = reload_for(&state, &name, key, &body, "signature").await?;
     single_or_batch(&body, &["input", "signature"], &audit, |item, prefix| {
@@ -382,4 +385,16 @@ pub async fn verify(
         out.insert("valid".to_owned(), Value::Bool(valid));
         Ok(out)
     })
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(encrypt))
+        .routes(routes!(decrypt))
+        .routes(routes!(rewrap))
+        .routes(routes!(hmac))
+        .routes(routes!(verify_hmac))
+        .routes(routes!(sign))
+        .routes(routes!(verify))
 }

@@ -9,11 +9,14 @@ use axum::extract::{Path, State};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http::StatusCode;
+use rampart_access::perm;
 use rampart_crypto::fernet::FernetKey;
 use rampart_crypto::{KeyMaterial, KeyOpError, KeyRecord, KeyType, KeyUpdate};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
@@ -150,10 +153,10 @@ pub(crate) fn may_use_key(
 ) -> Result<(), ApiError> {
     match &record.team_id {
         Some(team)
-            if !caller.principal.teams.contains(team)
+            if !caller.principal().teams.contains(team)
                 && !state
                     .policy()
-                    .bypasses_team_isolation(&caller.principal.roles) =>
+                    .bypasses_team_isolation(&caller.principal().roles) =>
         {
             // As if it did not exist (404): the key list does not show it either.
             Err(service_error(KeyServiceError::NotFound(
@@ -191,7 +194,7 @@ pub async fn create_key(
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<KeyMetadata>), ApiError> {
-    caller.require(&state, "keys:manage")?;
+    caller.require::<perm::KeysManage>(&state.policy())?;
     let object = object(
         &body,
         &[
@@ -253,10 +256,10 @@ pub async fn create_key(
                 "1 to 128 characters of A-Z, a-z, 0-9, '.', '_', '-', '@'",
             ));
         }
-        if !caller.principal.teams.contains(team)
+        if !caller.principal().teams.contains(team)
             && !state
                 .policy()
-                .bypasses_team_isolation(&caller.principal.roles)
+                .bypasses_team_isolation(&caller.principal().roles)
         {
             return Err(invalid(
                 "team_id",
@@ -303,7 +306,7 @@ pub async fn list_keys(
     caller: Caller,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<KeysPage>, ApiError> {
-    caller.require(&state, "keys:read")?;
+    caller.require::<perm::KeysRead>(&state.policy())?;
     let limit = page_limit(query.limit)?;
     let after = match &query.cursor {
         Some(cursor) => Some(
@@ -348,7 +351,7 @@ pub async fn get_key(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<KeyMetadata>, ApiError> {
-    caller.require(&state, "keys:read")?;
+    caller.require::<perm::KeysRead>(&state.policy())?;
     let record = state.keys().record(&name).await.map_err(service_error)?;
     may_use_key(&state, &caller, &record)?;
     let loaded = if record.key_type == KeyType::Ed25519 {
@@ -370,7 +373,7 @@ pub async fn rotate_key(
     Path(name): Path<String>,
 ) -> Result<Json<KeyMetadata>, ApiError> {
     audit.note("keys.rotate", "key", &name);
-    caller.require(&state, "keys:manage")?;
+    caller.require::<perm::KeysManage>(&state.policy())?;
     may_use_key(
         &state,
         &caller,
@@ -409,7 +412,7 @@ pub async fn update_key(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<KeyMetadata>, ApiError> {
     audit.note("keys.update", "key", &name);
-    caller.require(&state, "keys:manage")?;
+    caller.require::<perm::KeysManage>(&state.policy())?;
     may_use_key(
         &state,
         &caller,
@@ -473,4 +476,12 @@ pub async fn update_key(
     let loaded = state.keys().reload(&name).await.map_err(service_error)?;
     let record = loaded.record.clone();
     Ok(Json(metadata(&record, Some(&loaded))))
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_key, list_keys))
+        .routes(routes!(get_key, update_key))
+        .routes(routes!(rotate_key))
 }

@@ -1,11 +1,15 @@
 //! PII redaction and detection for JSON documents and text.
 
+use crate::http::audit_trail::only_when_noted;
 use axum::Json;
 use axum::extract::State;
+use rampart_access::perm;
 use rampart_privacy::{Finding, Redactor};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use std::sync::Arc;
 
@@ -129,7 +133,7 @@ pub async fn redact(
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, "privacy:redact")?;
+    caller.require::<perm::PrivacyRedact>(&state.policy())?;
     let (input, redactor) = parse(&state, &body)?;
     let needs = Needs::of(redactor.policy());
     if !needs.is_empty() {
@@ -171,10 +175,10 @@ async fn protected_redaction(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("privacy.redact", "pii", "-");
     if !needs.encrypt.is_empty() {
-        caller.require(state, "keys:encrypt")?;
+        caller.require::<perm::KeysEncrypt>(&state.policy())?;
     }
     if needs.tokenize {
-        caller.require(state, "cards:tokenize")?;
+        caller.require::<perm::CardsTokenize>(&state.policy())?;
     }
     let max_cards =
         usize::try_from(state.settings().max_tokenized_per_request).unwrap_or(usize::MAX);
@@ -287,7 +291,7 @@ pub async fn detect(
     caller: Caller,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<DetectBody>, ApiError> {
-    caller.require(&state, "privacy:redact")?;
+    caller.require::<perm::PrivacyRedact>(&state.policy())?;
     let (input, redactor) = parse(&state, &body)?;
     // Detection changes nothing: `encrypt` and `tokenize` are reported, not carried out (the
     // shared redactor's stand-in protector redacts instead), so the action is the policy's.
@@ -301,4 +305,11 @@ pub async fn detect(
     Ok(Json(DetectBody {
         findings: findings(found),
     }))
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(only_when_noted(routes!(redact)))
+        .routes(only_when_noted(routes!(detect)))
 }

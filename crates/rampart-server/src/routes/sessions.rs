@@ -9,8 +9,12 @@
 //! most one per core. Passwords, TOTP secrets and codes never reach a log, an error or the audit
 //! log.
 
+use crate::http::audit_trail::only_when_noted;
+use rampart_access::perm;
 use std::net::IpAddr;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::Json;
 use axum::extract::State;
@@ -311,14 +315,16 @@ pub async fn login(
         .map_err(|e| ApiError::internal(&e))?;
     // The audit trail records the login as the principal's, with the session as credential;
     // the session and that entry commit together.
-    let caller = Caller {
-        principal: record.principal,
-        credential_id: session.id,
-        scopes: None,
-        kind: CredentialKind::Session,
-        expires_at: Some(session.expires_at),
-        allowed_ips: None,
-    };
+    let caller = Caller::new(
+        record.principal,
+        rampart_access::CheckedCredential {
+            id: session.id,
+            kind: CredentialKind::Session,
+            scopes: None,
+            expires_at: Some(session.expires_at),
+            allowed_ips: None,
+        },
+    );
     slot.set(&caller);
     audit.detail("mfa", mfa_needed);
     if enrollment_only {
@@ -390,8 +396,12 @@ pub async fn logout(
     caller: Caller,
     audit: AuditSlot,
 ) -> Result<Json<Value>, ApiError> {
-    audit.note("auth.logout", "session", &caller.credential_id.to_string());
-    if caller.kind != CredentialKind::Session {
+    audit.note(
+        "auth.logout",
+        "session",
+        &caller.credential_id().to_string(),
+    );
+    if caller.kind() != CredentialKind::Session {
         return Err(invalid(
             "authorization",
             "logout ends sessions; revoke an API key with DELETE /v1/api-keys/{id}",
@@ -403,7 +413,7 @@ pub async fn logout(
             &caller,
             StatusCode::OK,
             StoreChange::RevokeSession {
-                id: caller.credential_id,
+                id: caller.credential_id(),
                 now: OffsetDateTime::now_utc(),
             },
         )
@@ -420,7 +430,7 @@ pub async fn introspect(
     caller: Caller,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&state, "authz:check")?;
+    caller.require::<perm::AuthzCheck>(&state.policy())?;
     let object = object(&body, &["credential", "client_ip"], "")?;
     let one = |e: FieldError| ApiError::validation(vec![e]);
     let credential = text(object, "credential", "credential", true)
@@ -435,20 +445,20 @@ pub async fn introspect(
     };
     match check_credential(&state, credential, client_ip, OffsetDateTime::now_utc()).await {
         // A password without its required second factor is no login for an application.
-        Ok(found) if crate::http::auth::is_enrollment_only(&found) => {
+        Ok(found) if found.is_enrollment_only() => {
             tracing::info!("introspection: an enrollment session is not a login");
             Ok(Json(json!({"active": false})))
         }
         Ok(found) => Ok(Json(json!({
             "active": true,
-            "principal_id": found.principal.id.to_string(),
-            "principal_type": found.principal.kind.as_str(),
-            "name": found.principal.name,
-            "roles": found.principal.roles,
-            "teams": found.principal.teams,
-            "scopes": found.scopes,
-            "credential_type": match found.kind { CredentialKind::ApiKey => "api_key", CredentialKind::Session => "session" },
-            "expires_at": found.expires_at.map(time_text),
+            "principal_id": found.principal().id.to_string(),
+            "principal_type": found.principal().kind.as_str(),
+            "name": found.principal().name,
+            "roles": found.principal().roles,
+            "teams": found.principal().teams,
+            "scopes": found.scopes(),
+            "credential_type": match found.kind() { CredentialKind::ApiKey => "api_key", CredentialKind::Session => "session" },
+            "expires_at": found.expires_at().map(time_text),
         }))),
         Err(CredentialError::Refused(reason)) => {
             tracing::info!(reason, "introspection: credential not active");
@@ -456,6 +466,14 @@ pub async fn introspect(
         }
         Err(CredentialError::Store(e)) => Err(ApiError::internal(&e)),
     }
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(only_when_noted(routes!(introspect)))
 }
 
 #[cfg(test)]

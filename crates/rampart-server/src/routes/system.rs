@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
-use utoipa::{OpenApi as _, ToSchema};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -71,7 +73,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
 )]
 pub async fn openapi() -> Response {
-    Json(crate::openapi::ApiDoc::openapi()).into_response()
+    Json(crate::openapi::document()).into_response()
 }
 
 /// Prometheus metrics in the OpenMetrics text format; 404 when disabled by `metrics_enabled`.
@@ -102,4 +104,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         }
         Err(e) => ApiError::internal(&e).into_response(),
     }
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(openapi))
+        .routes(routes!(metrics))
 }

@@ -5,12 +5,15 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use http::StatusCode;
+use rampart_access::perm;
 use rampart_access::totp::{Totp, TotpSecret, otpauth_uri};
 use rampart_crypto::SealContext;
 use rampart_store::{PrincipalRecord, StoreChange};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::http::audit_trail::AuditSlot;
@@ -29,7 +32,7 @@ fn totp_context(id: Uuid) -> SealContext {
 /// key, which is not a proof of presence), and never by anyone else: whoever enrols a factor
 /// for another principal holds that principal's second factor.
 fn self_in_session(caller: &Caller, id: Uuid) -> Result<(), ApiError> {
-    if caller.principal.id == id && caller.kind == CredentialKind::Session {
+    if caller.principal().id == id && caller.kind() == CredentialKind::Session {
         Ok(())
     } else {
         Err(ApiError::forbidden(
@@ -167,7 +170,7 @@ pub async fn remove_totp(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("principals.totp_remove", "principal", &id);
-    caller.require(&state, "users:manage")?;
+    caller.require::<perm::UsersManage>(&state.policy())?;
     let id = principal_id(&id)?;
     let target = load(&state, id).await?;
     may_manage(&state, &caller, &target.principal)?;
@@ -183,4 +186,11 @@ pub async fn remove_totp(
         return Err(ApiError::not_found("no principal with that id"));
     }
     Ok(Json(json!({"totp_enabled": false})))
+}
+
+/// This module's routes, their OpenAPI paths and their audit behaviour.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(enroll_totp, remove_totp))
+        .routes(routes!(confirm_totp))
 }
