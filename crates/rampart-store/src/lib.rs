@@ -12,6 +12,7 @@ mod codec;
 mod error;
 mod identity;
 mod keys;
+mod lease;
 mod migrate;
 mod secrets;
 mod store;
