@@ -307,6 +307,19 @@ fn malformed_queries_and_bodies_are_named_never_quoted() {
         assert_eq!(body["errors"][0]["field"], "limit", "{body}");
         assert!(!text.contains(PAN), "{text}");
 
+        // A path parameter that is not UTF-8 once decoded: axum refuses it in plain text; the
+        // answer is problem+json like every other error.
+        for path in [
+            "/v1/keys/%FF",
+            "/v1/principals/%FF",
+            "/v1/audit/entries/%FF",
+        ] {
+            let response = get(path.to_owned()).await.unwrap();
+            let headers = response.headers().clone();
+            let body: Value = response.json().await.unwrap();
+            assert_problem(&headers, &body, 400, "bad-request");
+        }
+
         // A body that is not JSON: 400 problem+json; no JSON content type: 415 problem+json.
         for (content_type, status, slug) in [
             ("application/json", 400, "bad-request"),
