@@ -5,7 +5,8 @@ out mid-run, after which every later call answers 401 and the run tests nothing:
 
 - a state change aimed at the caller's own principal or API key (disable itself, change its own
   roles, revoke or rotate its own key, enrol a second factor for itself): such cases are dropped
-  (`filter_case`); the same operations on any other id are still generated and sent;
+  (`filter_case`), or, when a link filled in the id after generation, sent to an id nobody has
+  (`before_call`); the same operations on any other id are still generated and sent;
 - `PUT /v1/policy` with a policy that keeps `roles:manage` for the admin's role (the server
   refuses anything less) but drops the rest: every accepted policy is put back right after
   (`after_call`), so the next case runs under the policy the run started with.
@@ -47,6 +48,21 @@ def _targets_itself(case) -> bool:
 def filter_case(context, case) -> bool:
     """Drops only the state changes aimed at the run's own principal or API key."""
     return not _targets_itself(case)
+
+
+# An id no resource has: what a state change aimed at the run's own ids is sent to instead.
+NOBODY = "00000000-0000-0000-0000-000000000000"
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs) -> None:
+    """The last guard: the stateful phase fills path parameters from earlier responses (links)
+    after `filter_case` saw the case, so an own id can still arrive here; it becomes `NOBODY`."""
+    if _targets_itself(case):
+        case.path_parameters = {
+            name: NOBODY if str(value).strip().lower() in OWN_IDS else value
+            for name, value in case.path_parameters.items()
+        }
 
 
 @schemathesis.hook
