@@ -81,7 +81,7 @@ pub async fn openapi() -> Response {
     path = "/metrics",
     tag = "system",
     responses(
-        (status = 200, description = "Metrics", content_type = "application/openmetrics-text"),
+        (status = 200, description = "Metrics, OpenMetrics text", body = String, content_type = "application/openmetrics-text"),
         (status = 404, description = "Metrics are disabled", body = crate::problem::Problem, content_type = "application/problem+json"),
     )
 )]

@@ -214,7 +214,8 @@ pub struct VerifyBody {
 }
 
 /// Recomputes every leaf from the stored entries, the tree from the leaves, and checks the
-/// stored tiles, head and latest checkpoint signature.
+/// stored tiles, head and latest checkpoint signature. It takes no request body: it verifies
+/// the stored log (an export file is verified offline, by `rampart audit verify FILE`).
 #[utoipa::path(post, path = "/v1/audit/verify", operation_id = "verify_audit_log", tag = "audit", security(("bearer" = [])),
     responses((status = 200, description = "The verdict (ok may be false)", body = VerifyBody)))]
 pub async fn verify(
@@ -256,7 +257,7 @@ pub struct ExportQuery {
 
 /// Streams entries as NDJSON, then a checkpoint line covering exactly the exported range.
 #[utoipa::path(get, path = "/v1/audit/export", tag = "audit", security(("bearer" = [])), params(ExportQuery),
-    responses((status = 200, description = "One entry per line, then {\"checkpoint\": ...}", content_type = "application/x-ndjson")))]
+    responses((status = 200, description = "One entry (with `leaf_hash`) or withheld entry per line, then {\"checkpoint\": ..., \"left_hashes\": [...]}", body = String, content_type = "application/x-ndjson")))]
 pub async fn export_entries(
     State(state): State<AppState>,
     caller: Caller,
