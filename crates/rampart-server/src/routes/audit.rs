@@ -167,7 +167,22 @@ pub fn visible_teams(state: &AppState, caller: &Caller) -> Option<Vec<String>> {
     }
 }
 
-/// Query parameters of `GET /v1/audit/entries`.
+/// The order of a list, by seq (a parameter's schema; the query parses its text).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(
+    dead_code,
+    reason = "schema only: the parameter is parsed from its text"
+)]
+pub enum SortOrder {
+    /// Oldest first.
+    Asc,
+    /// Newest first.
+    Desc,
+}
+
+/// Query parameters of `GET /v1/audit/entries`. Numbers and choices are taken as text and
+/// parsed here, so a bad value is a 422 naming its parameter; their schemas say what is valid.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -185,22 +200,29 @@ pub struct EntriesQuery {
     /// `context.team_id`.
     pub team_id: Option<String>,
     /// `success`, `failure` or `denied`.
+    #[param(value_type = Option<schema::AuditStatus>, inline)]
     pub status: Option<String>,
     /// One of `compliance_tags`.
     pub tag: Option<String>,
     /// `subject_id`.
     pub subject_id: Option<String>,
     /// Earliest timestamp, RFC 3339, inclusive.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<String>,
     /// Latest timestamp, RFC 3339, inclusive.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<String>,
     /// Lowest seq, inclusive.
+    #[param(value_type = Option<u64>)]
     pub from_seq: Option<String>,
     /// Highest seq, inclusive.
+    #[param(value_type = Option<u64>)]
     pub to_seq: Option<String>,
     /// `asc` (default) or `desc`, by seq.
+    #[param(value_type = Option<SortOrder>, inline)]
     pub order: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

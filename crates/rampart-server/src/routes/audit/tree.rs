@@ -102,8 +102,10 @@ pub async fn public_key(State(state): State<AppState>) -> Json<PublicKeyBody> {
 #[serde(deny_unknown_fields)]
 pub struct InclusionQuery {
     /// The leaf.
+    #[param(value_type = u64)]
     pub seq: String,
     /// The tree size (default: the current size).
+    #[param(value_type = Option<u64>)]
     pub tree_size: Option<String>,
 }
 
@@ -150,8 +152,10 @@ pub async fn inclusion(
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
     /// The older size.
+    #[param(value_type = u64)]
     pub from: String,
     /// The newer size (default: the current size).
+    #[param(value_type = Option<u64>)]
     pub to: Option<String>,
 }
 
@@ -250,8 +254,10 @@ pub async fn verify(
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// First seq (default 0).
+    #[param(value_type = Option<u64>)]
     pub from_seq: Option<String>,
     /// Last seq, inclusive (default: the last entry).
+    #[param(value_type = Option<u64>)]
     pub to_seq: Option<String>,
 }
 
