@@ -7,6 +7,7 @@
 //! waiting requests answered. If another server moved the head first (PostgreSQL deployments),
 //! the writer reloads the tree's right edge from storage and prepares the batch again.
 
+mod read;
 mod verify;
 mod writer;
 
@@ -397,5 +398,6 @@ async fn load_range<S: AuditStore>(
     }))
 }
 
+pub use read::{ConsistencyProof, ExportPlan, InclusionProof, ReadError, may_see};
 pub use verify::verify_store;
 use writer::writer;

@@ -7,6 +7,10 @@ use time::OffsetDateTime;
 
 use crate::tree::Hash;
 
+/// Largest seq or tree size the log can hold: storage keeps them as signed 64-bit integers
+/// (`BIGINT`). A seq or size above it names nothing the log can ever have.
+pub const MAX_SEQ: u64 = i64::MAX.unsigned_abs();
+
 /// Size and root of the tree as storage last committed them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TreeHead {

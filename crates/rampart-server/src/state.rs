@@ -118,6 +118,11 @@ impl AppState {
         &self.0.store
     }
 
+    /// The storage backend's name: `sqlite` or `postgres` (for health answers).
+    pub fn storage_backend(&self) -> &'static str {
+        self.0.store.backend().as_str()
+    }
+
     /// The credential checker.
     pub fn authenticator(&self) -> &Authenticator<CachedAccess> {
         &self.0.authenticator

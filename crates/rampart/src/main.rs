@@ -475,8 +475,7 @@ async fn audit_export(
     use futures_util::StreamExt as _;
     let opened = deployment::open(loaded).await?;
     let (range, stream) =
-        rampart_server::audit_export::export(&opened.audit, &opened.store, from_seq, to_seq, None)
-            .await?;
+        rampart_server::audit_export::export(&opened.audit, from_seq, to_seq, None).await?;
     let mut writer: Box<dyn std::io::Write> = match output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)

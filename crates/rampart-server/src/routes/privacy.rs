@@ -1,4 +1,11 @@
 //! PII redaction and detection for JSON documents and text.
+//!
+//! The body ([`ScanRequest`] in the OpenAPI document, described in [`schema`]) is taken apart field by field here rather
+//! than by serde: a body that is not an object is named `body`, an unknown field by its own
+//! name, and the policy's overrides by `policy.<type>` (their rules live in
+//! `rampart_privacy::Policy::with_overrides`). No error quotes a value.
+
+mod schema;
 
 use crate::http::audit_trail::only_when_noted;
 use axum::Json;
@@ -6,7 +13,7 @@ use axum::extract::State;
 use rampart_access::perm;
 use rampart_privacy::{Finding, Redactor};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,12 +28,26 @@ use crate::http::json::ApiJson;
 use crate::problem::{ApiError, FieldError};
 use crate::protector::{CardMode, Needs, ServiceProtector};
 use crate::state::AppState;
+use schema::ScanRequest;
 
 fn field(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {
         field: field.to_owned(),
         message: message.into(),
     }
+}
+
+/// The answer of `POST /v1/redact`: the redacted `document` or `text` (as sent), with findings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedactResponse {
+    /// The redacted document, when a document was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<Value>,
+    /// The redacted text, when a text was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// What was found, and the action taken.
+    pub findings: Vec<FindingBody>,
 }
 
 /// What the request asks to scan.
@@ -122,41 +143,40 @@ fn findings(found: Vec<Finding>) -> Vec<FindingBody> {
 
 /// Redacts a document or a text by the default policy and the request's overrides.
 #[utoipa::path(post, path = "/v1/redact", tag = "privacy", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"document\": {...}} or {\"text\": \"...\"}, optional \"policy\": {\"email\": \"hash\", ...}"),
+    request_body = ScanRequest,
     responses(
-        (status = 200, description = "The redacted document or text, with findings", body = Object),
-        (status = 422, description = "Invalid input or policy", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The redacted document or text, with findings", body = RedactResponse),
     ))]
 pub async fn redact(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RedactResponse>, ApiError> {
     caller.require::<perm::PrivacyRedact>(&state.policy())?;
     let (input, redactor) = parse(&state, &body)?;
     let needs = Needs::of(redactor.policy());
     if !needs.is_empty() {
         return protected_redaction(&state, &caller, &audit, &body, redactor, &needs).await;
     }
-    let mut out = Map::new();
-    let found = match input {
+    Ok(Json(match input {
         Input::Document(document) => {
             let redacted = redactor.redact_json(document);
-            out.insert("document".to_owned(), redacted.value);
-            redacted.findings
+            RedactResponse {
+                document: Some(redacted.value),
+                text: None,
+                findings: findings(redacted.findings),
+            }
         }
         Input::Text(text) => {
             let redacted = redactor.redact_text(text);
-            out.insert("text".to_owned(), Value::String(redacted.value));
-            redacted.findings
+            RedactResponse {
+                document: None,
+                text: Some(redacted.value),
+                findings: findings(redacted.findings),
+            }
         }
-    };
-    out.insert(
-        "findings".to_owned(),
-        serde_json::to_value(findings(found)).map_err(|e| ApiError::internal(&e))?,
-    );
-    Ok(Json(Value::Object(out)))
+    }))
 }
 
 /// A redaction whose policy encrypts or tokenizes: the caller needs `keys:encrypt` /
@@ -172,7 +192,7 @@ async fn protected_redaction(
     body: &Value,
     redactor: Redactor,
     needs: &Needs,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RedactResponse>, ApiError> {
     audit.note("privacy.redact", "pii", "-");
     if !needs.encrypt.is_empty() {
         caller.require::<perm::KeysEncrypt>(&state.policy())?;
@@ -201,23 +221,26 @@ async fn protected_redaction(
         "text"
     };
     let body = body.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        let mut out = Map::new();
+    let (mut out, found) = tokio::task::spawn_blocking(move || {
+        let mut out = RedactResponse {
+            document: None,
+            text: None,
+            findings: Vec::new(),
+        };
         let found = if let Some(document) = body.get("document") {
             let redacted = redactor.redact_json(document);
-            out.insert("document".to_owned(), redacted.value);
+            out.document = Some(redacted.value);
             redacted.findings
         } else {
             let text = body.get("text").and_then(Value::as_str).unwrap_or_default();
             let redacted = redactor.redact_text(text);
-            out.insert("text".to_owned(), Value::String(redacted.value));
+            out.text = Some(redacted.value);
             redacted.findings
         };
         (out, found)
     })
     .await
     .map_err(|e| ApiError::internal(&e))?;
-    let (mut out, found) = out;
     if protector.over_limit() {
         return Err(ApiError::validation(vec![field(
             input,
@@ -230,11 +253,8 @@ async fn protected_redaction(
     audit.detail("encrypted", protector.counts().0);
     audit.detail("tokenized", cards.len());
     store_cards(state, caller, audit, cards).await?;
-    out.insert(
-        "findings".to_owned(),
-        serde_json::to_value(findings(found)).map_err(|e| ApiError::internal(&e))?,
-    );
-    Ok(Json(Value::Object(out)))
+    out.findings = findings(found);
+    Ok(Json(out))
 }
 
 /// Stores the cards a redaction tokenized together with the request's audit entry, in one
@@ -281,10 +301,9 @@ pub struct DetectBody {
 
 /// Finds personal data and secrets without changing anything.
 #[utoipa::path(post, path = "/v1/detect", tag = "privacy", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"document\": {...}} or {\"text\": \"...\"}"),
+    request_body = ScanRequest,
     responses(
         (status = 200, description = "The findings", body = DetectBody),
-        (status = 422, description = "Invalid input or policy", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn detect(
     State(state): State<AppState>,

@@ -43,7 +43,6 @@ pub struct Health {
     )
 )]
 pub async fn health(State(state): State<AppState>) -> Response {
-    let store = state.store();
     let (healthy, tree_size) = match state.audit().head().await {
         Ok(head) => (true, head.size),
         Err(e) => {
@@ -54,7 +53,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     let body = Health {
         status: if healthy { "ok" } else { "unavailable" },
         version: env!("CARGO_PKG_VERSION"),
-        storage: store.backend().as_str(),
+        storage: state.storage_backend(),
         audit: AuditHealth { tree_size },
     };
     let status = if healthy {
@@ -82,7 +81,7 @@ pub async fn openapi() -> Response {
     path = "/metrics",
     tag = "system",
     responses(
-        (status = 200, description = "Metrics", content_type = "application/openmetrics-text"),
+        (status = 200, description = "Metrics, OpenMetrics text", body = String, content_type = "application/openmetrics-text"),
         (status = 404, description = "Metrics are disabled", body = crate::problem::Problem, content_type = "application/problem+json"),
     )
 )]

@@ -428,3 +428,124 @@ async fn permissions_are_enforced_and_every_denial_is_audited() {
         .await;
     assert_eq!(posts.body["items"].as_array().unwrap().len(), 0);
 }
+
+/// API.md "Contract additions": an integer out of range in a path or a query is a 404 or a
+/// 422 naming the parameter, never a 500.
+#[tokio::test]
+async fn out_of_range_integers_are_404_or_422() {
+    let app = App::new().await;
+    app.post("/v1/audit/entries", event(0)).await;
+    for value in [
+        "9223372036854775807",
+        "18446744073709551615",
+        "99999999999999999999",
+    ] {
+        let reply = app.get(&format!("/v1/audit/entries/{value}")).await;
+        assert_problem(&reply, 404, "not-found");
+    }
+    for (uri, name) in [
+        ("/v1/audit/entries?cursor=99999999999999999999", "cursor"),
+        ("/v1/audit/entries?from_seq=9223372036854775808", "from_seq"),
+        ("/v1/audit/entries?to_seq=99999999999999999999", "to_seq"),
+        ("/v1/audit/entries?limit=99999999999999999999", "limit"),
+        (
+            "/v1/audit/proofs/inclusion?seq=0&tree_size=9223372036854775808",
+            "tree_size",
+        ),
+        (
+            "/v1/audit/proofs/inclusion?seq=0&tree_size=9223372036854775807",
+            "tree_size",
+        ),
+        ("/v1/audit/proofs/inclusion?seq=9223372036854775807", "seq"),
+        (
+            "/v1/audit/proofs/consistency?from=1&to=9223372036854775807",
+            "to",
+        ),
+        (
+            "/v1/audit/proofs/consistency?from=9223372036854775807",
+            "from",
+        ),
+        ("/v1/audit/export?to_seq=9223372036854775807", "to_seq"),
+        ("/v1/audit/export?from_seq=99999999999999999999", "from_seq"),
+    ] {
+        let reply = app.get(uri).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{uri}: {}",
+            reply.text
+        );
+        assert_eq!(
+            reply.body["errors"][0]["field"], name,
+            "{uri}: {}",
+            reply.text
+        );
+    }
+}
+
+/// The OpenAPI document describes the audit and privacy bodies with typed schemas, so a
+/// generated client gets models, not free-form objects.
+#[tokio::test]
+async fn audit_and_privacy_bodies_have_typed_schemas() {
+    let app = App::new().await;
+    let doc = app.get("/openapi.json").await.body;
+    let schema_ref = |path: &str, method: &str, at: &[&str]| {
+        let mut node = &doc["paths"][path][method];
+        for key in at {
+            node = &node[*key];
+        }
+        node["$ref"].as_str().unwrap_or_default().to_owned()
+    };
+    let request = ["requestBody", "content", "application/json", "schema"];
+    let ok = ["responses", "200", "content", "application/json", "schema"];
+    assert_eq!(
+        schema_ref("/v1/audit/entries", "post", &request),
+        "#/components/schemas/AppendRequest"
+    );
+    assert_eq!(
+        schema_ref("/v1/audit/entries/{seq}", "get", &ok),
+        "#/components/schemas/AuditEntry"
+    );
+    assert_eq!(
+        schema_ref("/v1/redact", "post", &request),
+        "#/components/schemas/ScanRequest"
+    );
+    assert_eq!(
+        schema_ref("/v1/detect", "post", &request),
+        "#/components/schemas/ScanRequest"
+    );
+    assert_eq!(
+        schema_ref("/v1/redact", "post", &ok),
+        "#/components/schemas/RedactResponse"
+    );
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "AuditEvent",
+        "AuditEventBatch",
+        "AuditEntry",
+        "PolicyOverrides",
+        "PolicyAction",
+    ] {
+        assert!(schemas[name].is_object(), "{name} missing");
+    }
+    // The list is a Page whose items are entries (by reference or inline).
+    let list = &doc["paths"]["/v1/audit/entries"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
+    let page = list["$ref"]
+        .as_str()
+        .unwrap_or_default()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let items = &schemas[page]["properties"]["items"]["items"];
+    assert!(
+        items["$ref"] == "#/components/schemas/AuditEntry"
+            || items["properties"]["leaf_hash"].is_object(),
+        "{list}"
+    );
+    assert!(doc["paths"]["/v1/audit/export"]["get"]["responses"]["200"]["content"]["application/x-ndjson"].is_object());
+    assert!(
+        doc["paths"]["/v1/audit/verify"]["post"]["requestBody"].is_null(),
+        "verify takes no body"
+    );
+}

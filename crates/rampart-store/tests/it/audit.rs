@@ -24,6 +24,7 @@ on_both_backends!(
     truncated_tail_is_caught,
     replaced_checkpoint_is_caught,
     changes_commit_with_their_entries_or_not_at_all,
+    reads_for_a_reader_apply_team_isolation_and_range_checks,
 );
 
 fn signer() -> LogSigner {
@@ -543,4 +544,88 @@ async fn changes_commit_with_their_entries_or_not_at_all(f: Fixture) {
     assert!(log.verify().await.unwrap().ok);
     let created = f.store.list_principals(None, 100).await.unwrap();
     assert_eq!(created.len(), 9, "alice and the eight new names");
+}
+
+/// The query side: a reader limited to its teams sees only their entries (lists, single reads,
+/// exports with withheld lines), and sizes or seqs outside the log are named, never a failure.
+async fn reads_for_a_reader_apply_team_isolation_and_range_checks(f: Fixture) {
+    use rampart_audit::{MAX_SEQ, ReadError};
+    let log = open(&f).await;
+    fill(&log, 6).await; // even seqs: payments, odd: care
+    let payments = Some(vec!["payments".to_owned()]);
+    let filter = EntryFilter {
+        limit: 100,
+        ..EntryFilter::default()
+    };
+    let seen = log
+        .entries_for(filter.clone(), payments.clone())
+        .await
+        .unwrap();
+    assert_eq!(seen.iter().map(|e| e.seq).collect::<Vec<_>>(), [0, 2, 4]);
+    assert_eq!(
+        log.entries_for(filter.clone(), None).await.unwrap().len(),
+        6
+    );
+    let other = EntryFilter {
+        team_id: Some("care".into()),
+        ..filter
+    };
+    assert!(matches!(
+        log.entries_for(other, payments.clone()).await,
+        Err(ReadError::OtherTeam(team)) if team == "care"
+    ));
+
+    let teams = payments.as_deref();
+    assert_eq!(log.entry_for(2, teams).await.unwrap().seq, 2);
+    assert!(matches!(
+        log.entry_for(1, teams).await,
+        Err(ReadError::NoEntry(1))
+    ));
+    assert_eq!(log.entry_for(1, None).await.unwrap().seq, 1);
+    assert!(matches!(
+        log.entry_for(6, None).await,
+        Err(ReadError::NoEntry(6))
+    ));
+    for seq in [MAX_SEQ, u64::MAX] {
+        assert!(matches!(
+            log.entry_for(seq, None).await,
+            Err(ReadError::Unreachable)
+        ));
+    }
+
+    let lines = log.export_lines(0..6, teams).await.unwrap();
+    let withheld = lines
+        .lines()
+        .filter(|l| l.contains("\"withheld\":true"))
+        .count();
+    assert_eq!((lines.lines().count(), withheld), (6, 3), "{lines}");
+    let plan = log.plan_export(Some(1), Some(4)).await.unwrap();
+    assert_eq!(plan.range, 1..5);
+    assert!(plan.trailer.ends_with('\n') && plan.trailer.contains("left_hashes"));
+    for (from, to, field) in [(None, Some(6), "to_seq"), (Some(5), Some(3), "from_seq")] {
+        assert!(matches!(
+            log.plan_export(from, to).await,
+            Err(ReadError::OutOfRange { field: f, .. }) if f == field
+        ));
+    }
+
+    let proof = log.prove_inclusion(3, None).await.unwrap();
+    assert_eq!((proof.seq, proof.tree_size), (3, 6));
+    for (seq, size, field) in [
+        (0, Some(7), "tree_size"),
+        (6, None, "seq"),
+        (MAX_SEQ, Some(6), "seq"),
+    ] {
+        assert!(matches!(
+            log.prove_inclusion(seq, size).await,
+            Err(ReadError::OutOfRange { field: f, .. }) if f == field
+        ));
+    }
+    assert_eq!(log.prove_consistency(2, None).await.unwrap().to, 6);
+    for (from, to, field) in [(1, Some(MAX_SEQ), "to"), (7, None, "from")] {
+        assert!(matches!(
+            log.prove_consistency(from, to).await,
+            Err(ReadError::OutOfRange { field: f, .. }) if f == field
+        ));
+    }
 }
