@@ -33,6 +33,7 @@ use rampart_access::Authenticator;
 use crate::card_vault::CardVault;
 use crate::config::Settings;
 use crate::deployment::OpenDeployment;
+use crate::key_service::KeyMaintenance as _;
 use crate::key_service::KeyService;
 use crate::state::AppState;
 

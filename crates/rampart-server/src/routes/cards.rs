@@ -8,6 +8,7 @@ use rampart_access::perm;
 use rampart_privacy::Pan;
 use serde::Serialize;
 use serde_json::Value;
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,8 +18,8 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::request::{invalid, text};
+use crate::key_service::KeyJournal;
 use crate::problem::ApiError;
-use crate::routes::keys::service_error;
 use crate::state::AppState;
 
 /// Whole field names (compared without case, `_`, `-` or spaces) that hold card security codes
@@ -67,10 +68,13 @@ pub struct TokenizedCard {
     pub fingerprint: String,
 }
 
-fn vault_error(error: VaultError) -> ApiError {
-    match error {
-        VaultError::Keys(e) => service_error(e),
-        other => ApiError::internal(&other),
+impl From<VaultError> for ApiError {
+    fn from(error: VaultError) -> Self {
+        match error {
+            VaultError::Keys(e) => ApiError::from(e),
+            VaultError::Journal(e) => ApiError::from(e),
+            other => ApiError::internal(&other),
+        }
     }
 }
 
@@ -96,7 +100,7 @@ pub async fn tokenize(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<TokenizedCard>), ApiError> {
     audit.note("cards.tokenize", "card", "-");
-    caller.require::<perm::CardsTokenize>(&state.policy())?;
+    let granted = caller.require::<perm::CardsTokenize>(&state.policy())?;
     let object = body
         .as_object()
         .ok_or_else(|| invalid("body", "must be a JSON object"))?;
@@ -119,23 +123,11 @@ pub async fn tokenize(
     if expiry.is_some_and(|e| !valid_expiry(e)) {
         return Err(invalid("expiry", "must be MM/YY or MM/YYYY"));
     }
+    // The card and its audit entry (token, brand, last four, key version) commit together.
+    let journal = KeyJournal::new(&audit, &state, &caller, StatusCode::CREATED);
     let record = state
         .vault()
-        .prepare_tokenize(&pan, expiry)
-        .await
-        .map_err(vault_error)?;
-    audit.note("cards.tokenize", "card", &record.token);
-    audit.detail("brand", record.brand.clone());
-    audit.detail("last_four", record.last_four.clone());
-    audit.detail("key_version", record.key_version);
-    // The card and its audit entry commit together.
-    audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::CREATED,
-            rampart_store::StoreChange::InsertCards(vec![record.clone()]),
-        )
+        .tokenize(granted, &pan, expiry, OffsetDateTime::now_utc(), &journal)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -160,7 +152,7 @@ pub async fn detokenize(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("cards.detokenize", "card", "-");
-    caller.require::<perm::CardsDetokenize>(&state.policy())?;
+    let granted = caller.require::<perm::CardsDetokenize>(&state.policy())?;
     let object = crate::http::request::object(&body, &["token"], "")?;
     let token = text(object, "token", "token", true)
         .map_err(|e| ApiError::validation(vec![e]))?
@@ -171,9 +163,8 @@ pub async fn detokenize(
     }
     let card = state
         .vault()
-        .detokenize(token)
-        .await
-        .map_err(vault_error)?
+        .detokenize(granted, token)
+        .await?
         .ok_or_else(|| ApiError::not_found("no card with that token"))?;
     audit.detail("last_four", card.record.last_four.clone());
     audit.detail("brand", card.record.brand.clone());

@@ -18,9 +18,9 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::request::{invalid, object, text};
-use crate::key_service::{KeyServiceError, LoadedKey, is_internal};
+use crate::key_service::{KeyError, LoadedKey, is_internal};
 use crate::problem::{ApiError, FieldError};
-use crate::routes::keys::{op_error, service_error};
+use crate::routes::keys::{op_error, team_scope};
 use crate::state::AppState;
 
 /// Most selectors in one request.
@@ -60,7 +60,7 @@ pub async fn encrypt_document(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("documents.encrypt", "document", "-");
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
     let object = object(&body, &["key", "fields", "document", "document_id"], "")?;
     let document_id = document_id(object)?;
     let name = text(object, "key", "key", true)
@@ -101,11 +101,10 @@ pub async fn encrypt_document(
         Some(document @ (Value::Object(_) | Value::Array(_))) => document.clone(),
         _ => return Err(invalid("document", "must be a JSON object or array")),
     };
-    if is_internal(&name) {
-        return Err(service_error(KeyServiceError::Reserved(name)));
-    }
-    let key = state.keys().get(&name).await.map_err(service_error)?;
-    crate::routes::keys::may_use_key(&state, &caller, &key.record)?;
+    let key = state
+        .keys()
+        .usable(granted, team_scope(&state, &caller), &name, None)
+        .await?;
     if key.ring.key_type() != KeyType::Aes256Gcm {
         return Err(invalid(
             "key",
@@ -156,17 +155,17 @@ pub async fn decrypt_document(
         Some(document @ (Value::Object(_) | Value::Array(_))) => document.clone(),
         _ => return Err(invalid("document", "must be a JSON object or array")),
     };
-    let allowed = caller
+    let granted = caller
         .require::<perm::SensitiveDataDecrypt>(&state.policy())
-        .is_ok();
-    audit.detail("decrypted", allowed);
-    if !allowed {
+        .ok();
+    audit.detail("decrypted", granted.is_some());
+    let Some(granted) = granted else {
         let hidden = replace_encrypted(&mut document, &mut |_| {
             Ok::<_, ApiError>(Value::String("[ENCRYPTED]".to_owned()))
         })?;
         audit.detail("fields", hidden);
         return Ok(Json(json!({"document": document, "decrypted_fields": 0})));
-    }
+    };
     // Load each key once; collect every key the document names first.
     let mut names: HashMap<String, Option<u32>> = HashMap::new();
     replace_encrypted(&mut document.clone(), &mut |field| {
@@ -187,16 +186,15 @@ pub async fn decrypt_document(
         }
         let key = state
             .keys()
-            .get_for_version(&name, newest)
+            .usable(granted, team_scope(&state, &caller), &name, newest)
             .await
             .map_err(|e| match e {
-                KeyServiceError::NotFound(_) => invalid(
+                KeyError::NotFound(_) => invalid(
                     "document",
                     format!("an encrypted field names the key '{name}', which does not exist"),
                 ),
-                other => service_error(other),
+                other => ApiError::from(other),
             })?;
-        crate::routes::keys::may_use_key(&state, &caller, &key.record)?;
         keys.insert(name, key);
     }
     let decrypted = replace_encrypted(&mut document, &mut |field| {

@@ -17,9 +17,8 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::request::{b64, invalid, object, text};
-use crate::key_service::LoadedKey;
 use crate::problem::ApiError;
-use crate::routes::keys::{MAX_BATCH_ITEMS, op_error, service_error, usable_key};
+use crate::routes::keys::{MAX_BATCH_ITEMS, op_error, team_scope};
 use crate::state::AppState;
 
 /// What one item of an operation produced.
@@ -144,8 +143,11 @@ pub async fn encrypt(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.encrypt", "key", &name);
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(granted, team_scope(&state, &caller), &name, None)
+        .await?;
     audit.detail("key_version", key.ring.latest_version());
     single_or_batch(
         &body,
@@ -185,9 +187,16 @@ pub async fn decrypt(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.decrypt", "key", &name);
-    caller.require::<perm::KeysDecrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
-    let key = reload_for(&state, &name, key, &body, "ciphertext").await?;
+    let granted = caller.require::<perm::KeysDecrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(
+            granted,
+            team_scope(&state, &caller),
+            &name,
+            newest_version(&body, "ciphertext"),
+        )
+        .await?;
     single_or_batch(
         &body,
         &["ciphertext", "associated_data", "ttl_seconds"],
@@ -224,9 +233,16 @@ pub async fn rewrap(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.rewrap", "key", &name);
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
-    let key = reload_for(&state, &name, key, &body, "ciphertext").await?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(
+            granted,
+            team_scope(&state, &caller),
+            &name,
+            newest_version(&body, "ciphertext"),
+        )
+        .await?;
     audit.detail("key_version", key.ring.latest_version());
     single_or_batch(
         &body,
@@ -260,8 +276,11 @@ pub async fn hmac(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.hmac", "key", &name);
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(granted, team_scope(&state, &caller), &name, None)
+        .await?;
     single_or_batch(&body, &["input"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
         let mac = key
@@ -287,9 +306,16 @@ pub async fn verify_hmac(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.verify_hmac", "key", &name);
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
-    let key = reload_for(&state, &name, key, &body, "hmac").await?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(
+            granted,
+            team_scope(&state, &caller),
+            &name,
+            newest_version(&body, "hmac"),
+        )
+        .await?;
     single_or_batch(&body, &["input", "hmac"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
         let mac = string(item, "hmac", prefix)?;
@@ -303,31 +329,18 @@ pub async fn verify_hmac(
     })
 }
 
-/// Reloads the key when the request names a version newer than the cached latest.
-async fn reload_for(
-    state: &AppState,
-    name: &str,
-    key: std::sync::Arc<LoadedKey>,
-    body: &Value,
-    field_name: &str,
-) -> Result<std::sync::Arc<LoadedKey>, ApiError> {
+/// The highest version the request's `field_name` values name (a ciphertext, HMAC or
+/// signature of the single item or of any batch item), so a key rotated by another server is
+/// reloaded before use.
+fn newest_version(body: &Value, field_name: &str) -> Option<u32> {
     let one = |item: &Value| {
         item.get(field_name)
             .and_then(Value::as_str)
             .and_then(named_version)
     };
-    let newest = match body.get("batch").and_then(Value::as_array) {
+    match body.get("batch").and_then(Value::as_array) {
         Some(items) => items.iter().filter_map(one).max(),
         None => one(body),
-    };
-    if newest.is_some_and(|v| v > key.ring.latest_version()) {
-        state
-            .keys()
-            .get_for_version(name, newest)
-            .await
-            .map_err(service_error)
-    } else {
-        Ok(key)
     }
 }
 
@@ -344,8 +357,11 @@ pub async fn sign(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.sign", "key", &name);
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(granted, team_scope(&state, &caller), &name, None)
+        .await?;
     single_or_batch(&body, &["input"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
         let signature = key
@@ -371,9 +387,16 @@ pub async fn verify(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("keys.verify", "key", &name);
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
-    let key = reload_for(&state, &name, key, &body, "signature").await?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(
+            granted,
+            team_scope(&state, &caller),
+            &name,
+            newest_version(&body, "signature"),
+        )
+        .await?;
     single_or_batch(&body, &["input", "signature"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
         let signature = string(item, "signature", prefix)?;
