@@ -154,7 +154,7 @@ pub struct TeamScope<'a> {
 
 impl<'a> TeamScope<'a> {
     /// A caller in `teams`, whose roles bypass team isolation or not.
-    pub fn new(teams: &'a [String], bypasses_isolation: bool) -> Self {
+    pub const fn new(teams: &'a [String], bypasses_isolation: bool) -> Self {
         Self {
             teams,
             bypasses_isolation,
@@ -175,7 +175,8 @@ impl<'a> TeamScope<'a> {
     }
 }
 
-/// A key's metadata and its unsealed ring, as cached.
+/// A key's metadata and its unsealed ring, as cached (`Debug` shows no material).
+#[derive(Debug)]
 pub struct LoadedKey {
     /// The metadata.
     pub record: KeyRecord,
@@ -186,6 +187,7 @@ pub struct LoadedKey {
 
 /// A key as a caller reads it: its metadata, with the ring when its public keys are shown
 /// (`ed25519`).
+#[derive(Debug)]
 pub struct KeyView {
     /// The metadata.
     pub record: KeyRecord,
