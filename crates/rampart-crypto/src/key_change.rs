@@ -31,9 +31,6 @@ pub enum KeyChange {
         update: KeyUpdate,
         /// The time of the change, microseconds since the Unix epoch.
         updated_at: i64,
-        /// The key's `min_decryption_version` when the update was checked (for the record;
-        /// the store re-checks lowering itself).
-        previous_min_decryption_version: u32,
     },
     /// Tokenized cards, all or none.
     InsertCards(Vec<CardRecord>),

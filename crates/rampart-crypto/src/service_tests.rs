@@ -158,7 +158,6 @@ impl KeyStore for FakeStore {
             name: name.to_owned(),
             update: update.clone(),
             updated_at,
-            previous_min_decryption_version: 0,
         });
         self.key_record(name).await
     }
@@ -544,6 +543,7 @@ async fn the_cards_key_minimum_rises_only_after_every_card_is_rewrapped() {
             raise.clone(),
             now(),
             &journal,
+            |_| {},
         )
         .await;
     assert!(matches!(
@@ -556,6 +556,7 @@ async fn the_cards_key_minimum_rises_only_after_every_card_is_rewrapped() {
     ));
     let progress = vault.rewrap_all(10, |_| {}).await.expect("rewraps");
     assert_eq!(progress.done, 1);
+    let seen = Mutex::new(None);
     keys.update(
         granted(),
         EVERYONE,
@@ -563,9 +564,11 @@ async fn the_cards_key_minimum_rises_only_after_every_card_is_rewrapped() {
         raise,
         now(),
         &journal,
+        |stored| *seen.lock().expect("not poisoned") = Some(stored.min_decryption_version),
     )
     .await
     .expect("raised");
+    assert_eq!(*seen.lock().expect("not poisoned"), Some(1));
     let back = vault
         .detokenize(granted(), &card.token)
         .await

@@ -55,20 +55,6 @@ impl Journal<KeyChange> for KeyJournal<'_> {
             } => self
                 .slot
                 .detail("latest_version", expected_latest.saturating_add(1)),
-            KeyChange::UpdateKey {
-                update,
-                previous_min_decryption_version,
-                ..
-            } => {
-                if let Some(min) = update.min_decryption_version {
-                    self.slot.detail(
-                        "previous_min_decryption_version",
-                        *previous_min_decryption_version,
-                    );
-                    self.slot.detail("min_decryption_version", min);
-                    self.slot.detail("allow_lowering", update.allow_lowering);
-                }
-            }
             KeyChange::InsertCards(cards) => {
                 if let [card] = cards.as_slice() {
                     self.slot.note("cards.tokenize", "card", &card.token);
@@ -77,7 +63,7 @@ impl Journal<KeyChange> for KeyJournal<'_> {
                     self.slot.detail("key_version", card.key_version);
                 }
             }
-            KeyChange::CreateKey(_) => {}
+            KeyChange::CreateKey(_) | KeyChange::UpdateKey { .. } => {}
         }
         self.inner.commit(change).await
     }

@@ -394,7 +394,7 @@ macro_rules! apply_change {
                         false
                     }
                 }
-                StoreChange::Keys(rampart_crypto::KeyChange::UpdateKey { name, update, updated_at, .. }) => {
+                StoreChange::Keys(rampart_crypto::KeyChange::UpdateKey { name, update, updated_at }) => {
                     let done = sqlx::query("UPDATE keys SET updated_at = $1 WHERE name = $2")
                         .bind(*updated_at)
                         .bind(name.as_str())

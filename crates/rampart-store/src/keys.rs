@@ -286,15 +286,10 @@ impl KeyStore for Store {
         updated_at: i64,
     ) -> Result<Option<KeyRecord>, StoreError> {
         // Refused (gone, or a lowering not allowed): the caller sees the stored record.
-        let previous_min_decryption_version = self
-            .key_record(name)
-            .await?
-            .map_or(0, |r| r.min_decryption_version);
         self.apply(&StoreChange::Keys(KeyChange::UpdateKey {
             name: name.to_owned(),
             update: update.clone(),
             updated_at,
-            previous_min_decryption_version,
         }))
         .await?;
         self.key_record(name).await

@@ -14,7 +14,7 @@ use super::{
     CARDS_KEY, KeyError, KeyService, LoadedKey, MAX_ROTATION_PERIOD_DAYS, ROTATE_AT_ENCRYPTIONS,
     TeamScope, is_internal, micros, valid_key_name,
 };
-use crate::{CardStore, KeyChange, KeyMaterial, KeyStore, KeyType, KeyUpdate, NewKey};
+use crate::{CardStore, KeyChange, KeyMaterial, KeyRecord, KeyStore, KeyType, KeyUpdate, NewKey};
 
 /// What a new key is to be.
 #[derive(Debug)]
@@ -252,7 +252,10 @@ where
     /// Changes `min_decryption_version` and/or `rotation_period_days` of a key the caller sees.
     /// A lower minimum needs `allow_lowering`; the cards key's minimum rises only once no stored
     /// card is under an older version. [`KeyError::Conflict`] when another request raised the
-    /// minimum meanwhile.
+    /// minimum meanwhile. `checking` is shown the stored key the update is checked against
+    /// before anything is decided, so a refused update can be recorded with what it would have
+    /// changed.
+    #[allow(clippy::too_many_arguments)]
     pub async fn update(
         &self,
         _granted: Granted<perm::KeysManage>,
@@ -261,8 +264,10 @@ where
         update: KeyUpdate,
         now: OffsetDateTime,
         journal: &impl Journal<KeyChange>,
+        checking: impl FnOnce(&KeyRecord) + Send,
     ) -> Result<Arc<LoadedKey>, KeyError> {
         let record = self.record_for(scope, name).await?;
+        checking(&record);
         if let Some(min) = update.min_decryption_version {
             // Retiring a version of the cards key while cards are still under it would strand
             // them.
@@ -315,7 +320,6 @@ where
             name: name.to_owned(),
             update,
             updated_at: micros(now),
-            previous_min_decryption_version: record.min_decryption_version,
         };
         match journal.commit(change).await {
             Ok(()) => {}

@@ -12,7 +12,9 @@ use rampart_crypto::KeyType;
 use rampart_crypto::document::{
     FieldSelector, PathStep, encrypt_selected, field_aad, replace_encrypted,
 };
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
@@ -48,17 +50,70 @@ fn document_id(object: &serde_json::Map<String, Value>) -> Result<Option<&str>, 
     Ok(id)
 }
 
+/// `POST /v1/documents/encrypt`.
+#[derive(Debug, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: the body is taken apart field by field, so an unknown field is named and no error quotes a value"
+)]
+pub struct EncryptDocumentRequest {
+    /// The `aes256-gcm` key that encrypts the fields.
+    key: String,
+    /// 1 to 1000 field selectors: `a.b`, `a[*].b`, `a[0]`, `a["x.y"]`.
+    fields: Vec<String>,
+    /// The document, a JSON object or array.
+    #[schema(value_type = Object)]
+    document: Value,
+    /// Bound into every field (1 to 256 bytes): a field copied into another document does not
+    /// decrypt.
+    document_id: Option<String>,
+}
+
+/// `POST /v1/documents/decrypt`.
+#[derive(Debug, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: the body is taken apart field by field, so an unknown field is named and no error quotes a value"
+)]
+pub struct DecryptDocumentRequest {
+    /// The document with encrypted fields.
+    #[schema(value_type = Object)]
+    document: Value,
+    /// The `document_id` it was encrypted with, if any.
+    document_id: Option<String>,
+}
+
+/// A document with its selected fields encrypted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EncryptedDocument {
+    /// The document; each selected field is `{"__encrypted__": true, "ciphertext": "…", "key": "…"}`.
+    #[schema(value_type = Object)]
+    pub document: Value,
+    /// How many values were encrypted.
+    pub encrypted_fields: usize,
+}
+
+/// A document with its encrypted fields decrypted (or shown as `"[ENCRYPTED]"`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecryptedDocument {
+    /// The document.
+    #[schema(value_type = Object)]
+    pub document: Value,
+    /// How many fields were decrypted (0 without `sensitive_data:decrypt`).
+    pub decrypted_fields: usize,
+}
+
 /// Encrypts the selected fields of a document.
 #[utoipa::path(post, path = "/v1/documents/encrypt", tag = "keys", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"key\": \"payments\", \"fields\": [\"card.number\", \"items[*].note\"], \"document\": {...}, \"document_id\": \"order-42\"?}; each field is bound to its key, its path and the document_id"),
-    responses((status = 200, description = "{\"document\": {...}, \"encrypted_fields\": N}; each selected field is {\"__encrypted__\": true, \"ciphertext\": \"…\", \"key\": \"payments\"}", body = Object),
-        (status = 422, description = "Invalid selector, key or document", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    request_body = EncryptDocumentRequest,
+    responses((status = 200, description = "The document, each selected field bound to its key, its path and the document_id", body = EncryptedDocument),
+        (status = 404, description = "The key named in the body does not exist", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn encrypt_document(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EncryptedDocument>, ApiError> {
     audit.note("documents.encrypt", "document", "-");
     let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
     let object = object(&body, &["key", "fields", "document", "document_id"], "")?;
@@ -131,23 +186,24 @@ pub async fn encrypt_document(
     audit.detail("key_version", key.ring.latest_version());
     audit.detail("encrypted_fields", encrypted);
     audit.detail("document_id_bound", document_id.is_some());
-    Ok(Json(
-        json!({"document": document, "encrypted_fields": encrypted}),
-    ))
+    Ok(Json(EncryptedDocument {
+        document,
+        encrypted_fields: encrypted,
+    }))
 }
 
 /// Decrypts the encrypted fields of a document for callers with `sensitive_data:decrypt`;
 /// others read `"[ENCRYPTED]"` in their place.
 #[utoipa::path(post, path = "/v1/documents/decrypt", tag = "keys", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"document\": {...}, \"document_id\": \"order-42\"?} (the document_id it was encrypted with)"),
-    responses((status = 200, description = "{\"document\": {...}, \"decrypted_fields\": N}", body = Object),
-        (status = 422, description = "A field does not decrypt (tampered, moved to another path, or from another document_id); names the field", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    request_body = DecryptDocumentRequest,
+    responses((status = 200, description = "The document (422: a field does not decrypt, tampered, moved to another path, or from another document_id; names the field)", body = DecryptedDocument),
+        (status = 404, description = "An encrypted field names a key of another team", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn decrypt_document(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DecryptedDocument>, ApiError> {
     audit.note("documents.decrypt", "document", "-");
     let object = object(&body, &["document", "document_id"], "")?;
     let document_id = document_id(object)?;
@@ -164,7 +220,10 @@ pub async fn decrypt_document(
             Ok::<_, ApiError>(Value::String("[ENCRYPTED]".to_owned()))
         })?;
         audit.detail("fields", hidden);
-        return Ok(Json(json!({"document": document, "decrypted_fields": 0})));
+        return Ok(Json(DecryptedDocument {
+            document,
+            decrypted_fields: 0,
+        }));
     };
     // Load each key once; collect every key the document names first.
     let mut names: HashMap<String, Option<u32>> = HashMap::new();
@@ -214,9 +273,10 @@ pub async fn decrypt_document(
             .map_err(|_| invalid(&path, "decrypts to something that is not JSON"))
     })?;
     audit.detail("fields", decrypted);
-    Ok(Json(
-        json!({"document": document, "decrypted_fields": decrypted}),
-    ))
+    Ok(Json(DecryptedDocument {
+        document,
+        decrypted_fields: decrypted,
+    }))
 }
 
 /// This module's routes, their OpenAPI paths and their audit behaviour.

@@ -14,7 +14,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http::StatusCode;
 use rampart_access::perm;
 use rampart_crypto::fernet::FernetKey;
-use rampart_crypto::{KeyMaterial, KeyOpError, KeySpec, KeyType, KeyUpdate, KeyView, TeamScope};
+use rampart_crypto::{
+    KeyMaterial, KeyOpError, KeyRecord, KeySpec, KeyType, KeyUpdate, KeyView, TeamScope,
+};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -102,7 +104,10 @@ fn positive(object: &Map<String, Value>, name: &str) -> Result<Option<Option<u32
 
 /// `POST /v1/keys`.
 #[derive(Debug, ToSchema)]
-#[allow(dead_code)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: the body is taken apart field by field, so an unknown field is named and no error quotes a value"
+)]
 pub struct CreateKeyRequest {
     /// The key's name: 1 to 128 characters of A-Z, a-z, 0-9, `_` and `-`.
     name: String,
@@ -185,7 +190,10 @@ impl CreateKeyRequest {
 
 /// `PATCH /v1/keys/{name}`.
 #[derive(Debug, ToSchema)]
-#[allow(dead_code)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: the body is taken apart field by field, so an unknown field is named and no error quotes a value"
+)]
 pub struct UpdateKeyRequest {
     /// The lowest version that may decrypt or verify (from 1 to the latest version).
     min_decryption_version: Option<u32>,
@@ -428,6 +436,18 @@ pub async fn update_key(
     audit.note("keys.update", "key", &name);
     let granted = caller.require::<perm::KeysManage>(&state.policy())?;
     let update = UpdateKeyRequest::parse(&body)?;
+    // A change of the minimum is recorded with the minimum it replaces, refused or not.
+    let (min, allow_lowering) = (update.min_decryption_version, update.allow_lowering);
+    let checking = |stored: &KeyRecord| {
+        if let Some(min) = min {
+            audit.detail(
+                "previous_min_decryption_version",
+                stored.min_decryption_version,
+            );
+            audit.detail("min_decryption_version", min);
+            audit.detail("allow_lowering", allow_lowering);
+        }
+    };
     let journal = KeyJournal::new(&audit, &state, &caller, StatusCode::OK);
     let loaded = state
         .keys()
@@ -438,6 +458,7 @@ pub async fn update_key(
             update,
             OffsetDateTime::now_utc(),
             &journal,
+            checking,
         )
         .await?;
     Ok(Json(loaded_metadata(loaded)))
