@@ -229,11 +229,6 @@ where
         &self.kek
     }
 
-    /// The store the service reads.
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
     fn seal(
         &self,
         name: &str,

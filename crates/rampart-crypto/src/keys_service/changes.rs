@@ -255,7 +255,10 @@ where
     /// minimum meanwhile. `checking` is shown the stored key the update is checked against
     /// before anything is decided, so a refused update can be recorded with what it would have
     /// changed.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the proof, the caller's scope, the clock, the journal and the audit hook are each a concern of their own"
+    )]
     pub async fn update(
         &self,
         _granted: Granted<perm::KeysManage>,
