@@ -241,7 +241,7 @@ pub fn app(
     jobs.spawn(Job::leased("key-maintenance", key_interval, move || {
         let (keys, audit) = (Arc::clone(&maintained), audit.clone());
         async move {
-            keys.maintenance_tick(&audit).await;
+            key_service::maintenance_tick(&keys, &audit, time::OffsetDateTime::now_utc()).await;
             Ok(())
         }
     }));

@@ -11,7 +11,8 @@ use serde_json::json;
 use crate::card_vault::{CardVault, RewrapProgress, VaultError};
 use crate::config::LoadedSettings;
 use crate::deployment::{self, OpenDeployment, StartupError};
-use crate::key_service::{CARDS_KEY, KeyService, KeyServiceError};
+use crate::key_service::{CARDS_KEY, KeyError, KeyService, SystemJournal};
+use time::OffsetDateTime;
 
 /// What went wrong in an operator task.
 #[derive(Debug, thiserror::Error)]
@@ -21,7 +22,7 @@ pub enum MaintenanceError {
     Startup(#[from] StartupError),
     /// The keys service failed.
     #[error(transparent)]
-    Keys(#[from] KeyServiceError),
+    Keys(#[from] KeyError),
     /// The card vault failed.
     #[error(transparent)]
     Vault(#[from] VaultError),
@@ -109,17 +110,17 @@ pub async fn rewrap_all(
 /// Rotates a key (Rampart's own `rampart.cards` included) and returns its new latest version.
 pub async fn rotate_key(loaded: &LoadedSettings, key: &str) -> Result<u32, MaintenanceError> {
     let opened = services(deployment::open(loaded).await?);
-    let record = opened.keys.rotate(key).await?;
-    crate::system_audit::record(
-        &opened.audit,
-        "rampart-cli",
-        "keys.rotate",
-        ("key", key),
-        json!({"latest_version": record.latest_version}),
-    )
-    .await;
+    // The new version commits with its audit entry.
+    let rotated = opened
+        .keys
+        .rotate_by_operator(
+            key,
+            OffsetDateTime::now_utc(),
+            &SystemJournal::operator_rotation(&opened.audit),
+        )
+        .await?;
     opened.store.close().await;
-    Ok(record.latest_version)
+    Ok(rotated.record.latest_version)
 }
 
 /// Re-seals every stored secret (sentinel, peppers, signing key, every key version) under the

@@ -20,7 +20,8 @@ use rampart_privacy::{Action, Pan, PiiType, Policy, ProtectError, Protector};
 use tokio::runtime::Handle;
 
 use crate::card_vault::CardVault;
-use crate::key_service::{KeyService, KeyServiceError, LoadedKey, is_internal};
+use crate::key_service::{KeyError, KeyService, LoadedKey, is_internal};
+use time::OffsetDateTime;
 
 /// What a policy asks of the keys service.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -60,7 +61,7 @@ pub struct PrepareError {
     /// What is wrong.
     pub message: String,
     /// The underlying failure when it is not the caller's (storage, unsealing).
-    pub internal: Option<KeyServiceError>,
+    pub internal: Option<KeyError>,
 }
 
 /// How a [`ServiceProtector`] stores the cards it tokenizes.
@@ -111,7 +112,7 @@ impl ServiceProtector {
             }
             let key = match keys.get(name).await {
                 Ok(key) => key,
-                Err(KeyServiceError::NotFound(_)) => {
+                Err(KeyError::NotFound(_)) => {
                     return Err(refuse(format!("no key named '{name}'")));
                 }
                 Err(e) => {
@@ -131,11 +132,14 @@ impl ServiceProtector {
             loaded.insert(name.clone(), key);
         }
         let vault = if needs.tokenize {
-            let key = vault.cards_key().await.map_err(|e| PrepareError {
-                field: format!("policy.{}", PiiType::CreditCard.as_str()),
-                message: "the card vault could not be opened".to_owned(),
-                internal: Some(e),
-            })?;
+            let key = vault
+                .cards_key(OffsetDateTime::now_utc())
+                .await
+                .map_err(|e| PrepareError {
+                    field: format!("policy.{}", PiiType::CreditCard.as_str()),
+                    message: "the card vault could not be opened".to_owned(),
+                    internal: Some(e),
+                })?;
             Some((vault, key, Handle::current()))
         } else {
             None
@@ -196,7 +200,7 @@ impl Protector for ServiceProtector {
         let pan = Pan::parse(value).map_err(|e| ProtectError(format!("card number {e}")))?;
         let seal = || {
             vault
-                .seal_card(&key.ring, &pan, None)
+                .seal_card(&key.ring, &pan, None, OffsetDateTime::now_utc())
                 .map_err(|e| ProtectError(e.to_string()))
         };
         match self.mode {

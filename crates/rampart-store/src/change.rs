@@ -9,7 +9,7 @@
 //! nothing is written and the change is refused.
 
 use rampart_access::{ApiKeyRecord, Principal};
-use rampart_crypto::{CardRecord, KeyUpdate, NewKey, SealedSecret};
+use rampart_crypto::{KeyChange, SealedSecret};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -87,32 +87,8 @@ pub enum StoreChange {
         /// The time of the change.
         now: OffsetDateTime,
     },
-    /// A new named key with its first version (refused when the name is taken).
-    CreateKey(NewKey),
-    /// Adds version `expected_latest + 1` to a key (refused when another writer rotated it
-    /// since `expected_latest` was read).
-    AddKeyVersion {
-        /// The key.
-        name: String,
-        /// The latest version the caller saw.
-        expected_latest: u32,
-        /// The new version's material, sealed by the KEK.
-        sealed: SealedSecret,
-        /// Creation time, microseconds since the Unix epoch.
-        created_at: i64,
-    },
-    /// Changes a key's settings (refused when there is no such key, or when it would lower
-    /// `min_decryption_version` without `allow_lowering`, e.g. raised meanwhile).
-    UpdateKey {
-        /// The key.
-        name: String,
-        /// What changes.
-        update: KeyUpdate,
-        /// The time of the change, microseconds since the Unix epoch.
-        updated_at: i64,
-    },
-    /// Tokenized cards, all or none.
-    InsertCards(Vec<CardRecord>),
+    /// A write to named keys or stored cards (see [`KeyChange`]).
+    Keys(KeyChange),
     /// Lifts every login lock of a name (account-wide and per address).
     ClearLoginThrottles {
         /// The login name (as the principal's name; normalized as logins are).
@@ -150,15 +126,17 @@ impl StoreChange {
             Self::RevokeApiKey { .. } => "the key is unknown or revoked already",
             Self::RotateApiKey { .. } => "the key was revoked or rotated meanwhile",
             Self::ConfirmTotp { .. } => "another enrollment replaced this one meanwhile",
-            Self::CreateKey(_) => "a key with that name already exists",
-            Self::AddKeyVersion { .. } => "the key was rotated meanwhile",
-            Self::UpdateKey { .. } => {
-                "the key is gone, or its minimum decryption version was raised meanwhile"
-            }
-            Self::InsertCards(_) | Self::ClearLoginThrottles { .. } => "the change did not apply",
+            Self::Keys(change) => change.refusal(),
+            Self::ClearLoginThrottles { .. } => "the change did not apply",
             Self::RevokeSession { .. } => "the session is unknown or ended already",
             Self::InsertSession { .. } => "the session was not stored",
         }
+    }
+}
+
+impl From<KeyChange> for StoreChange {
+    fn from(change: KeyChange) -> Self {
+        Self::Keys(change)
     }
 }
 
@@ -351,7 +329,7 @@ macro_rules! apply_change {
                     .rows_affected()
                         == 1
                 }
-                StoreChange::CreateKey(key) => {
+                StoreChange::Keys(rampart_crypto::KeyChange::CreateKey(key)) => {
                     let done = sqlx::query(
                         "INSERT INTO keys (name, key_type, latest_version, min_decryption_version,
                                            rotation_period_days, created_at, updated_at, team_id)
@@ -383,7 +361,7 @@ macro_rules! apply_change {
                         false
                     }
                 }
-                StoreChange::AddKeyVersion { name, expected_latest, sealed, created_at } => {
+                StoreChange::Keys(rampart_crypto::KeyChange::AddKeyVersion { name, expected_latest, sealed, created_at }) => {
                     let next = i64::from(*expected_latest) + 1;
                     let done = sqlx::query(
                         "UPDATE keys SET latest_version = $1, updated_at = $2
@@ -416,7 +394,7 @@ macro_rules! apply_change {
                         false
                     }
                 }
-                StoreChange::UpdateKey { name, update, updated_at } => {
+                StoreChange::Keys(rampart_crypto::KeyChange::UpdateKey { name, update, updated_at }) => {
                     let done = sqlx::query("UPDATE keys SET updated_at = $1 WHERE name = $2")
                         .bind(*updated_at)
                         .bind(name.as_str())
@@ -447,7 +425,7 @@ macro_rules! apply_change {
                     }
                     applied
                 }
-                StoreChange::InsertCards(cards) => {
+                StoreChange::Keys(rampart_crypto::KeyChange::InsertCards(cards)) => {
                     for card in cards {
                         sqlx::query(
                             "INSERT INTO card_tokens (token, fingerprint, brand, last_four, pan_ciphertext,

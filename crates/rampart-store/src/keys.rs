@@ -8,6 +8,7 @@ use rampart_crypto::{
 
 use crate::change::StoreChange;
 use crate::{Store, StoreError, with_pool};
+use rampart_crypto::KeyChange;
 
 #[derive(sqlx::FromRow)]
 struct KeyRow {
@@ -176,7 +177,8 @@ impl KeyStore for Store {
     type Error = StoreError;
 
     async fn create_key(&self, key: &NewKey) -> Result<bool, StoreError> {
-        self.apply(&StoreChange::CreateKey(key.clone())).await
+        self.apply(&StoreChange::Keys(KeyChange::CreateKey(key.clone())))
+            .await
     }
 
     async fn load_key(
@@ -268,12 +270,12 @@ impl KeyStore for Store {
         sealed: &SealedSecret,
         created_at: i64,
     ) -> Result<bool, StoreError> {
-        self.apply(&StoreChange::AddKeyVersion {
+        self.apply(&StoreChange::Keys(KeyChange::AddKeyVersion {
             name: name.to_owned(),
             expected_latest,
             sealed: sealed.clone(),
             created_at,
-        })
+        }))
         .await
     }
 
@@ -284,11 +286,11 @@ impl KeyStore for Store {
         updated_at: i64,
     ) -> Result<Option<KeyRecord>, StoreError> {
         // Refused (gone, or a lowering not allowed): the caller sees the stored record.
-        self.apply(&StoreChange::UpdateKey {
+        self.apply(&StoreChange::Keys(KeyChange::UpdateKey {
             name: name.to_owned(),
             update: update.clone(),
             updated_at,
-        })
+        }))
         .await?;
         self.key_record(name).await
     }
@@ -318,14 +320,16 @@ impl CardStore for Store {
     type Error = StoreError;
 
     async fn insert_card(&self, card: &CardRecord) -> Result<(), StoreError> {
-        self.apply(&StoreChange::InsertCards(vec![card.clone()]))
-            .await
-            .map(|_| ())
+        self.apply(&StoreChange::Keys(KeyChange::InsertCards(vec![
+            card.clone(),
+        ])))
+        .await
+        .map(|_| ())
     }
 
     async fn insert_cards(&self, cards: &[CardRecord]) -> Result<(), StoreError> {
         // Dropping the future before the commit (an error, or the caller gone) rolls back.
-        self.apply(&StoreChange::InsertCards(cards.to_vec()))
+        self.apply(&StoreChange::Keys(KeyChange::InsertCards(cards.to_vec())))
             .await
             .map(|_| ())
     }

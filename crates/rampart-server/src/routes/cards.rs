@@ -8,6 +8,7 @@ use rampart_access::perm;
 use rampart_privacy::Pan;
 use serde::Serialize;
 use serde_json::Value;
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,8 +18,8 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::request::{invalid, text};
+use crate::key_service::KeyJournal;
 use crate::problem::ApiError;
-use crate::routes::keys::service_error;
 use crate::state::AppState;
 
 /// Whole field names (compared without case, `_`, `-` or spaces) that hold card security codes
@@ -67,11 +68,48 @@ pub struct TokenizedCard {
     pub fingerprint: String,
 }
 
-fn vault_error(error: VaultError) -> ApiError {
-    match error {
-        VaultError::Keys(e) => service_error(e),
-        other => ApiError::internal(&other),
+impl From<VaultError> for ApiError {
+    fn from(error: VaultError) -> Self {
+        match error {
+            VaultError::Keys(e) => ApiError::from(e),
+            VaultError::Journal(e) => ApiError::from(e),
+            other => ApiError::internal(&other),
+        }
     }
+}
+
+/// `POST /v1/cards/tokenize`. Any field holding a card security code or PIN is refused.
+#[derive(Debug, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: the body is taken apart field by field, so a security-code field is refused by name and no error quotes a value"
+)]
+pub struct TokenizeRequest {
+    /// The card number, 12 to 19 digits passing the Luhn check.
+    pan: String,
+    /// `MM/YY` or `MM/YYYY`.
+    expiry: Option<String>,
+}
+
+/// `POST /v1/cards/detokenize`.
+#[derive(Debug, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: the body is taken apart field by field, so a security-code field is refused by name and no error quotes a value"
+)]
+pub struct DetokenizeRequest {
+    /// The token (`tok_…`).
+    token: String,
+}
+
+/// A detokenized card.
+#[derive(Serialize, ToSchema)]
+pub struct CardDetails {
+    /// The card number.
+    pub pan: String,
+    /// The expiry, if one was stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<String>,
 }
 
 /// `MM/YY` or `MM/YYYY` with a month from 01 to 12.
@@ -86,9 +124,8 @@ fn valid_expiry(expiry: &str) -> bool {
 
 /// Stores a card and returns a token for it.
 #[utoipa::path(post, path = "/v1/cards/tokenize", tag = "cards", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"pan\": \"4111111111111111\", \"expiry\": \"12/29\"?}"),
-    responses((status = 201, description = "The token", body = TokenizedCard),
-        (status = 422, description = "Invalid PAN or expiry, or a CVV/CVC/PIN field was sent", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    request_body = TokenizeRequest,
+    responses((status = 201, description = "The token (422: invalid PAN or expiry, or a CVV/CVC/PIN field was sent)", body = TokenizedCard)))]
 pub async fn tokenize(
     State(state): State<AppState>,
     caller: Caller,
@@ -96,7 +133,7 @@ pub async fn tokenize(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<TokenizedCard>), ApiError> {
     audit.note("cards.tokenize", "card", "-");
-    caller.require::<perm::CardsTokenize>(&state.policy())?;
+    let granted = caller.require::<perm::CardsTokenize>(&state.policy())?;
     let object = body
         .as_object()
         .ok_or_else(|| invalid("body", "must be a JSON object"))?;
@@ -119,23 +156,11 @@ pub async fn tokenize(
     if expiry.is_some_and(|e| !valid_expiry(e)) {
         return Err(invalid("expiry", "must be MM/YY or MM/YYYY"));
     }
+    // The card and its audit entry (token, brand, last four, key version) commit together.
+    let journal = KeyJournal::new(&audit, &state, &caller, StatusCode::CREATED);
     let record = state
         .vault()
-        .prepare_tokenize(&pan, expiry)
-        .await
-        .map_err(vault_error)?;
-    audit.note("cards.tokenize", "card", &record.token);
-    audit.detail("brand", record.brand.clone());
-    audit.detail("last_four", record.last_four.clone());
-    audit.detail("key_version", record.key_version);
-    // The card and its audit entry commit together.
-    audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::CREATED,
-            rampart_store::StoreChange::InsertCards(vec![record.clone()]),
-        )
+        .tokenize(granted, &pan, expiry, OffsetDateTime::now_utc(), &journal)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -150,17 +175,17 @@ pub async fn tokenize(
 
 /// Returns the PAN behind a token.
 #[utoipa::path(post, path = "/v1/cards/detokenize", tag = "cards", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"token\": \"tok_…\"}"),
-    responses((status = 200, description = "{\"pan\": \"…\", \"expiry\": \"MM/YY\"?}", body = Object),
+    request_body = DetokenizeRequest,
+    responses((status = 200, description = "The card", body = CardDetails),
         (status = 404, description = "Unknown token", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn detokenize(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CardDetails>, ApiError> {
     audit.note("cards.detokenize", "card", "-");
-    caller.require::<perm::CardsDetokenize>(&state.policy())?;
+    let granted = caller.require::<perm::CardsDetokenize>(&state.policy())?;
     let object = crate::http::request::object(&body, &["token"], "")?;
     let token = text(object, "token", "token", true)
         .map_err(|e| ApiError::validation(vec![e]))?
@@ -171,24 +196,15 @@ pub async fn detokenize(
     }
     let card = state
         .vault()
-        .detokenize(token)
-        .await
-        .map_err(vault_error)?
+        .detokenize(granted, token)
+        .await?
         .ok_or_else(|| ApiError::not_found("no card with that token"))?;
     audit.detail("last_four", card.record.last_four.clone());
     audit.detail("brand", card.record.brand.clone());
-    let mut out = serde_json::Map::new();
-    out.insert(
-        "pan".to_owned(),
-        Value::String(card.pan.as_str().to_owned()),
-    );
-    if let Some(expiry) = &card.expiry {
-        out.insert(
-            "expiry".to_owned(),
-            Value::String(expiry.as_str().to_owned()),
-        );
-    }
-    Ok(Json(Value::Object(out)))
+    Ok(Json(CardDetails {
+        pan: card.pan.as_str().to_owned(),
+        expiry: card.expiry.as_ref().map(|e| e.as_str().to_owned()),
+    }))
 }
 
 /// This module's routes, their OpenAPI paths and their audit behaviour.

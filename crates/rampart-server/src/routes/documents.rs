@@ -12,15 +12,17 @@ use rampart_crypto::KeyType;
 use rampart_crypto::document::{
     FieldSelector, PathStep, encrypt_selected, field_aad, replace_encrypted,
 };
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::request::{invalid, object, text};
-use crate::key_service::{KeyServiceError, LoadedKey, is_internal};
+use crate::key_service::{KeyError, LoadedKey, is_internal};
 use crate::problem::{ApiError, FieldError};
-use crate::routes::keys::{op_error, service_error};
+use crate::routes::keys::{op_error, team_scope};
 use crate::state::AppState;
 
 /// Most selectors in one request.
@@ -48,19 +50,72 @@ fn document_id(object: &serde_json::Map<String, Value>) -> Result<Option<&str>, 
     Ok(id)
 }
 
+/// `POST /v1/documents/encrypt`.
+#[derive(Debug, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: the body is taken apart field by field, so an unknown field is named and no error quotes a value"
+)]
+pub struct EncryptDocumentRequest {
+    /// The `aes256-gcm` key that encrypts the fields.
+    key: String,
+    /// 1 to 1000 field selectors: `a.b`, `a[*].b`, `a[0]`, `a["x.y"]`.
+    fields: Vec<String>,
+    /// The document, a JSON object or array.
+    #[schema(value_type = Object)]
+    document: Value,
+    /// Bound into every field (1 to 256 bytes): a field copied into another document does not
+    /// decrypt.
+    document_id: Option<String>,
+}
+
+/// `POST /v1/documents/decrypt`.
+#[derive(Debug, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: the body is taken apart field by field, so an unknown field is named and no error quotes a value"
+)]
+pub struct DecryptDocumentRequest {
+    /// The document with encrypted fields.
+    #[schema(value_type = Object)]
+    document: Value,
+    /// The `document_id` it was encrypted with, if any.
+    document_id: Option<String>,
+}
+
+/// A document with its selected fields encrypted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EncryptedDocument {
+    /// The document; each selected field is `{"__encrypted__": true, "ciphertext": "…", "key": "…"}`.
+    #[schema(value_type = Object)]
+    pub document: Value,
+    /// How many values were encrypted.
+    pub encrypted_fields: usize,
+}
+
+/// A document with its encrypted fields decrypted (or shown as `"[ENCRYPTED]"`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecryptedDocument {
+    /// The document.
+    #[schema(value_type = Object)]
+    pub document: Value,
+    /// How many fields were decrypted (0 without `sensitive_data:decrypt`).
+    pub decrypted_fields: usize,
+}
+
 /// Encrypts the selected fields of a document.
 #[utoipa::path(post, path = "/v1/documents/encrypt", tag = "keys", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"key\": \"payments\", \"fields\": [\"card.number\", \"items[*].note\"], \"document\": {...}, \"document_id\": \"order-42\"?}; each field is bound to its key, its path and the document_id"),
-    responses((status = 200, description = "{\"document\": {...}, \"encrypted_fields\": N}; each selected field is {\"__encrypted__\": true, \"ciphertext\": \"…\", \"key\": \"payments\"}", body = Object),
-        (status = 422, description = "Invalid selector, key or document", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    request_body = EncryptDocumentRequest,
+    responses((status = 200, description = "The document, each selected field bound to its key, its path and the document_id", body = EncryptedDocument),
+        (status = 404, description = "The key named in the body does not exist", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn encrypt_document(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EncryptedDocument>, ApiError> {
     audit.note("documents.encrypt", "document", "-");
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
     let object = object(&body, &["key", "fields", "document", "document_id"], "")?;
     let document_id = document_id(object)?;
     let name = text(object, "key", "key", true)
@@ -101,11 +156,10 @@ pub async fn encrypt_document(
         Some(document @ (Value::Object(_) | Value::Array(_))) => document.clone(),
         _ => return Err(invalid("document", "must be a JSON object or array")),
     };
-    if is_internal(&name) {
-        return Err(service_error(KeyServiceError::Reserved(name)));
-    }
-    let key = state.keys().get(&name).await.map_err(service_error)?;
-    crate::routes::keys::may_use_key(&state, &caller, &key.record)?;
+    let key = state
+        .keys()
+        .usable(granted, team_scope(&state, &caller), &name, None)
+        .await?;
     if key.ring.key_type() != KeyType::Aes256Gcm {
         return Err(invalid(
             "key",
@@ -132,23 +186,24 @@ pub async fn encrypt_document(
     audit.detail("key_version", key.ring.latest_version());
     audit.detail("encrypted_fields", encrypted);
     audit.detail("document_id_bound", document_id.is_some());
-    Ok(Json(
-        json!({"document": document, "encrypted_fields": encrypted}),
-    ))
+    Ok(Json(EncryptedDocument {
+        document,
+        encrypted_fields: encrypted,
+    }))
 }
 
 /// Decrypts the encrypted fields of a document for callers with `sensitive_data:decrypt`;
 /// others read `"[ENCRYPTED]"` in their place.
 #[utoipa::path(post, path = "/v1/documents/decrypt", tag = "keys", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"document\": {...}, \"document_id\": \"order-42\"?} (the document_id it was encrypted with)"),
-    responses((status = 200, description = "{\"document\": {...}, \"decrypted_fields\": N}", body = Object),
-        (status = 422, description = "A field does not decrypt (tampered, moved to another path, or from another document_id); names the field", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    request_body = DecryptDocumentRequest,
+    responses((status = 200, description = "The document (422: a field does not decrypt, tampered, moved to another path, or from another document_id; names the field)", body = DecryptedDocument),
+        (status = 404, description = "An encrypted field names a key of another team", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn decrypt_document(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DecryptedDocument>, ApiError> {
     audit.note("documents.decrypt", "document", "-");
     let object = object(&body, &["document", "document_id"], "")?;
     let document_id = document_id(object)?;
@@ -156,17 +211,20 @@ pub async fn decrypt_document(
         Some(document @ (Value::Object(_) | Value::Array(_))) => document.clone(),
         _ => return Err(invalid("document", "must be a JSON object or array")),
     };
-    let allowed = caller
+    let granted = caller
         .require::<perm::SensitiveDataDecrypt>(&state.policy())
-        .is_ok();
-    audit.detail("decrypted", allowed);
-    if !allowed {
+        .ok();
+    audit.detail("decrypted", granted.is_some());
+    let Some(granted) = granted else {
         let hidden = replace_encrypted(&mut document, &mut |_| {
             Ok::<_, ApiError>(Value::String("[ENCRYPTED]".to_owned()))
         })?;
         audit.detail("fields", hidden);
-        return Ok(Json(json!({"document": document, "decrypted_fields": 0})));
-    }
+        return Ok(Json(DecryptedDocument {
+            document,
+            decrypted_fields: 0,
+        }));
+    };
     // Load each key once; collect every key the document names first.
     let mut names: HashMap<String, Option<u32>> = HashMap::new();
     replace_encrypted(&mut document.clone(), &mut |field| {
@@ -187,16 +245,15 @@ pub async fn decrypt_document(
         }
         let key = state
             .keys()
-            .get_for_version(&name, newest)
+            .usable(granted, team_scope(&state, &caller), &name, newest)
             .await
             .map_err(|e| match e {
-                KeyServiceError::NotFound(_) => invalid(
+                KeyError::NotFound(_) => invalid(
                     "document",
                     format!("an encrypted field names the key '{name}', which does not exist"),
                 ),
-                other => service_error(other),
+                other => ApiError::from(other),
             })?;
-        crate::routes::keys::may_use_key(&state, &caller, &key.record)?;
         keys.insert(name, key);
     }
     let decrypted = replace_encrypted(&mut document, &mut |field| {
@@ -216,9 +273,10 @@ pub async fn decrypt_document(
             .map_err(|_| invalid(&path, "decrypts to something that is not JSON"))
     })?;
     audit.detail("fields", decrypted);
-    Ok(Json(
-        json!({"document": document, "decrypted_fields": decrypted}),
-    ))
+    Ok(Json(DecryptedDocument {
+        document,
+        decrypted_fields: decrypted,
+    }))
 }
 
 /// This module's routes, their OpenAPI paths and their audit behaviour.

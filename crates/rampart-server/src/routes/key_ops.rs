@@ -8,7 +8,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rampart_access::perm;
 use rampart_crypto::Envelope;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use zeroize::Zeroizing;
@@ -17,21 +19,179 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::request::{b64, invalid, object, text};
-use crate::key_service::LoadedKey;
 use crate::problem::ApiError;
-use crate::routes::keys::{MAX_BATCH_ITEMS, op_error, service_error, usable_key};
+use crate::routes::keys::{MAX_BATCH_ITEMS, op_error, team_scope};
 use crate::state::AppState;
 
-/// What one item of an operation produced.
-type ItemResult = Result<Map<String, Value>, ApiError>;
+/// A request of one item (the body itself) or of a `batch` of 1 to 10,000 items, each of
+/// which succeeds or fails on its own. Documents the shape: bodies are taken apart field by
+/// field (see [`single_or_batch`]), so a bad item fails alone and no error quotes a value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: bodies are taken apart field by field, so each batch item fails alone and no error quotes a value"
+)]
+pub enum Items<T> {
+    /// One item.
+    One(T),
+    /// Many items.
+    Batch {
+        /// The items, 1 to 10,000.
+        batch: Vec<T>,
+    },
+}
+
+/// The answer to [`Items`]: the item's result, or a `batch` of results in request order.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Results<T> {
+    /// The result of the one item.
+    One(T),
+    /// The results of a batch.
+    Batch {
+        /// One result per item, in request order.
+        batch: Vec<Outcome<T>>,
+    },
+}
+
+/// The result of one batch item.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Outcome<T> {
+    /// The item succeeded.
+    Done(T),
+    /// The item failed (the others are unaffected).
+    Failed {
+        /// What was wrong with it, naming the field (`batch[2].plaintext`), never its value.
+        error: String,
+    },
+}
+
+/// An item to encrypt.
+#[derive(Debug, Deserialize, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: bodies are taken apart field by field, so each batch item fails alone and no error quotes a value"
+)]
+pub struct EncryptItem {
+    /// The plaintext, standard base64.
+    pub plaintext: String,
+    /// Associated data bound to the ciphertext, standard base64 (not for `fernet` keys).
+    pub associated_data: Option<String>,
+}
+
+/// An item to decrypt.
+#[derive(Debug, Deserialize, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: bodies are taken apart field by field, so each batch item fails alone and no error quotes a value"
+)]
+pub struct DecryptItem {
+    /// `rampart:v<N>:…`, or a Fernet token.
+    pub ciphertext: String,
+    /// The associated data it was encrypted with, standard base64.
+    pub associated_data: Option<String>,
+    /// Refuse Fernet tokens older than this many seconds (`fernet` keys only).
+    pub ttl_seconds: Option<u64>,
+}
+
+/// An item to re-encrypt under the latest version.
+#[derive(Debug, Deserialize, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: bodies are taken apart field by field, so each batch item fails alone and no error quotes a value"
+)]
+pub struct RewrapItem {
+    /// `rampart:v<N>:…`, or a Fernet token.
+    pub ciphertext: String,
+    /// The associated data it was encrypted with, standard base64.
+    pub associated_data: Option<String>,
+}
+
+/// An input to HMAC or sign.
+#[derive(Debug, Deserialize, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: bodies are taken apart field by field, so each batch item fails alone and no error quotes a value"
+)]
+pub struct InputItem {
+    /// The input, standard base64.
+    pub input: String,
+}
+
+/// An HMAC to check.
+#[derive(Debug, Deserialize, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: bodies are taken apart field by field, so each batch item fails alone and no error quotes a value"
+)]
+pub struct VerifyHmacItem {
+    /// The input, standard base64.
+    pub input: String,
+    /// `rampart:v<N>:<base64>`.
+    pub hmac: String,
+}
+
+/// A signature to check.
+#[derive(Debug, Deserialize, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: bodies are taken apart field by field, so each batch item fails alone and no error quotes a value"
+)]
+pub struct VerifySignatureItem {
+    /// The input, standard base64.
+    pub input: String,
+    /// `rampart:v<N>:<base64>`.
+    pub signature: String,
+}
+
+/// A ciphertext and the version that made it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Sealed {
+    /// `rampart:v<N>:…`, or a Fernet token.
+    pub ciphertext: String,
+    /// The key version that encrypted it.
+    pub key_version: u32,
+}
+
+/// A plaintext and the version that opened it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Opened {
+    /// The plaintext, standard base64.
+    pub plaintext: String,
+    /// The key version that decrypted it.
+    pub key_version: u32,
+}
+
+/// An HMAC.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Mac {
+    /// `rampart:v<N>:<base64>`.
+    pub hmac: String,
+}
+
+/// A signature.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Signed {
+    /// `rampart:v<N>:<base64>`.
+    pub signature: String,
+}
+
+/// The outcome of a check.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Validity {
+    /// Whether the HMAC or signature is valid.
+    pub valid: bool,
+}
 
 /// Runs `one` on the single item (the body) or on each item of `batch`.
-fn single_or_batch(
+fn single_or_batch<T>(
     body: &Value,
     allowed: &[&str],
     audit: &AuditSlot,
-    mut one: impl FnMut(&Map<String, Value>, &str) -> ItemResult,
-) -> Result<Json<Value>, ApiError> {
+    mut one: impl FnMut(&Map<String, Value>, &str) -> Result<T, ApiError>,
+) -> Result<Json<Results<T>>, ApiError> {
     let root = body
         .as_object()
         .ok_or_else(|| invalid("body", "must be a JSON object"))?;
@@ -39,7 +199,7 @@ fn single_or_batch(
         None => {
             let item = object(body, allowed, "")?;
             audit.detail("items", 1);
-            one(item, "").map(|out| Json(Value::Object(out)))
+            one(item, "").map(|out| Json(Results::One(out)))
         }
         Some(Value::Array(items)) => {
             if root.len() != 1 {
@@ -57,19 +217,21 @@ fn single_or_batch(
                 let prefix = format!("batch[{i}]");
                 let result = object(item, allowed, &prefix).and_then(|o| one(o, &prefix));
                 out.push(match result {
-                    Ok(fields) => Value::Object(fields),
+                    Ok(done) => Outcome::Done(done),
                     Err(problem) => {
                         failed += 1;
                         if problem.status().is_server_error() {
                             return Err(problem);
                         }
-                        json!({"error": problem.problem().detail})
+                        Outcome::Failed {
+                            error: problem.problem().detail,
+                        }
                     }
                 });
             }
             audit.detail("items", items.len());
             audit.detail("failed", failed);
-            Ok(Json(json!({"batch": out})))
+            Ok(Json(Results::Batch { batch: out }))
         }
         Some(_) => Err(invalid("batch", "must be an array of items")),
     }
@@ -133,19 +295,22 @@ fn ttl(item: &Map<String, Value>, prefix: &str) -> Result<Option<u64>, ApiError>
 /// Encrypts with the key's latest version.
 #[utoipa::path(post, path = "/v1/keys/{name}/encrypt", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body(content = Object, description = "{\"plaintext\": \"b64\", \"associated_data\": \"b64\"?} or {\"batch\": [...]}"),
-    responses((status = 200, description = "{\"ciphertext\": \"rampart:v1:…\", \"key_version\": 1} or {\"batch\": [...]}", body = Object),
-        (status = 422, description = "Invalid input", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    request_body = Items<EncryptItem>,
+    responses((status = 200, description = "The ciphertext, or a batch of results", body = Results<Sealed>),
+        (status = 409, description = "The latest version reached its encryption limit; rotate the key", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn encrypt(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Results<Sealed>>, ApiError> {
     audit.note("keys.encrypt", "key", &name);
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(granted, team_scope(&state, &caller), &name, None)
+        .await?;
     audit.detail("key_version", key.ring.latest_version());
     single_or_batch(
         &body,
@@ -158,10 +323,10 @@ pub async fn encrypt(
                 .ring
                 .encrypt(&plaintext, aad.as_deref().map(Vec::as_slice))
                 .map_err(|e| op_error(&e, &path_of(prefix, "plaintext")))?;
-            let mut out = Map::new();
-            out.insert("ciphertext".to_owned(), Value::String(ciphertext));
-            out.insert("key_version".to_owned(), json!(version));
-            Ok(out)
+            Ok(Sealed {
+                ciphertext,
+                key_version: version,
+            })
         },
     )
 }
@@ -174,20 +339,26 @@ fn named_version(ciphertext: &str) -> Option<u32> {
 /// Decrypts with the version the ciphertext names.
 #[utoipa::path(post, path = "/v1/keys/{name}/decrypt", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body(content = Object, description = "{\"ciphertext\": \"…\", \"associated_data\": \"b64\"?, \"ttl_seconds\": N?} or {\"batch\": [...]}"),
-    responses((status = 200, description = "{\"plaintext\": \"b64\", \"key_version\": N} or {\"batch\": [...]}", body = Object),
-        (status = 422, description = "Tampered, malformed or below min_decryption_version", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    request_body = Items<DecryptItem>,
+    responses((status = 200, description = "The plaintext, or a batch of results (422: tampered, malformed or below min_decryption_version)", body = Results<Opened>)))]
 pub async fn decrypt(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Results<Opened>>, ApiError> {
     audit.note("keys.decrypt", "key", &name);
-    caller.require::<perm::KeysDecrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
-    let key = reload_for(&state, &name, key, &body, "ciphertext").await?;
+    let granted = caller.require::<perm::KeysDecrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(
+            granted,
+            team_scope(&state, &caller),
+            &name,
+            newest_version(&body, "ciphertext"),
+        )
+        .await?;
     single_or_batch(
         &body,
         &["ciphertext", "associated_data", "ttl_seconds"],
@@ -200,13 +371,10 @@ pub async fn decrypt(
                 .ring
                 .decrypt(ciphertext, aad.as_deref().map(Vec::as_slice), ttl)
                 .map_err(|e| op_error(&e, &path_of(prefix, "ciphertext")))?;
-            let mut out = Map::new();
-            out.insert(
-                "plaintext".to_owned(),
-                Value::String(STANDARD.encode(&*plaintext)),
-            );
-            out.insert("key_version".to_owned(), json!(version));
-            Ok(out)
+            Ok(Opened {
+                plaintext: STANDARD.encode(&*plaintext),
+                key_version: version,
+            })
         },
     )
 }
@@ -214,19 +382,27 @@ pub async fn decrypt(
 /// Re-encrypts under the latest version without revealing the plaintext.
 #[utoipa::path(post, path = "/v1/keys/{name}/rewrap", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body(content = Object, description = "{\"ciphertext\": \"…\", \"associated_data\": \"b64\"?} or {\"batch\": [...]}"),
-    responses((status = 200, description = "{\"ciphertext\": \"…\", \"key_version\": N}", body = Object)))]
+    request_body = Items<RewrapItem>,
+    responses((status = 200, description = "The new ciphertext, or a batch of results", body = Results<Sealed>),
+        (status = 409, description = "The latest version reached its encryption limit; rotate the key", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn rewrap(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Results<Sealed>>, ApiError> {
     audit.note("keys.rewrap", "key", &name);
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
-    let key = reload_for(&state, &name, key, &body, "ciphertext").await?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(
+            granted,
+            team_scope(&state, &caller),
+            &name,
+            newest_version(&body, "ciphertext"),
+        )
+        .await?;
     audit.detail("key_version", key.ring.latest_version());
     single_or_batch(
         &body,
@@ -239,10 +415,10 @@ pub async fn rewrap(
                 .ring
                 .rewrap(ciphertext, aad.as_deref().map(Vec::as_slice))
                 .map_err(|e| op_error(&e, &path_of(prefix, "ciphertext")))?;
-            let mut out = Map::new();
-            out.insert("ciphertext".to_owned(), Value::String(ciphertext));
-            out.insert("key_version".to_owned(), json!(version));
-            Ok(out)
+            Ok(Sealed {
+                ciphertext,
+                key_version: version,
+            })
         },
     )
 }
@@ -250,46 +426,54 @@ pub async fn rewrap(
 /// HMAC-SHA256 with the latest version.
 #[utoipa::path(post, path = "/v1/keys/{name}/hmac", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body(content = Object, description = "{\"input\": \"b64\"} or {\"batch\": [...]}"),
-    responses((status = 200, description = "{\"hmac\": \"rampart:v1:<base64>\"}", body = Object)))]
+    request_body = Items<InputItem>,
+    responses((status = 200, description = "The HMAC, or a batch of results", body = Results<Mac>)))]
 pub async fn hmac(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Results<Mac>>, ApiError> {
     audit.note("keys.hmac", "key", &name);
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(granted, team_scope(&state, &caller), &name, None)
+        .await?;
     single_or_batch(&body, &["input"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
         let mac = key
             .ring
             .hmac(&input)
             .map_err(|e| op_error(&e, &path_of(prefix, "input")))?;
-        let mut out = Map::new();
-        out.insert("hmac".to_owned(), Value::String(mac));
-        Ok(out)
+        Ok(Mac { hmac: mac })
     })
 }
 
 /// Checks an HMAC in constant time.
 #[utoipa::path(post, path = "/v1/keys/{name}/verify-hmac", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body(content = Object, description = "{\"input\": \"b64\", \"hmac\": \"rampart:v1:…\"}"),
-    responses((status = 200, description = "{\"valid\": bool}", body = Object)))]
+    request_body = Items<VerifyHmacItem>,
+    responses((status = 200, description = "Whether it is valid, or a batch of results", body = Results<Validity>)))]
 pub async fn verify_hmac(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Results<Validity>>, ApiError> {
     audit.note("keys.verify_hmac", "key", &name);
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
-    let key = reload_for(&state, &name, key, &body, "hmac").await?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(
+            granted,
+            team_scope(&state, &caller),
+            &name,
+            newest_version(&body, "hmac"),
+        )
+        .await?;
     single_or_batch(&body, &["input", "hmac"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
         let mac = string(item, "hmac", prefix)?;
@@ -297,83 +481,76 @@ pub async fn verify_hmac(
             .ring
             .verify_hmac(&input, mac)
             .map_err(|e| op_error(&e, &path_of(prefix, "hmac")))?;
-        let mut out = Map::new();
-        out.insert("valid".to_owned(), Value::Bool(valid));
-        Ok(out)
+        Ok(Validity { valid })
     })
 }
 
-/// Reloads the key when the request names a version newer than the cached latest.
-async fn reload_for(
-    state: &AppState,
-    name: &str,
-    key: std::sync::Arc<LoadedKey>,
-    body: &Value,
-    field_name: &str,
-) -> Result<std::sync::Arc<LoadedKey>, ApiError> {
+/// The highest version the request's `field_name` values name (a ciphertext, HMAC or
+/// signature of the single item or of any batch item), so a key rotated by another server is
+/// reloaded before use.
+fn newest_version(body: &Value, field_name: &str) -> Option<u32> {
     let one = |item: &Value| {
         item.get(field_name)
             .and_then(Value::as_str)
             .and_then(named_version)
     };
-    let newest = match body.get("batch").and_then(Value::as_array) {
+    match body.get("batch").and_then(Value::as_array) {
         Some(items) => items.iter().filter_map(one).max(),
         None => one(body),
-    };
-    if newest.is_some_and(|v| v > key.ring.latest_version()) {
-        state
-            .keys()
-            .get_for_version(name, newest)
-            .await
-            .map_err(service_error)
-    } else {
-        Ok(key)
     }
 }
 
 /// Ed25519 signature with the latest version.
 #[utoipa::path(post, path = "/v1/keys/{name}/sign", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body(content = Object, description = "{\"input\": \"b64\"} or {\"batch\": [...]}"),
-    responses((status = 200, description = "{\"signature\": \"rampart:v1:<base64>\"}", body = Object)))]
+    request_body = Items<InputItem>,
+    responses((status = 200, description = "The signature, or a batch of results", body = Results<Signed>)))]
 pub async fn sign(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Results<Signed>>, ApiError> {
     audit.note("keys.sign", "key", &name);
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(granted, team_scope(&state, &caller), &name, None)
+        .await?;
     single_or_batch(&body, &["input"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
         let signature = key
             .ring
             .sign(&input)
             .map_err(|e| op_error(&e, &path_of(prefix, "input")))?;
-        let mut out = Map::new();
-        out.insert("signature".to_owned(), Value::String(signature));
-        Ok(out)
+        Ok(Signed { signature })
     })
 }
 
 /// Verifies an Ed25519 signature made by this key.
 #[utoipa::path(post, path = "/v1/keys/{name}/verify", operation_id = "verify_signature", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body(content = Object, description = "{\"input\": \"b64\", \"signature\": \"rampart:v1:…\"}"),
-    responses((status = 200, description = "{\"valid\": bool}", body = Object)))]
+    request_body = Items<VerifySignatureItem>,
+    responses((status = 200, description = "Whether it is valid, or a batch of results", body = Results<Validity>)))]
 pub async fn verify(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Results<Validity>>, ApiError> {
     audit.note("keys.verify", "key", &name);
-    caller.require::<perm::KeysEncrypt>(&state.policy())?;
-    let key = usable_key(&state, &caller, &name).await?;
-    let key = reload_for(&state, &name, key, &body, "signature").await?;
+    let granted = caller.require::<perm::KeysEncrypt>(&state.policy())?;
+    let key = state
+        .keys()
+        .usable(
+            granted,
+            team_scope(&state, &caller),
+            &name,
+            newest_version(&body, "signature"),
+        )
+        .await?;
     single_or_batch(&body, &["input", "signature"], &audit, |item, prefix| {
         let input = fields(item, "input", prefix, true)?.unwrap_or_default();
         let signature = string(item, "signature", prefix)?;
@@ -381,9 +558,7 @@ pub async fn verify(
             .ring
             .verify(&input, signature)
             .map_err(|e| op_error(&e, &path_of(prefix, "signature")))?;
-        let mut out = Map::new();
-        out.insert("valid".to_owned(), Value::Bool(valid));
-        Ok(out)
+        Ok(Validity { valid })
     })
 }
 

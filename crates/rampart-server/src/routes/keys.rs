@@ -1,8 +1,11 @@
-//! Keys and encryption as a service: named keys, encrypt/decrypt/rewrap (single and batch),
-//! HMAC and signatures.
+//! Key administration: create, list, read, rotate and change named keys. Handlers parse,
+//! authorize, call one method of the keys service (`rampart_crypto::KeyService`) with the
+//! caller's proof and team scope, and map the result; errors map through
+//! `From<KeyError> for ApiError`.
 //!
-//! Bodies are read as JSON values and taken apart field by field, so no error message can echo
-//! a plaintext or a key (serde's messages quote the offending value).
+//! Bodies are read as JSON values and taken apart field by field into domain types, so no
+//! error message can echo a plaintext or a key (serde's messages quote the offending value), and
+//! an unknown field is named. Their shapes are documented by the request types below.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,9 +14,12 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http::StatusCode;
 use rampart_access::perm;
 use rampart_crypto::fernet::FernetKey;
-use rampart_crypto::{KeyMaterial, KeyOpError, KeyRecord, KeyType, KeyUpdate};
+use rampart_crypto::{
+    KeyMaterial, KeyOpError, KeyRecord, KeySpec, KeyType, KeyUpdate, KeyView, TeamScope,
+};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,13 +28,65 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
-use crate::http::request::{PageQuery, invalid, object, page_limit, text, timestamp};
-use crate::key_service::{KeyServiceError, LoadedKey, is_internal};
-use crate::problem::ApiError;
+use crate::http::request::{Page, PageQuery, invalid, object, page_limit, text, timestamp};
+use crate::key_service::{KeyError, KeyJournal, is_internal};
+use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 /// Most items in one batch request.
 pub const MAX_BATCH_ITEMS: usize = 10_000;
+
+/// The caller's team scope for keys: its teams, and whether its roles bypass team isolation.
+pub(crate) fn team_scope<'a>(state: &AppState, caller: &'a Caller) -> TeamScope<'a> {
+    let principal = caller.principal();
+    TeamScope::new(
+        &principal.teams,
+        state.policy().bypasses_team_isolation(&principal.roles),
+    )
+}
+
+impl From<KeyError> for ApiError {
+    fn from(error: KeyError) -> Self {
+        // Names come from the path: a card number or secret typed there is not echoed.
+        let scrub = crate::http::audit_trail::scrub_identifier;
+        match error {
+            KeyError::NotFound(name) | KeyError::OtherTeam(name) => {
+                ApiError::not_found(format!("no key named '{}'", scrub(&name)))
+            }
+            KeyError::NameTaken(name) => {
+                ApiError::conflict(format!("a key named '{}' already exists", scrub(&name)))
+            }
+            KeyError::InvalidName => invalid("name", KeyError::InvalidName.to_string()),
+            KeyError::Reserved(name) => ApiError::reserved(format!(
+                "'{}' is one of Rampart's own keys; it cannot be used through this endpoint",
+                scrub(&name)
+            )),
+            KeyError::Invalid { field, message } => invalid(field, message),
+            KeyError::Conflict => ApiError::conflict(
+                "the key was changed by another request at the same moment; retry",
+            ),
+            stranded @ KeyError::CardsStranded { .. } => ApiError::conflict(stranded.to_string()),
+            KeyError::Journal(e) => ApiError::from(e),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+/// The problem for an operation's failure; `path` names the input at fault.
+pub(crate) fn op_error(error: &KeyOpError, path: &str) -> ApiError {
+    match error {
+        KeyOpError::Random => ApiError::internal(error),
+        KeyOpError::WrongKeyType { .. } | KeyOpError::TtlUnsupported => {
+            invalid("key", error.to_string())
+        }
+        KeyOpError::AssociatedDataUnsupported => invalid(
+            &path.replace("ciphertext", "associated_data"),
+            error.to_string(),
+        ),
+        KeyOpError::Exhausted => ApiError::conflict(error.to_string()),
+        _ => invalid(path, error.to_string()),
+    }
+}
 
 /// A positive integer field that fits a `u32`.
 fn positive(object: &Map<String, Value>, name: &str) -> Result<Option<Option<u32>>, ApiError> {
@@ -41,6 +99,134 @@ fn positive(object: &Map<String, Value>, name: &str) -> Result<Option<Option<u32
             .filter(|n| *n >= 1)
             .map(|n| Some(Some(n)))
             .ok_or_else(|| invalid(name, "must be an integer from 1 to 4294967295")),
+    }
+}
+
+/// `POST /v1/keys`.
+#[derive(Debug, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: the body is taken apart field by field, so an unknown field is named and no error quotes a value"
+)]
+pub struct CreateKeyRequest {
+    /// The key's name: 1 to 128 characters of A-Z, a-z, 0-9, `_` and `-`.
+    name: String,
+    /// `aes256-gcm` (default), `fernet`, `hmac-sha256` or `ed25519`.
+    #[schema(rename = "type")]
+    key_type: Option<String>,
+    /// Days between automatic rotations (1 to 36500).
+    rotation_period_days: Option<u32>,
+    /// An existing Fernet key (url-safe base64 of 32 bytes) to import, for `fernet` keys.
+    import_key: Option<String>,
+    /// The team whose members alone use the key.
+    team_id: Option<String>,
+}
+
+impl CreateKeyRequest {
+    /// The key a body asks for (imported material is zeroized when dropped).
+    fn parse(body: &Value) -> Result<KeySpec, ApiError> {
+        let fields = [
+            "name",
+            "type",
+            "rotation_period_days",
+            "import_key",
+            "team_id",
+        ];
+        let object = object(body, &fields, "")?;
+        let text_of = |name: &str, required: bool| {
+            text(object, name, name, required).map_err(|e| ApiError::validation(vec![e]))
+        };
+        let name = text_of("name", true)?.unwrap_or_default().to_owned();
+        if is_internal(&name) {
+            return Err(KeyError::Reserved(name).into());
+        }
+        let key_type = match text_of("type", false)? {
+            None => KeyType::Aes256Gcm,
+            Some(t) => t
+                .parse()
+                .map_err(|e: rampart_crypto::UnknownKeyType| invalid("type", e.to_string()))?,
+        };
+        let rotation_period_days = positive(object, "rotation_period_days")?.flatten();
+        let material = match text_of("import_key", false)? {
+            None => None,
+            Some(_) if key_type != KeyType::Fernet => {
+                return Err(invalid(
+                    "import_key",
+                    "only fernet keys can be imported (an existing Python Fernet key)",
+                ));
+            }
+            Some(imported) => {
+                let key = FernetKey::from_base64(imported).map_err(|_| {
+                    invalid(
+                        "import_key",
+                        "is not a Fernet key: expected the url-safe base64 of 32 bytes, as Fernet.generate_key() makes",
+                    )
+                })?;
+                KeyMaterial::from_slice(key.to_bytes().as_slice())
+            }
+        };
+        let team_id = text_of("team_id", false)?.map(str::to_owned);
+        if let Some(team) = &team_id
+            && (team.is_empty()
+                || team.len() > 128
+                || !team
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')))
+        {
+            return Err(invalid(
+                "team_id",
+                "1 to 128 characters of A-Z, a-z, 0-9, '.', '_', '-', '@'",
+            ));
+        }
+        Ok(KeySpec {
+            name,
+            key_type,
+            rotation_period_days,
+            material,
+            team_id,
+        })
+    }
+}
+
+/// `PATCH /v1/keys/{name}`.
+#[derive(Debug, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the body's shape for the OpenAPI document: the body is taken apart field by field, so an unknown field is named and no error quotes a value"
+)]
+pub struct UpdateKeyRequest {
+    /// The lowest version that may decrypt or verify (from 1 to the latest version).
+    min_decryption_version: Option<u32>,
+    /// Days between automatic rotations, or null to turn automatic rotation off.
+    rotation_period_days: Option<u32>,
+    /// Lowering `min_decryption_version` (reviving retired versions) needs `true`.
+    allow_lowering: Option<bool>,
+}
+
+impl UpdateKeyRequest {
+    /// The update a body asks for.
+    fn parse(body: &Value) -> Result<KeyUpdate, ApiError> {
+        let fields = [
+            "min_decryption_version",
+            "rotation_period_days",
+            "allow_lowering",
+        ];
+        let object = object(body, &fields, "")?;
+        let allow_lowering = match object.get("allow_lowering") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(allow)) => *allow,
+            Some(_) => return Err(invalid("allow_lowering", "must be true or false")),
+        };
+        let min_decryption_version = match positive(object, "min_decryption_version")? {
+            Some(None) => return Err(invalid("min_decryption_version", "must be a number")),
+            Some(Some(n)) => Some(n),
+            None => None,
+        };
+        Ok(KeyUpdate {
+            min_decryption_version,
+            rotation_period_days: positive(object, "rotation_period_days")?,
+            allow_lowering,
+        })
     }
 }
 
@@ -80,113 +266,49 @@ pub struct KeyMetadata {
     pub team_id: Option<String>,
 }
 
-fn metadata(record: &KeyRecord, loaded: Option<&LoadedKey>) -> KeyMetadata {
-    KeyMetadata {
-        name: record.name.clone(),
-        key_type: record.key_type.as_str().to_owned(),
-        latest_version: record.latest_version,
-        min_decryption_version: record.min_decryption_version,
-        versions: record
-            .versions
-            .iter()
-            .map(|v| KeyVersionBody {
-                version: v.version,
-                created_at: timestamp(v.created_at),
-                public_key_b64: loaded
-                    .and_then(|l| l.ring.public_key(v.version))
-                    .map(|k| STANDARD.encode(k)),
-            })
-            .collect(),
-        rotation_period_days: record.rotation_period_days,
-        next_rotation_at: record.next_rotation_at().map(timestamp),
-        created_at: timestamp(record.created_at),
-        team_id: record.team_id.clone(),
+impl From<&KeyView> for KeyMetadata {
+    fn from(view: &KeyView) -> Self {
+        let record = &view.record;
+        Self {
+            name: record.name.clone(),
+            key_type: record.key_type.as_str().to_owned(),
+            latest_version: record.latest_version,
+            min_decryption_version: record.min_decryption_version,
+            versions: record
+                .versions
+                .iter()
+                .map(|v| KeyVersionBody {
+                    version: v.version,
+                    created_at: timestamp(v.created_at),
+                    public_key_b64: view
+                        .loaded
+                        .as_ref()
+                        .and_then(|l| l.ring.public_key(v.version))
+                        .map(|k| STANDARD.encode(k)),
+                })
+                .collect(),
+            rotation_period_days: record.rotation_period_days,
+            next_rotation_at: record.next_rotation_at().map(timestamp),
+            created_at: timestamp(record.created_at),
+            team_id: record.team_id.clone(),
+        }
     }
 }
 
-/// Maps a keys-service failure to its problem.
-pub(crate) fn service_error(error: KeyServiceError) -> ApiError {
-    // Names come from the path: a card number or secret typed there is not echoed.
-    let scrub = crate::http::audit_trail::scrub_identifier;
-    match error {
-        KeyServiceError::NotFound(name) => {
-            ApiError::not_found(format!("no key named '{}'", scrub(&name)))
-        }
-        KeyServiceError::Exists(name) => {
-            ApiError::conflict(format!("a key named '{}' already exists", scrub(&name)))
-        }
-        KeyServiceError::InvalidName => invalid("name", KeyServiceError::InvalidName.to_string()),
-        KeyServiceError::Reserved(name) => ApiError::reserved(format!(
-            "'{}' is one of Rampart's own keys; it cannot be used through this endpoint",
-            scrub(&name)
-        )),
-        KeyServiceError::Invalid { field, message } => invalid(field, message),
-        KeyServiceError::Conflict => {
-            ApiError::conflict("the key was changed by another request at the same moment; retry")
-        }
-        other => ApiError::internal(&other),
-    }
-}
-
-/// The problem for an operation's failure; `field` names the input at fault.
-pub(crate) fn op_error(error: &KeyOpError, path: &str) -> ApiError {
-    match error {
-        KeyOpError::Random => ApiError::internal(error),
-        KeyOpError::WrongKeyType { .. } | KeyOpError::TtlUnsupported => {
-            invalid("key", error.to_string())
-        }
-        KeyOpError::AssociatedDataUnsupported => invalid(
-            &path.replace("ciphertext", "associated_data"),
-            error.to_string(),
-        ),
-        KeyOpError::Exhausted => ApiError::conflict(error.to_string()),
-        _ => invalid(path, error.to_string()),
-    }
-}
-
-/// Team isolation of keys: a key with a `team_id` serves only members of that team, or callers
-/// whose roles bypass team isolation; to others it does not exist.
-pub(crate) fn may_use_key(
-    state: &AppState,
-    caller: &Caller,
-    record: &KeyRecord,
-) -> Result<(), ApiError> {
-    match &record.team_id {
-        Some(team)
-            if !caller.principal().teams.contains(team)
-                && !state
-                    .policy()
-                    .bypasses_team_isolation(&caller.principal().roles) =>
-        {
-            // As if it did not exist (404): the key list does not show it either.
-            Err(service_error(KeyServiceError::NotFound(
-                record.name.clone(),
-            )))
-        }
-        _ => Ok(()),
-    }
-}
-
-pub(super) async fn usable_key(
-    state: &AppState,
-    caller: &Caller,
-    name: &str,
-) -> Result<std::sync::Arc<LoadedKey>, ApiError> {
-    if is_internal(name) {
-        return Err(service_error(KeyServiceError::Reserved(name.to_owned())));
-    }
-    let key = state.keys().get(name).await.map_err(service_error)?;
-    may_use_key(state, caller, &key.record)?;
-    Ok(key)
+/// The metadata of a key just loaded (with its public keys).
+fn loaded_metadata(loaded: std::sync::Arc<rampart_crypto::LoadedKey>) -> KeyMetadata {
+    KeyMetadata::from(&KeyView {
+        record: loaded.record.clone(),
+        loaded: Some(loaded),
+    })
 }
 
 /// Creates a key.
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"name\": \"payments\", \"type\": \"aes256-gcm\", \"rotation_period_days\": 90, \"import_key\": \"<Fernet key>\"?}"),
+    request_body = CreateKeyRequest,
     responses(
         (status = 201, description = "The key", body = KeyMetadata),
-        (status = 409, description = "The name is taken", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid request", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_key(
     State(state): State<AppState>,
@@ -194,119 +316,39 @@ pub async fn create_key(
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<KeyMetadata>), ApiError> {
-    caller.require::<perm::KeysManage>(&state.policy())?;
-    let object = object(
-        &body,
-        &[
-            "name",
-            "type",
-            "rotation_period_days",
-            "import_key",
-            "team_id",
-        ],
-        "",
-    )?;
-    let name = text(object, "name", "name", true)
-        .map_err(|e| ApiError::validation(vec![e]))?
-        .unwrap_or_default();
-    audit.note("keys.create", "key", name);
-    if is_internal(name) {
-        return Err(service_error(KeyServiceError::Reserved(name.to_owned())));
+    let granted = caller.require::<perm::KeysManage>(&state.policy())?;
+    if let Some(name) = body.get("name").and_then(Value::as_str) {
+        audit.note("keys.create", "key", name);
     }
-    let key_type =
-        match text(object, "type", "type", false).map_err(|e| ApiError::validation(vec![e]))? {
-            None => KeyType::Aes256Gcm,
-            Some(t) => t
-                .parse()
-                .map_err(|e: rampart_crypto::UnknownKeyType| invalid("type", e.to_string()))?,
-        };
-    let rotation = positive(object, "rotation_period_days")?.flatten();
-    let material = match text(object, "import_key", "import_key", false)
-        .map_err(|e| ApiError::validation(vec![e]))?
-    {
-        None => None,
-        Some(_) if key_type != KeyType::Fernet => {
-            return Err(invalid(
-                "import_key",
-                "only fernet keys can be imported (an existing Python Fernet key)",
-            ));
-        }
-        Some(imported) => {
-            let key = FernetKey::from_base64(imported).map_err(|_| {
-                invalid(
-                    "import_key",
-                    "is not a Fernet key: expected the url-safe base64 of 32 bytes, as Fernet.generate_key() makes",
-                )
-            })?;
-            KeyMaterial::from_slice(key.to_bytes().as_slice())
-        }
-    };
-    let team_id = text(object, "team_id", "team_id", false)
-        .map_err(|e| ApiError::validation(vec![e]))?
-        .map(str::to_owned);
-    if let Some(team) = &team_id {
-        if team.is_empty()
-            || team.len() > 128
-            || !team
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
-        {
-            return Err(invalid(
-                "team_id",
-                "1 to 128 characters of A-Z, a-z, 0-9, '.', '_', '-', '@'",
-            ));
-        }
-        if !caller.principal().teams.contains(team)
-            && !state
-                .policy()
-                .bypasses_team_isolation(&caller.principal().roles)
-        {
-            return Err(invalid(
-                "team_id",
-                "is not a team of the caller (only roles that bypass team isolation create keys for other teams)",
-            ));
-        }
+    let spec = CreateKeyRequest::parse(&body)?;
+    if let Some(team) = &spec.team_id {
         audit.detail("team_id", team.clone());
     }
-    audit.detail("type", key_type.as_str());
-    audit.detail("imported", material.is_some());
-    let change = state
+    audit.detail("type", spec.key_type.as_str());
+    audit.detail("imported", spec.material.is_some());
+    let journal = KeyJournal::new(&audit, &state, &caller, StatusCode::CREATED);
+    let loaded = state
         .keys()
-        .prepare_create(name, key_type, rotation, material, team_id)
-        .map_err(service_error)?;
-    if !audit
-        .commit(&state, &caller, StatusCode::CREATED, change)
-        .await?
-    {
-        return Err(service_error(KeyServiceError::Exists(name.to_owned())));
-    }
-    let loaded = state.keys().reload(name).await.map_err(service_error)?;
-    let record = loaded.record.clone();
-    let loaded = Some(loaded);
-    Ok((
-        StatusCode::CREATED,
-        Json(metadata(&record, loaded.as_deref())),
-    ))
-}
-
-/// Page of keys.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeysPage {
-    /// Keys by name.
-    pub items: Vec<KeyMetadata>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
+        .create(
+            granted,
+            team_scope(&state, &caller),
+            spec,
+            OffsetDateTime::now_utc(),
+            &journal,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(loaded_metadata(loaded))))
 }
 
 /// Lists keys.
 #[utoipa::path(get, path = "/v1/keys", tag = "keys", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, description = "A page of keys", body = KeysPage)))]
+    responses((status = 200, description = "A page of keys", body = Page<KeyMetadata>)))]
 pub async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Json<KeysPage>, ApiError> {
-    caller.require::<perm::KeysRead>(&state.policy())?;
+) -> Result<Json<Page<KeyMetadata>>, ApiError> {
+    let granted = caller.require::<perm::KeysRead>(&state.policy())?;
     let limit = page_limit(query.limit)?;
     let after = match &query.cursor {
         Some(cursor) => Some(
@@ -318,54 +360,43 @@ pub async fn list_keys(
         ),
         None => None,
     };
-    let records = state
+    let page = state
         .keys()
-        .list(after.as_deref(), limit)
-        .await
-        .map_err(service_error)?;
-    let next_cursor = (records.len() == limit as usize)
-        .then(|| records.last().map(|r| URL_SAFE_NO_PAD.encode(&r.name)))
-        .flatten();
-    let mut items = Vec::with_capacity(records.len());
-    for record in records
-        .iter()
-        .filter(|r| may_use_key(&state, &caller, r).is_ok())
-    {
-        let loaded = if record.key_type == KeyType::Ed25519 {
-            state.keys().get(&record.name).await.ok()
-        } else {
-            None
-        };
-        items.push(metadata(record, loaded.as_deref()));
-    }
-    Ok(Json(KeysPage { items, next_cursor }))
+        .list(
+            granted,
+            team_scope(&state, &caller),
+            after.as_deref(),
+            limit,
+        )
+        .await?;
+    Ok(Json(Page {
+        items: page.keys.iter().map(KeyMetadata::from).collect(),
+        next_cursor: page.next_after.map(|name| URL_SAFE_NO_PAD.encode(name)),
+    }))
 }
 
 /// One key's metadata.
 #[utoipa::path(get, path = "/v1/keys/{name}", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    responses((status = 200, description = "The key", body = KeyMetadata),
-        (status = 404, description = "No such key", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The key", body = KeyMetadata)))]
 pub async fn get_key(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<KeyMetadata>, ApiError> {
-    caller.require::<perm::KeysRead>(&state.policy())?;
-    let record = state.keys().record(&name).await.map_err(service_error)?;
-    may_use_key(&state, &caller, &record)?;
-    let loaded = if record.key_type == KeyType::Ed25519 {
-        Some(state.keys().get(&name).await.map_err(service_error)?)
-    } else {
-        None
-    };
-    Ok(Json(metadata(&record, loaded.as_deref())))
+    let granted = caller.require::<perm::KeysRead>(&state.policy())?;
+    let view = state
+        .keys()
+        .read(granted, team_scope(&state, &caller), &name)
+        .await?;
+    Ok(Json(KeyMetadata::from(&view)))
 }
 
 /// Adds a version and makes it the latest.
 #[utoipa::path(post, path = "/v1/keys/{name}/rotate", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    responses((status = 200, description = "The key with its new latest version", body = KeyMetadata)))]
+    responses((status = 200, description = "The key with its new latest version", body = KeyMetadata),
+        (status = 409, description = "Another request rotated the key at the same moment", body = Problem, content_type = "application/problem+json")))]
 pub async fn rotate_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -373,37 +404,28 @@ pub async fn rotate_key(
     Path(name): Path<String>,
 ) -> Result<Json<KeyMetadata>, ApiError> {
     audit.note("keys.rotate", "key", &name);
-    caller.require::<perm::KeysManage>(&state.policy())?;
-    may_use_key(
-        &state,
-        &caller,
-        &state.keys().record(&name).await.map_err(service_error)?,
-    )?;
-    let before = state.keys().record(&name).await.map_err(service_error)?;
-    let change = state
+    let granted = caller.require::<perm::KeysManage>(&state.policy())?;
+    let journal = KeyJournal::new(&audit, &state, &caller, StatusCode::OK);
+    let loaded = state
         .keys()
-        .prepare_rotation(&name, before.latest_version)
-        .map_err(service_error)?;
-    audit.detail("latest_version", before.latest_version.saturating_add(1));
-    if !audit
-        .commit(&state, &caller, StatusCode::OK, change)
-        .await?
-    {
-        return Err(service_error(KeyServiceError::Conflict));
-    }
-    let loaded = state.keys().reload(&name).await.map_err(service_error)?;
-    let record = loaded.record.clone();
-    let loaded = Some(loaded);
-    Ok(Json(metadata(&record, loaded.as_deref())))
+        .rotate(
+            granted,
+            team_scope(&state, &caller),
+            &name,
+            OffsetDateTime::now_utc(),
+            &journal,
+        )
+        .await?;
+    Ok(Json(loaded_metadata(loaded)))
 }
 
 /// Changes `min_decryption_version` and/or `rotation_period_days`. Lowering the minimum
 /// (reviving retired versions) needs `"allow_lowering": true` and is audited with both values.
 #[utoipa::path(patch, path = "/v1/keys/{name}", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body(content = Object, description = "{\"min_decryption_version\": N, \"rotation_period_days\": N | null, \"allow_lowering\": bool?}"),
+    request_body = UpdateKeyRequest,
     responses((status = 200, description = "The key", body = KeyMetadata),
-        (status = 422, description = "Invalid value, or a lower minimum without allow_lowering", body = crate::problem::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Changed by another request meanwhile, or stored cards are still under the versions to retire", body = Problem, content_type = "application/problem+json")))]
 pub async fn update_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -412,70 +434,34 @@ pub async fn update_key(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<KeyMetadata>, ApiError> {
     audit.note("keys.update", "key", &name);
-    caller.require::<perm::KeysManage>(&state.policy())?;
-    may_use_key(
-        &state,
-        &caller,
-        &state.keys().record(&name).await.map_err(service_error)?,
-    )?;
-    let object = object(
-        &body,
-        &[
-            "min_decryption_version",
-            "rotation_period_days",
-            "allow_lowering",
-        ],
-        "",
-    )?;
-    let allow_lowering = match object.get("allow_lowering") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(allow)) => *allow,
-        Some(_) => return Err(invalid("allow_lowering", "must be true or false")),
-    };
-    let min = match positive(object, "min_decryption_version")? {
-        Some(None) => return Err(invalid("min_decryption_version", "must be a number")),
-        Some(Some(n)) => Some(n),
-        None => None,
-    };
-    let update = KeyUpdate {
-        min_decryption_version: min,
-        rotation_period_days: positive(object, "rotation_period_days")?,
-        allow_lowering,
-    };
-    if let Some(min) = update.min_decryption_version {
-        let before = state.keys().record(&name).await.map_err(service_error)?;
-        audit.detail(
-            "previous_min_decryption_version",
-            before.min_decryption_version,
-        );
-        audit.detail("min_decryption_version", min);
-        audit.detail("allow_lowering", allow_lowering);
-        // Retiring a version of the cards key while cards are still under it would strand them.
-        if name == crate::key_service::CARDS_KEY {
-            let stranded = rampart_crypto::CardStore::count_cards_below(state.store(), min)
-                .await
-                .map_err(|e| ApiError::internal(&e))?;
-            if stranded > 0 {
-                return Err(ApiError::conflict(format!(
-                    "{stranded} stored cards are still encrypted under versions below {min}; run `rampart keys rewrap-all --key {name}` first"
-                )));
-            }
+    let granted = caller.require::<perm::KeysManage>(&state.policy())?;
+    let update = UpdateKeyRequest::parse(&body)?;
+    // A change of the minimum is recorded with the minimum it replaces, refused or not.
+    let (min, allow_lowering) = (update.min_decryption_version, update.allow_lowering);
+    let checking = |stored: &KeyRecord| {
+        if let Some(min) = min {
+            audit.detail(
+                "previous_min_decryption_version",
+                stored.min_decryption_version,
+            );
+            audit.detail("min_decryption_version", min);
+            audit.detail("allow_lowering", allow_lowering);
         }
-    }
-    let change = state
+    };
+    let journal = KeyJournal::new(&audit, &state, &caller, StatusCode::OK);
+    let loaded = state
         .keys()
-        .prepare_update(&name, &update)
-        .await
-        .map_err(service_error)?;
-    if !audit
-        .commit(&state, &caller, StatusCode::OK, change)
-        .await?
-    {
-        return Err(service_error(state.keys().update_refused(&name).await));
-    }
-    let loaded = state.keys().reload(&name).await.map_err(service_error)?;
-    let record = loaded.record.clone();
-    Ok(Json(metadata(&record, Some(&loaded))))
+        .update(
+            granted,
+            team_scope(&state, &caller),
+            &name,
+            update,
+            OffsetDateTime::now_utc(),
+            &journal,
+            checking,
+        )
+        .await?;
+    Ok(Json(loaded_metadata(loaded)))
 }
 
 /// This module's routes, their OpenAPI paths and their audit behaviour.

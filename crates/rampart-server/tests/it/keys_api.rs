@@ -706,15 +706,19 @@ async fn due_keys_rotate_by_period_and_by_encryption_count() {
     .await;
     create(&app, "never", "aes256-gcm").await;
     let keys = app.state.keys();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1_000_000;
-    assert!(keys.rotate_due(now).await.unwrap().is_empty());
-    let in_31_days = now + 31 * 86_400_000_000;
-    assert_eq!(keys.rotate_due(in_31_days).await.unwrap(), vec!["monthly"]);
+    let journal = rampart_server::key_service::SystemJournal::automatic_rotation(app.state.audit());
+    let now = time::OffsetDateTime::now_utc();
+    assert!(keys.rotate_due(now, &journal).await.unwrap().is_empty());
+    let in_31_days = now + time::Duration::days(31);
+    assert_eq!(
+        keys.rotate_due(in_31_days, &journal).await.unwrap(),
+        vec!["monthly"]
+    );
     assert_eq!(app.get("/v1/keys/monthly").await.body["latest_version"], 2);
     assert_eq!(app.get("/v1/keys/never").await.body["latest_version"], 1);
     // The new version (made now) restarts the period.
     assert!(
-        keys.rotate_due(now + 29 * 86_400_000_000)
+        keys.rotate_due(now + time::Duration::days(29), &journal)
             .await
             .unwrap()
             .is_empty()
