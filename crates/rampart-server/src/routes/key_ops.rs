@@ -24,25 +24,57 @@ use crate::routes::keys::{MAX_BATCH_ITEMS, op_error, team_scope};
 use crate::state::AppState;
 
 /// A request of one item (the body itself) or of a `batch` of 1 to 10,000 items, each of
-/// which succeeds or fails on its own. Documents the shape: bodies are taken apart field by
-/// field (see [`single_or_batch`]), so a bad item fails alone and no error quotes a value.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(untagged)]
-#[expect(
-    dead_code,
-    reason = "the body's shape for the OpenAPI document: bodies are taken apart field by field, so each batch item fails alone and no error quotes a value"
-)]
-pub enum Items<T> {
-    /// One item.
-    One(T),
-    /// Many items.
-    Batch {
-        /// The items, 1 to 10,000.
-        batch: Vec<T>,
-    },
+/// which succeeds or fails on its own: one named pair of schemas per item type (`EncryptRequest`
+/// = `EncryptItem` or `EncryptBatch`), so generated clients get one model per shape. Documents
+/// the shape: bodies are taken apart field by field (see [`single_or_batch`]), so a bad item
+/// fails alone and no error quotes a value.
+macro_rules! single_or_batch_body {
+    ($request:ident, $batch:ident, $item:ident, $what:literal) => {
+        #[doc = concat!("One ", $what, " (the body itself), or a `batch` of them.")]
+        #[derive(Debug, Deserialize, ToSchema)]
+        #[serde(untagged)]
+        #[expect(
+            dead_code,
+            reason = "the body's shape for the OpenAPI document: bodies are taken apart field by field, so each batch item fails alone and no error quotes a value"
+        )]
+        pub enum $request {
+            /// One item.
+            One($item),
+            /// Many items.
+            Batch($batch),
+        }
+
+        #[doc = concat!("A batch of ", $what, "s, each of which succeeds or fails on its own.")]
+        #[derive(Debug, Deserialize, ToSchema)]
+        #[expect(
+            dead_code,
+            reason = "the body's shape for the OpenAPI document: bodies are taken apart field by field, so each batch item fails alone and no error quotes a value"
+        )]
+        pub struct $batch {
+            /// The items, 1 to 10,000.
+            pub batch: Vec<$item>,
+        }
+    };
 }
 
-/// The answer to [`Items`]: the item's result, or a `batch` of results in request order.
+single_or_batch_body!(EncryptRequest, EncryptBatch, EncryptItem, "item to encrypt");
+single_or_batch_body!(DecryptRequest, DecryptBatch, DecryptItem, "item to decrypt");
+single_or_batch_body!(RewrapRequest, RewrapBatch, RewrapItem, "item to rewrap");
+single_or_batch_body!(InputRequest, InputBatch, InputItem, "input to HMAC or sign");
+single_or_batch_body!(
+    VerifyHmacRequest,
+    VerifyHmacBatch,
+    VerifyHmacItem,
+    "HMAC to check"
+);
+single_or_batch_body!(
+    VerifySignatureRequest,
+    VerifySignatureBatch,
+    VerifySignatureItem,
+    "signature to check"
+);
+
+/// The answer to a single-or-batch request: the item's result, or a `batch` of results in request order.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum Results<T> {
@@ -295,7 +327,7 @@ fn ttl(item: &Map<String, Value>, prefix: &str) -> Result<Option<u64>, ApiError>
 /// Encrypts with the key's latest version.
 #[utoipa::path(post, path = "/v1/keys/{name}/encrypt", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body = Items<EncryptItem>,
+    request_body = EncryptRequest,
     responses((status = 200, description = "The ciphertext, or a batch of results", body = Results<Sealed>),
         (status = 409, description = "The latest version reached its encryption limit; rotate the key", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn encrypt(
@@ -339,7 +371,7 @@ fn named_version(ciphertext: &str) -> Option<u32> {
 /// Decrypts with the version the ciphertext names.
 #[utoipa::path(post, path = "/v1/keys/{name}/decrypt", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body = Items<DecryptItem>,
+    request_body = DecryptRequest,
     responses((status = 200, description = "The plaintext, or a batch of results (422: tampered, malformed or below min_decryption_version)", body = Results<Opened>)))]
 pub async fn decrypt(
     State(state): State<AppState>,
@@ -382,7 +414,7 @@ pub async fn decrypt(
 /// Re-encrypts under the latest version without revealing the plaintext.
 #[utoipa::path(post, path = "/v1/keys/{name}/rewrap", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body = Items<RewrapItem>,
+    request_body = RewrapRequest,
     responses((status = 200, description = "The new ciphertext, or a batch of results", body = Results<Sealed>),
         (status = 409, description = "The latest version reached its encryption limit; rotate the key", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn rewrap(
@@ -426,7 +458,7 @@ pub async fn rewrap(
 /// HMAC-SHA256 with the latest version.
 #[utoipa::path(post, path = "/v1/keys/{name}/hmac", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body = Items<InputItem>,
+    request_body = InputRequest,
     responses((status = 200, description = "The HMAC, or a batch of results", body = Results<Mac>)))]
 pub async fn hmac(
     State(state): State<AppState>,
@@ -454,7 +486,7 @@ pub async fn hmac(
 /// Checks an HMAC in constant time.
 #[utoipa::path(post, path = "/v1/keys/{name}/verify-hmac", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body = Items<VerifyHmacItem>,
+    request_body = VerifyHmacRequest,
     responses((status = 200, description = "Whether it is valid, or a batch of results", body = Results<Validity>)))]
 pub async fn verify_hmac(
     State(state): State<AppState>,
@@ -503,7 +535,7 @@ fn newest_version(body: &Value, field_name: &str) -> Option<u32> {
 /// Ed25519 signature with the latest version.
 #[utoipa::path(post, path = "/v1/keys/{name}/sign", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body = Items<InputItem>,
+    request_body = InputRequest,
     responses((status = 200, description = "The signature, or a batch of results", body = Results<Signed>)))]
 pub async fn sign(
     State(state): State<AppState>,
@@ -531,7 +563,7 @@ pub async fn sign(
 /// Verifies an Ed25519 signature made by this key.
 #[utoipa::path(post, path = "/v1/keys/{name}/verify", operation_id = "verify_signature", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
-    request_body = Items<VerifySignatureItem>,
+    request_body = VerifySignatureRequest,
     responses((status = 200, description = "Whether it is valid, or a batch of results", body = Results<Validity>)))]
 pub async fn verify(
     State(state): State<AppState>,
