@@ -164,6 +164,16 @@ impl AppState {
         &self.0.identity
     }
 
+    /// Identity storage as the identity services see it: the `IdentityStore` trait only.
+    pub fn identity_store(&self) -> &impl rampart_access::IdentityStore {
+        &self.0.store
+    }
+
+    /// The API-key service (keys loaded only for callers allowed to manage them).
+    pub fn api_keys(&self) -> rampart_access::identity::ApiKeys<Store> {
+        rampart_access::identity::ApiKeys::new(self.0.store.clone())
+    }
+
     /// Counts one use of an API key (stored by the maintenance task every few seconds).
     pub fn count_key_use(&self, key: Uuid, at: OffsetDateTime) {
         self.count_key_uses(key, 1, at);

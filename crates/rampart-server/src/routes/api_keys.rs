@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use http::StatusCode;
 use ipnet::IpNet;
 use rampart_access::ApiKeyRecord;
+use rampart_access::IdentityChange;
 use rampart_access::perm;
 use rampart_store::StoreChange;
 use serde::{Deserialize, Serialize};
@@ -316,7 +317,7 @@ pub async fn create_api_key(
             &state,
             &caller,
             StatusCode::CREATED,
-            StoreChange::InsertApiKey(record.clone()),
+            StoreChange::from(IdentityChange::InsertApiKey(record.clone())),
         )
         .await?;
     let mut out = serde_json::to_value(body_of(&record)).map_err(|e| ApiError::internal(&e))?;
@@ -420,32 +421,10 @@ pub async fn list_api_keys(
 /// The key `id`, if the caller may manage it (its own principal's, or with `api_keys:manage`).
 async fn manageable(state: &AppState, caller: &Caller, id: &str) -> Result<ApiKeyRecord, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found("no API key with that id"))?;
-    let (record, _) = state
-        .store()
-        .api_key(id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
-    if record.principal_id != caller.principal().id {
-        caller.require::<perm::ApiKeysManage>(&state.policy())?;
-        let owner = state
-            .store()
-            .principal(record.principal_id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
-        crate::routes::identity::may_manage(state, caller, &owner.principal)?;
-    } else if caller.kind() == crate::http::auth::CredentialKind::ApiKey
-        && caller.credential_id() != record.id
-        && !caller.holds(&state.policy(), "api_keys:manage")
-    {
-        // A key manages itself (a device rotating its own key); its siblings take a session or
-        // api_keys:manage.
-        return Err(ApiError::forbidden(
-            "api_keys:manage (an API key may rotate or revoke only itself)",
-        ));
-    }
-    Ok(record)
+    Ok(state
+        .api_keys()
+        .key_for(&state.policy(), caller, id)
+        .await?)
 }
 
 /// Revokes an API key at once.
@@ -465,10 +444,10 @@ pub async fn revoke_api_key(
             &state,
             &caller,
             StatusCode::OK,
-            StoreChange::RevokeApiKey {
+            StoreChange::from(IdentityChange::RevokeApiKey {
                 id: record.id,
                 now: OffsetDateTime::now_utc(),
-            },
+            }),
         )
         .await?;
     state.identity().cache.clear();
@@ -512,11 +491,7 @@ pub async fn rotate_api_key(
             })?,
     };
     let now = OffsetDateTime::now_utc();
-    if old.revoked_at.is_some() || old.expires_at.is_some_and(|at| at <= now) {
-        return Err(ApiError::conflict(
-            "the key is revoked or expired; create a new one",
-        ));
-    }
+    rampart_access::identity::rotatable(&old, now)?;
     // A key rotating itself (a device on its sync) renews what it already is. Anyone else
     // rotating it mints a new key, under the same rules as creating it: without them,
     // api_keys:manage would mint an unscoped admin key by rotating the admin's.
@@ -581,11 +556,11 @@ pub async fn rotate_api_key(
             &state,
             &caller,
             StatusCode::CREATED,
-            StoreChange::RotateApiKey {
+            StoreChange::from(IdentityChange::RotateApiKey {
                 old: old.id,
                 new: new.clone(),
                 old_ends,
-            },
+            }),
         )
         .await?
     {

@@ -5,6 +5,7 @@
 use crate::http::audit_trail::only_when_noted;
 use axum::Json;
 use axum::extract::State;
+use rampart_access::IdentityChange;
 use rampart_access::perm;
 use rampart_store::StoreChange;
 use serde_json::{Value, json};
@@ -227,10 +228,10 @@ pub async fn put_policy(
             &state,
             &caller,
             http::StatusCode::OK,
-            StoreChange::StoreAccessPolicy {
+            StoreChange::from(IdentityChange::StoreAccessPolicy {
                 document,
                 now: OffsetDateTime::now_utc(),
-            },
+            }),
         )
         .await?;
     let version = state

@@ -10,6 +10,8 @@ use utoipa_axum::routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use http::StatusCode;
+use rampart_access::IdentityChange;
+use rampart_access::identity::IdentityError;
 use rampart_access::password::{PasswordPolicy, PasswordProblem};
 use rampart_access::{Principal, PrincipalKind};
 use rampart_store::{PrincipalRecord, PrincipalUpdate, StoreChange};
@@ -139,13 +141,6 @@ fn names(object: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, 
     }
 }
 
-/// Whether the caller's roles bypass team isolation.
-fn bypasses(state: &AppState, caller: &Caller) -> bool {
-    state
-        .policy()
-        .bypasses_team_isolation(&caller.principal().roles)
-}
-
 /// A manager acts on another principal only when that principal is in at least one team and
 /// all its teams are among the manager's own (or the manager's roles bypass team isolation;
 /// principals in no team belong to those roles alone), and never when that principal holds a
@@ -157,37 +152,23 @@ pub(crate) fn may_manage(
     caller: &Caller,
     target: &Principal,
 ) -> Result<(), ApiError> {
-    if target.id == caller.principal().id {
-        return Ok(());
-    }
-    let bypass = bypasses(state, caller);
-    if !bypass {
-        if target.teams.is_empty() {
-            return Err(ApiError::forbidden(
-                "a role that bypasses team isolation (the principal is in no team)",
-            ));
-        }
-        if let Some(team) = target
-            .teams
-            .iter()
-            .find(|t| !caller.principal().teams.contains(t))
-        {
-            return Err(ApiError::forbidden(&format!(
-                "users:manage over team '{team}' (the principal is in a team this caller is not in)"
-            )));
+    Ok(rampart_access::identity::may_manage(
+        &state.policy(),
+        caller,
+        target,
+    )?)
+}
+
+impl From<IdentityError> for ApiError {
+    fn from(e: IdentityError) -> Self {
+        match e {
+            IdentityError::NotFound(what) => ApiError::not_found(what),
+            IdentityError::Forbidden(what) => ApiError::forbidden(&what),
+            IdentityError::Denied(denied) => denied.into(),
+            IdentityError::Conflict(what) => ApiError::conflict(what),
+            IdentityError::Store(cause) => ApiError::internal(&*cause),
         }
     }
-    let policy = state.policy();
-    if let Some(role) = target
-        .roles
-        .iter()
-        .find(|r| !policy.covers(r, |p| caller.holds(&state.policy(), p), bypass))
-    {
-        return Err(ApiError::forbidden(&format!(
-            "the role '{role}' (the principal holds a role this caller lacks)"
-        )));
-    }
-    Ok(())
 }
 
 /// Roles must exist, and a caller without `roles:manage` may only grant roles it holds itself.
@@ -253,8 +234,13 @@ async fn hash_password(
     password: SecretString,
     context: Vec<String>,
 ) -> Result<String, ApiError> {
+    let settings = state.settings();
     let policy = PasswordPolicy {
-        min_length: usize::try_from(state.settings().password_min_length).unwrap_or(12),
+        min_length: usize::try_from(settings.password_min_length).unwrap_or(12),
+        require_upper: settings.password_require_upper,
+        require_lower: settings.password_require_lower,
+        require_digit: settings.password_require_digit,
+        require_symbol: settings.password_require_symbol,
         ..PasswordPolicy::default()
     };
     let refs: Vec<&str> = context.iter().map(String::as_str).collect();
@@ -308,7 +294,10 @@ pub async fn create_principal(
     if email.is_some_and(|e| !valid_email(e)) {
         return Err(invalid("email", "is not an email address"));
     }
-    let roles = names(object, "roles").map_err(one)?.unwrap_or_default();
+    // A request that names no roles gets `default_roles` (granted like named ones).
+    let roles = names(object, "roles")
+        .map_err(one)?
+        .unwrap_or_else(|| state.settings().default_roles.clone());
     let teams = names(object, "teams").map_err(one)?.unwrap_or_default();
     check_roles(&state, &caller, &roles)?;
     check_teams(&state, &caller, &teams)?;
@@ -342,10 +331,10 @@ pub async fn create_principal(
             &state,
             &caller,
             StatusCode::CREATED,
-            StoreChange::CreatePrincipal {
+            StoreChange::from(IdentityChange::CreatePrincipal {
                 principal,
                 password_hash,
-            },
+            }),
         )
         .await?
     {
@@ -501,12 +490,12 @@ async fn apply_update(
             state,
             caller,
             StatusCode::OK,
-            StoreChange::UpdatePrincipal {
+            StoreChange::from(IdentityChange::UpdatePrincipal {
                 id,
                 update,
                 now,
                 seen,
-            },
+            }),
         )
         .await?
     {
@@ -560,9 +549,9 @@ pub async fn unlock_principal(
             &state,
             &caller,
             StatusCode::OK,
-            StoreChange::ClearLoginThrottles {
+            StoreChange::from(IdentityChange::ClearLoginThrottles {
                 name: record.principal.name.clone(),
-            },
+            }),
         )
         .await?;
     Ok(Json(body_of(

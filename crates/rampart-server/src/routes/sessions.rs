@@ -12,7 +12,6 @@
 use crate::http::audit_trail::only_when_noted;
 use rampart_access::perm;
 use std::net::IpAddr;
-use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -20,22 +19,24 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse as _, Response};
 use http::StatusCode;
+use rampart_access::IdentityChange;
+use rampart_access::identity::{LoggedIn, LoginAttempt, LoginError, Logins};
 use rampart_access::session::SessionClaims;
-use rampart_access::totp::Totp;
-use rampart_store::{LoginLimits, LoginSettle, SessionRecord, StoreChange};
+use rampart_access::{LoginLimits, SessionRecord};
+use rampart_store::StoreChange;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::hash_pool::PooledPasswords;
 use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::{Caller, CallerSlot, CredentialError, CredentialKind, check_credential};
 use crate::http::context::ClientIp;
 use crate::http::json::ApiJson;
 use crate::http::request::{invalid, object, text, time_text};
 use crate::problem::{ApiError, FieldError};
-use crate::routes::identity::*;
-use crate::routes::totp::*;
+use crate::routes::totp::KekTotp;
 use crate::state::AppState;
 
 fn retry_after(not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> ApiError {
@@ -79,6 +80,21 @@ fn throttle_source(client_ip: Option<IpAddr>) -> String {
         Some(IpAddr::V6(prefix)) => format!("{prefix}/64"),
         Some(IpAddr::V4(v4)) => v4.to_string(),
         None => "-".to_owned(),
+    }
+}
+
+/// The answer to a refused login.
+fn login_error(e: LoginError) -> ApiError {
+    match e {
+        LoginError::Failed => login_failed(),
+        LoginError::Locked => login_locked(),
+        LoginError::SecondFactorRequired { enrolled: true } => {
+            ApiError::mfa_required("send the current TOTP code as \"totp\"")
+        }
+        LoginError::SecondFactorRequired { enrolled: false } => ApiError::mfa_required(
+            "a role of this principal requires a second factor: enroll TOTP (POST /v1/principals/{id}/totp) first",
+        ),
+        LoginError::Identity(e) => e.into(),
     }
 }
 
@@ -140,146 +156,39 @@ pub async fn login(
         return Err(retry_after(not_until));
     }
     let now = OffsetDateTime::now_utc();
-    // Reserve the attempt before verifying anything: concurrent attempts never verify more
-    // passwords than the limits allow. Counted by the name as sent, so unknown names count,
-    // lock and answer exactly like real ones.
-    let source = throttle_source(client_ip);
-    let limits = login_limits(&state);
-    let reservation = state
-        .store()
-        .reserve_login_attempt(&name, &source, &limits, now)
-        .await
-        .map_err(store_error)?;
-    let settle = |outcome: LoginSettle| {
-        let state = state.clone();
-        let (name, source) = (name.clone(), source.clone());
-        async move {
-            state
-                .store()
-                // A lock lasts from the verdict, however long the verification took.
-                .settle_login_attempt(&name, &source, outcome, &limits, OffsetDateTime::now_utc())
-                .await
-                .map_err(store_error)
-        }
+    let logins = Logins {
+        store: state.identity_store(),
+        passwords: &PooledPasswords {
+            pool: &state.identity().hashing,
+            hasher: &state.identity().passwords,
+        },
+        totp: &KekTotp(&state),
+        policy: &state.policy(),
+        limits: login_limits(&state),
     };
-    let record = state
-        .store()
-        .principal_by_name(&name)
-        .await
-        .map_err(store_error)?;
-    if let Some(record) = &record {
-        audit.note("auth.login", "principal", &record.principal.id.to_string());
-    }
-    let hasher = Arc::clone(&state.identity().passwords);
-    // A locked attempt verifies nothing, but spends the same time on a dummy verification.
-    let stored = record
-        .as_ref()
-        .filter(|r| reservation.granted() && !r.principal.disabled)
-        .and_then(|r| r.password_hash.clone());
-    let verified = state
-        .identity()
-        .hashing
-        .run(move || match stored {
-            Some(stored) => hasher.verify(&password, &stored).ok(),
-            None => {
-                hasher.verify_dummy(&password);
-                None
-            }
+    let attempt = LoginAttempt {
+        name,
+        password,
+        totp: code,
+        source: throttle_source(client_ip),
+    };
+    // A lock lasts from the verdict, however long the verification took.
+    let logged_in = logins
+        .login(attempt, now, OffsetDateTime::now_utc, |id| {
+            audit.note("auth.login", "principal", &id.to_string());
         })
         .await
-        .map_err(|e| ApiError::internal(&e))?;
-    if !reservation.granted() {
-        // Refused attempts count against neither row: give back what the other row counted.
-        settle(LoginSettle::Release {
-            source: !reservation.source_locked,
-            account: !reservation.account_locked,
-        })
-        .await?;
-        return Err(login_locked());
+        .map_err(login_error)?;
+    if logged_in.rehashed {
+        audit.detail("rehashed", true);
     }
-    let fail = || async {
-        if settle(LoginSettle::Failed).await? {
-            Err(login_locked())
-        } else {
-            Err(login_failed())
-        }
-    };
-    let (Some(record), Some(verified)) = (record, verified) else {
-        // An unknown or disabled name: the same writes a wrong password costs.
-        return fail().await;
-    };
+    let LoggedIn {
+        record,
+        mfa: mfa_needed,
+        enrollment_only,
+        ..
+    } = logged_in;
     let id = record.principal.id;
-    if !verified.ok {
-        return fail().await;
-    }
-    // The password is right: a second factor when enrolled or required by a role.
-    let mfa_needed = record.totp_enabled || state.policy().mfa_required(&record.principal.roles);
-    // A role requires a second factor that is not enrolled yet: the right password earns a
-    // session that can only enrol it (nobody else may enrol it for this principal).
-    let enrollment_only = mfa_needed && !record.totp_enabled;
-    if mfa_needed && !enrollment_only {
-        let Some(code) = code else {
-            // No verdict yet: the attempt is not counted, and clears nothing.
-            settle(LoginSettle::Release {
-                source: true,
-                account: true,
-            })
-            .await?;
-            return Err(ApiError::mfa_required(if record.totp_enabled {
-                "send the current TOTP code as \"totp\""
-            } else {
-                "a role of this principal requires a second factor: enroll TOTP (POST /v1/principals/{id}/totp) first"
-            }));
-        };
-        let secret = if record.totp_enabled {
-            unseal_totp(&state, &record)?
-        } else {
-            None
-        };
-        let Some(secret) = secret else {
-            settle(LoginSettle::Release {
-                source: true,
-                account: true,
-            })
-            .await?;
-            return Err(ApiError::mfa_required(
-                "a role of this principal requires a second factor: enroll TOTP (POST /v1/principals/{id}/totp) first",
-            ));
-        };
-        let step = Totp::DEFAULT.verify(&secret, &code, now_unix(now), 1, record.totp_last_step);
-        let claimed = match step {
-            Some(step) => state
-                .store()
-                .claim_totp_step(id, step)
-                .await
-                .map_err(store_error)?,
-            None => false,
-        };
-        if !claimed {
-            return fail().await;
-        }
-    }
-    settle(LoginSettle::Succeeded).await?;
-    if verified.needs_rehash {
-        let hasher = Arc::clone(&state.identity().passwords);
-        if let Some(Value::String(p)) = object.get("password") {
-            let password = SecretString::from(p.clone());
-            let rehashed = state
-                .identity()
-                .hashing
-                .run(move || hasher.hash(&password))
-                .await
-                .map_err(|e| ApiError::internal(&e))?;
-            if let Ok(hash) = rehashed {
-                state
-                    .store()
-                    .set_password_hash(id, &hash)
-                    .await
-                    .map_err(store_error)?;
-                audit.detail("rehashed", true);
-            }
-        }
-    }
     let ttl = if enrollment_only {
         time::Duration::seconds(ENROLLMENT_SESSION_SECONDS)
     } else {
@@ -341,11 +250,11 @@ pub async fn login(
             &state,
             &caller,
             status,
-            StoreChange::InsertSession {
+            StoreChange::from(IdentityChange::InsertSession {
                 session,
                 client_ip: client_ip.map(|ip| ip.to_string()),
                 user_agent,
-            },
+            }),
         )
         .await?;
     if enrollment_only {
@@ -412,10 +321,10 @@ pub async fn logout(
             &state,
             &caller,
             StatusCode::OK,
-            StoreChange::RevokeSession {
+            StoreChange::from(IdentityChange::RevokeSession {
                 id: caller.credential_id(),
                 now: OffsetDateTime::now_utc(),
-            },
+            }),
         )
         .await?;
     Ok(Json(json!({"revoked": revoked})))

@@ -5,10 +5,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use http::StatusCode;
+use rampart_access::IdentityChange;
+use rampart_access::SealedBytes;
+use rampart_access::identity::{IdentityError, TotpOpener};
 use rampart_access::perm;
 use rampart_access::totp::{Totp, TotpSecret, otpauth_uri};
 use rampart_crypto::SealContext;
-use rampart_store::{PrincipalRecord, StoreChange};
+use rampart_store::StoreChange;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -26,6 +29,24 @@ use crate::state::AppState;
 
 fn totp_context(id: Uuid) -> SealContext {
     SealContext::new(format!("totp/{id}"), 1)
+}
+
+/// The identity service's [`TotpOpener`]: TOTP secrets sealed by the deployment's KEK.
+pub(super) struct KekTotp<'a>(pub(super) &'a AppState);
+
+impl TotpOpener for KekTotp<'_> {
+    fn open(&self, principal: Uuid, sealed: &SealedBytes) -> Result<TotpSecret, IdentityError> {
+        let bytes = self
+            .0
+            .keys()
+            .kek()
+            .open(
+                &totp_context(principal),
+                &rampart_crypto::SealedSecret::from_bytes(sealed.as_bytes().to_vec()),
+            )
+            .map_err(IdentityError::store)?;
+        Ok(TotpSecret::from_bytes(bytes.expose_secret()))
+    }
 }
 
 /// A second factor is enrolled only by its owner, logged in with a session (never with an API
@@ -68,12 +89,13 @@ pub async fn enroll_totp(
         .kek()
         .seal(&totp_context(id), secret.as_bytes())
         .map_err(|e| ApiError::internal(&e))?;
+    let sealed = rampart_access::SealedBytes::from_bytes(sealed.as_bytes().to_vec());
     audit
         .commit(
             &state,
             &caller,
             StatusCode::CREATED,
-            StoreChange::SetTotpPending { id, sealed },
+            StoreChange::from(IdentityChange::SetTotpPending { id, sealed }),
         )
         .await?;
     Ok((
@@ -83,21 +105,6 @@ pub async fn enroll_totp(
             "otpauth_uri": otpauth_uri("Rampart", &record.principal.name, &secret),
         })),
     ))
-}
-
-pub(super) fn unseal_totp(
-    state: &AppState,
-    record: &PrincipalRecord,
-) -> Result<Option<TotpSecret>, ApiError> {
-    let Some(sealed) = &record.totp_sealed else {
-        return Ok(None);
-    };
-    let bytes = state
-        .keys()
-        .kek()
-        .open(&totp_context(record.principal.id), sealed)
-        .map_err(|e| ApiError::internal(&e))?;
-    Ok(Some(TotpSecret::from_bytes(bytes.expose_secret())))
 }
 
 pub(super) fn now_unix(now: OffsetDateTime) -> u64 {
@@ -131,24 +138,27 @@ pub async fn confirm_totp(
     let bytes = state
         .keys()
         .kek()
-        .open(&totp_context(id), &pending)
+        .open(
+            &totp_context(id),
+            &rampart_crypto::SealedSecret::from_bytes(pending.as_bytes().to_vec()),
+        )
         .map_err(|e| ApiError::internal(&e))?;
     let secret = TotpSecret::from_bytes(bytes.expose_secret());
     let now = now_unix(OffsetDateTime::now_utc());
     let step = Totp::DEFAULT
         .verify(&secret, code, now, 1, record.totp_last_step)
         .ok_or_else(|| invalid("code", "is not the current code of this secret"))?;
-    let step = i64::try_from(step).map_err(|_| invalid("code", "is out of range"))?;
+    i64::try_from(step).map_err(|_| invalid("code", "is out of range"))?;
     if !audit
         .commit(
             &state,
             &caller,
             StatusCode::OK,
-            StoreChange::ConfirmTotp {
+            StoreChange::from(IdentityChange::ConfirmTotp {
                 id,
                 checked: pending,
                 step,
-            },
+            }),
         )
         .await?
     {
@@ -179,7 +189,7 @@ pub async fn remove_totp(
             &state,
             &caller,
             StatusCode::OK,
-            StoreChange::RemoveTotp { id },
+            StoreChange::from(IdentityChange::RemoveTotp { id }),
         )
         .await?
     {

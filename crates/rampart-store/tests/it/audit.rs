@@ -475,10 +475,10 @@ async fn changes_commit_with_their_entries_or_not_at_all(f: Fixture) {
     log.append_with(
         vec![event(0, "principals.create", &[])],
         by(),
-        StoreChange::CreatePrincipal {
+        StoreChange::from(rampart_access::IdentityChange::CreatePrincipal {
             principal: alice.clone(),
             password_hash: None,
-        },
+        }),
     )
     .await
     .unwrap();
@@ -491,10 +491,10 @@ async fn changes_commit_with_their_entries_or_not_at_all(f: Fixture) {
         .append_with(
             vec![event(1, "principals.create", &[])],
             by(),
-            StoreChange::CreatePrincipal {
+            StoreChange::from(rampart_access::IdentityChange::CreatePrincipal {
                 principal: impostor.clone(),
                 password_hash: None,
-            },
+            }),
         )
         .await;
     assert!(
@@ -518,10 +518,10 @@ async fn changes_commit_with_their_entries_or_not_at_all(f: Fixture) {
                 log.append_with(
                     vec![event(i, "principals.create", &[])],
                     by(),
-                    StoreChange::CreatePrincipal {
+                    StoreChange::from(rampart_access::IdentityChange::CreatePrincipal {
                         principal: principal(&name),
                         password_hash: None,
-                    },
+                    }),
                 )
                 .await
                 .is_ok()
