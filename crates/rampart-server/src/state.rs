@@ -169,6 +169,17 @@ impl AppState {
         &self.0.store
     }
 
+    /// The principals service (principals loaded only for callers allowed to see or manage
+    /// them).
+    pub fn principals(&self) -> rampart_access::identity::Principals<Store> {
+        rampart_access::identity::Principals::new(self.0.store.clone())
+    }
+
+    /// The service that stores the role policy set through the API.
+    pub fn policy_admin(&self) -> rampart_access::identity::PolicyAdmin<Store> {
+        rampart_access::identity::PolicyAdmin::new(self.0.store.clone())
+    }
+
     /// The API-key service (keys loaded only for callers allowed to manage them).
     pub fn api_keys(&self) -> rampart_access::identity::ApiKeys<Store> {
         rampart_access::identity::ApiKeys::new(self.0.store.clone())

@@ -4,6 +4,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::store::PrincipalRecord;
 use crate::{ApiKeyRecord, Caller, CredentialKind, IdentityStore, Policy, perm};
 
 use super::{IdentityError, may_manage};
@@ -52,6 +53,85 @@ impl<S: IdentityStore> ApiKeys<S> {
             ));
         }
         Ok(record)
+    }
+
+    /// The principal a new key is for: it must exist and be enabled. (Whether `caller` may
+    /// issue a key for it is the edge's `may_issue`, which needs the request's scopes.)
+    pub async fn owner_of_new_key(
+        &self,
+        principal: Uuid,
+    ) -> Result<PrincipalRecord, IdentityError> {
+        let record = self
+            .store
+            .principal(principal)
+            .await
+            .map_err(IdentityError::store)?
+            .ok_or(IdentityError::InvalidField {
+                field: "principal_id",
+                message: "no principal with that id".to_owned(),
+            })?;
+        if record.principal.disabled {
+            return Err(IdentityError::InvalidField {
+                field: "principal_id",
+                message: "the principal is disabled".to_owned(),
+            });
+        }
+        Ok(record)
+    }
+
+    /// The principal of a key being rotated (it exists: the key was loaded for the caller).
+    pub async fn owner_of(&self, key: &ApiKeyRecord) -> Result<PrincipalRecord, IdentityError> {
+        self.store
+            .principal(key.principal_id)
+            .await
+            .map_err(IdentityError::store)?
+            .ok_or(IdentityError::NotFound(NO_SUCH_KEY))
+    }
+
+    /// The keys `caller` may list, by id after `after`, at most `limit`: with
+    /// `api_keys:manage` and a role that bypasses team isolation, every key (or `requested`'s);
+    /// with `api_keys:manage` alone, the keys of one principal it may manage (itself when
+    /// `requested` is none); otherwise only its own.
+    pub async fn list_for(
+        &self,
+        policy: &Policy,
+        caller: &Caller,
+        requested: Option<Uuid>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<ApiKeyRecord>, IdentityError> {
+        let own = caller.principal().id;
+        let manager = caller.holds(policy, "api_keys:manage");
+        let principal = if manager && policy.bypasses_team_isolation(&caller.principal().roles) {
+            requested
+        } else if manager {
+            // Under team isolation: one principal at a time, one the caller may manage.
+            match requested {
+                Some(id) if id != own => {
+                    let owner = self
+                        .store
+                        .principal(id)
+                        .await
+                        .map_err(IdentityError::store)?
+                        .ok_or(IdentityError::InvalidField {
+                            field: "principal_id",
+                            message: "no principal with that id".to_owned(),
+                        })?;
+                    may_manage(policy, caller, &owner.principal)?;
+                    Some(id)
+                }
+                _ => Some(own),
+            }
+        } else {
+            if requested.is_some_and(|id| id != own) {
+                return Err(IdentityError::Forbidden("api_keys:manage".to_owned()));
+            }
+            Some(own)
+        };
+        self.store
+            .list_api_keys(principal, after, limit)
+            .await
+            .map_err(IdentityError::store)
     }
 }
 

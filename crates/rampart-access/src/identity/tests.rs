@@ -7,7 +7,13 @@ use std::sync::Mutex;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{ApiKeys, IdentityError, may_manage, rotatable};
+use secrecy::SecretString;
+
+use super::{
+    ApiKeys, IdentityError, LoginAttempt, LoginError, Logins, PasswordVerifier, TotpOpener,
+    may_manage, rotatable,
+};
+use crate::password::Verified;
 use crate::store::{LoginLimits, LoginReservation, LoginSettle, PrincipalRecord, SessionRecord};
 use crate::{
     ApiKeyHash, ApiKeyRecord, Caller, CheckedCredential, CredentialKind, IdentityStore, Policy,
@@ -23,6 +29,10 @@ struct FakeError;
 struct FakeStore {
     principals: Mutex<HashMap<Uuid, Principal>>,
     keys: Mutex<HashMap<Uuid, ApiKeyRecord>>,
+    /// Password hashes by principal id.
+    hashes: Mutex<HashMap<Uuid, String>>,
+    /// Login throttle rows: (name, source) → (failures, locked).
+    throttles: Mutex<HashMap<(String, String), (u64, bool)>>,
 }
 
 impl FakeStore {
@@ -35,9 +45,10 @@ impl IdentityStore for FakeStore {
     type Error = FakeError;
 
     async fn principal(&self, id: Uuid) -> Result<Option<PrincipalRecord>, FakeError> {
+        let password_hash = self.hashes.lock().unwrap().get(&id).cloned();
         Ok(self.principal_of(id).map(|principal| PrincipalRecord {
             principal,
-            password_hash: None,
+            password_hash,
             totp_sealed: None,
             totp_pending: None,
             totp_enabled: false,
@@ -45,8 +56,18 @@ impl IdentityStore for FakeStore {
             locked_until: None,
         }))
     }
-    async fn principal_by_name(&self, _: &str) -> Result<Option<PrincipalRecord>, FakeError> {
-        Ok(None)
+    async fn principal_by_name(&self, name: &str) -> Result<Option<PrincipalRecord>, FakeError> {
+        let id = self
+            .principals
+            .lock()
+            .unwrap()
+            .values()
+            .find(|p| p.name == name)
+            .map(|p| p.id);
+        match id {
+            Some(id) => self.principal(id).await,
+            None => Ok(None),
+        }
     }
     async fn list_principals(
         &self,
@@ -60,22 +81,64 @@ impl IdentityStore for FakeStore {
     }
     async fn reserve_login_attempt(
         &self,
-        _: &str,
-        _: &str,
-        _: &LoginLimits,
+        name: &str,
+        source: &str,
+        limits: &LoginLimits,
         _: OffsetDateTime,
     ) -> Result<LoginReservation, FakeError> {
-        Err(FakeError)
+        let mut rows = self.throttles.lock().unwrap();
+        let mut locked = [false; 2];
+        for (i, (row, limit)) in [(source, limits.per_source), ("*", limits.per_account)]
+            .into_iter()
+            .enumerate()
+        {
+            let entry = rows.entry((name.to_owned(), row.to_owned())).or_default();
+            if !entry.1 {
+                if entry.0 >= limit {
+                    entry.1 = true;
+                } else {
+                    entry.0 += 1;
+                }
+            }
+            locked[i] = entry.1;
+        }
+        Ok(LoginReservation {
+            source_locked: locked[0],
+            account_locked: locked[1],
+        })
     }
     async fn settle_login_attempt(
         &self,
-        _: &str,
-        _: &str,
-        _: LoginSettle,
-        _: &LoginLimits,
+        name: &str,
+        source: &str,
+        settle: LoginSettle,
+        limits: &LoginLimits,
         _: OffsetDateTime,
     ) -> Result<bool, FakeError> {
-        Err(FakeError)
+        let mut rows = self.throttles.lock().unwrap();
+        let mut locked = false;
+        for (row, limit, release) in [
+            (
+                source,
+                limits.per_source,
+                matches!(settle, LoginSettle::Release { source: true, .. }),
+            ),
+            (
+                "*",
+                limits.per_account,
+                matches!(settle, LoginSettle::Release { account: true, .. }),
+            ),
+        ] {
+            let entry = rows.entry((name.to_owned(), row.to_owned())).or_default();
+            match settle {
+                LoginSettle::Failed if entry.0 >= limit => entry.1 = true,
+                LoginSettle::Succeeded => *entry = (0, false),
+                LoginSettle::Release { .. } if release => entry.0 = entry.0.saturating_sub(1),
+                _ => {}
+            }
+            locked |= entry.1;
+        }
+        Ok(locked)
     }
     async fn purge_login_throttles(
         &self,
@@ -246,4 +309,123 @@ fn a_revoked_or_expired_key_is_not_rotated() {
         rotatable(&key, now()),
         Err(IdentityError::Conflict(_))
     ));
+}
+
+/// Passwords "verified" by comparing with the stored text; counts real and dummy verifications.
+#[derive(Default)]
+struct FakePasswords {
+    real: std::sync::atomic::AtomicUsize,
+    dummy: std::sync::atomic::AtomicUsize,
+}
+
+impl PasswordVerifier for FakePasswords {
+    async fn verify(
+        &self,
+        password: SecretString,
+        stored: Option<String>,
+    ) -> Result<Option<Verified>, IdentityError> {
+        use secrecy::ExposeSecret as _;
+        use std::sync::atomic::Ordering;
+        Ok(match stored {
+            Some(stored) => {
+                self.real.fetch_add(1, Ordering::SeqCst);
+                Some(Verified {
+                    ok: stored == password.expose_secret(),
+                    needs_rehash: false,
+                })
+            }
+            None => {
+                self.dummy.fetch_add(1, Ordering::SeqCst);
+                None
+            }
+        })
+    }
+
+    async fn hash(&self, _: SecretString) -> Result<Option<String>, IdentityError> {
+        Ok(None)
+    }
+}
+
+struct NoTotp;
+
+impl TotpOpener for NoTotp {
+    fn open(
+        &self,
+        _: Uuid,
+        _: &crate::SealedBytes,
+    ) -> Result<crate::totp::TotpSecret, IdentityError> {
+        Err(IdentityError::Conflict("no TOTP in these tests"))
+    }
+}
+
+#[tokio::test]
+async fn logins_reserve_before_verifying_and_lock_at_the_limit() {
+    use std::sync::atomic::Ordering;
+    let store = FakeStore::default();
+    let ann = principal("ann", &["viewer"], &["hr"]);
+    store.principals.lock().unwrap().insert(ann.id, ann.clone());
+    store
+        .hashes
+        .lock()
+        .unwrap()
+        .insert(ann.id, "right".to_owned());
+    let passwords = FakePasswords::default();
+    let policy = policy();
+    let logins = Logins {
+        store: &store,
+        passwords: &passwords,
+        totp: &NoTotp,
+        policy: &policy,
+        limits: LoginLimits {
+            per_source: 2,
+            per_account: 10,
+            window: Duration::minutes(15),
+            lockout: Duration::minutes(15),
+        },
+    };
+    let attempt = |name: &str, password: &str| LoginAttempt {
+        name: name.to_owned(),
+        password: SecretString::from(password.to_owned()),
+        totp: None,
+        source: "192.0.2.1".to_owned(),
+    };
+    let run = |a: LoginAttempt| logins.login(a, now(), now, |_| {});
+    assert!(matches!(
+        run(attempt("ann", "wrong")).await,
+        Err(LoginError::Failed)
+    ));
+    // The second failure fills the row: it locks at once.
+    assert!(matches!(
+        run(attempt("ann", "wrong")).await,
+        Err(LoginError::Locked)
+    ));
+    // Locked: even the right password verifies nothing (a dummy verification instead).
+    let real = passwords.real.load(Ordering::SeqCst);
+    assert!(matches!(
+        run(attempt("ann", "right")).await,
+        Err(LoginError::Locked)
+    ));
+    assert_eq!(passwords.real.load(Ordering::SeqCst), real);
+    assert_eq!(passwords.dummy.load(Ordering::SeqCst), 1);
+    // Unknown names count and lock alike, after the same (dummy) work.
+    assert!(matches!(
+        run(attempt("nobody", "x")).await,
+        Err(LoginError::Failed)
+    ));
+    assert!(matches!(
+        run(attempt("nobody", "x")).await,
+        Err(LoginError::Locked)
+    ));
+    // Another name is not affected; a success reports the principal and no second factor.
+    let bo = principal("bo", &["viewer"], &["hr"]);
+    store.principals.lock().unwrap().insert(bo.id, bo.clone());
+    store.hashes.lock().unwrap().insert(bo.id, "pw".to_owned());
+    let mut seen = None;
+    let done = logins
+        .login(attempt("bo", "pw"), now(), now, |id| seen = Some(id))
+        .await
+        .unwrap();
+    assert_eq!(done.record.principal.id, bo.id);
+    assert_eq!(seen, Some(bo.id));
+    assert!(!done.mfa && !done.enrollment_only && !done.rehashed);
 }

@@ -77,10 +77,6 @@ fn body_of(record: &ApiKeyRecord) -> ApiKeyBody {
     }
 }
 
-fn store_error(e: rampart_store::StoreError) -> ApiError {
-    ApiError::internal(&e)
-}
-
 /// CIDRs (or single addresses) of `allowed_ips`.
 fn allowed_ips(object: &Map<String, Value>) -> Result<Option<Vec<IpNet>>, ApiError> {
     match object.get("allowed_ips") {
@@ -243,15 +239,7 @@ pub async fn create_api_key(
     if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
         return Err(invalid("name", "1 to 128 printable characters"));
     }
-    let target = state
-        .store()
-        .principal(principal_id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| invalid("principal_id", "no principal with that id"))?;
-    if target.principal.disabled {
-        return Err(invalid("principal_id", "the principal is disabled"));
-    }
+    let target = state.api_keys().owner_of_new_key(principal_id).await?;
     let scopes = scopes_of(object)?;
     may_issue(&state, &caller, &target.principal, scopes.as_deref())?;
     let now = OffsetDateTime::now_utc();
@@ -361,32 +349,6 @@ pub async fn list_api_keys(
         Some(id) => Some(Uuid::parse_str(id).map_err(|_| invalid("principal_id", "is not an id"))?),
         None => None,
     };
-    let bypass = state
-        .policy()
-        .bypasses_team_isolation(&caller.principal().roles);
-    let principal = if caller.holds(&state.policy(), "api_keys:manage") && bypass {
-        requested
-    } else if caller.holds(&state.policy(), "api_keys:manage") {
-        // Under team isolation: one principal at a time, one the caller may manage.
-        match requested {
-            Some(id) if id != caller.principal().id => {
-                let owner = state
-                    .store()
-                    .principal(id)
-                    .await
-                    .map_err(store_error)?
-                    .ok_or_else(|| invalid("principal_id", "no principal with that id"))?;
-                crate::routes::identity::may_manage(&state, &caller, &owner.principal)?;
-                Some(id)
-            }
-            _ => Some(caller.principal().id),
-        }
-    } else {
-        if requested.is_some_and(|id| id != caller.principal().id) {
-            return Err(ApiError::forbidden("api_keys:manage"));
-        }
-        Some(caller.principal().id)
-    };
     let after = match &query.cursor {
         Some(c) => Some(
             Uuid::parse_str(c)
@@ -395,10 +357,9 @@ pub async fn list_api_keys(
         None => None,
     };
     let records = state
-        .store()
-        .list_api_keys(principal, after, limit)
-        .await
-        .map_err(store_error)?;
+        .api_keys()
+        .list_for(&state.policy(), &caller, requested, after, limit)
+        .await?;
     let next_cursor = (records.len() == limit as usize)
         .then(|| records.last().map(|r| r.id.to_string()))
         .flatten();
@@ -497,12 +458,7 @@ pub async fn rotate_api_key(
     // api_keys:manage would mint an unscoped admin key by rotating the admin's.
     let by_itself = caller.credential_id() == old.id;
     if !by_itself {
-        let owner = state
-            .store()
-            .principal(old.principal_id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
+        let owner = state.api_keys().owner_of(&old).await?;
         may_issue(&state, &caller, &owner.principal, old.scopes.as_deref()).map_err(|e| {
             if e.status() == StatusCode::UNPROCESSABLE_ENTITY {
                 ApiError::forbidden(

@@ -5,9 +5,7 @@
 use crate::http::audit_trail::only_when_noted;
 use axum::Json;
 use axum::extract::State;
-use rampart_access::IdentityChange;
 use rampart_access::perm;
-use rampart_store::StoreChange;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
@@ -90,7 +88,7 @@ pub async fn authorize(
     let record = state
         .identity()
         .cache
-        .principal(state.store(), principal_id)
+        .principal(state.identity_store(), principal_id)
         .await
         .map_err(|e| ApiError::internal(&e))?
         .ok_or_else(|| ApiError::not_found("no principal with that id"))?;
@@ -145,7 +143,7 @@ pub async fn put_policy(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("policy.update", "policy", "roles");
-    caller.require::<perm::RolesManage>(&state.policy())?;
+    let granted = caller.require::<perm::RolesManage>(&state.policy())?;
     if let Some(path) = &state.settings().policy_file {
         return Err(ApiError::conflict(format!(
             "the role policy comes from the file {}; change the file (and restart) instead",
@@ -160,86 +158,21 @@ pub async fn put_policy(
     }
     let policy =
         rampart_access::Policy::from_json(&body).map_err(|e| invalid("roles", e.to_string()))?;
-    // Nobody locks themselves out: the caller must still be able to manage the policy.
-    if policy
-        .grants(&caller.principal().roles, "roles:manage")
-        .is_none()
-    {
-        return Err(invalid(
-            "roles",
-            "under this policy none of your roles would grant roles:manage; keep it for at least your own role",
-        ));
-    }
-    // Nor out of their next login: a role newly needing a second factor the caller lacks.
-    if caller.kind() == crate::http::auth::CredentialKind::Session
-        && policy.mfa_required(&caller.principal().roles)
-    {
-        let own = state
-            .store()
-            .principal(caller.principal().id)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
-        if own.is_some_and(|r| !r.totp_enabled) {
-            return Err(invalid(
-                "roles",
-                "under this policy your roles require a second factor you have not enrolled; enroll TOTP first",
-            ));
-        }
-    }
-    // Roles still held by principals must stay: a policy that drops one would silently strip
-    // them of it.
-    let mut held = std::collections::BTreeSet::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .store()
-            .list_principals(after, 1000)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.principal.id);
-        for record in &page {
-            held.extend(
-                record
-                    .principal
-                    .roles
-                    .iter()
-                    .filter(|r| !policy.has_role(r))
-                    .cloned(),
-            );
-        }
-    }
-    if !held.is_empty() {
-        return Err(invalid(
-            "roles",
-            format!(
-                "principals still hold roles this policy drops: {}; change their roles first",
-                held.into_iter().collect::<Vec<_>>().join(", ")
-            ),
-        ));
-    }
-    let document = serde_json::to_string(policy.document()).map_err(|e| ApiError::internal(&e))?;
     audit.detail(
         "roles",
         json!(policy.document().roles.keys().collect::<Vec<_>>()),
     );
-    audit
-        .commit(
-            &state,
+    let journal = audit.journal(&state, &caller, http::StatusCode::OK);
+    let version = state
+        .policy_admin()
+        .replace(
             &caller,
-            http::StatusCode::OK,
-            StoreChange::from(IdentityChange::StoreAccessPolicy {
-                document,
-                now: OffsetDateTime::now_utc(),
-            }),
+            granted,
+            &policy,
+            OffsetDateTime::now_utc(),
+            &journal,
         )
         .await?;
-    let version = state
-        .store()
-        .access_policy()
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_or(0, |(_, version)| version);
     state.set_policy(policy, version, "api");
     get_policy(State(state), caller).await
 }

@@ -79,21 +79,12 @@ fn body_of(record: &PrincipalRecord, now: OffsetDateTime) -> PrincipalBody {
     }
 }
 
-pub(super) fn store_error(e: rampart_store::StoreError) -> ApiError {
-    ApiError::internal(&e)
-}
-
 pub(super) fn principal_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError::not_found("no principal with that id"))
 }
 
 pub(super) async fn load(state: &AppState, id: Uuid) -> Result<PrincipalRecord, ApiError> {
-    state
-        .store()
-        .principal(id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::not_found("no principal with that id"))
+    Ok(state.principals().get(id).await?)
 }
 
 fn valid_name(name: &str) -> bool {
@@ -165,7 +156,9 @@ impl From<IdentityError> for ApiError {
             IdentityError::NotFound(what) => ApiError::not_found(what),
             IdentityError::Forbidden(what) => ApiError::forbidden(&what),
             IdentityError::Denied(denied) => denied.into(),
+            IdentityError::InvalidField { field, message } => invalid(field, message),
             IdentityError::Conflict(what) => ApiError::conflict(what),
+            IdentityError::Journal(e) => e.into(),
             IdentityError::Store(cause) => ApiError::internal(&*cause),
         }
     }
@@ -355,10 +348,6 @@ pub struct PrincipalsPage {
     pub next_cursor: Option<String>,
 }
 
-fn can_read_principals(state: &AppState, caller: &Caller) -> bool {
-    caller.holds(&state.policy(), "users:read") || caller.holds(&state.policy(), "users:manage")
-}
-
 /// Lists principals.
 #[utoipa::path(get, path = "/v1/principals", tag = "identity", security(("bearer" = [])), params(crate::http::request::PageQuery),
     responses((status = 200, description = "A page of principals", body = PrincipalsPage)))]
@@ -367,9 +356,6 @@ pub async fn list_principals(
     caller: Caller,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<PrincipalsPage>, ApiError> {
-    if !can_read_principals(&state, &caller) {
-        return Err(ApiError::forbidden("users:read"));
-    }
     let limit = page_limit(query.limit)?;
     let after = match &query.cursor {
         Some(c) => Some(
@@ -379,10 +365,9 @@ pub async fn list_principals(
         None => None,
     };
     let records = state
-        .store()
-        .list_principals(after, limit)
-        .await
-        .map_err(store_error)?;
+        .principals()
+        .list(&state.policy(), &caller, after, limit)
+        .await?;
     let now = OffsetDateTime::now_utc();
     let next_cursor = (records.len() == limit as usize)
         .then(|| records.last().map(|r| r.principal.id.to_string()))
@@ -403,10 +388,10 @@ pub async fn get_principal(
     Path(id): Path<String>,
 ) -> Result<Json<PrincipalBody>, ApiError> {
     let id = principal_id(&id)?;
-    if id != caller.principal().id && !can_read_principals(&state, &caller) {
-        return Err(ApiError::forbidden("users:read"));
-    }
-    let record = load(&state, id).await?;
+    let record = state
+        .principals()
+        .readable(&state.policy(), &caller, id)
+        .await?;
     Ok(Json(body_of(&record, OffsetDateTime::now_utc())))
 }
 
@@ -423,12 +408,14 @@ pub async fn update_principal(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<PrincipalBody>, ApiError> {
     audit.note("principals.update", "principal", &id);
-    caller.require::<perm::UsersManage>(&state.policy())?;
+    let granted = caller.require::<perm::UsersManage>(&state.policy())?;
     let id = principal_id(&id)?;
     let object = object(&body, &["roles", "teams", "disabled", "email"], "")?;
     let one = |e: FieldError| ApiError::validation(vec![e]);
-    let target = load(&state, id).await?;
-    may_manage(&state, &caller, &target.principal)?;
+    let target = state
+        .principals()
+        .manageable(&state.policy(), &caller, granted, id)
+        .await?;
     let roles = names(object, "roles").map_err(one)?;
     if let Some(roles) = &roles {
         check_roles(&state, &caller, roles)?;
@@ -518,10 +505,12 @@ pub async fn disable_principal(
     Path(id): Path<String>,
 ) -> Result<Json<PrincipalBody>, ApiError> {
     audit.note("principals.disable", "principal", &id);
-    caller.require::<perm::UsersManage>(&state.policy())?;
+    let granted = caller.require::<perm::UsersManage>(&state.policy())?;
     let id = principal_id(&id)?;
-    let target = load(&state, id).await?;
-    may_manage(&state, &caller, &target.principal)?;
+    let target = state
+        .principals()
+        .manageable(&state.policy(), &caller, granted, id)
+        .await?;
     let update = PrincipalUpdate {
         disabled: Some(true),
         ..PrincipalUpdate::default()

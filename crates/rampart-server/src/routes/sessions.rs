@@ -373,7 +373,7 @@ pub async fn introspect(
             tracing::info!(reason, "introspection: credential not active");
             Ok(Json(json!({"active": false})))
         }
-        Err(CredentialError::Store(e)) => Err(ApiError::internal(&e)),
+        Err(CredentialError::Store(e)) => Err(e.into()),
     }
 }
 
