@@ -22,7 +22,7 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
-use crate::http::request::{invalid, object, page_limit, text, time_text};
+use crate::http::request::{Page, invalid, object, page_limit, text, time_text};
 use crate::problem::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -315,15 +315,6 @@ pub async fn create_api_key(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-/// A page of API keys.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApiKeysPage {
-    /// Keys by id.
-    pub items: Vec<ApiKeyBody>,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub next_cursor: Option<String>,
-}
-
 /// `?principal_id=…&limit=N&cursor=C`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -338,12 +329,12 @@ pub struct KeysQuery {
 
 /// Lists API keys (metadata only).
 #[utoipa::path(get, path = "/v1/api-keys", tag = "identity", security(("bearer" = [])), params(KeysQuery),
-    responses((status = 200, description = "A page of keys", body = ApiKeysPage)))]
+    responses((status = 200, description = "A page of keys", body = Page<ApiKeyBody>)))]
 pub async fn list_api_keys(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<KeysQuery>,
-) -> Result<Json<ApiKeysPage>, ApiError> {
+) -> Result<Json<Page<ApiKeyBody>>, ApiError> {
     let limit = page_limit(query.limit)?;
     let requested = match &query.principal_id {
         Some(id) => Some(Uuid::parse_str(id).map_err(|_| invalid("principal_id", "is not an id"))?),
@@ -376,7 +367,7 @@ pub async fn list_api_keys(
             body
         })
         .collect();
-    Ok(Json(ApiKeysPage { items, next_cursor }))
+    Ok(Json(Page { items, next_cursor }))
 }
 
 /// The key `id`, if the caller may manage it (its own principal's, or with `api_keys:manage`).

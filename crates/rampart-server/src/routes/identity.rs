@@ -26,7 +26,7 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
-use crate::http::request::{PageQuery, field, invalid, object, page_limit, text, time_text};
+use crate::http::request::{Page, PageQuery, field, invalid, object, page_limit, text, time_text};
 use crate::problem::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -339,23 +339,14 @@ pub async fn create_principal(
     Ok((StatusCode::CREATED, Json(body_of(&record, now))))
 }
 
-/// A page of principals.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PrincipalsPage {
-    /// Principals by id.
-    pub items: Vec<PrincipalBody>,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub next_cursor: Option<String>,
-}
-
 /// Lists principals.
 #[utoipa::path(get, path = "/v1/principals", tag = "identity", security(("bearer" = [])), params(crate::http::request::PageQuery),
-    responses((status = 200, description = "A page of principals", body = PrincipalsPage)))]
+    responses((status = 200, description = "A page of principals", body = Page<PrincipalBody>)))]
 pub async fn list_principals(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Json<PrincipalsPage>, ApiError> {
+) -> Result<Json<Page<PrincipalBody>>, ApiError> {
     let limit = page_limit(query.limit)?;
     let after = match &query.cursor {
         Some(c) => Some(
@@ -372,7 +363,7 @@ pub async fn list_principals(
     let next_cursor = (records.len() == limit as usize)
         .then(|| records.last().map(|r| r.principal.id.to_string()))
         .flatten();
-    Ok(Json(PrincipalsPage {
+    Ok(Json(Page {
         items: records.iter().map(|r| body_of(r, now)).collect(),
         next_cursor,
     }))

@@ -13,8 +13,9 @@ use rampart_access::totp::{Totp, TotpSecret, otpauth_uri};
 use rampart_crypto::SealContext;
 use rampart_store::StoreChange;
 use secrecy::ExposeSecret;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -22,13 +23,37 @@ use uuid::Uuid;
 use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::{Caller, CredentialKind};
 use crate::http::json::ApiJson;
-use crate::http::request::{invalid, object, text};
+use crate::http::request::invalid;
 use crate::problem::ApiError;
 use crate::routes::identity::{load, may_manage, principal_id};
 use crate::state::AppState;
 
 fn totp_context(id: Uuid) -> SealContext {
     SealContext::new(format!("totp/{id}"), 1)
+}
+
+/// A new TOTP secret, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct TotpEnrollment {
+    /// The secret, base32 (RFC 4648, no padding).
+    pub secret_b32: String,
+    /// The `otpauth://totp/…` URI for authenticator apps.
+    pub otpauth_uri: String,
+}
+
+/// `POST /v1/principals/{id}/totp/confirm`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmTotpRequest {
+    /// The current code of the pending secret.
+    pub code: String,
+}
+
+/// Whether TOTP is enabled.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpState {
+    /// Whether TOTP is enabled now.
+    pub totp_enabled: bool,
 }
 
 /// The identity service's [`TotpOpener`]: TOTP secrets sealed by the deployment's KEK.
@@ -65,13 +90,14 @@ fn self_in_session(caller: &Caller, id: Uuid) -> Result<(), ApiError> {
 /// Starts TOTP enrollment: a new secret, in effect after confirmation.
 #[utoipa::path(post, path = "/v1/principals/{id}/totp", tag = "identity", security(("bearer" = [])),
     params(("id" = String, Path, description = "The principal's id")),
-    responses((status = 201, description = "{\"secret_b32\": \"…\", \"otpauth_uri\": \"otpauth://totp/…\"}", body = Object)))]
+    responses((status = 201, description = "The new secret, in effect after confirmation", body = TotpEnrollment),
+        (status = 409, description = "TOTP is enabled already", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn enroll_totp(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<TotpEnrollment>), ApiError> {
     audit.note("principals.totp_enroll", "principal", &id);
     let id = principal_id(&id)?;
     self_in_session(&caller, id)?;
@@ -100,10 +126,10 @@ pub async fn enroll_totp(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "secret_b32": secret.to_base32(),
-            "otpauth_uri": otpauth_uri("Rampart", &record.principal.name, &secret),
-        })),
+        Json(TotpEnrollment {
+            secret_b32: secret.to_base32(),
+            otpauth_uri: otpauth_uri("Rampart", &record.principal.name, &secret),
+        }),
     ))
 }
 
@@ -114,23 +140,20 @@ pub(super) fn now_unix(now: OffsetDateTime) -> u64 {
 /// Confirms TOTP enrollment with a current code.
 #[utoipa::path(post, path = "/v1/principals/{id}/totp/confirm", tag = "identity", security(("bearer" = [])),
     params(("id" = String, Path, description = "The principal's id")),
-    request_body(content = Object, description = "{\"code\": \"123456\"}"),
-    responses((status = 200, description = "{\"totp_enabled\": true}", body = Object),
-        (status = 422, description = "Wrong code", body = crate::problem::Problem, content_type = "application/problem+json")))]
+    request_body = ConfirmTotpRequest,
+    responses((status = 200, description = "TOTP is enabled", body = TotpState),
+        (status = 409, description = "No enrollment pending, or another one replaced it", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn confirm_totp(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<ConfirmTotpRequest>,
+) -> Result<Json<TotpState>, ApiError> {
     audit.note("principals.totp_confirm", "principal", &id);
     let id = principal_id(&id)?;
     self_in_session(&caller, id)?;
-    let object = object(&body, &["code"], "")?;
-    let code = text(object, "code", "code", true)
-        .map_err(|e| ApiError::validation(vec![e]))?
-        .unwrap_or_default();
+    let code = body.code.as_str();
     let record = load(&state, id).await?;
     let pending = record.totp_pending.clone().ok_or_else(|| {
         ApiError::conflict("no TOTP enrollment is pending: POST /v1/principals/{id}/totp first")
@@ -166,19 +189,19 @@ pub async fn confirm_totp(
             "another enrollment replaced this one meanwhile; enroll again",
         ));
     }
-    Ok(Json(json!({"totp_enabled": true})))
+    Ok(Json(TotpState { totp_enabled: true }))
 }
 
 /// Removes TOTP.
 #[utoipa::path(delete, path = "/v1/principals/{id}/totp", tag = "identity", security(("bearer" = [])),
     params(("id" = String, Path, description = "The principal's id")),
-    responses((status = 200, description = "{\"totp_enabled\": false}", body = Object)))]
+    responses((status = 200, description = "TOTP is removed", body = TotpState)))]
 pub async fn remove_totp(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TotpState>, ApiError> {
     audit.note("principals.totp_remove", "principal", &id);
     caller.require::<perm::UsersManage>(&state.policy())?;
     let id = principal_id(&id)?;
@@ -195,7 +218,9 @@ pub async fn remove_totp(
     {
         return Err(ApiError::not_found("no principal with that id"));
     }
-    Ok(Json(json!({"totp_enabled": false})))
+    Ok(Json(TotpState {
+        totp_enabled: false,
+    }))
 }
 
 /// This module's routes, their OpenAPI paths and their audit behaviour.
