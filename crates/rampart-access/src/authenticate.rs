@@ -114,6 +114,7 @@ impl<S: AccessStore> Authenticator<S> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests may read the clock")]
 mod tests {
     use std::collections::HashMap;
     use std::sync::Mutex;

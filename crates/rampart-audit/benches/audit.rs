@@ -1,6 +1,10 @@
 //! In-process audit figures: leaf preparation (validation, RFC 8785, SHA-256) and verification
 //! (re-hash of stored canonical entries plus the tree), per entry.
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark stamps its entries with the clock"
+)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rampart_audit::Verifier;

@@ -42,14 +42,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     for size in SIZES {
         let message = plaintext(size);
         // Warm-up, and the token the decryption loop opens.
-        let token = key.encrypt(&message)?;
+        let token = key.encrypt(&message, 0)?;
         for _ in 0..n.min(1000) {
-            black_box(key.encrypt(black_box(&message))?);
+            black_box(key.encrypt(black_box(&message), 0)?);
         }
 
         let start = Instant::now();
         for _ in 0..n {
-            black_box(key.encrypt(black_box(&message))?);
+            black_box(key.encrypt(black_box(&message), 0)?);
         }
         report(size, "encrypt", n, start.elapsed().as_secs_f64());
 

@@ -158,6 +158,14 @@ pub fn parse_token(token: &str) -> Result<ParsedToken, FernetError> {
 }
 
 /// Seconds since the Unix epoch now (0 if the system clock is set before 1970).
+///
+/// The crate's only read of the wall clock, for the callers of [`crate::Keyring::encrypt`],
+/// [`crate::Keyring::decrypt`] and [`crate::Keyring::rewrap`] that do not pass `now` yet: new code
+/// passes the time in (`encrypt_at`, `decrypt_at`, `rewrap_at`).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the one clock read left in rampart-crypto, until the keys service and card vault pass `now` (issue 12)"
+)]
 pub fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -214,10 +222,10 @@ impl FernetKey {
         bytes
     }
 
-    /// Encrypts `plaintext` into a token stamped with the current time and a random IV.
-    pub fn encrypt(&self, plaintext: &[u8]) -> Result<String, CryptoError> {
+    /// Encrypts `plaintext` into a token stamped with `now` (Unix seconds) and a random IV.
+    pub fn encrypt(&self, plaintext: &[u8], now: u64) -> Result<String, CryptoError> {
         let iv = random_secret::<IV_LEN>()?;
-        Ok(self.encrypt_at(plaintext, now_unix(), *iv))
+        Ok(self.encrypt_at(plaintext, now, *iv))
     }
 
     /// Encrypts `plaintext` into a token with the given timestamp and IV. The IV must be
@@ -417,7 +425,7 @@ mod tests {
             let plaintext: Vec<u8> = (0..len)
                 .map(|i| u8::try_from(i * 7 % 256).expect("byte"))
                 .collect();
-            let token = key.encrypt(&plaintext).expect("rng");
+            let token = key.encrypt(&plaintext, now_unix()).expect("rng");
             let parsed = parse_token(&token).expect("parses");
             assert!(key.verify_signature(&parsed));
             assert_eq!(parsed.ciphertext().len(), (len / 16 + 1) * 16);
@@ -431,8 +439,8 @@ mod tests {
     #[test]
     fn encrypt_uses_a_fresh_iv_each_time() {
         let key = test_key();
-        let a = parse_token(&key.encrypt(b"same").expect("rng")).expect("parses");
-        let b = parse_token(&key.encrypt(b"same").expect("rng")).expect("parses");
+        let a = parse_token(&key.encrypt(b"same", 0).expect("rng")).expect("parses");
+        let b = parse_token(&key.encrypt(b"same", 0).expect("rng")).expect("parses");
         assert_ne!(a.iv(), b.iv());
     }
 

@@ -361,11 +361,23 @@ impl Keyring {
         }
     }
 
-    /// Encrypts with the latest version: `(ciphertext, version)`.
+    /// Encrypts with the latest version: `(ciphertext, version)`, reading the clock for Fernet
+    /// timestamps; [`Keyring::encrypt_at`] takes the time instead.
     pub fn encrypt(
         &self,
         plaintext: &[u8],
         associated_data: Option<&[u8]>,
+    ) -> Result<(String, u32), KeyOpError> {
+        self.encrypt_at(plaintext, associated_data, fernet::now_unix())
+    }
+
+    /// Encrypts with the latest version at `now` (Unix seconds, the timestamp of a Fernet token):
+    /// `(ciphertext, version)`.
+    pub fn encrypt_at(
+        &self,
+        plaintext: &[u8],
+        associated_data: Option<&[u8]>,
+        now: u64,
     ) -> Result<(String, u32), KeyOpError> {
         let entry = self.latest_entry()?;
         let done = entry.encryptions.fetch_add(1, Ordering::Relaxed);
@@ -385,7 +397,9 @@ impl Keyring {
                 if associated_data.is_some() {
                     return Err(KeyOpError::AssociatedDataUnsupported);
                 }
-                let token = key.encrypt(plaintext).map_err(|_| KeyOpError::Random)?;
+                let token = key
+                    .encrypt(plaintext, now)
+                    .map_err(|_| KeyOpError::Random)?;
                 Ok((token, self.latest))
             }
             _ => Err(self.wrong_type("encrypt")),
@@ -393,12 +407,25 @@ impl Keyring {
     }
 
     /// Decrypts: `(plaintext, version that decrypted it)`. `ttl_seconds` applies to Fernet
-    /// tokens only.
+    /// tokens only, checked against the clock; [`Keyring::decrypt_at`] takes the time instead.
     pub fn decrypt(
         &self,
         ciphertext: &str,
         associated_data: Option<&[u8]>,
         ttl_seconds: Option<u64>,
+    ) -> Result<(Zeroizing<Vec<u8>>, u32), KeyOpError> {
+        self.decrypt_at(ciphertext, associated_data, ttl_seconds, fernet::now_unix())
+    }
+
+    /// Decrypts at `now` (Unix seconds, against which a Fernet token's `ttl_seconds` is
+    /// checked): `(plaintext, version that decrypted it)`. `ttl_seconds` applies to Fernet
+    /// tokens only.
+    pub fn decrypt_at(
+        &self,
+        ciphertext: &str,
+        associated_data: Option<&[u8]>,
+        ttl_seconds: Option<u64>,
+        now: u64,
     ) -> Result<(Zeroizing<Vec<u8>>, u32), KeyOpError> {
         match self.key_type {
             KeyType::Aes256Gcm => {
@@ -423,7 +450,7 @@ impl Keyring {
                 if associated_data.is_some() {
                     return Err(KeyOpError::AssociatedDataUnsupported);
                 }
-                self.fernet_decrypt(ciphertext, ttl_seconds)
+                self.fernet_decrypt(ciphertext, ttl_seconds, now)
             }
             _ => Err(self.wrong_type("decrypt")),
         }
@@ -433,9 +460,9 @@ impl Keyring {
         &self,
         token: &str,
         ttl_seconds: Option<u64>,
+        now: u64,
     ) -> Result<(Zeroizing<Vec<u8>>, u32), KeyOpError> {
         let parsed = fernet::parse_token(token).map_err(KeyOpError::Fernet)?;
-        let now = fernet::now_unix();
         for (version, entry) in self.versions.iter().rev() {
             let VersionKey::Fernet(key) = &entry.operation else {
                 continue;
@@ -459,14 +486,26 @@ impl Keyring {
     }
 
     /// Re-encrypts under the latest version without revealing the plaintext:
-    /// `(ciphertext, version)`.
+    /// `(ciphertext, version)`, reading the clock for Fernet timestamps; [`Keyring::rewrap_at`]
+    /// takes the time instead.
     pub fn rewrap(
         &self,
         ciphertext: &str,
         associated_data: Option<&[u8]>,
     ) -> Result<(String, u32), KeyOpError> {
-        let (plaintext, _) = self.decrypt(ciphertext, associated_data, None)?;
-        self.encrypt(&plaintext, associated_data)
+        self.rewrap_at(ciphertext, associated_data, fernet::now_unix())
+    }
+
+    /// Re-encrypts under the latest version at `now` (Unix seconds) without revealing the
+    /// plaintext: `(ciphertext, version)`.
+    pub fn rewrap_at(
+        &self,
+        ciphertext: &str,
+        associated_data: Option<&[u8]>,
+        now: u64,
+    ) -> Result<(String, u32), KeyOpError> {
+        let (plaintext, _) = self.decrypt_at(ciphertext, associated_data, None, now)?;
+        self.encrypt_at(&plaintext, associated_data, now)
     }
 
     /// HMAC-SHA256 of `input` under the latest version: `rampart:v<version>:<base64>`.

@@ -141,7 +141,7 @@ fn python_decrypts_what_rust_encrypts() {
     let plaintexts = plaintexts();
     let tokens: Vec<String> = plaintexts
         .iter()
-        .map(|p| key.encrypt(p).expect("rng"))
+        .map(|p| key.encrypt(p, now_unix()).expect("rng"))
         .collect();
     let out = python(
         PYTHON_DECRYPTS,

@@ -460,31 +460,26 @@ impl KeyService {
         Ok(rotated)
     }
 
-    /// The background task: every `interval`, flush counts and rotate what is due, auditing
-    /// each automatic rotation.
-    pub async fn run_maintenance(self: Arc<Self>, interval: Duration, audit: AuditLog<Store>) {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            if let Err(e) = self.flush_counts().await {
-                tracing::warn!(error = %e, "cannot store key encryption counts");
-            }
-            match self.rotate_due(now_micros()).await {
-                Ok(rotated) => {
-                    for name in rotated {
-                        crate::system_audit::record(
-                            &audit,
-                            "rampart",
-                            "keys.rotate",
-                            ("key", &name),
-                            serde_json::json!({"reason": "automatic"}),
-                        )
-                        .await;
-                    }
+    /// One run of the maintenance job: flush counts and rotate what is due, auditing each
+    /// automatic rotation. The job runner calls it every `key_maintenance_interval_seconds`.
+    pub async fn maintenance_tick(&self, audit: &AuditLog<Store>) {
+        if let Err(e) = self.flush_counts().await {
+            tracing::warn!(error = %e, "cannot store key encryption counts");
+        }
+        match self.rotate_due(now_micros()).await {
+            Ok(rotated) => {
+                for name in rotated {
+                    crate::system_audit::record(
+                        audit,
+                        "rampart",
+                        "keys.rotate",
+                        ("key", &name),
+                        serde_json::json!({"reason": "automatic"}),
+                    )
+                    .await;
                 }
-                Err(e) => tracing::warn!(error = %e, "automatic key rotation failed"),
             }
+            Err(e) => tracing::warn!(error = %e, "automatic key rotation failed"),
         }
     }
 }

@@ -7,9 +7,7 @@
 
 pub mod audit_export;
 pub mod card_vault;
-pub mod config;
 pub mod denials;
-pub mod deployment;
 pub mod hash_pool;
 pub mod http;
 pub mod identity_cache;
@@ -25,10 +23,14 @@ pub mod state;
 pub mod system_audit;
 pub mod tls;
 
+/// Settings and start-up live in the application layer; these paths stay for the server's code.
+pub use rampart_app::{config, deployment};
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use rampart_access::Authenticator;
+use rampart_app::jobs::{Job, JobRunner, TickError};
 
 use crate::card_vault::CardVault;
 use crate::config::Settings;
@@ -133,62 +135,91 @@ fn identity(
     })
 }
 
-/// Every 2 s: store counted API-key uses; every 5 s: pick up a policy another server stored;
-/// every minute: purge login throttles that hold nothing.
-async fn identity_maintenance(state: AppState) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(2));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut tick: u64 = 0;
-    loop {
-        ticker.tick().await;
-        tick += 1;
+/// The identity jobs. Per node, every 2 s: forget rate-limiter state of quiet addresses and
+/// names, store the API-key uses counted in memory; every 6 s: pick up a policy another server
+/// stored. Cluster-wide, every minute: purge login throttles that hold nothing.
+fn identity_maintenance(state: &AppState, jobs: &mut JobRunner) {
+    let every_2s = Duration::from_secs(2);
+    let s = state.clone();
+    jobs.spawn(Job::per_node("rate-limiter-retain", every_2s, move || {
         // Forget limiter state of addresses and names that are quiet again.
-        state.identity().login_per_ip.retain_recent();
-        state.identity().login_per_name.retain_recent();
-        let uses: Vec<_> = match state.identity().key_uses.lock() {
-            Ok(mut uses) => uses.drain().map(|(id, (n, at))| (id, n, at)).collect(),
-            Err(_) => Vec::new(),
-        };
-        if !uses.is_empty()
-            && let Err(e) = state.store().add_api_key_usage(&uses).await
-        {
-            tracing::warn!(error = %e, "cannot store API key usage counts; keeping them for the next try");
-            for (id, n, at) in uses {
-                state.count_key_uses(id, n, at);
+        s.identity().login_per_ip.retain_recent();
+        s.identity().login_per_name.retain_recent();
+        std::future::ready(Ok(()))
+    }));
+    let s = state.clone();
+    jobs.spawn(Job::per_node("api-key-usage-flush", every_2s, move || {
+        let state = s.clone();
+        async move {
+            let uses: Vec<_> = match state.identity().key_uses.lock() {
+                Ok(mut uses) => uses.drain().map(|(id, (n, at))| (id, n, at)).collect(),
+                Err(_) => Vec::new(),
+            };
+            if uses.is_empty() {
+                return Ok(());
             }
-        }
-        if tick.is_multiple_of(30) {
-            // Login throttles whose window is over and that hold no lock: forget them.
-            let window = time::Duration::seconds(
-                i64::try_from(state.settings().lockout_seconds).unwrap_or(i64::MAX),
-            );
-            if let Err(e) = state
-                .store()
-                .purge_login_throttles(window, time::OffsetDateTime::now_utc())
-                .await
-            {
-                tracing::warn!(error = %e, "cannot purge expired login throttles");
-            }
-        }
-        if tick.is_multiple_of(3) && state.policy_source() != "file" {
-            match state.store().access_policy().await {
-                Ok(Some((json, version))) if version > state.policy_version() => {
-                    let parsed = serde_json::from_str::<serde_json::Value>(&json)
-                        .ok()
-                        .and_then(|v| rampart_access::Policy::from_json(&v).ok());
-                    match parsed {
-                        Some(policy) => {
-                            state.set_policy(policy, version, "api");
-                            tracing::info!(version, "role policy reloaded");
-                        }
-                        None => tracing::error!(version, "stored role policy does not compile"),
-                    }
+            if let Err(e) = state.store().add_api_key_usage(&uses).await {
+                for (id, n, at) in uses {
+                    state.count_key_uses(id, n, at);
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot read the stored role policy"),
+                return Err(TickError::new(
+                    "cannot store API key usage counts; keeping them for the next try",
+                    e,
+                ));
             }
+            Ok(())
         }
-    }
+    }));
+    let s = state.clone();
+    jobs.spawn(Job::leased(
+        "login-throttle-purge",
+        Duration::from_secs(60),
+        move || {
+            let state = s.clone();
+            async move {
+                // Login throttles whose window is over and that hold no lock: forget them.
+                let window = time::Duration::seconds(
+                    i64::try_from(state.settings().lockout_seconds).unwrap_or(i64::MAX),
+                );
+                state
+                    .store()
+                    .purge_login_throttles(window, time::OffsetDateTime::now_utc())
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| TickError::new("cannot purge expired login throttles", e))
+            }
+        },
+    ));
+    let s = state.clone();
+    jobs.spawn(Job::per_node(
+        "role-policy-reload",
+        Duration::from_secs(6),
+        move || {
+            let state = s.clone();
+            async move {
+                if state.policy_source() == "file" {
+                    return Ok(());
+                }
+                match state.store().access_policy().await {
+                    Ok(Some((json, version))) if version > state.policy_version() => {
+                        let parsed = serde_json::from_str::<serde_json::Value>(&json)
+                            .ok()
+                            .and_then(|v| rampart_access::Policy::from_json(&v).ok());
+                        match parsed {
+                            Some(policy) => {
+                                state.set_policy(policy, version, "api");
+                                tracing::info!(version, "role policy reloaded");
+                            }
+                            None => tracing::error!(version, "stored role policy does not compile"),
+                        }
+                        Ok(())
+                    }
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(TickError::new("cannot read the stored role policy", e)),
+                }
+            }
+        },
+    ));
 }
 
 /// The application state and router for an opened deployment.
@@ -227,10 +258,27 @@ pub fn app(
         deployment.store.clone(),
         deployment.card_fingerprint_key,
     ));
-    tokio::spawn(Arc::clone(&keys).run_maintenance(
-        Duration::from_secs(settings.key_maintenance_interval_seconds.max(1)),
-        deployment.audit.clone(),
-    ));
+    // Background work runs through the job runner; its tasks end with the runtime.
+    let mut jobs = JobRunner::new(deployment.store.clone());
+    let key_interval = Duration::from_secs(settings.key_maintenance_interval_seconds.max(1));
+    let (maintained, audit) = (Arc::clone(&keys), deployment.audit.clone());
+    jobs.spawn(Job::leased("key-maintenance", key_interval, move || {
+        let (keys, audit) = (Arc::clone(&maintained), audit.clone());
+        async move {
+            keys.maintenance_tick(&audit).await;
+            Ok(())
+        }
+    }));
+    // Every node stores the encryptions it counted; the leased job above does so before rotating.
+    let counted = Arc::clone(&keys);
+    jobs.spawn(Job::per_node("key-count-flush", key_interval, move || {
+        let keys = Arc::clone(&counted);
+        async move {
+            keys.flush_counts()
+                .await
+                .map_err(|e| TickError::new("cannot store key encryption counts", e))
+        }
+    }));
     let policy = access_policy(&settings, deployment.stored_policy.as_ref())?;
     let identity = identity(&settings, &deployment.session_seed, cache)?;
     let state = AppState::new(state::StateParts {
@@ -244,7 +292,7 @@ pub fn app(
         vault,
         settings,
     });
-    tokio::spawn(identity_maintenance(state.clone()));
+    identity_maintenance(&state, &mut jobs);
     tokio::spawn(denials::run_summaries(state.clone()));
     let router = routes::router(state.clone());
     Ok((state, router))

@@ -37,7 +37,8 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 ///   session);
 /// - with a JSON body: `400` (not JSON), `413` (too large), `415` (not `application/json`) and
 ///   `422` (invalid fields);
-/// - with a path parameter: `404` (no such resource, or an integer out of range);
+/// - with a path parameter: `404` (no such resource, or an integer out of range) and `422`
+///   (a parameter of the wrong form);
 /// - with query parameters: `400` (not parseable) and `422` (invalid values).
 ///
 /// Every 4xx and 5xx answer, listed here or by the annotation, is `application/problem+json`.
@@ -80,6 +81,7 @@ fn add_problem_responses(document: &mut utoipa::openapi::OpenApi) {
             }
             if path {
                 statuses.push((404, "No such resource"));
+                statuses.push((422, "A path parameter is not valid"));
             }
             if query {
                 statuses.push((400, "A query parameter does not parse"));

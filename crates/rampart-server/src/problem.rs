@@ -260,6 +260,36 @@ impl ApiError {
         )
     }
 
+    /// The problem for an error status a framework layer answered in plain text before any
+    /// handler ran (axum's `Path` refusing a parameter that is not UTF-8 once decoded). Its text
+    /// is not kept: it may quote the request.
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::not_found("no such endpoint; see /openapi.json"),
+            StatusCode::METHOD_NOT_ALLOWED => Self::method_not_allowed(),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::payload_too_large(None),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::unsupported_media_type(),
+            status if status.is_server_error() => {
+                tracing::error!(
+                    status = status.as_u16(),
+                    "a framework layer failed the request"
+                );
+                Self::new(
+                    status,
+                    "internal",
+                    "Internal error",
+                    "an internal error occurred; quote the X-Request-Id header when reporting it",
+                )
+            }
+            status => Self::new(
+                status,
+                "bad-request",
+                "Malformed request",
+                "the request's path, parameters or headers could not be read (path segments must be UTF-8 once percent-decoded)",
+            ),
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -13,6 +13,7 @@ mod error;
 mod identity;
 mod identity_change;
 mod keys;
+mod lease;
 mod login_throttle;
 mod migrate;
 mod secrets;

@@ -60,6 +60,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_login_throttle.sql"),
         postgres: include_str!("../migrations/postgres/0006_login_throttle.sql"),
     },
+    Migration {
+        version: 7,
+        name: "leases",
+        sqlite: include_str!("../migrations/sqlite/0007_leases.sql"),
+        postgres: include_str!("../migrations/postgres/0007_leases.sql"),
+    },
 ];
 
 /// What a migration run did.

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use rampart_server::config::{FlagOverrides, LoadedSettings, Settings};
-use rampart_server::deployment::{self, Initialized, MasterKeySource};
+use rampart_app::config::{FlagOverrides, LoadedSettings, Settings};
+use rampart_app::deployment::{self, Initialized, MasterKeySource};
 use secrecy::ExposeSecret as _;
 use time::OffsetDateTime;
 
@@ -671,7 +671,7 @@ async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
         }
         let scheme = if tls.is_some() { "https" } else { "http" };
         let location = match &settings.database_url {
-            Some(url) => rampart_server::config::redact_url(url.expose_secret()),
+            Some(url) => rampart_app::config::redact_url(url.expose_secret()),
             None => settings.data_dir.display().to_string(),
         };
         writeln!(

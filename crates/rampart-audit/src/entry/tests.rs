@@ -1,4 +1,5 @@
 //! Unit tests of entry validation and the canonical form.
+#![allow(clippy::disallowed_methods, reason = "tests may read the clock")]
 use super::*;
 use serde_json::json;
 

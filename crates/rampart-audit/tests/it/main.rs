@@ -6,6 +6,7 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
+#![allow(clippy::disallowed_methods, reason = "tests may read the clock")]
 
 mod canonical;
 mod export;

@@ -11,37 +11,8 @@ use std::net::{IpAddr, SocketAddr};
 use http::HeaderMap;
 use ipnet::IpNet;
 
-/// Which header the trusted proxies set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ForwardedHeader {
-    /// `X-Forwarded-For: client, proxy1, proxy2`.
-    #[default]
-    XForwardedFor,
-    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
-    Forwarded,
-}
-
-impl ForwardedHeader {
-    /// The setting's spelling: `x-forwarded-for` or `forwarded`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::XForwardedFor => "x-forwarded-for",
-            Self::Forwarded => "forwarded",
-        }
-    }
-}
-
-impl std::str::FromStr for ForwardedHeader {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "x-forwarded-for" => Ok(Self::XForwardedFor),
-            "forwarded" => Ok(Self::Forwarded),
-            _ => Err("expected x-forwarded-for or forwarded".to_owned()),
-        }
-    }
-}
+/// Which header the trusted proxies set: a setting, defined with the others.
+pub use rampart_app::config::ForwardedHeader;
 
 fn trusted(addr: IpAddr, proxies: &[IpNet]) -> bool {
     proxies.iter().any(|net| net.contains(&addr))

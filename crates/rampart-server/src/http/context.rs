@@ -1,5 +1,6 @@
 //! The request context middleware: request ids, the per-request log span, the request timeout,
-//! the body-size precheck and metrics.
+//! the body-size precheck, metrics, and problem+json for the errors axum itself answers in plain
+//! text (a path parameter that is not UTF-8).
 //!
 //! Log lines carry the route template, never the raw path or query string, which may hold
 //! identifiers or tokens that must stay out of logs.
@@ -107,6 +108,9 @@ pub async fn request_context(
             }),
         }
     };
+    if plain_text_error(&response) {
+        response = as_problem(response);
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
@@ -125,9 +129,61 @@ pub async fn request_context(
     response
 }
 
+/// Whether a response is an error in plain text: what axum's own rejections answer (a path
+/// parameter that is not UTF-8), never Rampart's, whose errors are problem+json.
+fn plain_text_error(response: &Response) -> bool {
+    let status = response.status();
+    (status.is_client_error() || status.is_server_error())
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/plain"))
+}
+
+/// The same status as problem+json, keeping the response's other headers (`Allow`,
+/// `Retry-After`, …) but not its text, which may quote the request.
+fn as_problem(response: Response) -> Response {
+    let (parts, _) = response.into_parts();
+    let mut problem = ApiError::from_status(parts.status).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_errors_become_problems_and_keep_their_headers() {
+        let plain = Response::builder()
+            .status(http::StatusCode::BAD_REQUEST)
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .header(header::RETRY_AFTER, "3")
+            .body(axum::body::Body::from(
+                "Invalid URL: Cannot parse `4111111111111111`",
+            ))
+            .expect("response");
+        assert!(plain_text_error(&plain));
+        let problem = as_problem(plain);
+        assert_eq!(problem.status(), http::StatusCode::BAD_REQUEST);
+        assert_eq!(
+            problem.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert_eq!(problem.headers()[header::RETRY_AFTER], "3");
+
+        let ok = Response::builder()
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(axum::body::Body::empty())
+            .expect("response");
+        assert!(!plain_text_error(&ok), "a 200 in text (metrics) stays");
+        assert!(!plain_text_error(&ApiError::not_found("x").into_response()));
+    }
 
     #[test]
     fn request_ids_are_checked() {

@@ -64,8 +64,15 @@ fn is_json(request: &Request) -> bool {
 /// naming the field (see the module documentation).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(deserializer) {
-        Ok(value) => Ok(value),
+    match serde_path_to_error::deserialize::<_, T>(&mut *deserializer) {
+        Ok(value) => match deserializer.end() {
+            Ok(()) => Ok(value),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "the body is not valid JSON: something follows the value (line {}, column {})",
+                e.line(),
+                e.column()
+            ))),
+        },
         Err(e) => {
             let path = e.path().to_string();
             let parent = parent_path(e.path());
@@ -101,8 +108,8 @@ fn describe(path: &str, text: &str) -> (String, String) {
             format!("{path}.{name}")
         }
     };
-    let at = if path == "." {
-        String::new()
+    let at = if path.is_empty() || path == "." {
+        "body".to_owned()
     } else {
         path.to_owned()
     };
@@ -253,7 +260,7 @@ mod tests {
             ("{}".to_owned(), "items", "is required"),
             (
                 format!(r#"{{"items": [], "{secret}": 1}}"#),
-                "",
+                "body",
                 "does not take",
             ),
             (
@@ -284,5 +291,90 @@ mod tests {
         let problem = error.problem();
         assert_eq!(problem.status, 400);
         assert!(!problem.detail.contains("4111"), "{}", problem.detail);
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct EncryptBody {
+        plaintext_b64: String,
+        version: Option<u32>,
+    }
+
+    const PAN: &str = "4111111111111111";
+
+    async fn answer(content_type: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+        let mut request = Request::builder().method("POST").uri("/");
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let request = request
+            .body(axum::body::Body::from(body.to_owned()))
+            .expect("request");
+        let error = ApiJson::<EncryptBody>::from_request(request, &())
+            .await
+            .expect_err("rejected");
+        let response = axum::response::IntoResponse::into_response(error);
+        let status = response.status().as_u16();
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).expect("problem+json"),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_typed_body_is_refused_by_field_without_quoting_it() {
+        let json = Some("application/json");
+        let cases = [
+            (
+                json,
+                format!(r#"{{"plaintext_b64": 1, "version": "{PAN}"}}"#),
+                422,
+                "plaintext_b64",
+            ),
+            (
+                json,
+                format!(r#"{{"plaintext_b64": "x", "version": "{PAN}"}}"#),
+                422,
+                "version",
+            ),
+            (
+                json,
+                format!(r#"{{"plaintext_b64": "x", "{PAN}": 1}}"#),
+                422,
+                "body",
+            ),
+            (json, r#"{"version": 1}"#.to_owned(), 422, "plaintext_b64"),
+            (json, format!(r#"["{PAN}"]"#), 422, "body"),
+            (json, format!(r#"{{"plaintext_b64": "{PAN}"#), 400, ""),
+            (
+                json,
+                format!(r#"{{"plaintext_b64": "{PAN}"}} {PAN}"#),
+                400,
+                "",
+            ),
+            (
+                Some("text/plain"),
+                format!(r#"{{"plaintext_b64": "{PAN}"}}"#),
+                415,
+                "",
+            ),
+            (None, format!(r#"{{"plaintext_b64": "{PAN}"}}"#), 415, ""),
+        ];
+        for (content_type, body, status, field) in cases {
+            let (got, problem) = answer(content_type, &body).await;
+            assert_eq!(got, status, "{body}: {problem}");
+            assert!(!problem.to_string().contains(PAN), "{problem}");
+            if status == 422 {
+                assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod audit_trail;
 pub mod auth;
 pub mod client_addr;
 pub mod context;
+pub mod deserialize;
 pub mod headers;
 pub mod json;
 pub mod query;

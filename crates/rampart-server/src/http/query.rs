@@ -1,10 +1,12 @@
 //! [`ApiQuery`]: the query-string extractor whose rejections are problem+json answers.
 
 use axum::extract::FromRequestParts;
+use axum::extract::rejection::QueryRejection;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::problem::{ApiError, FieldError};
+use super::deserialize::{Mistake, describe};
+use crate::problem::ApiError;
 
 /// Query parameters of type `T`.
 #[derive(Debug, Clone)]
@@ -16,74 +18,113 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Self(value)),
-            Err(rejection) => {
-                let text = rejection.body_text();
-                match invalid_parameter(&text) {
-                    // A typed parameter (a page `limit`) out of its type's range: 422 naming
-                    // it, like every other invalid parameter, without quoting the value.
-                    Some(name) => Err(ApiError::validation(vec![FieldError {
-                        field: name.to_owned(),
-                        message: "must be a whole number within the parameter's range".to_owned(),
-                    }])),
-                    None => Err(ApiError::bad_request(format!(
-                        "invalid query string: {text}"
-                    ))),
-                }
-            }
+            Err(rejection) => Err(rejected(&rejection)),
         }
     }
 }
 
-/// The integer parameter a deserialization error names (`Failed to deserialize query string:
-/// limit: number too large to fit in target type`), when it is one that did not parse.
-fn invalid_parameter(rejection: &str) -> Option<&str> {
-    /// What `ParseIntError` says: the only errors a typed (integer) parameter makes.
-    const INTEGER_ERRORS: &[&str] = &[
-        "invalid digit found in string",
-        "number too large to fit in target type",
-        "number too small to fit in target type",
-        "cannot parse integer from empty string",
-    ];
-    let reason = rejection.strip_prefix("Failed to deserialize query string: ")?;
-    let (name, error) = reason.split_once(": ")?;
-    let plain = INTEGER_ERRORS.contains(&error)
-        && !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    plain.then_some(name)
+/// The problem for a query string that does not deserialize: 422 naming a parameter whose value
+/// is not what it takes (an integer out of its type's range, a word not among its choices), 400
+/// for the shape of the query (a required parameter missing, an unknown or repeated one). Neither quotes the query: the
+/// client's parameter names and values stay out of the answer (a card number typed as a
+/// parameter name included).
+fn rejected(rejection: &QueryRejection) -> ApiError {
+    let Some(error) = path_error(rejection) else {
+        return ApiError::bad_request("invalid query string");
+    };
+    match describe(error.path(), &error.inner().to_string(), "query") {
+        (Mistake::Value, field) => ApiError::validation(vec![field]),
+        (Mistake::Shape, field) => ApiError::bad_request(format!(
+            "invalid query string: {}: {}",
+            field.field, field.message
+        )),
+    }
+}
+
+/// The path-tracking error under a rejection (axum wraps it twice).
+fn path_error(
+    rejection: &QueryRejection,
+) -> Option<&serde_path_to_error::Error<serde::de::value::Error>> {
+    let mut source = std::error::Error::source(rejection);
+    while let Some(error) = source {
+        if let Some(found) =
+            error.downcast_ref::<serde_path_to_error::Error<serde::de::value::Error>>()
+        {
+            return Some(found);
+        }
+        source = error.source();
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::response::IntoResponse as _;
+    use serde::Deserialize;
+
     use super::*;
 
-    #[test]
-    fn out_of_range_parameters_are_named() {
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Page {
+        limit: Option<u32>,
+        order: Option<Order>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    #[allow(dead_code)]
+    enum Order {
+        Asc,
+        Desc,
+    }
+
+    const PAN: &str = "4111111111111111";
+
+    async fn answer(query: &str) -> (u16, serde_json::Value) {
+        let request = http::Request::builder()
+            .uri(format!("/v1/things?{query}"))
+            .body(())
+            .expect("request");
+        let (mut parts, ()) = request.into_parts();
+        let error = ApiQuery::<Page>::from_request_parts(&mut parts, &())
+            .await
+            .expect_err("rejected");
+        let response = error.into_response();
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).expect("problem+json"),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_bad_parameter_is_named_and_the_query_never_quoted() {
+        let cases = [
+            (format!("limit={PAN}{PAN}"), 422, "limit"),
+            ("limit=-1".to_owned(), 422, "limit"),
+            ("limit=".to_owned(), 422, "limit"),
+            (format!("order={PAN}"), 422, "order"),
+            (format!("{PAN}=1"), 400, ""),
+            (format!("colour={PAN}"), 400, ""),
+            ("limit=1&limit=2".to_owned(), 400, ""),
+        ];
+        for (query, status, field) in cases {
+            let (got, problem) = answer(&query).await;
+            assert_eq!(got, status, "{query}: {problem}");
+            assert!(!problem.to_string().contains(PAN), "{problem}");
+            if status == 422 {
+                assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+            }
+        }
+        let (_, problem) = answer("limit=99999999999").await;
         assert_eq!(
-            invalid_parameter(
-                "Failed to deserialize query string: limit: number too large to fit in target type"
-            ),
-            Some("limit")
-        );
-        assert_eq!(
-            invalid_parameter(
-                "Failed to deserialize query string: limit: invalid digit found in string"
-            ),
-            Some("limit")
-        );
-        assert_eq!(
-            invalid_parameter(
-                "Failed to deserialize query string: unknown field `x`, expected `limit`"
-            ),
-            None
-        );
-        assert_eq!(
-            invalid_parameter(
-                "Failed to deserialize query string: colour: unknown field `colour`, expected `limit`"
-            ),
-            None
+            problem["errors"][0]["message"],
+            "must be a whole number within the parameter's range"
         );
     }
 }

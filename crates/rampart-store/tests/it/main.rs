@@ -33,5 +33,6 @@ mod audit;
 mod fixture;
 mod identity;
 mod keys;
+mod lease;
 mod suite;
 mod url;

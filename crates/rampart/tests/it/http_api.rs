@@ -279,3 +279,67 @@ fn the_openapi_document_declares_parameters_where_they_are() {
     }
     assert!(ids.len() > 40, "{}", ids.len());
 }
+
+#[test]
+fn malformed_queries_and_bodies_are_named_never_quoted() {
+    const PAN: &str = "4111111111111111";
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&["--data-dir", dir.path().to_str().unwrap()], &[]);
+    let key = server.admin_key.clone().unwrap();
+    let base = server.base.clone();
+    rt().block_on(async move {
+        let http = client(None, None);
+        let get = |path: String| http.get(format!("{base}{path}")).bearer_auth(&key).send();
+        // A parameter name the server does not know (here a card number): 400, not echoed.
+        let response = get(format!("/v1/audit/entries?{PAN}=1")).await.unwrap();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_problem(&headers, &body, 400, "bad-request");
+        assert!(!text.contains(PAN), "{text}");
+
+        // A typed parameter out of its range: 422 naming it, never 500, never the value.
+        let response = get(format!("/v1/api-keys?limit={PAN}{PAN}")).await.unwrap();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_problem(&headers, &body, 422, "validation-failed");
+        assert_eq!(body["errors"][0]["field"], "limit", "{body}");
+        assert!(!text.contains(PAN), "{text}");
+
+        // A path parameter that is not UTF-8 once decoded: axum refuses it in plain text; the
+        // answer is problem+json like every other error.
+        for path in [
+            "/v1/keys/%FF",
+            "/v1/principals/%FF",
+            "/v1/audit/entries/%FF",
+        ] {
+            let response = get(path.to_owned()).await.unwrap();
+            let headers = response.headers().clone();
+            let body: Value = response.json().await.unwrap();
+            assert_problem(&headers, &body, 400, "bad-request");
+        }
+
+        // A body that is not JSON: 400 problem+json; no JSON content type: 415 problem+json.
+        for (content_type, status, slug) in [
+            ("application/json", 400, "bad-request"),
+            ("text/plain", 415, "unsupported-media-type"),
+        ] {
+            let response = http
+                .post(format!("{base}/v1/redact"))
+                .bearer_auth(&key)
+                .header("content-type", content_type)
+                .body(format!("{{\"text\": \"{PAN}"))
+                .send()
+                .await
+                .unwrap();
+            let headers = response.headers().clone();
+            let text = response.text().await.unwrap();
+            let body: Value = serde_json::from_str(&text).unwrap();
+            assert_problem(&headers, &body, status, slug);
+            assert!(!text.contains(PAN), "{text}");
+        }
+    });
+    let logs = server.stderr();
+    assert!(!logs.contains(PAN), "a card number in the logs");
+}

@@ -14,7 +14,37 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::http::client_addr::ForwardedHeader;
+/// Which header the trusted proxies set (`forwarded_header`); the server reads only that one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2`.
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    /// The setting's spelling: `x-forwarded-for` or `forwarded`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::XForwardedFor => "x-forwarded-for",
+            Self::Forwarded => "forwarded",
+        }
+    }
+}
+
+impl std::str::FromStr for ForwardedHeader {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            _ => Err("expected x-forwarded-for or forwarded".to_owned()),
+        }
+    }
+}
 
 /// Why settings could not be loaded. Messages name the setting and its source, never a secret.
 #[derive(Debug, thiserror::Error)]
@@ -341,7 +371,7 @@ fn parse_origins(raw: Raw) -> Result<Vec<String>, String> {
     for origin in &origins {
         let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
             && !origin.ends_with('/')
-            && http::HeaderValue::from_str(origin).is_ok();
+            && is_header_value(origin);
         if !valid {
             return Err(format!(
                 "'{origin}' is not an origin such as https://app.example.com (no path, no trailing slash)"
@@ -349,6 +379,12 @@ fn parse_origins(raw: Raw) -> Result<Vec<String>, String> {
         }
     }
     Ok(origins)
+}
+
+/// Whether `text` may be sent as an HTTP header value (what `http::HeaderValue::from_str`
+/// accepts: no control character but tab), so a configured origin can always be echoed.
+fn is_header_value(text: &str) -> bool {
+    text.bytes().all(|b| (b >= 32 && b != 127) || b == b'\t')
 }
 
 fn describe(raw: &Raw) -> &'static str {
@@ -659,6 +695,10 @@ mod tests {
             ("RAMPART_LISTEN", "nowhere"),
             ("RAMPART_TRUSTED_PROXIES", "10.0.0.0/33"),
             ("RAMPART_CORS_ALLOWED_ORIGINS", "app.example.com"),
+            (
+                "RAMPART_CORS_ALLOWED_ORIGINS",
+                "https://app.example.com\u{7f}",
+            ),
             ("RAMPART_DATABASE_URL", "mysql://x"),
             ("RAMPART_METRICS_ENABLED", "maybe"),
             ("RAMPART_LOCKOUT_SECONDS", "0"),

@@ -26,6 +26,9 @@ use crate::config::{LoadedSettings, Settings};
 pub const DATABASE_FILE: &str = "rampart.db";
 /// File name of the master key inside the data dir.
 pub const MASTER_KEY_FILE: &str = "master.key";
+/// Name of the sealed secret that keys card fingerprints: the card vault's `FINGERPRINT_SECRET`,
+/// spelled here until the vault lives in a crate below this one.
+const CARD_FINGERPRINT_SECRET: &str = "card_fingerprint_key";
 
 /// Why Rampart refuses to initialize or start. Each message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -524,8 +527,7 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
                 name: "pii_hash_pepper",
             })?,
     );
-    let card_fingerprint_key =
-        sealed_or_create(&store, &kek, crate::card_vault::FINGERPRINT_SECRET).await?;
+    let card_fingerprint_key = sealed_or_create(&store, &kek, CARD_FINGERPRINT_SECRET).await?;
     let session_seed = sealed_or_create(
         &store,
         &kek,
