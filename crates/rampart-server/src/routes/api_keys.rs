@@ -9,7 +9,6 @@ use ipnet::IpNet;
 use rampart_access::ApiKeyRecord;
 use rampart_access::IdentityChange;
 use rampart_access::perm;
-use rampart_store::StoreChange;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -24,6 +23,7 @@ use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
 use crate::http::request::{Page, invalid, object, page_limit, text, time_text};
 use crate::problem::{ApiError, FieldError};
+use crate::routes::identity::commit_identity;
 use crate::state::AppState;
 
 /// Longest lifetime a key may be given.
@@ -300,14 +300,14 @@ pub async fn create_api_key(
     audit.note("api_keys.create", "api_key", &record.id.to_string());
     audit.detail("principal_id", principal_id.to_string());
     audit.detail("scopes", json!(record.scopes));
-    audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::CREATED,
-            StoreChange::from(IdentityChange::InsertApiKey(record.clone())),
-        )
-        .await?;
+    commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::CREATED,
+        IdentityChange::InsertApiKey(record.clone()),
+    )
+    .await?;
     let mut out = serde_json::to_value(body_of(&record)).map_err(|e| ApiError::internal(&e))?;
     if let Some(map) = out.as_object_mut() {
         map.insert("key".to_owned(), Value::String(key.expose().to_owned()));
@@ -391,17 +391,17 @@ pub async fn revoke_api_key(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("api_keys.revoke", "api_key", &id);
     let record = manageable(&state, &caller, &id).await?;
-    let revoked = audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::OK,
-            StoreChange::from(IdentityChange::RevokeApiKey {
-                id: record.id,
-                now: OffsetDateTime::now_utc(),
-            }),
-        )
-        .await?;
+    let revoked = commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::OK,
+        IdentityChange::RevokeApiKey {
+            id: record.id,
+            now: OffsetDateTime::now_utc(),
+        },
+    )
+    .await?;
     state.identity().cache.clear();
     Ok(Json(
         json!({"id": record.id.to_string(), "revoked": true, "was_active": revoked}),
@@ -498,18 +498,18 @@ pub async fn rotate_api_key(
     let old_ends = now + time::Duration::seconds(i64::try_from(grace).unwrap_or(0));
     audit.detail("new_key_id", new.id.to_string());
     audit.detail("grace_seconds", grace);
-    if !audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::CREATED,
-            StoreChange::from(IdentityChange::RotateApiKey {
-                old: old.id,
-                new: new.clone(),
-                old_ends,
-            }),
-        )
-        .await?
+    if !commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::CREATED,
+        IdentityChange::RotateApiKey {
+            old: old.id,
+            new: new.clone(),
+            old_ends,
+        },
+    )
+    .await?
     {
         return Err(ApiError::conflict(
             "the key was revoked or rotated meanwhile",

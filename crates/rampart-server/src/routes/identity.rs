@@ -14,7 +14,8 @@ use rampart_access::IdentityChange;
 use rampart_access::identity::IdentityError;
 use rampart_access::password::{PasswordPolicy, PasswordProblem};
 use rampart_access::{Principal, PrincipalKind};
-use rampart_store::{PrincipalRecord, PrincipalUpdate, StoreChange};
+use rampart_access::{PrincipalRecord, PrincipalUpdate};
+use rampart_audit::{Journal as _, JournalError};
 use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -148,6 +149,23 @@ pub(crate) fn may_manage(
         caller,
         target,
     )?)
+}
+
+/// Commits an identity change with this request's audit entry (see `AuditSlot::commit`), as
+/// `caller`, for an answer of `status`: `false` when its precondition no longer held and
+/// nothing was written.
+pub(super) async fn commit_identity(
+    audit: &AuditSlot,
+    state: &AppState,
+    caller: &Caller,
+    status: StatusCode,
+    change: IdentityChange,
+) -> Result<bool, ApiError> {
+    match audit.journal(state, caller, status).commit(change).await {
+        Ok(()) => Ok(true),
+        Err(JournalError::Refused) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl From<IdentityError> for ApiError {
@@ -319,17 +337,17 @@ pub async fn create_principal(
     audit.detail("roles", principal.roles.clone());
     audit.detail("teams", principal.teams.clone());
     let id = principal.id;
-    if !audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::CREATED,
-            StoreChange::from(IdentityChange::CreatePrincipal {
-                principal,
-                password_hash,
-            }),
-        )
-        .await?
+    if !commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::CREATED,
+        IdentityChange::CreatePrincipal {
+            principal,
+            password_hash,
+        },
+    )
+    .await?
     {
         return Err(ApiError::conflict(format!(
             "a principal named '{name}' already exists"
@@ -463,19 +481,19 @@ async fn apply_update(
     let now = OffsetDateTime::now_utc();
     let id = target.id;
     let seen = Some((target.roles.clone(), target.teams.clone()));
-    if !audit
-        .commit(
-            state,
-            caller,
-            StatusCode::OK,
-            StoreChange::from(IdentityChange::UpdatePrincipal {
-                id,
-                update,
-                now,
-                seen,
-            }),
-        )
-        .await?
+    if !commit_identity(
+        audit,
+        state,
+        caller,
+        StatusCode::OK,
+        IdentityChange::UpdatePrincipal {
+            id,
+            update,
+            now,
+            seen,
+        },
+    )
+    .await?
     {
         return Err(ApiError::conflict(
             "the principal changed (or went) meanwhile; read it again",
@@ -524,16 +542,16 @@ pub async fn unlock_principal(
     let id = principal_id(&id)?;
     let record = load(&state, id).await?;
     // Every lock of the name: account-wide and per address, with its audit entry.
-    audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::OK,
-            StoreChange::from(IdentityChange::ClearLoginThrottles {
-                name: record.principal.name.clone(),
-            }),
-        )
-        .await?;
+    commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::OK,
+        IdentityChange::ClearLoginThrottles {
+            name: record.principal.name.clone(),
+        },
+    )
+    .await?;
     Ok(Json(body_of(
         &load(&state, id).await?,
         OffsetDateTime::now_utc(),

@@ -23,7 +23,6 @@ use rampart_access::IdentityChange;
 use rampart_access::identity::{LoggedIn, LoginAttempt, LoginError, Logins};
 use rampart_access::session::SessionClaims;
 use rampart_access::{LoginLimits, SessionRecord};
-use rampart_store::StoreChange;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -38,6 +37,7 @@ use crate::http::context::ClientIp;
 use crate::http::json::ApiJson;
 use crate::http::request::{invalid, time_text};
 use crate::problem::ApiError;
+use crate::routes::identity::commit_identity;
 use crate::routes::totp::KekTotp;
 use crate::state::AppState;
 
@@ -270,18 +270,18 @@ pub async fn login(
         StatusCode::OK
     };
     let expires_at = session.expires_at;
-    audit
-        .commit(
-            &state,
-            &caller,
-            status,
-            StoreChange::from(IdentityChange::InsertSession {
-                session,
-                client_ip: client_ip.map(|ip| ip.to_string()),
-                user_agent,
-            }),
-        )
-        .await?;
+    commit_identity(
+        &audit,
+        &state,
+        &caller,
+        status,
+        IdentityChange::InsertSession {
+            session,
+            client_ip: client_ip.map(|ip| ip.to_string()),
+            user_agent,
+        },
+    )
+    .await?;
     if enrollment_only {
         return Ok(enrollment_required(&token, id, expires_at));
     }
@@ -414,17 +414,17 @@ pub async fn logout(
             "logout ends sessions; revoke an API key with DELETE /v1/api-keys/{id}",
         ));
     }
-    let revoked = audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::OK,
-            StoreChange::from(IdentityChange::RevokeSession {
-                id: caller.credential_id(),
-                now: OffsetDateTime::now_utc(),
-            }),
-        )
-        .await?;
+    let revoked = commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::OK,
+        IdentityChange::RevokeSession {
+            id: caller.credential_id(),
+            now: OffsetDateTime::now_utc(),
+        },
+    )
+    .await?;
     Ok(Json(LogoutResponse { revoked }))
 }
 

@@ -11,7 +11,6 @@ use rampart_access::identity::{IdentityError, TotpOpener};
 use rampart_access::perm;
 use rampart_access::totp::{Totp, TotpSecret, otpauth_uri};
 use rampart_crypto::SealContext;
-use rampart_store::StoreChange;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -25,6 +24,7 @@ use crate::http::auth::{Caller, CredentialKind};
 use crate::http::json::ApiJson;
 use crate::http::request::invalid;
 use crate::problem::ApiError;
+use crate::routes::identity::commit_identity;
 use crate::routes::identity::{load, may_manage, principal_id};
 use crate::state::AppState;
 
@@ -116,14 +116,14 @@ pub async fn enroll_totp(
         .seal(&totp_context(id), secret.as_bytes())
         .map_err(|e| ApiError::internal(&e))?;
     let sealed = rampart_access::SealedBytes::from_bytes(sealed.as_bytes().to_vec());
-    audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::CREATED,
-            StoreChange::from(IdentityChange::SetTotpPending { id, sealed }),
-        )
-        .await?;
+    commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::CREATED,
+        IdentityChange::SetTotpPending { id, sealed },
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(TotpEnrollment {
@@ -172,18 +172,18 @@ pub async fn confirm_totp(
         .verify(&secret, code, now, 1, record.totp_last_step)
         .ok_or_else(|| invalid("code", "is not the current code of this secret"))?;
     i64::try_from(step).map_err(|_| invalid("code", "is out of range"))?;
-    if !audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::OK,
-            StoreChange::from(IdentityChange::ConfirmTotp {
-                id,
-                checked: pending,
-                step,
-            }),
-        )
-        .await?
+    if !commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::OK,
+        IdentityChange::ConfirmTotp {
+            id,
+            checked: pending,
+            step,
+        },
+    )
+    .await?
     {
         return Err(ApiError::conflict(
             "another enrollment replaced this one meanwhile; enroll again",
@@ -207,14 +207,14 @@ pub async fn remove_totp(
     let id = principal_id(&id)?;
     let target = load(&state, id).await?;
     may_manage(&state, &caller, &target.principal)?;
-    if !audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::OK,
-            StoreChange::from(IdentityChange::RemoveTotp { id }),
-        )
-        .await?
+    if !commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::OK,
+        IdentityChange::RemoveTotp { id },
+    )
+    .await?
     {
         return Err(ApiError::not_found("no principal with that id"));
     }

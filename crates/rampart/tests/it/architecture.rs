@@ -70,6 +70,8 @@ const NOT_IN_SERVER: &[&str] = &["sqlx", "rusqlite", "tokio-postgres", "postgres
 const DOMAIN_EDGES: &[(&str, &str)] = &[
     // API keys are a PII type the detector recognizes by their checksum.
     ("rampart-privacy", "rampart-access"),
+    // The identity service commits its changes through the audit log's `Journal`.
+    ("rampart-access", "rampart-audit"),
 ];
 /// Files under `crates/rampart-server/src` that still name `rampart_store`: start-up wiring and
 /// the services not yet moved out of the server. This list only shrinks; a file on it that no
@@ -78,17 +80,11 @@ const STORE_NAMED_IN_SERVER: &[&str] = &[
     "audit_export.rs",
     "card_vault.rs",
     "http/audit_trail.rs",
-    "http/auth.rs",
     "identity_cache.rs",
     "key_service.rs",
     "maintenance.rs",
-    "routes/api_keys.rs",
-    "routes/authz.rs",
     "routes/cards.rs",
-    "routes/identity.rs",
     "routes/privacy.rs",
-    "routes/sessions.rs",
-    "routes/totp.rs",
     "state.rs",
     "system_audit.rs",
 ];
