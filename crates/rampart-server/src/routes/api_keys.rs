@@ -58,6 +58,31 @@ pub struct ApiKeyBody {
     pub rotated_from: Option<String>,
 }
 
+/// A key just made (created or rotated): its metadata and the key itself, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct IssuedApiKey {
+    /// The key's metadata.
+    #[serde(flatten)]
+    pub metadata: ApiKeyBody,
+    /// The key (`rk_…`): shown once, only its keyed hash is stored.
+    #[schema(format = Password)]
+    pub key: String,
+    /// After a rotation: when the old key stops working.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_key_expires_at: Option<String>,
+}
+
+/// The answer to a revocation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevokedApiKey {
+    /// The key.
+    pub id: String,
+    /// Always true: the key no longer works.
+    pub revoked: bool,
+    /// Whether it was active until now (false: revoked already).
+    pub was_active: bool,
+}
+
 fn body_of(record: &ApiKeyRecord) -> ApiKeyBody {
     ApiKeyBody {
         id: record.id.to_string(),
@@ -205,14 +230,15 @@ fn may_issue(
 /// Creates an API key.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "identity", security(("bearer" = [])),
     request_body(content = Object, description = "{\"principal_id\": \"…\"?, \"name\": \"ci\", \"scopes\": [\"audit:write\"]?, \"expires_in_days\": 90?, \"allowed_ips\": [\"10.0.0.0/8\"]?}"),
-    responses((status = 201, description = "{\"id\", \"key\": \"rk_…\" (shown once), \"expires_at\", …}", body = Object),
+    responses((status = 201, description = "The key, shown once, and its metadata", body = IssuedApiKey),
+        (status = 409, description = "The principal was disabled meanwhile", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Scope escalation or invalid field", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn create_api_key(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IssuedApiKey>), ApiError> {
     audit.note("api_keys.create", "api_key", "-");
     let object = object(
         &body,
@@ -300,19 +326,28 @@ pub async fn create_api_key(
     audit.note("api_keys.create", "api_key", &record.id.to_string());
     audit.detail("principal_id", principal_id.to_string());
     audit.detail("scopes", json!(record.scopes));
-    commit_identity(
+    if !commit_identity(
         &audit,
         &state,
         &caller,
         StatusCode::CREATED,
         IdentityChange::InsertApiKey(record.clone()),
     )
-    .await?;
-    let mut out = serde_json::to_value(body_of(&record)).map_err(|e| ApiError::internal(&e))?;
-    if let Some(map) = out.as_object_mut() {
-        map.insert("key".to_owned(), Value::String(key.expose().to_owned()));
+    .await?
+    {
+        // The principal was disabled (or removed) after it was read: no key was stored.
+        return Err(ApiError::conflict(
+            "the principal was disabled meanwhile; no key was made",
+        ));
     }
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedApiKey {
+            metadata: body_of(&record),
+            key: key.expose().to_owned(),
+            old_key_expires_at: None,
+        }),
+    ))
 }
 
 /// `?principal_id=…&limit=N&cursor=C`.
@@ -382,13 +417,13 @@ async fn manageable(state: &AppState, caller: &Caller, id: &str) -> Result<ApiKe
 /// Revokes an API key at once.
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "identity", security(("bearer" = [])),
     params(("id" = String, Path, description = "The key's id")),
-    responses((status = 200, description = "{\"revoked\": true}", body = Object)))]
+    responses((status = 200, description = "The key is revoked", body = RevokedApiKey)))]
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RevokedApiKey>, ApiError> {
     audit.note("api_keys.revoke", "api_key", &id);
     let record = manageable(&state, &caller, &id).await?;
     let revoked = commit_identity(
@@ -403,23 +438,26 @@ pub async fn revoke_api_key(
     )
     .await?;
     state.identity().cache.clear();
-    Ok(Json(
-        json!({"id": record.id.to_string(), "revoked": true, "was_active": revoked}),
-    ))
+    Ok(Json(RevokedApiKey {
+        id: record.id.to_string(),
+        revoked: true,
+        was_active: revoked,
+    }))
 }
 
 /// Replaces a key with a new one; the old one keeps working for `grace_seconds` only.
 #[utoipa::path(post, path = "/v1/api-keys/{id}/rotate", tag = "identity", security(("bearer" = [])),
     params(("id" = String, Path, description = "The key's id")),
     request_body(content = Object, description = "{\"grace_seconds\": 0}"),
-    responses((status = 201, description = "The new key (shown once) and when the old one ends", body = Object)))]
+    responses((status = 201, description = "The new key (shown once) and when the old one ends", body = IssuedApiKey),
+        (status = 409, description = "The key is revoked or expired, or was rotated meanwhile", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn rotate_api_key(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(id): Path<String>,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IssuedApiKey>), ApiError> {
     audit.note("api_keys.rotate", "api_key", &id);
     let old = manageable(&state, &caller, &id).await?;
     // The body is optional (a device rotating itself may send none).
@@ -516,15 +554,14 @@ pub async fn rotate_api_key(
         ));
     }
     state.identity().cache.clear();
-    let mut out = serde_json::to_value(body_of(&new)).map_err(|e| ApiError::internal(&e))?;
-    if let Some(map) = out.as_object_mut() {
-        map.insert("key".to_owned(), Value::String(key.expose().to_owned()));
-        map.insert(
-            "old_key_expires_at".to_owned(),
-            Value::String(time_text(old_ends.min(old.expires_at.unwrap_or(old_ends)))),
-        );
-    }
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedApiKey {
+            metadata: body_of(&new),
+            key: key.expose().to_owned(),
+            old_key_expires_at: Some(time_text(old_ends.min(old.expires_at.unwrap_or(old_ends)))),
+        }),
+    ))
 }
 
 /// This module's routes, their OpenAPI paths and their audit behaviour.
