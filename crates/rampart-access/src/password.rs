@@ -245,6 +245,15 @@ pub struct PasswordPolicy {
     /// How many of the classes lower-case, upper-case, digit and other the password must use
     /// (default 3).
     pub min_classes: usize,
+    /// Whether an upper-case letter is required (`password_require_upper`, default false).
+    pub require_upper: bool,
+    /// Whether a lower-case letter is required (`password_require_lower`, default false).
+    pub require_lower: bool,
+    /// Whether a digit is required (`password_require_digit`, default false).
+    pub require_digit: bool,
+    /// Whether a character other than a letter or digit is required
+    /// (`password_require_symbol`, default false).
+    pub require_symbol: bool,
 }
 
 impl Default for PasswordPolicy {
@@ -253,6 +262,10 @@ impl Default for PasswordPolicy {
             min_length: 12,
             max_length: 1024,
             min_classes: 3,
+            require_upper: false,
+            require_lower: false,
+            require_digit: false,
+            require_symbol: false,
         }
     }
 }
@@ -286,6 +299,16 @@ impl PasswordPolicy {
                 min: self.min_classes,
             });
         }
+        for (required, class) in [
+            (self.require_upper, CharClass::Upper),
+            (self.require_lower, CharClass::Lower),
+            (self.require_digit, CharClass::Digit),
+            (self.require_symbol, CharClass::Symbol),
+        ] {
+            if required && !text.chars().any(|c| class.contains(c)) {
+                problems.push(PasswordProblem::MissingClass(class));
+            }
+        }
         if is_common(text) {
             problems.push(PasswordProblem::Common);
         }
@@ -318,6 +341,8 @@ pub enum PasswordProblem {
         /// How many classes are required.
         min: usize,
     },
+    /// A class of characters the policy requires is missing.
+    MissingClass(CharClass),
     /// In the list of common passwords (possibly with digits or punctuation appended).
     Common,
     /// Contains the user name or email address.
@@ -337,6 +362,9 @@ impl fmt::Display for PasswordProblem {
                 f,
                 "the password must use at least {min} of: lower-case letters, upper-case letters, digits, other characters"
             ),
+            Self::MissingClass(class) => {
+                write!(f, "the password must contain {}", class.describe())
+            }
             Self::Common => f.write_str("the password is too common"),
             Self::ContainsContext => {
                 f.write_str("the password must not contain the user name or email address")
@@ -371,6 +399,40 @@ fn common_list() -> &'static HashSet<&'static str> {
 }
 
 /// How many of lower-case, upper-case, digit and other characters `text` uses.
+/// A class of characters a password policy may require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CharClass {
+    /// An upper-case letter.
+    Upper,
+    /// A lower-case letter.
+    Lower,
+    /// A digit.
+    Digit,
+    /// Any other character (punctuation, a space, a symbol).
+    Symbol,
+}
+
+impl CharClass {
+    /// Whether `c` belongs to the class (the classes of [`PasswordPolicy::min_classes`]).
+    fn contains(self, c: char) -> bool {
+        match self {
+            Self::Upper => c.is_uppercase(),
+            Self::Lower => c.is_lowercase(),
+            Self::Digit => !c.is_lowercase() && !c.is_uppercase() && c.is_numeric(),
+            Self::Symbol => !c.is_lowercase() && !c.is_uppercase() && !c.is_numeric(),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Upper => "an upper-case letter",
+            Self::Lower => "a lower-case letter",
+            Self::Digit => "a digit",
+            Self::Symbol => "a character other than a letter or a digit",
+        }
+    }
+}
+
 fn character_classes(text: &str) -> usize {
     let (mut lower, mut upper, mut digit, mut other) = (false, false, false, false);
     for c in text.chars() {
@@ -685,6 +747,36 @@ mod tests {
             .expect_err("malformed");
         assert!(!error.to_string().contains("swordfish"));
         assert!(!format!("{error:?}").contains("argon2id"));
+    }
+
+    #[test]
+    fn required_classes_are_checked_one_by_one() {
+        let policy = PasswordPolicy {
+            require_upper: true,
+            require_lower: true,
+            require_digit: true,
+            require_symbol: true,
+            ..PasswordPolicy::default()
+        };
+        assert_eq!(policy.check(&secret("Blue-Kettle-Orbit-42"), &[]), Ok(()));
+        assert_eq!(
+            policy.check(&secret("Blue-Kettle-Orbit-Fox"), &[]),
+            Err(vec![PasswordProblem::MissingClass(CharClass::Digit)])
+        );
+        assert_eq!(
+            policy.check(&secret("BlueKettleOrbit42"), &[]),
+            Err(vec![PasswordProblem::MissingClass(CharClass::Symbol)])
+        );
+        assert_eq!(
+            policy.check(&secret("blue-kettle-orbit-42"), &[]),
+            Err(vec![PasswordProblem::MissingClass(CharClass::Upper)])
+        );
+        assert_eq!(
+            policy.check(&secret("BLUE-KETTLE-ORBIT-42"), &[]),
+            Err(vec![PasswordProblem::MissingClass(CharClass::Lower)])
+        );
+        let problem = PasswordProblem::MissingClass(CharClass::Digit).to_string();
+        assert_eq!(problem, "the password must contain a digit");
     }
 
     #[test]

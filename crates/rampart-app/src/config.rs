@@ -185,6 +185,16 @@ settings! {
     session_ttl_seconds: u64 = 3600, parse_positive;
     /// Shortest password accepted.
     password_min_length: u64 = 12, parse_positive;
+    /// A new password must contain an upper-case letter.
+    password_require_upper: bool = false, parse_bool;
+    /// A new password must contain a lower-case letter.
+    password_require_lower: bool = false, parse_bool;
+    /// A new password must contain a digit.
+    password_require_digit: bool = false, parse_bool;
+    /// A new password must contain a character other than a letter or a digit.
+    password_require_symbol: bool = false, parse_bool;
+    /// Roles a new principal gets when its request names none; each must be a role of the policy.
+    default_roles: Vec<String> = Vec::new(), parse_list;
     /// Argon2id memory cost in KiB (OWASP: 19456).
     argon2_memory_kib: u64 = 19_456, parse_positive;
     /// Argon2id time cost (OWASP: 2).

@@ -7,6 +7,9 @@
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
+use rampart_access::identity::{IdentityError, PasswordVerifier};
+use rampart_access::password::{PasswordHasher, Verified};
+use secrecy::SecretString;
 use tokio::sync::oneshot;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -66,6 +69,42 @@ impl HashPool {
             .send(job)
             .map_err(|_| PoolStopped)?;
         answer.await.map_err(|_| PoolStopped)
+    }
+}
+
+/// The identity service's [`PasswordVerifier`]: the hasher on this pool.
+pub struct PooledPasswords<'a> {
+    /// The pool.
+    pub pool: &'a HashPool,
+    /// The argon2id hasher with the configured parameters.
+    pub hasher: &'a Arc<PasswordHasher>,
+}
+
+impl PasswordVerifier for PooledPasswords<'_> {
+    async fn verify(
+        &self,
+        password: SecretString,
+        stored: Option<String>,
+    ) -> Result<Option<Verified>, IdentityError> {
+        let hasher = Arc::clone(self.hasher);
+        self.pool
+            .run(move || match stored {
+                Some(stored) => hasher.verify(&password, &stored).ok(),
+                None => {
+                    hasher.verify_dummy(&password);
+                    None
+                }
+            })
+            .await
+            .map_err(IdentityError::store)
+    }
+
+    async fn hash(&self, password: SecretString) -> Result<Option<String>, IdentityError> {
+        let hasher = Arc::clone(self.hasher);
+        self.pool
+            .run(move || hasher.hash(&password).ok())
+            .await
+            .map_err(IdentityError::store)
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use rampart_access::{AccessStore, ApiKeyHash, ApiKeyRecord, Principal};
+use rampart_access::{AccessStore, ApiKeyHash, ApiKeyRecord, IdentityStore, Principal};
 use rampart_store::{PrincipalRecord, Store, StoreError};
 use uuid::Uuid;
 
@@ -55,11 +55,11 @@ impl IdentityCache {
     }
 
     /// A principal by id, from the cache while fresh.
-    pub async fn principal(
+    pub async fn principal<S: IdentityStore>(
         &self,
-        store: &Store,
+        store: &S,
         id: Uuid,
-    ) -> Result<Option<Arc<PrincipalRecord>>, StoreError> {
+    ) -> Result<Option<Arc<PrincipalRecord>>, S::Error> {
         if !self.ttl.is_zero()
             && let Some((record, at)) = self
                 .principals

@@ -44,6 +44,30 @@ fn access_policy(
     settings: &Settings,
     stored: Option<&(String, u64)>,
 ) -> Result<(rampart_access::Policy, u64, &'static str), deployment::StartupError> {
+    let policy = policy_in_force(settings, stored)?;
+    // Every role of `default_roles` must exist, or new principals would get a role nobody defined.
+    if let Some(role) = settings
+        .default_roles
+        .iter()
+        .find(|role| !policy.0.has_role(role))
+    {
+        return Err(deployment::StartupError::AccessPolicy {
+            source_name: "the default_roles setting".to_owned(),
+            message: format!(
+                "'{role}' is not a role of the role policy in force ({}): define it or remove it from default_roles",
+                policy.2
+            ),
+        });
+    }
+    Ok(policy)
+}
+
+/// The role policy to start with: `policy_file`, else the one stored by `PUT /v1/policy`, else
+/// the default.
+fn policy_in_force(
+    settings: &Settings,
+    stored: Option<&(String, u64)>,
+) -> Result<(rampart_access::Policy, u64, &'static str), deployment::StartupError> {
     if let Some(path) = &settings.policy_file {
         let text =
             std::fs::read_to_string(path).map_err(|e| deployment::StartupError::AccessPolicy {

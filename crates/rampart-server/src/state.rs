@@ -169,6 +169,27 @@ impl AppState {
         &self.0.identity
     }
 
+    /// Identity storage as the identity services see it: the `IdentityStore` trait only.
+    pub fn identity_store(&self) -> &impl rampart_access::IdentityStore {
+        &self.0.store
+    }
+
+    /// The principals service (principals loaded only for callers allowed to see or manage
+    /// them).
+    pub fn principals(&self) -> rampart_access::identity::Principals<Store> {
+        rampart_access::identity::Principals::new(self.0.store.clone())
+    }
+
+    /// The service that stores the role policy set through the API.
+    pub fn policy_admin(&self) -> rampart_access::identity::PolicyAdmin<Store> {
+        rampart_access::identity::PolicyAdmin::new(self.0.store.clone())
+    }
+
+    /// The API-key service (keys loaded only for callers allowed to manage them).
+    pub fn api_keys(&self) -> rampart_access::identity::ApiKeys<Store> {
+        rampart_access::identity::ApiKeys::new(self.0.store.clone())
+    }
+
     /// Counts one use of an API key (stored by the maintenance task every few seconds).
     pub fn count_key_use(&self, key: Uuid, at: OffsetDateTime) {
         self.count_key_uses(key, 1, at);

@@ -107,10 +107,10 @@ impl AccessStore for Store {
     }
 
     async fn insert_principal(&self, principal: &Principal) -> Result<(), StoreError> {
-        let change = crate::change::StoreChange::CreatePrincipal {
+        let change = crate::StoreChange::from(rampart_access::IdentityChange::CreatePrincipal {
             principal: principal.clone(),
             password_hash: None,
-        };
+        });
         if self.apply(&change).await? {
             Ok(())
         } else {
@@ -119,7 +119,8 @@ impl AccessStore for Store {
     }
 
     async fn insert_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
-        let change = crate::change::StoreChange::InsertApiKey(record.clone());
+        let change =
+            crate::StoreChange::from(rampart_access::IdentityChange::InsertApiKey(record.clone()));
         if self.apply(&change).await? {
             Ok(())
         } else {

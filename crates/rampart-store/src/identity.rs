@@ -2,195 +2,16 @@
 //! TOTP secret), login throttles (failures and locks per name and address, and per name),
 //! sessions, API-key management and use counts, and the role policy set through the API.
 
-use rampart_access::{ApiKeyRecord, Principal, PrincipalKind};
-use rampart_crypto::SealedSecret;
+use rampart_access::{
+    ApiKeyRecord, IdentityChange, IdentityStore, LoginLimits, LoginReservation, LoginSettle,
+    Principal, PrincipalKind, PrincipalRecord, PrincipalUpdate, SealedBytes, SessionRecord,
+};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::access::{KEY_ROW_COLUMNS, KeyRow};
-use crate::change::StoreChange;
 use crate::codec::{from_list, from_micros, from_micros_opt, micros, uuid};
 use crate::{Store, StoreError, with_pool};
-
-/// A principal with its login state.
-#[derive(Debug, Clone)]
-pub struct PrincipalRecord {
-    /// The principal.
-    pub principal: Principal,
-    /// Argon2id PHC string, if the principal has a password.
-    pub password_hash: Option<String>,
-    /// The TOTP secret in force, sealed.
-    pub totp_sealed: Option<SealedSecret>,
-    /// A TOTP secret being enrolled, sealed; it replaces the one in force once confirmed.
-    pub totp_pending: Option<SealedSecret>,
-    /// Whether TOTP is confirmed and required at login.
-    pub totp_enabled: bool,
-    /// The last TOTP step accepted.
-    pub totp_last_step: Option<u64>,
-    /// The latest end of a login lock of this name, account-wide or for one address (it may
-    /// have passed already).
-    pub locked_until: Option<OffsetDateTime>,
-}
-
-/// A session as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRecord {
-    /// The session id (the token's `jti`).
-    pub id: Uuid,
-    /// Whose session.
-    pub principal_id: Uuid,
-    /// When it began.
-    pub created_at: OffsetDateTime,
-    /// Last activity (updated at most once a minute).
-    pub last_seen_at: OffsetDateTime,
-    /// Absolute end.
-    pub expires_at: OffsetDateTime,
-    /// When it was revoked (logout, principal disabled).
-    pub revoked_at: Option<OffsetDateTime>,
-    /// It may only enrol its principal's own second factor (see `POST /v1/auth/login`).
-    pub enrollment_only: bool,
-}
-
-/// A change to a principal; `None` leaves a field alone.
-#[derive(Debug, Clone, Default)]
-pub struct PrincipalUpdate {
-    /// New roles.
-    pub roles: Option<Vec<String>>,
-    /// New teams.
-    pub teams: Option<Vec<String>>,
-    /// Disable or enable.
-    pub disabled: Option<bool>,
-    /// New email (`Some(None)` clears it).
-    pub email: Option<Option<String>>,
-}
-
-/// The limits a login attempt counts against.
-#[derive(Debug, Clone, Copy)]
-pub struct LoginLimits {
-    /// Attempts per name from one source address (`max_login_attempts`).
-    pub per_source: u64,
-    /// Attempts per name from all addresses (`account_lockout_failures`).
-    pub per_account: u64,
-    /// How long failures count: a row forgets its count after this long without an attempt.
-    pub window: Duration,
-    /// How long a lock lasts.
-    pub lockout: Duration,
-}
-
-/// What reserving a login attempt found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginReservation {
-    /// The name is locked for this source address (or the address has used up its attempts).
-    pub source_locked: bool,
-    /// The name is locked for every address.
-    pub account_locked: bool,
-}
-
-impl LoginReservation {
-    /// Whether the attempt may verify a password.
-    #[must_use]
-    pub fn granted(&self) -> bool {
-        !self.source_locked && !self.account_locked
-    }
-}
-
-/// How a reserved login attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginSettle {
-    /// The password (or second factor) was wrong: the attempt stays counted, and a row that has
-    /// reached its limit locks.
-    Failed,
-    /// The login succeeded: the address's count is cleared and the attempt is not counted
-    /// against the account.
-    Succeeded,
-    /// The attempt is not counted after all (refused without verification, or stopped short of
-    /// a verdict): give back the reservation of the rows that counted it.
-    Release {
-        /// Give back the per-address reservation.
-        source: bool,
-        /// Give back the account-wide reservation.
-        account: bool,
-    },
-}
-
-#[derive(Debug, Clone, Copy)]
-enum RowAction {
-    LockIfFull,
-    Release(bool),
-    Reset,
-}
-
-/// The `source` of the account-wide row (never a rendered address).
-pub(crate) const ACCOUNT_SOURCE: &str = "*";
-
-/// The throttle key of a login name: lower-cased, at most 128 characters (longer names never
-/// exist, so junk cannot grow keys).
-pub(crate) fn login_key(name: &str) -> String {
-    name.to_lowercase().chars().take(128).collect()
-}
-
-/// The last microsecond `time` can represent (end of year 9999): a lock never ends later, so
-/// a huge `lockout_seconds` locks for good instead of failing.
-const MAX_MICROS: i64 = 253_402_300_799_999_999;
-
-fn whole_micros(d: Duration) -> i64 {
-    i64::try_from(d.whole_microseconds()).unwrap_or(i64::MAX)
-}
-
-/// `at` plus `d`, saturating at [`MAX_MICROS`].
-fn later(at: i64, d: Duration) -> i64 {
-    at.saturating_add(whole_micros(d)).min(MAX_MICROS)
-}
-
-/// `at` minus `d`, saturating (only ever compared, never read back as a time).
-fn earlier(at: i64, d: Duration) -> i64 {
-    at.saturating_sub(whole_micros(d))
-}
-
-/// $1 name, $2 source, $3 now, $4 quiet floor (now minus the window), $5 per-source limit,
-/// $6 account limit, $7 lock end. Rows are locked per-address first, then account-wide, always
-/// in that order. Counting starts again after a lock has run out or after a window without
-/// attempts; a full row locks instead of counting.
-const RESERVE_SQL: &str = "INSERT INTO login_throttles (name, source, failures, last_attempt_at, locked_until)
-    VALUES ($1, $2, 1, $3, NULL), ($1, '*', 1, $3, NULL)
-    ON CONFLICT (name, source) DO UPDATE SET
-    failures = CASE
-        WHEN login_throttles.locked_until > $3 THEN login_throttles.failures
-        WHEN login_throttles.locked_until IS NOT NULL OR login_throttles.last_attempt_at <= $4 THEN 1
-        WHEN login_throttles.failures >= (CASE WHEN login_throttles.source = '*' THEN $6 ELSE $5 END)
-            THEN login_throttles.failures
-        ELSE login_throttles.failures + 1 END,
-    last_attempt_at = CASE
-        WHEN login_throttles.locked_until > $3 THEN login_throttles.last_attempt_at
-        WHEN login_throttles.locked_until IS NOT NULL OR login_throttles.last_attempt_at <= $4 THEN $3
-        WHEN login_throttles.failures >= (CASE WHEN login_throttles.source = '*' THEN $6 ELSE $5 END)
-            THEN login_throttles.last_attempt_at
-        ELSE $3 END,
-    locked_until = CASE
-        WHEN login_throttles.locked_until > $3 THEN login_throttles.locked_until
-        WHEN login_throttles.locked_until IS NOT NULL OR login_throttles.last_attempt_at <= $4 THEN NULL
-        WHEN login_throttles.failures >= (CASE WHEN login_throttles.source = '*' THEN $6 ELSE $5 END)
-            THEN $7
-        ELSE NULL END
-    RETURNING source, locked_until";
-
-/// $1 name, $2 source, $3 now, $4 limit, $5 lock end.
-const LOCK_IF_FULL_SQL: &str = "UPDATE login_throttles SET locked_until = CASE
-        WHEN locked_until > $3 THEN locked_until
-        WHEN failures >= $4 THEN $5
-        ELSE locked_until END
-    WHERE name = $1 AND source = $2 RETURNING locked_until";
-
-/// $1 name, $2 source, $3 whether to give the reservation back. The row is written either way,
-/// so every outcome costs the same.
-const RELEASE_SQL: &str = "UPDATE login_throttles SET failures = CASE
-        WHEN $3 AND failures > 0 THEN failures - 1 ELSE failures END
-    WHERE name = $1 AND source = $2 RETURNING locked_until";
-
-/// $1 name, $2 source, $3 now.
-const RESET_SQL: &str = "UPDATE login_throttles SET failures = 0, last_attempt_at = $3,
-        locked_until = NULL
-    WHERE name = $1 AND source = $2 RETURNING locked_until";
 
 #[derive(sqlx::FromRow)]
 struct PrincipalRow {
@@ -231,8 +52,8 @@ impl PrincipalRow {
                 created_at: from_micros(self.created_at, "principals.created_at")?,
             },
             password_hash: self.password_hash,
-            totp_sealed: self.totp_sealed.map(SealedSecret::from_bytes),
-            totp_pending: self.totp_pending.map(SealedSecret::from_bytes),
+            totp_sealed: self.totp_sealed.map(SealedBytes::from_bytes),
+            totp_pending: self.totp_pending.map(SealedBytes::from_bytes),
             totp_enabled: self.totp_enabled,
             totp_last_step: self.totp_last_step.and_then(|s| u64::try_from(s).ok()),
             locked_until: from_micros_opt(self.locked_until, "principals.locked_until")?,
@@ -265,7 +86,7 @@ impl SessionRow {
     }
 }
 
-fn step(value: u64) -> Result<i64, StoreError> {
+pub(crate) fn step(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::OutOfRange { what: "totp step" })
 }
 
@@ -277,10 +98,13 @@ impl Store {
         principal: &Principal,
         password_hash: Option<&str>,
     ) -> Result<bool, StoreError> {
-        self.apply(&StoreChange::CreatePrincipal {
-            principal: principal.clone(),
-            password_hash: password_hash.map(str::to_owned),
-        })
+        self.apply(
+            &(IdentityChange::CreatePrincipal {
+                principal: principal.clone(),
+                password_hash: password_hash.map(str::to_owned),
+            })
+            .into(),
+        )
         .await
     }
 
@@ -335,12 +159,15 @@ impl Store {
         update: &PrincipalUpdate,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        self.apply(&StoreChange::UpdatePrincipal {
-            id,
-            update: update.clone(),
-            now,
-            seen: None,
-        })
+        self.apply(
+            &(IdentityChange::UpdatePrincipal {
+                id,
+                update: update.clone(),
+                now,
+                seen: None,
+            })
+            .into(),
+        )
         .await
     }
 
@@ -356,161 +183,15 @@ impl Store {
         })
     }
 
-    /// Reserves a login attempt for `name` from `source` before the password is verified, in one
-    /// atomic statement: the per-address row and the account-wide row each count the attempt
-    /// unless already locked or full. A row that is full (as many attempts reserved as its limit)
-    /// locks until `now + limits.lockout`, so concurrent attempts never verify more passwords
-    /// than the limit. After a lock has run out, or `limits.window` without an attempt, counting
-    /// starts again.
-    ///
-    /// Settle every reservation with [`Store::settle_login_attempt`].
-    pub async fn reserve_login_attempt(
-        &self,
-        name: &str,
-        source: &str,
-        limits: &LoginLimits,
-        now: OffsetDateTime,
-    ) -> Result<LoginReservation, StoreError> {
-        let key = login_key(name);
-        let at = micros(now)?;
-        let window_floor = earlier(at, limits.window);
-        let until = later(at, limits.lockout);
-        let per_source = i64::try_from(limits.per_source).unwrap_or(i64::MAX);
-        let per_account = i64::try_from(limits.per_account).unwrap_or(i64::MAX);
-        let rows: Vec<(String, Option<i64>)> = with_pool!(self, pool => {
-            sqlx::query_as(RESERVE_SQL)
-                .bind(&key)
-                .bind(source)
-                .bind(at)
-                .bind(window_floor)
-                .bind(per_source)
-                .bind(per_account)
-                .bind(until)
-                .fetch_all(pool)
-                .await?
-        });
-        let mut reservation = LoginReservation {
-            source_locked: false,
-            account_locked: false,
-        };
-        for (row_source, locked_until) in rows {
-            let locked = locked_until.is_some_and(|u| u > at);
-            if row_source == ACCOUNT_SOURCE {
-                reservation.account_locked = locked;
-            } else {
-                reservation.source_locked = locked;
-            }
-        }
-        Ok(reservation)
-    }
-
-    /// Settles a reservation made by [`Store::reserve_login_attempt`]: one statement for the
-    /// per-address row, then one for the account-wide row (each locks one row only, so servers
-    /// sharing PostgreSQL never deadlock). Every outcome costs the same two writes. Returns
-    /// whether `name` is now locked for `source` (by either row).
-    pub async fn settle_login_attempt(
-        &self,
-        name: &str,
-        source: &str,
-        settle: LoginSettle,
-        limits: &LoginLimits,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let key = login_key(name);
-        let (source_action, account_action) = match settle {
-            LoginSettle::Failed => (RowAction::LockIfFull, RowAction::LockIfFull),
-            LoginSettle::Succeeded => (RowAction::Reset, RowAction::Release(true)),
-            LoginSettle::Release { source, account } => {
-                (RowAction::Release(source), RowAction::Release(account))
-            }
-        };
-        let at = micros(now)?;
-        let until = later(at, limits.lockout);
-        let mut locked = false;
-        for (row_source, action, limit) in [
-            (source, source_action, limits.per_source),
-            (ACCOUNT_SOURCE, account_action, limits.per_account),
-        ] {
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let row: Option<(Option<i64>,)> = with_pool!(self, pool => {
-                match action {
-                    RowAction::LockIfFull => sqlx::query_as(LOCK_IF_FULL_SQL)
-                        .bind(&key)
-                        .bind(row_source)
-                        .bind(at)
-                        .bind(limit)
-                        .bind(until)
-                        .fetch_optional(pool)
-                        .await?,
-                    RowAction::Release(release) => sqlx::query_as(RELEASE_SQL)
-                        .bind(&key)
-                        .bind(row_source)
-                        .bind(release)
-                        .fetch_optional(pool)
-                        .await?,
-                    RowAction::Reset => sqlx::query_as(RESET_SQL)
-                        .bind(&key)
-                        .bind(row_source)
-                        .bind(at)
-                        .fetch_optional(pool)
-                        .await?,
-                }
-            });
-            locked |= row.and_then(|r| r.0).is_some_and(|u| u > at);
-        }
-        Ok(locked)
-    }
-
-    /// Lifts every lock of `name` (`unlock`): the account-wide row and the row of every address.
-    /// Per-address rows go first, then the account-wide row, one kind per statement.
-    pub async fn clear_login_throttles(&self, name: &str) -> Result<(), StoreError> {
-        self.apply(&StoreChange::ClearLoginThrottles {
-            name: name.to_owned(),
-        })
-        .await
-        .map(|_| ())
-    }
-
-    /// Deletes throttle rows that no longer hold anything (no attempt for `window`, no lock in
-    /// force), so names an attacker sprays do not accumulate. Returns how many rows went.
-    pub async fn purge_login_throttles(
-        &self,
-        window: Duration,
-        now: OffsetDateTime,
-    ) -> Result<u64, StoreError> {
-        let at = micros(now)?;
-        let window_floor = earlier(at, window);
-        let mut purged = 0;
-        // Per-address rows first, then account-wide rows: each statement locks one kind only.
-        for kind in ["<>", "="] {
-            let sql = format!(
-                "DELETE FROM login_throttles WHERE source {kind} $1 AND last_attempt_at <= $2
-                   AND (locked_until IS NULL OR locked_until <= $3)"
-            );
-            let done = with_pool!(self, pool => {
-                sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(ACCOUNT_SOURCE)
-                    .bind(window_floor)
-                    .bind(at)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            });
-            purged += done;
-        }
-        Ok(purged)
-    }
-
     /// Stores a TOTP secret being enrolled; the one in force (if any) stays until confirmation.
-    pub async fn set_totp_pending(
-        &self,
-        id: Uuid,
-        sealed: &SealedSecret,
-    ) -> Result<(), StoreError> {
-        self.apply(&StoreChange::SetTotpPending {
-            id,
-            sealed: sealed.clone(),
-        })
+    pub async fn set_totp_pending(&self, id: Uuid, sealed: &SealedBytes) -> Result<(), StoreError> {
+        self.apply(
+            &(IdentityChange::SetTotpPending {
+                id,
+                sealed: sealed.clone(),
+            })
+            .into(),
+        )
         .await
         .map(|_| ())
     }
@@ -521,14 +202,17 @@ impl Store {
     pub async fn confirm_totp(
         &self,
         id: Uuid,
-        checked: &SealedSecret,
+        checked: &SealedBytes,
         totp_step: u64,
     ) -> Result<bool, StoreError> {
-        self.apply(&StoreChange::ConfirmTotp {
-            id,
-            checked: checked.clone(),
-            step: step(totp_step)?,
-        })
+        self.apply(
+            &(IdentityChange::ConfirmTotp {
+                id,
+                checked: checked.clone(),
+                step: totp_step,
+            })
+            .into(),
+        )
         .await
     }
 
@@ -577,11 +261,14 @@ impl Store {
         client_ip: Option<&str>,
         user_agent: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.apply(&StoreChange::InsertSession {
-            session: session.clone(),
-            client_ip: client_ip.map(str::to_owned),
-            user_agent: user_agent.map(str::to_owned),
-        })
+        self.apply(
+            &(IdentityChange::InsertSession {
+                session: session.clone(),
+                client_ip: client_ip.map(str::to_owned),
+                user_agent: user_agent.map(str::to_owned),
+            })
+            .into(),
+        )
         .await
         .map(|_| ())
     }
@@ -621,7 +308,8 @@ impl Store {
 
     /// Revokes a session; `false` if it did not exist or was revoked already.
     pub async fn revoke_session(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, StoreError> {
-        self.apply(&StoreChange::RevokeSession { id, now }).await
+        self.apply(&(IdentityChange::RevokeSession { id, now }).into())
+            .await
     }
 
     /// An API key's record and principal by the key's id.
@@ -662,7 +350,8 @@ impl Store {
 
     /// Revokes an API key at `now`; `false` if it did not exist or was revoked already.
     pub async fn revoke_api_key(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, StoreError> {
-        self.apply(&StoreChange::RevokeApiKey { id, now }).await
+        self.apply(&(IdentityChange::RevokeApiKey { id, now }).into())
+            .await
     }
 
     /// Rotation: stores the new key and ends the old one at `old_ends` (now, or after a grace
@@ -674,11 +363,14 @@ impl Store {
         new: &ApiKeyRecord,
         old_ends: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        self.apply(&StoreChange::RotateApiKey {
-            old,
-            new: new.clone(),
-            old_ends,
-        })
+        self.apply(
+            &(IdentityChange::RotateApiKey {
+                old,
+                new: new.clone(),
+                old_ends,
+            })
+            .into(),
+        )
         .await
     }
 
@@ -736,5 +428,94 @@ impl Store {
             .await?
         });
         Ok(u64::try_from(version).unwrap_or(0))
+    }
+}
+
+impl IdentityStore for Store {
+    type Error = StoreError;
+
+    async fn principal(&self, id: Uuid) -> Result<Option<PrincipalRecord>, StoreError> {
+        Store::principal(self, id).await
+    }
+
+    async fn principal_by_name(&self, name: &str) -> Result<Option<PrincipalRecord>, StoreError> {
+        Store::principal_by_name(self, name).await
+    }
+
+    async fn list_principals(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<PrincipalRecord>, StoreError> {
+        Store::list_principals(self, after, limit).await
+    }
+
+    async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError> {
+        Store::set_password_hash(self, id, hash).await
+    }
+
+    async fn reserve_login_attempt(
+        &self,
+        name: &str,
+        source: &str,
+        limits: &LoginLimits,
+        now: OffsetDateTime,
+    ) -> Result<LoginReservation, StoreError> {
+        Store::reserve_login_attempt(self, name, source, limits, now).await
+    }
+
+    async fn settle_login_attempt(
+        &self,
+        name: &str,
+        source: &str,
+        settle: LoginSettle,
+        limits: &LoginLimits,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        Store::settle_login_attempt(self, name, source, settle, limits, now).await
+    }
+
+    async fn purge_login_throttles(
+        &self,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        Store::purge_login_throttles(self, window, now).await
+    }
+
+    async fn claim_totp_step(&self, id: Uuid, step: u64) -> Result<bool, StoreError> {
+        Store::claim_totp_step(self, id, step).await
+    }
+
+    async fn session(&self, id: Uuid) -> Result<Option<(SessionRecord, Principal)>, StoreError> {
+        Store::session(self, id).await
+    }
+
+    async fn touch_session(&self, id: Uuid, now: OffsetDateTime) -> Result<(), StoreError> {
+        Store::touch_session(self, id, now).await
+    }
+
+    async fn api_key(&self, id: Uuid) -> Result<Option<(ApiKeyRecord, Principal)>, StoreError> {
+        Store::api_key(self, id).await
+    }
+
+    async fn list_api_keys(
+        &self,
+        principal: Option<Uuid>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        Store::list_api_keys(self, principal, after, limit).await
+    }
+
+    async fn add_api_key_usage(
+        &self,
+        uses: &[(Uuid, u64, OffsetDateTime)],
+    ) -> Result<(), StoreError> {
+        Store::add_api_key_usage(self, uses).await
+    }
+
+    async fn stored_policy(&self) -> Result<Option<(String, u64)>, StoreError> {
+        Store::access_policy(self).await
     }
 }

@@ -11,18 +11,22 @@ mod change;
 mod codec;
 mod error;
 mod identity;
+mod identity_change;
 mod keys;
 mod lease;
+mod login_throttle;
 mod migrate;
 mod secrets;
 mod store;
 
 pub use change::StoreChange;
 pub use error::StoreError;
-pub use identity::{
+pub use migrate::{MIGRATIONS, Migration, MigrationReport};
+/// The identity records live with the identity service in `rampart-access`; re-exported here
+/// for the callers of `Store`'s identity methods.
+pub use rampart_access::{
     LoginLimits, LoginReservation, LoginSettle, PrincipalRecord, PrincipalUpdate, SessionRecord,
 };
-pub use migrate::{MIGRATIONS, Migration, MigrationReport};
 pub use store::{Backend, Deployment, Initialization, Store};
 
 /// Runs `$body` with `$pool` bound to the backend's pool. The body is written once and compiled

@@ -7,6 +7,7 @@ use http::header;
 use std::sync::{Arc, Mutex};
 
 use http::request::Parts;
+use rampart_access::identity::{IdentityError, SessionRefused, session_caller};
 use rampart_access::{AuthError, CheckedCredential, Denied};
 pub use rampart_access::{Caller, CredentialKind, ENROLLMENT_ONLY_SCOPE};
 use time::OffsetDateTime;
@@ -23,7 +24,7 @@ pub enum CredentialError {
     Refused(&'static str),
     /// Storage failed.
     #[error(transparent)]
-    Store(#[from] rampart_store::StoreError),
+    Store(#[from] IdentityError),
 }
 
 /// The routes an enrollment session may call.
@@ -33,9 +34,6 @@ const ENROLLMENT_ROUTES: [&str; 4] = [
     "/v1/auth/whoami",
     "/v1/auth/logout",
 ];
-
-/// Sessions are marked active at most this often (not on every request).
-const SESSION_TOUCH_SECONDS: i64 = 60;
 
 /// Checks a credential (API key or session token) presented from `client_ip` at `now`.
 /// Counts a use of an API key.
@@ -52,53 +50,24 @@ pub async fn check_credential(
             .sessions
             .verify(credential, now)
             .map_err(|_| CredentialError::Refused("session token not valid"))?;
-        let (session, principal) = state
-            .store()
-            .session(claims.session_id)
-            .await?
-            .ok_or(CredentialError::Refused("unknown session"))?;
-        if session.principal_id != claims.principal_id {
-            return Err(CredentialError::Refused(
-                "session token names another principal",
-            ));
-        }
-        if session.revoked_at.is_some() {
-            return Err(CredentialError::Refused("session revoked"));
-        }
-        if now >= session.expires_at {
-            return Err(CredentialError::Refused("session expired"));
-        }
-        let idle = i64::try_from(state.settings().session_idle_seconds).unwrap_or(i64::MAX);
-        if (now - session.last_seen_at).whole_seconds() >= idle {
-            return Err(CredentialError::Refused("session idle too long"));
-        }
-        if principal.disabled {
-            return Err(CredentialError::Refused("principal disabled"));
-        }
-        if (now - session.last_seen_at).whole_seconds() >= SESSION_TOUCH_SECONDS {
-            state.store().touch_session(session.id, now).await?;
-        }
-        return Ok(Caller::new(
-            principal,
-            CheckedCredential {
-                id: session.id,
-                kind: CredentialKind::Session,
-                // An enrollment session holds no permission: it may only enrol its own second
-                // factor (those routes check for the principal itself in a session).
-                scopes: session
-                    .enrollment_only
-                    .then(|| vec![ENROLLMENT_ONLY_SCOPE.to_owned()]),
-                expires_at: Some(session.expires_at),
-                allowed_ips: None,
-            },
-        ));
+        return session_caller(
+            state.identity_store(),
+            &claims,
+            state.settings().session_idle_seconds,
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            SessionRefused::Refused(reason) => CredentialError::Refused(reason),
+            SessionRefused::Identity(e) => CredentialError::Store(e),
+        });
     }
     let authenticated = state
         .authenticator()
         .authenticate(credential, now)
         .await
         .map_err(|e| match e {
-            AuthError::Store(e) => CredentialError::Store(e),
+            AuthError::Store(e) => CredentialError::Store(IdentityError::store(e)),
             AuthError::Revoked => CredentialError::Refused("API key revoked"),
             AuthError::Expired => CredentialError::Refused("API key expired"),
             AuthError::PrincipalDisabled => CredentialError::Refused("principal disabled"),
@@ -203,7 +172,7 @@ impl FromRequestParts<AppState> for Caller {
                 }
                 Ok(caller)
             }
-            Err(CredentialError::Store(e)) => Err(ApiError::internal(&e)),
+            Err(CredentialError::Store(e)) => Err(e.into()),
             Err(CredentialError::Refused(reason)) => {
                 // The reason is logged for operators; the client gets the same 401 for all.
                 tracing::info!(reason, "authentication failed");

@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use http::StatusCode;
 use ipnet::IpNet;
 use rampart_access::ApiKeyRecord;
+use rampart_access::IdentityChange;
 use rampart_access::perm;
-use rampart_store::StoreChange;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -21,8 +21,9 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
-use crate::http::request::{invalid, object, page_limit, text, time_text};
+use crate::http::request::{Page, invalid, object, page_limit, text, time_text};
 use crate::problem::{ApiError, FieldError};
+use crate::routes::identity::commit_identity;
 use crate::state::AppState;
 
 /// Longest lifetime a key may be given.
@@ -57,6 +58,31 @@ pub struct ApiKeyBody {
     pub rotated_from: Option<String>,
 }
 
+/// A key just made (created or rotated): its metadata and the key itself, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct IssuedApiKey {
+    /// The key's metadata.
+    #[serde(flatten)]
+    pub metadata: ApiKeyBody,
+    /// The key (`rk_…`): shown once, only its keyed hash is stored.
+    #[schema(format = Password)]
+    pub key: String,
+    /// After a rotation: when the old key stops working.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_key_expires_at: Option<String>,
+}
+
+/// The answer to a revocation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevokedApiKey {
+    /// The key.
+    pub id: String,
+    /// Always true: the key no longer works.
+    pub revoked: bool,
+    /// Whether it was active until now (false: revoked already).
+    pub was_active: bool,
+}
+
 fn body_of(record: &ApiKeyRecord) -> ApiKeyBody {
     ApiKeyBody {
         id: record.id.to_string(),
@@ -74,10 +100,6 @@ fn body_of(record: &ApiKeyRecord) -> ApiKeyBody {
         revoked: record.revoked_at.is_some(),
         rotated_from: record.rotated_from.map(|id| id.to_string()),
     }
-}
-
-fn store_error(e: rampart_store::StoreError) -> ApiError {
-    ApiError::internal(&e)
 }
 
 /// CIDRs (or single addresses) of `allowed_ips`.
@@ -208,14 +230,15 @@ fn may_issue(
 /// Creates an API key.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "identity", security(("bearer" = [])),
     request_body(content = Object, description = "{\"principal_id\": \"…\"?, \"name\": \"ci\", \"scopes\": [\"audit:write\"]?, \"expires_in_days\": 90?, \"allowed_ips\": [\"10.0.0.0/8\"]?}"),
-    responses((status = 201, description = "{\"id\", \"key\": \"rk_…\" (shown once), \"expires_at\", …}", body = Object),
+    responses((status = 201, description = "The key, shown once, and its metadata", body = IssuedApiKey),
+        (status = 409, description = "The principal was disabled meanwhile", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Scope escalation or invalid field", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn create_api_key(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     ApiJson(body): ApiJson<Value>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IssuedApiKey>), ApiError> {
     audit.note("api_keys.create", "api_key", "-");
     let object = object(
         &body,
@@ -242,15 +265,7 @@ pub async fn create_api_key(
     if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
         return Err(invalid("name", "1 to 128 printable characters"));
     }
-    let target = state
-        .store()
-        .principal(principal_id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| invalid("principal_id", "no principal with that id"))?;
-    if target.principal.disabled {
-        return Err(invalid("principal_id", "the principal is disabled"));
-    }
+    let target = state.api_keys().owner_of_new_key(principal_id).await?;
     let scopes = scopes_of(object)?;
     may_issue(&state, &caller, &target.principal, scopes.as_deref())?;
     let now = OffsetDateTime::now_utc();
@@ -311,28 +326,28 @@ pub async fn create_api_key(
     audit.note("api_keys.create", "api_key", &record.id.to_string());
     audit.detail("principal_id", principal_id.to_string());
     audit.detail("scopes", json!(record.scopes));
-    audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::CREATED,
-            StoreChange::InsertApiKey(record.clone()),
-        )
-        .await?;
-    let mut out = serde_json::to_value(body_of(&record)).map_err(|e| ApiError::internal(&e))?;
-    if let Some(map) = out.as_object_mut() {
-        map.insert("key".to_owned(), Value::String(key.expose().to_owned()));
+    if !commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::CREATED,
+        IdentityChange::InsertApiKey(record.clone()),
+    )
+    .await?
+    {
+        // The principal was disabled (or removed) after it was read: no key was stored.
+        return Err(ApiError::conflict(
+            "the principal was disabled meanwhile; no key was made",
+        ));
     }
-    Ok((StatusCode::CREATED, Json(out)))
-}
-
-/// A page of API keys.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApiKeysPage {
-    /// Keys by id.
-    pub items: Vec<ApiKeyBody>,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub next_cursor: Option<String>,
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedApiKey {
+            metadata: body_of(&record),
+            key: key.expose().to_owned(),
+            old_key_expires_at: None,
+        }),
+    ))
 }
 
 /// `?principal_id=…&limit=N&cursor=C`.
@@ -349,42 +364,16 @@ pub struct KeysQuery {
 
 /// Lists API keys (metadata only).
 #[utoipa::path(get, path = "/v1/api-keys", tag = "identity", security(("bearer" = [])), params(KeysQuery),
-    responses((status = 200, description = "A page of keys", body = ApiKeysPage)))]
+    responses((status = 200, description = "A page of keys", body = Page<ApiKeyBody>)))]
 pub async fn list_api_keys(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<KeysQuery>,
-) -> Result<Json<ApiKeysPage>, ApiError> {
+) -> Result<Json<Page<ApiKeyBody>>, ApiError> {
     let limit = page_limit(query.limit)?;
     let requested = match &query.principal_id {
         Some(id) => Some(Uuid::parse_str(id).map_err(|_| invalid("principal_id", "is not an id"))?),
         None => None,
-    };
-    let bypass = state
-        .policy()
-        .bypasses_team_isolation(&caller.principal().roles);
-    let principal = if caller.holds(&state.policy(), "api_keys:manage") && bypass {
-        requested
-    } else if caller.holds(&state.policy(), "api_keys:manage") {
-        // Under team isolation: one principal at a time, one the caller may manage.
-        match requested {
-            Some(id) if id != caller.principal().id => {
-                let owner = state
-                    .store()
-                    .principal(id)
-                    .await
-                    .map_err(store_error)?
-                    .ok_or_else(|| invalid("principal_id", "no principal with that id"))?;
-                crate::routes::identity::may_manage(&state, &caller, &owner.principal)?;
-                Some(id)
-            }
-            _ => Some(caller.principal().id),
-        }
-    } else {
-        if requested.is_some_and(|id| id != caller.principal().id) {
-            return Err(ApiError::forbidden("api_keys:manage"));
-        }
-        Some(caller.principal().id)
     };
     let after = match &query.cursor {
         Some(c) => Some(
@@ -394,10 +383,9 @@ pub async fn list_api_keys(
         None => None,
     };
     let records = state
-        .store()
-        .list_api_keys(principal, after, limit)
-        .await
-        .map_err(store_error)?;
+        .api_keys()
+        .list_for(&state.policy(), &caller, requested, after, limit)
+        .await?;
     let next_cursor = (records.len() == limit as usize)
         .then(|| records.last().map(|r| r.id.to_string()))
         .flatten();
@@ -414,81 +402,62 @@ pub async fn list_api_keys(
             body
         })
         .collect();
-    Ok(Json(ApiKeysPage { items, next_cursor }))
+    Ok(Json(Page { items, next_cursor }))
 }
 
 /// The key `id`, if the caller may manage it (its own principal's, or with `api_keys:manage`).
 async fn manageable(state: &AppState, caller: &Caller, id: &str) -> Result<ApiKeyRecord, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found("no API key with that id"))?;
-    let (record, _) = state
-        .store()
-        .api_key(id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
-    if record.principal_id != caller.principal().id {
-        caller.require::<perm::ApiKeysManage>(&state.policy())?;
-        let owner = state
-            .store()
-            .principal(record.principal_id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
-        crate::routes::identity::may_manage(state, caller, &owner.principal)?;
-    } else if caller.kind() == crate::http::auth::CredentialKind::ApiKey
-        && caller.credential_id() != record.id
-        && !caller.holds(&state.policy(), "api_keys:manage")
-    {
-        // A key manages itself (a device rotating its own key); its siblings take a session or
-        // api_keys:manage.
-        return Err(ApiError::forbidden(
-            "api_keys:manage (an API key may rotate or revoke only itself)",
-        ));
-    }
-    Ok(record)
+    Ok(state
+        .api_keys()
+        .key_for(&state.policy(), caller, id)
+        .await?)
 }
 
 /// Revokes an API key at once.
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "identity", security(("bearer" = [])),
     params(("id" = String, Path, description = "The key's id")),
-    responses((status = 200, description = "{\"revoked\": true}", body = Object)))]
+    responses((status = 200, description = "The key is revoked", body = RevokedApiKey)))]
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RevokedApiKey>, ApiError> {
     audit.note("api_keys.revoke", "api_key", &id);
     let record = manageable(&state, &caller, &id).await?;
-    let revoked = audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::OK,
-            StoreChange::RevokeApiKey {
-                id: record.id,
-                now: OffsetDateTime::now_utc(),
-            },
-        )
-        .await?;
+    let revoked = commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::OK,
+        IdentityChange::RevokeApiKey {
+            id: record.id,
+            now: OffsetDateTime::now_utc(),
+        },
+    )
+    .await?;
     state.identity().cache.clear();
-    Ok(Json(
-        json!({"id": record.id.to_string(), "revoked": true, "was_active": revoked}),
-    ))
+    Ok(Json(RevokedApiKey {
+        id: record.id.to_string(),
+        revoked: true,
+        was_active: revoked,
+    }))
 }
 
 /// Replaces a key with a new one; the old one keeps working for `grace_seconds` only.
 #[utoipa::path(post, path = "/v1/api-keys/{id}/rotate", tag = "identity", security(("bearer" = [])),
     params(("id" = String, Path, description = "The key's id")),
     request_body(content = Object, description = "{\"grace_seconds\": 0}"),
-    responses((status = 201, description = "The new key (shown once) and when the old one ends", body = Object)))]
+    responses((status = 201, description = "The new key (shown once) and when the old one ends", body = IssuedApiKey),
+        (status = 409, description = "The key is revoked or expired, or was rotated meanwhile", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn rotate_api_key(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
     Path(id): Path<String>,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IssuedApiKey>), ApiError> {
     audit.note("api_keys.rotate", "api_key", &id);
     let old = manageable(&state, &caller, &id).await?;
     // The body is optional (a device rotating itself may send none).
@@ -512,22 +481,13 @@ pub async fn rotate_api_key(
             })?,
     };
     let now = OffsetDateTime::now_utc();
-    if old.revoked_at.is_some() || old.expires_at.is_some_and(|at| at <= now) {
-        return Err(ApiError::conflict(
-            "the key is revoked or expired; create a new one",
-        ));
-    }
+    rampart_access::identity::rotatable(&old, now)?;
     // A key rotating itself (a device on its sync) renews what it already is. Anyone else
     // rotating it mints a new key, under the same rules as creating it: without them,
     // api_keys:manage would mint an unscoped admin key by rotating the admin's.
     let by_itself = caller.credential_id() == old.id;
     if !by_itself {
-        let owner = state
-            .store()
-            .principal(old.principal_id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| ApiError::not_found("no API key with that id"))?;
+        let owner = state.api_keys().owner_of(&old).await?;
         may_issue(&state, &caller, &owner.principal, old.scopes.as_deref()).map_err(|e| {
             if e.status() == StatusCode::UNPROCESSABLE_ENTITY {
                 ApiError::forbidden(
@@ -576,33 +536,32 @@ pub async fn rotate_api_key(
     let old_ends = now + time::Duration::seconds(i64::try_from(grace).unwrap_or(0));
     audit.detail("new_key_id", new.id.to_string());
     audit.detail("grace_seconds", grace);
-    if !audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::CREATED,
-            StoreChange::RotateApiKey {
-                old: old.id,
-                new: new.clone(),
-                old_ends,
-            },
-        )
-        .await?
+    if !commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::CREATED,
+        IdentityChange::RotateApiKey {
+            old: old.id,
+            new: new.clone(),
+            old_ends,
+        },
+    )
+    .await?
     {
         return Err(ApiError::conflict(
             "the key was revoked or rotated meanwhile",
         ));
     }
     state.identity().cache.clear();
-    let mut out = serde_json::to_value(body_of(&new)).map_err(|e| ApiError::internal(&e))?;
-    if let Some(map) = out.as_object_mut() {
-        map.insert("key".to_owned(), Value::String(key.expose().to_owned()));
-        map.insert(
-            "old_key_expires_at".to_owned(),
-            Value::String(time_text(old_ends.min(old.expires_at.unwrap_or(old_ends)))),
-        );
-    }
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedApiKey {
+            metadata: body_of(&new),
+            key: key.expose().to_owned(),
+            old_key_expires_at: Some(time_text(old_ends.min(old.expires_at.unwrap_or(old_ends)))),
+        }),
+    ))
 }
 
 /// This module's routes, their OpenAPI paths and their audit behaviour.

@@ -6,9 +6,10 @@ use crate::http::audit_trail::only_when_noted;
 use axum::Json;
 use axum::extract::State;
 use rampart_access::perm;
-use rampart_store::StoreChange;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -16,80 +17,96 @@ use uuid::Uuid;
 use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
-use crate::http::request::{invalid, object, text};
-use crate::problem::{ApiError, FieldError};
+use crate::http::request::invalid;
+use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// Longest `action` and resource field accepted (each is recorded with a denial).
 const MAX_FIELD_LEN: usize = 256;
 
+/// `POST /v1/authorize`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeRequest {
+    /// The principal asking.
+    pub principal_id: String,
+    /// The permission asked for (`resource:action`).
+    pub action: String,
+    /// What it is asked on; a `team_id` puts it under team isolation.
+    pub resource: Option<ResourceRef>,
+}
+
+/// A resource named in an authorization request (recorded with every denial: only these three
+/// bounded fields).
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceRef {
+    /// Its type (`service`, `key`, ...).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Its team, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
+}
+
+/// An authorization decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorizeResponse {
+    /// Whether the action is allowed.
+    pub allowed: bool,
+    /// Why, in words.
+    pub reason: String,
+    /// The role that granted the permission (also set when team isolation then denied it).
+    pub matched_role: Option<String>,
+}
+
 /// Decides whether a principal may do an action on a resource.
 #[utoipa::path(post, path = "/v1/authorize", tag = "identity", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"principal_id\": \"…\", \"action\": \"actions:approve\", \"resource\": {\"type\": \"service\", \"id\": \"checkout\", \"team_id\": \"payments\"}}"),
-    responses((status = 200, description = "{\"allowed\": bool, \"reason\": \"…\", \"matched_role\": \"operator\" | null}", body = Object),
+    request_body = AuthorizeRequest,
+    responses((status = 200, description = "The decision (a denial is audited)", body = AuthorizeResponse),
         (status = 404, description = "No such principal", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn authorize(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<Json<rampart_access::Decision>, ApiError> {
+    ApiJson(body): ApiJson<AuthorizeRequest>,
+) -> Result<Json<AuthorizeResponse>, ApiError> {
     caller.require::<perm::AuthzCheck>(&state.policy())?;
-    let object = object(&body, &["principal_id", "action", "resource"], "")?;
-    let one = |e: FieldError| ApiError::validation(vec![e]);
-    let principal_id = text(object, "principal_id", "principal_id", true)
-        .map_err(one)?
-        .unwrap_or_default();
+    let AuthorizeRequest {
+        principal_id,
+        action,
+        resource,
+    } = body;
     let principal_id =
-        Uuid::parse_str(principal_id).map_err(|_| invalid("principal_id", "is not an id"))?;
-    let action = text(object, "action", "action", true)
-        .map_err(one)?
-        .unwrap_or_default()
-        .to_owned();
+        Uuid::parse_str(&principal_id).map_err(|_| invalid("principal_id", "is not an id"))?;
     if action.len() > MAX_FIELD_LEN {
         return Err(invalid("action", format!("at most {MAX_FIELD_LEN} bytes")));
     }
-    let resource = match object.get("resource") {
-        None | Some(Value::Null) => None,
-        Some(value @ Value::Object(fields)) => {
-            // The resource is recorded with every denial: only its three bounded fields.
-            for (name, field) in fields {
-                if !matches!(name.as_str(), "type" | "id" | "team_id") {
-                    return Err(invalid(
-                        &format!("resource.{}", name.chars().take(64).collect::<String>()),
-                        "is not a field of a resource (type, id, team_id)",
-                    ));
-                }
-                match field {
-                    Value::Null => {}
-                    Value::String(text) if text.len() <= MAX_FIELD_LEN => {}
-                    Value::String(_) => {
-                        return Err(invalid(
-                            &format!("resource.{name}"),
-                            format!("at most {MAX_FIELD_LEN} bytes"),
-                        ));
-                    }
-                    _ => return Err(invalid(&format!("resource.{name}"), "must be a string")),
-                }
+    if let Some(resource) = &resource {
+        for (name, field) in [
+            ("type", &resource.kind),
+            ("id", &resource.id),
+            ("team_id", &resource.team_id),
+        ] {
+            if field
+                .as_ref()
+                .is_some_and(|text| text.len() > MAX_FIELD_LEN)
+            {
+                return Err(invalid(
+                    &format!("resource.{name}"),
+                    format!("at most {MAX_FIELD_LEN} bytes"),
+                ));
             }
-            Some(value)
         }
-        Some(_) => {
-            return Err(invalid(
-                "resource",
-                "must be an object {type, id, team_id?}",
-            ));
-        }
-    };
-    let team = match resource.and_then(|r| r.get("team_id")) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(team)) => Some(team.clone()),
-        Some(_) => return Err(invalid("resource.team_id", "must be a string")),
-    };
+    }
+    let team = resource.as_ref().and_then(|r| r.team_id.clone());
     let record = state
         .identity()
         .cache
-        .principal(state.store(), principal_id)
+        .principal(state.identity_store(), principal_id)
         .await
         .map_err(|e| ApiError::internal(&e))?
         .ok_or_else(|| ApiError::not_found("no principal with that id"))?;
@@ -107,11 +124,21 @@ pub async fn authorize(
         audit.note("authz.deny", "principal", &principal_id.to_string());
         audit.denied();
         audit.detail("action", action);
-        audit.detail("resource", resource.cloned().unwrap_or(Value::Null));
+        audit.detail(
+            "resource",
+            resource
+                .as_ref()
+                .and_then(|r| serde_json::to_value(r).ok())
+                .unwrap_or(Value::Null),
+        );
         audit.detail("reason", decision.reason.clone());
         audit.detail("matched_role", json!(decision.matched_role));
     }
-    Ok(Json(decision))
+    Ok(Json(AuthorizeResponse {
+        allowed: decision.allowed,
+        reason: decision.reason,
+        matched_role: decision.matched_role,
+    }))
 }
 
 /// The role policy in force, in the shape of the YAML file.
@@ -144,7 +171,7 @@ pub async fn put_policy(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("policy.update", "policy", "roles");
-    caller.require::<perm::RolesManage>(&state.policy())?;
+    let granted = caller.require::<perm::RolesManage>(&state.policy())?;
     if let Some(path) = &state.settings().policy_file {
         return Err(ApiError::conflict(format!(
             "the role policy comes from the file {}; change the file (and restart) instead",
@@ -159,86 +186,21 @@ pub async fn put_policy(
     }
     let policy =
         rampart_access::Policy::from_json(&body).map_err(|e| invalid("roles", e.to_string()))?;
-    // Nobody locks themselves out: the caller must still be able to manage the policy.
-    if policy
-        .grants(&caller.principal().roles, "roles:manage")
-        .is_none()
-    {
-        return Err(invalid(
-            "roles",
-            "under this policy none of your roles would grant roles:manage; keep it for at least your own role",
-        ));
-    }
-    // Nor out of their next login: a role newly needing a second factor the caller lacks.
-    if caller.kind() == crate::http::auth::CredentialKind::Session
-        && policy.mfa_required(&caller.principal().roles)
-    {
-        let own = state
-            .store()
-            .principal(caller.principal().id)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
-        if own.is_some_and(|r| !r.totp_enabled) {
-            return Err(invalid(
-                "roles",
-                "under this policy your roles require a second factor you have not enrolled; enroll TOTP first",
-            ));
-        }
-    }
-    // Roles still held by principals must stay: a policy that drops one would silently strip
-    // them of it.
-    let mut held = std::collections::BTreeSet::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .store()
-            .list_principals(after, 1000)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.principal.id);
-        for record in &page {
-            held.extend(
-                record
-                    .principal
-                    .roles
-                    .iter()
-                    .filter(|r| !policy.has_role(r))
-                    .cloned(),
-            );
-        }
-    }
-    if !held.is_empty() {
-        return Err(invalid(
-            "roles",
-            format!(
-                "principals still hold roles this policy drops: {}; change their roles first",
-                held.into_iter().collect::<Vec<_>>().join(", ")
-            ),
-        ));
-    }
-    let document = serde_json::to_string(policy.document()).map_err(|e| ApiError::internal(&e))?;
     audit.detail(
         "roles",
         json!(policy.document().roles.keys().collect::<Vec<_>>()),
     );
-    audit
-        .commit(
-            &state,
+    let journal = audit.journal(&state, &caller, http::StatusCode::OK);
+    let version = state
+        .policy_admin()
+        .replace(
             &caller,
-            http::StatusCode::OK,
-            StoreChange::StoreAccessPolicy {
-                document,
-                now: OffsetDateTime::now_utc(),
-            },
+            granted,
+            &policy,
+            OffsetDateTime::now_utc(),
+            &journal,
         )
         .await?;
-    let version = state
-        .store()
-        .access_policy()
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_or(0, |(_, version)| version);
     state.set_policy(policy, version, "api");
     get_policy(State(state), caller).await
 }

@@ -10,9 +10,12 @@ use utoipa_axum::routes;
 use axum::Json;
 use axum::extract::{Path, State};
 use http::StatusCode;
+use rampart_access::IdentityChange;
+use rampart_access::identity::IdentityError;
 use rampart_access::password::{PasswordPolicy, PasswordProblem};
 use rampart_access::{Principal, PrincipalKind};
-use rampart_store::{PrincipalRecord, PrincipalUpdate, StoreChange};
+use rampart_access::{PrincipalRecord, PrincipalUpdate};
+use rampart_audit::{Journal as _, JournalError};
 use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -24,7 +27,7 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
-use crate::http::request::{PageQuery, field, invalid, object, page_limit, text, time_text};
+use crate::http::request::{Page, PageQuery, field, invalid, object, page_limit, text, time_text};
 use crate::problem::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -77,21 +80,12 @@ fn body_of(record: &PrincipalRecord, now: OffsetDateTime) -> PrincipalBody {
     }
 }
 
-pub(super) fn store_error(e: rampart_store::StoreError) -> ApiError {
-    ApiError::internal(&e)
-}
-
 pub(super) fn principal_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError::not_found("no principal with that id"))
 }
 
 pub(super) async fn load(state: &AppState, id: Uuid) -> Result<PrincipalRecord, ApiError> {
-    state
-        .store()
-        .principal(id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::not_found("no principal with that id"))
+    Ok(state.principals().get(id).await?)
 }
 
 fn valid_name(name: &str) -> bool {
@@ -139,13 +133,6 @@ fn names(object: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, 
     }
 }
 
-/// Whether the caller's roles bypass team isolation.
-fn bypasses(state: &AppState, caller: &Caller) -> bool {
-    state
-        .policy()
-        .bypasses_team_isolation(&caller.principal().roles)
-}
-
 /// A manager acts on another principal only when that principal is in at least one team and
 /// all its teams are among the manager's own (or the manager's roles bypass team isolation;
 /// principals in no team belong to those roles alone), and never when that principal holds a
@@ -157,37 +144,42 @@ pub(crate) fn may_manage(
     caller: &Caller,
     target: &Principal,
 ) -> Result<(), ApiError> {
-    if target.id == caller.principal().id {
-        return Ok(());
+    Ok(rampart_access::identity::may_manage(
+        &state.policy(),
+        caller,
+        target,
+    )?)
+}
+
+/// Commits an identity change with this request's audit entry (see `AuditSlot::commit`), as
+/// `caller`, for an answer of `status`: `false` when its precondition no longer held and
+/// nothing was written.
+pub(super) async fn commit_identity(
+    audit: &AuditSlot,
+    state: &AppState,
+    caller: &Caller,
+    status: StatusCode,
+    change: IdentityChange,
+) -> Result<bool, ApiError> {
+    match audit.journal(state, caller, status).commit(change).await {
+        Ok(()) => Ok(true),
+        Err(JournalError::Refused) => Ok(false),
+        Err(e) => Err(e.into()),
     }
-    let bypass = bypasses(state, caller);
-    if !bypass {
-        if target.teams.is_empty() {
-            return Err(ApiError::forbidden(
-                "a role that bypasses team isolation (the principal is in no team)",
-            ));
+}
+
+impl From<IdentityError> for ApiError {
+    fn from(e: IdentityError) -> Self {
+        match e {
+            IdentityError::NotFound(what) => ApiError::not_found(what),
+            IdentityError::Forbidden(what) => ApiError::forbidden(&what),
+            IdentityError::Denied(denied) => denied.into(),
+            IdentityError::InvalidField { field, message } => invalid(field, message),
+            IdentityError::Conflict(what) => ApiError::conflict(what),
+            IdentityError::Journal(e) => e.into(),
+            IdentityError::Store(cause) => ApiError::internal(&*cause),
         }
-        if let Some(team) = target
-            .teams
-            .iter()
-            .find(|t| !caller.principal().teams.contains(t))
-        {
-            return Err(ApiError::forbidden(&format!(
-                "users:manage over team '{team}' (the principal is in a team this caller is not in)"
-            )));
-        }
     }
-    let policy = state.policy();
-    if let Some(role) = target
-        .roles
-        .iter()
-        .find(|r| !policy.covers(r, |p| caller.holds(&state.policy(), p), bypass))
-    {
-        return Err(ApiError::forbidden(&format!(
-            "the role '{role}' (the principal holds a role this caller lacks)"
-        )));
-    }
-    Ok(())
 }
 
 /// Roles must exist, and a caller without `roles:manage` may only grant roles it holds itself.
@@ -253,8 +245,13 @@ async fn hash_password(
     password: SecretString,
     context: Vec<String>,
 ) -> Result<String, ApiError> {
+    let settings = state.settings();
     let policy = PasswordPolicy {
-        min_length: usize::try_from(state.settings().password_min_length).unwrap_or(12),
+        min_length: usize::try_from(settings.password_min_length).unwrap_or(12),
+        require_upper: settings.password_require_upper,
+        require_lower: settings.password_require_lower,
+        require_digit: settings.password_require_digit,
+        require_symbol: settings.password_require_symbol,
         ..PasswordPolicy::default()
     };
     let refs: Vec<&str> = context.iter().map(String::as_str).collect();
@@ -308,7 +305,10 @@ pub async fn create_principal(
     if email.is_some_and(|e| !valid_email(e)) {
         return Err(invalid("email", "is not an email address"));
     }
-    let roles = names(object, "roles").map_err(one)?.unwrap_or_default();
+    // A request that names no roles gets `default_roles` (granted like named ones).
+    let roles = names(object, "roles")
+        .map_err(one)?
+        .unwrap_or_else(|| state.settings().default_roles.clone());
     let teams = names(object, "teams").map_err(one)?.unwrap_or_default();
     check_roles(&state, &caller, &roles)?;
     check_teams(&state, &caller, &teams)?;
@@ -337,17 +337,17 @@ pub async fn create_principal(
     audit.detail("roles", principal.roles.clone());
     audit.detail("teams", principal.teams.clone());
     let id = principal.id;
-    if !audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::CREATED,
-            StoreChange::CreatePrincipal {
-                principal,
-                password_hash,
-            },
-        )
-        .await?
+    if !commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::CREATED,
+        IdentityChange::CreatePrincipal {
+            principal,
+            password_hash,
+        },
+    )
+    .await?
     {
         return Err(ApiError::conflict(format!(
             "a principal named '{name}' already exists"
@@ -357,30 +357,14 @@ pub async fn create_principal(
     Ok((StatusCode::CREATED, Json(body_of(&record, now))))
 }
 
-/// A page of principals.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PrincipalsPage {
-    /// Principals by id.
-    pub items: Vec<PrincipalBody>,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub next_cursor: Option<String>,
-}
-
-fn can_read_principals(state: &AppState, caller: &Caller) -> bool {
-    caller.holds(&state.policy(), "users:read") || caller.holds(&state.policy(), "users:manage")
-}
-
 /// Lists principals.
 #[utoipa::path(get, path = "/v1/principals", tag = "identity", security(("bearer" = [])), params(crate::http::request::PageQuery),
-    responses((status = 200, description = "A page of principals", body = PrincipalsPage)))]
+    responses((status = 200, description = "A page of principals", body = Page<PrincipalBody>)))]
 pub async fn list_principals(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Json<PrincipalsPage>, ApiError> {
-    if !can_read_principals(&state, &caller) {
-        return Err(ApiError::forbidden("users:read"));
-    }
+) -> Result<Json<Page<PrincipalBody>>, ApiError> {
     let limit = page_limit(query.limit)?;
     let after = match &query.cursor {
         Some(c) => Some(
@@ -390,15 +374,14 @@ pub async fn list_principals(
         None => None,
     };
     let records = state
-        .store()
-        .list_principals(after, limit)
-        .await
-        .map_err(store_error)?;
+        .principals()
+        .list(&state.policy(), &caller, after, limit)
+        .await?;
     let now = OffsetDateTime::now_utc();
     let next_cursor = (records.len() == limit as usize)
         .then(|| records.last().map(|r| r.principal.id.to_string()))
         .flatten();
-    Ok(Json(PrincipalsPage {
+    Ok(Json(Page {
         items: records.iter().map(|r| body_of(r, now)).collect(),
         next_cursor,
     }))
@@ -414,10 +397,10 @@ pub async fn get_principal(
     Path(id): Path<String>,
 ) -> Result<Json<PrincipalBody>, ApiError> {
     let id = principal_id(&id)?;
-    if id != caller.principal().id && !can_read_principals(&state, &caller) {
-        return Err(ApiError::forbidden("users:read"));
-    }
-    let record = load(&state, id).await?;
+    let record = state
+        .principals()
+        .readable(&state.policy(), &caller, id)
+        .await?;
     Ok(Json(body_of(&record, OffsetDateTime::now_utc())))
 }
 
@@ -434,12 +417,14 @@ pub async fn update_principal(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<PrincipalBody>, ApiError> {
     audit.note("principals.update", "principal", &id);
-    caller.require::<perm::UsersManage>(&state.policy())?;
+    let granted = caller.require::<perm::UsersManage>(&state.policy())?;
     let id = principal_id(&id)?;
     let object = object(&body, &["roles", "teams", "disabled", "email"], "")?;
     let one = |e: FieldError| ApiError::validation(vec![e]);
-    let target = load(&state, id).await?;
-    may_manage(&state, &caller, &target.principal)?;
+    let target = state
+        .principals()
+        .manageable(&state.policy(), &caller, granted, id)
+        .await?;
     let roles = names(object, "roles").map_err(one)?;
     if let Some(roles) = &roles {
         check_roles(&state, &caller, roles)?;
@@ -496,19 +481,19 @@ async fn apply_update(
     let now = OffsetDateTime::now_utc();
     let id = target.id;
     let seen = Some((target.roles.clone(), target.teams.clone()));
-    if !audit
-        .commit(
-            state,
-            caller,
-            StatusCode::OK,
-            StoreChange::UpdatePrincipal {
-                id,
-                update,
-                now,
-                seen,
-            },
-        )
-        .await?
+    if !commit_identity(
+        audit,
+        state,
+        caller,
+        StatusCode::OK,
+        IdentityChange::UpdatePrincipal {
+            id,
+            update,
+            now,
+            seen,
+        },
+    )
+    .await?
     {
         return Err(ApiError::conflict(
             "the principal changed (or went) meanwhile; read it again",
@@ -529,10 +514,12 @@ pub async fn disable_principal(
     Path(id): Path<String>,
 ) -> Result<Json<PrincipalBody>, ApiError> {
     audit.note("principals.disable", "principal", &id);
-    caller.require::<perm::UsersManage>(&state.policy())?;
+    let granted = caller.require::<perm::UsersManage>(&state.policy())?;
     let id = principal_id(&id)?;
-    let target = load(&state, id).await?;
-    may_manage(&state, &caller, &target.principal)?;
+    let target = state
+        .principals()
+        .manageable(&state.policy(), &caller, granted, id)
+        .await?;
     let update = PrincipalUpdate {
         disabled: Some(true),
         ..PrincipalUpdate::default()
@@ -555,16 +542,16 @@ pub async fn unlock_principal(
     let id = principal_id(&id)?;
     let record = load(&state, id).await?;
     // Every lock of the name: account-wide and per address, with its audit entry.
-    audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::OK,
-            StoreChange::ClearLoginThrottles {
-                name: record.principal.name.clone(),
-            },
-        )
-        .await?;
+    commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::OK,
+        IdentityChange::ClearLoginThrottles {
+            name: record.principal.name.clone(),
+        },
+    )
+    .await?;
     Ok(Json(body_of(
         &load(&state, id).await?,
         OffsetDateTime::now_utc(),

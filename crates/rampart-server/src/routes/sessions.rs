@@ -12,7 +12,6 @@
 use crate::http::audit_trail::only_when_noted;
 use rampart_access::perm;
 use std::net::IpAddr;
-use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -20,22 +19,26 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse as _, Response};
 use http::StatusCode;
+use rampart_access::IdentityChange;
+use rampart_access::identity::{LoggedIn, LoginAttempt, LoginError, Logins};
 use rampart_access::session::SessionClaims;
-use rampart_access::totp::Totp;
-use rampart_store::{LoginLimits, LoginSettle, SessionRecord, StoreChange};
-use secrecy::SecretString;
-use serde_json::{Value, json};
+use rampart_access::{LoginLimits, SessionRecord};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::hash_pool::PooledPasswords;
 use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::{Caller, CallerSlot, CredentialError, CredentialKind, check_credential};
 use crate::http::context::ClientIp;
 use crate::http::json::ApiJson;
-use crate::http::request::{invalid, object, text, time_text};
-use crate::problem::{ApiError, FieldError};
-use crate::routes::identity::*;
-use crate::routes::totp::*;
+use crate::http::request::{invalid, time_text};
+use crate::problem::ApiError;
+use crate::routes::identity::commit_identity;
+use crate::routes::totp::KekTotp;
 use crate::state::AppState;
 
 fn retry_after(not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> ApiError {
@@ -82,6 +85,21 @@ fn throttle_source(client_ip: Option<IpAddr>) -> String {
     }
 }
 
+/// The answer to a refused login.
+fn login_error(e: LoginError) -> ApiError {
+    match e {
+        LoginError::Failed => login_failed(),
+        LoginError::Locked => login_locked(),
+        LoginError::SecondFactorRequired { enrolled: true } => {
+            ApiError::mfa_required("send the current TOTP code as \"totp\"")
+        }
+        LoginError::SecondFactorRequired { enrolled: false } => ApiError::mfa_required(
+            "a role of this principal requires a second factor: enroll TOTP (POST /v1/principals/{id}/totp) first",
+        ),
+        LoginError::Identity(e) => e.into(),
+    }
+}
+
 /// The login limits from the settings: `max_login_attempts` per name and address,
 /// `account_lockout_failures` per name, both within `lockout_seconds`, locking for as long.
 fn login_limits(state: &AppState) -> LoginLimits {
@@ -96,10 +114,40 @@ fn login_limits(state: &AppState) -> LoginLimits {
     }
 }
 
+/// `POST /v1/auth/login`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The principal's name.
+    pub name: String,
+    /// The password (never logged, never echoed).
+    #[schema(value_type = String, format = Password)]
+    pub password: String,
+    /// The current TOTP code, when a second factor is enrolled or required.
+    pub totp: Option<String>,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// The session token (`v4.public.…`), sent as `Authorization: Bearer`.
+    pub token: String,
+    /// When the session ends at the latest.
+    pub expires_at: String,
+}
+
 /// Logs in with a name and password (and a TOTP code when required): a session token.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "identity",
-    request_body(content = Object, description = "{\"name\": \"alice\", \"password\": \"…\", \"totp\": \"123456\"?}"),
-    responses((status = 200, description = "{\"token\": \"v4.public.…\", \"expires_at\": \"…\"}", body = Object),
+    request_body = LoginRequest,
+    responses((status = 200, description = "A session", body = LoginResponse),
         (status = 401, description = "Wrong name or password, or a second factor is required (type mfa-required)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 423, description = "Locked after too many failures", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address or for this name", body = crate::problem::Problem, content_type = "application/problem+json")))]
@@ -109,7 +157,7 @@ pub async fn login(
     slot: CallerSlot,
     client: Option<axum::Extension<ClientIp>>,
     headers: http::HeaderMap,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     audit.note("auth.login", "principal", "-");
     let client_ip: Option<IpAddr> = client.map(|c| c.0.0);
@@ -121,165 +169,51 @@ pub async fn login(
     {
         return Err(retry_after(not_until));
     }
-    let object = object(&body, &["name", "password", "totp"], "")?;
-    let one = |e: FieldError| ApiError::validation(vec![e]);
-    let name = text(object, "name", "name", true)
-        .map_err(one)?
-        .unwrap_or_default()
-        .to_owned();
-    let password = match object.get("password") {
-        Some(Value::String(p)) => SecretString::from(p.clone()),
-        _ => return Err(invalid("password", "is required (a string)")),
-    };
-    let code = text(object, "totp", "totp", false)
-        .map_err(one)?
-        .map(str::to_owned);
+    let LoginRequest {
+        name,
+        password,
+        totp: code,
+    } = body;
+    let password = SecretString::from(password);
     // Names are keys of the per-name limiter: bounded, so junk names cannot grow it much.
     let limiter_key: String = name.to_lowercase().chars().take(128).collect();
     if let Err(not_until) = state.identity().login_per_name.check_key(&limiter_key) {
         return Err(retry_after(not_until));
     }
     let now = OffsetDateTime::now_utc();
-    // Reserve the attempt before verifying anything: concurrent attempts never verify more
-    // passwords than the limits allow. Counted by the name as sent, so unknown names count,
-    // lock and answer exactly like real ones.
-    let source = throttle_source(client_ip);
-    let limits = login_limits(&state);
-    let reservation = state
-        .store()
-        .reserve_login_attempt(&name, &source, &limits, now)
-        .await
-        .map_err(store_error)?;
-    let settle = |outcome: LoginSettle| {
-        let state = state.clone();
-        let (name, source) = (name.clone(), source.clone());
-        async move {
-            state
-                .store()
-                // A lock lasts from the verdict, however long the verification took.
-                .settle_login_attempt(&name, &source, outcome, &limits, OffsetDateTime::now_utc())
-                .await
-                .map_err(store_error)
-        }
+    let logins = Logins {
+        store: state.identity_store(),
+        passwords: &PooledPasswords {
+            pool: &state.identity().hashing,
+            hasher: &state.identity().passwords,
+        },
+        totp: &KekTotp(&state),
+        policy: &state.policy(),
+        limits: login_limits(&state),
     };
-    let record = state
-        .store()
-        .principal_by_name(&name)
-        .await
-        .map_err(store_error)?;
-    if let Some(record) = &record {
-        audit.note("auth.login", "principal", &record.principal.id.to_string());
-    }
-    let hasher = Arc::clone(&state.identity().passwords);
-    // A locked attempt verifies nothing, but spends the same time on a dummy verification.
-    let stored = record
-        .as_ref()
-        .filter(|r| reservation.granted() && !r.principal.disabled)
-        .and_then(|r| r.password_hash.clone());
-    let verified = state
-        .identity()
-        .hashing
-        .run(move || match stored {
-            Some(stored) => hasher.verify(&password, &stored).ok(),
-            None => {
-                hasher.verify_dummy(&password);
-                None
-            }
+    let attempt = LoginAttempt {
+        name,
+        password,
+        totp: code,
+        source: throttle_source(client_ip),
+    };
+    // A lock lasts from the verdict, however long the verification took.
+    let logged_in = logins
+        .login(attempt, now, OffsetDateTime::now_utc, |id| {
+            audit.note("auth.login", "principal", &id.to_string());
         })
         .await
-        .map_err(|e| ApiError::internal(&e))?;
-    if !reservation.granted() {
-        // Refused attempts count against neither row: give back what the other row counted.
-        settle(LoginSettle::Release {
-            source: !reservation.source_locked,
-            account: !reservation.account_locked,
-        })
-        .await?;
-        return Err(login_locked());
+        .map_err(login_error)?;
+    if logged_in.rehashed {
+        audit.detail("rehashed", true);
     }
-    let fail = || async {
-        if settle(LoginSettle::Failed).await? {
-            Err(login_locked())
-        } else {
-            Err(login_failed())
-        }
-    };
-    let (Some(record), Some(verified)) = (record, verified) else {
-        // An unknown or disabled name: the same writes a wrong password costs.
-        return fail().await;
-    };
+    let LoggedIn {
+        record,
+        mfa: mfa_needed,
+        enrollment_only,
+        ..
+    } = logged_in;
     let id = record.principal.id;
-    if !verified.ok {
-        return fail().await;
-    }
-    // The password is right: a second factor when enrolled or required by a role.
-    let mfa_needed = record.totp_enabled || state.policy().mfa_required(&record.principal.roles);
-    // A role requires a second factor that is not enrolled yet: the right password earns a
-    // session that can only enrol it (nobody else may enrol it for this principal).
-    let enrollment_only = mfa_needed && !record.totp_enabled;
-    if mfa_needed && !enrollment_only {
-        let Some(code) = code else {
-            // No verdict yet: the attempt is not counted, and clears nothing.
-            settle(LoginSettle::Release {
-                source: true,
-                account: true,
-            })
-            .await?;
-            return Err(ApiError::mfa_required(if record.totp_enabled {
-                "send the current TOTP code as \"totp\""
-            } else {
-                "a role of this principal requires a second factor: enroll TOTP (POST /v1/principals/{id}/totp) first"
-            }));
-        };
-        let secret = if record.totp_enabled {
-            unseal_totp(&state, &record)?
-        } else {
-            None
-        };
-        let Some(secret) = secret else {
-            settle(LoginSettle::Release {
-                source: true,
-                account: true,
-            })
-            .await?;
-            return Err(ApiError::mfa_required(
-                "a role of this principal requires a second factor: enroll TOTP (POST /v1/principals/{id}/totp) first",
-            ));
-        };
-        let step = Totp::DEFAULT.verify(&secret, &code, now_unix(now), 1, record.totp_last_step);
-        let claimed = match step {
-            Some(step) => state
-                .store()
-                .claim_totp_step(id, step)
-                .await
-                .map_err(store_error)?,
-            None => false,
-        };
-        if !claimed {
-            return fail().await;
-        }
-    }
-    settle(LoginSettle::Succeeded).await?;
-    if verified.needs_rehash {
-        let hasher = Arc::clone(&state.identity().passwords);
-        if let Some(Value::String(p)) = object.get("password") {
-            let password = SecretString::from(p.clone());
-            let rehashed = state
-                .identity()
-                .hashing
-                .run(move || hasher.hash(&password))
-                .await
-                .map_err(|e| ApiError::internal(&e))?;
-            if let Ok(hash) = rehashed {
-                state
-                    .store()
-                    .set_password_hash(id, &hash)
-                    .await
-                    .map_err(store_error)?;
-                audit.detail("rehashed", true);
-            }
-        }
-    }
     let ttl = if enrollment_only {
         time::Duration::seconds(ENROLLMENT_SESSION_SECONDS)
     } else {
@@ -336,25 +270,25 @@ pub async fn login(
         StatusCode::OK
     };
     let expires_at = session.expires_at;
-    audit
-        .commit(
-            &state,
-            &caller,
-            status,
-            StoreChange::InsertSession {
-                session,
-                client_ip: client_ip.map(|ip| ip.to_string()),
-                user_agent,
-            },
-        )
-        .await?;
+    commit_identity(
+        &audit,
+        &state,
+        &caller,
+        status,
+        IdentityChange::InsertSession {
+            session,
+            client_ip: client_ip.map(|ip| ip.to_string()),
+            user_agent,
+        },
+    )
+    .await?;
     if enrollment_only {
         return Ok(enrollment_required(&token, id, expires_at));
     }
-    Ok(Json(json!({
-        "token": token,
-        "expires_at": time_text(expires_at),
-    }))
+    Ok(Json(LoginResponse {
+        token,
+        expires_at: time_text(expires_at),
+    })
     .into_response())
 }
 
@@ -388,14 +322,87 @@ fn enrollment_required(token: &str, id: Uuid, expires_at: OffsetDateTime) -> Res
     response
 }
 
+/// The answer to a logout.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogoutResponse {
+    /// Whether the session was active (and now is not).
+    pub revoked: bool,
+}
+
+/// `POST /v1/auth/introspect`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntrospectRequest {
+    /// The credential an application's caller presented: an API key or a session token.
+    #[schema(value_type = String, format = Password)]
+    pub credential: String,
+    /// The address the caller presented it from (keys with `allowed_ips` need it).
+    pub client_ip: Option<String>,
+}
+
+impl std::fmt::Debug for IntrospectRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntrospectRequest")
+            .field("client_ip", &self.client_ip)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What introspection found: `{"active": false}` alone for a credential that is not active.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntrospectResponse {
+    /// Whether the credential is active.
+    pub active: bool,
+    /// The principal's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+    /// `user`, `service`, `device` or `ai_agent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_type: Option<&'static str>,
+    /// The principal's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its roles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// Its teams.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teams: Option<Vec<String>>,
+    /// The key's scopes (`null`: all the principal's permissions), when active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Option<Vec<String>>>,
+    /// `api_key` or `session`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_type: Option<&'static str>,
+    /// When the credential expires (`null`: never), when active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Option<String>>,
+}
+
+impl IntrospectResponse {
+    fn inactive() -> Self {
+        Self {
+            active: false,
+            principal_id: None,
+            principal_type: None,
+            name: None,
+            roles: None,
+            teams: None,
+            scopes: None,
+            credential_type: None,
+            expires_at: None,
+        }
+    }
+}
+
 /// Ends the presented session.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "identity", security(("bearer" = [])),
-    responses((status = 200, description = "{\"revoked\": true}", body = Object)))]
+    responses((status = 200, description = "Whether the session was still active", body = LogoutResponse)))]
 pub async fn logout(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LogoutResponse>, ApiError> {
     audit.note(
         "auth.logout",
         "session",
@@ -407,64 +414,70 @@ pub async fn logout(
             "logout ends sessions; revoke an API key with DELETE /v1/api-keys/{id}",
         ));
     }
-    let revoked = audit
-        .commit(
-            &state,
-            &caller,
-            StatusCode::OK,
-            StoreChange::RevokeSession {
-                id: caller.credential_id(),
-                now: OffsetDateTime::now_utc(),
-            },
-        )
-        .await?;
-    Ok(Json(json!({"revoked": revoked})))
+    let revoked = commit_identity(
+        &audit,
+        &state,
+        &caller,
+        StatusCode::OK,
+        IdentityChange::RevokeSession {
+            id: caller.credential_id(),
+            now: OffsetDateTime::now_utc(),
+        },
+    )
+    .await?;
+    Ok(Json(LogoutResponse { revoked }))
 }
 
 /// Checks a credential an application's caller presented.
 #[utoipa::path(post, path = "/v1/auth/introspect", tag = "identity", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"credential\": \"rk_… | v4.public.…\", \"client_ip\": \"203.0.113.7\"?}"),
-    responses((status = 200, description = "{\"active\": true, \"principal_id\", …} or {\"active\": false}", body = Object)))]
+    request_body = IntrospectRequest,
+    responses((status = 200, description = "The credential's principal, or {\"active\": false}", body = IntrospectResponse)))]
 pub async fn introspect(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<IntrospectRequest>,
+) -> Result<Json<IntrospectResponse>, ApiError> {
     caller.require::<perm::AuthzCheck>(&state.policy())?;
-    let object = object(&body, &["credential", "client_ip"], "")?;
-    let one = |e: FieldError| ApiError::validation(vec![e]);
-    let credential = text(object, "credential", "credential", true)
-        .map_err(one)?
-        .unwrap_or_default();
-    let client_ip = match text(object, "client_ip", "client_ip", false).map_err(one)? {
+    let credential = SecretString::from(body.credential);
+    let client_ip = match body.client_ip.as_deref() {
         Some(ip) => Some(
             ip.parse::<IpAddr>()
                 .map_err(|_| invalid("client_ip", "is not an IP address"))?,
         ),
         None => None,
     };
-    match check_credential(&state, credential, client_ip, OffsetDateTime::now_utc()).await {
+    let checked = check_credential(
+        &state,
+        credential.expose_secret(),
+        client_ip,
+        OffsetDateTime::now_utc(),
+    )
+    .await;
+    match checked {
         // A password without its required second factor is no login for an application.
         Ok(found) if found.is_enrollment_only() => {
             tracing::info!("introspection: an enrollment session is not a login");
-            Ok(Json(json!({"active": false})))
+            Ok(Json(IntrospectResponse::inactive()))
         }
-        Ok(found) => Ok(Json(json!({
-            "active": true,
-            "principal_id": found.principal().id.to_string(),
-            "principal_type": found.principal().kind.as_str(),
-            "name": found.principal().name,
-            "roles": found.principal().roles,
-            "teams": found.principal().teams,
-            "scopes": found.scopes(),
-            "credential_type": match found.kind() { CredentialKind::ApiKey => "api_key", CredentialKind::Session => "session" },
-            "expires_at": found.expires_at().map(time_text),
-        }))),
+        Ok(found) => Ok(Json(IntrospectResponse {
+            active: true,
+            principal_id: Some(found.principal().id.to_string()),
+            principal_type: Some(found.principal().kind.as_str()),
+            name: Some(found.principal().name.clone()),
+            roles: Some(found.principal().roles.clone()),
+            teams: Some(found.principal().teams.clone()),
+            scopes: Some(found.scopes().map(<[String]>::to_vec)),
+            credential_type: Some(match found.kind() {
+                CredentialKind::ApiKey => "api_key",
+                CredentialKind::Session => "session",
+            }),
+            expires_at: Some(found.expires_at().map(time_text)),
+        })),
         Err(CredentialError::Refused(reason)) => {
             tracing::info!(reason, "introspection: credential not active");
-            Ok(Json(json!({"active": false})))
+            Ok(Json(IntrospectResponse::inactive()))
         }
-        Err(CredentialError::Store(e)) => Err(ApiError::internal(&e)),
+        Err(CredentialError::Store(e)) => Err(e.into()),
     }
 }
 

@@ -476,10 +476,10 @@ async fn changes_commit_with_their_entries_or_not_at_all(f: Fixture) {
     log.append_with(
         vec![event(0, "principals.create", &[])],
         by(),
-        StoreChange::CreatePrincipal {
+        StoreChange::from(rampart_access::IdentityChange::CreatePrincipal {
             principal: alice.clone(),
             password_hash: None,
-        },
+        }),
     )
     .await
     .unwrap();
@@ -492,10 +492,10 @@ async fn changes_commit_with_their_entries_or_not_at_all(f: Fixture) {
         .append_with(
             vec![event(1, "principals.create", &[])],
             by(),
-            StoreChange::CreatePrincipal {
+            StoreChange::from(rampart_access::IdentityChange::CreatePrincipal {
                 principal: impostor.clone(),
                 password_hash: None,
-            },
+            }),
         )
         .await;
     assert!(
@@ -519,10 +519,10 @@ async fn changes_commit_with_their_entries_or_not_at_all(f: Fixture) {
                 log.append_with(
                     vec![event(i, "principals.create", &[])],
                     by(),
-                    StoreChange::CreatePrincipal {
+                    StoreChange::from(rampart_access::IdentityChange::CreatePrincipal {
                         principal: principal(&name),
                         password_hash: None,
-                    },
+                    }),
                 )
                 .await
                 .is_ok()

@@ -288,7 +288,7 @@ async fn totp_steps_are_claimed_once(f: Fixture) {
     f.store.migrate().await.expect("migrates");
     let p = principal("bob");
     f.store.create_principal(&p, None).await.expect("creates");
-    let sealed = rampart_crypto::SealedSecret::from_bytes(vec![1; 40]);
+    let sealed = rampart_access::SealedBytes::from_bytes(vec![1; 40]);
     f.store
         .set_totp_pending(p.id, &sealed)
         .await
@@ -488,14 +488,16 @@ async fn changes_checked_against_a_principal_refuse_once_it_changed(f: Fixture) 
     let p = principal("dora");
     f.store.create_principal(&p, None).await.expect("creates");
     let now = OffsetDateTime::now_utc();
-    let disable = |seen: (Vec<String>, Vec<String>)| StoreChange::UpdatePrincipal {
-        id: p.id,
-        update: PrincipalUpdate {
-            disabled: Some(true),
-            ..PrincipalUpdate::default()
-        },
-        now,
-        seen: Some(seen),
+    let disable = |seen: (Vec<String>, Vec<String>)| {
+        StoreChange::from(rampart_access::IdentityChange::UpdatePrincipal {
+            id: p.id,
+            update: PrincipalUpdate {
+                disabled: Some(true),
+                ..PrincipalUpdate::default()
+            },
+            now,
+            seen: Some(seen),
+        })
     };
     // Promoted meanwhile: the disable checked against "viewer" does not apply.
     let promote = PrincipalUpdate {

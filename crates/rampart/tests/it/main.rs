@@ -15,6 +15,7 @@ mod hardening_edge;
 mod hardening_keys;
 mod hardening_login;
 mod http_api;
+mod identity_settings;
 mod keys;
 mod postgres;
 mod privacy;

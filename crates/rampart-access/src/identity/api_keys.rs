@@ -1,0 +1,147 @@
+//! API keys as their managers see them: loaded only for a caller allowed to act on them, and
+//! rotated only while they work.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::store::PrincipalRecord;
+use crate::{ApiKeyRecord, Caller, CredentialKind, IdentityStore, Policy, perm};
+
+use super::{IdentityError, may_manage};
+
+/// The answer for a key that does not exist or that the caller may not know of.
+const NO_SUCH_KEY: &str = "no API key with that id";
+
+/// API-key lifecycle over an [`IdentityStore`].
+#[derive(Debug, Clone)]
+pub struct ApiKeys<S> {
+    store: S,
+}
+
+impl<S: IdentityStore> ApiKeys<S> {
+    /// The service over `store`.
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+
+    /// The key `id`, only if `caller` may manage it: its own principal's key (an API key
+    /// manages only itself, unless it holds `api_keys:manage`), or with `api_keys:manage` a key
+    /// of a principal the caller may manage ([`may_manage`]).
+    pub async fn key_for(
+        &self,
+        policy: &Policy,
+        caller: &Caller,
+        id: Uuid,
+    ) -> Result<ApiKeyRecord, IdentityError> {
+        let (record, owner) = self
+            .store
+            .api_key(id)
+            .await
+            .map_err(IdentityError::store)?
+            .ok_or(IdentityError::NotFound(NO_SUCH_KEY))?;
+        if record.principal_id != caller.principal().id {
+            caller.require::<perm::ApiKeysManage>(policy)?;
+            may_manage(policy, caller, &owner)?;
+        } else if caller.kind() == CredentialKind::ApiKey
+            && caller.credential_id() != record.id
+            && !caller.holds(policy, "api_keys:manage")
+        {
+            // A key manages itself (a device rotating its own key); its siblings take a session
+            // or api_keys:manage.
+            return Err(IdentityError::Forbidden(
+                "api_keys:manage (an API key may rotate or revoke only itself)".to_owned(),
+            ));
+        }
+        Ok(record)
+    }
+
+    /// The principal a new key is for: it must exist and be enabled. (Whether `caller` may
+    /// issue a key for it is the edge's `may_issue`, which needs the request's scopes.)
+    pub async fn owner_of_new_key(
+        &self,
+        principal: Uuid,
+    ) -> Result<PrincipalRecord, IdentityError> {
+        let record = self
+            .store
+            .principal(principal)
+            .await
+            .map_err(IdentityError::store)?
+            .ok_or(IdentityError::InvalidField {
+                field: "principal_id",
+                message: "no principal with that id".to_owned(),
+            })?;
+        if record.principal.disabled {
+            return Err(IdentityError::InvalidField {
+                field: "principal_id",
+                message: "the principal is disabled".to_owned(),
+            });
+        }
+        Ok(record)
+    }
+
+    /// The principal of a key being rotated (it exists: the key was loaded for the caller).
+    pub async fn owner_of(&self, key: &ApiKeyRecord) -> Result<PrincipalRecord, IdentityError> {
+        self.store
+            .principal(key.principal_id)
+            .await
+            .map_err(IdentityError::store)?
+            .ok_or(IdentityError::NotFound(NO_SUCH_KEY))
+    }
+
+    /// The keys `caller` may list, by id after `after`, at most `limit`: with
+    /// `api_keys:manage` and a role that bypasses team isolation, every key (or `requested`'s);
+    /// with `api_keys:manage` alone, the keys of one principal it may manage (itself when
+    /// `requested` is none); otherwise only its own.
+    pub async fn list_for(
+        &self,
+        policy: &Policy,
+        caller: &Caller,
+        requested: Option<Uuid>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<ApiKeyRecord>, IdentityError> {
+        let own = caller.principal().id;
+        let manager = caller.holds(policy, "api_keys:manage");
+        let principal = if manager && policy.bypasses_team_isolation(&caller.principal().roles) {
+            requested
+        } else if manager {
+            // Under team isolation: one principal at a time, one the caller may manage.
+            match requested {
+                Some(id) if id != own => {
+                    let owner = self
+                        .store
+                        .principal(id)
+                        .await
+                        .map_err(IdentityError::store)?
+                        .ok_or(IdentityError::InvalidField {
+                            field: "principal_id",
+                            message: "no principal with that id".to_owned(),
+                        })?;
+                    may_manage(policy, caller, &owner.principal)?;
+                    Some(id)
+                }
+                _ => Some(own),
+            }
+        } else {
+            if requested.is_some_and(|id| id != own) {
+                return Err(IdentityError::Forbidden("api_keys:manage".to_owned()));
+            }
+            Some(own)
+        };
+        self.store
+            .list_api_keys(principal, after, limit)
+            .await
+            .map_err(IdentityError::store)
+    }
+}
+
+/// Whether `record` may be rotated at `now`: neither revoked nor expired (a key that no longer
+/// works gets no successor: make a new one).
+pub fn rotatable(record: &ApiKeyRecord, now: OffsetDateTime) -> Result<(), IdentityError> {
+    if record.revoked_at.is_some() || record.expires_at.is_some_and(|at| at <= now) {
+        return Err(IdentityError::Conflict(
+            "the key is revoked or expired; create a new one",
+        ));
+    }
+    Ok(())
+}
