@@ -229,7 +229,7 @@ fn may_issue(
 
 /// Creates an API key.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "identity", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"principal_id\": \"…\"?, \"name\": \"ci\", \"scopes\": [\"audit:write\"]?, \"expires_in_days\": 90?, \"allowed_ips\": [\"10.0.0.0/8\"]?}"),
+    request_body = crate::routes::identity_schema::CreateApiKeyRequest,
     responses((status = 201, description = "The key, shown once, and its metadata", body = IssuedApiKey),
         (status = 409, description = "The principal was disabled meanwhile", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Scope escalation or invalid field", body = crate::problem::Problem, content_type = "application/problem+json")))]
@@ -448,7 +448,7 @@ pub async fn revoke_api_key(
 /// Replaces a key with a new one; the old one keeps working for `grace_seconds` only.
 #[utoipa::path(post, path = "/v1/api-keys/{id}/rotate", tag = "identity", security(("bearer" = [])),
     params(("id" = String, Path, description = "The key's id")),
-    request_body(content = Object, description = "{\"grace_seconds\": 0}"),
+    request_body = crate::routes::identity_schema::RotateApiKeyRequest,
     responses((status = 201, description = "The new key (shown once) and when the old one ends", body = IssuedApiKey),
         (status = 409, description = "The key is revoked or expired, or was rotated meanwhile", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn rotate_api_key(

@@ -143,7 +143,7 @@ pub async fn authorize(
 
 /// The role policy in force, in the shape of the YAML file.
 #[utoipa::path(get, path = "/v1/policy", tag = "identity", security(("bearer" = [])),
-    responses((status = 200, description = "{\"roles\": {...}, \"source\": \"default\" | \"file\" | \"api\", \"version\": N}", body = Object)))]
+    responses((status = 200, description = "The policy in force, its source and version", body = crate::routes::identity_schema::PolicyInForce)))]
 pub async fn get_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -160,8 +160,8 @@ pub async fn get_policy(
 
 /// Replaces the role policy (stored; every server picks it up within seconds).
 #[utoipa::path(put, path = "/v1/policy", tag = "identity", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"roles\": {\"viewer\": {\"permissions\": [...]}, ...}}"),
-    responses((status = 200, description = "The policy now in force", body = Object),
+    request_body = crate::routes::identity_schema::PolicyBody,
+    responses((status = 200, description = "The policy now in force", body = crate::routes::identity_schema::PolicyInForce),
         (status = 409, description = "The policy comes from policy_file", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The policy does not compile (cycle, unknown parent, bad permission)", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn put_policy(

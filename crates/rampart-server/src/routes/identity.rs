@@ -268,7 +268,7 @@ async fn hash_password(
 
 /// Creates a principal.
 #[utoipa::path(post, path = "/v1/principals", tag = "identity", security(("bearer" = [])),
-    request_body(content = Object, description = "{\"type\": \"user\", \"name\": \"alice\", \"email\": \"…\", \"password\": \"…\", \"roles\": [\"operator\"], \"teams\": [\"payments\"]}"),
+    request_body = crate::routes::identity_schema::CreatePrincipalRequest,
     responses((status = 201, description = "The principal (never the password)", body = PrincipalBody),
         (status = 409, description = "The name is taken", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field or weak password", body = crate::problem::Problem, content_type = "application/problem+json")))]
@@ -407,7 +407,7 @@ pub async fn get_principal(
 /// Changes roles, teams, email or `disabled`.
 #[utoipa::path(patch, path = "/v1/principals/{id}", tag = "identity", security(("bearer" = [])),
     params(("id" = String, Path, description = "The principal's id")),
-    request_body(content = Object, description = "{\"roles\": [...], \"teams\": [...], \"disabled\": bool, \"email\": \"…\" | null}"),
+    request_body = crate::routes::identity_schema::UpdatePrincipalRequest,
     responses((status = 200, description = "The principal", body = PrincipalBody)))]
 pub async fn update_principal(
     State(state): State<AppState>,

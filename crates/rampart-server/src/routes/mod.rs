@@ -11,6 +11,7 @@ pub(crate) mod authz;
 pub(crate) mod cards;
 pub(crate) mod documents;
 pub(crate) mod identity;
+pub(crate) mod identity_schema;
 pub(crate) mod key_ops;
 pub(crate) mod keys;
 pub(crate) mod privacy;

@@ -397,7 +397,8 @@ impl IntrospectResponse {
 
 /// Ends the presented session.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "identity", security(("bearer" = [])),
-    responses((status = 200, description = "Whether the session was still active", body = LogoutResponse)))]
+    responses((status = 200, description = "Whether the session was still active", body = LogoutResponse),
+        (status = 422, description = "An API key was presented: logout ends sessions (revoke a key with DELETE /v1/api-keys/{id})", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn logout(
     State(state): State<AppState>,
     caller: Caller,
