@@ -2,16 +2,19 @@
 # POST /v1/authorize over HTTP with API-key authentication, on loopback with wrk against a
 # release build (SQLite): allowed decisions (not audited) and team-isolation denials (each
 # audited), plus whoami for the cost of authentication alone.
-# Usage: bench/authz.sh [SECONDS] [CONNECTIONS]   (needs wrk: apt-get install wrk)
+# Usage: bench/authz.sh [SECONDS] [CONNECTIONS]   (needs wrk: apt-get install wrk; RAMPART_BIN=path to compare a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
 connections=${2:-64}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet -p rampart
+if [ -z "${RAMPART_BIN:-}" ]; then
+  cargo build --release --quiet -p rampart
+  RAMPART_BIN=./target/release/rampart
+fi
 dir=$(mktemp -d)
 port=$(( 20000 + RANDOM % 20000 ))
-RAMPART_AUTH_RATE_LIMIT_PER_MINUTE=100000000 RUST_LOG=warn ./target/release/rampart serve --data-dir "$dir/data" --listen "127.0.0.1:$port" >"$dir/out" 2>"$dir/err" &
+RAMPART_AUTH_RATE_LIMIT_PER_MINUTE=100000000 RUST_LOG=warn "$RAMPART_BIN" serve --data-dir "$dir/data" --listen "127.0.0.1:$port" >"$dir/out" 2>"$dir/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 200); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done

@@ -132,8 +132,9 @@ impl AuditSlot {
         state: &AppState,
         caller: &Caller,
         status: StatusCode,
-        change: StoreChange,
+        change: impl Into<StoreChange>,
     ) -> Result<bool, ApiError> {
+        let change = change.into();
         let (facts, note) = match self.0.lock() {
             Ok(slot) => (slot.facts.clone(), slot.note.clone()),
             Err(_) => {

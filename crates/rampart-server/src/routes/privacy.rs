@@ -277,7 +277,7 @@ async fn store_cards(
                 &task_state,
                 &task_caller,
                 http::StatusCode::OK,
-                rampart_store::StoreChange::from(rampart_crypto::KeyChange::InsertCards(cards)),
+                rampart_crypto::KeyChange::InsertCards(cards),
             )
             .await;
         let _ = done.send(stored);

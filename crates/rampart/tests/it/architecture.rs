@@ -88,7 +88,6 @@ const STORE_NAMED_IN_SERVER: &[&str] = &[
     "identity_cache.rs",
     "key_service.rs",
     "maintenance.rs",
-    "routes/privacy.rs",
     "state.rs",
     "system_audit.rs",
 ];
