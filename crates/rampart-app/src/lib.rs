@@ -7,6 +7,11 @@
 //! environment (`config`) and, with the server, the clock.
 #![forbid(unsafe_code)]
 
+pub mod audit_export;
 pub mod config;
 pub mod deployment;
 pub mod jobs;
+pub mod maintenance;
+pub mod protector;
+pub mod services;
+pub mod system_audit;

@@ -1,10 +1,6 @@
-//! The card vault at the edge: `rampart_crypto::CardVault` over the deployment's store.
+//! The card vault at the edge: `rampart_crypto::CardVault` over the deployment's store, as
+//! `rampart_app::services` binds it.
 
-pub use rampart_crypto::{
-    CardData, FINGERPRINT_SECRET, RewrapProgress, VaultError, plausible_token,
+pub use rampart_app::services::{
+    CardData, CardVault, FINGERPRINT_SECRET, RewrapProgress, VaultError, plausible_token,
 };
-
-use rampart_store::Store;
-
-/// The card vault over the deployment's store.
-pub type CardVault = rampart_crypto::CardVault<Store>;

@@ -5,26 +5,22 @@
 //! Handlers are thin: parse, authorize, call one domain service, map the result. No SQL here.
 #![forbid(unsafe_code)]
 
-pub mod audit_export;
 pub mod card_vault;
 pub mod denials;
 pub mod hash_pool;
 pub mod http;
 pub mod identity_cache;
 pub mod key_service;
-pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
-pub mod protector;
 pub mod routes;
 pub mod serve;
 pub mod state;
-pub mod system_audit;
 pub mod tls;
 
 /// Settings and start-up live in the application layer; these paths stay for the server's code.
-pub use rampart_app::{config, deployment};
+pub use rampart_app::{audit_export, config, deployment, maintenance, protector, system_audit};
 
 use std::sync::Arc;
 use std::time::Duration;

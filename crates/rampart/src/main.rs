@@ -299,7 +299,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let loaded = load(cli.config.as_ref(), &store.flags())?;
             init_logging(&loaded.settings);
-            let version = rampart_server::maintenance::rotate_key(&loaded, &key).await?;
+            let version = rampart_app::maintenance::rotate_key(&loaded, &key).await?;
             println!("rotated {key}: latest version is now {version}");
             Ok(())
         }
@@ -308,7 +308,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let loaded = load(cli.config.as_ref(), &store.flags())?;
             init_logging(&loaded.settings);
-            let (resealed, moved) = rampart_server::maintenance::rotate_master_key(&loaded).await?;
+            let (resealed, moved) = rampart_app::maintenance::rotate_master_key(&loaded).await?;
             println!(
                 "re-sealed {resealed} stored secrets under the new master key ({moved} were still under the previous one); a data dir's master.key, if any, now holds the new key; unset RAMPART_MASTER_KEY_PREVIOUS on every server and destroy the old key"
             );
@@ -475,7 +475,7 @@ async fn audit_export(
     use futures_util::StreamExt as _;
     let opened = deployment::open(loaded).await?;
     let (range, stream) =
-        rampart_server::audit_export::export(&opened.audit, from_seq, to_seq, None).await?;
+        rampart_app::audit_export::export(&opened.audit, from_seq, to_seq, None).await?;
     let mut writer: Box<dyn std::io::Write> = match output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
@@ -498,7 +498,7 @@ async fn audit_export(
 }
 
 async fn keys_rewrap_all(loaded: &LoadedSettings, key: &str, batch: u32) -> anyhow::Result<()> {
-    use rampart_server::maintenance::{RewrapOutcome, rewrap_all};
+    use rampart_app::maintenance::{RewrapOutcome, rewrap_all};
     let bar = progress_bar(0, "ciphertexts");
     let outcome = rewrap_all(loaded, key, batch, |progress| {
         bar.set_length(progress.total);
@@ -514,7 +514,7 @@ async fn keys_rewrap_all(loaded: &LoadedSettings, key: &str, batch: u32) -> anyh
             );
             eprintln!(
                 "note: servers that had not yet seen the rotation may encrypt under the old version for up to {} s; run this again after that to catch them",
-                rampart_server::key_service::CACHE_TTL.as_secs()
+                rampart_app::services::CACHE_TTL.as_secs()
             );
             if progress.failed > 0 {
                 anyhow::bail!(
@@ -547,27 +547,27 @@ async fn redact(
     }
     // With a deployment, hash with its key so CLI and server hashes agree, and encrypt and
     // tokenize with its keys service and card vault.
-    let needs = rampart_server::protector::Needs::of(&policy_in_force);
+    let needs = rampart_app::protector::Needs::of(&policy_in_force);
     let mut protector = None;
     let mut opened_store = None;
     let key = if deployment::is_initialized(&loaded.settings).await? {
         let opened = deployment::open(loaded).await?;
         let key = rampart_privacy::HashKey::new(*opened.pii_key.expose());
         if !needs.is_empty() {
-            let keys = std::sync::Arc::new(rampart_server::key_service::KeyService::new(
+            let keys = std::sync::Arc::new(rampart_app::services::KeyService::new(
                 opened.store.clone(),
                 std::sync::Arc::new(opened.kek),
             ));
-            let vault = std::sync::Arc::new(rampart_server::card_vault::CardVault::new(
+            let vault = std::sync::Arc::new(rampart_app::services::CardVault::new(
                 std::sync::Arc::clone(&keys),
                 opened.store.clone(),
                 opened.card_fingerprint_key,
             ));
-            let prepared = rampart_server::protector::ServiceProtector::prepare(
+            let prepared = rampart_app::protector::ServiceProtector::prepare(
                 &needs,
                 &keys,
                 vault,
-                rampart_server::protector::CardMode::Immediate,
+                rampart_app::protector::CardMode::Immediate,
             )
             .await
             .map_err(|e| anyhow::anyhow!("policy: {e}"))?;
@@ -613,7 +613,7 @@ async fn redact(
     if let Some((store, audit)) = opened_store {
         if let Some(protector) = &protector {
             let (encrypted, tokenized) = protector.counts();
-            rampart_server::system_audit::record(
+            rampart_app::system_audit::record(
                 &audit,
                 "rampart-cli",
                 "privacy.redact",

@@ -76,11 +76,6 @@ async fn principals_are_created_read_changed_and_disabled() {
             "common",
         ),
         (
-            json!({"name": "bob", "password": "alllowercaseletters"}),
-            "password",
-            "at least 3 of",
-        ),
-        (
             json!({"name": "bobby", "password": "Bobby-the-builder-77"}),
             "password",
             "name",

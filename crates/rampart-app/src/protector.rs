@@ -19,8 +19,7 @@ use rampart_crypto::{CardRecord, KeyType};
 use rampart_privacy::{Action, Pan, PiiType, Policy, ProtectError, Protector};
 use tokio::runtime::Handle;
 
-use crate::card_vault::CardVault;
-use crate::key_service::{KeyError, KeyService, LoadedKey, is_internal};
+use crate::services::{CardVault, KeyError, KeyService, LoadedKey, is_internal};
 use time::OffsetDateTime;
 
 /// What a policy asks of the keys service.

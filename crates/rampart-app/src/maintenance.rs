@@ -8,10 +8,10 @@ use rampart_crypto::SealContext;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use crate::card_vault::{CardVault, RewrapProgress, VaultError};
 use crate::config::LoadedSettings;
 use crate::deployment::{self, OpenDeployment, StartupError};
-use crate::key_service::{CARDS_KEY, KeyError, KeyService, SystemJournal};
+use crate::services::{CARDS_KEY, KeyError, KeyService, SystemJournal};
+use crate::services::{CardVault, RewrapProgress, VaultError};
 use time::OffsetDateTime;
 
 /// What went wrong in an operator task.
