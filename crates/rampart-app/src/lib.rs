@@ -15,3 +15,4 @@ pub mod maintenance;
 pub mod protector;
 pub mod services;
 pub mod system_audit;
+pub mod wiring;

@@ -1,6 +1,6 @@
-//! Rampart's HTTP server: settings, start-up (init, master-key checks), the axum router with its
-//! middleware (request ids, security headers, authentication, problem+json errors, metrics), the
-//! OpenAPI document, TLS and the accept loop.
+//! Rampart's HTTP edge over the `rampart-app` layer: the axum router with its middleware
+//! (request ids, security headers, authentication, the audit trail, problem+json errors,
+//! metrics), the route modules, the OpenAPI document, TLS and the accept loop.
 //!
 //! Handlers are thin: parse, authorize, call one domain service, map the result. No SQL here.
 #![forbid(unsafe_code)]
@@ -28,74 +28,9 @@ use std::time::Duration;
 use rampart_access::Authenticator;
 use rampart_app::jobs::{Job, JobRunner, TickError};
 
-use crate::card_vault::CardVault;
 use crate::config::Settings;
 use crate::deployment::OpenDeployment;
-use crate::key_service::KeyService;
 use crate::state::AppState;
-
-/// The role policy in force: the `policy_file` when set, else the one stored by
-/// `PUT /v1/policy`, else API.md's default. Returns it with its version and source.
-fn access_policy(
-    settings: &Settings,
-    stored: Option<&(String, u64)>,
-) -> Result<(rampart_access::Policy, u64, &'static str), deployment::StartupError> {
-    let policy = policy_in_force(settings, stored)?;
-    // Every role of `default_roles` must exist, or new principals would get a role nobody defined.
-    if let Some(role) = settings
-        .default_roles
-        .iter()
-        .find(|role| !policy.0.has_role(role))
-    {
-        return Err(deployment::StartupError::AccessPolicy {
-            source_name: "the default_roles setting".to_owned(),
-            message: format!(
-                "'{role}' is not a role of the role policy in force ({}): define it or remove it from default_roles",
-                policy.2
-            ),
-        });
-    }
-    Ok(policy)
-}
-
-/// The role policy to start with: `policy_file`, else the one stored by `PUT /v1/policy`, else
-/// the default.
-fn policy_in_force(
-    settings: &Settings,
-    stored: Option<&(String, u64)>,
-) -> Result<(rampart_access::Policy, u64, &'static str), deployment::StartupError> {
-    if let Some(path) = &settings.policy_file {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| deployment::StartupError::AccessPolicy {
-                source_name: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-        let policy = rampart_access::Policy::from_yaml(&text).map_err(|e| {
-            deployment::StartupError::AccessPolicy {
-                source_name: path.display().to_string(),
-                message: e.to_string(),
-            }
-        })?;
-        return Ok((policy, 0, "file"));
-    }
-    match stored {
-        Some((json, version)) => {
-            let value: serde_json::Value =
-                serde_json::from_str(json).map_err(|e| deployment::StartupError::AccessPolicy {
-                    source_name: "stored by PUT /v1/policy".to_owned(),
-                    message: e.to_string(),
-                })?;
-            let policy = rampart_access::Policy::from_json(&value).map_err(|e| {
-                deployment::StartupError::AccessPolicy {
-                    source_name: "stored by PUT /v1/policy".to_owned(),
-                    message: e.to_string(),
-                }
-            })?;
-            Ok((policy, *version, "api"))
-        }
-        None => Ok((rampart_access::Policy::default_policy(), 0, "default")),
-    }
-}
 
 fn identity(
     settings: &Settings,
@@ -218,21 +153,24 @@ fn identity_maintenance(state: &AppState, jobs: &mut JobRunner) {
     ));
 }
 
-/// The application state and router for an opened deployment.
+/// The application state and router for an opened deployment: the domain services and their
+/// jobs come wired from `rampart_app::wiring`; the edge adds authentication, the identity state
+/// and its jobs.
 pub fn app(
     deployment: OpenDeployment,
     settings: Settings,
 ) -> Result<(AppState, axum::Router), deployment::StartupError> {
-    let policy = deployment::privacy_policy(&settings)?;
-    let redactor = rampart_privacy::Redactor::with_protector(
+    let rampart_app::wiring::Wired {
+        store,
+        audit,
+        api_key_pepper,
+        session_seed,
+        keys,
+        vault,
+        redactor,
         policy,
-        deployment.pii_key,
-        Some(Arc::new(protector::Deferred)),
-    )
-    .map_err(|e| deployment::StartupError::PrivacyPolicy {
-        path: settings.privacy_policy_file.clone().unwrap_or_default(),
-        message: e.to_string(),
-    })?;
+        mut jobs,
+    } = rampart_app::wiring::wire(deployment, &settings)?;
     let cache_ms = settings
         .auth_cache_ms
         .unwrap_or(if settings.database_url.is_some() {
@@ -242,45 +180,14 @@ pub fn app(
         });
     let cache = identity_cache::IdentityCache::new(Duration::from_millis(cache_ms));
     let authenticator = Authenticator::new(
-        identity_cache::CachedAccess::new(deployment.store.clone(), cache.clone()),
-        deployment.api_key_pepper,
+        identity_cache::CachedAccess::new(store.clone(), cache.clone()),
+        api_key_pepper,
     );
-    let keys = Arc::new(KeyService::new(
-        deployment.store.clone(),
-        Arc::new(deployment.kek),
-    ));
-    let vault = Arc::new(CardVault::new(
-        Arc::clone(&keys),
-        deployment.store.clone(),
-        deployment.card_fingerprint_key,
-    ));
-    // Background work runs through the job runner; its tasks end with the runtime.
-    let mut jobs = JobRunner::new(deployment.store.clone());
-    let key_interval = Duration::from_secs(settings.key_maintenance_interval_seconds.max(1));
-    let (maintained, audit) = (Arc::clone(&keys), deployment.audit.clone());
-    jobs.spawn(Job::leased("key-maintenance", key_interval, move || {
-        let (keys, audit) = (Arc::clone(&maintained), audit.clone());
-        async move {
-            key_service::maintenance_tick(&keys, &audit, time::OffsetDateTime::now_utc()).await;
-            Ok(())
-        }
-    }));
-    // Every node stores the encryptions it counted; the leased job above does so before rotating.
-    let counted = Arc::clone(&keys);
-    jobs.spawn(Job::per_node("key-count-flush", key_interval, move || {
-        let keys = Arc::clone(&counted);
-        async move {
-            keys.flush_counts()
-                .await
-                .map_err(|e| TickError::new("cannot store key encryption counts", e))
-        }
-    }));
-    let policy = access_policy(&settings, deployment.stored_policy.as_ref())?;
-    let identity = identity(&settings, &deployment.session_seed, cache)?;
+    let identity = identity(&settings, &session_seed, cache)?;
     let state = AppState::new(state::StateParts {
-        store: deployment.store,
+        store,
         authenticator,
-        audit: deployment.audit,
+        audit,
         redactor,
         identity,
         policy,
@@ -289,6 +196,7 @@ pub fn app(
         settings,
     });
     identity_maintenance(&state, &mut jobs);
+    state.keep_jobs(jobs);
     tokio::spawn(denials::run_summaries(state.clone()));
     let router = routes::router(state.clone());
     Ok((state, router))

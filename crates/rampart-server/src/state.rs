@@ -37,6 +37,8 @@ struct Inner {
     denials: crate::denials::DeniedEvents,
     settings: Settings,
     metrics: Metrics,
+    /// The background jobs, kept so a graceful shutdown releases their leases.
+    jobs: Mutex<Option<rampart_app::jobs::JobRunner>>,
 }
 
 /// Everything [`AppState::new`] puts together.
@@ -110,7 +112,24 @@ impl AppState {
             denials: crate::denials::DeniedEvents::default(),
             settings,
             metrics: Metrics::new(),
+            jobs: Mutex::new(None),
         }))
+    }
+
+    /// Keeps the job runner of this deployment (see [`AppState::stop_jobs`]).
+    pub fn keep_jobs(&self, jobs: rampart_app::jobs::JobRunner) {
+        if let Ok(mut slot) = self.0.jobs.lock() {
+            *slot = Some(jobs);
+        }
+    }
+
+    /// Stops the background jobs and releases their leases at once, so another node takes
+    /// them over without waiting for the leases to lapse (a graceful shutdown).
+    pub async fn stop_jobs(&self) {
+        let jobs = self.0.jobs.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(jobs) = jobs {
+            jobs.shutdown().await;
+        }
     }
 
     /// The storage.

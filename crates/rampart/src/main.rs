@@ -681,6 +681,8 @@ async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
     }
     tracing::info!(%address, storage, tls = tls.is_some(), "listening");
     rampart_server::serve::serve(listener, app, tls, limits, shutdown).await;
+    // Leased jobs are handed over at once instead of lapsing.
+    state.stop_jobs().await;
     state.store().close().await;
     tracing::info!("stopped");
     Ok(())

@@ -220,6 +220,43 @@ fn sigterm_shuts_down_gracefully_and_restart_keeps_the_deployment() {
     assert!(again.terminate().success());
 }
 
+/// Rows of the `leases` table of the SQLite deployment in `data` (read with Python's sqlite3).
+fn lease_rows(data: &str) -> u64 {
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM leases').fetchone()[0])",
+            &format!("{data}/rampart.db"),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("a count")
+}
+
+#[test]
+fn a_graceful_shutdown_hands_leased_jobs_over_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let server = Server::start(&["--data-dir", data], &[]);
+    // The leased jobs (key maintenance, login-throttle purge) take their leases at start.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while lease_rows(data) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no lease was taken");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(server.terminate().success());
+    // Released, not left to lapse: another node takes the jobs over at once.
+    assert_eq!(lease_rows(data), 0);
+}
+
 #[test]
 fn help_and_version_work() {
     let out = run(rampart().arg("--version"));

@@ -1,0 +1,158 @@
+//! Start-up wiring: the domain services of an opened deployment, built once, and the background
+//! jobs of those services on a [`JobRunner`]. The HTTP edge (`rampart-server`) adds what only it
+//! needs (authentication caches, login rate limiters, the password hashing pool) and the jobs of
+//! that state.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rampart_access::{ApiKeyPepper, Policy};
+use rampart_audit::AuditLog;
+use rampart_crypto::SecretBytes;
+use rampart_privacy::Redactor;
+use rampart_store::Store;
+
+use crate::config::Settings;
+use crate::deployment::{self, OpenDeployment, StartupError};
+use crate::jobs::{Job, JobRunner, TickError};
+use crate::services::{CardVault, KeyService, maintenance_tick};
+
+/// An opened deployment with its services wired (see [`wire`]).
+pub struct Wired {
+    /// The storage.
+    pub store: Store,
+    /// The audit log.
+    pub audit: AuditLog<Store>,
+    /// The keyed hash of API keys.
+    pub api_key_pepper: ApiKeyPepper,
+    /// The seed of the session-signing key.
+    pub session_seed: SecretBytes,
+    /// The keys service.
+    pub keys: Arc<KeyService>,
+    /// The card vault.
+    pub vault: Arc<CardVault>,
+    /// The PII redactor (its `encrypt`/`tokenize` actions deferred to the request's vault).
+    pub redactor: Redactor,
+    /// The role policy in force, its version and its source (`file`, `api`, `default`).
+    pub policy: (Policy, u64, &'static str),
+    /// The job runner, with the keys' jobs started: `key-maintenance` (leased) and
+    /// `key-count-flush` (per node).
+    pub jobs: JobRunner,
+}
+
+/// Builds the services of `deployment` under `settings` and starts their jobs (call it within
+/// the runtime). Fails, before anything runs, on a privacy or role policy that does not load.
+pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, StartupError> {
+    let privacy = deployment::privacy_policy(settings)?;
+    let redactor = Redactor::with_protector(
+        privacy,
+        deployment.pii_key,
+        Some(Arc::new(crate::protector::Deferred)),
+    )
+    .map_err(|e| StartupError::PrivacyPolicy {
+        path: settings.privacy_policy_file.clone().unwrap_or_default(),
+        message: e.to_string(),
+    })?;
+    let policy = access_policy(settings, deployment.stored_policy.as_ref())?;
+    let keys = Arc::new(KeyService::new(
+        deployment.store.clone(),
+        Arc::new(deployment.kek),
+    ));
+    let vault = Arc::new(CardVault::new(
+        Arc::clone(&keys),
+        deployment.store.clone(),
+        deployment.card_fingerprint_key,
+    ));
+    let mut jobs = JobRunner::new(deployment.store.clone());
+    let key_interval = Duration::from_secs(settings.key_maintenance_interval_seconds.max(1));
+    let (maintained, audit) = (Arc::clone(&keys), deployment.audit.clone());
+    jobs.spawn(Job::leased("key-maintenance", key_interval, move || {
+        let (keys, audit) = (Arc::clone(&maintained), audit.clone());
+        async move {
+            maintenance_tick(&keys, &audit, time::OffsetDateTime::now_utc()).await;
+            Ok(())
+        }
+    }));
+    // Every node stores the encryptions it counted; the leased job above does so before rotating.
+    let counted = Arc::clone(&keys);
+    jobs.spawn(Job::per_node("key-count-flush", key_interval, move || {
+        let keys = Arc::clone(&counted);
+        async move {
+            keys.flush_counts()
+                .await
+                .map_err(|e| TickError::new("cannot store key encryption counts", e))
+        }
+    }));
+    Ok(Wired {
+        store: deployment.store,
+        audit: deployment.audit,
+        api_key_pepper: deployment.api_key_pepper,
+        session_seed: deployment.session_seed,
+        keys,
+        vault,
+        redactor,
+        policy,
+        jobs,
+    })
+}
+
+/// The role policy in force: the `policy_file` when set, else the one stored by
+/// `PUT /v1/policy`, else API.md's default. Returns it with its version and source.
+pub fn access_policy(
+    settings: &Settings,
+    stored: Option<&(String, u64)>,
+) -> Result<(rampart_access::Policy, u64, &'static str), StartupError> {
+    let policy = policy_in_force(settings, stored)?;
+    // Every role of `default_roles` must exist, or new principals would get a role nobody defined.
+    if let Some(role) = settings
+        .default_roles
+        .iter()
+        .find(|role| !policy.0.has_role(role))
+    {
+        return Err(StartupError::AccessPolicy {
+            source_name: "the default_roles setting".to_owned(),
+            message: format!(
+                "'{role}' is not a role of the role policy in force ({}): define it or remove it from default_roles",
+                policy.2
+            ),
+        });
+    }
+    Ok(policy)
+}
+
+/// The role policy to start with: `policy_file`, else the one stored by `PUT /v1/policy`, else
+/// the default.
+fn policy_in_force(
+    settings: &Settings,
+    stored: Option<&(String, u64)>,
+) -> Result<(rampart_access::Policy, u64, &'static str), StartupError> {
+    if let Some(path) = &settings.policy_file {
+        let text = std::fs::read_to_string(path).map_err(|e| StartupError::AccessPolicy {
+            source_name: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let policy =
+            rampart_access::Policy::from_yaml(&text).map_err(|e| StartupError::AccessPolicy {
+                source_name: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        return Ok((policy, 0, "file"));
+    }
+    match stored {
+        Some((json, version)) => {
+            let value: serde_json::Value =
+                serde_json::from_str(json).map_err(|e| StartupError::AccessPolicy {
+                    source_name: "stored by PUT /v1/policy".to_owned(),
+                    message: e.to_string(),
+                })?;
+            let policy = rampart_access::Policy::from_json(&value).map_err(|e| {
+                StartupError::AccessPolicy {
+                    source_name: "stored by PUT /v1/policy".to_owned(),
+                    message: e.to_string(),
+                }
+            })?;
+            Ok((policy, *version, "api"))
+        }
+        None => Ok((rampart_access::Policy::default_policy(), 0, "default")),
+    }
+}
