@@ -182,7 +182,11 @@ impl Protector for ServiceProtector {
             .ok_or_else(|| ProtectError(format!("key '{key}' was not prepared")))?;
         let (ciphertext, _) = loaded
             .ring
-            .encrypt(value.as_bytes(), None)
+            .encrypt_at(
+                value.as_bytes(),
+                None,
+                u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0),
+            )
             .map_err(|e| ProtectError(e.to_string()))?;
         self.encrypted.fetch_add(1, Ordering::Relaxed);
         Ok(ciphertext)

@@ -183,10 +183,10 @@ where
     ) -> Result<CardRecord, VaultError> {
         let token = new_token()?;
         let (pan_ciphertext, version) =
-            ring.encrypt(pan.digits().as_bytes(), Some(token.as_bytes()))?;
+            ring.encrypt_at(pan.digits().as_bytes(), Some(token.as_bytes()), unix(now))?;
         let expiry_ciphertext = match expiry {
             Some(expiry) => Some(
-                ring.encrypt(expiry.as_bytes(), Some(&expiry_aad(&token)))?
+                ring.encrypt_at(expiry.as_bytes(), Some(&expiry_aad(&token)), unix(now))?
                     .0,
             ),
             None => None,
@@ -310,6 +310,11 @@ fn rewrap_card(ring: &Keyring, card: &CardRecord, latest: u32) -> Result<CardRec
         key_version: latest,
         ..card.clone()
     })
+}
+
+/// `now` in Unix seconds, as a Fernet timestamp (the cards key is AES-256-GCM, which ignores it).
+fn unix(now: OffsetDateTime) -> u64 {
+    u64::try_from(now.unix_timestamp()).unwrap_or(0)
 }
 
 #[cfg(test)]

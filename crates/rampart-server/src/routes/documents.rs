@@ -176,7 +176,11 @@ pub async fn encrypt_document(
             selector,
             &mut |path: &[PathStep], plaintext: &[u8]| {
                 key.ring
-                    .encrypt(plaintext, Some(&field_aad(&name, document_id, path)))
+                    .encrypt_at(
+                        plaintext,
+                        Some(&field_aad(&name, document_id, path)),
+                        crate::routes::key_ops::unix_now(),
+                    )
                     .map(|(ciphertext, _)| ciphertext)
                     .map_err(|e| op_error(&e, "key"))
             },
@@ -263,10 +267,11 @@ pub async fn decrypt_document(
             .ok_or_else(|| invalid(&path, "names an unknown key"))?;
         let (plaintext, _) = key
             .ring
-            .decrypt(
+            .decrypt_at(
                 field.ciphertext,
                 Some(&field_aad(field.key, document_id, field.steps)),
                 None,
+                crate::routes::key_ops::unix_now(),
             )
             .map_err(|e| op_error(&e, &path))?;
         serde_json::from_slice(&plaintext)

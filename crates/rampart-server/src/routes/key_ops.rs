@@ -25,6 +25,12 @@ mod schema;
 
 pub use schema::*;
 
+/// The time a Fernet token is stamped with or checked against (Unix seconds): the edge reads the
+/// clock, the keyring takes it as a parameter.
+pub(crate) fn unix_now() -> u64 {
+    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0)
+}
+
 /// Runs `one` on the single item (the body) or on each item of `batch`.
 fn single_or_batch<T>(
     body: &Value,
@@ -161,7 +167,7 @@ pub async fn encrypt(
             let aad = associated_data(item, prefix)?;
             let (ciphertext, version) = key
                 .ring
-                .encrypt(&plaintext, aad.as_deref().map(Vec::as_slice))
+                .encrypt_at(&plaintext, aad.as_deref().map(Vec::as_slice), unix_now())
                 .map_err(|e| op_error(&e, &path_of(prefix, "plaintext")))?;
             Ok(Sealed {
                 ciphertext,
@@ -209,7 +215,12 @@ pub async fn decrypt(
             let ttl = ttl(item, prefix)?;
             let (plaintext, version) = key
                 .ring
-                .decrypt(ciphertext, aad.as_deref().map(Vec::as_slice), ttl)
+                .decrypt_at(
+                    ciphertext,
+                    aad.as_deref().map(Vec::as_slice),
+                    ttl,
+                    unix_now(),
+                )
                 .map_err(|e| op_error(&e, &path_of(prefix, "ciphertext")))?;
             Ok(Opened {
                 plaintext: STANDARD.encode(&*plaintext),
@@ -253,7 +264,7 @@ pub async fn rewrap(
             let aad = associated_data(item, prefix)?;
             let (ciphertext, version) = key
                 .ring
-                .rewrap(ciphertext, aad.as_deref().map(Vec::as_slice))
+                .rewrap_at(ciphertext, aad.as_deref().map(Vec::as_slice), unix_now())
                 .map_err(|e| op_error(&e, &path_of(prefix, "ciphertext")))?;
             Ok(Sealed {
                 ciphertext,
