@@ -5,7 +5,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::store::PrincipalRecord;
-use crate::{ApiKeyRecord, Caller, CredentialKind, IdentityStore, Policy, perm};
+use ipnet::IpNet;
+
+use crate::{
+    ApiKeyRecord, Caller, CredentialKind, IdentityStore, Policy, Principal, is_valid_permission,
+    perm,
+};
 
 use super::{IdentityError, may_manage};
 
@@ -142,6 +147,133 @@ pub fn rotatable(record: &ApiKeyRecord, now: OffsetDateTime) -> Result<(), Ident
         return Err(IdentityError::Conflict(
             "the key is revoked or expired; create a new one",
         ));
+    }
+    Ok(())
+}
+
+/// Whether `caller` may issue a key with `scopes` for `target` under `policy`: the rules of
+/// creation, which rotation by anyone but the key itself follows too (a successor is a new key).
+/// Keys never widen what their maker has: every scope must be a permission the caller holds
+/// (its roles and, for a scoped key, its scopes) and one the target's roles grant; a key for
+/// another principal takes `api_keys:manage` and the right to manage that principal
+/// ([`may_manage`]: a key speaks for its principal); an unscoped key for another principal
+/// takes `roles:manage`, and a scoped caller cannot make an unscoped key.
+pub fn may_issue(
+    policy: &Policy,
+    caller: &Caller,
+    target: &Principal,
+    scopes: Option<&[String]>,
+) -> Result<(), IdentityError> {
+    let invalid = |message: String| IdentityError::InvalidField {
+        field: "scopes",
+        message,
+    };
+    if target.id != caller.principal().id {
+        caller.require::<perm::ApiKeysManage>(policy)?;
+        may_manage(policy, caller, target)?;
+    }
+    match scopes {
+        Some(scopes) => {
+            if scopes.is_empty() {
+                return Err(invalid(
+                    "must name at least one permission (or be omitted)".to_owned(),
+                ));
+            }
+            for scope in scopes {
+                if !is_valid_permission(scope) {
+                    return Err(invalid(format!(
+                        "'{scope}' is not a permission (resource:action, resource:* or *)"
+                    )));
+                }
+                if policy.grants(&target.roles, scope).is_none() {
+                    return Err(invalid(format!(
+                        "'{scope}' is not among the permissions of the principal's roles"
+                    )));
+                }
+                if !caller.holds(policy, scope) {
+                    return Err(invalid(format!(
+                        "'{scope}' is beyond the permissions of the credential making this key"
+                    )));
+                }
+            }
+        }
+        None if caller.scopes().is_some() => {
+            return Err(invalid(
+                "a scoped credential can only make keys with scopes (a subset of its own)"
+                    .to_owned(),
+            ));
+        }
+        None if target.id != caller.principal().id => {
+            caller.require::<perm::RolesManage>(policy)?;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// A key made with an API key is fenced like its maker: no later expiry (none asked for: the
+/// maker's), no wider networks (none asked for: the maker's). Returns the key's expiry and
+/// networks; a session or an unfenced maker changes nothing.
+pub fn fence_new_key(
+    caller: &Caller,
+    expires_at: Option<OffsetDateTime>,
+    allowed_ips: Option<Vec<IpNet>>,
+) -> Result<(Option<OffsetDateTime>, Option<Vec<IpNet>>), IdentityError> {
+    let (mut expires_at, mut allowed_ips) = (expires_at, allowed_ips);
+    if caller.kind() != CredentialKind::ApiKey {
+        return Ok((expires_at, allowed_ips));
+    }
+    if let Some(limit) = caller.expires_at() {
+        match expires_at {
+            Some(at) if at > limit => {
+                return Err(IdentityError::InvalidField {
+                    field: "expires_in_days",
+                    message: "must not end after the credential making this key".to_owned(),
+                });
+            }
+            None => expires_at = Some(limit),
+            Some(_) => {}
+        }
+    }
+    if let Some(fence) = caller.allowed_ips() {
+        match &allowed_ips {
+            Some(nets) => {
+                if let Some(net) = nets.iter().find(|n| !fence.iter().any(|f| f.contains(*n))) {
+                    return Err(IdentityError::InvalidField {
+                        field: "allowed_ips",
+                        message: format!(
+                            "{net} is outside the networks of the credential making this key"
+                        ),
+                    });
+                }
+            }
+            None => allowed_ips = Some(fence.to_vec()),
+        }
+    }
+    Ok((expires_at, allowed_ips))
+}
+
+/// A successor made by another API key is fenced like its maker too, as a key made by that key
+/// would be: no later expiry, no wider networks (a key allowing a network outside the maker's is
+/// not rotated by it).
+pub fn fence_successor(caller: &Caller, successor: &mut ApiKeyRecord) -> Result<(), IdentityError> {
+    if caller.kind() != CredentialKind::ApiKey {
+        return Ok(());
+    }
+    if let Some(limit) = caller.expires_at() {
+        successor.expires_at = Some(successor.expires_at.map_or(limit, |at| at.min(limit)));
+    }
+    if let Some(fence) = caller.allowed_ips() {
+        match &successor.allowed_ips {
+            None => successor.allowed_ips = Some(fence.to_vec()),
+            Some(nets) => {
+                if let Some(net) = nets.iter().find(|n| !fence.iter().any(|f| f.contains(*n))) {
+                    return Err(IdentityError::Forbidden(format!(
+                        "api_keys:manage from anywhere (the key allows {net}, outside the networks of the credential rotating it)"
+                    )));
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ mod sessions;
 #[cfg(test)]
 mod tests;
 
-pub use api_keys::{ApiKeys, rotatable};
+pub use api_keys::{ApiKeys, fence_new_key, fence_successor, may_issue, rotatable};
 pub use login::{LoggedIn, LoginAttempt, LoginError, Logins, PasswordVerifier, TotpOpener};
 pub use manage::may_manage;
 pub use policy_admin::PolicyAdmin;

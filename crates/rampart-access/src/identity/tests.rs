@@ -429,3 +429,95 @@ async fn logins_reserve_before_verifying_and_lock_at_the_limit() {
     assert_eq!(seen, Some(bo.id));
     assert!(!done.mfa && !done.enrollment_only && !done.rehashed);
 }
+
+/// An API-key caller narrowed to `scopes`, ending at `expires_at`, from `nets`.
+fn api_key_caller(
+    principal: &Principal,
+    scopes: Option<&[&str]>,
+    expires_at: Option<OffsetDateTime>,
+    nets: Option<&[&str]>,
+) -> Caller {
+    Caller::new(
+        principal.clone(),
+        CheckedCredential {
+            id: Uuid::now_v7(),
+            kind: CredentialKind::ApiKey,
+            scopes: scopes.map(|s| s.iter().map(|p| (*p).to_owned()).collect()),
+            expires_at,
+            allowed_ips: nets.map(|n| n.iter().map(|c| c.parse().unwrap()).collect()),
+        },
+    )
+}
+
+fn invalid_field(result: Result<(), IdentityError>) -> (&'static str, String) {
+    match result {
+        Err(IdentityError::InvalidField { field, message }) => (field, message),
+        other => panic!("expected an invalid field, got {other:?}"),
+    }
+}
+
+#[test]
+fn keys_never_widen_what_their_maker_holds() {
+    let policy = policy();
+    let manager = principal("mia", &["manager"], &["pay"]);
+    let viewer = principal("vic", &["viewer"], &["pay"]);
+    let admin = principal("ada", &["admin"], &[]);
+    let scopes = |s: &[&str]| s.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>();
+    // A scope the target's roles do not grant, or beyond the maker's credential.
+    let (field, message) = invalid_field(super::may_issue(
+        &policy,
+        &session_of(&manager),
+        &viewer,
+        Some(&scopes(&["users:manage"])),
+    ));
+    assert_eq!(field, "scopes");
+    assert!(message.contains("not among the permissions"), "{message}");
+    let narrow = api_key_caller(&manager, Some(&["audit:read"]), None, None);
+    let (_, message) = invalid_field(super::may_issue(
+        &policy,
+        &narrow,
+        &manager,
+        Some(&scopes(&["users:manage"])),
+    ));
+    assert!(message.contains("beyond the permissions"), "{message}");
+    // A scoped credential makes only scoped keys; an unscoped key for another takes roles:manage.
+    let (_, message) = invalid_field(super::may_issue(&policy, &narrow, &manager, None));
+    assert!(message.contains("scoped credential"), "{message}");
+    assert!(matches!(
+        super::may_issue(&policy, &session_of(&manager), &viewer, None),
+        Err(IdentityError::Denied(_))
+    ));
+    // Nobody below admin makes a key for an admin; the admin may.
+    let audit_read = scopes(&["audit:read"]);
+    assert!(super::may_issue(&policy, &session_of(&manager), &admin, Some(&audit_read)).is_err());
+    assert!(super::may_issue(&policy, &session_of(&admin), &viewer, Some(&audit_read)).is_ok());
+}
+
+#[test]
+fn a_key_made_or_rotated_by_a_key_is_fenced_like_its_maker() {
+    let owner = principal("kim", &["admin"], &[]);
+    let ends = now() + Duration::days(7);
+    let maker = api_key_caller(&owner, None, Some(ends), Some(&["10.0.0.0/8"]));
+    // Nothing asked: the maker's expiry and networks.
+    let (expires_at, nets) = super::fence_new_key(&maker, None, None).unwrap();
+    assert_eq!(expires_at, Some(ends));
+    assert_eq!(nets, Some(vec!["10.0.0.0/8".parse().unwrap()]));
+    // A later expiry, or a wider network, is refused by field.
+    let later = super::fence_new_key(&maker, Some(ends + Duration::days(1)), None).map(|_| ());
+    assert_eq!(invalid_field(later).0, "expires_in_days");
+    let wider =
+        super::fence_new_key(&maker, None, Some(vec!["0.0.0.0/0".parse().unwrap()])).map(|_| ());
+    assert_eq!(invalid_field(wider).0, "allowed_ips");
+    // A session is not fenced.
+    assert_eq!(
+        super::fence_new_key(&session_of(&owner), None, None).unwrap(),
+        (None, None)
+    );
+    // A successor: expiry at most the maker's, a key outside its networks not rotated by it.
+    let mut successor = key_of(&owner);
+    super::fence_successor(&maker, &mut successor).unwrap();
+    assert_eq!(successor.expires_at, Some(ends));
+    let mut outside = key_of(&owner);
+    outside.allowed_ips = Some(vec!["192.0.2.0/24".parse().unwrap()]);
+    assert!(forbidden(super::fence_successor(&maker, &mut outside)).contains("192.0.2.0/24"));
+}

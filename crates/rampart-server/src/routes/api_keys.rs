@@ -8,6 +8,7 @@ use http::StatusCode;
 use ipnet::IpNet;
 use rampart_access::ApiKeyRecord;
 use rampart_access::IdentityChange;
+use rampart_access::identity;
 use rampart_access::perm;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -164,69 +165,6 @@ fn scopes_of(object: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiErro
     }
 }
 
-/// Whether `caller` may issue a key with `scopes` for `target`: the rules of creation, which
-/// rotation follows too (a successor is a new key). Keys never widen what their maker has: every
-/// scope must be a permission the caller holds (its roles and, for a scoped key, its scopes) and
-/// one the target's roles grant; an unscoped key for another principal takes `roles:manage`,
-/// and a scoped caller cannot make an unscoped key.
-fn may_issue(
-    state: &AppState,
-    caller: &Caller,
-    target: &rampart_access::Principal,
-    scopes: Option<&[String]>,
-) -> Result<(), ApiError> {
-    if target.id != caller.principal().id {
-        caller.require::<perm::ApiKeysManage>(&state.policy())?;
-        // A key speaks for its principal: making one for someone is acting as them, so the
-        // rules of managing them apply (their teams within the caller's, no role it lacks).
-        crate::routes::identity::may_manage(state, caller, target)?;
-    }
-    let policy = state.policy();
-    match scopes {
-        Some(scopes) => {
-            if scopes.is_empty() {
-                return Err(invalid(
-                    "scopes",
-                    "must name at least one permission (or be omitted)",
-                ));
-            }
-            for scope in scopes {
-                if !rampart_access::is_valid_permission(scope) {
-                    return Err(invalid(
-                        "scopes",
-                        format!("'{scope}' is not a permission (resource:action, resource:* or *)"),
-                    ));
-                }
-                if policy.grants(&target.roles, scope).is_none() {
-                    return Err(invalid(
-                        "scopes",
-                        format!("'{scope}' is not among the permissions of the principal's roles"),
-                    ));
-                }
-                if !caller.holds(&state.policy(), scope) {
-                    return Err(invalid(
-                        "scopes",
-                        format!(
-                            "'{scope}' is beyond the permissions of the credential making this key"
-                        ),
-                    ));
-                }
-            }
-        }
-        None if caller.scopes().is_some() => {
-            return Err(invalid(
-                "scopes",
-                "a scoped credential can only make keys with scopes (a subset of its own)",
-            ));
-        }
-        None if target.id != caller.principal().id => {
-            caller.require::<perm::RolesManage>(&state.policy())?;
-        }
-        None => {}
-    }
-    Ok(())
-}
-
 /// Creates an API key.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "identity", security(("bearer" = [])),
     request_body = crate::routes::identity_schema::CreateApiKeyRequest,
@@ -267,7 +205,12 @@ pub async fn create_api_key(
     }
     let target = state.api_keys().owner_of_new_key(principal_id).await?;
     let scopes = scopes_of(object)?;
-    may_issue(&state, &caller, &target.principal, scopes.as_deref())?;
+    identity::may_issue(
+        &state.policy(),
+        &caller,
+        &target.principal,
+        scopes.as_deref(),
+    )?;
     let now = OffsetDateTime::now_utc();
     let expires_at = match object.get("expires_in_days") {
         None | Some(Value::Null) => None,
@@ -284,40 +227,8 @@ pub async fn create_api_key(
             Some(now + time::Duration::days(i64::try_from(days).unwrap_or(1)))
         }
     };
-    let mut allowed_ips = allowed_ips(object)?;
-    let mut expires_at = expires_at;
-    // A key made with an API key is fenced like its maker: no later expiry, no wider networks.
-    if caller.kind() == crate::http::auth::CredentialKind::ApiKey {
-        if let Some(limit) = caller.expires_at() {
-            match expires_at {
-                Some(at) if at > limit => {
-                    return Err(invalid(
-                        "expires_in_days",
-                        "must not end after the credential making this key",
-                    ));
-                }
-                None => expires_at = Some(limit),
-                Some(_) => {}
-            }
-        }
-        if let Some(fence) = caller.allowed_ips() {
-            match &allowed_ips {
-                Some(nets) => {
-                    for net in nets {
-                        if !fence.iter().any(|f| f.contains(net)) {
-                            return Err(invalid(
-                                "allowed_ips",
-                                format!(
-                                    "{net} is outside the networks of the credential making this key"
-                                ),
-                            ));
-                        }
-                    }
-                }
-                None => allowed_ips = Some(fence.to_vec()),
-            }
-        }
-    }
+    let (expires_at, allowed_ips) =
+        identity::fence_new_key(&caller, expires_at, allowed_ips(object)?)?;
     let pepper = state.authenticator().pepper();
     let (key, mut record) = pepper
         .issue(principal_id, name, scopes, expires_at, now)
@@ -488,7 +399,14 @@ pub async fn rotate_api_key(
     let by_itself = caller.credential_id() == old.id;
     if !by_itself {
         let owner = state.api_keys().owner_of(&old).await?;
-        may_issue(&state, &caller, &owner.principal, old.scopes.as_deref()).map_err(|e| {
+        identity::may_issue(
+            &state.policy(),
+            &caller,
+            &owner.principal,
+            old.scopes.as_deref(),
+        )
+        .map_err(ApiError::from)
+        .map_err(|e| {
             if e.status() == StatusCode::UNPROCESSABLE_ENTITY {
                 ApiError::forbidden(
                     "roles:manage (the key carries permissions this caller could not grant)",
@@ -513,24 +431,8 @@ pub async fn rotate_api_key(
         )
         .map_err(|e| ApiError::internal(&e))?;
     new.allowed_ips = old.allowed_ips.clone();
-    // Rotated by another API key: the successor is fenced like its maker too, as a key made by
-    // that key would be (no later expiry, no wider networks).
-    if !by_itself && caller.kind() == crate::http::auth::CredentialKind::ApiKey {
-        if let Some(limit) = caller.expires_at() {
-            new.expires_at = Some(new.expires_at.map_or(limit, |at| at.min(limit)));
-        }
-        if let Some(fence) = caller.allowed_ips() {
-            match &new.allowed_ips {
-                None => new.allowed_ips = Some(fence.to_vec()),
-                Some(nets) => {
-                    if let Some(net) = nets.iter().find(|n| !fence.iter().any(|f| f.contains(*n))) {
-                        return Err(ApiError::forbidden(&format!(
-                            "api_keys:manage from anywhere (the key allows {net}, outside the networks of the credential rotating it)"
-                        )));
-                    }
-                }
-            }
-        }
+    if !by_itself {
+        identity::fence_successor(&caller, &mut new)?;
     }
     new.rotated_from = Some(old.id);
     let old_ends = now + time::Duration::seconds(i64::try_from(grace).unwrap_or(0));
