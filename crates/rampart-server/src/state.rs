@@ -204,6 +204,11 @@ impl AppState {
         rampart_access::identity::PolicyAdmin::new(self.0.store.clone())
     }
 
+    /// TOTP enrolment (a principal's own second factor, in a session).
+    pub fn enrolment(&self) -> rampart_access::identity::Enrolment<Store> {
+        rampart_access::identity::Enrolment::new(self.0.store.clone())
+    }
+
     /// The API-key service (keys loaded only for callers allowed to manage them).
     pub fn api_keys(&self) -> rampart_access::identity::ApiKeys<Store> {
         rampart_access::identity::ApiKeys::new(self.0.store.clone())

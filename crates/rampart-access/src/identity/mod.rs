@@ -6,6 +6,7 @@
 //! act on it, so a handler cannot forget the check.
 
 mod api_keys;
+mod enrolment;
 mod login;
 mod manage;
 mod policy_admin;
@@ -15,6 +16,7 @@ mod sessions;
 mod tests;
 
 pub use api_keys::{ApiKeys, fence_new_key, fence_successor, may_issue, rotatable};
+pub use enrolment::{Enrolment, TotpSealer, own_factor};
 pub use login::{LoggedIn, LoginAttempt, LoginError, Logins, PasswordVerifier, TotpOpener};
 pub use manage::may_manage;
 pub use policy_admin::PolicyAdmin;

@@ -521,3 +521,14 @@ fn a_key_made_or_rotated_by_a_key_is_fenced_like_its_maker() {
     outside.allowed_ips = Some(vec!["192.0.2.0/24".parse().unwrap()]);
     assert!(forbidden(super::fence_successor(&maker, &mut outside)).contains("192.0.2.0/24"));
 }
+
+#[test]
+fn only_the_principal_itself_in_a_session_enrols_its_second_factor() {
+    let owner = principal("olga", &["viewer"], &["pay"]);
+    let admin = principal("ada", &["admin"], &[]);
+    assert!(super::own_factor(&session_of(&owner), owner.id).is_ok());
+    // An administrator would hold the owner's factor; an API key is no proof of presence.
+    assert!(forbidden(super::own_factor(&session_of(&admin), owner.id)).contains("itself"));
+    let key = api_key_caller(&owner, None, None, None);
+    assert!(forbidden(super::own_factor(&key, owner.id)).contains("session"));
+}

@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use http::StatusCode;
 use rampart_access::IdentityChange;
 use rampart_access::SealedBytes;
-use rampart_access::identity::{IdentityError, TotpOpener};
+use rampart_access::identity::{IdentityError, TotpOpener, TotpSealer};
 use rampart_access::perm;
-use rampart_access::totp::{Totp, TotpSecret, otpauth_uri};
+use rampart_access::totp::{TotpSecret, otpauth_uri};
 use rampart_crypto::SealContext;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -20,9 +20,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::http::audit_trail::AuditSlot;
-use crate::http::auth::{Caller, CredentialKind};
+use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
-use crate::http::request::invalid;
 use crate::problem::ApiError;
 use crate::routes::identity::commit_identity;
 use crate::routes::identity::{load, may_manage, principal_id};
@@ -56,8 +55,21 @@ pub struct TotpState {
     pub totp_enabled: bool,
 }
 
-/// The identity service's [`TotpOpener`]: TOTP secrets sealed by the deployment's KEK.
+/// The identity service's [`TotpOpener`] and [`TotpSealer`]: TOTP secrets sealed by the
+/// deployment's KEK.
 pub(super) struct KekTotp<'a>(pub(super) &'a AppState);
+
+impl TotpSealer for KekTotp<'_> {
+    fn seal(&self, principal: Uuid, secret: &TotpSecret) -> Result<SealedBytes, IdentityError> {
+        let sealed = self
+            .0
+            .keys()
+            .kek()
+            .seal(&totp_context(principal), secret.as_bytes())
+            .map_err(IdentityError::store)?;
+        Ok(SealedBytes::from_bytes(sealed.as_bytes().to_vec()))
+    }
+}
 
 impl TotpOpener for KekTotp<'_> {
     fn open(&self, principal: Uuid, sealed: &SealedBytes) -> Result<TotpSecret, IdentityError> {
@@ -74,19 +86,6 @@ impl TotpOpener for KekTotp<'_> {
     }
 }
 
-/// A second factor is enrolled only by its owner, logged in with a session (never with an API
-/// key, which is not a proof of presence), and never by anyone else: whoever enrols a factor
-/// for another principal holds that principal's second factor.
-fn self_in_session(caller: &Caller, id: Uuid) -> Result<(), ApiError> {
-    if caller.principal().id == id && caller.kind() == CredentialKind::Session {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "the principal itself, logged in with a session (nobody enrols a second factor for someone else)",
-        ))
-    }
-}
-
 /// Starts TOTP enrollment: a new secret, in effect after confirmation.
 #[utoipa::path(post, path = "/v1/principals/{id}/totp", tag = "identity", security(("bearer" = [])),
     params(("id" = String, Path, description = "The principal's id")),
@@ -100,30 +99,11 @@ pub async fn enroll_totp(
 ) -> Result<(StatusCode, Json<TotpEnrollment>), ApiError> {
     audit.note("principals.totp_enroll", "principal", &id);
     let id = principal_id(&id)?;
-    self_in_session(&caller, id)?;
-    let record = load(&state, id).await?;
-    // Replacing a second factor in force takes an administrator's removal first, not only
-    // the password.
-    if record.totp_enabled {
-        return Err(ApiError::conflict(
-            "TOTP is enabled; replacing it takes an administrator's removal first (DELETE /v1/principals/{id}/totp)",
-        ));
-    }
-    let secret = TotpSecret::generate().map_err(|e| ApiError::internal(&e))?;
-    let sealed = state
-        .keys()
-        .kek()
-        .seal(&totp_context(id), secret.as_bytes())
-        .map_err(|e| ApiError::internal(&e))?;
-    let sealed = rampart_access::SealedBytes::from_bytes(sealed.as_bytes().to_vec());
-    commit_identity(
-        &audit,
-        &state,
-        &caller,
-        StatusCode::CREATED,
-        IdentityChange::SetTotpPending { id, sealed },
-    )
-    .await?;
+    let journal = audit.journal(&state, &caller, StatusCode::CREATED);
+    let (secret, record) = state
+        .enrolment()
+        .begin(&caller, id, &KekTotp(&state), &journal)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(TotpEnrollment {
@@ -152,43 +132,18 @@ pub async fn confirm_totp(
 ) -> Result<Json<TotpState>, ApiError> {
     audit.note("principals.totp_confirm", "principal", &id);
     let id = principal_id(&id)?;
-    self_in_session(&caller, id)?;
-    let code = body.code.as_str();
-    let record = load(&state, id).await?;
-    let pending = record.totp_pending.clone().ok_or_else(|| {
-        ApiError::conflict("no TOTP enrollment is pending: POST /v1/principals/{id}/totp first")
-    })?;
-    let bytes = state
-        .keys()
-        .kek()
-        .open(
-            &totp_context(id),
-            &rampart_crypto::SealedSecret::from_bytes(pending.as_bytes().to_vec()),
-        )
-        .map_err(|e| ApiError::internal(&e))?;
-    let secret = TotpSecret::from_bytes(bytes.expose_secret());
-    let now = now_unix(OffsetDateTime::now_utc());
-    let step = Totp::DEFAULT
-        .verify(&secret, code, now, 1, record.totp_last_step)
-        .ok_or_else(|| invalid("code", "is not the current code of this secret"))?;
-    i64::try_from(step).map_err(|_| invalid("code", "is out of range"))?;
-    if !commit_identity(
-        &audit,
-        &state,
-        &caller,
-        StatusCode::OK,
-        IdentityChange::ConfirmTotp {
+    let journal = audit.journal(&state, &caller, StatusCode::OK);
+    state
+        .enrolment()
+        .confirm(
+            &caller,
             id,
-            checked: pending,
-            step,
-        },
-    )
-    .await?
-    {
-        return Err(ApiError::conflict(
-            "another enrollment replaced this one meanwhile; enroll again",
-        ));
-    }
+            body.code.as_str(),
+            now_unix(OffsetDateTime::now_utc()),
+            &KekTotp(&state),
+            &journal,
+        )
+        .await?;
     Ok(Json(TotpState { totp_enabled: true }))
 }
 
