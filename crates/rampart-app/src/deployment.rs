@@ -10,10 +10,9 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 
 use rampart_access::{ApiKey, ApiKeyPepper, Principal};
-use rampart_audit::{AuditLog, LogError, LogSigner};
+use rampart_audit::{AuditLog, LogSigner};
 use rampart_crypto::{
-    CryptoError, KeyEncryptionKey, MasterKey, MasterKeyError, SealContext, SealedSecretStore,
-    Sentinel, random_secret,
+    KeyEncryptionKey, MasterKey, SealContext, SealedSecretStore, Sentinel, random_secret,
 };
 use rampart_store::{Backend, Deployment, Initialization, Store, StoreError};
 use secrecy::{ExposeSecret, SecretString};
@@ -22,134 +21,16 @@ use uuid::Uuid;
 
 use crate::config::{LoadedSettings, Settings};
 
+mod error;
+
+pub use error::StartupError;
+
 /// File name of the SQLite database inside the data dir.
 pub const DATABASE_FILE: &str = "rampart.db";
 /// File name of the master key inside the data dir.
 pub const MASTER_KEY_FILE: &str = "master.key";
-/// Name of the sealed secret that keys card fingerprints: the card vault's `FINGERPRINT_SECRET`,
-/// spelled here until the vault lives in a crate below this one.
-const CARD_FINGERPRINT_SECRET: &str = "card_fingerprint_key";
-
-/// Why Rampart refuses to initialize or start. Each message says what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    /// `init` on a deployment that exists.
-    #[error(
-        "{location} is already initialized; nothing was changed (to start it, run `rampart serve`)"
-    )]
-    AlreadyInitialized {
-        /// The data dir or database.
-        location: String,
-    },
-    /// `RAMPART_MASTER_KEY` does not hold a valid key.
-    #[error(
-        "RAMPART_MASTER_KEY {0}; set it to the base64 of 32 random bytes (generate one with `openssl rand -base64 32`)"
-    )]
-    MasterKeyEnv(MasterKeyError),
-    /// The role policy (file or stored) does not compile.
-    #[error("role policy {source_name}: {message}")]
-    AccessPolicy {
-        /// The file, or "stored by PUT /v1/policy".
-        source_name: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The password hashing parameters are invalid.
-    #[error("argon2 settings: {0}")]
-    PasswordParams(String),
-    /// The session key does not build.
-    #[error("the session signing key is unusable: {0}")]
-    SessionKey(String),
-    /// `RAMPART_MASTER_KEY_PREVIOUS` does not hold a valid key.
-    #[error(
-        "RAMPART_MASTER_KEY_PREVIOUS {0}; set it to the master key being rotated away (base64 of 32 bytes), or unset it"
-    )]
-    PreviousMasterKeyEnv(MasterKeyError),
-    /// The key file does not hold a valid key.
-    #[error("master key file {path} {reason}; restore it from your backup")]
-    MasterKeyFile {
-        /// The key file.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: MasterKeyError,
-    },
-    /// No master key anywhere.
-    #[error(
-        "no master key: RAMPART_MASTER_KEY is not set and {path} does not exist; set RAMPART_MASTER_KEY to the key this deployment was initialized with, or restore the key file from your backup"
-    )]
-    MasterKeyMissing {
-        /// Where the key file was expected.
-        path: PathBuf,
-    },
-    /// The key file is readable by others.
-    #[error(
-        "master key file {path} has mode {mode:o}, readable by other users; run `chmod 600 {path}` and start again"
-    )]
-    MasterKeyFilePermissions {
-        /// The key file.
-        path: PathBuf,
-        /// Its permission bits.
-        mode: u32,
-    },
-    /// PostgreSQL deployments take the key from the environment only.
-    #[error(
-        "RAMPART_MASTER_KEY is required with PostgreSQL (every server of the deployment needs the same key); generate one with `openssl rand -base64 32` and keep it in your secret manager"
-    )]
-    MasterKeyRequiredForPostgres,
-    /// The master key is not the one that sealed this deployment.
-    #[error(
-        "the master key does not match {location}: it is not the key this deployment was initialized with; set RAMPART_MASTER_KEY (or restore the data dir's master.key) to the original key. Nothing was changed"
-    )]
-    WrongMasterKey {
-        /// The data dir or database.
-        location: String,
-    },
-    /// A sealed secret that init writes is missing.
-    #[error("{location} is damaged: its sealed '{name}' is missing")]
-    MissingSecret {
-        /// The data dir or database.
-        location: String,
-        /// The secret's name.
-        name: &'static str,
-    },
-    /// A file operation failed.
-    #[error("{action} {path}: {source}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A cryptographic operation failed.
-    #[error(transparent)]
-    Crypto(#[from] CryptoError),
-    /// The API key generator failed.
-    #[error("cannot generate the admin API key: {0}")]
-    KeyGeneration(#[from] rampart_access::ApiKeyFormatError),
-    /// The audit log could not be opened.
-    #[error("cannot open the audit log: {0}")]
-    Audit(#[from] LogError<StoreError>),
-    /// The PII policy file cannot be used.
-    #[error("privacy policy file {path}: {message}")]
-    PrivacyPolicy {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// The stored audit signing key is not a valid Ed25519 seed.
-    #[error("{location} is damaged: the audit signing key is invalid")]
-    BadAuditKey {
-        /// The data dir or database.
-        location: String,
-    },
-}
+/// Name of the sealed secret that keys card fingerprints (the card vault's).
+const CARD_FINGERPRINT_SECRET: &str = rampart_crypto::FINGERPRINT_SECRET;
 
 /// Where the master key came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

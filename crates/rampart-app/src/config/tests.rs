@@ -1,0 +1,161 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn layers_apply_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("rampart.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:1000\"\nbody_limit_bytes = 2048\nmetrics_enabled = false\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+    )
+    .expect("write");
+    let loaded = Settings::load(
+        Some(&file),
+        env(&[
+            ("RAMPART_LISTEN", "127.0.0.1:2000"),
+            ("RAMPART_LOCKOUT_SECONDS", "60"),
+            (
+                "RAMPART_CORS_ALLOWED_ORIGINS",
+                "https://a.example, https://b.example",
+            ),
+            ("OTHER", "ignored"),
+        ]),
+        &FlagOverrides {
+            data_dir: Some(PathBuf::from("/flags/dir")),
+            ..FlagOverrides::default()
+        },
+    )
+    .expect("loads");
+    let s = loaded.settings;
+    assert_eq!(s.listen, "127.0.0.1:2000".parse().expect("addr"));
+    assert_eq!(s.body_limit_bytes, 2048);
+    assert!(!s.metrics_enabled);
+    assert_eq!(s.lockout_seconds, 60);
+    assert_eq!(s.data_dir, PathBuf::from("/flags/dir"));
+    assert_eq!(
+        s.trusted_proxies,
+        vec!["10.0.0.0/8".parse::<IpNet>().expect("net")]
+    );
+    assert_eq!(s.cors_allowed_origins.len(), 2);
+    assert_eq!(s.max_login_attempts, 5);
+    assert_eq!(s.account_lockout_failures, 50);
+}
+
+#[test]
+fn bad_values_name_the_setting_and_source() {
+    let err = Settings::load(
+        None,
+        env(&[("RAMPART_BODY_LIMIT_BYTES", "lots")]),
+        &FlagOverrides::default(),
+    )
+    .expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("body_limit_bytes") && text.contains("RAMPART_"),
+        "{text}"
+    );
+    for (key, value) in [
+        ("RAMPART_LISTEN", "nowhere"),
+        ("RAMPART_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("RAMPART_CORS_ALLOWED_ORIGINS", "app.example.com"),
+        (
+            "RAMPART_CORS_ALLOWED_ORIGINS",
+            "https://app.example.com\u{7f}",
+        ),
+        ("RAMPART_DATABASE_URL", "mysql://x"),
+        ("RAMPART_METRICS_ENABLED", "maybe"),
+        ("RAMPART_LOCKOUT_SECONDS", "0"),
+        ("RAMPART_FORWARDED_HEADER", "x-real-ip"),
+        ("RAMPART_FORWARDED_HEADER", ""),
+        ("RAMPART_MAX_CONNECTIONS", "0"),
+        ("RAMPART_MAX_CONNECTIONS", "-1"),
+        ("RAMPART_MAX_CONNECTIONS", "1000001"),
+        ("RAMPART_MAX_CONNECTIONS_PER_ADDRESS", "many"),
+        ("RAMPART_MAX_CONNECTIONS_PER_ADDRESS", "0"),
+        ("RAMPART_IDLE_TIMEOUT_SECONDS", "0"),
+        ("RAMPART_IDLE_TIMEOUT_SECONDS", "86401"),
+        ("RAMPART_IDLE_TIMEOUT_SECONDS", "18446744073709551616"),
+    ] {
+        assert!(
+            Settings::load(None, env(&[(key, value)]), &FlagOverrides::default()).is_err(),
+            "{key}={value} accepted"
+        );
+    }
+}
+
+#[test]
+fn unknown_keys_and_master_keys_in_files_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("rampart.toml");
+    std::fs::write(&file, "lisen = \"127.0.0.1:1\"\n").expect("write");
+    let err = Settings::load(Some(&file), env(&[]), &FlagOverrides::default()).expect_err("typo");
+    assert!(err.to_string().contains("lisen"), "{err}");
+    std::fs::write(&file, "master_key = \"c2VjcmV0\"\n").expect("write");
+    let err = Settings::load(Some(&file), env(&[]), &FlagOverrides::default()).expect_err("key");
+    assert!(err.to_string().contains("RAMPART_MASTER_KEY"), "{err}");
+    assert!(!err.to_string().contains("c2VjcmV0"));
+}
+
+#[test]
+fn tls_settings_must_be_complete() {
+    let flags = FlagOverrides {
+        tls_cert: Some(PathBuf::from("cert.pem")),
+        ..FlagOverrides::default()
+    };
+    assert!(Settings::load(None, env(&[]), &flags).is_err());
+    let flags = FlagOverrides {
+        tls_client_ca: Some(PathBuf::from("ca.pem")),
+        ..FlagOverrides::default()
+    };
+    assert!(Settings::load(None, env(&[]), &flags).is_err());
+}
+
+#[test]
+fn show_redacts_every_secret() {
+    let loaded = Settings::load(
+        None,
+        env(&[
+            ("RAMPART_DATABASE_URL", "postgres://rampart:hunter2canary@db.internal/rampart?password=othercanary&sslmode=require"),
+            ("RAMPART_MASTER_KEY", "bWFzdGVya2V5Y2FuYXJ5"),
+        ]),
+        &FlagOverrides::default(),
+    )
+    .expect("loads");
+    let shown = loaded.settings.show("env");
+    assert!(!shown.contains("hunter2canary"), "{shown}");
+    assert!(!shown.contains("othercanary"), "{shown}");
+    assert!(!shown.contains("bWFzdGVya2V5Y2FuYXJ5"));
+    assert!(
+        shown.contains(
+            "postgres://rampart:[REDACTED]@db.internal/rampart?password=[REDACTED]&sslmode=require"
+        ),
+        "{shown}"
+    );
+    assert!(!format!("{loaded:?}").contains("hunter2canary"));
+    for name in SETTING_NAMES {
+        assert!(shown.contains(&format!("{name} = ")), "{name} missing");
+    }
+    // What `show` prints parses back as TOML.
+    assert!(shown.parse::<toml::Table>().is_ok(), "{shown}");
+}
+
+#[test]
+fn redact_url_handles_odd_shapes() {
+    assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    assert_eq!(
+        redact_url("postgres://u:p@ss@h/db"),
+        "postgres://u:[REDACTED]@h/db"
+    );
+    assert_eq!(redact_url("garbage"), "[REDACTED]");
+    assert_eq!(
+        redact_url("postgres:///db?host=/tmp"),
+        "postgres:///db?host=/tmp"
+    );
+}

@@ -1,0 +1,184 @@
+//! The command line: `rampart`'s commands, subcommands and flags (clap).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use rampart_app::config::FlagOverrides;
+
+/// Rampart: tamper-evident audit log, keys and encryption, identity and access, PII redaction,
+/// as one service for applications in any language.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rampart",
+    version,
+    about,
+    after_help = "Quick start:\n  rampart serve                 start on ./rampart-data (SQLite), initializing it on first start\n  curl localhost:8470/v1/health\n\nSettings come from defaults < --config FILE < RAMPART_* variables < flags.\nProduction: set RAMPART_MASTER_KEY (base64 of 32 random bytes) and keep it in a secret manager."
+)]
+pub(crate) struct Cli {
+    /// TOML settings file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create a deployment: data dir, database, master key file (unless RAMPART_MASTER_KEY is
+    /// set) and the bootstrap admin API key, printed once.
+    Init {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print the result as JSON: {"admin_api_key", "data_dir", "master_key_source"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the HTTP API, initializing the deployment on first start.
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on [default: 127.0.0.1:8470].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// PEM certificate chain; turns TLS (1.2 and 1.3 only) on, with --tls-key.
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// PEM CA bundle; clients must present a certificate it signed (mTLS).
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_client_ca: Option<PathBuf>,
+    },
+    /// Inspect settings.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Redact personal data from NDJSON (or any text) on stdin to stdout, line by line, in
+    /// constant memory. Lines that are not JSON are redacted as text, never passed through.
+    Redact {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON policy overrides, as the API's "policy": {"email": "hash", "phone": "keep"}.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Print a summary (lines, findings per type) on stderr at the end.
+        #[arg(long)]
+        stats: bool,
+    },
+    /// Verify or export the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Manage named keys from the command line.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Rotate the master key.
+    MasterKey {
+        #[command(subcommand)]
+        command: MasterKeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Re-encrypt every ciphertext Rampart stores under KEY (the card vault's PANs are under
+    /// `rampart.cards`) to the key's latest version. Resumable: after a crash, run it again.
+    RewrapAll {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The key, e.g. rampart.cards.
+        #[arg(long, value_name = "NAME")]
+        key: String,
+        /// Ciphertexts re-encrypted per transaction.
+        #[arg(long, value_name = "N", default_value_t = 500)]
+        batch_size: u32,
+    },
+    /// Add a version to KEY and make it the latest (as POST /v1/keys/{name}/rotate does; also
+    /// for Rampart's own keys such as rampart.cards).
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The key.
+        #[arg(long, value_name = "NAME")]
+        key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MasterKeyCommand {
+    /// Re-seal every stored key under a new master key, in one transaction. Set
+    /// RAMPART_MASTER_KEY_PREVIOUS to the current key and RAMPART_MASTER_KEY to the new one
+    /// (servers accept both meanwhile), run this, then unset RAMPART_MASTER_KEY_PREVIOUS.
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Verify an NDJSON export offline: every leaf, the root, and the checkpoint signature.
+    /// Needs no server and no database. Exits 0 only when everything checks out.
+    Verify {
+        /// The export (from `GET /v1/audit/export` or `rampart audit export`).
+        file: PathBuf,
+        /// The log's key: `verifier_key` or `public_key_b64` of `GET /v1/audit/public-key`.
+        #[arg(long, value_name = "KEY")]
+        public_key: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Fail unless every entry's content is in the file (an export made under team
+        /// isolation carries other teams' entries as withheld lines).
+        #[arg(long)]
+        complete: bool,
+    },
+    /// Write an NDJSON export straight from the store (needs the master key).
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// First entry [default: 0].
+        #[arg(long, value_name = "N")]
+        from_seq: Option<u64>,
+        /// Last entry, inclusive [default: the last one].
+        #[arg(long, value_name = "M")]
+        to_seq: Option<u64>,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print the effective settings as TOML, every secret shown as [REDACTED].
+    Show {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// Data directory (SQLite database and master key file) [default: ./rampart-data].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Use PostgreSQL (postgres://…) instead of SQLite in the data dir; needs RAMPART_MASTER_KEY.
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
+}
+
+impl StoreArgs {
+    pub(crate) fn flags(&self) -> FlagOverrides {
+        FlagOverrides {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            ..FlagOverrides::default()
+        }
+    }
+}
