@@ -60,21 +60,25 @@ impl<S: IdentityStore> ApiKeys<S> {
         Ok(record)
     }
 
-    /// The principal a new key is for: it must exist and be enabled. (Whether `caller` may
-    /// issue a key for it is the edge's `may_issue`, which needs the request's scopes.)
-    pub async fn owner_of_new_key(
-        &self,
-        principal: Uuid,
-    ) -> Result<PrincipalRecord, IdentityError> {
-        let record = self
-            .store
-            .principal(principal)
+    /// The principal a request's `principal_id` names; a field error when there is none.
+    async fn named_principal(&self, id: Uuid) -> Result<PrincipalRecord, IdentityError> {
+        self.store
+            .principal(id)
             .await
             .map_err(IdentityError::store)?
             .ok_or(IdentityError::InvalidField {
                 field: "principal_id",
                 message: "no principal with that id".to_owned(),
-            })?;
+            })
+    }
+
+    /// The principal a new key is for: it must exist and be enabled. (Whether `caller` may
+    /// issue a key for it is [`may_issue`], which needs the request's scopes.)
+    pub async fn owner_of_new_key(
+        &self,
+        principal: Uuid,
+    ) -> Result<PrincipalRecord, IdentityError> {
+        let record = self.named_principal(principal).await?;
         if record.principal.disabled {
             return Err(IdentityError::InvalidField {
                 field: "principal_id",
@@ -113,15 +117,7 @@ impl<S: IdentityStore> ApiKeys<S> {
             // Under team isolation: one principal at a time, one the caller may manage.
             match requested {
                 Some(id) if id != own => {
-                    let owner = self
-                        .store
-                        .principal(id)
-                        .await
-                        .map_err(IdentityError::store)?
-                        .ok_or(IdentityError::InvalidField {
-                            field: "principal_id",
-                            message: "no principal with that id".to_owned(),
-                        })?;
+                    let owner = self.named_principal(id).await?;
                     may_manage(policy, caller, &owner.principal)?;
                     Some(id)
                 }
