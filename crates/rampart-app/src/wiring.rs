@@ -36,7 +36,7 @@ pub struct Wired {
     /// The role policy in force, its version and its source (`file`, `api`, `default`).
     pub policy: (Policy, u64, &'static str),
     /// The job runner, with the keys' jobs started: `key-maintenance` (leased) and
-    /// `key-count-flush` (per node).
+    /// `key-count-flush` (per node); and the audit query indexer, `audit-index` (leased).
     pub jobs: JobRunner,
 }
 
@@ -83,6 +83,7 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
                 .map_err(|e| TickError::new("cannot store key encryption counts", e))
         }
     }));
+    jobs.spawn(audit_indexer(deployment.store.clone()));
     Ok(Wired {
         store: deployment.store,
         audit: deployment.audit,
@@ -155,4 +156,39 @@ fn policy_in_force(
         }
         None => Ok((rampart_access::Policy::default_policy(), 0, "default")),
     }
+}
+
+/// How often the audit indexer looks for new entries: queries scan what it has not reached, so
+/// this bounds that scan to about this long's worth of appends.
+const AUDIT_INDEX_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Entries the indexer reads and writes per transaction.
+const AUDIT_INDEX_CHUNK: u64 = 20_000;
+
+/// Longest a tick keeps indexing before it lets the runner renew its lease.
+const AUDIT_INDEX_TICK_BUDGET: Duration = Duration::from_secs(2);
+
+/// The audit query indexer: one node at a time writes the postings of new entries after they
+/// committed (see `rampart_store`'s audit index), chunk by chunk, until it is caught up or its
+/// tick's budget is spent.
+fn audit_indexer(store: Store) -> Job {
+    Job::leased("audit-index", AUDIT_INDEX_INTERVAL, move || {
+        let store = store.clone();
+        async move {
+            let started = std::time::Instant::now();
+            loop {
+                let progress = store
+                    .index_audit_entries(AUDIT_INDEX_CHUNK)
+                    .await
+                    .map_err(|e| TickError::new("cannot index audit entries", e))?;
+                if progress.indexed_size >= progress.head_size
+                    || progress.indexed_now == 0
+                    || started.elapsed() >= AUDIT_INDEX_TICK_BUDGET
+                {
+                    return Ok(());
+                }
+            }
+        }
+    })
+    .with_lease_ttl(Duration::from_secs(10))
 }

@@ -9,6 +9,7 @@ pub mod canonical;
 pub mod checkpoint;
 pub mod entry;
 pub mod export;
+pub mod index;
 pub mod journal;
 pub mod log;
 pub mod store;

@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 
+use rampart_audit::index::driving_terms;
 use rampart_audit::store::{
     ActionFilter, AppendBatch, AppendError, AuditStore, EntryFilter, SignedCheckpoint, StoredEntry,
     TreeHead,
@@ -15,6 +16,7 @@ use rampart_audit::tiles::{PackedTile, TILE_WIDTH};
 use rampart_audit::tree::Hash;
 use sqlx::QueryBuilder;
 
+use crate::audit_index::with_index_pool;
 use crate::change::{StoreChange, apply_change};
 use crate::codec::{from_list, from_micros, micros};
 use crate::store::Pool;
@@ -152,18 +154,6 @@ impl AuditStore for Store {
                         .push_bind(e.leaf_hash.as_slice());
                 });
                 insert.build().execute(&mut *tx).await.map_err(store)?;
-                let tags: Vec<(&str, i64)> = chunk
-                    .iter()
-                    .zip(chunk_seqs)
-                    .flat_map(|(e, seq)| e.tags.iter().map(move |t| (t.as_str(), *seq)))
-                    .collect();
-                for tag_chunk in tags.chunks(ROWS_PER_INSERT) {
-                    let mut insert = QueryBuilder::new("INSERT INTO audit_entry_tags (tag, seq) ");
-                    insert.push_values(tag_chunk, |mut row, (tag, seq)| {
-                        row.push_bind(*tag).push_bind(*seq);
-                    });
-                    insert.build().execute(&mut *tx).await.map_err(store)?;
-                }
             }
             if !batch.subtrees.is_empty() {
                 let mut tiles = Vec::with_capacity(batch.subtrees.len());
@@ -300,71 +290,64 @@ impl AuditStore for Store {
     }
 
     async fn query(&self, filter: &EntryFilter) -> Result<Vec<StoredEntry>, StoreError> {
-        let from_seq = filter.from_seq.map(seq_i64).transpose()?;
-        let to_seq = filter.to_seq.map(seq_i64).transpose()?;
-        let after = filter.after_seq.map(seq_i64).transpose()?;
-        let rows: Vec<EntryRow> = with_pool!(self, pool => {
-            let mut q = QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM audit_entries WHERE 1 = 1"));
-            let text_filters = [
-                ("actor_id", &filter.actor_id),
-                ("actor_type", &filter.actor_type),
-                ("resource_type", &filter.resource_type),
-                ("resource_id", &filter.resource_id),
-                ("team_id", &filter.team_id),
-                ("status", &filter.status),
-                ("subject_id", &filter.subject_id),
-            ];
-            for (column, value) in text_filters {
-                if let Some(value) = value {
-                    q.push(format!(" AND {column} = ")).push_bind(value.as_str());
+        let Some(terms) = driving_terms(filter) else {
+            // Nothing indexed to narrow by: scan the entries in seq order (the time index serves
+            // `since`/`until`, the primary key the seq bounds).
+            let rows: Vec<EntryRow> = with_pool!(self, pool => {
+                let mut q = QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM audit_entries WHERE 1 = 1"));
+                push_filters(&mut q, filter, "", self.is_postgres())?;
+                push_seq_bounds(&mut q, filter, "")?;
+                push_order(&mut q, filter, "");
+                q.build_query_as().fetch_all(pool).await?
+            });
+            return rows.into_iter().map(EntryRow::into_stored).collect();
+        };
+        // Postings reach `indexed`: below it walk them, from it scan the entries. Both parts are
+        // in seq order, so the page is the first part then the second (ascending) or the
+        // reverse (descending), cut at the limit.
+        let indexed = seq_i64(self.audit_indexed_size().await?)?;
+        let limit = usize::try_from(filter.limit).unwrap_or(usize::MAX);
+        let postings = async {
+            let rows: Vec<EntryRow> = with_index_pool!(self, pool => {
+                let mut q = QueryBuilder::new(format!(
+                    "SELECT {} FROM audit_postings p JOIN audit_entries e ON e.seq = p.seq WHERE p.term IN (",
+                    prefixed_columns("e.")
+                ));
+                let mut separated = q.separated(", ");
+                for term in &terms {
+                    separated.push_bind(term.as_str());
                 }
-            }
-            match &filter.action {
-                Some(ActionFilter::Exact(action)) => {
-                    q.push(" AND action = ").push_bind(action.as_str());
-                }
-                Some(ActionFilter::Prefix(prefix)) => {
-                    // Byte-exact and case-sensitive on both backends, whatever the collation.
-                    let len = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
-                    q.push(" AND substr(action, 1, ").push_bind(len).push(") = ").push_bind(prefix.as_str());
-                }
-                None => {}
-            }
-            if let Some(tag) = &filter.tag {
-                q.push(" AND seq IN (SELECT seq FROM audit_entry_tags WHERE tag = ").push_bind(tag.as_str()).push(")");
-            }
-            if let Some(teams) = &filter.visible_teams {
-                if teams.is_empty() {
-                    q.push(" AND 1 = 0");
-                } else {
-                    q.push(" AND team_id IN (");
-                    let mut separated = q.separated(", ");
-                    for team in teams {
-                        separated.push_bind(team.as_str());
-                    }
-                    separated.push_unseparated(")");
-                }
-            }
-            if let Some(since) = filter.since_micros {
-                q.push(" AND ts >= ").push_bind(since);
-            }
-            if let Some(until) = filter.until_micros {
-                q.push(" AND ts <= ").push_bind(until);
-            }
-            if let Some(from) = from_seq {
-                q.push(" AND seq >= ").push_bind(from);
-            }
-            if let Some(to) = to_seq {
-                q.push(" AND seq <= ").push_bind(to);
-            }
-            if let Some(after) = after {
-                q.push(if filter.descending { " AND seq < " } else { " AND seq > " }).push_bind(after);
-            }
-            q.push(if filter.descending { " ORDER BY seq DESC" } else { " ORDER BY seq ASC" });
-            q.push(" LIMIT ").push_bind(i64::from(filter.limit));
-            q.build_query_as().fetch_all(pool).await?
-        });
-        rows.into_iter().map(EntryRow::into_stored).collect()
+                separated.push_unseparated(")");
+                q.push(" AND p.seq < ").push_bind(indexed);
+                push_filters(&mut q, filter, "e.", self.is_postgres())?;
+                push_seq_bounds(&mut q, filter, "p.")?;
+                push_order(&mut q, filter, "p.");
+                q.build_query_as().fetch_all(pool).await?
+            });
+            Ok::<_, StoreError>(rows)
+        };
+        let tail = async {
+            let rows: Vec<EntryRow> = with_pool!(self, pool => {
+                let mut q = QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM audit_entries WHERE seq >= "));
+                q.push_bind(indexed);
+                push_filters(&mut q, filter, "", self.is_postgres())?;
+                push_seq_bounds(&mut q, filter, "")?;
+                push_order(&mut q, filter, "");
+                q.build_query_as().fetch_all(pool).await?
+            });
+            Ok::<_, StoreError>(rows)
+        };
+        let (first, second) = if filter.descending {
+            (tail.await?, postings.await?)
+        } else {
+            (postings.await?, tail.await?)
+        };
+        first
+            .into_iter()
+            .chain(second)
+            .take(limit)
+            .map(EntryRow::into_stored)
+            .collect()
     }
 
     async fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, StoreError> {
@@ -386,4 +369,135 @@ impl AuditStore for Store {
         })
         .transpose()
     }
+}
+
+/// The entry columns, each prefixed (`e.seq, e.id, ...`) for a join.
+fn prefixed_columns(prefix: &str) -> String {
+    ENTRY_COLUMNS
+        .split(", ")
+        .map(|column| format!("{prefix}{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Appends `AND ...` for every filter of `filter` but the seq bounds, on entry columns named
+/// with `prefix`
+/// (`""` or `"e."`). The query must already have a `WHERE`.
+fn push_filters<DB>(
+    q: &mut QueryBuilder<DB>,
+    filter: &EntryFilter,
+    prefix: &str,
+    is_postgres: bool,
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    for<'t> &'t str: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> i32: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let text_filters = [
+        ("actor_id", &filter.actor_id),
+        ("actor_type", &filter.actor_type),
+        ("resource_type", &filter.resource_type),
+        ("resource_id", &filter.resource_id),
+        ("team_id", &filter.team_id),
+        ("status", &filter.status),
+        ("subject_id", &filter.subject_id),
+    ];
+    for (column, value) in text_filters {
+        if let Some(value) = value {
+            q.push(format!(" AND {prefix}{column} = "))
+                .push_bind(value.as_str());
+        }
+    }
+    match &filter.action {
+        Some(ActionFilter::Exact(action)) => {
+            q.push(format!(" AND {prefix}action = "))
+                .push_bind(action.as_str());
+        }
+        Some(ActionFilter::Prefix(action_prefix)) => {
+            // Byte-exact and case-sensitive on both backends, whatever the collation.
+            let len = i32::try_from(action_prefix.chars().count()).unwrap_or(i32::MAX);
+            q.push(format!(" AND substr({prefix}action, 1, "))
+                .push_bind(len)
+                .push(") = ")
+                .push_bind(action_prefix.as_str());
+        }
+        None => {}
+    }
+    if let Some(tag) = &filter.tag {
+        // `tags` is a JSON array of strings: match an element exactly.
+        if is_postgres {
+            q.push(format!(" AND {prefix}tags::jsonb @> jsonb_build_array("))
+                .push_bind(tag.as_str())
+                .push("::text)");
+        } else {
+            q.push(format!(
+                " AND EXISTS (SELECT 1 FROM json_each({prefix}tags) WHERE json_each.value = "
+            ))
+            .push_bind(tag.as_str())
+            .push(")");
+        }
+    }
+    if let Some(teams) = &filter.visible_teams {
+        if teams.is_empty() {
+            q.push(" AND 1 = 0");
+        } else {
+            q.push(format!(" AND {prefix}team_id IN ("));
+            let mut separated = q.separated(", ");
+            for team in teams {
+                separated.push_bind(team.as_str());
+            }
+            separated.push_unseparated(")");
+        }
+    }
+    if let Some(since) = filter.since_micros {
+        q.push(format!(" AND {prefix}ts >= ")).push_bind(since);
+    }
+    if let Some(until) = filter.until_micros {
+        q.push(format!(" AND {prefix}ts <= ")).push_bind(until);
+    }
+    Ok(())
+}
+
+/// Appends `AND ...` for the seq bounds of `filter` (`from_seq`, `to_seq`, the cursor) on the
+/// `seq` of the table named with `prefix`.
+fn push_seq_bounds<DB>(
+    q: &mut QueryBuilder<DB>,
+    filter: &EntryFilter,
+    prefix: &str,
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    if let Some(from) = filter.from_seq.map(seq_i64).transpose()? {
+        q.push(format!(" AND {prefix}seq >= ")).push_bind(from);
+    }
+    if let Some(to) = filter.to_seq.map(seq_i64).transpose()? {
+        q.push(format!(" AND {prefix}seq <= ")).push_bind(to);
+    }
+    if let Some(after) = filter.after_seq.map(seq_i64).transpose()? {
+        q.push(if filter.descending {
+            format!(" AND {prefix}seq < ")
+        } else {
+            format!(" AND {prefix}seq > ")
+        })
+        .push_bind(after);
+    }
+    Ok(())
+}
+
+/// Appends the order (by `seq` of the table named with `prefix`) and the limit.
+fn push_order<DB>(q: &mut QueryBuilder<DB>, filter: &EntryFilter, prefix: &str)
+where
+    DB: sqlx::Database,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    q.push(if filter.descending {
+        format!(" ORDER BY {prefix}seq DESC")
+    } else {
+        format!(" ORDER BY {prefix}seq ASC")
+    });
+    q.push(" LIMIT ").push_bind(i64::from(filter.limit));
 }

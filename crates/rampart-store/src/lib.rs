@@ -7,6 +7,7 @@
 
 mod access;
 mod audit;
+mod audit_index;
 mod change;
 mod codec;
 mod error;
@@ -19,6 +20,7 @@ mod migrate;
 mod secrets;
 mod store;
 
+pub use audit_index::IndexProgress;
 pub use change::StoreChange;
 pub use error::StoreError;
 pub use migrate::{MIGRATIONS, Migration, MigrationReport};

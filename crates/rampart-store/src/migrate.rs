@@ -66,6 +66,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_leases.sql"),
         postgres: include_str!("../migrations/postgres/0007_leases.sql"),
     },
+    Migration {
+        version: 8,
+        name: "audit query index",
+        sqlite: include_str!("../migrations/sqlite/0008_audit_query_index.sql"),
+        postgres: include_str!("../migrations/postgres/0008_audit_query_index.sql"),
+    },
 ];
 
 /// What a migration run did.

@@ -45,6 +45,9 @@ pub(crate) enum Pool {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
+    /// On SQLite, the pool of the audit query index's own file (with the database attached, so
+    /// queries join postings and entries); `None` on PostgreSQL, where both are in one database.
+    pub(crate) audit_index: Option<SqlitePool>,
 }
 
 /// The deployment record written by `rampart init`.
@@ -117,6 +120,8 @@ impl Store {
     /// The database and its `-wal` and `-shm` files are readable by the owner only (0600).
     pub async fn open_sqlite(path: &Path, create: bool) -> Result<Self, StoreError> {
         restrict_sqlite_files(path, create);
+        let index_path = crate::audit_index::index_path(path);
+        restrict_sqlite_files(&index_path, path.exists());
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(create)
@@ -141,6 +146,7 @@ impl Store {
             })?;
         Ok(Self {
             pool: Pool::Sqlite(pool),
+            audit_index: Some(crate::audit_index::open_index_pool(&index_path, path)),
         })
     }
 
@@ -163,7 +169,13 @@ impl Store {
             })?;
         Ok(Self {
             pool: Pool::Postgres(pool),
+            audit_index: None,
         })
+    }
+
+    /// Whether this store is on PostgreSQL (for the few statements written per backend).
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self.pool, Pool::Postgres(_))
     }
 
     /// Which backend this store uses.
@@ -184,7 +196,10 @@ impl Store {
 
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
-        with_pool!(self, pool => pool.close().await)
+        with_pool!(self, pool => pool.close().await);
+        if let Some(index) = &self.audit_index {
+            index.close().await;
+        }
     }
 
     /// The deployment record, or `None` when the database was never initialized.

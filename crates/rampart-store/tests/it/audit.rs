@@ -336,7 +336,6 @@ async fn audit_tables_are_append_only(f: Fixture) {
         "DELETE FROM audit_entries WHERE seq = 2",
         "DELETE FROM audit_checkpoints",
         "UPDATE audit_head SET size = 1",
-        "DELETE FROM audit_entry_tags",
     ] {
         let error = f.try_exec_raw(sql).await.expect_err(sql);
         assert!(

@@ -85,4 +85,25 @@ impl Fixture {
             }
         }
     }
+
+    /// Runs SQL on the audit query index behind the store's back: the index file on SQLite,
+    /// the database on PostgreSQL.
+    pub async fn exec_raw_index(&self, sql: &str) {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let url = format!(
+                    "sqlite://{}",
+                    path.with_extension("audit-index.db").display()
+                );
+                let mut conn = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("raw connect");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .expect("raw sql");
+            }
+            Raw::Postgres(_) => self.exec_raw(sql).await,
+        }
+    }
 }

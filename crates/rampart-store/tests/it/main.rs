@@ -30,6 +30,7 @@ macro_rules! on_both_backends {
 }
 
 mod audit;
+mod audit_index;
 mod fixture;
 mod identity;
 mod keys;
