@@ -386,4 +386,8 @@ impl AuditStore for Store {
         })
         .transpose()
     }
+
+    fn is_unavailable(error: &StoreError) -> bool {
+        error.is_unavailable()
+    }
 }
