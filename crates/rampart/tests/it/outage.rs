@@ -159,6 +159,74 @@ fn health(rt: &tokio::runtime::Runtime, base: &str) -> (u16, bool, Value) {
     })
 }
 
+/// Requests of every kind while the database is down: each is answered within the request
+/// timeout, and none with a server error other than `503` with `Retry-After` (some may succeed
+/// from what the server holds in memory). Returns how many were 503.
+fn probe_routes(rt: &tokio::runtime::Runtime, base: &str, key: &str) -> usize {
+    let requests: [(&str, &str, Option<Value>); 15] = [
+        ("GET", "/v1/auth/whoami", None),
+        ("GET", "/v1/audit/entries?limit=5", None),
+        ("GET", "/v1/audit/entries/0", None),
+        ("GET", "/v1/audit/checkpoint", None),
+        ("GET", "/v1/audit/proofs/inclusion?seq=0&tree_size=1", None),
+        ("POST", "/v1/audit/verify", None),
+        ("GET", "/v1/audit/export", None),
+        ("GET", "/v1/keys", None),
+        (
+            "POST",
+            "/v1/keys",
+            Some(json!({"name": "during-outage", "type": "aes256-gcm"})),
+        ),
+        (
+            "POST",
+            "/v1/keys/outage/encrypt",
+            Some(json!({"plaintext": "aGVsbG8="})),
+        ),
+        (
+            "POST",
+            "/v1/cards/tokenize",
+            Some(json!({"pan": "4111111111111111"})),
+        ),
+        ("GET", "/v1/principals", None),
+        ("GET", "/v1/api-keys", None),
+        ("POST", "/v1/redact", Some(json!({"text": "call 555-0100"}))),
+        (
+            "POST",
+            "/v1/auth/login",
+            Some(json!({"name": "nobody", "password": "not-a-password"})),
+        ),
+    ];
+    let http = rt.block_on(async { client(None, None) });
+    let mut unavailable = 0;
+    for (method, path, body) in requests {
+        let mut request = http
+            .request(method.parse().unwrap(), format!("{base}{path}"))
+            .bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = rt
+            .block_on(async { tokio::time::timeout(REQUEST_TIMEOUT, request.send()).await })
+            .unwrap_or_else(|_| panic!("{method} {path}: no answer within the request timeout"))
+            .unwrap();
+        let status = response.status().as_u16();
+        let retry_after = response.headers().contains_key("retry-after");
+        let text = rt.block_on(response.text()).unwrap();
+        assert!(
+            status < 500 || (status == 503 && retry_after),
+            "{method} {path} while the database is down: {status} (Retry-After: {retry_after}) {text}"
+        );
+        if status == 503 {
+            assert!(
+                text.contains("problems/unavailable"),
+                "{method} {path}: {text}"
+            );
+            unavailable += 1;
+        }
+    }
+    unavailable
+}
+
 #[test]
 fn postgres_outage_answers_503_and_recovers_without_losing_an_acknowledged_entry() {
     let Some(pg) = TestPostgres::start().expect("PostgreSQL starts") else {
@@ -182,6 +250,17 @@ fn postgres_outage_answers_503_and_recovers_without_losing_an_acknowledged_entry
     );
     let key = server.admin_key.clone().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let created = rt
+        .block_on(async {
+            client(None, None)
+                .post(format!("{}/v1/keys", server.base))
+                .bearer_auth(&key)
+                .json(&json!({"name": "outage", "type": "aes256-gcm"}))
+                .send()
+                .await
+        })
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
     let seen = Arc::new(Mutex::new(Seen::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let appenders = spawn_appenders(&server.base, &key, 8, seen.clone(), stop.clone());
@@ -199,6 +278,14 @@ fn postgres_outage_answers_503_and_recovers_without_losing_an_acknowledged_entry
         assert_eq!(status, 503, "health while the database is down: {body}");
         assert!(retry_after, "health's 503 carries Retry-After");
         assert_eq!(body["status"], "unavailable", "{body}");
+        if mode == "fast" {
+            let unavailable = probe_routes(&rt, &server.base, &key);
+            eprintln!("{unavailable} of the probed routes answered 503");
+            assert!(
+                unavailable >= 10,
+                "only {unavailable} probed routes were 503"
+            );
+        }
         wait_for(
             REQUEST_TIMEOUT,
             &format!("503s during the {mode} outage"),
