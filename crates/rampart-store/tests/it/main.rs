@@ -34,5 +34,6 @@ mod fixture;
 mod identity;
 mod keys;
 mod lease;
+mod outage;
 mod suite;
 mod url;
