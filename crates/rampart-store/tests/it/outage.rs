@@ -74,3 +74,19 @@ async fn the_log_is_unavailable_while_postgres_is_down_and_resumes_when_it_is_ba
     assert!(report.ok, "{report:?}");
     assert_eq!(report.tree_size, next);
 }
+
+/// A PostgreSQL address where nothing listens (connection refused, retried until the acquire
+/// timeout, as during a restart over TCP): an outage, not a configuration error.
+#[tokio::test]
+async fn a_refused_tcp_connection_is_an_outage() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://rampart@127.0.0.1:{port}/rampart");
+    let error = Store::open_postgres(&url)
+        .await
+        .expect_err("nothing listens there");
+    assert!(error.is_unavailable(), "{error}");
+}
