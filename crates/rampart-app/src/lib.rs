@@ -12,6 +12,7 @@ pub mod config;
 pub mod deployment;
 pub mod jobs;
 pub mod maintenance;
+pub mod outage;
 pub mod protector;
 pub mod services;
 pub mod system_audit;

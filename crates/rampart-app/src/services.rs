@@ -77,6 +77,10 @@ impl Journal<KeyChange> for SystemJournal<'_> {
         {
             Ok(_) => Ok(()),
             Err(LogError::Refused(_)) => Err(JournalError::Refused),
+            Err(e) if crate::outage::is_storage_down(&e) => {
+                tracing::warn!(error = %e, action = self.action, "cannot write a system audit entry: storage unreachable");
+                Err(JournalError::StorageDown)
+            }
             Err(e) => {
                 tracing::error!(error = %e, action = self.action, "cannot write a system audit entry");
                 Err(JournalError::Unavailable(

@@ -21,6 +21,10 @@ pub enum JournalError {
     /// The audit log could not record it (storage failed): nothing was written.
     #[error("the audit log cannot record the change: {0}")]
     Unavailable(String),
+    /// The audit log's storage could not be reached (a database down or restarting): nothing
+    /// was written, and the same change may succeed once it is back.
+    #[error("the audit log's storage is unreachable; nothing was changed")]
+    StorageDown,
 }
 
 /// Commits changes of type `C` together with the audit entries that record them.

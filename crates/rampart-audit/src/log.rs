@@ -55,6 +55,11 @@ pub enum LogError<E: std::error::Error + 'static> {
     /// held); neither it nor the entries were written.
     #[error("the change was refused: {0}")]
     Refused(String),
+    /// The storage could not be reached (a database down or restarting, see
+    /// [`AuditStore::is_unavailable`]): nothing was written, and the same append may succeed
+    /// once it is back.
+    #[error("the audit storage is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Where one appended entry landed.
@@ -83,6 +88,8 @@ enum Failure {
     Refused(String),
     /// Anything else.
     Failed(String),
+    /// The storage could not be reached.
+    Unavailable(String),
 }
 
 struct Request<C> {
@@ -202,6 +209,7 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
             Ok(receipt) => Ok(receipt),
             Err(Failure::Refused(reason)) => Err(LogError::Refused(reason)),
             Err(Failure::Failed(message)) => Err(LogError::Append(message)),
+            Err(Failure::Unavailable(message)) => Err(LogError::Unavailable(message)),
         }
     }
 

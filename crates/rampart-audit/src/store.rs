@@ -202,4 +202,11 @@ pub trait AuditStore {
     fn latest_checkpoint(
         &self,
     ) -> impl Future<Output = Result<Option<SignedCheckpoint>, Self::Error>> + Send;
+
+    /// Whether `error` says the storage could not be reached (a database down or restarting)
+    /// rather than that the operation failed: appends are then answered
+    /// [`crate::LogError::Unavailable`], which callers may retry. By default, never.
+    fn is_unavailable(_error: &Self::Error) -> bool {
+        false
+    }
 }

@@ -2,10 +2,11 @@
 //! register them.
 
 use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Ref, RefOr};
+use utoipa::openapi::{Object, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldError, Problem};
@@ -32,7 +33,8 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 
 /// The problem+json answers every operation of a kind can give, added where its annotation
 /// does not list them: the edge answers them whatever the handler does.
-/// - every operation: `500` (internal error) and `503` (timed out, or storage unavailable);
+/// - every operation: `500` (internal error) and `503` (timed out, or storage unavailable;
+///   with `Retry-After`);
 /// - authenticated ones: `401` (no valid credential) and `403` (a permission, an enrollment
 ///   session);
 /// - with a JSON body: `400` (not JSON), `413` (too large), `415` (not `application/json`) and
@@ -109,6 +111,19 @@ fn add_problem_responses(document: &mut utoipa::openapi::OpenApi) {
                     );
                 }
             }
+            if let Some(RefOr::T(response)) = responses.get_mut("503") {
+                response
+                    .headers
+                    .entry("Retry-After".to_owned())
+                    .or_insert_with(|| {
+                        RefOr::T(
+                            HeaderBuilder::new()
+                                .schema(Some(Object::with_type(Type::Integer)))
+                                .description(Some("Seconds to wait before retrying"))
+                                .build(),
+                        )
+                    });
+            }
         }
     }
 }
@@ -127,5 +142,33 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation documents its `503` (timeout, storage unavailable) with `Retry-After`.
+    #[test]
+    fn every_503_carries_retry_after() {
+        let mut operations = 0;
+        for item in document().paths.paths.values() {
+            for operation in [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+                .into_iter()
+                .flatten()
+            {
+                operations += 1;
+                let Some(RefOr::T(response)) = operation.responses.responses.get("503") else {
+                    panic!("{:?} documents no 503", operation.operation_id);
+                };
+                assert!(
+                    response.headers.contains_key("Retry-After"),
+                    "{:?}: 503 without Retry-After",
+                    operation.operation_id
+                );
+            }
+        }
+        assert!(operations >= 40, "{operations} operations");
     }
 }

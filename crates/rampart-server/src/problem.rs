@@ -239,18 +239,42 @@ impl ApiError {
         error
     }
 
-    /// `503`: the request took longer than the configured timeout.
+    /// `503` with `Retry-After`: the request took longer than the configured timeout.
     pub fn timeout() -> Self {
-        Self::new(
+        let mut error = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
             "Request timed out",
             "the request took longer than the server's request timeout",
-        )
+        );
+        error.retry_after = Some(rampart_app::outage::RETRY_AFTER_SECONDS);
+        error
     }
 
-    /// `500`: something failed inside; the detail is logged, never sent.
+    /// `503` with `Retry-After`: storage could not be reached (the database is down or
+    /// restarting); the same request may succeed once it is back.
+    pub fn unavailable() -> Self {
+        let seconds = rampart_app::outage::RETRY_AFTER_SECONDS;
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Storage unavailable",
+            format!(
+                "storage cannot be reached right now; nothing was changed; retry after {seconds} seconds"
+            ),
+        );
+        error.retry_after = Some(seconds);
+        error
+    }
+
+    /// `500`: something failed inside; the detail is logged, never sent. When the cause (or
+    /// one of its sources) is storage being unreachable, [`ApiError::unavailable`] instead: an
+    /// outage is no internal error, and the client should retry.
     pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        if rampart_app::outage::is_storage_down(cause) {
+            tracing::warn!(error = %ErrorChain(cause), "storage unavailable");
+            return Self::unavailable();
+        }
         tracing::error!(error = %ErrorChain(cause), "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -293,6 +317,11 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// Whether this is [`ApiError::unavailable`]: storage could not be reached.
+    pub fn is_unavailable(&self) -> bool {
+        self.slug == "unavailable"
     }
 
     /// The body this error serializes to.
@@ -363,6 +392,31 @@ mod tests {
         assert_eq!(problem.status, 500);
         assert_eq!(problem.kind, "https://rampart.dev/problems/internal");
         assert!(!problem.detail.contains("SELECT"));
+    }
+
+    #[test]
+    fn storage_outages_are_503_with_retry_after() {
+        let error = ApiError::internal(&rampart_audit::JournalError::StorageDown);
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            error.problem().kind,
+            "https://rampart.dev/problems/unavailable"
+        );
+        let response = error.into_response();
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from(rampart_app::outage::RETRY_AFTER_SECONDS))
+        );
+        // Any other failure stays a 500 without Retry-After.
+        let failed = ApiError::internal(&rampart_audit::JournalError::Unavailable("x".into()));
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            failed
+                .into_response()
+                .headers()
+                .get(header::RETRY_AFTER)
+                .is_none()
+        );
     }
 
     /// Hardening #9: no 422 carries more than 100 errors, nor long ones.

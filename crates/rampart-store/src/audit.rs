@@ -369,6 +369,10 @@ impl AuditStore for Store {
         })
         .transpose()
     }
+
+    fn is_unavailable(error: &StoreError) -> bool {
+        error.is_unavailable()
+    }
 }
 
 /// The entry columns, each prefixed (`e.seq, e.id, ...`) for a join.

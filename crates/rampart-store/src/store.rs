@@ -16,6 +16,10 @@ use uuid::Uuid;
 use crate::codec::{from_micros, micros, uuid};
 use crate::{StoreError, with_pool};
 
+/// How long a statement waits for a PostgreSQL connection (opening one included) before
+/// failing as unavailable ([`StoreError::is_unavailable`]).
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Which database a store uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -160,7 +164,13 @@ impl Store {
         })?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            // While the database is down, a request learns it within this bound (connecting
+            // included: refused connections are retried with backoff until then) and is answered
+            // 503 well inside the request timeout, instead of waiting.
+            .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+            // An idle connection is checked before use, so one the server closed (a restart)
+            // is replaced instead of failing the first statement after an outage.
+            .test_before_acquire(true)
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect {

@@ -23,6 +23,49 @@ pub struct TestPostgres {
     url: String,
     psql: PathBuf,
     cleanup: Cleanup,
+    /// The private cluster this value started (`None` for `RAMPART_TEST_DATABASE_URL`).
+    cluster: Option<Cluster>,
+}
+
+/// How to run `pg_ctl` on a private cluster: its binaries, directory, user and start options.
+#[derive(Debug)]
+struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    as_postgres: bool,
+    options: String,
+}
+
+impl Cluster {
+    /// `pg_ctl -D DIR/data` (through `runuser -u postgres` when running as root).
+    fn pg_ctl(&self) -> Command {
+        let mut cmd = if self.as_postgres {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", "postgres", "--"]);
+            cmd.arg(self.bin.join("pg_ctl"));
+            cmd
+        } else {
+            Command::new(self.bin.join("pg_ctl"))
+        };
+        cmd.current_dir(&self.dir)
+            .arg("-D")
+            .arg(self.dir.join("data"));
+        cmd
+    }
+
+    /// `pg_ctl start`, waiting until the server accepts connections.
+    fn start_command(&self) -> Command {
+        let mut start = self.pg_ctl();
+        start.arg("-l").arg(self.dir.join("log")).args([
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            &self.options,
+            "start",
+        ]);
+        start
+    }
 }
 
 /// Runs `command` (stop the cluster, or drop the database) on drop, then removes `dir`.
@@ -85,6 +128,34 @@ impl TestPostgres {
         let out = run(psql(&self.psql, &self.url, sql), "psql")?;
         Ok(out.trim_end_matches('\n').to_owned())
     }
+
+    /// Whether this value started its own cluster, which [`TestPostgres::stop`] and
+    /// [`TestPostgres::start_again`] control (not a database on `RAMPART_TEST_DATABASE_URL`).
+    pub fn controls_cluster(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// Stops the cluster with `pg_ctl stop -m MODE`, waiting until it is down: `fast` ends
+    /// every session (they see `57P01 admin_shutdown`) and checkpoints; `immediate` kills the
+    /// server processes, as a crash, and the next start recovers from the WAL.
+    pub fn stop(&self, mode: &str) -> Result<(), String> {
+        let cluster = self
+            .cluster
+            .as_ref()
+            .ok_or("no private cluster to stop (RAMPART_TEST_DATABASE_URL)")?;
+        let mut stop = cluster.pg_ctl();
+        stop.args(["-m", mode, "-w", "-t", "60", "stop"]);
+        run(stop, "pg_ctl stop").map(drop)
+    }
+
+    /// Starts the cluster [`TestPostgres::stop`] stopped, waiting until it accepts connections.
+    pub fn start_again(&self) -> Result<(), String> {
+        let cluster = self
+            .cluster
+            .as_ref()
+            .ok_or("no private cluster to start (RAMPART_TEST_DATABASE_URL)")?;
+        run(cluster.start_command(), "pg_ctl start").map(drop)
+    }
 }
 
 /// A fresh `rampart_test_<hex>` database on the server at `admin_url`, dropped on drop.
@@ -110,6 +181,7 @@ fn start_external(admin_url: &str) -> Result<TestPostgres, String> {
         url,
         psql: psql_bin,
         cleanup,
+        cluster: None,
     })
 }
 
@@ -160,16 +232,18 @@ fn start_local(initdb: &Path) -> Result<TestPostgres, String> {
 
     let mut init = tool("initdb");
     init.args("-U postgres -A trust --no-sync -E UTF8 --locale=C".split(' '));
-    let mut start = tool("pg_ctl");
     let options = format!(
         "-c listen_addresses='' -k '{}' -p {PORT} -c fsync=off -c synchronous_commit=off \
          -c full_page_writes=off -c max_connections=200",
         path.display()
     );
-    start
-        .arg("-l")
-        .arg(path.join("log"))
-        .args(["-w", "-t", "60", "-o", &options, "start"]);
+    let cluster = Cluster {
+        bin: bin.clone(),
+        dir: path.clone(),
+        as_postgres,
+        options,
+    };
+    let start = cluster.start_command();
     let url = |db: &str| {
         format!(
             "postgres://postgres@localhost:{PORT}/{db}?host={}",
@@ -191,6 +265,7 @@ fn start_local(initdb: &Path) -> Result<TestPostgres, String> {
         url: url("rampart"),
         psql: psql_bin,
         cleanup,
+        cluster: Some(cluster),
     })
 }
 

@@ -41,8 +41,19 @@ pub(super) async fn writer<S: AuditStore + Send + Sync + 'static>(
             Err(e) => {
                 tracing::error!(error = %e, entries = count, "audit batch failed; nothing was written");
                 let message = e.to_string();
+                // Storage down: answer at once (a 503 at the edge) and read nothing now; the
+                // next batch's size check reloads the edge if this one committed after all.
+                let unavailable = matches!(&e, LogError::Store(s) if S::is_unavailable(s));
                 for request in requests {
-                    let _ = request.reply.send(Err(Failure::Failed(message.clone())));
+                    let failure = if unavailable {
+                        Failure::Unavailable(message.clone())
+                    } else {
+                        Failure::Failed(message.clone())
+                    };
+                    let _ = request.reply.send(Err(failure));
+                }
+                if unavailable {
+                    continue;
                 }
                 // The store may have moved on (or be back): start again from what it holds.
                 match inner.store.head().await {

@@ -204,6 +204,7 @@ impl<C: Into<StoreChange> + Send> Journal<C> for RequestJournal<'_> {
             Ok(true) => Ok(()),
             Ok(false) => Err(JournalError::Refused),
             Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => Err(JournalError::TooLarge),
+            Err(e) if e.is_unavailable() => Err(JournalError::StorageDown),
             Err(_) => Err(JournalError::Unavailable(
                 "the audit log did not record the change".to_owned(),
             )),
@@ -222,6 +223,7 @@ impl From<JournalError> for ApiError {
                 message: JournalError::TooLarge.to_string(),
             }]),
             JournalError::Unavailable(_) => ApiError::internal(&e),
+            JournalError::StorageDown => ApiError::unavailable(),
         }
     }
 }

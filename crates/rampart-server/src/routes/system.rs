@@ -32,7 +32,7 @@ pub struct Health {
     pub audit: AuditHealth,
 }
 
-/// Liveness and readiness: answers 200 when storage answers, 503 otherwise.
+/// Liveness and readiness: answers 200 when storage answers, 503 with `Retry-After` otherwise.
 #[utoipa::path(
     get,
     path = "/v1/health",
@@ -61,7 +61,14 @@ pub async fn health(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(body)).into_response()
+    let mut response = (status, Json(body)).into_response();
+    if !healthy {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(rampart_app::outage::RETRY_AFTER_SECONDS),
+        );
+    }
+    response
 }
 
 /// The OpenAPI 3.1 document of every endpoint, generated from the code.

@@ -35,5 +35,6 @@ mod fixture;
 mod identity;
 mod keys;
 mod lease;
+mod outage;
 mod suite;
 mod url;
