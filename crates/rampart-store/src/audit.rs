@@ -108,11 +108,6 @@ impl AuditStore for Store {
         let new_size = seq_i64(batch.head.size).map_err(own)?;
         let checkpoint_ts = micros(batch.checkpoint.timestamp).map_err(own)?;
         let is_postgres = matches!(self.pool, Pool::Postgres(_));
-        let lock_head = if is_postgres {
-            "SELECT size FROM audit_head WHERE singleton = 1 FOR UPDATE"
-        } else {
-            "SELECT size FROM audit_head WHERE singleton = 1"
-        };
         let mut seqs = Vec::with_capacity(batch.entries.len());
         for entry in &batch.entries {
             seqs.push(seq_i64(entry.seq).map_err(own)?);
@@ -123,8 +118,22 @@ impl AuditStore for Store {
             } else {
                 pool.begin_with("BEGIN IMMEDIATE").await.map_err(store)?
             };
-            let (size,): (i64,) = sqlx::query_as(lock_head).fetch_one(&mut *tx).await.map_err(store)?;
-            if size != expected {
+            // Check and move the head in one statement: it locks the row (PostgreSQL; SQLite
+            // holds the database since BEGIN IMMEDIATE), so writers of every server serialize
+            // here, and a writer that lost the race updates nothing.
+            let moved = sqlx::query("UPDATE audit_head SET size = $1, root = $2 WHERE singleton = 1 AND size = $3")
+                .bind(new_size)
+                .bind(batch.head.root.as_slice())
+                .bind(expected)
+                .execute(&mut *tx)
+                .await
+                .map_err(store)?
+                .rows_affected();
+            if moved != 1 {
+                let (size,): (i64,) = sqlx::query_as("SELECT size FROM audit_head WHERE singleton = 1")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(store)?;
                 return Err(AppendError::Conflict { actual_size: seq_u64(size, "audit_head.size").map_err(own)? });
             }
             // The changes this batch records commit with it or not at all.
@@ -135,26 +144,7 @@ impl AuditStore for Store {
                     return Err(AppendError::Refused { index, reason: change.refusal().to_owned() });
                 }
             }
-            for (chunk, chunk_seqs) in batch.entries.chunks(ROWS_PER_INSERT).zip(seqs.chunks(ROWS_PER_INSERT)) {
-                let mut insert = QueryBuilder::new(format!("INSERT INTO audit_entries ({ENTRY_COLUMNS}) "));
-                insert.push_values(chunk.iter().zip(chunk_seqs), |mut row, (e, seq)| {
-                    row.push_bind(*seq)
-                        .push_bind(e.id.as_str())
-                        .push_bind(e.timestamp_micros)
-                        .push_bind(e.actor_type.as_str())
-                        .push_bind(e.actor_id.as_str())
-                        .push_bind(e.action.as_str())
-                        .push_bind(e.resource_type.as_str())
-                        .push_bind(e.resource_id.as_deref())
-                        .push_bind(e.team_id.as_deref())
-                        .push_bind(e.status.as_str())
-                        .push_bind(e.subject_id.as_deref())
-                        .push_bind(crate::codec::list(&e.tags))
-                        .push_bind(e.body.as_str())
-                        .push_bind(e.leaf_hash.as_slice());
-                });
-                insert.build().execute(&mut *tx).await.map_err(store)?;
-            }
+            EntryWriter::insert_entries(&mut *tx, &batch.entries, &seqs).await.map_err(store)?;
             if !batch.subtrees.is_empty() {
                 let mut tiles = Vec::with_capacity(batch.subtrees.len());
                 for (level, index, hash) in &batch.subtrees {
@@ -181,12 +171,6 @@ impl AuditStore for Store {
                     insert.build().execute(&mut *tx).await.map_err(store)?;
                 }
             }
-            sqlx::query("UPDATE audit_head SET size = $1, root = $2 WHERE singleton = 1")
-                .bind(new_size)
-                .bind(batch.head.root.as_slice())
-                .execute(&mut *tx)
-                .await
-                .map_err(store)?;
             sqlx::query("INSERT INTO audit_checkpoints (tree_size, root, ts, note, signature) VALUES ($1, $2, $3, $4, $5)")
                 .bind(new_size)
                 .bind(batch.checkpoint.root_hash.as_slice())
@@ -504,4 +488,84 @@ where
         format!(" ORDER BY {prefix}seq ASC")
     });
     q.push(" LIMIT ").push_bind(i64::from(filter.limit));
+}
+
+/// How each backend writes a batch of entries: in as few statements as it allows.
+trait EntryWriter {
+    /// Inserts `entries` (with their `seqs` as stored integers).
+    async fn insert_entries(
+        &mut self,
+        entries: &[StoredEntry],
+        seqs: &[i64],
+    ) -> Result<(), sqlx::Error>;
+}
+
+impl EntryWriter for sqlx::SqliteConnection {
+    /// Multi-row INSERTs of [`ROWS_PER_INSERT`] rows (SQLite binds at most 32766 values).
+    async fn insert_entries(
+        &mut self,
+        entries: &[StoredEntry],
+        seqs: &[i64],
+    ) -> Result<(), sqlx::Error> {
+        for (chunk, chunk_seqs) in entries
+            .chunks(ROWS_PER_INSERT)
+            .zip(seqs.chunks(ROWS_PER_INSERT))
+        {
+            let mut insert =
+                QueryBuilder::new(format!("INSERT INTO audit_entries ({ENTRY_COLUMNS}) "));
+            insert.push_values(chunk.iter().zip(chunk_seqs), |mut row, (e, seq)| {
+                row.push_bind(*seq)
+                    .push_bind(e.id.as_str())
+                    .push_bind(e.timestamp_micros)
+                    .push_bind(e.actor_type.as_str())
+                    .push_bind(e.actor_id.as_str())
+                    .push_bind(e.action.as_str())
+                    .push_bind(e.resource_type.as_str())
+                    .push_bind(e.resource_id.as_deref())
+                    .push_bind(e.team_id.as_deref())
+                    .push_bind(e.status.as_str())
+                    .push_bind(e.subject_id.as_deref())
+                    .push_bind(crate::codec::list(&e.tags))
+                    .push_bind(e.body.as_str())
+                    .push_bind(e.leaf_hash.as_slice());
+            });
+            insert.build().execute(&mut *self).await?;
+        }
+        Ok(())
+    }
+}
+
+impl EntryWriter for sqlx::PgConnection {
+    /// One statement for the whole batch: a column array per field, joined by `UNNEST`
+    /// (one prepared statement whatever the batch size; no limit on bound values).
+    async fn insert_entries(
+        &mut self,
+        entries: &[StoredEntry],
+        seqs: &[i64],
+    ) -> Result<(), sqlx::Error> {
+        let column = |f: fn(&StoredEntry) -> String| entries.iter().map(f).collect::<Vec<_>>();
+        let optional =
+            |f: fn(&StoredEntry) -> Option<String>| entries.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO audit_entries (seq, id, ts, actor_type, actor_id, action, resource_type, resource_id, team_id, status, subject_id, tags, body, leaf_hash)
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[])",
+        )
+        .bind(seqs)
+        .bind(column(|e| e.id.clone()))
+        .bind(entries.iter().map(|e| e.timestamp_micros).collect::<Vec<i64>>())
+        .bind(column(|e| e.actor_type.clone()))
+        .bind(column(|e| e.actor_id.clone()))
+        .bind(column(|e| e.action.clone()))
+        .bind(column(|e| e.resource_type.clone()))
+        .bind(optional(|e| e.resource_id.clone()))
+        .bind(optional(|e| e.team_id.clone()))
+        .bind(column(|e| e.status.clone()))
+        .bind(optional(|e| e.subject_id.clone()))
+        .bind(column(|e| crate::codec::list(&e.tags)))
+        .bind(column(|e| e.body.clone()))
+        .bind(entries.iter().map(|e| e.leaf_hash.to_vec()).collect::<Vec<Vec<u8>>>())
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
 }
