@@ -66,6 +66,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_leases.sql"),
         postgres: include_str!("../migrations/postgres/0007_leases.sql"),
     },
+    Migration {
+        version: 9,
+        name: "audit_verifications",
+        sqlite: include_str!("../migrations/sqlite/0009_audit_verifications.sql"),
+        postgres: include_str!("../migrations/postgres/0009_audit_verifications.sql"),
+    },
 ];
 
 /// What a migration run did.
