@@ -30,6 +30,7 @@ macro_rules! on_both_backends {
 }
 
 mod audit;
+mod audit_verify;
 mod fixture;
 mod identity;
 mod keys;
