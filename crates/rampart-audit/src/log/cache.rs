@@ -209,42 +209,45 @@ impl TileCache {
                     .hashes(level, read.clone())
                     .await
                     .map_err(LogError::Store)?;
-                self.keep(level, run, &hashes, &mut source);
-                source.loose.insert(level, hashes);
+                let kept = self.keep(level, run, &hashes, &mut source);
+                source.loose.insert(level, hashes.into_iter().skip(kept));
             }
         }
         Ok(source)
     }
 
     /// Keeps the full tiles of `hashes` (read for tiles `tiles` of `level`) that are complete
-    /// and in order; a damaged store's gaps stay out of the cache.
+    /// and in order; a damaged store's gaps stay out of the cache. Returns how many of
+    /// `hashes` (from the first) it kept.
     fn keep(
         &self,
         level: u32,
         tiles: Range<u64>,
         hashes: &[(u64, Hash)],
         source: &mut ProofSource,
-    ) {
+    ) -> usize {
         let width = usize::try_from(TILE_WIDTH).unwrap_or(256);
         let mut rest = hashes;
+        let mut kept = 0;
         for tile in tiles {
             let Some(chunk) = rest.get(..width) else {
-                return;
+                return kept;
             };
             let in_order = chunk
                 .iter()
                 .zip(tile * TILE_WIDTH..)
                 .all(|((index, _), expected)| *index == expected);
-            if !in_order {
-                return;
-            }
+            let nodes = TileNodes::build(chunk.iter().map(|(_, h)| *h).collect());
+            let (true, Some(nodes)) = (in_order, nodes) else {
+                return kept;
+            };
             rest = rest.get(width..).unwrap_or_default();
-            if let Some(nodes) = TileNodes::build(chunk.iter().map(|(_, h)| *h).collect()) {
-                let nodes = Arc::new(nodes);
-                self.insert(level, tile, Arc::clone(&nodes));
-                source.full.insert((level, tile), nodes);
-            }
+            kept += width;
+            let nodes = Arc::new(nodes);
+            self.insert(level, tile, Arc::clone(&nodes));
+            source.full.insert((level, tile), nodes);
         }
+        kept
     }
 }
 
