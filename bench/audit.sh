@@ -3,6 +3,11 @@
 # DATABASE_URL and RAMPART_MASTER_KEY set): durable batch appends, 64 concurrent single-entry
 # clients, server-side verification, and inclusion proofs at the size reached.
 # Usage: bench/audit.sh [SECONDS] [PREFILL_BATCHES]    (needs wrk: apt-get install wrk; RAMPART_BIN=path to compare a build)
+# PREFILL_BATCHES 1000-entry batches go first, PREFILL_CLIENTS (4) curl processes in parallel;
+# 10000 makes the 10,000,000-entry tree of DESIGN.md (minutes, ~10 GB of disk).
+# BENCH_DATA=DIR keeps the data dir (and its admin key) in DIR for another run or another
+# RAMPART_BIN: the prefill then only adds what is missing. Delete DIR afterwards.
+# PHASES (default "batch single verify proofs") chooses what is measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
@@ -12,15 +17,23 @@ if [ -z "${RAMPART_BIN:-}" ]; then
   cargo build --release --quiet -p rampart
   RAMPART_BIN=./target/release/rampart
 fi
+phases=" ${PHASES:-batch single verify proofs} "
 dir=$(mktemp -d)
+data=${BENCH_DATA:-$dir/data}
 port=$(( 20000 + RANDOM % 20000 ))
-args=(serve --data-dir "$dir/data" --listen "127.0.0.1:$port")
+args=(serve --data-dir "$data" --listen "127.0.0.1:$port")
 [ -n "${DATABASE_URL:-}" ] && args+=(--database-url "$DATABASE_URL")
-RUST_LOG=warn "$RAMPART_BIN" "${args[@]}" >"$dir/out" 2>"$dir/err" &
+# A full verification of 10M entries takes longer than the default 30 s request timeout.
+RUST_LOG=warn RAMPART_REQUEST_TIMEOUT_SECONDS=${RAMPART_REQUEST_TIMEOUT_SECONDS:-3600} "$RAMPART_BIN" "${args[@]}" >"$dir/out" 2>"$dir/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 200); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done
-export KEY=$(grep -o 'rk_[A-Za-z0-9]*' "$dir/out")
+for _ in $(seq 600); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done
+if [ -s "$data/bench.key" ]; then
+  export KEY=$(cat "$data/bench.key")
+else
+  export KEY=$(grep -o 'rk_[A-Za-z0-9]*' "$dir/out")
+  [ -n "${BENCH_DATA:-}" ] && (umask 077; echo "$KEY" >"$data/bench.key")
+fi
 base="http://127.0.0.1:$port"
 python3 - "$dir" <<'PY'
 import json, sys
@@ -35,22 +48,40 @@ json.dump({"events": [event(i) for i in range(1000)]}, open(f"{d}/batch.json", "
 json.dump(event(0), open(f"{d}/single.json", "w"))
 PY
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); storage: $([ -n "${DATABASE_URL:-}" ] && echo postgres || echo sqlite)"
-if [ "$prefill" -gt 0 ]; then
-  echo "== prefill: $prefill batches of 1000"
-  for _ in $(seq "$prefill"); do
-    curl -s -o /dev/null -X POST -H "Authorization: Bearer $KEY" -H 'content-type: application/json' --data-binary @"$dir/batch.json" "$base/v1/audit/entries"
-  done
+tree_size() { curl -s "$base/v1/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["audit"]["tree_size"])'; }
+missing=$(( prefill - $(tree_size) / 1000 ))
+if [ "$missing" -gt 0 ]; then
+  echo "== prefill: $missing batches of 1000, ${PREFILL_CLIENTS:-4} clients in parallel"
+  start=$(date +%s.%N)
+  seq "$missing" | xargs -P "${PREFILL_CLIENTS:-4}" -n 50 sh -c 'base=$1; shift; for _; do curl -s -o /dev/null -X POST -H "Authorization: Bearer $KEY" -H "content-type: application/json" --data-binary @"$0" "$base/v1/audit/entries"; done' "$dir/batch.json" "$base"
+  end=$(date +%s.%N)
+  python3 -c "print(f'prefill: {$missing * 1000 / ($end - $start):,.0f} entries/s ({$end - $start:.0f} s)')"
 fi
+if [[ $phases == *" batch "* ]]; then
 echo "== batch appends: POST 1000-entry batches, 4 connections, ${duration}s"
-BODY="$dir/batch.json" wrk -t2 -c4 -d"${duration}s" --latency -s bench/lua/post_body.lua "$base/v1/audit/entries" | grep -E 'Requests/sec|99%|50%|Non-2xx'
+BODY="$dir/batch.json" wrk -t2 -c4 -d"${duration}s" --latency -s bench/lua/post_body.lua "$base/v1/audit/entries" | grep -E 'Requests/sec| 99%| 50%|Non-2xx'
+fi
+if [[ $phases == *" single "* ]]; then
 echo "== single-entry appends: 64 connections, ${duration}s"
-BODY="$dir/single.json" wrk -t2 -c64 -d"${duration}s" --latency -s bench/lua/post_body.lua "$base/v1/audit/entries" | grep -E 'Requests/sec|99%|50%|Non-2xx'
-size=$(curl -s "$base/v1/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["audit"]["tree_size"])')
-echo "== verify: POST /v1/audit/verify over $size entries"
-start=$(date +%s.%N)
-curl -s -X POST -H "Authorization: Bearer $KEY" "$base/v1/audit/verify" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("ok:", r["ok"], "checked:", r["checked_entries"])'
-end=$(date +%s.%N)
-python3 -c "print(f'verify: {($size)/($end-$start):,.0f} entries/s ({$end-$start:.2f} s)')"
+BODY="$dir/single.json" wrk -t2 -c64 -d"${duration}s" --latency -s bench/lua/post_body.lua "$base/v1/audit/entries" | grep -E 'Requests/sec| 99%| 50%|Non-2xx'
+fi
+size=$(tree_size)
+verify() { # $1: query string; prints the verdict and the rate over the entries it re-hashed
+  local start end checked
+  start=$(date +%s.%N)
+  checked=$(curl -s -m 3600 -X POST -H "Authorization: Bearer $KEY" "$base/v1/audit/verify$1" | python3 -c 'import json,sys; t=sys.stdin.read(); r=json.loads(t) if t.startswith("{") else {}; print(r.get("ok", t[:200].replace(" ", "_")), r.get("checked_entries", 0))')
+  end=$(date +%s.%N)
+  python3 -c "ok, n = '$checked'.split(); print(f'verify$1: ok {ok}, {int(n):,} entries re-hashed in {$end-$start:.3f} s: {int(n)/($end-$start):,.0f} entries/s')"
+}
+if [[ $phases == *" verify "* ]]; then
+echo "== verify: POST /v1/audit/verify?full=true over $size entries, then again incrementally"
+verify '?full=true'
+verify ''
+fi
+if [[ $phases == *" proofs "* ]]; then
 echo "== inclusion proofs at tree size $size: 16 connections, ${duration}s"
-SIZE=$size wrk -t2 -c16 -d"${duration}s" --latency -s bench/lua/inclusion.lua "$base" | grep -E 'Requests/sec|99%|50%|Non-2xx'
-echo "server RSS: $(( $(grep VmRSS /proc/$pid/status | awk '{print $2}') / 1024 )) MiB; data dir: $(du -sh "$dir/data" 2>/dev/null | cut -f1)"
+SIZE=$size wrk -t2 -c16 -d"${duration}s" --latency -s bench/lua/inclusion.lua "$base" | grep -E 'Requests/sec| 99%| 50%|Non-2xx'
+echo "== consistency proofs to tree size $size: 16 connections, ${duration}s"
+SIZE=$size wrk -t2 -c16 -d"${duration}s" --latency -s bench/lua/consistency.lua "$base" | grep -E 'Requests/sec| 99%| 50%|Non-2xx'
+fi
+echo "server RSS: $(( $(grep VmRSS /proc/$pid/status | awk '{print $2}') / 1024 )) MiB; data dir: $(du -sh "$data" 2>/dev/null | cut -f1)"

@@ -36,7 +36,8 @@ pub struct Wired {
     /// The role policy in force, its version and its source (`file`, `api`, `default`).
     pub policy: (Policy, u64, &'static str),
     /// The job runner, with the keys' jobs started: `key-maintenance` (leased) and
-    /// `key-count-flush` (per node); and the audit query indexer, `audit-index` (leased).
+    /// `key-count-flush` (per node); the audit query indexer, `audit-index` (leased); on SQLite
+    /// the background WAL checkpoint, `wal-checkpoint` (per node).
     pub jobs: JobRunner,
 }
 
@@ -84,6 +85,9 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
         }
     }));
     jobs.spawn(audit_indexer(deployment.store.clone()));
+    if deployment.store.backend() == rampart_store::Backend::Sqlite {
+        jobs.spawn(wal_checkpointer(deployment.store.clone()));
+    }
     Ok(Wired {
         store: deployment.store,
         audit: deployment.audit,
@@ -191,4 +195,23 @@ fn audit_indexer(store: Store) -> Job {
         }
     })
     .with_lease_ttl(Duration::from_secs(10))
+}
+
+/// How often the SQLite write-ahead log is copied into the database file in the background.
+const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The background WAL checkpoint (SQLite only): keeps the log's commits free of checkpoint
+/// work, which otherwise falls on whichever commit crosses `wal_autocheckpoint` and makes it
+/// the slowest request of its second.
+fn wal_checkpointer(store: Store) -> Job {
+    Job::per_node("wal-checkpoint", WAL_CHECKPOINT_INTERVAL, move || {
+        let store = store.clone();
+        async move {
+            store
+                .checkpoint_wal()
+                .await
+                .map(|_| ())
+                .map_err(|e| TickError::new("cannot checkpoint the SQLite write-ahead log", e))
+        }
+    })
 }

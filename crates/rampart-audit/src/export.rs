@@ -7,7 +7,7 @@
 //! the root from the leaves, and checks the signature: with the log's public key and the file,
 //! and nothing else, it proves that no entry was changed, removed, reordered or inserted.
 
-use std::io::BufRead;
+mod read;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -229,6 +229,35 @@ pub struct Verifier {
     problems: Vec<VerifyProblem>,
 }
 
+/// One line examined on its own: parsed and its leaf hashed, before it joins the file's order.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "held briefly, one batch of lines at a time; boxing would allocate once per line"
+)]
+enum Examined {
+    /// Empty or white space.
+    Blank,
+    /// Longer than [`MAX_LINE_BYTES`] (not held).
+    TooLong,
+    /// Not UTF-8.
+    NotUtf8,
+    /// Parsed, with the leaf hash of an entry's canonical form.
+    Parsed(Result<ExportLine, String>, Option<Hash>),
+}
+
+/// Examines one line (without its line break).
+fn examine(text: &str) -> Examined {
+    if text.trim().is_empty() {
+        return Examined::Blank;
+    }
+    let parsed = parse_line(text);
+    let leaf = match &parsed {
+        Ok(ExportLine::Entry { canonical, .. }) => Some(leaf_hash(canonical)),
+        _ => None,
+    };
+    Examined::Parsed(parsed, leaf)
+}
+
 /// Problems beyond this many are counted, not listed.
 const MAX_PROBLEMS: usize = 1000;
 
@@ -266,15 +295,26 @@ impl Verifier {
 
     /// Feeds the next line.
     pub fn line(&mut self, text: &str) {
+        self.take(examine(text));
+    }
+
+    /// Takes the next line, examined (possibly on another thread), in file order.
+    fn take(&mut self, examined: Examined) {
         self.line += 1;
-        if text.trim().is_empty() {
-            return;
-        }
+        let (parsed, leaf) = match examined {
+            Examined::Blank => return,
+            Examined::TooLong => {
+                let problem = format!("line longer than {MAX_LINE_BYTES} bytes");
+                return self.problem(Some(self.next_seq), problem);
+            }
+            Examined::NotUtf8 => return self.problem(Some(self.next_seq), "line is not UTF-8"),
+            Examined::Parsed(parsed, leaf) => (parsed, leaf),
+        };
         if self.trailer.is_some() {
             self.problem(None, "content after the checkpoint line");
             return;
         }
-        match parse_line(text) {
+        match parsed {
             Err(problem) => self.problem(Some(self.next_seq), problem),
             Ok(ExportLine::Trailer(trailer)) => self.trailer = Some(trailer),
             Ok(ExportLine::Entry {
@@ -282,7 +322,7 @@ impl Verifier {
                 canonical,
                 claimed_leaf,
             }) => {
-                let leaf = leaf_hash(&canonical);
+                let leaf = leaf.unwrap_or_else(|| leaf_hash(&canonical));
                 if leaf != claimed_leaf {
                     self.problem(
                         Some(seq),
@@ -378,63 +418,6 @@ impl Verifier {
         });
         report.ok = false;
         report
-    }
-
-    /// Reads an export from `reader` line by line (lines longer than [`MAX_LINE_BYTES`] are
-    /// refused without being held in memory), calling `progress` with the bytes read so far.
-    pub fn read_all(
-        &mut self,
-        mut reader: impl BufRead,
-        mut progress: impl FnMut(u64),
-    ) -> std::io::Result<()> {
-        let mut line = Vec::with_capacity(4096);
-        let mut read = 0u64;
-        loop {
-            line.clear();
-            let mut too_long = false;
-            loop {
-                let available = reader.fill_buf()?;
-                if available.is_empty() {
-                    break;
-                }
-                let (take, done) = match available.iter().position(|b| *b == b'\n') {
-                    Some(i) => (i + 1, true),
-                    None => (available.len(), false),
-                };
-                if !too_long {
-                    if line.len() + take > MAX_LINE_BYTES + 1 {
-                        too_long = true;
-                        line.clear();
-                    } else {
-                        line.extend_from_slice(available.get(..take).unwrap_or_default());
-                    }
-                }
-                reader.consume(take);
-                read += u64::try_from(take).unwrap_or(0);
-                if done {
-                    break;
-                }
-            }
-            if too_long {
-                self.line += 1;
-                self.problem(
-                    Some(self.next_seq),
-                    format!("line longer than {MAX_LINE_BYTES} bytes"),
-                );
-                continue;
-            }
-            if line.is_empty() {
-                return Ok(());
-            }
-            match std::str::from_utf8(&line) {
-                Ok(text) => self.line(text.trim_end_matches(['\n', '\r'])),
-                Err(_) => {
-                    self.line += 1;
-                    self.problem(Some(self.next_seq), "line is not UTF-8");
-                }
-            }
-            progress(read);
-        }
     }
 
     /// Finishes: checks the trailer's checkpoint against the recomputed root and, with `key`,

@@ -20,10 +20,12 @@ pub use checkpoint::{Checkpoint, LogSigner, LogVerifier, NoteError};
 pub use entry::{Entry, FieldError, NewEntry, Status, SubmittedBy};
 pub use export::{ExportLine, Verifier, VerifyProblem, VerifyReport};
 pub use journal::{Journal, JournalError};
+pub use log::StoreVerification;
 pub use log::{AuditLog, Clock, LogError, Receipt};
 pub use log::{ConsistencyProof, ExportPlan, InclusionProof, ReadError, may_see};
 pub use store::{
     ActionFilter, AppendBatch, AppendError, AuditStore, EntryFilter, MAX_SEQ, SignedCheckpoint,
     StoredEntry, TreeHead,
 };
+pub use store::{StoredLeaf, Verification};
 pub use tree::{CompactRange, Hash};

@@ -7,6 +7,7 @@
 //! waiting requests answered. If another server moved the head first (PostgreSQL deployments),
 //! the writer reloads the tree's right edge from storage and prepares the batch again.
 
+mod cache;
 mod read;
 mod verify;
 mod writer;
@@ -34,7 +35,7 @@ const MAX_BATCH_ENTRIES: usize = 20_000;
 /// How often a batch is prepared again after losing the race to another server.
 const MAX_ATTEMPTS: usize = 100;
 /// Entries read per query while verifying.
-const VERIFY_CHUNK: u64 = 5_000;
+const VERIFY_CHUNK: u64 = 10_000;
 
 /// What went wrong in the log. The details are for logs; clients get an internal error.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +106,8 @@ struct Inner<S> {
     signer: LogSigner,
     verifier: LogVerifier,
     clock: Clock,
+    /// Full tiles and the committed right edge, in memory.
+    tiles: cache::TileCache,
 }
 
 /// The audit log of one deployment.
@@ -136,10 +139,12 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
             signer,
             verifier,
             clock,
+            tiles: cache::TileCache::default(),
         });
         let head = inner.store.head().await.map_err(LogError::Store)?;
         let range = load_range(&inner.store, head.size).await?;
         let buffers = load_buffers(&inner.store, head.size).await?;
+        inner.tiles.committed(head.size, &[], &buffers);
         if range.root() != head.root {
             tracing::error!(
                 size = head.size,
@@ -236,8 +241,17 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
         sign(&self.inner, tree_size, root_hash)
     }
 
-    async fn tiles(&self, recorder: &Recorder) -> Result<TileSet, LogError<S::Error>> {
-        read_tiles(&self.inner.store, recorder).await
+    /// The stored hashes `recorder` asked for in a tree of `tree_size` (at most the committed
+    /// size), from memory where they are.
+    async fn tiles(
+        &self,
+        recorder: &Recorder,
+        tree_size: u64,
+    ) -> Result<cache::ProofSource, LogError<S::Error>> {
+        self.inner
+            .tiles
+            .read(&self.inner.store, recorder, tree_size)
+            .await
     }
 
     /// A checkpoint signed now for exactly `tree_size` (at most the committed size).
@@ -250,7 +264,7 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
         }
         let mut recorder = Recorder::default();
         let _ = range_hash(&mut recorder, 0, tree_size);
-        let mut tiles = self.tiles(&recorder).await?;
+        let mut tiles = self.tiles(&recorder, tree_size).await?;
         let root = range_hash(&mut tiles, 0, tree_size)?;
         Ok(self.sign(tree_size, root))
     }
@@ -261,7 +275,7 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
         for (level, index) in decomposition(first) {
             let _ = crate::tree::SubtreeSource::subtree(&mut recorder, level, index);
         }
-        let mut tiles = self.tiles(&recorder).await?;
+        let mut tiles = self.tiles(&recorder, first).await?;
         decomposition(first)
             .into_iter()
             .map(|(level, index)| {
@@ -284,7 +298,7 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
             return Ok(Err(e));
         }
         let _ = crate::tree::SubtreeSource::subtree(&mut recorder, 0, seq);
-        let mut tiles = self.tiles(&recorder).await?;
+        let mut tiles = self.tiles(&recorder, tree_size).await?;
         let path = inclusion_proof(&mut tiles, seq, tree_size)?;
         let leaf = crate::tree::SubtreeSource::subtree(&mut tiles, 0, seq)?;
         Ok(path.map(|p| (leaf, p)))
@@ -302,14 +316,50 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
         {
             return Ok(Err(e));
         }
-        let mut tiles = self.tiles(&recorder).await?;
+        let mut tiles = self.tiles(&recorder, to).await?;
         Ok(consistency_proof(&mut tiles, from, to)?)
     }
 
     /// Recomputes every leaf from the stored entries, the tree from the leaves and the stored
-    /// tiles, and checks the head and the latest checkpoint with its signature.
+    /// tiles, and checks the head and the latest checkpoint with its signature. A verification
+    /// that finds the log intact is recorded, for [`AuditLog::verify_since_last`] to start from.
     pub async fn verify(&self) -> Result<VerifyReport, LogError<S::Error>> {
-        verify_store(&self.inner.store, &self.inner.verifier).await
+        Ok(self.verify_with(true).await?.report)
+    }
+
+    /// Verification from the last recorded one: the stored tiles and head must still give the
+    /// root recorded at its size, then only the entries after it are re-hashed and their tiles,
+    /// the head and the latest checkpoint with its signature checked (everything, as
+    /// [`AuditLog::verify`], when none is recorded). An entry edited below the recorded size
+    /// together with its leaf hash, but not the tiles, is not seen here: `full`
+    /// ([`AuditLog::verify`]) re-hashes every entry and catches it.
+    pub async fn verify_since_last(&self) -> Result<StoreVerification, LogError<S::Error>> {
+        self.verify_with(false).await
+    }
+
+    async fn verify_with(&self, full: bool) -> Result<StoreVerification, LogError<S::Error>> {
+        let store = &self.inner.store;
+        let last = if full {
+            None
+        } else {
+            store.last_verification().await.map_err(LogError::Store)?
+        };
+        let verified = verify::verify_from(store, &self.inner.verifier, last.as_ref()).await?;
+        let report = &verified.report;
+        let root = crate::tree::from_hex(&report.root_hash);
+        if let (true, Some(root_hash)) = (report.ok, root) {
+            let record = crate::store::Verification {
+                tree_size: report.tree_size,
+                root_hash,
+                verified_at: (self.inner.clock)(),
+                full: verified.from_tree_size == 0,
+                checked_entries: report.checked_entries,
+            };
+            if let Err(e) = store.record_verification(&record).await {
+                tracing::warn!(error = %e, "cannot record the audit verification");
+            }
+        }
+        Ok(verified)
     }
 }
 
@@ -407,5 +457,5 @@ async fn load_range<S: AuditStore>(
 }
 
 pub use read::{ConsistencyProof, ExportPlan, InclusionProof, ReadError, may_see};
-pub use verify::verify_store;
+pub use verify::{StoreVerification, verify_store};
 use writer::writer;

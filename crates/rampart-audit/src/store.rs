@@ -68,6 +68,32 @@ pub struct SignedCheckpoint {
     pub signature: [u8; 64],
 }
 
+/// What verification reads of an entry: its seq, stored canonical JSON and stored leaf hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLeaf {
+    /// Leaf index.
+    pub seq: u64,
+    /// RFC 8785 canonical JSON of the entry (the leaf input).
+    pub body: String,
+    /// The stored `SHA-256(0x00 || body)`.
+    pub leaf_hash: Hash,
+}
+
+/// A verification of the stored log that found it intact, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// The tree size it reached.
+    pub tree_size: u64,
+    /// The root it recomputed at that size.
+    pub root_hash: Hash,
+    /// When it ran.
+    pub verified_at: OffsetDateTime,
+    /// Whether every entry was re-hashed (else only those after the previous verification).
+    pub full: bool,
+    /// Entries it re-hashed.
+    pub checked_entries: u64,
+}
+
 /// Everything one group commit writes, in one transaction.
 #[derive(Debug, Clone)]
 pub struct AppendBatch {
@@ -209,4 +235,20 @@ pub trait AuditStore {
     fn is_unavailable(_error: &Self::Error) -> bool {
         false
     }
+    /// Entries with `seq` in `range`, in order, with only what verification reads.
+    fn leaves(
+        &self,
+        range: Range<u64>,
+    ) -> impl Future<Output = Result<Vec<StoredLeaf>, Self::Error>> + Send;
+
+    /// The latest recorded verification (largest tree size), if any.
+    fn last_verification(
+        &self,
+    ) -> impl Future<Output = Result<Option<Verification>, Self::Error>> + Send;
+
+    /// Records a verification that found the log intact (append-only).
+    fn record_verification(
+        &self,
+        verification: &Verification,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }

@@ -164,6 +164,15 @@ impl TileBuffers {
         }
     }
 
+    /// The partial tiles held, as `(stored level, first index, hashes)`; empty ones left out.
+    pub fn partials(&self) -> impl Iterator<Item = (u32, u64, &[Hash])> {
+        self.levels
+            .iter()
+            .zip((0u32..).map(|slot| slot * TILE_HEIGHT))
+            .filter(|((_, hashes), _)| !hashes.is_empty())
+            .map(|((start, hashes), level)| (level, *start, hashes.as_slice()))
+    }
+
     /// Adds the hash at `index` of stored `level`; returns the tile it completes, if any.
     pub fn push(&mut self, level: u32, index: u64, hash: Hash) -> Option<PackedTile> {
         let slot = usize::try_from(level / TILE_HEIGHT).ok()?;

@@ -37,7 +37,13 @@ pub fn empty_root() -> Hash {
 
 /// Lowercase hex of a hash.
 pub fn to_hex(hash: &Hash) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(64);
+    for byte in hash {
+        for nibble in [byte >> 4, byte & 0x0f] {
+            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
+    }
+    out
 }
 
 /// A hash from 64 hex digits.

@@ -10,7 +10,7 @@ use std::ops::Range;
 use rampart_audit::index::driving_terms;
 use rampart_audit::store::{
     ActionFilter, AppendBatch, AppendError, AuditStore, EntryFilter, SignedCheckpoint, StoredEntry,
-    TreeHead,
+    StoredLeaf, TreeHead, Verification,
 };
 use rampart_audit::tiles::{PackedTile, TILE_WIDTH};
 use rampart_audit::tree::Hash;
@@ -332,6 +332,62 @@ impl AuditStore for Store {
             .take(limit)
             .map(EntryRow::into_stored)
             .collect()
+    }
+
+    async fn leaves(&self, range: Range<u64>) -> Result<Vec<StoredLeaf>, StoreError> {
+        let start = seq_i64(range.start)?;
+        let end = seq_i64(range.end)?;
+        let rows: Vec<(i64, String, Vec<u8>)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT seq, body, leaf_hash FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq")
+                .bind(start)
+                .bind(end)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(seq, body, leaf)| {
+                Ok(StoredLeaf {
+                    seq: seq_u64(seq, "audit_entries.seq")?,
+                    body,
+                    leaf_hash: hash_of(leaf, "audit_entries.leaf_hash")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn last_verification(&self) -> Result<Option<Verification>, StoreError> {
+        let row: Option<(i64, Vec<u8>, i64, bool, i64)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT tree_size, root, verified_at, full_check, checked_entries FROM audit_verifications ORDER BY tree_size DESC, id DESC LIMIT 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(size, root, at, full, checked)| {
+            Ok(Verification {
+                tree_size: seq_u64(size, "audit_verifications.tree_size")?,
+                root_hash: hash_of(root, "audit_verifications.root")?,
+                verified_at: from_micros(at, "audit_verifications.verified_at")?,
+                full,
+                checked_entries: seq_u64(checked, "audit_verifications.checked_entries")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn record_verification(&self, verification: &Verification) -> Result<(), StoreError> {
+        let size = seq_i64(verification.tree_size)?;
+        let at = micros(verification.verified_at)?;
+        let checked = seq_i64(verification.checked_entries)?;
+        with_pool!(self, pool => {
+            sqlx::query("INSERT INTO audit_verifications (tree_size, root, verified_at, full_check, checked_entries) VALUES ($1, $2, $3, $4, $5)")
+                .bind(size)
+                .bind(verification.root_hash.as_slice())
+                .bind(at)
+                .bind(verification.full)
+                .bind(checked)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
     }
 
     async fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, StoreError> {

@@ -72,6 +72,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_audit_query_index.sql"),
         postgres: include_str!("../migrations/postgres/0008_audit_query_index.sql"),
     },
+    Migration {
+        version: 9,
+        name: "audit_verifications",
+        sqlite: include_str!("../migrations/sqlite/0009_audit_verifications.sql"),
+        postgres: include_str!("../migrations/postgres/0009_audit_verifications.sql"),
+    },
 ];
 
 /// What a migration run did.

@@ -180,6 +180,10 @@ async fn commit<S: AuditStore>(
         let changes: Vec<Option<&S::Change>> = subset.iter().map(|r| r.change.as_ref()).collect();
         match inner.store.append(&prepared.batch, &changes).await {
             Ok(()) => {
+                let size = prepared.batch.head.size;
+                inner
+                    .tiles
+                    .committed(size, &prepared.batch.packed_tiles, &prepared.edge.buffers);
                 *edge = prepared.edge;
                 for (&i, receipt) in active.iter().zip(prepared.receipts) {
                     if let Some(slot) = outcomes.get_mut(i) {

@@ -10,4 +10,6 @@
 
 mod canonical;
 mod export;
+mod mem_store;
+mod proofs;
 mod tree;

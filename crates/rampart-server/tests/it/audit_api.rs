@@ -315,6 +315,20 @@ async fn proofs_and_checkpoints_verify_with_the_public_key() {
     assert_eq!(report.status, StatusCode::OK);
     assert_eq!(report.body["ok"], true, "{}", report.text);
     assert_eq!(report.body["checked_entries"], size);
+    // Again: only what came since (the first verification's own audit entry) is re-hashed.
+    let again = app.post("/v1/audit/verify", json!({})).await;
+    assert_eq!(again.body["ok"], true, "{}", again.text);
+    assert_eq!(again.body["from_tree_size"], size);
+    assert_eq!(again.body["checked_entries"], 1, "{}", again.text);
+    let full = app.post("/v1/audit/verify?full=true", json!({})).await;
+    assert_eq!(full.body["ok"], true, "{}", full.text);
+    assert_eq!(full.body["from_tree_size"], 0);
+    assert_eq!(full.body["checked_entries"], full.body["tree_size"]);
+    assert_problem(
+        &app.post("/v1/audit/verify?full=yes", json!({})).await,
+        422,
+        "validation-failed",
+    );
 }
 
 #[tokio::test]
