@@ -167,7 +167,7 @@ fn policy_in_force(
 const AUDIT_INDEX_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Entries the indexer reads and writes per transaction.
-const AUDIT_INDEX_CHUNK: u64 = 20_000;
+const AUDIT_INDEX_CHUNK: u64 = 5_000;
 
 /// Longest a tick keeps indexing before it lets the runner renew its lease.
 const AUDIT_INDEX_TICK_BUDGET: Duration = Duration::from_secs(2);
