@@ -9,18 +9,21 @@ use std::ops::Range;
 
 use rampart_audit::index::driving_terms;
 use rampart_audit::store::{
-    ActionFilter, AppendBatch, AppendError, AuditStore, EntryFilter, SignedCheckpoint, StoredEntry,
-    StoredLeaf, TreeHead, Verification,
+    AppendBatch, AppendError, AuditStore, EntryFilter, SignedCheckpoint, StoredEntry, StoredLeaf,
+    TreeHead, Verification,
 };
 use rampart_audit::tiles::{PackedTile, TILE_WIDTH};
 use rampart_audit::tree::Hash;
 use sqlx::QueryBuilder;
 
 use crate::audit_index::with_index_pool;
+
+mod filters;
 use crate::change::{StoreChange, apply_change};
 use crate::codec::{from_list, from_micros, micros};
 use crate::store::Pool;
 use crate::{Store, StoreError, with_pool};
+use filters::{prefixed_columns, push_filters, push_order, push_seq_bounds};
 
 /// Rows per multi-row INSERT (SQLite allows 32766 bound values; an entry binds 14).
 const ROWS_PER_INSERT: usize = 1000;
@@ -413,137 +416,6 @@ impl AuditStore for Store {
     fn is_unavailable(error: &StoreError) -> bool {
         error.is_unavailable()
     }
-}
-
-/// The entry columns, each prefixed (`e.seq, e.id, ...`) for a join.
-fn prefixed_columns(prefix: &str) -> String {
-    ENTRY_COLUMNS
-        .split(", ")
-        .map(|column| format!("{prefix}{column}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Appends `AND ...` for every filter of `filter` but the seq bounds, on entry columns named
-/// with `prefix`
-/// (`""` or `"e."`). The query must already have a `WHERE`.
-fn push_filters<DB>(
-    q: &mut QueryBuilder<DB>,
-    filter: &EntryFilter,
-    prefix: &str,
-    is_postgres: bool,
-) -> Result<(), StoreError>
-where
-    DB: sqlx::Database,
-    for<'t> &'t str: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> i32: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-{
-    let text_filters = [
-        ("actor_id", &filter.actor_id),
-        ("actor_type", &filter.actor_type),
-        ("resource_type", &filter.resource_type),
-        ("resource_id", &filter.resource_id),
-        ("team_id", &filter.team_id),
-        ("status", &filter.status),
-        ("subject_id", &filter.subject_id),
-    ];
-    for (column, value) in text_filters {
-        if let Some(value) = value {
-            q.push(format!(" AND {prefix}{column} = "))
-                .push_bind(value.as_str());
-        }
-    }
-    match &filter.action {
-        Some(ActionFilter::Exact(action)) => {
-            q.push(format!(" AND {prefix}action = "))
-                .push_bind(action.as_str());
-        }
-        Some(ActionFilter::Prefix(action_prefix)) => {
-            // Byte-exact and case-sensitive on both backends, whatever the collation.
-            let len = i32::try_from(action_prefix.chars().count()).unwrap_or(i32::MAX);
-            q.push(format!(" AND substr({prefix}action, 1, "))
-                .push_bind(len)
-                .push(") = ")
-                .push_bind(action_prefix.as_str());
-        }
-        None => {}
-    }
-    if let Some(tag) = &filter.tag {
-        // `tags` is a JSON array of strings: match an element exactly.
-        if is_postgres {
-            q.push(format!(" AND {prefix}tags::jsonb @> jsonb_build_array("))
-                .push_bind(tag.as_str())
-                .push("::text)");
-        } else {
-            q.push(format!(
-                " AND EXISTS (SELECT 1 FROM json_each({prefix}tags) WHERE json_each.value = "
-            ))
-            .push_bind(tag.as_str())
-            .push(")");
-        }
-    }
-    if let Some(teams) = &filter.visible_teams {
-        if teams.is_empty() {
-            q.push(" AND 1 = 0");
-        } else {
-            q.push(format!(" AND {prefix}team_id IN ("));
-            let mut separated = q.separated(", ");
-            for team in teams {
-                separated.push_bind(team.as_str());
-            }
-            separated.push_unseparated(")");
-        }
-    }
-    if let Some(since) = filter.since_micros {
-        q.push(format!(" AND {prefix}ts >= ")).push_bind(since);
-    }
-    if let Some(until) = filter.until_micros {
-        q.push(format!(" AND {prefix}ts <= ")).push_bind(until);
-    }
-    Ok(())
-}
-
-/// Appends `AND ...` for the seq bounds of `filter` (`from_seq`, `to_seq`, the cursor) on the
-/// `seq` of the table named with `prefix`.
-fn push_seq_bounds<DB>(
-    q: &mut QueryBuilder<DB>,
-    filter: &EntryFilter,
-    prefix: &str,
-) -> Result<(), StoreError>
-where
-    DB: sqlx::Database,
-    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-{
-    if let Some(from) = filter.from_seq.map(seq_i64).transpose()? {
-        q.push(format!(" AND {prefix}seq >= ")).push_bind(from);
-    }
-    if let Some(to) = filter.to_seq.map(seq_i64).transpose()? {
-        q.push(format!(" AND {prefix}seq <= ")).push_bind(to);
-    }
-    if let Some(after) = filter.after_seq.map(seq_i64).transpose()? {
-        q.push(if filter.descending {
-            format!(" AND {prefix}seq < ")
-        } else {
-            format!(" AND {prefix}seq > ")
-        })
-        .push_bind(after);
-    }
-    Ok(())
-}
-
-/// Appends the order (by `seq` of the table named with `prefix`) and the limit.
-fn push_order<DB>(q: &mut QueryBuilder<DB>, filter: &EntryFilter, prefix: &str)
-where
-    DB: sqlx::Database,
-    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-{
-    q.push(if filter.descending {
-        format!(" ORDER BY {prefix}seq DESC")
-    } else {
-        format!(" ORDER BY {prefix}seq ASC")
-    });
-    q.push(" LIMIT ").push_bind(i64::from(filter.limit));
 }
 
 /// How each backend writes a batch of entries: in as few statements as it allows.
