@@ -210,7 +210,6 @@ fn wal_checkpointer(store: Store) -> Job {
             store
                 .checkpoint_wal()
                 .await
-                .map(|_| ())
                 .map_err(|e| TickError::new("cannot checkpoint the SQLite write-ahead log", e))
         }
     })

@@ -324,17 +324,22 @@ impl AuditStore for Store {
             });
             Ok::<_, StoreError>(rows)
         };
-        let (first, second) = if filter.descending {
-            (tail.await?, postings.await?)
+        // The part that comes first fills the page when it can; the other is read only if not.
+        let mut rows = if filter.descending {
+            let mut rows = tail.await?;
+            if rows.len() < limit {
+                rows.extend(postings.await?);
+            }
+            rows
         } else {
-            (postings.await?, tail.await?)
+            let mut rows = postings.await?;
+            if rows.len() < limit {
+                rows.extend(tail.await?);
+            }
+            rows
         };
-        first
-            .into_iter()
-            .chain(second)
-            .take(limit)
-            .map(EntryRow::into_stored)
-            .collect()
+        rows.truncate(limit);
+        rows.into_iter().map(EntryRow::into_stored).collect()
     }
 
     async fn leaves(&self, range: Range<u64>) -> Result<Vec<StoredLeaf>, StoreError> {
@@ -471,27 +476,35 @@ impl EntryWriter for sqlx::PgConnection {
         entries: &[StoredEntry],
         seqs: &[i64],
     ) -> Result<(), sqlx::Error> {
-        let column = |f: fn(&StoredEntry) -> String| entries.iter().map(f).collect::<Vec<_>>();
-        let optional =
-            |f: fn(&StoredEntry) -> Option<String>| entries.iter().map(f).collect::<Vec<_>>();
+        // Borrowed columns: the batch's strings are bound as they are, never copied.
+        let column = |f: for<'e> fn(&'e StoredEntry) -> &'e str| {
+            entries.iter().map(f).collect::<Vec<&str>>()
+        };
+        let optional = |f: for<'e> fn(&'e StoredEntry) -> Option<&'e str>| {
+            entries.iter().map(f).collect::<Vec<Option<&str>>>()
+        };
+        let tags: Vec<String> = entries
+            .iter()
+            .map(|e| crate::codec::list(&e.tags))
+            .collect();
         sqlx::query(
             "INSERT INTO audit_entries (seq, id, ts, actor_type, actor_id, action, resource_type, resource_id, team_id, status, subject_id, tags, body, leaf_hash)
              SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[])",
         )
         .bind(seqs)
-        .bind(column(|e| e.id.clone()))
+        .bind(column(|e| &e.id))
         .bind(entries.iter().map(|e| e.timestamp_micros).collect::<Vec<i64>>())
-        .bind(column(|e| e.actor_type.clone()))
-        .bind(column(|e| e.actor_id.clone()))
-        .bind(column(|e| e.action.clone()))
-        .bind(column(|e| e.resource_type.clone()))
-        .bind(optional(|e| e.resource_id.clone()))
-        .bind(optional(|e| e.team_id.clone()))
-        .bind(column(|e| e.status.clone()))
-        .bind(optional(|e| e.subject_id.clone()))
-        .bind(column(|e| crate::codec::list(&e.tags)))
-        .bind(column(|e| e.body.clone()))
-        .bind(entries.iter().map(|e| e.leaf_hash.to_vec()).collect::<Vec<Vec<u8>>>())
+        .bind(column(|e| &e.actor_type))
+        .bind(column(|e| &e.actor_id))
+        .bind(column(|e| &e.action))
+        .bind(column(|e| &e.resource_type))
+        .bind(optional(|e| e.resource_id.as_deref()))
+        .bind(optional(|e| e.team_id.as_deref()))
+        .bind(column(|e| &e.status))
+        .bind(optional(|e| e.subject_id.as_deref()))
+        .bind(tags)
+        .bind(column(|e| &e.body))
+        .bind(entries.iter().map(|e| e.leaf_hash.as_slice()).collect::<Vec<&[u8]>>())
         .execute(&mut *self)
         .await?;
         Ok(())

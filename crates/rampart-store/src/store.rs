@@ -185,18 +185,15 @@ impl Store {
 
     /// On SQLite, copies what the write-ahead log holds into the database file without waiting
     /// for (or blocking) writers: a `PASSIVE` checkpoint, run in the background so the commit
-    /// that crosses `wal_autocheckpoint` finds little left to copy and answers at once. Returns
-    /// the WAL's frames and how many of them are in the database file now. Nothing on
-    /// PostgreSQL (`(0, 0)`).
-    pub async fn checkpoint_wal(&self) -> Result<(i64, i64), StoreError> {
-        let Pool::Sqlite(pool) = &self.pool else {
-            return Ok((0, 0));
-        };
-        let (_busy, frames, copied): (i64, i64, i64) =
-            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-                .fetch_one(pool)
+    /// that crosses `wal_autocheckpoint` finds little left to copy and answers at once.
+    /// Nothing on PostgreSQL.
+    pub async fn checkpoint_wal(&self) -> Result<(), StoreError> {
+        if let Pool::Sqlite(pool) = &self.pool {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(pool)
                 .await?;
-        Ok((frames, copied))
+        }
+        Ok(())
     }
 
     /// Whether this store is on PostgreSQL (for the few statements written per backend).
