@@ -10,6 +10,7 @@ use ring::hmac;
 use secrecy::{ExposeSecret, SecretBox};
 use serde::Serialize;
 use serde_json::Value;
+use zeroize::Zeroize as _;
 
 use crate::detect::Detector;
 use crate::keys::is_sensitive_key;
@@ -20,7 +21,12 @@ use crate::types::{Finding, PiiType};
 pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 
 /// The key of the `hash` action (the deployment's PII pepper, sealed by the KEK in storage).
-pub struct HashKey(SecretBox<[u8; 32]>);
+///
+/// The HMAC key is prepared once (its padded inner and outer states), not per value hashed.
+pub struct HashKey {
+    bytes: SecretBox<[u8; 32]>,
+    hmac: hmac::Key,
+}
 
 impl HashKey {
     /// Name under which the sealed pepper is stored.
@@ -28,22 +34,30 @@ impl HashKey {
 
     /// A key from 32 secret bytes.
     pub fn new(bytes: [u8; 32]) -> Self {
-        Self(SecretBox::new(Box::new(bytes)))
+        let hmac = hmac::Key::new(hmac::HMAC_SHA256, &bytes);
+        let mut bytes = bytes;
+        let key = Self {
+            bytes: SecretBox::new(Box::new(bytes)),
+            hmac,
+        };
+        bytes.zeroize();
+        key
     }
 
     /// The key bytes, for sealing.
     pub fn expose(&self) -> &[u8; 32] {
-        self.0.expose_secret()
+        self.bytes.expose_secret()
     }
 
     fn tag(&self, value: &[u8]) -> String {
-        let tag = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, self.0.expose_secret()),
-            value,
-        );
-        let mut out = String::from("hmac-sha256:");
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let tag = hmac::sign(&self.hmac, value);
+        let mut out = String::with_capacity(28);
+        out.push_str("hmac-sha256:");
         for byte in tag.as_ref().iter().take(8) {
-            let _ = write!(out, "{byte:02x}");
+            for nibble in [byte >> 4, byte & 0x0f] {
+                out.push(char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+            }
         }
         out
     }
@@ -393,7 +407,7 @@ impl Redactor {
                 if available.is_empty() {
                     break;
                 }
-                let (take, done) = match available.iter().position(|b| *b == b'\n') {
+                let (take, done) = match memchr::memchr(b'\n', available) {
                     Some(i) => (i + 1, true),
                     None => (available.len(), false),
                 };

@@ -66,13 +66,22 @@ pub fn card_brand(digits: &str) -> Option<&'static str> {
     None
 }
 
-/// A card number: digits with at most one kind of separator, a known brand's length, and Luhn.
+/// The groupings card numbers are written in: contiguous, or 4-4-4-4, 4-4-4-4-3, 4-6-5
+/// (15 digits, American Express) and 4-6-4 (14 digits, Diners Club).
+const CARD_GROUPINGS: &[&[usize]] = &[&[4, 4, 4, 4], &[4, 4, 4, 4, 3], &[4, 6, 5], &[4, 6, 4]];
+
+/// A card number: contiguous digits, or one of the groupings cards are printed in with one
+/// kind of separator (space or dash); a known brand's length; Luhn.
 pub fn credit_card(candidate: &str) -> bool {
     let mut separators = candidate.chars().filter(|c| !c.is_ascii_digit());
-    if let Some(first) = separators.next()
-        && separators.any(|c| c != first)
-    {
-        return false;
+    if let Some(first) = separators.next() {
+        if separators.any(|c| c != first) {
+            return false;
+        }
+        let groups: Vec<usize> = candidate.split(first).map(str::len).collect();
+        if !CARD_GROUPINGS.contains(&groups.as_slice()) {
+            return false;
+        }
     }
     let digits: String = candidate.chars().filter(char::is_ascii_digit).collect();
     if digits.chars().all(|c| c == '0') {
@@ -176,9 +185,24 @@ const IBAN_LENGTHS: &[(&str, usize)] = &[
     ("XK", 20),
 ];
 
-/// An IBAN: its country's length and the ISO 7064 mod-97 check.
+/// An IBAN: its country's length and the ISO 7064 mod-97 check, in upper or lower case (not
+/// mixed), compact or grouped. A compact candidate of hex digits only (`be12…`, a span id or a
+/// digest) must also have a numeric BBAN, as the IBANs of those countries (AD, AE, BA, BE, DE,
+/// EE) do, so hex identifiers pass by chance far less often than one in 97.
 pub fn iban(candidate: &str) -> bool {
     let compact: String = candidate.chars().filter(|c| !c.is_whitespace()).collect();
+    let lower = compact.chars().any(|c| c.is_ascii_lowercase());
+    let upper = compact.chars().any(|c| c.is_ascii_uppercase());
+    if lower && upper {
+        return false;
+    }
+    if !candidate.contains(' ')
+        && compact.chars().all(|c| c.is_ascii_hexdigit())
+        && !compact.get(4..).is_some_and(|bban| bban.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
+    }
+    let compact = compact.to_ascii_uppercase();
     let Some(country) = compact.get(..2) else {
         return false;
     };
@@ -213,6 +237,14 @@ pub fn ip_address(candidate: &str) -> bool {
     candidate.parse::<std::net::IpAddr>().is_ok()
 }
 
+/// An IPv6 address in any standard form, with an optional zone (`fe80::1%eth0`); at least
+/// one hex digit (`::` alone is no one's address).
+pub fn ipv6_address(candidate: &str) -> bool {
+    let address = candidate.split_once('%').map_or(candidate, |(a, _)| a);
+    address.bytes().any(|b| b.is_ascii_hexdigit())
+        && address.parse::<std::net::Ipv6Addr>().is_ok()
+}
+
 /// A JWT: three base64url parts whose header decodes to a JSON object naming an `alg`.
 pub fn jwt(candidate: &str) -> bool {
     let Some(header) = candidate.split('.').next() else {
@@ -230,13 +262,20 @@ pub fn rampart_key(candidate: &str) -> bool {
     rampart_access::ApiKey::parse(candidate).is_ok()
 }
 
-/// A phone number: 8-15 digits (E.164), and for national formats separators where a number
-/// has them, so that bare ids of 10 digits are not taken for phones.
+/// A phone number: 8-15 digits (E.164; a trunk prefix `(0)` after the country code, as in
+/// `+44 (0)20 7946 0958`, is not dialled and not counted), and for national formats separators
+/// where a number has them, so that bare ids of 10 digits are not taken for phones.
 pub fn phone(candidate: &str) -> bool {
-    let digits = candidate.chars().filter(char::is_ascii_digit).count();
     if candidate.starts_with('+') {
-        return (8..=15).contains(&digits);
+        let trunk = candidate.matches("(0)").count();
+        if trunk > 1 {
+            return false;
+        }
+        let digits = candidate.replace("(0)", "");
+        let count = digits.chars().filter(char::is_ascii_digit).count();
+        return (8..=15).contains(&count);
     }
+    let digits = candidate.chars().filter(char::is_ascii_digit).count();
     let has_separator = candidate
         .chars()
         .any(|c| matches!(c, ' ' | '-' | '.' | '(' | ')'));

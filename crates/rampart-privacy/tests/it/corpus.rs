@@ -334,18 +334,15 @@ fn card_digits(rng: &mut Rng) -> String {
     format!("{payload}{check}")
 }
 
-/// Groups a card number as printed: amex 4-6-5, 14-digit diners 4-6-4, others by four.
-fn group_card(digits: &str, separator: &str) -> String {
-    let sizes: Vec<usize> = match digits.len() {
-        15 => vec![4, 6, 5],
-        14 => vec![4, 6, 4],
-        n => {
-            let mut sizes = vec![4; n / 4];
-            if n % 4 != 0 {
-                sizes.push(n % 4);
-            }
-            sizes
-        }
+/// Groups a card number as cards print it: 4-4-4-4, 19 digits 4-4-4-4-3, amex 4-6-5, 14-digit
+/// diners 4-6-4; other lengths (13, 17, 18) are printed without groups (`None`).
+fn group_card(digits: &str, separator: &str) -> Option<String> {
+    let sizes: &[usize] = match digits.len() {
+        16 => &[4, 4, 4, 4],
+        19 => &[4, 4, 4, 4, 3],
+        15 => &[4, 6, 5],
+        14 => &[4, 6, 4],
+        _ => return None,
     };
     let mut parts = Vec::new();
     let mut at = 0;
@@ -353,14 +350,14 @@ fn group_card(digits: &str, separator: &str) -> String {
         parts.push(&digits[at..at + size]);
         at += size;
     }
-    parts.join(separator)
+    Some(parts.join(separator))
 }
 
 fn format_card(rng: &mut Rng, digits: &str) -> String {
     match rng.below(3) {
         0 => digits.to_owned(),
-        1 => group_card(digits, " "),
-        _ => group_card(digits, "-"),
+        1 => group_card(digits, " ").unwrap_or_else(|| digits.to_owned()),
+        _ => group_card(digits, "-").unwrap_or_else(|| digits.to_owned()),
     }
 }
 
@@ -802,8 +799,8 @@ fn negatives(rng: &mut Rng) -> Vec<String> {
     for _ in 0..300 {
         let number = luhn_failing(rng);
         let number = match rng.below(6) {
-            0 => group_card(&number, " "),
-            1 => group_card(&number, "-"),
+            0 => group_card(&number, " ").unwrap_or(number),
+            1 => group_card(&number, "-").unwrap_or(number),
             _ => number,
         };
         let template = *rng.pick(&[

@@ -1,0 +1,130 @@
+//! One pass over a text's bytes that says which patterns could match at all: the digits in
+//! its longest run of separated digits, whether it has an `@`, colons, a dotted quad, a URL.
+
+/// Byte features of a text (see [`Features::of`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Features {
+    /// An `@`.
+    pub at: bool,
+    /// A `::`.
+    pub double_colon: bool,
+    /// How many `:`.
+    pub colons: usize,
+    /// A `+` followed by a digit.
+    pub plus_digit: bool,
+    /// The most digits in one run of digits joined by at most two separators at a time (space,
+    /// `-`, `.`, `(`, `)`): `(415) 555-2671` is one run of 10.
+    pub longest_digit_run: usize,
+    /// A run with three dots between digits (`203.0.113.7`), not led by `v`, `.` or `/` (a
+    /// version: `v1.2.3.4`, `Chrome/120.0.0.0`).
+    pub dotted_quad: bool,
+    /// `://` followed later by `?`.
+    pub url: bool,
+    /// Two letters and two digits in a row (an IBAN's country and check digits).
+    pub letters_then_digits: bool,
+}
+
+impl Features {
+    /// The features of `bytes`.
+    pub(crate) fn of(bytes: &[u8]) -> Self {
+        let mut features = Self::default();
+        let mut run_digits = 0usize;
+        let mut run_dots = 0usize;
+        // The byte before the current run of digits began.
+        let mut run_led_by = 0u8;
+        let mut gap = 0usize;
+        let mut previous = 0u8;
+        // Letters, then digits, in a row just before the current byte.
+        let (mut letters, mut digits) = (0usize, 0usize);
+        let mut scheme = false;
+        for (i, &byte) in bytes.iter().enumerate() {
+            // Letters are most of a log's bytes: they only end a run of digits.
+            if byte.is_ascii_alphabetic() {
+                if digits > 0 {
+                    (letters, digits) = (1, 0);
+                } else {
+                    letters += 1;
+                }
+                gap = 3;
+                previous = byte;
+                continue;
+            }
+            if byte.is_ascii_digit() {
+                digits += 1;
+                if letters >= 2 && digits == 2 {
+                    features.letters_then_digits = true;
+                }
+            } else {
+                (letters, digits) = (0, 0);
+            }
+            match byte {
+                b'0'..=b'9' => {
+                    if gap > 2 || run_digits == 0 {
+                        run_digits = 0;
+                        run_dots = 0;
+                        run_led_by = previous;
+                    }
+                    gap = 0;
+                    run_digits += 1;
+                    features.longest_digit_run = features.longest_digit_run.max(run_digits);
+                    if previous == b'+' {
+                        features.plus_digit = true;
+                    }
+                }
+                b' ' | b'-' | b'.' | b'(' | b')' => {
+                    if byte == b'.' && gap == 0 && run_digits > 0 {
+                        run_dots += 1;
+                        if run_dots >= 3 && !matches!(run_led_by, b'v' | b'V' | b'.' | b'/') {
+                            features.dotted_quad = true;
+                        }
+                    }
+                    gap += 1;
+                }
+                b'@' => features.at = true,
+                b':' => {
+                    features.colons += 1;
+                    if previous == b':' {
+                        features.double_colon = true;
+                    }
+                    if !scheme && bytes.get(i + 1..i + 3) == Some(b"//") {
+                        scheme = true;
+                    }
+                    gap = 3;
+                }
+                b'?' if scheme => {
+                    features.url = true;
+                    gap = 3;
+                }
+                _ => gap = 3,
+            }
+            previous = byte;
+        }
+        features
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_digits_span_separators() {
+        assert_eq!(Features::of(b"(415) 555-2671").longest_digit_run, 10);
+        assert_eq!(Features::of(b"+44 (0)20 7946 0958").longest_digit_run, 13);
+        assert_eq!(Features::of(b"4111 1111 1111 1111").longest_digit_run, 16);
+        assert_eq!(Features::of(b"a1b2c3").longest_digit_run, 1);
+        let ip = Features::of(b"from 203.0.113.7");
+        assert!(ip.dotted_quad);
+        assert!(!Features::of(b"1.2.3 and 4").dotted_quad);
+        assert!(!Features::of(b"Chrome/120.0.0.0 Safari").dotted_quad);
+        assert!(!Features::of(b"v1.2.3.4").dotted_quad);
+        assert!(Features::of(b"ip=1.2.3.4").dotted_quad);
+        assert!(Features::of(b"fe80::1").double_colon);
+        assert!(Features::of(b"+49 30").plus_digit);
+        assert!(Features::of(b"https://x.io/a?b=c").url);
+        assert!(Features::of(b"iban=LU44 420D").letters_then_digits);
+        assert!(Features::of(b"de89370400").letters_then_digits);
+        assert!(!Features::of(b"a1b2 c3d4").letters_then_digits);
+        assert!(!Features::of(b"what? https://x.io/").url);
+    }
+}
