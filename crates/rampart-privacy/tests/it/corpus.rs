@@ -88,11 +88,12 @@ pub struct LabeledDocument {
     pub text: String,
 }
 
-/// xorshift64*: small, deterministic, good enough to vary formats.
-struct Rng(u64);
+/// xorshift64*: small, deterministic, good enough to vary formats (the machine-data corpus
+/// uses it too).
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         // splitmix64 of the seed, so that nearby seeds give unrelated streams; never zero.
         let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -100,7 +101,7 @@ impl Rng {
         Self((z ^ (z >> 31)) | 1)
     }
 
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -110,44 +111,45 @@ impl Rng {
     }
 
     /// A number in `0..n`.
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         usize::try_from((self.next() >> 11) % (n.max(1) as u64)).unwrap_or(0)
     }
 
     /// A number in `low..=high`.
-    fn range(&mut self, low: u32, high: u32) -> u32 {
+    pub(crate) fn range(&mut self, low: u32, high: u32) -> u32 {
         let span = usize::try_from(high - low + 1).unwrap_or(1);
         low + u32::try_from(self.below(span)).unwrap_or(0)
     }
 
-    fn chance(&mut self, percent: usize) -> bool {
+    pub(crate) fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
 
-    fn string(&mut self, alphabet: &[u8], len: usize) -> String {
+    pub(crate) fn string(&mut self, alphabet: &[u8], len: usize) -> String {
         (0..len).map(|_| char::from(*self.pick(alphabet))).collect()
     }
 
-    fn digits(&mut self, len: usize) -> String {
+    pub(crate) fn digits(&mut self, len: usize) -> String {
         self.string(DIGITS, len)
     }
 
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
+    pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next().to_le_bytes()[0]).collect()
     }
 }
 
-const DIGITS: &[u8] = b"0123456789";
+pub(crate) const DIGITS: &[u8] = b"0123456789";
 const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const LOWER_HEX: &[u8] = b"0123456789abcdef";
-const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+pub(crate) const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+pub(crate) const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+pub(crate) const LOWER_HEX: &[u8] = b"0123456789abcdef";
+pub(crate) const B64URL: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+pub(crate) const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const TOKEN: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~+/-";
 
 // ---------------------------------------------------------------------------------------
@@ -155,7 +157,7 @@ const TOKEN: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 // ---------------------------------------------------------------------------------------
 
 /// The Luhn check digit for `payload` (the number without its last digit).
-fn luhn_check_digit(payload: &str) -> u32 {
+pub(crate) fn luhn_check_digit(payload: &str) -> u32 {
     let mut sum = 0;
     for (i, c) in payload.bytes().rev().enumerate() {
         let mut d = u32::from(c - b'0');
@@ -170,13 +172,13 @@ fn luhn_check_digit(payload: &str) -> u32 {
     (10 - sum % 10) % 10
 }
 
-fn luhn_valid(digits: &str) -> bool {
+pub(crate) fn luhn_valid(digits: &str) -> bool {
     let (payload, check) = digits.split_at(digits.len() - 1);
     luhn_check_digit(payload) == check.parse::<u32>().unwrap_or(99)
 }
 
 /// ISO 7064 mod 97 of an alphanumeric string (letters count as 10..35).
-fn mod97(text: &str) -> u32 {
+pub(crate) fn mod97(text: &str) -> u32 {
     let mut remainder = 0;
     for c in text.chars() {
         let value = c.to_digit(36).unwrap_or(0);
