@@ -8,4 +8,5 @@
 )]
 
 mod corpus;
+mod machine_data;
 mod properties;
