@@ -11,7 +11,7 @@ mod features;
 mod patterns;
 
 use features::Features;
-use patterns::{Check, Gate, PATTERNS, passes, url_params};
+use patterns::{Check, Gate, PATTERNS, is_email, passes, url_params};
 
 /// A raw span found in a text: `(type, start, end)` in bytes.
 pub(crate) type Span = (PiiType, usize, usize);
@@ -84,8 +84,9 @@ impl Detector {
             })
             .collect();
         // The markers are constants; an automaton that cannot be built finds nothing.
+        // Leftmost-first matching lets the automaton use its vectorized literal search.
         let markers = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
             .build(&markers)
             .ok();
         Self {
@@ -124,6 +125,9 @@ impl Detector {
         let bytes = text.as_bytes();
         if is_timestamp(bytes) || is_machine_id(bytes) {
             return Vec::new();
+        }
+        if let Some(span) = whole_value(text) {
+            return vec![span];
         }
         let open = self.open_patterns(bytes);
         if open == 0 {
@@ -174,6 +178,22 @@ impl Detector {
             .map(|(kind, start, end)| (kind, start..end))
             .collect()
     }
+}
+
+/// A whole string that is one address or one email, found without running a pattern: log
+/// fields often hold exactly one value, and this is what the patterns would report for it.
+fn whole_value(text: &str) -> Option<Span> {
+    let bytes = text.as_bytes();
+    if bytes.len() <= 15
+        && bytes.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+        && text.parse::<std::net::Ipv4Addr>().is_ok()
+    {
+        return Some((PiiType::IpAddress, 0, text.len()));
+    }
+    (memchr::memchr(b'@', bytes).is_some()
+        && is_email(text)
+        && passes(Check::Email, text, 0, text.len()))
+    .then_some((PiiType::Email, 0, text.len()))
 }
 
 /// A whole string that is a UUID (`8-4-4-4-12` hex digits), or a hex id of 16 or more digits

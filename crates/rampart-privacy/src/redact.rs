@@ -56,7 +56,9 @@ impl HashKey {
         out.push_str("hmac-sha256:");
         for byte in tag.as_ref().iter().take(8) {
             for nibble in [byte >> 4, byte & 0x0f] {
-                out.push(char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+                out.push(char::from(
+                    HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+                ));
             }
         }
         out
@@ -328,8 +330,8 @@ impl Redactor {
                 }
             }
             Value::String(text) => {
-                // Nothing shorter than an email like a@b.io is personal data.
-                if text.len() < 6 {
+                // Nothing shorter than the loopback address `::1` is personal data.
+                if text.len() < 3 {
                     return;
                 }
                 if let Some(redacted) = self.redact_str(text, Some(path.as_str())) {

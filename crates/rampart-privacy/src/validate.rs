@@ -198,7 +198,9 @@ pub fn iban(candidate: &str) -> bool {
     }
     if !candidate.contains(' ')
         && compact.chars().all(|c| c.is_ascii_hexdigit())
-        && !compact.get(4..).is_some_and(|bban| bban.bytes().all(|b| b.is_ascii_digit()))
+        && !compact
+            .get(4..)
+            .is_some_and(|bban| bban.bytes().all(|b| b.is_ascii_digit()))
     {
         return false;
     }
@@ -241,8 +243,7 @@ pub fn ip_address(candidate: &str) -> bool {
 /// one hex digit (`::` alone is no one's address).
 pub fn ipv6_address(candidate: &str) -> bool {
     let address = candidate.split_once('%').map_or(candidate, |(a, _)| a);
-    address.bytes().any(|b| b.is_ascii_hexdigit())
-        && address.parse::<std::net::Ipv6Addr>().is_ok()
+    address.bytes().any(|b| b.is_ascii_hexdigit()) && address.parse::<std::net::Ipv6Addr>().is_ok()
 }
 
 /// A JWT: three base64url parts whose header decodes to a JSON object naming an `alg`.

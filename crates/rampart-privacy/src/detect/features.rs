@@ -15,6 +15,8 @@ pub(crate) struct Features {
     /// The most digits in one run of digits joined by at most two separators at a time (space,
     /// `-`, `.`, `(`, `)`): `(415) 555-2671` is one run of 10.
     pub longest_digit_run: usize,
+    /// The same without `.` among the separators (cards and SSNs are never written with dots).
+    pub longest_undotted_run: usize,
     /// A run with three dots between digits (`203.0.113.7`), not led by `v`, `.` or `/` (a
     /// version: `v1.2.3.4`, `Chrome/120.0.0.0`).
     pub dotted_quad: bool,
@@ -30,6 +32,7 @@ impl Features {
         let mut features = Self::default();
         let mut run_digits = 0usize;
         let mut run_dots = 0usize;
+        let mut undotted = 0usize;
         // The byte before the current run of digits began.
         let mut run_led_by = 0u8;
         let mut gap = 0usize;
@@ -64,9 +67,14 @@ impl Features {
                         run_dots = 0;
                         run_led_by = previous;
                     }
+                    if gap > 2 || previous == b'.' {
+                        undotted = 0;
+                    }
                     gap = 0;
                     run_digits += 1;
+                    undotted += 1;
                     features.longest_digit_run = features.longest_digit_run.max(run_digits);
+                    features.longest_undotted_run = features.longest_undotted_run.max(undotted);
                     if previous == b'+' {
                         features.plus_digit = true;
                     }
@@ -113,6 +121,8 @@ mod tests {
         assert_eq!(Features::of(b"+44 (0)20 7946 0958").longest_digit_run, 13);
         assert_eq!(Features::of(b"4111 1111 1111 1111").longest_digit_run, 16);
         assert_eq!(Features::of(b"a1b2c3").longest_digit_run, 1);
+        let ip = Features::of(b"203.0.113.17");
+        assert_eq!((ip.longest_digit_run, ip.longest_undotted_run), (9, 3));
         let ip = Features::of(b"from 203.0.113.7");
         assert!(ip.dotted_quad);
         assert!(!Features::of(b"1.2.3 and 4").dotted_quad);

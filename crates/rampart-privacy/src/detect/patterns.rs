@@ -35,13 +35,15 @@ pub(super) enum Gate {
     At,
     /// A run of at least this many digits joined by separators.
     Digits(usize),
+    /// The same, with no dot among the separators.
+    UndottedDigits(usize),
     /// A run of digits with three dots (a dotted quad).
     DottedQuad,
     /// A `::`, or seven colons (an IPv6 address).
     Colons,
     /// A `+` before a digit, and a run of at least eight digits.
     PlusDigits,
-    /// One of these literals (ASCII case-insensitive).
+    /// One of these literals (as written: list each case a text may use).
     Marker(&'static [&'static str]),
     /// `://` and `?`.
     Url,
@@ -54,6 +56,7 @@ impl Gate {
         match self {
             Self::At => features.at,
             Self::Digits(n) => features.longest_digit_run >= n,
+            Self::UndottedDigits(n) => features.longest_undotted_run >= n,
             Self::DottedQuad => features.dotted_quad,
             Self::Colons => features.double_colon || features.colons >= 7,
             Self::PlusDigits => features.plus_digit && features.longest_digit_run >= 8,
@@ -77,13 +80,13 @@ pub(super) const PATTERNS: &[(PiiType, &str, Check, Gate)] = &[
         PiiType::CreditCard,
         r"(?-u:\b)[0-9](?:[ -]?[0-9]){12,18}(?-u:\b)",
         Check::Card,
-        Gate::Digits(13),
+        Gate::UndottedDigits(13),
     ),
     (
         PiiType::UsSsn,
         r"(?-u:\b)[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}(?-u:\b)",
         Check::Ssn,
-        Gate::Digits(9),
+        Gate::UndottedDigits(9),
     ),
     (
         PiiType::Iban,
@@ -169,7 +172,7 @@ pub(super) const PATTERNS: &[(PiiType, &str, Check, Gate)] = &[
         PiiType::Secret,
         r"(?i)(?-u:\b)bearer[\t\n\x0B\x0C\r ]+([A-Za-z0-9._~+/-]{20,}=*)",
         Check::Group1,
-        Gate::Marker(&["bearer"]),
+        Gate::Marker(&["bearer", "Bearer", "BEARER"]),
     ),
     (
         PiiType::SensitiveKey,
@@ -318,8 +321,10 @@ fn percent_decoded(value: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A whole value that is one email address (`local@domain.tld`).
-fn is_email(value: &str) -> bool {
+/// A whole value that is one email address (`local@domain.tld`), by the rules of the email
+/// pattern: a local part of 1 to 64 characters that starts with a letter or digit, labels of
+/// letters, digits and inner dashes, and a top-level domain of 2 to 24 letters.
+pub(super) fn is_email(value: &str) -> bool {
     let Some((local, domain)) = value.split_once('@') else {
         return false;
     };
@@ -331,16 +336,16 @@ fn is_email(value: &str) -> bool {
             && !label.ends_with('-')
     };
     let labels: Vec<&str> = domain.split('.').collect();
-    !local.is_empty()
+    local.starts_with(|c: char| c.is_ascii_alphanumeric())
         && local.len() <= 64
         && local
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
         && labels.len() >= 2
         && labels.iter().all(|l| label_ok(l))
-        && labels
-            .last()
-            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+        && labels.last().is_some_and(|tld| {
+            (2..=24).contains(&tld.len()) && tld.chars().all(|c| c.is_ascii_alphabetic())
+        })
 }
 
 #[cfg(test)]
@@ -365,6 +370,8 @@ mod tests {
         assert!(is_email("jane.doe@example.co.uk"));
         assert!(!is_email("jane@localhost"));
         assert!(!is_email("@example.com"));
+        assert!(!is_email(".jane@example.com"));
+        assert!(!is_email("jane@example.c0m"));
         let mut spans = Vec::new();
         url_params(
             "https://x.io/reset?email=jane%40example.com&next=/home&token=abc",
