@@ -17,7 +17,7 @@ fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); build: $bin"
-"$bin" init --data-dir "$dir/data" >/dev/null
+"$bin" init --data-dir "$dir/data" >/dev/null 2>&1
 python3 - "$dir" "$mib" <<'PY'
 import json, random, sys
 d, mib = sys.argv[1], int(sys.argv[2])

@@ -15,14 +15,17 @@ pub(crate) struct Features {
     /// The most digits in one run of digits joined by at most two separators at a time (space,
     /// `-`, `.`, `(`, `)`): `(415) 555-2671` is one run of 10.
     pub longest_digit_run: usize,
-    /// The same without `.` among the separators (cards and SSNs are never written with dots).
-    pub longest_undotted_run: usize,
+    /// The most digits in one run joined only by single spaces or dashes, as cards and SSNs
+    /// are written.
+    pub longest_grouped_run: usize,
+    /// Groups of 3, 2 and 4 digits joined by single spaces or dashes (an SSN's shape).
+    pub ssn_shape: bool,
     /// A run with three dots between digits (`203.0.113.7`), not led by `v`, `.` or `/` (a
     /// version: `v1.2.3.4`, `Chrome/120.0.0.0`).
     pub dotted_quad: bool,
     /// `://` followed later by `?`.
     pub url: bool,
-    /// Two letters and two digits in a row (an IBAN's country and check digits).
+    /// Two letters that start a token, then two digits (an IBAN's country and check digits).
     pub letters_then_digits: bool,
 }
 
@@ -32,19 +35,22 @@ impl Features {
         let mut features = Self::default();
         let mut run_digits = 0usize;
         let mut run_dots = 0usize;
-        let mut undotted = 0usize;
+        let mut grouped = 0usize;
+        // Digits in the current group of a grouped run, and in the two groups before it.
+        let (mut group, mut group_1, mut group_2) = (0usize, 0usize, 0usize);
         // The byte before the current run of digits began.
         let mut run_led_by = 0u8;
         let mut gap = 0usize;
         let mut previous = 0u8;
-        // Letters, then digits, in a row just before the current byte.
-        let (mut letters, mut digits) = (0usize, 0usize);
+        // Letters that start a token, then digits, in a row just before the current byte (a
+        // letter after a digit makes `letters` negative until the token ends).
+        let (mut letters, mut digits) = (0isize, 0usize);
         let mut scheme = false;
         for (i, &byte) in bytes.iter().enumerate() {
             // Letters are most of a log's bytes: they only end a run of digits.
             if byte.is_ascii_alphabetic() {
                 if digits > 0 {
-                    (letters, digits) = (1, 0);
+                    (letters, digits) = (isize::MIN / 2, 0);
                 } else {
                     letters += 1;
                 }
@@ -67,14 +73,20 @@ impl Features {
                         run_dots = 0;
                         run_led_by = previous;
                     }
-                    if gap > 2 || previous == b'.' {
-                        undotted = 0;
+                    if gap == 1 && matches!(previous, b' ' | b'-') && grouped > 0 {
+                        (group_2, group_1, group) = (group_1, group, 0);
+                    } else if gap != 0 {
+                        (grouped, group, group_1, group_2) = (0, 0, 0, 0);
+                    }
+                    group += 1;
+                    if group == 4 && group_1 == 2 && group_2 == 3 {
+                        features.ssn_shape = true;
                     }
                     gap = 0;
                     run_digits += 1;
-                    undotted += 1;
+                    grouped += 1;
                     features.longest_digit_run = features.longest_digit_run.max(run_digits);
-                    features.longest_undotted_run = features.longest_undotted_run.max(undotted);
+                    features.longest_grouped_run = features.longest_grouped_run.max(grouped);
                     if previous == b'+' {
                         features.plus_digit = true;
                     }
@@ -122,7 +134,14 @@ mod tests {
         assert_eq!(Features::of(b"4111 1111 1111 1111").longest_digit_run, 16);
         assert_eq!(Features::of(b"a1b2c3").longest_digit_run, 1);
         let ip = Features::of(b"203.0.113.17");
-        assert_eq!((ip.longest_digit_run, ip.longest_undotted_run), (9, 3));
+        assert_eq!((ip.longest_digit_run, ip.longest_grouped_run), (9, 3));
+        let phone = Features::of(b"+44 (0)20 7946 0958");
+        assert_eq!(phone.longest_grouped_run, 10);
+        assert_eq!(Features::of(b"4111-1111-1111-1111").longest_grouped_run, 16);
+        assert!(Features::of(b"ssn 123-45-6789").ssn_shape);
+        assert!(Features::of(b"ssn 123 45 6789").ssn_shape);
+        assert!(!Features::of(b"+44 (0)20 7946 0958").ssn_shape);
+        assert!(!Features::of(b"4111 1111 1111 1111").ssn_shape);
         let ip = Features::of(b"from 203.0.113.7");
         assert!(ip.dotted_quad);
         assert!(!Features::of(b"1.2.3 and 4").dotted_quad);
@@ -135,6 +154,8 @@ mod tests {
         assert!(Features::of(b"iban=LU44 420D").letters_then_digits);
         assert!(Features::of(b"de89370400").letters_then_digits);
         assert!(!Features::of(b"a1b2 c3d4").letters_then_digits);
+        assert!(!Features::of(b"b64bbea42c13").letters_then_digits);
+        assert!(!Features::of(b"ORD-2026-000123").letters_then_digits);
         assert!(!Features::of(b"what? https://x.io/").url);
     }
 }

@@ -35,8 +35,10 @@ pub(super) enum Gate {
     At,
     /// A run of at least this many digits joined by separators.
     Digits(usize),
-    /// The same, with no dot among the separators.
-    UndottedDigits(usize),
+    /// A run of at least this many digits joined only by single spaces or dashes.
+    GroupedDigits(usize),
+    /// Groups of 3, 2 and 4 digits joined by single spaces or dashes.
+    SsnShape,
     /// A run of digits with three dots (a dotted quad).
     DottedQuad,
     /// A `::`, or seven colons (an IPv6 address).
@@ -47,7 +49,7 @@ pub(super) enum Gate {
     Marker(&'static [&'static str]),
     /// `://` and `?`.
     Url,
-    /// Two letters and two digits in a row.
+    /// Two letters that start a token, then two digits.
     LettersThenDigits,
 }
 
@@ -56,7 +58,8 @@ impl Gate {
         match self {
             Self::At => features.at,
             Self::Digits(n) => features.longest_digit_run >= n,
-            Self::UndottedDigits(n) => features.longest_undotted_run >= n,
+            Self::GroupedDigits(n) => features.longest_grouped_run >= n,
+            Self::SsnShape => features.ssn_shape,
             Self::DottedQuad => features.dotted_quad,
             Self::Colons => features.double_colon || features.colons >= 7,
             Self::PlusDigits => features.plus_digit && features.longest_digit_run >= 8,
@@ -80,13 +83,13 @@ pub(super) const PATTERNS: &[(PiiType, &str, Check, Gate)] = &[
         PiiType::CreditCard,
         r"(?-u:\b)[0-9](?:[ -]?[0-9]){12,18}(?-u:\b)",
         Check::Card,
-        Gate::UndottedDigits(13),
+        Gate::GroupedDigits(13),
     ),
     (
         PiiType::UsSsn,
         r"(?-u:\b)[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}(?-u:\b)",
         Check::Ssn,
-        Gate::UndottedDigits(9),
+        Gate::SsnShape,
     ),
     (
         PiiType::Iban,
