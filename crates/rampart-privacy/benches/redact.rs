@@ -99,7 +99,7 @@ pub fn dense_corpus(lines: usize) -> Vec<u8> {
             c & 0xffff_ffff_ffff,
             (b >> 40) % 256,
             (c >> 48) % 256,
-            agents[(c % 4) as usize],
+            agents.get((c % 4) as usize).copied().unwrap_or_default(),
             c % 1_000_000,
             a % 100,
             b % 1000,

@@ -259,11 +259,9 @@ pub(super) fn passes(check: Check, text: &str, start: usize, end: usize) -> bool
             let joined = |c: Option<char>| {
                 c.is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':'))
             };
-            !joined(left)
-                && left != Some('.')
-                && !joined(right)
-                && !(right == Some('.') && right2.is_some_and(|c| c.is_ascii_alphanumeric()))
-                && validate::ipv6_address(candidate)
+            let dotted_on = right == Some('.') && right2.is_some_and(|c| c.is_ascii_alphanumeric());
+            let part_of_token = joined(left) || left == Some('.') || joined(right) || dotted_on;
+            !part_of_token && validate::ipv6_address(candidate)
         }
         Check::Phone => {
             // A `+` inside a token (base64, `a+b`) does not start a phone number.
