@@ -216,7 +216,7 @@ impl Redactor {
     /// fail fall back to `redact`, so a value is never left in clear by an error.
     fn replacement(&self, kind: PiiType, value: &str) -> (Option<String>, &'static str) {
         let action = self.policy.action(kind);
-        let redacted = || format!("[REDACTED:{}]", kind.as_str().to_ascii_uppercase());
+        let redacted = || kind.redacted_label().to_owned();
         let protected = match (action, &self.protector) {
             (Action::Encrypt { key }, Some(p)) => Some(p.0.encrypt(key, value)),
             (Action::Tokenize, Some(p)) => Some(p.0.tokenize(value)),
@@ -234,7 +234,7 @@ impl Redactor {
 
     fn simple_replacement(&self, kind: PiiType, value: &str) -> Option<String> {
         match self.policy.action(kind) {
-            Action::Redact => Some(format!("[REDACTED:{}]", kind.as_str().to_ascii_uppercase())),
+            Action::Redact => Some(kind.redacted_label().to_owned()),
             Action::Hash => Some(self.key.tag(value.as_bytes())),
             Action::Mask => {
                 let count = value.chars().count();

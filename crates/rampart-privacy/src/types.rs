@@ -53,6 +53,20 @@ impl PiiType {
         }
     }
 
+    /// The text that replaces a value of this type under the `redact` action.
+    pub fn redacted_label(self) -> &'static str {
+        match self {
+            Self::Email => "[REDACTED:EMAIL]",
+            Self::CreditCard => "[REDACTED:CREDIT_CARD]",
+            Self::UsSsn => "[REDACTED:US_SSN]",
+            Self::Phone => "[REDACTED:PHONE]",
+            Self::IpAddress => "[REDACTED:IP_ADDRESS]",
+            Self::Iban => "[REDACTED:IBAN]",
+            Self::Secret => "[REDACTED:SECRET]",
+            Self::SensitiveKey => "[REDACTED:SENSITIVE_KEY]",
+        }
+    }
+
     /// The type for a wire name.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == name)
@@ -95,4 +109,19 @@ pub struct Finding {
     pub start: usize,
     /// Byte offset one past the end.
     pub end: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacted_labels_name_their_type() {
+        for kind in PiiType::ALL {
+            assert_eq!(
+                kind.redacted_label(),
+                format!("[REDACTED:{}]", kind.as_str().to_ascii_uppercase())
+            );
+        }
+    }
 }

@@ -27,6 +27,13 @@ pub(crate) struct Features {
     pub url: bool,
     /// Two letters that start a token, then two digits (an IBAN's country and check digits).
     pub letters_then_digits: bool,
+    /// Where the first run of at least 8 digits begins: no phone number starts before it
+    /// (but for its `+` or `(`).
+    pub long_run_from: Option<usize>,
+    /// Where the first grouped run of at least 9 digits begins: no card or SSN starts before.
+    pub grouped_run_from: Option<usize>,
+    /// Where the first dotted quad's run begins.
+    pub dotted_quad_from: Option<usize>,
 }
 
 impl Features {
@@ -34,12 +41,13 @@ impl Features {
     pub(crate) fn of(bytes: &[u8]) -> Self {
         let mut features = Self::default();
         let mut run_digits = 0usize;
-        let mut run_dots = 0usize;
+        // Dots in the current sequence of digits and single dots, who led it, where it began.
+        let (mut quad_dots, mut quad_led_by, mut quad_start) = (0usize, 0u8, 0usize);
         let mut grouped = 0usize;
         // Digits in the current group of a grouped run, and in the two groups before it.
         let (mut group, mut group_1, mut group_2) = (0usize, 0usize, 0usize);
-        // The byte before the current run of digits began.
-        let mut run_led_by = 0u8;
+        // Where the current run of digits began, and the current grouped run.
+        let (mut run_start, mut grouped_start) = (0usize, 0usize);
         let mut gap = 0usize;
         let mut previous = 0u8;
         // Letters that start a token, then digits, in a row just before the current byte (a
@@ -70,13 +78,16 @@ impl Features {
                 b'0'..=b'9' => {
                     if gap > 2 || run_digits == 0 {
                         run_digits = 0;
-                        run_dots = 0;
-                        run_led_by = previous;
+                        run_start = i;
+                    }
+                    if !(gap == 0 || (gap == 1 && previous == b'.')) {
+                        (quad_dots, quad_led_by, quad_start) = (0, previous, i);
                     }
                     if gap == 1 && matches!(previous, b' ' | b'-') && grouped > 0 {
                         (group_2, group_1, group) = (group_1, group, 0);
-                    } else if gap != 0 {
+                    } else if gap != 0 || grouped == 0 {
                         (grouped, group, group_1, group_2) = (0, 0, 0, 0);
+                        grouped_start = i;
                     }
                     group += 1;
                     if group == 4 && group_1 == 2 && group_2 == 3 {
@@ -87,20 +98,30 @@ impl Features {
                     grouped += 1;
                     features.longest_digit_run = features.longest_digit_run.max(run_digits);
                     features.longest_grouped_run = features.longest_grouped_run.max(grouped);
+                    if run_digits == 8 && features.long_run_from.is_none() {
+                        features.long_run_from = Some(run_start);
+                    }
+                    if grouped == 9 && features.grouped_run_from.is_none() {
+                        features.grouped_run_from = Some(grouped_start);
+                    }
                     if previous == b'+' {
                         features.plus_digit = true;
                     }
                 }
                 b' ' | b'-' | b'.' | b'(' | b')' => {
                     if byte == b'.' && gap == 0 && run_digits > 0 {
-                        run_dots += 1;
-                        if run_dots >= 3 && !matches!(run_led_by, b'v' | b'V' | b'.' | b'/') {
+                        quad_dots += 1;
+                        if quad_dots >= 3 && !matches!(quad_led_by, b'v' | b'V' | b'.' | b'/') {
                             features.dotted_quad = true;
+                            features.dotted_quad_from.get_or_insert(quad_start);
                         }
                     }
                     gap += 1;
                 }
-                b'@' => features.at = true,
+                b'@' => {
+                    features.at = true;
+                    gap = 3;
+                }
                 b':' => {
                     features.colons += 1;
                     if previous == b':' {
@@ -144,10 +165,16 @@ mod tests {
         assert!(!Features::of(b"4111 1111 1111 1111").ssn_shape);
         let ip = Features::of(b"from 203.0.113.7");
         assert!(ip.dotted_quad);
+        assert_eq!(ip.dotted_quad_from, Some(5));
+        let text = Features::of(b"id 12 then (415) 555-2671 and 123-45-6789");
+        assert_eq!(text.long_run_from, Some(12));
+        assert_eq!(text.grouped_run_from, Some(30));
         assert!(!Features::of(b"1.2.3 and 4").dotted_quad);
         assert!(!Features::of(b"Chrome/120.0.0.0 Safari").dotted_quad);
         assert!(!Features::of(b"v1.2.3.4").dotted_quad);
         assert!(Features::of(b"ip=1.2.3.4").dotted_quad);
+        assert!(Features::of(b".0(203.0.113.7").dotted_quad);
+        assert!(Features::of(b"0@123-45-6789").ssn_shape);
         assert!(Features::of(b"fe80::1").double_colon);
         assert!(Features::of(b"+49 30").plus_digit);
         assert!(Features::of(b"https://x.io/a?b=c").url);

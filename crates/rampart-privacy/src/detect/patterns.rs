@@ -54,6 +54,19 @@ pub(super) enum Gate {
 }
 
 impl Gate {
+    /// Where in the text a match of an open gate's pattern can begin, at the earliest.
+    pub(super) fn from(self, features: &Features) -> usize {
+        match self {
+            // A phone may begin with `+` or `(` just before its first digit.
+            Self::Digits(_) | Self::PlusDigits => {
+                features.long_run_from.map_or(0, |at| at.saturating_sub(1))
+            }
+            Self::GroupedDigits(_) | Self::SsnShape => features.grouped_run_from.unwrap_or(0),
+            Self::DottedQuad => features.dotted_quad_from.unwrap_or(0),
+            Self::At | Self::Colons | Self::Marker(_) | Self::Url | Self::LettersThenDigits => 0,
+        }
+    }
+
     pub(super) fn open(self, features: &Features) -> bool {
         match self {
             Self::At => features.at,
