@@ -9,6 +9,8 @@
 
 mod document;
 #[cfg(test)]
+mod matching_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;

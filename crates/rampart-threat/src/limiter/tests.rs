@@ -37,7 +37,12 @@ fn burst_then_the_sustained_rate() {
     assert_eq!(refused.reset_after, Duration::from_secs(3));
     assert_eq!(refused.limit, 60);
     // Just before the next second: still refused, 1 ms to wait.
-    assert_eq!(limiter.check(rule, &k, t0 + Duration::from_secs(1) - MS).retry_after, MS);
+    assert_eq!(
+        limiter
+            .check(rule, &k, t0 + Duration::from_secs(1) - MS)
+            .retry_after,
+        MS
+    );
     let next = limiter.check(rule, &k, t0 + Duration::from_secs(1));
     assert!(next.allowed);
     assert_eq!(next.remaining, 0);
@@ -87,8 +92,16 @@ fn the_emission_interval_rounds_up() {
     let limiter = Limiter::default();
     let k = key("192.0.2.1");
     assert!(limiter.check(rule, &k, Duration::ZERO).allowed);
-    assert!(!limiter.check(rule, &k, Duration::from_nanos(333_333_333)).allowed);
-    assert!(limiter.check(rule, &k, Duration::from_nanos(333_333_334)).allowed);
+    assert!(
+        !limiter
+            .check(rule, &k, Duration::from_nanos(333_333_333))
+            .allowed
+    );
+    assert!(
+        limiter
+            .check(rule, &k, Duration::from_nanos(333_333_334))
+            .allowed
+    );
 }
 
 #[test]
@@ -111,7 +124,15 @@ fn memory_stays_bounded_under_a_flood_of_keys() {
     let limiter = Limiter::new(160);
     for i in 0..5_000u32 {
         let address = IpAddr::from(i.to_be_bytes());
-        assert!(limiter.check(rule, &BucketKey::for_address(address), Duration::from_millis(u64::from(i))).allowed);
+        assert!(
+            limiter
+                .check(
+                    rule,
+                    &BucketKey::for_address(address),
+                    Duration::from_millis(u64::from(i))
+                )
+                .allowed
+        );
         assert!(limiter.len() <= 160, "{} buckets", limiter.len());
     }
 }

@@ -1,9 +1,7 @@
-use std::net::IpAddr;
-
 use super::*;
 use crate::error::{FieldError, Invalid};
 
-fn facts<'a>(method: &'a str, path: &'a str) -> RequestFacts<'a> {
+pub(super) fn facts<'a>(method: &'a str, path: &'a str) -> RequestFacts<'a> {
     RequestFacts {
         method,
         path,
@@ -16,7 +14,9 @@ fn facts<'a>(method: &'a str, path: &'a str) -> RequestFacts<'a> {
 }
 
 fn rule_json(fields: &str) -> String {
-    format!(r#"{{"rules": [{{"name": "r", "key": "ip", "match": ["*"], "limit": 10, "window_seconds": 60{fields}}}]}}"#)
+    format!(
+        r#"{{"rules": [{{"name": "r", "key": "ip", "match": ["*"], "limit": 10, "window_seconds": 60{fields}}}]}}"#
+    )
 }
 
 /// The one field error of a set whose only rule has `fields` added or overridden.
@@ -30,7 +30,7 @@ fn error_of(text: &str) -> FieldError {
     }
 }
 
-fn with_rule(rule: &str) -> String {
+pub(super) fn with_rule(rule: &str) -> String {
     format!(r#"{{"rules": [{rule}]}}"#)
 }
 
@@ -51,7 +51,10 @@ fn the_api_example_reads() {
     assert_eq!(rule.matchers().len(), 4);
     assert_eq!(
         rule.matchers()[3],
-        Matcher::Route { method: "POST".into(), prefix: "/v1/redact".into() }
+        Matcher::Route {
+            method: "POST".into(),
+            prefix: "/v1/redact".into()
+        }
     );
 }
 
@@ -82,82 +85,186 @@ fn a_set_survives_its_document() {
         r#"{"name": "a", "key": "credential", "match": ["GET /v1/keys/", "PUT /"], "limit": 5, "window_seconds": 1, "burst": 2, "applies_to": "authenticated"}"#,
     ))
     .unwrap();
-    assert_eq!(set.to_document().rules[0].matches, ["GET /v1/keys", "PUT /"]);
+    assert_eq!(
+        set.to_document().rules[0].matches,
+        ["GET /v1/keys", "PUT /"]
+    );
     assert_eq!(RuleSet::parse_json(&set.to_json()).unwrap(), set);
-    assert_eq!(RuleSet::from_document(&RuleSet::defaults().to_document()).unwrap(), RuleSet::defaults());
+    assert_eq!(
+        RuleSet::from_document(&RuleSet::defaults().to_document()).unwrap(),
+        RuleSet::defaults()
+    );
 }
 
 #[test]
 fn defaults_limit_unauthenticated_requests_per_address() {
     let set = RuleSet::defaults();
     let rule = set.rule("unauthenticated-per-address").unwrap();
-    assert_eq!((rule.limit(), rule.window_seconds(), rule.burst()), (100, 60, Some(20)));
+    assert_eq!(
+        (rule.limit(), rule.window_seconds(), rule.burst()),
+        (100, 60, Some(20))
+    );
     assert_eq!(rule.key(), RuleKey::Ip);
     assert_eq!(rule.applies_to(), AppliesTo::Unauthenticated);
     let anonymous = facts("GET", "/v1/health");
     assert_eq!(set.matching(&anonymous).count(), 1);
-    let known = RequestFacts { authenticated: true, principal: Some("p"), ..anonymous };
-    assert_eq!(set.matching(&known).count(), 0, "none on authenticated traffic");
+    let known = RequestFacts {
+        authenticated: true,
+        principal: Some("p"),
+        ..anonymous
+    };
+    assert_eq!(
+        set.matching(&known).count(),
+        0,
+        "none on authenticated traffic"
+    );
 }
 
 #[test]
 fn each_bad_field_is_named() {
     let cases: &[(&str, &str, &str)] = &[
-        (r#", "limit": 0"#, "rules[0].limit", "must be 1..=1000000000"),
-        (r#", "limit": -1"#, "rules[0].limit", "must be 1..=1000000000"),
-        (r#", "limit": 1000000001"#, "rules[0].limit", "must be 1..=1000000000"),
-        (r#", "window_seconds": 0"#, "rules[0].window_seconds", "must be 1..=86400"),
-        (r#", "window_seconds": 86401"#, "rules[0].window_seconds", "must be 1..=86400"),
+        (
+            r#", "limit": 0"#,
+            "rules[0].limit",
+            "must be 1..=1000000000",
+        ),
+        (
+            r#", "limit": -1"#,
+            "rules[0].limit",
+            "must be 1..=1000000000",
+        ),
+        (
+            r#", "limit": 1000000001"#,
+            "rules[0].limit",
+            "must be 1..=1000000000",
+        ),
+        (
+            r#", "window_seconds": 0"#,
+            "rules[0].window_seconds",
+            "must be 1..=86400",
+        ),
+        (
+            r#", "window_seconds": 86401"#,
+            "rules[0].window_seconds",
+            "must be 1..=86400",
+        ),
         (r#", "burst": 0"#, "rules[0].burst", "must be 1..=1000000"),
         (r#", "burst": -5"#, "rules[0].burst", "must be 1..=1000000"),
-        (r#", "burst": 2, "shared": true"#, "rules[0].burst", "a shared rule counts a fixed window and has no burst"),
+        (
+            r#", "burst": 2, "shared": true"#,
+            "rules[0].burst",
+            "a shared rule counts a fixed window and has no burst",
+        ),
     ];
     for (fields, path, message) in cases {
         let mut rule = serde_json::json!({"name": "r", "key": "ip", "match": ["*"], "limit": 10, "window_seconds": 60});
-        let extra: serde_json::Value = serde_json::from_str(&format!("{{{}}}", &fields[1..])).unwrap();
+        let extra: serde_json::Value =
+            serde_json::from_str(&format!("{{{}}}", &fields[1..])).unwrap();
         for (k, v) in extra.as_object().unwrap() {
             rule[k] = v.clone();
         }
         let error = error_of(&with_rule(&rule.to_string()));
-        assert_eq!((error.path.as_str(), error.message.as_str()), (*path, *message), "{fields}");
+        assert_eq!(
+            (error.path.as_str(), error.message.as_str()),
+            (*path, *message),
+            "{fields}"
+        );
     }
 }
 
 #[test]
 fn bad_names_and_duplicates() {
-    let error = error_of(&with_rule(r#"{"name": "", "key": "ip", "match": ["*"], "limit": 1, "window_seconds": 1}"#));
+    let error = error_of(&with_rule(
+        r#"{"name": "", "key": "ip", "match": ["*"], "limit": 1, "window_seconds": 1}"#,
+    ));
     assert_eq!(error.path, "rules[0].name");
-    let error = error_of(&with_rule(r#"{"name": "a b", "key": "ip", "match": ["*"], "limit": 1, "window_seconds": 1}"#));
-    assert_eq!(error.to_string(), "rules[0].name: must be 1 to 64 of A-Z a-z 0-9 . _ -");
+    let error = error_of(&with_rule(
+        r#"{"name": "a b", "key": "ip", "match": ["*"], "limit": 1, "window_seconds": 1}"#,
+    ));
+    assert_eq!(
+        error.to_string(),
+        "rules[0].name: must be 1 to 64 of A-Z a-z 0-9 . _ -"
+    );
     let long = "x".repeat(65);
-    let error = error_of(&with_rule(&format!(r#"{{"name": "{long}", "key": "ip", "match": ["*"], "limit": 1, "window_seconds": 1}}"#)));
+    let error = error_of(&with_rule(&format!(
+        r#"{{"name": "{long}", "key": "ip", "match": ["*"], "limit": 1, "window_seconds": 1}}"#
+    )));
     assert_eq!(error.path, "rules[0].name");
     let one = r#"{"name": "a", "key": "ip", "match": ["*"], "limit": 1, "window_seconds": 1}"#;
     let error = error_of(&format!(r#"{{"rules": [{one}, {one}]}}"#));
-    assert_eq!(error.to_string(), "rules[1].name: duplicate of rules[0].name");
+    assert_eq!(
+        error.to_string(),
+        "rules[1].name: duplicate of rules[0].name"
+    );
 }
 
 #[test]
 fn bad_match_entries() {
     let rule = |entries: &str| {
-        with_rule(&format!(r#"{{"name": "r", "key": "ip", "match": {entries}, "limit": 1, "window_seconds": 1}}"#))
+        with_rule(&format!(
+            r#"{{"name": "r", "key": "ip", "match": {entries}, "limit": 1, "window_seconds": 1}}"#
+        ))
     };
     let cases: &[(&str, &str, &str)] = &[
         ("[]", "rules[0].match", "must not be empty"),
-        (r#"["*", "keys:decrypt"]"#, "rules[0].match[0]", "\"*\" must be the only entry"),
-        (r#"["keys:decrypt", "keys:decrypt"]"#, "rules[0].match[1]", "duplicate of match[0]"),
-        (r#"["GET /v1/keys", "GET /v1/keys/"]"#, "rules[0].match[1]", "duplicate of match[0]"),
-        (r#"["FETCH /v1/keys"]"#, "rules[0].match[0]", "not an HTTP method (one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)"),
-        (r#"["get /v1/keys"]"#, "rules[0].match[0]", "not an HTTP method (one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)"),
-        (r#"["GET v1/keys"]"#, "rules[0].match[0]", "the path must start with / and be at most 256 characters without spaces, ? or #"),
-        (r#"["GET /v1/keys?x=1"]"#, "rules[0].match[0]", "the path must start with / and be at most 256 characters without spaces, ? or #"),
-        (r#"["GET /a b"]"#, "rules[0].match[0]", "the path must start with / and be at most 256 characters without spaces, ? or #"),
-        (r#"["keys"]"#, "rules[0].match[0]", "not \"*\", a permission (resource:action) or \"METHOD /path\""),
-        (r#"["keys:*"]"#, "rules[0].match[0]", "not \"*\", a permission (resource:action) or \"METHOD /path\""),
+        (
+            r#"["*", "keys:decrypt"]"#,
+            "rules[0].match[0]",
+            "\"*\" must be the only entry",
+        ),
+        (
+            r#"["keys:decrypt", "keys:decrypt"]"#,
+            "rules[0].match[1]",
+            "duplicate of match[0]",
+        ),
+        (
+            r#"["GET /v1/keys", "GET /v1/keys/"]"#,
+            "rules[0].match[1]",
+            "duplicate of match[0]",
+        ),
+        (
+            r#"["FETCH /v1/keys"]"#,
+            "rules[0].match[0]",
+            "not an HTTP method (one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)",
+        ),
+        (
+            r#"["get /v1/keys"]"#,
+            "rules[0].match[0]",
+            "not an HTTP method (one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)",
+        ),
+        (
+            r#"["GET v1/keys"]"#,
+            "rules[0].match[0]",
+            "the path must start with / and be at most 256 characters without spaces, ? or #",
+        ),
+        (
+            r#"["GET /v1/keys?x=1"]"#,
+            "rules[0].match[0]",
+            "the path must start with / and be at most 256 characters without spaces, ? or #",
+        ),
+        (
+            r#"["GET /a b"]"#,
+            "rules[0].match[0]",
+            "the path must start with / and be at most 256 characters without spaces, ? or #",
+        ),
+        (
+            r#"["keys"]"#,
+            "rules[0].match[0]",
+            "not \"*\", a permission (resource:action) or \"METHOD /path\"",
+        ),
+        (
+            r#"["keys:*"]"#,
+            "rules[0].match[0]",
+            "not \"*\", a permission (resource:action) or \"METHOD /path\"",
+        ),
     ];
     for (entries, path, message) in cases {
         let error = error_of(&rule(entries));
-        assert_eq!((error.path.as_str(), error.message.as_str()), (*path, *message), "{entries}");
+        assert_eq!(
+            (error.path.as_str(), error.message.as_str()),
+            (*path, *message),
+            "{entries}"
+        );
     }
     let many: Vec<String> = (0..65).map(|i| format!("\"r:a{i}\"")).collect();
     let error = error_of(&rule(&format!("[{}]", many.join(","))));
@@ -180,9 +287,18 @@ fn every_error_is_listed_in_order() {
         {"name": "ok", "key": "ip", "match": ["*"], "limit": 1, "window_seconds": 1},
         {"name": "bad", "key": "ip", "match": [], "limit": 0, "window_seconds": 0}
     ]}"#;
-    let Err(Invalid::Fields(errors)) = RuleSet::parse_json(text) else { panic!("refused") };
+    let Err(Invalid::Fields(errors)) = RuleSet::parse_json(text) else {
+        panic!("refused")
+    };
     let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
-    assert_eq!(paths, ["rules[1].match", "rules[1].limit", "rules[1].window_seconds"]);
+    assert_eq!(
+        paths,
+        [
+            "rules[1].match",
+            "rules[1].limit",
+            "rules[1].window_seconds"
+        ]
+    );
 }
 
 #[test]
@@ -197,79 +313,31 @@ fn too_many_rules() {
 #[test]
 fn unreadable_documents_say_where() {
     let unknown = RuleSet::parse_json(&rule_json(r#", "burts": 3"#)).unwrap_err();
-    let Invalid::Unreadable { path, message } = &unknown else { panic!("{unknown:?}") };
+    let Invalid::Unreadable { path, message } = &unknown else {
+        panic!("{unknown:?}")
+    };
     assert_eq!(path, "rules[0].burts");
     assert!(message.contains("unknown field `burts`"), "{message}");
-    let key = RuleSet::parse_json(&with_rule(r#"{"name": "r", "key": "address", "match": ["*"], "limit": 1, "window_seconds": 1}"#)).unwrap_err();
-    assert!(matches!(&key, Invalid::Unreadable { path, .. } if path == "rules[0].key"), "{key:?}");
-    let applies = RuleSet::parse_yaml("rules:\n  - {name: r, key: ip, match: ['*'], limit: 1, window_seconds: 1, applies_to: everyone}\n").unwrap_err();
-    assert!(matches!(&applies, Invalid::Unreadable { path, .. } if path == "rules[0].applies_to"), "{applies:?}");
-    assert!(matches!(RuleSet::parse_json("{\"rules\": []} x"), Err(Invalid::Unreadable { .. })));
-    assert!(matches!(RuleSet::parse_json("{}"), Err(Invalid::Unreadable { .. })));
-    assert!(RuleSet::parse_json(r#"{"rules": []}"#).unwrap().is_empty());
-}
-
-fn set(rules: &str) -> RuleSet {
-    RuleSet::parse_json(&format!(r#"{{"rules": [{rules}]}}"#)).unwrap()
-}
-
-#[test]
-fn permission_entries_match_the_route_permission() {
-    let set = set(r#"{"name": "d", "key": "ip", "match": ["keys:decrypt"], "limit": 1, "window_seconds": 1}"#);
-    let decrypt = RequestFacts { permission: Some("keys:decrypt"), ..facts("POST", "/v1/keys/k/decrypt") };
-    let encrypt = RequestFacts { permission: Some("keys:encrypt"), ..facts("POST", "/v1/keys/k/encrypt") };
-    assert_eq!(set.matching(&decrypt).count(), 1);
-    assert_eq!(set.matching(&encrypt).count(), 0);
-    assert_eq!(set.matching(&facts("POST", "/v1/keys/k/decrypt")).count(), 0, "no permission");
-}
-
-#[test]
-fn route_entries_match_at_a_segment_boundary() {
-    let set = set(r#"{"name": "k", "key": "ip", "match": ["GET /v1/keys"], "limit": 1, "window_seconds": 1}"#);
-    assert_eq!(set.matching(&facts("GET", "/v1/keys")).count(), 1);
-    assert_eq!(set.matching(&facts("GET", "/v1/keys/x")).count(), 1);
-    assert_eq!(set.matching(&facts("GET", "/v1/keys/")).count(), 1);
-    assert_eq!(set.matching(&facts("GET", "/v1/keysx")).count(), 0);
-    assert_eq!(set.matching(&facts("GET", "/v1/key")).count(), 0);
-    assert_eq!(set.matching(&facts("POST", "/v1/keys")).count(), 0);
-    let root = RuleSet::parse_json(&with_rule(r#"{"name": "k", "key": "ip", "match": ["POST /"], "limit": 1, "window_seconds": 1}"#)).unwrap();
-    assert_eq!(root.matching(&facts("POST", "/anything")).count(), 1);
-}
-
-#[test]
-fn applies_to_selects_by_credential() {
-    let set = set(
-        r#"{"name": "any", "key": "ip", "match": ["*"], "limit": 1, "window_seconds": 1},
-           {"name": "auth", "key": "ip", "match": ["*"], "limit": 1, "window_seconds": 1, "applies_to": "authenticated"},
-           {"name": "anon", "key": "ip", "match": ["*"], "limit": 1, "window_seconds": 1, "applies_to": "unauthenticated"},
-           {"name": "who", "key": "principal", "match": ["*"], "limit": 1, "window_seconds": 1},
-           {"name": "cred", "key": "credential", "match": ["*"], "limit": 1, "window_seconds": 1},
-           {"name": "all", "key": "global", "match": ["*"], "limit": 1, "window_seconds": 1}"#,
+    let key = RuleSet::parse_json(&with_rule(
+        r#"{"name": "r", "key": "address", "match": ["*"], "limit": 1, "window_seconds": 1}"#,
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(&key, Invalid::Unreadable { path, .. } if path == "rules[0].key"),
+        "{key:?}"
     );
-    let names = |f: &RequestFacts<'_>| set.matching(f).map(Rule::name).collect::<Vec<_>>();
-    let anonymous = facts("GET", "/");
-    assert_eq!(names(&anonymous), ["any", "anon", "all"]);
-    let known = RequestFacts { authenticated: true, principal: Some("p1"), credential: Some("c1"), ..anonymous };
-    assert_eq!(names(&known), ["any", "auth", "who", "cred", "all"]);
-    let keys: Vec<String> = set.buckets(&known).map(|(_, k)| k.to_string()).collect();
-    assert_eq!(keys, ["ip:203.0.113.9", "ip:203.0.113.9", "principal:p1", "credential:c1", "global"]);
-}
-
-#[test]
-fn a_caller_key_needs_an_authenticated_request() {
-    let set = set(r#"{"name": "who", "key": "principal", "match": ["*"], "limit": 1, "window_seconds": 1}"#);
-    let rule = &set.rules()[0];
-    let claimed = RequestFacts { principal: Some("p1"), ..facts("GET", "/") };
-    assert!(!rule.applies(&claimed));
-    assert_eq!(rule.bucket_key(&claimed), None);
-}
-
-#[test]
-fn address_buckets() {
-    let key = |a: &str| BucketKey::for_address(a.parse::<IpAddr>().unwrap()).to_string();
-    assert_eq!(key("203.0.113.9"), "ip:203.0.113.9");
-    assert_eq!(key("::ffff:203.0.113.9"), "ip:203.0.113.9");
-    assert_eq!(key("2001:db8:1:2:3:4:5:6"), "ip:2001:db8:1:2::/64");
-    assert_eq!(key("2001:db8:1:2::ffff"), key("2001:db8:1:2:aaaa::1"));
-    assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+    let applies = RuleSet::parse_yaml("rules:\n  - {name: r, key: ip, match: ['*'], limit: 1, window_seconds: 1, applies_to: everyone}\n").unwrap_err();
+    assert!(
+        matches!(&applies, Invalid::Unreadable { path, .. } if path == "rules[0].applies_to"),
+        "{applies:?}"
+    );
+    assert!(matches!(
+        RuleSet::parse_json("{\"rules\": []} x"),
+        Err(Invalid::Unreadable { .. })
+    ));
+    assert!(matches!(
+        RuleSet::parse_json("{}"),
+        Err(Invalid::Unreadable { .. })
+    ));
+    assert!(RuleSet::parse_json(r#"{"rules": []}"#).unwrap().is_empty());
 }
