@@ -19,6 +19,7 @@ mod login_throttle;
 mod migrate;
 mod secrets;
 mod store;
+mod threat;
 
 pub use audit_index::IndexProgress;
 pub use change::StoreChange;

@@ -78,6 +78,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_audit_verifications.sql"),
         postgres: include_str!("../migrations/postgres/0009_audit_verifications.sql"),
     },
+    Migration {
+        version: 10,
+        name: "threat",
+        sqlite: include_str!("../migrations/sqlite/0010_threat.sql"),
+        postgres: include_str!("../migrations/postgres/0010_threat.sql"),
+    },
 ];
 
 /// What a migration run did.
