@@ -42,6 +42,14 @@ impl Fixture {
         })
     }
 
+    /// Another store on the same database, as a second node would open it: its own pool.
+    pub async fn another_node(&self) -> Store {
+        match &self.raw {
+            Raw::Sqlite(path) => Store::open_sqlite(path, false).await.expect("opens"),
+            Raw::Postgres(url) => Store::open_postgres(url).await.expect("connects"),
+        }
+    }
+
     /// Like `exec_raw`, returning the database's error text instead of panicking.
     pub async fn try_exec_raw(&self, sql: &str) -> Result<(), String> {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());

@@ -38,4 +38,5 @@ mod keys;
 mod lease;
 mod outage;
 mod suite;
+mod threat;
 mod url;
