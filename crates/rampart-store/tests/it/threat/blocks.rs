@@ -48,13 +48,13 @@ async fn blocks_in_force_are_listed_soonest_to_expire_first(f: Fixture) {
         s.list_blocks(T0 + Duration::minutes(10), 100)
             .await
             .expect("lists"),
-        [address.clone()]
+        [address]
     );
     assert_eq!(
         s.list_blocks(T0 + Duration::hours(1), 100)
             .await
             .expect("lists"),
-        [later.clone()]
+        [later]
     );
     assert!(
         s.list_blocks(T0 + Duration::hours(3), 100)
@@ -76,8 +76,8 @@ async fn blocks_in_force_are_listed_soonest_to_expire_first(f: Fixture) {
         .list_blocks(T0 + Duration::minutes(30), 100)
         .await
         .expect("lists");
-    assert_eq!(listed, [longer.clone()]);
     assert_eq!(longer.expires_at, T0 + Duration::minutes(125));
+    assert_eq!(listed, [longer]);
     assert_eq!(listed[0].failures, 25);
     assert!(!listed[0].manual);
 }
