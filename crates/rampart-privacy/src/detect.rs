@@ -99,9 +99,11 @@ impl Detector {
     /// Which patterns may match `bytes` (whose features are `features`), a bit per pattern.
     fn open_patterns(&self, bytes: &[u8], features: &Features) -> u64 {
         let mut open = 0u64;
-        for (i, pattern) in self.patterns.iter().enumerate() {
-            if pattern.gate.open(features) {
-                open |= 1 << i;
+        if features.may_open_a_gate() {
+            for (i, pattern) in self.patterns.iter().enumerate() {
+                if pattern.gate.open(features) {
+                    open |= 1 << i;
+                }
             }
         }
         // The shortest secret a marker leads to (`xoxb-` and ten more) has 14 bytes.
@@ -154,11 +156,15 @@ impl Detector {
                         }
                     }
                 }
-                Check::Url => {
-                    for m in pattern.regex.find_iter(text) {
-                        url_params(m.as_str(), m.start(), &mut spans);
+                Check::Url => match whole_url(text) {
+                    // A value that is one URL: what the pattern would match, without it.
+                    Some(url) => url_params(url, 0, &mut spans),
+                    None => {
+                        for m in pattern.regex.find_iter(text) {
+                            url_params(m.as_str(), m.start(), &mut spans);
+                        }
                     }
-                }
+                },
                 check => {
                     let mut from = from(pattern.gate).min(text.len());
                     while !text.is_char_boundary(from) {
@@ -210,6 +216,27 @@ fn matches_from<'t>(
         };
         Some(found)
     })
+}
+
+/// The part of `text` the URL pattern would match when the whole text is one `http(s)` URL
+/// with a query (no whitespace): up to its fragment.
+fn whole_url(text: &str) -> Option<&str> {
+    let scheme = text
+        .get(..8)
+        .filter(|s| s.eq_ignore_ascii_case("https://"))
+        .map(|_| 8)
+        .or_else(|| {
+            text.get(..7)
+                .filter(|s| s.eq_ignore_ascii_case("http://"))
+                .map(|_| 7)
+        })?;
+    if text.bytes().any(|b| b.is_ascii_whitespace() || b == 0x0b) {
+        return None;
+    }
+    let url = text.split('#').next()?;
+    let query = url.find('?')?;
+    // The pattern needs something between the scheme and the `?`, and after it.
+    (query > scheme && query + 1 < url.len()).then_some(url)
 }
 
 /// A whole string that is one address or one email, found without running a pattern: log
@@ -432,6 +459,43 @@ mod tests {
                 !is_timestamp(not_only_a_timestamp.as_bytes()),
                 "{not_only_a_timestamp}"
             );
+        }
+    }
+
+    #[test]
+    fn a_whole_url_is_cut_where_the_pattern_would_cut_it() {
+        let detector = Detector::new();
+        let url_pattern = detector
+            .patterns
+            .iter()
+            .find(|p| matches!(p.check, Check::Url))
+            .map(|p| &p.regex)
+            .expect("the URL pattern");
+        for text in [
+            "https://x.io/a?email=jane%40example.com&token=s3cr3t",
+            "HTTP://x.io/?a=1#frag&token=x",
+            "https://x.io/a?b=c?d=e",
+            "https://x.io/a?",
+            "https://?a=b",
+            "http://x.io/a?b=1 and more",
+            "ftp://x.io/a?b=1",
+            "https://x.io/#?a=b",
+        ] {
+            let by_pattern = url_pattern
+                .find(text)
+                .filter(|m| {
+                    m.start() == 0
+                        && !text[m.end()..]
+                            .starts_with(|c: char| !c.is_ascii_whitespace() && c != '#')
+                })
+                .map(|m| m.as_str());
+            let whole = whole_url(text);
+            if let Some(url) = whole {
+                assert_eq!(Some(url), by_pattern, "{text}");
+            }
+            if by_pattern.is_some_and(|m| m.len() == text.split('#').next().unwrap_or("").len()) {
+                assert_eq!(whole, by_pattern, "{text}");
+            }
         }
     }
 

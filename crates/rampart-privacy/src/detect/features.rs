@@ -37,6 +37,17 @@ pub(crate) struct Features {
 }
 
 impl Features {
+    /// Whether any gate but a marker's could be open: every such gate needs one of these.
+    pub(crate) fn may_open_a_gate(&self) -> bool {
+        self.at
+            || self.url
+            || self.double_colon
+            || self.colons >= 7
+            || self.longest_digit_run >= 8
+            || self.dotted_quad
+            || self.letters_then_digits
+    }
+
     /// The features of `bytes`.
     pub(crate) fn of(bytes: &[u8]) -> Self {
         let mut features = Self::default();
