@@ -146,6 +146,10 @@ permissions! {
     RolesManage => "roles:manage", admin_only: true;
     /// Manage other principals' API keys.
     ApiKeysManage => "api_keys:manage", admin_only: true;
+    /// Read rate limits, address rules and blocks.
+    SecurityRead => "security:read", admin_only: false;
+    /// Change rate limits and address rules; block and lift addresses.
+    SecurityManage => "security:manage", admin_only: true;
 }
 
 #[cfg(test)]

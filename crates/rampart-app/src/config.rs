@@ -226,6 +226,20 @@ settings! {
     max_tokenized_per_request: u64 = 1000, parse_positive;
     /// Log filter, e.g. `info` or `rampart=debug,info`.
     log_level: String = "info".to_owned(), parse_string;
+    /// Rate-limit rules (`{"rules": [...]}` as `PUT /v1/rate-limits` takes them; `.yaml`/`.yml`
+    /// or JSON); when set they are the rules, and `PUT /v1/rate-limits` is refused.
+    rate_limits_file: Option<PathBuf> = None, parse_opt_path;
+    /// 401/403 answers and failed logins within `block_window_seconds` that block an address
+    /// (0: never block automatically).
+    block_after_failures: u64 = 20, parse_u64;
+    /// How long failures count toward a block, in seconds.
+    block_window_seconds: u64 = 300, parse_positive;
+    /// The first block's length in seconds; doubled for each repeat within a day, at most 24 h.
+    block_seconds: u64 = 3600, parse_positive;
+    /// After a block is lifted, how long the address is not blocked again automatically.
+    block_exempt_seconds: u64 = 600, parse_u64;
+    /// Whether loopback addresses may be blocked automatically.
+    block_loopback: bool = false, parse_bool;
 }
 
 /// How a setting prints in `config show`: TOML values, secrets redacted.

@@ -84,6 +84,8 @@ pub struct OpenDeployment {
     pub session_seed: rampart_crypto::SecretBytes,
     /// The role policy set through the API (JSON) and its version, if any.
     pub stored_policy: Option<(String, u64)>,
+    /// Threat protection: the rate-limit rules, address rules and blocks in force.
+    pub threat: std::sync::Arc<rampart_threat::ThreatGuard<Store>>,
     /// What init created, when this start initialized the deployment.
     pub first_start: Option<Initialized>,
 }
@@ -416,7 +418,17 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
     )
     .await?;
     let stored_policy = store.access_policy().await?;
+    let threat = std::sync::Arc::new(
+        rampart_threat::ThreatGuard::open(
+            store.clone(),
+            block_settings(settings),
+            rate_limits_file(settings)?,
+            OffsetDateTime::now_utc(),
+        )
+        .await?,
+    );
     Ok(OpenDeployment {
+        threat,
         store,
         deployment,
         kek,
@@ -510,4 +522,42 @@ pub fn privacy_policy(settings: &Settings) -> Result<rampart_privacy::Policy, St
         .with_overrides(&overrides)
         .map_err(|e| error(e.to_string()))?;
     Ok(policy)
+}
+
+/// The block settings of threat protection.
+pub fn block_settings(settings: &Settings) -> rampart_threat::BlockSettings {
+    let narrow = |value: u64| u32::try_from(value).unwrap_or(u32::MAX);
+    rampart_threat::BlockSettings {
+        block_after_failures: narrow(settings.block_after_failures),
+        block_window_seconds: narrow(settings.block_window_seconds),
+        block_seconds: narrow(settings.block_seconds),
+        block_exempt_seconds: narrow(settings.block_exempt_seconds),
+        block_loopback: settings.block_loopback,
+        trusted_proxies: settings.trusted_proxies.clone(),
+    }
+}
+
+/// The rules of `rate_limits_file`, if set: YAML for `.yaml`/`.yml`, else JSON. A file that
+/// cannot be read or holds a bad rule stops start-up with the rule and field named.
+pub fn rate_limits_file(
+    settings: &Settings,
+) -> Result<Option<rampart_threat::RuleSet>, StartupError> {
+    let Some(path) = &settings.rate_limits_file else {
+        return Ok(None);
+    };
+    let error = |message: String| StartupError::RateLimits {
+        path: path.clone(),
+        message,
+    };
+    let text = fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    let yaml = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    let rules = if yaml {
+        rampart_threat::RuleSet::parse_yaml(&text)
+    } else {
+        rampart_threat::RuleSet::parse_json(&text)
+    };
+    rules.map(Some).map_err(|e| error(e.to_string()))
 }

@@ -35,6 +35,8 @@ pub struct Wired {
     pub redactor: Redactor,
     /// The role policy in force, its version and its source (`file`, `api`, `default`).
     pub policy: (Policy, u64, &'static str),
+    /// Threat protection (rules, address rules, blocks), refreshed by the `threat-refresh` job.
+    pub threat: Arc<rampart_threat::ThreatGuard<Store>>,
     /// The job runner, with the keys' jobs started: `key-maintenance` (leased) and
     /// `key-count-flush` (per node); the audit query indexer, `audit-index` (leased); on SQLite
     /// the background WAL checkpoint, `wal-checkpoint` (per node).
@@ -85,10 +87,13 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
         }
     }));
     jobs.spawn(audit_indexer(deployment.store.clone()));
+    jobs.spawn(threat_refresher(Arc::clone(&deployment.threat)));
+    jobs.spawn(threat_purger(Arc::clone(&deployment.threat)));
     if deployment.store.backend() == rampart_store::Backend::Sqlite {
         jobs.spawn(wal_checkpointer(deployment.store.clone()));
     }
     Ok(Wired {
+        threat: deployment.threat,
         store: deployment.store,
         audit: deployment.audit,
         api_key_pepper: deployment.api_key_pepper,
@@ -211,6 +216,44 @@ fn wal_checkpointer(store: Store) -> Job {
                 .checkpoint_wal()
                 .await
                 .map_err(|e| TickError::new("cannot checkpoint the SQLite write-ahead log", e))
+        }
+    })
+}
+
+/// How often every node reads the rules, address rules and blocks again: a block made or
+/// lifted on another node holds here within this.
+const THREAT_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+/// How often failures, windows and block history older than a day are deleted.
+const THREAT_PURGE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Per node: reads threat protection's state again and forgets idle in-memory buckets.
+fn threat_refresher(threat: Arc<rampart_threat::ThreatGuard<Store>>) -> Job {
+    let started = std::time::Instant::now();
+    Job::per_node("threat-refresh", THREAT_REFRESH_INTERVAL, move || {
+        let threat = Arc::clone(&threat);
+        async move {
+            let now = time::OffsetDateTime::now_utc();
+            threat.purge_memory(started.elapsed(), now);
+            threat
+                .refresh(now)
+                .await
+                .map_err(|e| TickError::new("cannot read rate limits and blocks", e))
+        }
+    })
+}
+
+/// Leased: deletes what threat protection no longer needs.
+fn threat_purger(threat: Arc<rampart_threat::ThreatGuard<Store>>) -> Job {
+    Job::leased("threat-purge", THREAT_PURGE_INTERVAL, move || {
+        let threat = Arc::clone(&threat);
+        async move {
+            use rampart_threat::ThreatStore as _;
+            threat
+                .store()
+                .purge(time::OffsetDateTime::now_utc())
+                .await
+                .map(|_| ())
+                .map_err(|e| TickError::new("cannot purge old failures and windows", e))
         }
     })
 }

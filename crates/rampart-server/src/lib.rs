@@ -169,6 +169,7 @@ pub fn app(
         vault,
         redactor,
         policy,
+        threat,
         mut jobs,
     } = rampart_app::wiring::wire(deployment, &settings)?;
     let cache_ms = settings
@@ -194,6 +195,7 @@ pub fn app(
         keys,
         vault,
         settings,
+        threat,
     });
     identity_maintenance(&state, &mut jobs);
     state.keep_jobs(jobs);

@@ -22,6 +22,16 @@ struct RouteLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleLabels {
+    rule: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -39,6 +49,9 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: HistogramFamily,
     suppressed_denials: Counter,
+    rate_limited: Family<RuleLabels, Counter>,
+    threat_refusals: Family<ReasonLabels, Counter>,
+    blocks: Counter,
 }
 
 impl Metrics {
@@ -70,11 +83,32 @@ impl Metrics {
             "Denied requests not written to the audit log because their client address exceeded its rate",
             suppressed_denials.clone(),
         );
+        let rate_limited = Family::<RuleLabels, Counter>::default();
+        registry.register(
+            "rampart_rate_limited",
+            "Requests refused with 429, by the rate-limit rule that refused them",
+            rate_limited.clone(),
+        );
+        let threat_refusals = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "rampart_address_refusals",
+            "Requests refused before authentication: address-denied (address rules) or address-blocked",
+            threat_refusals.clone(),
+        );
+        let blocks = Counter::default();
+        registry.register(
+            "rampart_address_blocks",
+            "Addresses blocked automatically after repeated failures",
+            blocks.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             suppressed_denials,
+            rate_limited,
+            threat_refusals,
+            blocks,
         }
     }
 
@@ -98,6 +132,29 @@ impl Metrics {
     /// Counts a denied request whose audit entry was suppressed by the per-address rate.
     pub fn record_suppressed_denial(&self) {
         self.suppressed_denials.inc();
+    }
+
+    /// Counts a request refused by rate-limit rule `rule`.
+    pub fn record_rate_limited(&self, rule: &str) {
+        self.rate_limited
+            .get_or_create(&RuleLabels {
+                rule: rule.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a request refused before authentication (`address-denied`, `address-blocked`).
+    pub fn record_address_refusal(&self, reason: &str) {
+        self.threat_refusals
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts an automatic block.
+    pub fn record_block(&self) {
+        self.blocks.inc();
     }
 
     /// The metrics in the OpenMetrics text format.

@@ -227,6 +227,28 @@ impl ApiError {
         )
     }
 
+    /// `403`: the address rules refuse the client's address.
+    pub fn address_denied() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "address-denied",
+            "Address not allowed",
+            "requests from this address are not allowed here",
+        )
+    }
+
+    /// `403`: the client's address is blocked until `until` (RFC 3339), with `Retry-After`.
+    pub fn address_blocked(until: &str, seconds: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::FORBIDDEN,
+            "address-blocked",
+            "Address blocked",
+            format!("this address is blocked until {until}"),
+        );
+        error.retry_after = Some(seconds);
+        error
+    }
+
     /// `429`: rate limited; retry after `seconds`.
     pub fn rate_limited(seconds: u64) -> Self {
         let mut error = Self::new(

@@ -39,6 +39,10 @@ struct Inner {
     metrics: Metrics,
     /// The background jobs, kept so a graceful shutdown releases their leases.
     jobs: Mutex<Option<rampart_app::jobs::JobRunner>>,
+    /// Threat protection: rate limits, address rules, blocks.
+    threat: Arc<rampart_threat::ThreatGuard<Store>>,
+    /// The start of this process's monotonic clock (the per-node rate limiter's time).
+    started: std::time::Instant,
 }
 
 /// Everything [`AppState::new`] puts together.
@@ -61,6 +65,8 @@ pub struct StateParts {
     pub vault: Arc<CardVault>,
     /// The settings.
     pub settings: Settings,
+    /// Threat protection.
+    pub threat: Arc<rampart_threat::ThreatGuard<Store>>,
 }
 
 /// What identity and access need beside the store.
@@ -96,6 +102,7 @@ impl AppState {
             keys,
             vault,
             settings,
+            threat,
         } = parts;
         Self(Arc::new(Inner {
             store,
@@ -113,7 +120,19 @@ impl AppState {
             settings,
             metrics: Metrics::new(),
             jobs: Mutex::new(None),
+            threat,
+            started: std::time::Instant::now(),
         }))
+    }
+
+    /// Threat protection: rate limits, address rules and blocks.
+    pub fn threat(&self) -> &rampart_threat::ThreatGuard<Store> {
+        &self.0.threat
+    }
+
+    /// Time on this process's monotonic clock since it started.
+    pub fn monotonic(&self) -> std::time::Duration {
+        self.0.started.elapsed()
     }
 
     /// Keeps the job runner of this deployment (see [`AppState::stop_jobs`]).

@@ -9,6 +9,7 @@
 mod address;
 mod blocks;
 mod error;
+mod guard;
 mod headers;
 mod limiter;
 mod rules;
@@ -21,6 +22,7 @@ pub use blocks::{
     block_duration, should_block,
 };
 pub use error::{FieldError, Invalid};
+pub use guard::{ChangeError, Counted, Limits, Refusal, RulesSource, ThreatGuard};
 pub use headers::{rate_limit_header, rate_limit_policy_header, retry_after_seconds};
 pub use limiter::{DEFAULT_MAX_KEYS, Decision, Limiter};
 pub use rules::{

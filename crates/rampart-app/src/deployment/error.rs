@@ -119,6 +119,14 @@ pub enum StartupError {
         /// What is wrong.
         message: String,
     },
+    /// The rate-limit rules file cannot be used.
+    #[error("rate limits file {path}: {message}")]
+    RateLimits {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong: the rule and field, or why the file cannot be read.
+        message: String,
+    },
     /// The stored audit signing key is not a valid Ed25519 seed.
     #[error("{location} is damaged: the audit signing key is invalid")]
     BadAuditKey {

@@ -499,6 +499,14 @@ pub async fn audit_trail(
     if !(denied || (caller.is_some() && changes_state && !own_record)) {
         return response;
     }
+    // A rate limit's refusals are recorded once per key and rule per window.
+    if response
+        .extensions()
+        .get::<crate::http::threat::RateLimited>()
+        .is_some_and(|limited| !limited.audited)
+    {
+        return response;
+    }
     // Only denials without a valid credential are limited (a flood of junk tokens must not
     // flood the log); what an authenticated caller was refused is always recorded. Suppressed
     // denials are summed per address and recorded as one entry per window.

@@ -170,6 +170,7 @@ impl FromRequestParts<AppState> for Caller {
                         ));
                     }
                 }
+                crate::http::threat::count_authenticated(state, parts, &caller).await?;
                 Ok(caller)
             }
             Err(CredentialError::Store(e)) => Err(e.into()),

@@ -10,3 +10,4 @@ pub mod headers;
 pub mod json;
 pub mod query;
 pub mod request;
+pub mod threat;

@@ -17,6 +17,7 @@ pub(crate) mod keys;
 pub(crate) mod privacy;
 pub(crate) mod sessions;
 pub(crate) mod system;
+pub(crate) mod threat;
 pub(crate) mod totp;
 
 use axum::Router;
@@ -53,6 +54,7 @@ pub(crate) fn api(audit_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(documents::routes())
         .merge(cards::routes())
         .merge(privacy::routes())
+        .merge(threat::routes())
 }
 
 /// The whole HTTP API over `state`.
@@ -72,6 +74,10 @@ pub fn router(state: AppState) -> Router {
         router = router.layer(cors);
     }
     router
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::http::threat::threat_guard,
+        ))
         .layer(from_fn_with_state(state.clone(), audit_trail::audit_trail))
         .layer(from_fn_with_state(state.clone(), context::request_context))
         .layer(from_fn_with_state(state.clone(), headers::security_headers))

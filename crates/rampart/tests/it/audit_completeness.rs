@@ -331,6 +331,34 @@ fn every_state_changing_route_audits_maximal_inputs_exactly() {
         walk.run(&admin, step("POST /v1/audit/entries", "/v1/audit/entries", &a, json!({"events": events}), 10_000)).await;
         walk.run(&admin, Step { body: None, ..step("POST /v1/audit/verify", "/v1/audit/verify", &a, json!({}), 1) }).await;
 
+        // Threat protection: 256 rules of 64 entries (limits no test request reaches), 10,000
+        // address entries (the client's own loopback allowed), a year's block of a network.
+        let rules: Vec<Value> = (0..256)
+            .map(|i| {
+                let name = format!("r{i}-{}", "x".repeat(64 - format!("r{i}-").len()));
+                let matches: Vec<String> = (0..64).map(|j| format!("p{j}:r{i}")).collect();
+                json!({"name": name, "key": "global", "match": matches, "limit": 1_000_000_000,
+                       "window_seconds": 86_400, "applies_to": "all"})
+            })
+            .collect();
+        walk.run(&admin, step("PUT /v1/rate-limits", "/v1/rate-limits", &a, json!({"rules": rules}), 1)).await;
+        let mut too_many = rules.clone();
+        too_many.push(json!({"name": "one-more", "key": "ip", "match": ["*"], "limit": 1, "window_seconds": 1}));
+        walk.refuse("PUT /v1/rate-limits", "/v1/rate-limits", &admin, json!({"rules": too_many}), "rules").await;
+        walk.run(&admin, step("PUT /v1/rate-limits", "/v1/rate-limits", &a, json!({"rules": []}), 1)).await;
+        let mut allow: Vec<String> = (0..9_998).map(|i| format!("10.{}.{}.0/24", i / 256, i % 256)).collect();
+        allow.extend(["127.0.0.0/8".to_owned(), "::1".to_owned()]);
+        walk.run(&admin, step("PUT /v1/ip-rules", "/v1/ip-rules", &a, json!({"allow": allow, "deny": []}), 1)).await;
+        let mut over = allow.clone();
+        over.push("192.0.2.0/24".to_owned());
+        walk.refuse("PUT /v1/ip-rules", "/v1/ip-rules", &admin, json!({"allow": over}), "allow").await;
+        walk.run(&admin, step("PUT /v1/ip-rules", "/v1/ip-rules", &a, json!({"allow": [], "deny": []}), 1)).await;
+        walk.run(&admin, step("POST /v1/blocks", "/v1/blocks", &a,
+            json!({"address": "203.0.113.0/24", "seconds": 366 * 86_400, "reason": "r".repeat(500)}), 1)).await;
+        walk.refuse("POST /v1/blocks", "/v1/blocks", &admin,
+            json!({"address": "203.0.113.0/24", "seconds": 366 * 86_400 + 1}), "seconds").await;
+        walk.run(&admin, Step { body: None, ..step("DELETE /v1/blocks/{address}", "/v1/blocks/203.0.113.0%2F24", &a, json!({}), 1) }).await;
+
         // Last, disabling the user.
         walk.run(&admin, Step { body: None, ..step("DELETE /v1/principals/{id}", &format!("/v1/principals/{user}"), &a, json!({}), 1) }).await;
 

@@ -1,0 +1,117 @@
+//! The permission each route requires, for rate-limit rules that match permissions (the brake
+//! on `keys:decrypt`, `cards:detokenize`, `audit:export`): rules run before the handler, which
+//! is where the permission is checked, so the edge keeps this table. A test holds it to the
+//! OpenAPI document: every operation is here or listed as needing no single permission.
+
+/// `(method, route template, permission)` of every route that requires one permission.
+const ROUTE_PERMISSIONS: &[(&str, &str, &str)] = &[
+    ("POST", "/v1/api-keys", "api_keys:manage"),
+    ("POST", "/v1/audit/entries", "audit:write"),
+    ("GET", "/v1/audit/entries", "audit:read"),
+    ("GET", "/v1/audit/entries/{seq}", "audit:read"),
+    ("GET", "/v1/audit/checkpoint", "audit:read"),
+    ("GET", "/v1/audit/proofs/inclusion", "audit:read"),
+    ("GET", "/v1/audit/proofs/consistency", "audit:read"),
+    ("POST", "/v1/audit/verify", "audit:read"),
+    ("GET", "/v1/audit/export", "audit:export"),
+    ("POST", "/v1/authorize", "authz:check"),
+    ("GET", "/v1/policy", "roles:manage"),
+    ("PUT", "/v1/policy", "roles:manage"),
+    ("POST", "/v1/cards/tokenize", "cards:tokenize"),
+    ("POST", "/v1/cards/detokenize", "cards:detokenize"),
+    ("POST", "/v1/documents/encrypt", "keys:encrypt"),
+    ("POST", "/v1/documents/decrypt", "sensitive_data:decrypt"),
+    ("POST", "/v1/principals", "users:manage"),
+    ("PATCH", "/v1/principals/{id}", "users:manage"),
+    ("DELETE", "/v1/principals/{id}", "users:manage"),
+    ("POST", "/v1/principals/{id}/unlock", "users:manage"),
+    ("DELETE", "/v1/principals/{id}/totp", "users:manage"),
+    ("POST", "/v1/keys/{name}/encrypt", "keys:encrypt"),
+    ("POST", "/v1/keys/{name}/decrypt", "keys:decrypt"),
+    ("POST", "/v1/keys/{name}/rewrap", "keys:encrypt"),
+    ("POST", "/v1/keys/{name}/hmac", "keys:encrypt"),
+    ("POST", "/v1/keys/{name}/verify-hmac", "keys:encrypt"),
+    ("POST", "/v1/keys/{name}/sign", "keys:encrypt"),
+    ("POST", "/v1/keys/{name}/verify", "keys:encrypt"),
+    ("POST", "/v1/keys", "keys:manage"),
+    ("GET", "/v1/keys", "keys:read"),
+    ("GET", "/v1/keys/{name}", "keys:read"),
+    ("POST", "/v1/keys/{name}/rotate", "keys:manage"),
+    ("PATCH", "/v1/keys/{name}", "keys:manage"),
+    ("POST", "/v1/redact", "privacy:redact"),
+    ("POST", "/v1/detect", "privacy:redact"),
+    ("POST", "/v1/auth/introspect", "authz:check"),
+    ("GET", "/v1/rate-limits", "security:read"),
+    ("PUT", "/v1/rate-limits", "security:manage"),
+    ("GET", "/v1/ip-rules", "security:read"),
+    ("PUT", "/v1/ip-rules", "security:manage"),
+    ("GET", "/v1/blocks", "security:read"),
+    ("POST", "/v1/blocks", "security:manage"),
+    ("DELETE", "/v1/blocks/{address}", "security:manage"),
+];
+
+/// Routes that require no single permission: public ones, and those whose handler decides
+/// by who the caller is (its own keys, its own principal, its own second factor).
+#[cfg(test)]
+const NO_SINGLE_PERMISSION: &[(&str, &str)] = &[
+    ("GET", "/v1/api-keys"),
+    ("DELETE", "/v1/api-keys/{id}"),
+    ("POST", "/v1/api-keys/{id}/rotate"),
+    ("GET", "/v1/audit/public-key"),
+    ("GET", "/v1/auth/whoami"),
+    ("GET", "/v1/principals"),
+    ("GET", "/v1/principals/{id}"),
+    ("POST", "/v1/auth/login"),
+    ("POST", "/v1/auth/logout"),
+    ("GET", "/v1/health"),
+    ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
+    ("POST", "/v1/principals/{id}/totp"),
+    ("POST", "/v1/principals/{id}/totp/confirm"),
+];
+
+/// The permission the route `method route` (its template, as `MatchedPath` gives it) requires.
+pub fn route_permission(method: &str, route: &str) -> Option<&'static str> {
+    ROUTE_PERMISSIONS
+        .iter()
+        .find(|(m, r, _)| *m == method && *r == route)
+        .map(|(_, _, permission)| *permission)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::OpenApi as _;
+
+    #[test]
+    fn every_operation_is_in_the_table_or_needs_no_single_permission() {
+        let (_, api) = crate::routes::api(1024).split_for_parts();
+        let mut missing = Vec::new();
+        for (path, item) in &api.paths.paths {
+            for (method, operation) in [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+            ] {
+                if operation.is_none() {
+                    continue;
+                }
+                let known = route_permission(method, path).is_some()
+                    || NO_SINGLE_PERMISSION.contains(&(method, path.as_str()));
+                if !known {
+                    missing.push(format!("{method} {path}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "routes without an entry: {missing:?}");
+        let _ = crate::openapi::ApiDoc::openapi();
+        for (method, route, _) in ROUTE_PERMISSIONS {
+            assert!(
+                !NO_SINGLE_PERMISSION.contains(&(method, route)),
+                "{method} {route} is in both lists"
+            );
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! The threat service: what a node holds in memory (the rules in force, the address rules and
+//! the blocks, refreshed from storage) and the decisions the server asks for before and after a
+//! request. Storage stays the truth: every node reads the same rules and blocks, shared rules
+//! are counted in the database, and blocks made or lifted on one node reach the others within
+//! one refresh.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration as StdDuration;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::address::{AddressRules, AddressVerdict, canonical};
+use crate::blocks::{Block, BlockSettings, BlockTarget, auto_block_allowed, should_block};
+use crate::limiter::{Decision, Limiter};
+use crate::rules::{BucketKey, RequestFacts, Rule, RuleSet};
+use crate::store::{Replaced, ThreatStore};
+
+/// Blocks held in memory at most (the soonest to expire are listed first by the store; an
+/// attack with more distinct addresses than this is still answered by the database check of
+/// [`ThreatGuard::record_failure`]).
+const MAX_CACHED_BLOCKS: u32 = 100_000;
+
+/// Where the rate-limit rules in force come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesSource {
+    /// The built-in defaults (nothing stored, no file).
+    Default,
+    /// Set through the API (stored).
+    Api,
+    /// The `rate_limits_file` setting, which wins over the API.
+    File,
+}
+
+impl RulesSource {
+    /// `default`, `api` or `file`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Api => "api",
+            Self::File => "file",
+        }
+    }
+}
+
+/// Why a request is refused before its handler runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The address rules refuse the address (`403`).
+    AddressDenied,
+    /// The address is blocked (`403`, `address-blocked`).
+    Blocked(Block),
+}
+
+/// One rule's answer for a request that the rule counted.
+#[derive(Debug, Clone)]
+pub struct Counted {
+    /// The rule.
+    pub rule: Rule,
+    /// Its decision.
+    pub decision: Decision,
+    /// The bucket the request counted in.
+    pub key: BucketKey,
+    /// Whether this is the first refusal of this bucket and rule in the rule's window (the
+    /// one to audit: at most one audit entry per key and rule per window).
+    pub first_refusal: bool,
+}
+
+/// The rate-limit answers for one request: every rule that counted it, and the first that
+/// refused it, if any.
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    /// Every rule that counted the request, in rule order.
+    pub counted: Vec<Counted>,
+}
+
+impl Limits {
+    /// The first rule that refused the request.
+    #[must_use]
+    pub fn refused(&self) -> Option<&Counted> {
+        self.counted.iter().find(|c| !c.decision.allowed)
+    }
+}
+
+/// Why a change to the rules was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError<E: std::error::Error + 'static> {
+    /// The rules come from `rate_limits_file`; the API cannot change them.
+    #[error("the rate-limit rules come from the rate_limits_file setting; change that file")]
+    FromFile,
+    /// Another change came first (the stored version moved); read and try again.
+    #[error("the rules changed meanwhile; read them again and retry")]
+    Conflict,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(E),
+}
+
+#[derive(Debug)]
+struct Snapshot {
+    rules: Arc<RuleSet>,
+    rules_source: RulesSource,
+    rules_version: Option<u64>,
+    addresses: Arc<AddressRules>,
+    addresses_version: Option<u64>,
+    blocks: Arc<Vec<Block>>,
+}
+
+/// Threat protection on one node, over storage `S`.
+#[derive(Debug)]
+pub struct ThreatGuard<S> {
+    store: S,
+    settings: BlockSettings,
+    file_rules: Option<Arc<RuleSet>>,
+    limiter: Limiter,
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// When each per-node bucket's refusal was last reported (rule, key): at most one audit
+    /// entry per key and rule per window.
+    reported: Mutex<HashMap<(String, BucketKey), OffsetDateTime>>,
+}
+
+impl<S: ThreatStore> ThreatGuard<S> {
+    /// Loads the rules, address rules and blocks from `store`; `file_rules` (from
+    /// `rate_limits_file`) win over stored rules.
+    pub async fn open(
+        store: S,
+        settings: BlockSettings,
+        file_rules: Option<RuleSet>,
+        now: OffsetDateTime,
+    ) -> Result<Self, S::Error> {
+        let guard = Self {
+            store,
+            settings,
+            file_rules: file_rules.map(Arc::new),
+            limiter: Limiter::default(),
+            snapshot: RwLock::new(Arc::new(Snapshot {
+                rules: Arc::new(RuleSet::defaults()),
+                rules_source: RulesSource::Default,
+                rules_version: None,
+                addresses: Arc::new(AddressRules::default()),
+                addresses_version: None,
+                blocks: Arc::new(Vec::new()),
+            })),
+            reported: Mutex::new(HashMap::new()),
+        };
+        guard.refresh(now).await?;
+        Ok(guard)
+    }
+
+    /// The storage.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The block settings.
+    pub fn settings(&self) -> &BlockSettings {
+        &self.settings
+    }
+
+    fn current(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshot.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Reads the rules, address rules and blocks in force again (every node, every second or
+    /// two, and after its own changes). A stored document that no longer parses (written by a
+    /// newer version) keeps what is in force.
+    pub async fn refresh(&self, now: OffsetDateTime) -> Result<(), S::Error> {
+        let rules = self.store.rate_limits().await?;
+        let addresses = self.store.address_rules().await?;
+        let blocks = self.store.list_blocks(now, MAX_CACHED_BLOCKS).await?;
+        let previous = self.current();
+        let (rules, rules_source, rules_version) = match (&self.file_rules, rules) {
+            (Some(file), stored) => (
+                Arc::clone(file),
+                RulesSource::File,
+                stored.map(|s| s.version),
+            ),
+            (None, Some(stored)) => match RuleSet::parse_json(&stored.json) {
+                Ok(parsed) => (Arc::new(parsed), RulesSource::Api, Some(stored.version)),
+                Err(_) => (
+                    Arc::clone(&previous.rules),
+                    previous.rules_source,
+                    previous.rules_version,
+                ),
+            },
+            (None, None) => (Arc::new(RuleSet::defaults()), RulesSource::Default, None),
+        };
+        let (addresses, addresses_version) = match addresses {
+            Some(stored) => match AddressRules::parse_json(&stored.json) {
+                Ok(parsed) => (Arc::new(parsed), Some(stored.version)),
+                Err(_) => (Arc::clone(&previous.addresses), previous.addresses_version),
+            },
+            None => (Arc::new(AddressRules::default()), None),
+        };
+        let snapshot = Arc::new(Snapshot {
+            rules,
+            rules_source,
+            rules_version,
+            addresses,
+            addresses_version,
+            blocks: Arc::new(blocks),
+        });
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = snapshot;
+        Ok(())
+    }
+
+    /// Before authentication: the address rules, then blocks (from memory; no database
+    /// round trip). `Ok` lets the request on.
+    pub fn admit(&self, address: IpAddr, now: OffsetDateTime) -> Result<(), Refusal> {
+        let snapshot = self.current();
+        if snapshot.addresses.verdict(address) == AddressVerdict::Denied {
+            return Err(Refusal::AddressDenied);
+        }
+        let address = canonical(address);
+        let block = snapshot
+            .blocks
+            .iter()
+            .filter(|b| b.in_force(now) && b.target.covers(address))
+            .max_by_key(|b| b.expires_at);
+        match block {
+            Some(block) => Err(Refusal::Blocked(block.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The rules in force and where they come from, with the stored version (for `PUT`).
+    pub fn rules(&self) -> (Arc<RuleSet>, RulesSource, Option<u64>) {
+        let snapshot = self.current();
+        (
+            Arc::clone(&snapshot.rules),
+            snapshot.rules_source,
+            snapshot.rules_version,
+        )
+    }
+
+    /// The address rules in force and their stored version.
+    pub fn address_rules(&self) -> (Arc<AddressRules>, Option<u64>) {
+        let snapshot = self.current();
+        (Arc::clone(&snapshot.addresses), snapshot.addresses_version)
+    }
+
+    /// Counts a request against every rule that matches it: per-node rules in memory at
+    /// `monotonic` (time since any fixed start), shared rules in storage at `now`. Every
+    /// matching rule counts the request, even after one refused it, so a client that keeps
+    /// sending is held back by all of them.
+    pub async fn count(
+        &self,
+        facts: &RequestFacts<'_>,
+        monotonic: StdDuration,
+        now: OffsetDateTime,
+    ) -> Result<Limits, S::Error> {
+        let snapshot = self.current();
+        let mut limits = Limits::default();
+        // The built-in rules aim at clients from elsewhere: the host itself (health checks, a
+        // local proxy not yet listed in `trusted_proxies`) and logins, which keep their own
+        // limits, are not counted by them. Rules set through the API or a file count everyone.
+        if snapshot.rules_source == RulesSource::Default
+            && (canonical(facts.address).is_loopback()
+                || (facts.method == "POST" && facts.path == "/v1/auth/login"))
+        {
+            return Ok(limits);
+        }
+        let rules = Arc::clone(&snapshot.rules);
+        for (rule, key) in rules.buckets(facts) {
+            let counted = if rule.shared() {
+                let shared = self
+                    .store
+                    .shared_hit(rule.name(), &key, rule.window_seconds(), rule.limit(), now)
+                    .await?;
+                Counted {
+                    rule: rule.clone(),
+                    decision: shared.decision,
+                    key,
+                    first_refusal: shared.first_refusal,
+                }
+            } else {
+                let decision = self.limiter.check(rule, &key, monotonic);
+                let first_refusal = !decision.allowed && self.first_report(rule, &key, now);
+                Counted {
+                    rule: rule.clone(),
+                    decision,
+                    key,
+                    first_refusal,
+                }
+            };
+            limits.counted.push(counted);
+        }
+        Ok(limits)
+    }
+
+    /// Whether a per-node refusal of `key` under `rule` is the first in the rule's window.
+    fn first_report(&self, rule: &Rule, key: &BucketKey, now: OffsetDateTime) -> bool {
+        let window = Duration::seconds(i64::from(rule.window_seconds()));
+        let mut reported = self.reported.lock().unwrap_or_else(PoisonError::into_inner);
+        if reported.len() > 100_000 {
+            reported.retain(|_, at| now - *at < window.max(Duration::hours(1)));
+        }
+        let slot = (rule.name().to_owned(), key.clone());
+        match reported.get(&slot) {
+            Some(at) if now - *at < window => false,
+            _ => {
+                reported.insert(slot, now);
+                true
+            }
+        }
+    }
+
+    /// Forgets per-node buckets and reports that no longer matter.
+    pub fn purge_memory(&self, monotonic: StdDuration, now: OffsetDateTime) {
+        self.limiter.purge(monotonic);
+        let mut reported = self.reported.lock().unwrap_or_else(PoisonError::into_inner);
+        reported.retain(|_, at| now - *at < Duration::days(1));
+    }
+
+    /// After a failure from `address` (a 401 or 403, a failed login): counts it, and blocks
+    /// the address when it has `block_after_failures` within the window and may be blocked
+    /// automatically. The block made, if any.
+    pub async fn record_failure(
+        &self,
+        address: IpAddr,
+        now: OffsetDateTime,
+    ) -> Result<Option<Block>, S::Error> {
+        let address = canonical(address);
+        if self.settings.block_after_failures == 0
+            || !auto_block_allowed(address, &self.settings, None, now)
+        {
+            return Ok(None);
+        }
+        let failures = self
+            .store
+            .record_failure(address, self.settings.window(), now)
+            .await?;
+        if !should_block(failures, &self.settings) {
+            return Ok(None);
+        }
+        let exempt_until = self.store.exempt_until(address).await?;
+        if !auto_block_allowed(address, &self.settings, exempt_until, now)
+            || self.store.active_block(address, now).await?.is_some()
+        {
+            return Ok(None);
+        }
+        let repeats = self
+            .store
+            .blocks_since(address, now - Duration::days(1))
+            .await?;
+        let block = Block::automatic(address, failures, repeats, &self.settings, now);
+        self.store.insert_block(&block).await?;
+        self.store.clear_failures(address).await?;
+        self.remember(block.clone());
+        Ok(Some(block))
+    }
+
+    /// An operator's block of `target` for `length`.
+    pub async fn block(
+        &self,
+        target: BlockTarget,
+        length: Duration,
+        reason: String,
+        now: OffsetDateTime,
+    ) -> Result<Block, S::Error> {
+        let block = Block::manual(target, length, reason, now);
+        self.store.insert_block(&block).await?;
+        self.remember(block.clone());
+        Ok(block)
+    }
+
+    /// Lifts the block of `target`: gone on this node at once (on the others within a
+    /// refresh), and the target is not blocked automatically for `block_exempt_seconds`.
+    pub async fn lift(
+        &self,
+        target: &BlockTarget,
+        now: OffsetDateTime,
+    ) -> Result<Option<Block>, S::Error> {
+        let lifted = self
+            .store
+            .lift_block(target, now + self.settings.exemption())
+            .await?;
+        self.forget(target);
+        Ok(lifted)
+    }
+
+    /// Blocks in force, soonest to expire first, at most `limit`.
+    pub async fn list_blocks(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Block>, S::Error> {
+        self.store.list_blocks(now, limit).await
+    }
+
+    /// Replaces the rate-limit rules (refused while they come from a file); `expected` is
+    /// the version the caller read (`None`: whatever is stored).
+    pub async fn replace_rules(
+        &self,
+        rules: &RuleSet,
+        expected: Option<Option<u64>>,
+        now: OffsetDateTime,
+    ) -> Result<Replaced, ChangeError<S::Error>> {
+        if self.file_rules.is_some() {
+            return Err(ChangeError::FromFile);
+        }
+        let expected = match expected {
+            Some(version) => version,
+            None => self
+                .store
+                .rate_limits()
+                .await
+                .map_err(ChangeError::Store)?
+                .map(|d| d.version),
+        };
+        let replaced = self
+            .store
+            .replace_rate_limits(rules, expected, now)
+            .await
+            .map_err(ChangeError::Store)?
+            .ok_or(ChangeError::Conflict)?;
+        self.refresh(now).await.map_err(ChangeError::Store)?;
+        Ok(replaced)
+    }
+
+    /// Replaces the address rules; `expected` as for [`ThreatGuard::replace_rules`].
+    pub async fn replace_address_rules(
+        &self,
+        rules: &AddressRules,
+        expected: Option<Option<u64>>,
+        now: OffsetDateTime,
+    ) -> Result<Replaced, ChangeError<S::Error>> {
+        let expected = match expected {
+            Some(version) => version,
+            None => self
+                .store
+                .address_rules()
+                .await
+                .map_err(ChangeError::Store)?
+                .map(|d| d.version),
+        };
+        let replaced = self
+            .store
+            .replace_address_rules(rules, expected, now)
+            .await
+            .map_err(ChangeError::Store)?
+            .ok_or(ChangeError::Conflict)?;
+        self.refresh(now).await.map_err(ChangeError::Store)?;
+        Ok(replaced)
+    }
+
+    fn remember(&self, block: Block) {
+        let mut slot = self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut blocks: Vec<Block> = slot
+            .blocks
+            .iter()
+            .filter(|b| b.target != block.target)
+            .cloned()
+            .collect();
+        blocks.push(block);
+        *slot = Arc::new(Snapshot {
+            rules: Arc::clone(&slot.rules),
+            rules_source: slot.rules_source,
+            rules_version: slot.rules_version,
+            addresses: Arc::clone(&slot.addresses),
+            addresses_version: slot.addresses_version,
+            blocks: Arc::new(blocks),
+        });
+    }
+
+    fn forget(&self, target: &BlockTarget) {
+        let mut slot = self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let blocks: Vec<Block> = slot
+            .blocks
+            .iter()
+            .filter(|b| &b.target != target)
+            .cloned()
+            .collect();
+        *slot = Arc::new(Snapshot {
+            rules: Arc::clone(&slot.rules),
+            rules_source: slot.rules_source,
+            rules_version: slot.rules_version,
+            addresses: Arc::clone(&slot.addresses),
+            addresses_version: slot.addresses_version,
+            blocks: Arc::new(blocks),
+        });
+    }
+}
