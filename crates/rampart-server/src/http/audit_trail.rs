@@ -393,6 +393,10 @@ fn event_of(
         (StatusCode::UNAUTHORIZED, _) => "api.unauthenticated".to_owned(),
         (StatusCode::FORBIDDEN, None) => "api.forbidden".to_owned(),
         (StatusCode::LOCKED, _) => "auth.locked".to_owned(),
+        // A rate-limit rule's refusal names itself (`security.rate_limited`, with the rule).
+        (StatusCode::TOO_MANY_REQUESTS, Some(note)) if note.action == "security.rate_limited" => {
+            note.action.clone()
+        }
         (StatusCode::TOO_MANY_REQUESTS, _) => "api.rate_limited".to_owned(),
         (_, Some(note)) => note.action.clone(),
         _ => format!("api.{}", facts.method.to_ascii_lowercase()),

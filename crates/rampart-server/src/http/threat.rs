@@ -7,6 +7,7 @@
 //! which may block it.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -28,15 +29,21 @@ mod permissions;
 
 pub use permissions::route_permission;
 
-/// The rate-limit answers of this request, for the headers of its response.
+/// The rate-limit answers of this request, for the headers of its response, and whether the
+/// request was counted (a credential the extractor never accepted leaves it uncounted).
 #[derive(Debug, Clone, Default)]
-pub struct LimitsSlot(Arc<Mutex<Option<Limits>>>);
+pub struct LimitsSlot(Arc<Mutex<Option<Limits>>>, Arc<AtomicBool>);
 
 impl LimitsSlot {
     fn set(&self, limits: Limits) {
+        self.1.store(true, Ordering::Relaxed);
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(limits);
         }
+    }
+
+    fn counted(&self) -> bool {
+        self.1.load(Ordering::Relaxed)
     }
 
     fn take(&self) -> Option<Limits> {
@@ -83,22 +90,23 @@ pub async fn threat_guard(
     }
     let slot = LimitsSlot::default();
     request.extensions_mut().insert(slot.clone());
-    if !carries_credential(&request) {
-        let method = request.method().as_str().to_owned();
-        let path = request.uri().path().to_owned();
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|p| p.as_str().to_owned());
-        let facts = RequestFacts {
-            method: &method,
-            path: &path,
-            permission: route.as_deref().and_then(|r| route_permission(&method, r)),
-            authenticated: false,
-            address,
-            principal: None,
-            credential: None,
-        };
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let facts = RequestFacts {
+        method: &method,
+        path: &path,
+        permission: route.as_deref().and_then(|r| route_permission(&method, r)),
+        authenticated: false,
+        address,
+        principal: None,
+        credential: None,
+    };
+    let credential = carries_credential(&request);
+    if !credential {
         match state.threat().count(&facts, state.monotonic(), now).await {
             Ok(limits) => slot.set(limits),
             Err(e) => return storage_error(&e),
@@ -115,7 +123,23 @@ pub async fn threat_guard(
     }
     let audit_slot = request.extensions().get::<AuditSlot>().cloned();
     let mut response = next.run(request).await;
-    if let Some(limits) = slot.take() {
+    let status = response.status();
+    if credential && !slot.counted() {
+        // The credential was never accepted (refused, or a route that reads none, such as
+        // `/v1/health`): the request counts as one without a credential, or an
+        // `Authorization` header would take any request out of every rule.
+        match state.threat().count(&facts, state.monotonic(), now).await {
+            Ok(limits) if limits.refused().is_some() => {
+                if let Some(audit) = &audit_slot {
+                    note_refusal_in(audit, &limits);
+                }
+                response = refused_response(&state, &limits);
+                headers(&mut response, &limits);
+            }
+            Ok(limits) => headers(&mut response, &limits),
+            Err(e) => return storage_error(&e),
+        }
+    } else if let Some(limits) = slot.take() {
         headers(&mut response, &limits);
         if response.status() == StatusCode::TOO_MANY_REQUESTS
             && let Some(refused) = limits.refused()
@@ -129,10 +153,7 @@ pub async fn threat_guard(
             });
         }
     }
-    if matches!(
-        response.status(),
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
-    ) {
+    if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
         failure(&state, address, now).await;
     }
     response
@@ -226,6 +247,12 @@ fn note(audit: &AuditSlot, refused: &rampart_threat::Counted) {
     audit.denied();
 }
 
+fn note_refusal_in(audit: &AuditSlot, limits: &Limits) {
+    if let Some(refused) = limits.refused() {
+        note(audit, refused);
+    }
+}
+
 fn note_refusal(request: &Request, limits: &Limits) {
     if let (Some(audit), Some(refused)) =
         (request.extensions().get::<AuditSlot>(), limits.refused())
@@ -253,9 +280,9 @@ fn headers(response: &mut Response, limits: &Limits) {
     if limits.counted.is_empty() {
         return;
     }
-    let policy = rampart_threat::rate_limit_policy_header(limits.counted.iter().map(|c| &c.rule));
+    let policy = rampart_threat::rate_limit_policy_header(limits.counted.iter().map(|c| &*c.rule));
     let current =
-        rampart_threat::rate_limit_header(limits.counted.iter().map(|c| (&c.rule, &c.decision)));
+        rampart_threat::rate_limit_header(limits.counted.iter().map(|c| (&*c.rule, &c.decision)));
     for (name, value) in [("ratelimit-policy", policy), ("ratelimit", current)] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             response
