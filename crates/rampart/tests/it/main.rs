@@ -22,4 +22,5 @@ mod postgres;
 mod privacy;
 mod startup;
 mod support;
+mod threat;
 mod tls;
