@@ -14,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 use crate::address::{AddressRules, AddressVerdict, canonical};
 use crate::blocks::{Block, BlockSettings, BlockTarget, auto_block_allowed, should_block};
 use crate::limiter::{Decision, Limiter};
-use crate::rules::{BucketKey, RequestFacts, Rule, RuleSet};
+use crate::rules::{BucketKey, RequestFacts, Rule, RuleKey, RuleSet};
 use crate::store::{Replaced, ThreatStore};
 
 /// Blocks held in memory at most (the soonest to expire are listed first by the store; an
@@ -57,8 +57,8 @@ pub enum Refusal {
 /// One rule's answer for a request that the rule counted.
 #[derive(Debug, Clone)]
 pub struct Counted {
-    /// The rule.
-    pub rule: Rule,
+    /// The rule (shared with the rules in force: counting copies no rule).
+    pub rule: Arc<Rule>,
     /// Its decision.
     pub decision: Decision,
     /// The bucket the request counted in.
@@ -101,6 +101,8 @@ pub enum ChangeError<E: std::error::Error + 'static> {
 #[derive(Debug)]
 struct Snapshot {
     rules: Arc<RuleSet>,
+    /// The same rules, each shareable by the answers that name it.
+    shared_rules: Arc<[Arc<Rule>]>,
     rules_source: RulesSource,
     rules_version: Option<u64>,
     addresses: Arc<AddressRules>,
@@ -136,6 +138,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
             file_rules: file_rules.map(Arc::new),
             limiter: Limiter::default(),
             snapshot: RwLock::new(Arc::new(Snapshot {
+                shared_rules: shareable(&RuleSet::defaults()),
                 rules: Arc::new(RuleSet::defaults()),
                 rules_source: RulesSource::Default,
                 rules_version: None,
@@ -195,6 +198,11 @@ impl<S: ThreatStore> ThreatGuard<S> {
             None => (Arc::new(AddressRules::default()), None),
         };
         let snapshot = Arc::new(Snapshot {
+            shared_rules: if Arc::ptr_eq(&rules, &previous.rules) {
+                Arc::clone(&previous.shared_rules)
+            } else {
+                shareable(&rules)
+            },
             rules,
             rules_source,
             rules_version,
@@ -255,7 +263,9 @@ impl<S: ThreatStore> ThreatGuard<S> {
         now: OffsetDateTime,
     ) -> Result<Limits, S::Error> {
         let snapshot = self.current();
-        let mut limits = Limits::default();
+        let mut limits = Limits {
+            counted: Vec::with_capacity(snapshot.shared_rules.len().min(64)),
+        };
         // The built-in rules aim at clients from elsewhere: the host itself (health checks, a
         // local proxy not yet listed in `trusted_proxies`) and logins, which keep their own
         // limits, are not counted by them. Rules set through the API or a file count everyone.
@@ -265,15 +275,32 @@ impl<S: ThreatStore> ThreatGuard<S> {
         {
             return Ok(limits);
         }
-        let rules = Arc::clone(&snapshot.rules);
-        for (rule, key) in rules.buckets(facts) {
+        // A request's bucket keys are the same under every rule of one key kind: made once.
+        let mut keys: [Option<Option<BucketKey>>; 4] = Default::default();
+        for rule in snapshot.shared_rules.iter() {
+            if !rule.applies(facts) {
+                continue;
+            }
+            let kind = match rule.key() {
+                RuleKey::Ip => 0,
+                RuleKey::Principal => 1,
+                RuleKey::Credential => 2,
+                RuleKey::Global => 3,
+            };
+            let Some(key) = keys
+                .get_mut(kind)
+                .map(|slot| slot.get_or_insert_with(|| rule.bucket_key(facts)).clone())
+                .unwrap_or_else(|| rule.bucket_key(facts))
+            else {
+                continue;
+            };
             let counted = if rule.shared() {
                 let shared = self
                     .store
                     .shared_hit(rule.name(), &key, rule.window_seconds(), rule.limit(), now)
                     .await?;
                 Counted {
-                    rule: rule.clone(),
+                    rule: Arc::clone(rule),
                     decision: shared.decision,
                     key,
                     first_refusal: shared.first_refusal,
@@ -282,7 +309,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
                 let decision = self.limiter.check(rule, &key, monotonic);
                 let first_refusal = !decision.allowed && self.first_report(rule, &key, now);
                 Counted {
-                    rule: rule.clone(),
+                    rule: Arc::clone(rule),
                     decision,
                     key,
                     first_refusal,
@@ -462,6 +489,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
             .collect();
         blocks.push(block);
         *slot = Arc::new(Snapshot {
+            shared_rules: Arc::clone(&slot.shared_rules),
             rules: Arc::clone(&slot.rules),
             rules_source: slot.rules_source,
             rules_version: slot.rules_version,
@@ -483,6 +511,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
             .cloned()
             .collect();
         *slot = Arc::new(Snapshot {
+            shared_rules: Arc::clone(&slot.shared_rules),
             rules: Arc::clone(&slot.rules),
             rules_source: slot.rules_source,
             rules_version: slot.rules_version,
@@ -491,4 +520,9 @@ impl<S: ThreatStore> ThreatGuard<S> {
             blocks: Arc::new(blocks),
         });
     }
+}
+
+/// Each rule of `rules` behind its own `Arc`.
+fn shareable(rules: &RuleSet) -> Arc<[Arc<Rule>]> {
+    rules.rules().iter().cloned().map(Arc::new).collect()
 }

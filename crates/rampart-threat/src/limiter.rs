@@ -17,6 +17,11 @@ mod tests;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+
+use foldhash::quality::RandomState;
+
+/// A shard: bucket id (`rule` U+001F `key`) to its theoretical arrival time.
+type Shard = HashMap<String, u128, RandomState>;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -45,9 +50,11 @@ pub struct Decision {
 /// Per-node GCRA buckets for every non-shared rule.
 #[derive(Debug)]
 pub struct Limiter {
-    shards: Box<[Mutex<HashMap<String, u128>>]>,
+    shards: Box<[Mutex<Shard>]>,
     per_shard: usize,
-    hasher: std::collections::hash_map::RandomState,
+    /// Seeded per limiter (foldhash: fast, and keys chosen by clients cannot be aimed at
+    /// one hash without knowing the seed).
+    hasher: RandomState,
 }
 
 impl Default for Limiter {
@@ -61,9 +68,11 @@ impl Limiter {
     #[must_use]
     pub fn new(max_keys: usize) -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(HashMap::with_hasher(RandomState::default())))
+                .collect(),
             per_shard: max_keys.div_ceil(SHARDS).max(1),
-            hasher: std::collections::hash_map::RandomState::new(),
+            hasher: RandomState::default(),
         }
     }
 
@@ -75,12 +84,17 @@ impl Limiter {
         let emission = emission_interval(rule);
         let capacity = u128::from(rule.burst().unwrap_or(rule.limit())) * emission;
         let now = now.as_nanos();
-        let id = format!("{}\u{1f}{}", rule.name(), key.as_str());
+        let mut id = String::with_capacity(rule.name().len() + 1 + key.as_str().len());
+        id.push_str(rule.name());
+        id.push('\u{1f}');
+        id.push_str(key.as_str());
         let mut shard = self
             .shard(&id)
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let tat = shard.get(&id).copied().unwrap_or(now).max(now);
+        // One lookup: the bucket is updated in place, or inserted when it is new.
+        let stored = shard.get_mut(&id);
+        let tat = stored.as_deref().copied().unwrap_or(now).max(now);
         let new_tat = tat + emission;
         if new_tat - now > capacity {
             return Decision {
@@ -91,10 +105,15 @@ impl Limiter {
                 retry_after: nanos(new_tat - capacity - now),
             };
         }
-        if !shard.contains_key(&id) && shard.len() >= self.per_shard {
-            make_room(&mut shard, now, self.per_shard);
+        match stored {
+            Some(slot) => *slot = new_tat,
+            None => {
+                if shard.len() >= self.per_shard {
+                    make_room(&mut shard, now, self.per_shard);
+                }
+                shard.insert(id, new_tat);
+            }
         }
-        shard.insert(id, new_tat);
         let remaining = (capacity - (new_tat - now)) / emission;
         let retry_after = if remaining > 0 {
             Duration::ZERO
@@ -143,7 +162,7 @@ impl Limiter {
         clippy::expect_used,
         reason = "the index is reduced modulo the shard count"
     )]
-    fn shard(&self, id: &str) -> &Mutex<HashMap<String, u128>> {
+    fn shard(&self, id: &str) -> &Mutex<Shard> {
         let hash = self.hasher.hash_one(id);
         let count = u64::try_from(self.shards.len()).unwrap_or(1);
         let index = usize::try_from(hash % count).unwrap_or(0);
@@ -168,7 +187,7 @@ fn nanos(value: u128) -> Duration {
 /// Makes room for one more bucket in a full shard: full buckets go; if that is not enough, the
 /// eighth nearest to full (their loss forgives the least), so a flood of new keys costs each
 /// insert a constant share of one pass.
-fn make_room(shard: &mut HashMap<String, u128>, now: u128, per_shard: usize) {
+fn make_room(shard: &mut Shard, now: u128, per_shard: usize) {
     shard.retain(|_, tat| *tat > now);
     if shard.len() < per_shard {
         return;

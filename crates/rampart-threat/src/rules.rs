@@ -130,8 +130,10 @@ pub struct RequestFacts<'a> {
 
 /// The bucket a request counts against under one rule: `ip:203.0.113.9`,
 /// `ip:2001:db8:1:2::/64`, `principal:<id>`, `credential:<id>` or `global`.
+///
+/// Cheap to clone (shared text): one request's key is named by every rule of its kind.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BucketKey(String);
+pub struct BucketKey(std::sync::Arc<str>);
 
 impl BucketKey {
     /// The key's text, as stored and shown.
@@ -146,10 +148,10 @@ impl BucketKey {
     #[must_use]
     pub fn for_address(address: IpAddr) -> Self {
         match canonical(address) {
-            IpAddr::V4(v4) => Self(format!("ip:{v4}")),
+            IpAddr::V4(v4) => Self(format!("ip:{v4}").into()),
             IpAddr::V6(v6) => {
                 let bits = u128::from(v6) & (u128::MAX << 64);
-                Self(format!("ip:{}/64", std::net::Ipv6Addr::from(bits)))
+                Self(format!("ip:{}/64", std::net::Ipv6Addr::from(bits)).into())
             }
         }
     }
@@ -253,15 +255,15 @@ impl Rule {
     pub fn bucket_key(&self, facts: &RequestFacts<'_>) -> Option<BucketKey> {
         match self.key {
             RuleKey::Ip => Some(BucketKey::for_address(facts.address)),
-            RuleKey::Global => Some(BucketKey("global".to_owned())),
+            RuleKey::Global => Some(BucketKey("global".into())),
             RuleKey::Principal => facts
                 .principal
                 .filter(|_| facts.authenticated)
-                .map(|id| BucketKey(format!("principal:{id}"))),
+                .map(|id| BucketKey(format!("principal:{id}").into())),
             RuleKey::Credential => facts
                 .credential
                 .filter(|_| facts.authenticated)
-                .map(|id| BucketKey(format!("credential:{id}"))),
+                .map(|id| BucketKey(format!("credential:{id}").into())),
         }
     }
 }
