@@ -24,7 +24,7 @@ fn listed<'a>(blocks: &'a [Value], address: &str) -> Option<&'a Value> {
     blocks.iter().find(|b| b["address"] == address)
 }
 
-/// Five failures block the address for `block_seconds` (3 s): `403 address-blocked` with
+/// Five failures block the address for `block_seconds` (5 s): `403 address-blocked` with
 /// `Retry-After`, listed; then it passes again; a second block within the day lasts twice as
 /// long.
 #[test]
@@ -32,7 +32,7 @@ fn threat_blocks_after_failures_expire_and_escalate() {
     let env = start(&[
         ("RAMPART_TRUSTED_PROXIES", "127.0.0.1/32"),
         ("RAMPART_BLOCK_AFTER_FAILURES", "5"),
-        ("RAMPART_BLOCK_SECONDS", "3"),
+        ("RAMPART_BLOCK_SECONDS", "5"),
     ]);
     let bad = "203.0.113.7";
     rt().block_on(async {
@@ -50,7 +50,7 @@ fn threat_blocks_after_failures_expire_and_escalate() {
             refused.body
         );
         let retry_after = refused.retry_after().expect("Retry-After");
-        assert!((1..=3).contains(&retry_after), "{retry_after}");
+        assert!((1..=5).contains(&retry_after), "{retry_after}");
         // Even the admin's key does not pass from there; other addresses do.
         assert!(env.blocked(bad).await);
         assert!(!env.blocked("203.0.113.8").await);
@@ -59,7 +59,7 @@ fn threat_blocks_after_failures_expire_and_escalate() {
         let block = listed(&blocks, bad).unwrap_or_else(|| panic!("{blocks:#?}"));
         assert_eq!(block["manual"], false, "{block}");
         assert_eq!(block["failures"], 5, "{block}");
-        assert_eq!(length(block), 3, "{block}");
+        assert_eq!(length(block), 5, "{block}");
         assert!(!block["reason"].as_str().unwrap().is_empty());
         let audited = env.audit_entries("security.address_blocked").await;
         assert_eq!(audited.len(), 1, "{audited:#?}");
@@ -81,11 +81,11 @@ fn threat_blocks_after_failures_expire_and_escalate() {
         let block = listed(&blocks, bad).unwrap_or_else(|| panic!("{blocks:#?}"));
         assert_eq!(
             length(block),
-            6,
+            10,
             "the second block within a day doubles: {block}"
         );
         assert!(
-            eventually(Duration::from_secs(40), || async {
+            eventually(Duration::from_secs(60), || async {
                 !env.blocked(bad).await
             })
             .await,
