@@ -27,7 +27,7 @@ use crate::state::AppState;
 
 mod permissions;
 
-pub use permissions::route_permission;
+pub use permissions::{is_public, route_permission};
 
 /// The rate-limit answers of this request, for the headers of its response, and whether the
 /// request was counted (a credential the extractor never accepted leaves it uncounted).
@@ -105,7 +105,12 @@ pub async fn threat_guard(
         principal: None,
         credential: None,
     };
-    let credential = carries_credential(&request);
+    // Public routes never read a credential: counted here, before their handler runs (a login
+    // refused by a rule must not happen), whatever `Authorization` header comes with them.
+    let credential = carries_credential(&request)
+        && !route
+            .as_deref()
+            .is_some_and(|r| permissions::is_public(&method, r));
     if !credential {
         match state.threat().count(&facts, state.monotonic(), now).await {
             Ok(limits) => slot.set(limits),

@@ -70,6 +70,20 @@ const NO_SINGLE_PERMISSION: &[(&str, &str)] = &[
     ("POST", "/v1/principals/{id}/totp/confirm"),
 ];
 
+/// Routes that read no credential at all (anyone may call them).
+const PUBLIC_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/health"),
+    ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/audit/public-key"),
+    ("POST", "/v1/auth/login"),
+];
+
+/// Whether `method route` reads no credential (a public route).
+pub fn is_public(method: &str, route: &str) -> bool {
+    PUBLIC_ROUTES.contains(&(method, route))
+}
+
 /// The permission the route `method route` (its template, as `MatchedPath` gives it) requires.
 pub fn route_permission(method: &str, route: &str) -> Option<&'static str> {
     ROUTE_PERMISSIONS
@@ -107,6 +121,12 @@ mod tests {
         }
         assert!(missing.is_empty(), "routes without an entry: {missing:?}");
         let _ = crate::openapi::ApiDoc::openapi();
+        for public in PUBLIC_ROUTES {
+            assert!(
+                NO_SINGLE_PERMISSION.contains(public),
+                "{public:?} is public"
+            );
+        }
         for (method, route, _) in ROUTE_PERMISSIONS {
             assert!(
                 !NO_SINGLE_PERMISSION.contains(&(method, route)),
