@@ -356,6 +356,10 @@ impl ThreatStore for Store {
         self.exemption_of(address).await
     }
 
+    fn shared_by_nodes(&self) -> bool {
+        self.is_postgres()
+    }
+
     async fn shared_hit(
         &self,
         rule: &str,

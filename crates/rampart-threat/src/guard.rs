@@ -16,6 +16,7 @@ use crate::blocks::{Block, BlockSettings, BlockTarget, auto_block_allowed, shoul
 use crate::limiter::{Decision, Limiter};
 use crate::rules::{BucketKey, RequestFacts, Rule, RuleKey, RuleSet};
 use crate::store::{Replaced, ThreatStore};
+use crate::window::{SharedDecision, WindowState, shared_window_hit};
 
 /// Blocks held in memory at most (the soonest to expire are listed first by the store; an
 /// attack with more distinct addresses than this is still answered by the database check of
@@ -103,6 +104,8 @@ struct Snapshot {
     rules: Arc<RuleSet>,
     /// The same rules, each shareable by the answers that name it.
     shared_rules: Arc<[Arc<Rule>]>,
+    /// Whether any rule counts authenticated requests.
+    counts_authenticated: bool,
     rules_source: RulesSource,
     rules_version: Option<u64>,
     addresses: Arc<AddressRules>,
@@ -121,6 +124,8 @@ pub struct ThreatGuard<S> {
     /// When each per-node bucket's refusal was last reported (rule, key): at most one audit
     /// entry per key and rule per window.
     reported: Mutex<HashMap<(String, BucketKey), OffsetDateTime>>,
+    /// Shared rules' windows when the storage has one node ([`ThreatStore::shared_by_nodes`]).
+    local_windows: Mutex<HashMap<(String, BucketKey), WindowState>>,
 }
 
 impl<S: ThreatStore> ThreatGuard<S> {
@@ -138,6 +143,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
             file_rules: file_rules.map(Arc::new),
             limiter: Limiter::default(),
             snapshot: RwLock::new(Arc::new(Snapshot {
+                counts_authenticated: counts_authenticated(&RuleSet::defaults()),
                 shared_rules: shareable(&RuleSet::defaults()),
                 rules: Arc::new(RuleSet::defaults()),
                 rules_source: RulesSource::Default,
@@ -147,6 +153,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
                 blocks: Arc::new(Vec::new()),
             })),
             reported: Mutex::new(HashMap::new()),
+            local_windows: Mutex::new(HashMap::new()),
         };
         guard.refresh(now).await?;
         Ok(guard)
@@ -198,6 +205,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
             None => (Arc::new(AddressRules::default()), None),
         };
         let snapshot = Arc::new(Snapshot {
+            counts_authenticated: counts_authenticated(&rules),
             shared_rules: if Arc::ptr_eq(&rules, &previous.rules) {
                 Arc::clone(&previous.shared_rules)
             } else {
@@ -244,6 +252,12 @@ impl<S: ThreatStore> ThreatGuard<S> {
             snapshot.rules_source,
             snapshot.rules_version,
         )
+    }
+
+    /// Whether any rule in force counts authenticated requests (when none does, the server
+    /// skips counting them altogether).
+    pub fn counts_authenticated(&self) -> bool {
+        self.current().counts_authenticated
     }
 
     /// The address rules in force and their stored version.
@@ -295,10 +309,13 @@ impl<S: ThreatStore> ThreatGuard<S> {
                 continue;
             };
             let counted = if rule.shared() {
-                let shared = self
-                    .store
-                    .shared_hit(rule.name(), &key, rule.window_seconds(), rule.limit(), now)
-                    .await?;
+                let shared = if self.store.shared_by_nodes() {
+                    self.store
+                        .shared_hit(rule.name(), &key, rule.window_seconds(), rule.limit(), now)
+                        .await?
+                } else {
+                    self.local_hit(rule, &key, now)
+                };
                 Counted {
                     rule: Arc::clone(rule),
                     decision: shared.decision,
@@ -318,6 +335,26 @@ impl<S: ThreatStore> ThreatGuard<S> {
             limits.counted.push(counted);
         }
         Ok(limits)
+    }
+
+    /// A shared rule counted in this node's memory (storage with one node).
+    fn local_hit(&self, rule: &Rule, key: &BucketKey, now: OffsetDateTime) -> SharedDecision {
+        let now = now
+            .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(now);
+        let mut windows = self
+            .local_windows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if windows.len() > 100_000 {
+            windows.retain(|_, w| now - w.started_at < Duration::days(1));
+        }
+        let slot = (rule.name().to_owned(), key.clone());
+        let previous = windows.get(&slot).copied();
+        let (state, decision) =
+            shared_window_hit(previous, rule.limit(), rule.window_seconds(), now);
+        windows.insert(slot, state);
+        decision
     }
 
     /// Whether a per-node refusal of `key` under `rule` is the first in the rule's window.
@@ -342,6 +379,12 @@ impl<S: ThreatStore> ThreatGuard<S> {
         self.limiter.purge(monotonic);
         let mut reported = self.reported.lock().unwrap_or_else(PoisonError::into_inner);
         reported.retain(|_, at| now - *at < Duration::days(1));
+        drop(reported);
+        let mut windows = self
+            .local_windows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        windows.retain(|_, w| now - w.started_at < Duration::days(1));
     }
 
     /// After a failure from `address` (a 401 or 403, a failed login): counts it, and blocks
@@ -490,6 +533,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
         blocks.push(block);
         *slot = Arc::new(Snapshot {
             shared_rules: Arc::clone(&slot.shared_rules),
+            counts_authenticated: slot.counts_authenticated,
             rules: Arc::clone(&slot.rules),
             rules_source: slot.rules_source,
             rules_version: slot.rules_version,
@@ -512,6 +556,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
             .collect();
         *slot = Arc::new(Snapshot {
             shared_rules: Arc::clone(&slot.shared_rules),
+            counts_authenticated: slot.counts_authenticated,
             rules: Arc::clone(&slot.rules),
             rules_source: slot.rules_source,
             rules_version: slot.rules_version,
@@ -525,4 +570,12 @@ impl<S: ThreatStore> ThreatGuard<S> {
 /// Each rule of `rules` behind its own `Arc`.
 fn shareable(rules: &RuleSet) -> Arc<[Arc<Rule>]> {
     rules.rules().iter().cloned().map(Arc::new).collect()
+}
+
+/// Whether any rule of `rules` counts authenticated requests.
+fn counts_authenticated(rules: &RuleSet) -> bool {
+    rules
+        .rules()
+        .iter()
+        .any(|r| r.applies_to() != crate::rules::AppliesTo::Unauthenticated)
 }

@@ -132,6 +132,13 @@ pub trait ThreatStore: Send + Sync {
         address: IpAddr,
     ) -> impl Future<Output = Stored<Option<OffsetDateTime>, Self::Error>> + Send;
 
+    /// Whether several nodes may share this storage (PostgreSQL). When not (the embedded
+    /// SQLite file has one server), shared rules are counted in that server's memory: the same
+    /// windows without a durable write per request.
+    fn shared_by_nodes(&self) -> bool {
+        true
+    }
+
     /// Counts a request against a shared rule's bucket in one atomic statement on one row,
     /// as [`crate::shared_window_hit`] computes it.
     fn shared_hit(

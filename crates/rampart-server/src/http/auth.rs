@@ -104,6 +104,11 @@ impl CallerSlot {
         }
     }
 
+    /// Whether a caller was recorded (a credential accepted), without copying it.
+    pub fn is_set(&self) -> bool {
+        self.0.lock().is_ok_and(|slot| slot.is_some())
+    }
+
     /// The authenticated caller of this request, if any.
     pub fn get(&self) -> Option<Caller> {
         self.0.lock().ok().and_then(|slot| slot.clone())

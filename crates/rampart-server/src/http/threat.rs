@@ -7,7 +7,6 @@
 //! which may block it.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -21,6 +20,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::http::audit_trail::AuditSlot;
+use crate::http::auth::CallerSlot;
 use crate::http::context::ClientIp;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -32,18 +32,13 @@ pub use permissions::{is_public, route_permission};
 /// The rate-limit answers of this request, for the headers of its response, and whether the
 /// request was counted (a credential the extractor never accepted leaves it uncounted).
 #[derive(Debug, Clone, Default)]
-pub struct LimitsSlot(Arc<Mutex<Option<Limits>>>, Arc<AtomicBool>);
+pub struct LimitsSlot(Arc<Mutex<Option<Limits>>>);
 
 impl LimitsSlot {
     fn set(&self, limits: Limits) {
-        self.1.store(true, Ordering::Relaxed);
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(limits);
         }
-    }
-
-    fn counted(&self) -> bool {
-        self.1.load(Ordering::Relaxed)
     }
 
     fn take(&self) -> Option<Limits> {
@@ -88,18 +83,16 @@ pub async fn threat_guard(
             return ApiError::address_blocked(&until, seconds).into_response();
         }
     }
-    let slot = LimitsSlot::default();
-    request.extensions_mut().insert(slot.clone());
-    let method = request.method().as_str().to_owned();
-    let path = request.uri().path().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    let facts = RequestFacts {
-        method: &method,
-        path: &path,
-        permission: route.as_deref().and_then(|r| route_permission(&method, r)),
+    // What the rules need, kept cheaply (shared buffers) until it is known whether they run.
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let facts = || RequestFacts {
+        method: method.as_str(),
+        path: uri.path(),
+        permission: route
+            .as_ref()
+            .and_then(|r| route_permission(method.as_str(), r.as_str())),
         authenticated: false,
         address,
         principal: None,
@@ -109,31 +102,37 @@ pub async fn threat_guard(
     // refused by a rule must not happen), whatever `Authorization` header comes with them.
     let credential = carries_credential(&request)
         && !route
-            .as_deref()
-            .is_some_and(|r| permissions::is_public(&method, r));
+            .as_ref()
+            .is_some_and(|r| permissions::is_public(method.as_str(), r.as_str()));
+    let mut counted = None;
+    let mut slot = None;
     if !credential {
-        match state.threat().count(&facts, state.monotonic(), now).await {
-            Ok(limits) => slot.set(limits),
+        let limits = match state.threat().count(&facts(), state.monotonic(), now).await {
+            Ok(limits) => limits,
             Err(e) => return storage_error(&e),
+        };
+        if limits.refused().is_some() {
+            note_refusal(&request, &limits);
+            let mut response = refused_response(&state, &limits);
+            headers(&mut response, &limits);
+            return response;
         }
-        if let Some(limits) = slot.take() {
-            if limits.refused().is_some() {
-                note_refusal(&request, &limits);
-                let mut response = refused_response(&state, &limits);
-                headers(&mut response, &limits);
-                return response;
-            }
-            slot.set(limits);
-        }
+        counted = Some(limits);
+    } else if state.threat().counts_authenticated() {
+        // The extractor counts the request once it has accepted the credential.
+        let limits = LimitsSlot::default();
+        request.extensions_mut().insert(limits.clone());
+        slot = Some(limits);
     }
     let audit_slot = request.extensions().get::<AuditSlot>().cloned();
+    let caller_slot = request.extensions().get::<CallerSlot>().cloned();
     let mut response = next.run(request).await;
     let status = response.status();
-    if credential && !slot.counted() {
-        // The credential was never accepted (refused, or a route that reads none, such as
-        // `/v1/health`): the request counts as one without a credential, or an
-        // `Authorization` header would take any request out of every rule.
-        match state.threat().count(&facts, state.monotonic(), now).await {
+    let accepted = caller_slot.as_ref().is_some_and(CallerSlot::is_set);
+    if credential && !accepted {
+        // The credential was never accepted (refused): the request counts as one without a
+        // credential, or an `Authorization` header would take any request out of every rule.
+        match state.threat().count(&facts(), state.monotonic(), now).await {
             Ok(limits) if limits.refused().is_some() => {
                 if let Some(audit) = &audit_slot {
                     note_refusal_in(audit, &limits);
@@ -144,7 +143,7 @@ pub async fn threat_guard(
             Ok(limits) => headers(&mut response, &limits),
             Err(e) => return storage_error(&e),
         }
-    } else if let Some(limits) = slot.take() {
+    } else if let Some(limits) = counted.or_else(|| slot.and_then(|s| s.take())) {
         headers(&mut response, &limits);
         if response.status() == StatusCode::TOO_MANY_REQUESTS
             && let Some(refused) = limits.refused()
@@ -200,6 +199,9 @@ pub async fn count_authenticated(
     let Some(address) = parts.extensions.get::<ClientIp>().map(|c| c.0) else {
         return Ok(());
     };
+    if !state.threat().counts_authenticated() {
+        return Ok(());
+    }
     let method = parts.method.as_str();
     let route = parts
         .extensions

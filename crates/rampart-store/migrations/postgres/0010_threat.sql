@@ -52,7 +52,10 @@ CREATE INDEX threat_exemptions_by_time ON threat_exemptions (exempt_until);
 
 -- The window of a shared rule's bucket: one row per rule and key, updated by one atomic upsert
 -- per request. `count` includes refused requests (the first refusal of a window is audited).
-CREATE TABLE threat_windows (
+-- UNLOGGED: a counter needs no WAL, so its commit waits for no flush (a durable write per
+-- request made a shared rule cost 13,500 -> 2,600 req/s); after a crash the windows start
+-- empty, which forgives at most one window.
+CREATE UNLOGGED TABLE threat_windows (
     rule         TEXT   NOT NULL,
     bucket       TEXT   NOT NULL,
     window_start BIGINT NOT NULL,
