@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration as StdDuration;
 
@@ -22,6 +23,13 @@ use crate::window::{SharedDecision, WindowState, shared_window_hit};
 /// attack with more distinct addresses than this is still answered by the database check of
 /// [`ThreatGuard::record_failure`]).
 const MAX_CACHED_BLOCKS: u32 = 100_000;
+
+/// [`ThreatGuard`]'s flag: address rules are set.
+const HAS_ADDRESS_RULES: u8 = 1;
+/// [`ThreatGuard`]'s flag: some block is held (in force or not yet purged).
+const HAS_BLOCKS: u8 = 2;
+/// [`ThreatGuard`]'s flag: some rule counts authenticated requests.
+const COUNTS_AUTHENTICATED: u8 = 4;
 
 /// Where the rate-limit rules in force come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +129,10 @@ pub struct ThreatGuard<S> {
     file_rules: Option<Arc<RuleSet>>,
     limiter: Limiter,
     snapshot: RwLock<Arc<Snapshot>>,
+    /// What the snapshot holds, readable without touching the lock or the `Arc` (every request
+    /// reads it; most deployments have no address rules and no blocks):
+    /// [`HAS_ADDRESS_RULES`], [`HAS_BLOCKS`], [`COUNTS_AUTHENTICATED`].
+    flags: AtomicU8,
     /// When each per-node bucket's refusal was last reported (rule, key): at most one audit
     /// entry per key and rule per window.
     reported: Mutex<HashMap<(String, BucketKey), OffsetDateTime>>,
@@ -154,6 +166,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
             })),
             reported: Mutex::new(HashMap::new()),
             local_windows: Mutex::new(HashMap::new()),
+            flags: AtomicU8::new(0),
         };
         guard.refresh(now).await?;
         Ok(guard)
@@ -204,7 +217,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
             },
             None => (Arc::new(AddressRules::default()), None),
         };
-        let snapshot = Arc::new(Snapshot {
+        let snapshot = Snapshot {
             counts_authenticated: counts_authenticated(&rules),
             shared_rules: if Arc::ptr_eq(&rules, &previous.rules) {
                 Arc::clone(&previous.shared_rules)
@@ -217,17 +230,21 @@ impl<S: ThreatStore> ThreatGuard<S> {
             addresses,
             addresses_version,
             blocks: Arc::new(blocks),
-        });
-        *self
+        };
+        let mut slot = self
             .snapshot
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = snapshot;
+            .unwrap_or_else(PoisonError::into_inner);
+        self.install(&mut slot, snapshot);
         Ok(())
     }
 
     /// Before authentication: the address rules, then blocks (from memory; no database
     /// round trip). `Ok` lets the request on.
     pub fn admit(&self, address: IpAddr, now: OffsetDateTime) -> Result<(), Refusal> {
+        if self.flags.load(Ordering::Acquire) & (HAS_ADDRESS_RULES | HAS_BLOCKS) == 0 {
+            return Ok(());
+        }
         let snapshot = self.current();
         if snapshot.addresses.verdict(address) == AddressVerdict::Denied {
             return Err(Refusal::AddressDenied);
@@ -257,7 +274,23 @@ impl<S: ThreatStore> ThreatGuard<S> {
     /// Whether any rule in force counts authenticated requests (when none does, the server
     /// skips counting them altogether).
     pub fn counts_authenticated(&self) -> bool {
-        self.current().counts_authenticated
+        self.flags.load(Ordering::Acquire) & COUNTS_AUTHENTICATED != 0
+    }
+
+    /// Installs `snapshot` and its flags.
+    fn install(&self, slot: &mut Arc<Snapshot>, snapshot: Snapshot) {
+        let mut flags = 0;
+        if !snapshot.addresses.is_empty() {
+            flags |= HAS_ADDRESS_RULES;
+        }
+        if !snapshot.blocks.is_empty() {
+            flags |= HAS_BLOCKS;
+        }
+        if snapshot.counts_authenticated {
+            flags |= COUNTS_AUTHENTICATED;
+        }
+        *slot = Arc::new(snapshot);
+        self.flags.store(flags, Ordering::Release);
     }
 
     /// The address rules in force and their stored version.
@@ -531,7 +564,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
             .cloned()
             .collect();
         blocks.push(block);
-        *slot = Arc::new(Snapshot {
+        let snapshot = Snapshot {
             shared_rules: Arc::clone(&slot.shared_rules),
             counts_authenticated: slot.counts_authenticated,
             rules: Arc::clone(&slot.rules),
@@ -540,7 +573,8 @@ impl<S: ThreatStore> ThreatGuard<S> {
             addresses: Arc::clone(&slot.addresses),
             addresses_version: slot.addresses_version,
             blocks: Arc::new(blocks),
-        });
+        };
+        self.install(&mut slot, snapshot);
     }
 
     fn forget(&self, target: &BlockTarget) {
@@ -554,7 +588,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
             .filter(|b| &b.target != target)
             .cloned()
             .collect();
-        *slot = Arc::new(Snapshot {
+        let snapshot = Snapshot {
             shared_rules: Arc::clone(&slot.shared_rules),
             counts_authenticated: slot.counts_authenticated,
             rules: Arc::clone(&slot.rules),
@@ -563,7 +597,8 @@ impl<S: ThreatStore> ThreatGuard<S> {
             addresses: Arc::clone(&slot.addresses),
             addresses_version: slot.addresses_version,
             blocks: Arc::new(blocks),
-        });
+        };
+        self.install(&mut slot, snapshot);
     }
 }
 
