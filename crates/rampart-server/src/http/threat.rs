@@ -282,14 +282,27 @@ fn refused_response(state: &AppState, limits: &Limits) -> Response {
     response
 }
 
-/// `RateLimit-Policy` and `RateLimit` for every rule that counted the request.
+/// `RateLimit-Policy` and `RateLimit` of the rule closest to its limit (the one that refused,
+/// else the least remaining share of its quota): what a client must respect, in two short
+/// headers whatever the number of rules (the draft lets a server send only that policy).
 fn headers(response: &mut Response, limits: &Limits) {
-    if limits.counted.is_empty() {
+    let closest = limits.refused().or_else(|| {
+        limits.counted.iter().min_by(|a, b| {
+            let share = |c: &rampart_threat::Counted| {
+                (
+                    u64::from(c.decision.remaining),
+                    u64::from(c.decision.limit.max(1)),
+                )
+            };
+            let ((ra, la), (rb, lb)) = (share(a), share(b));
+            (ra * lb).cmp(&(rb * la))
+        })
+    });
+    let Some(closest) = closest else {
         return;
-    }
-    let policy = rampart_threat::rate_limit_policy_header(limits.counted.iter().map(|c| &*c.rule));
-    let current =
-        rampart_threat::rate_limit_header(limits.counted.iter().map(|c| (&*c.rule, &c.decision)));
+    };
+    let policy = rampart_threat::rate_limit_policy_header([&*closest.rule]);
+    let current = rampart_threat::rate_limit_header([(&*closest.rule, &closest.decision)]);
     for (name, value) in [("ratelimit-policy", policy), ("ratelimit", current)] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             response
