@@ -9,7 +9,11 @@ out mid-run, after which every later call answers 401 and the run tests nothing:
   (`before_call`); the same operations on any other id are still generated and sent;
 - `PUT /v1/policy` with a policy that keeps `roles:manage` for the admin's role (the server
   refuses anything less) but drops the rest: every accepted policy is put back right after
-  (`after_call`), so the next case runs under the policy the run started with.
+  (`after_call`), so the next case runs under the policy the run started with;
+- threat protection: an accepted `PUT /v1/ip-rules` (an allow list without the run's own
+  loopback address, a deny of it), `PUT /v1/rate-limits` (a rule of 1 a day) or `POST
+  /v1/blocks` (of loopback) could refuse every later call: each is undone right after
+  (`after_call`: no address rules, no rules, the block lifted).
 
 The ids and the key come from the environment `.ci/openapi-check` sets; nothing here prints the
 key (schemathesis masks the Authorization header in its own output).
@@ -17,6 +21,8 @@ key (schemathesis masks the Authorization header in its own output).
 
 import json
 import os
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import schemathesis
@@ -65,9 +71,43 @@ def before_call(context, case, kwargs) -> None:
         }
 
 
+def _send(method, path, body=None):
+    request = urllib.request.Request(
+        f"{BASE}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _undo_threat_change(case, response) -> None:
+    """Undoes an accepted change of threat protection that could lock the run out."""
+    method, path = case.method.upper(), case.path
+    if response.status_code not in (200, 201):
+        return
+    if method == "PUT" and path == "/v1/ip-rules":
+        status = _send("PUT", "/v1/ip-rules", {"allow": [], "deny": []})
+    elif method == "PUT" and path == "/v1/rate-limits":
+        status = _send("PUT", "/v1/rate-limits", {"rules": []})
+    elif method == "POST" and path == "/v1/blocks":
+        address = urllib.parse.quote(str(response.json().get("address", "")), safe="")
+        status = 204 if _send("DELETE", f"/v1/blocks/{address}") in (204, 404) else 500
+    else:
+        return
+    if status not in (200, 204):
+        raise RuntimeError(f"could not undo {method} {path}: HTTP {status}")
+
+
 @schemathesis.hook
 def after_call(context, case, response) -> None:
-    """Puts the starting policy back after every accepted `PUT /v1/policy`."""
+    """Puts the starting policy back after every accepted `PUT /v1/policy`, and undoes
+    accepted changes of threat protection."""
+    _undo_threat_change(case, response)
     if case.method.upper() != "PUT" or case.path != "/v1/policy":
         return
     if response.status_code != 200:

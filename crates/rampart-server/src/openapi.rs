@@ -33,8 +33,9 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 
 /// The problem+json answers every operation of a kind can give, added where its annotation
 /// does not list them: the edge answers them whatever the handler does.
-/// - every operation: `500` (internal error) and `503` (timed out, or storage unavailable;
-///   with `Retry-After`);
+/// - every operation: `500` (internal error), `503` (timed out, or storage unavailable;
+///   with `Retry-After`), `403` (threat protection: the address rules refuse the client's
+///   address, or it is blocked) and `429` (a rate-limit rule; with `Retry-After`);
 /// - authenticated ones: `401` (no valid credential) and `403` (a permission, an enrollment
 ///   session);
 /// - with a JSON body: `400` (not JSON), `413` (too large), `415` (not `application/json`) and
@@ -62,6 +63,14 @@ fn add_problem_responses(document: &mut utoipa::openapi::OpenApi) {
                     "Internal error (the detail is in the server log, under the request id)",
                 ),
                 (503, "The request timed out, or storage is unavailable"),
+                (
+                    403,
+                    "The client's address is not allowed here, or is blocked (threat protection)",
+                ),
+                (
+                    429,
+                    "Over a rate limit (`Retry-After`, `RateLimit-Policy`, `RateLimit`)",
+                ),
             ];
             if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
                 statuses.push((401, "No valid credential"));
