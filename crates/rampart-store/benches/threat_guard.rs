@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
         let mut i = 0usize;
         b.iter(|| {
             i = i.wrapping_add(1);
-            let address = addresses[i % addresses.len()];
+            let address = *addresses.get(i % addresses.len()).unwrap();
             let facts = RequestFacts {
                 method: "POST",
                 path: "/v1/keys/customer-data/decrypt",

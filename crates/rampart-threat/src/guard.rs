@@ -14,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::address::{AddressRules, AddressVerdict, canonical};
 use crate::blocks::{Block, BlockSettings, BlockTarget, auto_block_allowed, should_block};
-use crate::limiter::{Decision, Limiter};
+use crate::limiter::Limiter;
 use crate::rules::{BucketKey, RequestFacts, Rule, RuleKey, RuleSet};
 use crate::store::{Replaced, ThreatStore};
 use crate::window::{SharedDecision, WindowState, shared_window_hit};
@@ -31,81 +31,9 @@ const HAS_BLOCKS: u8 = 2;
 /// [`ThreatGuard`]'s flag: some rule counts authenticated requests.
 const COUNTS_AUTHENTICATED: u8 = 4;
 
-/// Where the rate-limit rules in force come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RulesSource {
-    /// The built-in defaults (nothing stored, no file).
-    Default,
-    /// Set through the API (stored).
-    Api,
-    /// The `rate_limits_file` setting, which wins over the API.
-    File,
-}
+mod answers;
 
-impl RulesSource {
-    /// `default`, `api` or `file`.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Default => "default",
-            Self::Api => "api",
-            Self::File => "file",
-        }
-    }
-}
-
-/// Why a request is refused before its handler runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// The address rules refuse the address (`403`).
-    AddressDenied,
-    /// The address is blocked (`403`, `address-blocked`).
-    Blocked(Block),
-}
-
-/// One rule's answer for a request that the rule counted.
-#[derive(Debug, Clone)]
-pub struct Counted {
-    /// The rule (shared with the rules in force: counting copies no rule).
-    pub rule: Arc<Rule>,
-    /// Its decision.
-    pub decision: Decision,
-    /// The bucket the request counted in.
-    pub key: BucketKey,
-    /// Whether this is the first refusal of this bucket and rule in the rule's window (the
-    /// one to audit: at most one audit entry per key and rule per window).
-    pub first_refusal: bool,
-}
-
-/// The rate-limit answers for one request: every rule that counted it, and the first that
-/// refused it, if any.
-#[derive(Debug, Clone, Default)]
-pub struct Limits {
-    /// Every rule that counted the request, in rule order.
-    pub counted: Vec<Counted>,
-}
-
-impl Limits {
-    /// The first rule that refused the request.
-    #[must_use]
-    pub fn refused(&self) -> Option<&Counted> {
-        self.counted.iter().find(|c| !c.decision.allowed)
-    }
-}
-
-/// Why a change to the rules was not made.
-#[derive(Debug, thiserror::Error)]
-pub enum ChangeError<E: std::error::Error + 'static> {
-    /// The rules come from `rate_limits_file`; the API cannot change them.
-    #[error("the rate-limit rules come from the rate_limits_file setting; change that file")]
-    FromFile,
-    /// Another change came first (the stored version moved); read and try again.
-    #[error("the rules changed meanwhile; read them again and retry")]
-    Conflict,
-    /// Storage failed.
-    #[error(transparent)]
-    Store(E),
-}
+pub use answers::{ChangeError, Counted, Limits, Refusal, RulesSource};
 
 #[derive(Debug)]
 struct Snapshot {
