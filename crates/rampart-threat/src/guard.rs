@@ -128,6 +128,17 @@ impl<S: ThreatStore> ThreatGuard<S> {
                 RulesSource::File,
                 stored.map(|s| s.version),
             ),
+            // Unchanged since the last read: kept as it is (no parse every second).
+            (None, Some(stored))
+                if previous.rules_source == RulesSource::Api
+                    && previous.rules_version == Some(stored.version) =>
+            {
+                (
+                    Arc::clone(&previous.rules),
+                    RulesSource::Api,
+                    Some(stored.version),
+                )
+            }
             (None, Some(stored)) => match RuleSet::parse_json(&stored.json) {
                 Ok(parsed) => (Arc::new(parsed), RulesSource::Api, Some(stored.version)),
                 Err(_) => (
@@ -136,9 +147,15 @@ impl<S: ThreatStore> ThreatGuard<S> {
                     previous.rules_version,
                 ),
             },
+            (None, None) if previous.rules_source == RulesSource::Default => {
+                (Arc::clone(&previous.rules), RulesSource::Default, None)
+            }
             (None, None) => (Arc::new(RuleSet::defaults()), RulesSource::Default, None),
         };
         let (addresses, addresses_version) = match addresses {
+            Some(stored) if previous.addresses_version == Some(stored.version) => {
+                (Arc::clone(&previous.addresses), Some(stored.version))
+            }
             Some(stored) => match AddressRules::parse_json(&stored.json) {
                 Ok(parsed) => (Arc::new(parsed), Some(stored.version)),
                 Err(_) => (Arc::clone(&previous.addresses), previous.addresses_version),
@@ -481,41 +498,24 @@ impl<S: ThreatStore> ThreatGuard<S> {
     }
 
     fn remember(&self, block: Block) {
-        let mut slot = self
-            .snapshot
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        let mut blocks: Vec<Block> = slot
-            .blocks
-            .iter()
-            .filter(|b| b.target != block.target)
-            .cloned()
-            .collect();
-        blocks.push(block);
-        let snapshot = Snapshot {
-            shared_rules: Arc::clone(&slot.shared_rules),
-            counts_authenticated: slot.counts_authenticated,
-            rules: Arc::clone(&slot.rules),
-            rules_source: slot.rules_source,
-            rules_version: slot.rules_version,
-            addresses: Arc::clone(&slot.addresses),
-            addresses_version: slot.addresses_version,
-            blocks: Arc::new(blocks),
-        };
-        self.install(&mut slot, snapshot);
+        self.change_blocks(|blocks| {
+            blocks.retain(|b| b.target != block.target);
+            blocks.push(block);
+        });
     }
 
     fn forget(&self, target: &BlockTarget) {
+        self.change_blocks(|blocks| blocks.retain(|b| &b.target != target));
+    }
+
+    /// Installs a snapshot whose blocks are this node's copy changed by `change`.
+    fn change_blocks(&self, change: impl FnOnce(&mut Vec<Block>)) {
         let mut slot = self
             .snapshot
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let blocks: Vec<Block> = slot
-            .blocks
-            .iter()
-            .filter(|b| &b.target != target)
-            .cloned()
-            .collect();
+        let mut blocks = slot.blocks.as_ref().clone();
+        change(&mut blocks);
         let snapshot = Snapshot {
             shared_rules: Arc::clone(&slot.shared_rules),
             counts_authenticated: slot.counts_authenticated,
