@@ -79,8 +79,12 @@ fn bench(c: &mut Criterion) {
                 permission: Some("keys:decrypt"),
                 authenticated: true,
                 address,
-                principal: Some("0192f1a2-0000-7000-8000-000000000001"),
-                credential: Some("0192f1a2-0000-7000-8000-000000000002"),
+                principal: Some(uuid::Uuid::from_u128(
+                    0x0192_f1a2_0000_7000_8000_0000_0000_0001,
+                )),
+                credential: Some(uuid::Uuid::from_u128(
+                    0x0192_f1a2_0000_7000_8000_0000_0000_0002,
+                )),
             };
             let now = OffsetDateTime::now_utc();
             guard.admit(address, now).unwrap();
@@ -108,8 +112,8 @@ fn bench(c: &mut Criterion) {
                 permission: Some("keys:decrypt"),
                 authenticated: true,
                 address,
-                principal: Some("p"),
-                credential: Some("c"),
+                principal: Some(uuid::Uuid::from_u128(1)),
+                credential: Some(uuid::Uuid::from_u128(2)),
             };
             let now = OffsetDateTime::now_utc();
             guard.admit(address, now).unwrap();

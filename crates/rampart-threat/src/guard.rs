@@ -7,15 +7,18 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
+
 use std::time::Duration as StdDuration;
+
+use arc_swap::ArcSwap;
 
 use time::{Duration, OffsetDateTime};
 
 use crate::address::{AddressRules, AddressVerdict, canonical};
 use crate::blocks::{Block, BlockSettings, BlockTarget, auto_block_allowed, should_block};
 use crate::limiter::Limiter;
-use crate::rules::{BucketKey, RequestFacts, Rule, RuleKey, RuleSet};
+use crate::rules::{BucketKey, RequestFacts, Rule, RuleSet, Subject};
 use crate::store::{Replaced, ThreatStore};
 use crate::window::{SharedDecision, WindowState, shared_window_hit};
 
@@ -32,14 +35,16 @@ const HAS_BLOCKS: u8 = 2;
 const COUNTS_AUTHENTICATED: u8 = 4;
 
 mod answers;
+mod counting;
 
 pub use answers::{ChangeError, Counted, Limits, Refusal, RulesSource};
+use counting::{Compiled, KINDS, Report, Tally};
 
 #[derive(Debug)]
 struct Snapshot {
     rules: Arc<RuleSet>,
-    /// The same rules, each shareable by the answers that name it.
-    shared_rules: Arc<[Arc<Rule>]>,
+    /// The same rules, ready for counting.
+    compiled: Arc<Compiled>,
     /// Whether any rule counts authenticated requests.
     counts_authenticated: bool,
     rules_source: RulesSource,
@@ -56,7 +61,10 @@ pub struct ThreatGuard<S> {
     settings: BlockSettings,
     file_rules: Option<Arc<RuleSet>>,
     limiter: Limiter,
-    snapshot: RwLock<Arc<Snapshot>>,
+    /// Read by every request without a lock or a shared reference count.
+    snapshot: ArcSwap<Snapshot>,
+    /// Held while a new snapshot is made from the one in force (writers take turns).
+    writing: Mutex<()>,
     /// What the snapshot holds, readable without touching the lock or the `Arc` (every request
     /// reads it; most deployments have no address rules and no blocks):
     /// [`HAS_ADDRESS_RULES`], [`HAS_BLOCKS`], [`COUNTS_AUTHENTICATED`].
@@ -77,21 +85,23 @@ impl<S: ThreatStore> ThreatGuard<S> {
         file_rules: Option<RuleSet>,
         now: OffsetDateTime,
     ) -> Result<Self, S::Error> {
+        let limiter = Limiter::default();
         let guard = Self {
             store,
             settings,
             file_rules: file_rules.map(Arc::new),
-            limiter: Limiter::default(),
-            snapshot: RwLock::new(Arc::new(Snapshot {
+            writing: Mutex::new(()),
+            snapshot: ArcSwap::from_pointee(Snapshot {
                 counts_authenticated: counts_authenticated(&RuleSet::defaults()),
-                shared_rules: shareable(&RuleSet::defaults()),
+                compiled: Arc::new(Compiled::new(&RuleSet::defaults(), &limiter)),
                 rules: Arc::new(RuleSet::defaults()),
                 rules_source: RulesSource::Default,
                 rules_version: None,
                 addresses: Arc::new(AddressRules::default()),
                 addresses_version: None,
                 blocks: Arc::new(Vec::new()),
-            })),
+            }),
+            limiter,
             reported: Mutex::new(HashMap::new()),
             local_windows: Mutex::new(HashMap::new()),
             flags: AtomicU8::new(0),
@@ -111,7 +121,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
     }
 
     fn current(&self) -> Arc<Snapshot> {
-        Arc::clone(&self.snapshot.read().unwrap_or_else(PoisonError::into_inner))
+        self.snapshot.load_full()
     }
 
     /// Reads the rules, address rules and blocks in force again (every node, every second or
@@ -164,10 +174,10 @@ impl<S: ThreatStore> ThreatGuard<S> {
         };
         let snapshot = Snapshot {
             counts_authenticated: counts_authenticated(&rules),
-            shared_rules: if Arc::ptr_eq(&rules, &previous.rules) {
-                Arc::clone(&previous.shared_rules)
+            compiled: if Arc::ptr_eq(&rules, &previous.rules) {
+                Arc::clone(&previous.compiled)
             } else {
-                shareable(&rules)
+                Arc::new(Compiled::new(&rules, &self.limiter))
             },
             rules,
             rules_source,
@@ -176,11 +186,8 @@ impl<S: ThreatStore> ThreatGuard<S> {
             addresses_version,
             blocks: Arc::new(blocks),
         };
-        let mut slot = self
-            .snapshot
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        self.install(&mut slot, snapshot);
+        let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        self.install(snapshot);
         Ok(())
     }
 
@@ -190,7 +197,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
         if self.flags.load(Ordering::Acquire) & (HAS_ADDRESS_RULES | HAS_BLOCKS) == 0 {
             return Ok(());
         }
-        let snapshot = self.current();
+        let snapshot = self.snapshot.load();
         if snapshot.addresses.verdict(address) == AddressVerdict::Denied {
             return Err(Refusal::AddressDenied);
         }
@@ -222,8 +229,8 @@ impl<S: ThreatStore> ThreatGuard<S> {
         self.flags.load(Ordering::Acquire) & COUNTS_AUTHENTICATED != 0
     }
 
-    /// Installs `snapshot` and its flags.
-    fn install(&self, slot: &mut Arc<Snapshot>, snapshot: Snapshot) {
+    /// Installs `snapshot` and its flags (the caller holds `writing`).
+    fn install(&self, snapshot: Snapshot) {
         let mut flags = 0;
         if !snapshot.addresses.is_empty() {
             flags |= HAS_ADDRESS_RULES;
@@ -234,7 +241,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
         if snapshot.counts_authenticated {
             flags |= COUNTS_AUTHENTICATED;
         }
-        *slot = Arc::new(snapshot);
+        self.snapshot.store(Arc::new(snapshot));
         self.flags.store(flags, Ordering::Release);
     }
 
@@ -254,10 +261,7 @@ impl<S: ThreatStore> ThreatGuard<S> {
         monotonic: StdDuration,
         now: OffsetDateTime,
     ) -> Result<Limits, S::Error> {
-        let snapshot = self.current();
-        let mut limits = Limits {
-            counted: Vec::with_capacity(snapshot.shared_rules.len().min(64)),
-        };
+        let snapshot = self.snapshot.load();
         // The built-in rules aim at clients from elsewhere: the host itself (health checks, a
         // local proxy not yet listed in `trusted_proxies`) and logins, which keep their own
         // limits, are not counted by them. Rules set through the API or a file count everyone.
@@ -265,54 +269,67 @@ impl<S: ThreatStore> ThreatGuard<S> {
             && (canonical(facts.address).is_loopback()
                 || (facts.method == "POST" && facts.path == "/v1/auth/login"))
         {
-            return Ok(limits);
+            return Ok(Limits::default());
         }
-        // A request's bucket keys are the same under every rule of one key kind: made once.
-        let mut keys: [Option<Option<BucketKey>>; 4] = Default::default();
-        for rule in snapshot.shared_rules.iter() {
-            if !rule.applies(facts) {
+        let report = |rule: &Rule, subject| self.first_report(rule, subject, now);
+        if snapshot.compiled.shared.is_empty() {
+            let mut tally = Tally::default();
+            self.count_per_node(&snapshot, facts, monotonic, &mut tally);
+            return Ok(tally.finish(report));
+        }
+        // Shared rules wait for storage: the snapshot is held by reference count meanwhile.
+        let snapshot = arc_swap::Guard::into_inner(snapshot);
+        let mut tally = Tally::default();
+        self.count_per_node(&snapshot, facts, monotonic, &mut tally);
+        let mut shared = Vec::new();
+        for c in &snapshot.compiled.shared {
+            if !c.rule.applies(facts) {
                 continue;
             }
-            let kind = match rule.key() {
-                RuleKey::Ip => 0,
-                RuleKey::Principal => 1,
-                RuleKey::Credential => 2,
-                RuleKey::Global => 3,
-            };
-            let Some(key) = keys
-                .get_mut(kind)
-                .map(|slot| slot.get_or_insert_with(|| rule.bucket_key(facts)).clone())
-                .unwrap_or_else(|| rule.bucket_key(facts))
-            else {
+            let Some(key) = c.rule.bucket_key(facts) else {
                 continue;
             };
-            let counted = if rule.shared() {
-                let shared = if self.store.shared_by_nodes() {
-                    self.store
-                        .shared_hit(rule.name(), &key, rule.window_seconds(), rule.limit(), now)
-                        .await?
-                } else {
-                    self.local_hit(rule, &key, now)
-                };
-                Counted {
-                    rule: Arc::clone(rule),
-                    decision: shared.decision,
-                    key,
-                    first_refusal: shared.first_refusal,
-                }
+            let rule = &c.rule;
+            let hit = if self.store.shared_by_nodes() {
+                self.store
+                    .shared_hit(rule.name(), &key, rule.window_seconds(), rule.limit(), now)
+                    .await?
             } else {
-                let decision = self.limiter.check(rule, &key, monotonic);
-                let first_refusal = !decision.allowed && self.first_report(rule, &key, now);
-                Counted {
-                    rule: Arc::clone(rule),
-                    decision,
-                    key,
-                    first_refusal,
-                }
+                self.local_hit(rule, &key, now)
             };
-            limits.counted.push(counted);
+            shared.push((c, hit));
         }
-        Ok(limits)
+        for (c, hit) in shared {
+            tally.add(c, hit.decision, Report::Known(hit.first_refusal));
+        }
+        Ok(tally.finish(report))
+    }
+
+    /// Counts a request against the per-node rules: one limiter call per key kind, nothing
+    /// shared touched per rule (the tally borrows the rules).
+    fn count_per_node<'a>(
+        &self,
+        snapshot: &'a Snapshot,
+        facts: &RequestFacts<'_>,
+        monotonic: StdDuration,
+        tally: &mut Tally<'a>,
+    ) {
+        for (kind, group) in KINDS.iter().zip(snapshot.compiled.per_node.iter()) {
+            if group.is_empty() {
+                continue;
+            }
+            let Some(subject) = Subject::of(*kind, facts) else {
+                continue;
+            };
+            let applying = group
+                .iter()
+                .filter(|c| c.rule.applies(facts))
+                .map(|c| (c.id, &c.quota, c));
+            self.limiter
+                .check_all(subject, monotonic, applying, |c, decision| {
+                    tally.add(c, decision, Report::PerNode(subject));
+                });
+        }
     }
 
     /// A shared rule counted in this node's memory (storage with one node).
@@ -335,14 +352,15 @@ impl<S: ThreatStore> ThreatGuard<S> {
         decision
     }
 
-    /// Whether a per-node refusal of `key` under `rule` is the first in the rule's window.
-    fn first_report(&self, rule: &Rule, key: &BucketKey, now: OffsetDateTime) -> bool {
+    /// Whether a per-node refusal of `subject` under `rule` is the first in the rule's window.
+    fn first_report(&self, rule: &Rule, subject: Subject, now: OffsetDateTime) -> bool {
+        let key = subject.bucket_key();
         let window = Duration::seconds(i64::from(rule.window_seconds()));
         let mut reported = self.reported.lock().unwrap_or_else(PoisonError::into_inner);
         if reported.len() > 100_000 {
             reported.retain(|_, at| now - *at < window.max(Duration::hours(1)));
         }
-        let slot = (rule.name().to_owned(), key.clone());
+        let slot = (rule.name().to_owned(), key);
         match reported.get(&slot) {
             Some(at) if now - *at < window => false,
             _ => {
@@ -510,14 +528,12 @@ impl<S: ThreatStore> ThreatGuard<S> {
 
     /// Installs a snapshot whose blocks are this node's copy changed by `change`.
     fn change_blocks(&self, change: impl FnOnce(&mut Vec<Block>)) {
-        let mut slot = self
-            .snapshot
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = self.snapshot.load();
         let mut blocks = slot.blocks.as_ref().clone();
         change(&mut blocks);
         let snapshot = Snapshot {
-            shared_rules: Arc::clone(&slot.shared_rules),
+            compiled: Arc::clone(&slot.compiled),
             counts_authenticated: slot.counts_authenticated,
             rules: Arc::clone(&slot.rules),
             rules_source: slot.rules_source,
@@ -526,13 +542,8 @@ impl<S: ThreatStore> ThreatGuard<S> {
             addresses_version: slot.addresses_version,
             blocks: Arc::new(blocks),
         };
-        self.install(&mut slot, snapshot);
+        self.install(snapshot);
     }
-}
-
-/// Each rule of `rules` behind its own `Arc`.
-fn shareable(rules: &RuleSet) -> Arc<[Arc<Rule>]> {
-    rules.rules().iter().cloned().map(Arc::new).collect()
 }
 
 /// Whether any rule of `rules` counts authenticated requests.

@@ -24,10 +24,10 @@ pub use blocks::{
 pub use error::{FieldError, Invalid};
 pub use guard::{ChangeError, Counted, Limits, Refusal, RulesSource, ThreatGuard};
 pub use headers::{rate_limit_header, rate_limit_policy_header, retry_after_seconds};
-pub use limiter::{DEFAULT_MAX_KEYS, Decision, Limiter};
+pub use limiter::{BATCH, DEFAULT_MAX_KEYS, Decision, Limiter, Quota, RuleId};
 pub use rules::{
     AppliesTo, BucketKey, MAX_MATCH_ENTRIES, MAX_RULE_NAME_LEN, MAX_RULES, Matcher, RequestFacts,
-    Rule, RuleDocument, RuleKey, RuleSet, RuleSetDocument,
+    Rule, RuleDocument, RuleKey, RuleSet, RuleSetDocument, Subject,
 };
 pub use store::{Replaced, StoredDocument, ThreatStore};
 pub use window::{SharedDecision, WindowState, shared_window_hit};

@@ -18,6 +18,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 pub use document::{RuleDocument, RuleSetDocument};
 
@@ -123,9 +124,79 @@ pub struct RequestFacts<'a> {
     /// The client address (after trusted-proxy resolution).
     pub address: IpAddr,
     /// The authenticated principal's id.
-    pub principal: Option<&'a str>,
+    pub principal: Option<Uuid>,
     /// The id of the credential presented (API key id or session id).
-    pub credential: Option<&'a str>,
+    pub credential: Option<Uuid>,
+}
+
+/// Who a request counts as under every rule of one key kind: the kind and a fixed-size value
+/// (the address, IPv6 by its /64; the principal or credential id; nothing for `global`). The
+/// per-node limiter keys its buckets by it (no text made per request); [`Subject::bucket_key`]
+/// is its text, as shared rules store it and refusals name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Subject {
+    kind: RuleKey,
+    value: u128,
+}
+
+/// IPv4 addresses as subjects: in the IPv4-mapped range, apart from every IPv6 /64 but `::/64`
+/// itself, which holds no IPv4-mapped address once [`canonical`] has run.
+const IPV4_MAPPED: u128 = 0xffff_0000_0000;
+
+/// An address as a subject's value: IPv4 (and IPv4-mapped IPv6) exactly, IPv6 by its /64.
+fn address_value(address: IpAddr) -> u128 {
+    match canonical(address) {
+        IpAddr::V4(v4) => IPV4_MAPPED | u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6) & (u128::MAX << 64),
+    }
+}
+
+impl Subject {
+    /// The subject of a request under rules keyed by `kind`; `None` when the request has no
+    /// such key (a rule keyed by principal and an unauthenticated request).
+    #[must_use]
+    pub fn of(kind: RuleKey, facts: &RequestFacts<'_>) -> Option<Self> {
+        let value = match kind {
+            RuleKey::Ip => address_value(facts.address),
+            RuleKey::Global => 0,
+            RuleKey::Principal => facts.principal.filter(|_| facts.authenticated)?.as_u128(),
+            RuleKey::Credential => facts.credential.filter(|_| facts.authenticated)?.as_u128(),
+        };
+        Some(Self { kind, value })
+    }
+
+    /// The subject of a client address under rules keyed by `ip`.
+    #[must_use]
+    pub fn address(address: IpAddr) -> Self {
+        Self {
+            kind: RuleKey::Ip,
+            value: address_value(address),
+        }
+    }
+
+    /// The key kind.
+    #[must_use]
+    pub fn kind(&self) -> RuleKey {
+        self.kind
+    }
+
+    /// The subject's text: `ip:203.0.113.9`, `ip:2001:db8:1:2::/64`, `principal:<id>`,
+    /// `credential:<id>` or `global`.
+    #[must_use]
+    pub fn bucket_key(&self) -> BucketKey {
+        let text = match self.kind {
+            RuleKey::Ip if self.value >> 32 == IPV4_MAPPED >> 32 => {
+                let v4 =
+                    std::net::Ipv4Addr::from(u32::try_from(self.value & 0xffff_ffff).unwrap_or(0));
+                format!("ip:{v4}")
+            }
+            RuleKey::Ip => format!("ip:{}/64", std::net::Ipv6Addr::from(self.value)),
+            RuleKey::Global => "global".to_owned(),
+            RuleKey::Principal => format!("principal:{}", Uuid::from_u128(self.value)),
+            RuleKey::Credential => format!("credential:{}", Uuid::from_u128(self.value)),
+        };
+        BucketKey(text.into())
+    }
 }
 
 /// The bucket a request counts against under one rule: `ip:203.0.113.9`,
@@ -147,13 +218,7 @@ impl BucketKey {
     /// requests over its own addresses.
     #[must_use]
     pub fn for_address(address: IpAddr) -> Self {
-        match canonical(address) {
-            IpAddr::V4(v4) => Self(format!("ip:{v4}").into()),
-            IpAddr::V6(v6) => {
-                let bits = u128::from(v6) & (u128::MAX << 64);
-                Self(format!("ip:{}/64", std::net::Ipv6Addr::from(bits)).into())
-            }
-        }
+        Subject::address(address).bucket_key()
     }
 }
 
@@ -253,18 +318,7 @@ impl Rule {
     /// such key (a rule keyed by principal and an unauthenticated request).
     #[must_use]
     pub fn bucket_key(&self, facts: &RequestFacts<'_>) -> Option<BucketKey> {
-        match self.key {
-            RuleKey::Ip => Some(BucketKey::for_address(facts.address)),
-            RuleKey::Global => Some(BucketKey("global".into())),
-            RuleKey::Principal => facts
-                .principal
-                .filter(|_| facts.authenticated)
-                .map(|id| BucketKey(format!("principal:{id}").into())),
-            RuleKey::Credential => facts
-                .credential
-                .filter(|_| facts.authenticated)
-                .map(|id| BucketKey(format!("credential:{id}").into())),
-        }
+        Subject::of(self.key, facts).map(|subject| subject.bucket_key())
     }
 }
 

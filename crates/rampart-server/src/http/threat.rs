@@ -207,16 +207,14 @@ pub async fn count_authenticated(
         .extensions
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
-    let principal = caller.principal().id.to_string();
-    let credential = caller.credential_id().to_string();
     let facts = RequestFacts {
         method,
         path: parts.uri.path(),
         permission: route.and_then(|r| route_permission(method, r)),
         authenticated: true,
         address,
-        principal: Some(&principal),
-        credential: Some(&credential),
+        principal: Some(caller.principal().id),
+        credential: Some(caller.credential_id()),
     };
     let now = OffsetDateTime::now_utc();
     let limits = state
@@ -286,18 +284,7 @@ fn refused_response(state: &AppState, limits: &Limits) -> Response {
 /// else the least remaining share of its quota): what a client must respect, in two short
 /// headers whatever the number of rules (the draft lets a server send only that policy).
 fn headers(response: &mut Response, limits: &Limits) {
-    let closest = limits.refused().or_else(|| {
-        limits.counted.iter().min_by(|a, b| {
-            let share = |c: &rampart_threat::Counted| {
-                (
-                    u64::from(c.decision.remaining),
-                    u64::from(c.decision.limit.max(1)),
-                )
-            };
-            let ((ra, la), (rb, lb)) = (share(a), share(b));
-            (ra * lb).cmp(&(rb * la))
-        })
-    });
+    let closest = limits.closest();
     let Some(closest) = closest else {
         return;
     };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::blocks::Block;
 use crate::limiter::Decision;
-use crate::rules::{BucketKey, Rule};
+use crate::rules::Rule;
 
 /// Where the rate-limit rules in force come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,28 +44,51 @@ pub enum Refusal {
 pub struct Counted {
     /// The rule (shared with the rules in force: counting copies no rule).
     pub rule: Arc<Rule>,
+    /// The rule's position in its set.
+    pub index: usize,
     /// Its decision.
     pub decision: Decision,
-    /// The bucket the request counted in.
-    pub key: BucketKey,
     /// Whether this is the first refusal of this bucket and rule in the rule's window (the
     /// one to audit: at most one audit entry per key and rule per window).
     pub first_refusal: bool,
 }
 
-/// The rate-limit answers for one request: every rule that counted it, and the first that
-/// refused it, if any.
+/// The rate-limit answers for one request: the first rule (in rule order) that refused it, if
+/// any, and the rule closest to its limit (what the response's headers name).
 #[derive(Debug, Clone, Default)]
 pub struct Limits {
-    /// Every rule that counted the request, in rule order.
-    pub counted: Vec<Counted>,
+    refused: Option<Counted>,
+    closest: Option<Counted>,
+    counted: usize,
 }
 
 impl Limits {
     /// The first rule that refused the request.
     #[must_use]
     pub fn refused(&self) -> Option<&Counted> {
-        self.counted.iter().find(|c| !c.decision.allowed)
+        self.refused.as_ref()
+    }
+
+    /// The rule that refused the request, else the one with the least share of its quota left
+    /// (the first in rule order among equals); `None` when no rule counted the request.
+    #[must_use]
+    pub fn closest(&self) -> Option<&Counted> {
+        self.refused.as_ref().or(self.closest.as_ref())
+    }
+
+    /// How many rules counted the request.
+    #[must_use]
+    pub fn counted(&self) -> usize {
+        self.counted
+    }
+
+    /// The answers: the refusal, else the rule closest to its limit; how many rules counted.
+    pub(super) fn new(refused: Option<Counted>, closest: Option<Counted>, counted: usize) -> Self {
+        Self {
+            refused,
+            closest,
+            counted,
+        }
     }
 }
 

@@ -64,8 +64,8 @@ fn applies_to_selects_by_credential() {
     assert_eq!(names(&anonymous), ["any", "anon", "all"]);
     let known = RequestFacts {
         authenticated: true,
-        principal: Some("p1"),
-        credential: Some("c1"),
+        principal: Some(Uuid::from_u128(0x0192_f1a2_0000_7000_8000_0000_0000_0001)),
+        credential: Some(Uuid::from_u128(0x0192_f1a2_0000_7000_8000_0000_0000_0002)),
         ..anonymous
     };
     assert_eq!(names(&known), ["any", "auth", "who", "cred", "all"]);
@@ -75,8 +75,8 @@ fn applies_to_selects_by_credential() {
         [
             "ip:203.0.113.9",
             "ip:203.0.113.9",
-            "principal:p1",
-            "credential:c1",
+            "principal:0192f1a2-0000-7000-8000-000000000001",
+            "credential:0192f1a2-0000-7000-8000-000000000002",
             "global"
         ]
     );
@@ -89,7 +89,7 @@ fn a_caller_key_needs_an_authenticated_request() {
     );
     let rule = &set.rules()[0];
     let claimed = RequestFacts {
-        principal: Some("p1"),
+        principal: Some(Uuid::nil()),
         ..facts("GET", "/")
     };
     assert!(!rule.applies(&claimed));
@@ -104,4 +104,56 @@ fn address_buckets() {
     assert_eq!(key("2001:db8:1:2:3:4:5:6"), "ip:2001:db8:1:2::/64");
     assert_eq!(key("2001:db8:1:2::ffff"), key("2001:db8:1:2:aaaa::1"));
     assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+    // `::/64` and IPv4 addresses never share a bucket.
+    assert_eq!(key("::5"), "ip:::/64");
+    assert_ne!(key("::5"), key("0.0.0.5"));
+}
+
+#[test]
+fn subjects_name_the_same_buckets_as_their_text() {
+    let addresses = [
+        "203.0.113.9",
+        "::ffff:203.0.113.9",
+        "0.0.0.0",
+        "255.255.255.255",
+        "2001:db8:1:2:3:4:5:6",
+        "2001:db8:1:2::ffff",
+        "::1",
+        "::",
+        "ffff:ffff::1",
+    ];
+    for a in addresses {
+        let address = a.parse::<IpAddr>().unwrap();
+        for b in addresses {
+            let other = b.parse::<IpAddr>().unwrap();
+            assert_eq!(
+                Subject::address(address) == Subject::address(other),
+                BucketKey::for_address(address) == BucketKey::for_address(other),
+                "{a} and {b}"
+            );
+        }
+    }
+    let facts = RequestFacts {
+        authenticated: true,
+        principal: Some(Uuid::from_u128(7)),
+        credential: Some(Uuid::from_u128(7)),
+        ..facts("GET", "/")
+    };
+    let principal = Subject::of(RuleKey::Principal, &facts).unwrap();
+    let credential = Subject::of(RuleKey::Credential, &facts).unwrap();
+    assert_ne!(
+        principal, credential,
+        "the same id under two kinds is two subjects"
+    );
+    assert_eq!(
+        principal.bucket_key().as_str(),
+        "principal:00000000-0000-0000-0000-000000000007"
+    );
+    assert_eq!(
+        Subject::of(RuleKey::Global, &facts)
+            .unwrap()
+            .bucket_key()
+            .as_str(),
+        "global"
+    );
 }

@@ -110,7 +110,7 @@ fn defaults_limit_unauthenticated_requests_per_address() {
     assert_eq!(set.matching(&anonymous).count(), 1);
     let known = RequestFacts {
         authenticated: true,
-        principal: Some("p"),
+        principal: Some(uuid::Uuid::nil()),
         ..anonymous
     };
     assert_eq!(

@@ -3,6 +3,11 @@
 //! is where the permission is checked, so the edge keeps this table. A test holds it to the
 //! OpenAPI document: every operation is here or listed as needing no single permission.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use foldhash::fast::RandomState;
+
 /// `(method, route template, permission)` of every route that requires one permission.
 const ROUTE_PERMISSIONS: &[(&str, &str, &str)] = &[
     ("POST", "/v1/api-keys", "api_keys:manage"),
@@ -84,12 +89,29 @@ pub fn is_public(method: &str, route: &str) -> bool {
     PUBLIC_ROUTES.contains(&(method, route))
 }
 
+/// `(method, permission)` pairs of one route template.
+type MethodPermissions = Vec<(&'static str, &'static str)>;
+
+/// [`ROUTE_PERMISSIONS`] by route template, then method (asked on every counted request).
+static BY_ROUTE: LazyLock<HashMap<&'static str, MethodPermissions, RandomState>> =
+    LazyLock::new(|| {
+        let mut by_route: HashMap<_, Vec<_>, RandomState> = HashMap::default();
+        for (method, route, permission) in ROUTE_PERMISSIONS {
+            by_route
+                .entry(*route)
+                .or_default()
+                .push((*method, *permission));
+        }
+        by_route
+    });
+
 /// The permission the route `method route` (its template, as `MatchedPath` gives it) requires.
 pub fn route_permission(method: &str, route: &str) -> Option<&'static str> {
-    ROUTE_PERMISSIONS
+    BY_ROUTE
+        .get(route)?
         .iter()
-        .find(|(m, r, _)| *m == method && *r == route)
-        .map(|(_, _, permission)| *permission)
+        .find(|(m, _)| *m == method)
+        .map(|(_, permission)| *permission)
 }
 
 #[cfg(test)]
