@@ -186,7 +186,10 @@ impl Evaluator {
             for pattern in &rule.matching().actions {
                 match pattern {
                     ActionPattern::Exact(action) => {
-                        let list = evaluator.by_action.entry(action.as_str().into()).or_default();
+                        let list = evaluator
+                            .by_action
+                            .entry(action.as_str().into())
+                            .or_default();
                         if !list.contains(&index) {
                             list.push(index);
                         }
@@ -224,13 +227,20 @@ impl Evaluator {
     /// fired to `fired`.
     pub fn evaluate(&self, state: &mut WindowState, entry: &EntryView<'_>, fired: &mut Vec<Fired>) {
         let mut checked = Checked([0; MAX_RULES.div_ceil(64)]);
-        let exact = self.by_action.get(entry.action).map_or(&[][..], Vec::as_slice);
+        let exact = self
+            .by_action
+            .get(entry.action)
+            .map_or(&[][..], Vec::as_slice);
         let prefixed = self
             .prefixes
             .iter()
             .filter(|(prefix, _)| entry.action.starts_with(&**prefix))
             .map(|(_, index)| *index);
-        let candidates = exact.iter().copied().chain(prefixed).chain(self.any_action.iter().copied());
+        let candidates = exact
+            .iter()
+            .copied()
+            .chain(prefixed)
+            .chain(self.any_action.iter().copied());
         for index in candidates {
             if !checked.first_time(index) {
                 continue;
@@ -268,7 +278,9 @@ fn matches_conditions(m: &Match, entry: &EntryView<'_>) -> bool {
         && same(&m.resource_type, Some(entry.resource_type))
         && same(&m.team_id, entry.team_id)
         && same(&m.data_classification, entry.data_classification)
-        && m.tag.as_deref().is_none_or(|tag| entry.tags.iter().any(|t| t == tag))
+        && m.tag
+            .as_deref()
+            .is_none_or(|tag| entry.tags.iter().any(|t| t == tag))
         && m.details.iter().all(|(key, want)| {
             entry
                 .details

@@ -16,6 +16,7 @@ use rampart_audit::Status;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use defaults::DEFAULT_RULES_JSON;
 pub use document::{ActionDocument, MatchDocument, RuleDocument, RuleSetDocument};
 
 /// Most rules in a set.

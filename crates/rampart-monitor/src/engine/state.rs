@@ -201,7 +201,11 @@ impl WindowState {
             } else {
                 window.hits.iter().copied().collect()
             };
-            let first = counted.iter().map(|h| h.at_micros).min().unwrap_or(entry.at_micros);
+            let first = counted
+                .iter()
+                .map(|h| h.at_micros)
+                .min()
+                .unwrap_or(entry.at_micros);
             Fired {
                 rule: rule.name().to_owned(),
                 severity: rule.severity(),

@@ -237,9 +237,9 @@ fn validate_rule(written: &RuleDocument, at: &str, errors: &mut Vec<FieldError>)
 fn validate_match(written: &MatchDocument, at: &str, errors: &mut Vec<FieldError>) -> Match {
     let actions = match &written.action {
         None => Vec::new(),
-        Some(ActionDocument::One(one)) => {
-            validate_action(one, &format!("{at}.action"), errors).into_iter().collect()
-        }
+        Some(ActionDocument::One(one)) => validate_action(one, &format!("{at}.action"), errors)
+            .into_iter()
+            .collect(),
         Some(ActionDocument::Many(many)) => validate_actions(many, &format!("{at}.action"), errors),
     };
     let mut text = |value: &Option<String>, field: &str| {
@@ -292,7 +292,10 @@ fn validate_actions(many: &[String], at: &str, errors: &mut Vec<FieldError>) -> 
     for (index, one) in many.iter().enumerate() {
         let path = format!("{at}[{index}]");
         if let Some(first) = seen.insert(one.as_str(), index) {
-            errors.push(FieldError::new(path, format!("duplicate of action[{first}]")));
+            errors.push(FieldError::new(
+                path,
+                format!("duplicate of action[{first}]"),
+            ));
             continue;
         }
         actions.extend(validate_action(one, &path, errors));
@@ -368,7 +371,10 @@ fn validate_details(
     for (key, value) in details {
         let here = format!("{at}.{key}");
         if !valid_key(key) {
-            errors.push(FieldError::new(at, "keys must be 1 to 64 of A-Z a-z 0-9 _ -"));
+            errors.push(FieldError::new(
+                at,
+                "keys must be 1 to 64 of A-Z a-z 0-9 _ -",
+            ));
             continue;
         }
         let scalar = match value {
@@ -381,14 +387,22 @@ fn validate_details(
         } else {
             errors.push(FieldError::new(
                 here,
-                format!("must be a boolean, a number or a string of 1 to {MAX_TEXT_LEN} characters"),
+                format!(
+                    "must be a boolean, a number or a string of 1 to {MAX_TEXT_LEN} characters"
+                ),
             ));
         }
     }
     pairs
 }
 
-fn in_range(value: i64, min: i64, max: u32, path: &str, errors: &mut Vec<FieldError>) -> Option<u32> {
+fn in_range(
+    value: i64,
+    min: i64,
+    max: u32,
+    path: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<u32> {
     match u32::try_from(value) {
         Ok(v) if value >= min && v <= max => Some(v),
         _ => {
