@@ -36,8 +36,12 @@ fn rules() -> RuleSet {
         let action = APP_ACTIONS[i % APP_ACTIONS.len()];
         let m = match i % 5 {
             0 => json!({"action": action, "status": "failure"}),
-            1 => json!({"action": format!("{}.*", action.split('.').next().unwrap()), "status": "denied", "team_id": format!("team-{}", i % 7)}),
-            2 => json!({"action": [action, format!("{action}.bulk")], "tag": "pci-dss", "data_classification": "restricted"}),
+            1 => {
+                json!({"action": format!("{}.*", action.split('.').next().unwrap()), "status": "denied", "team_id": format!("team-{}", i % 7)})
+            }
+            2 => {
+                json!({"action": [action, format!("{action}.bulk")], "tag": "pci-dss", "data_classification": "restricted"})
+            }
             3 => json!({"action": action, "details": {"currency": "XTS"}}),
             _ => json!({"action": format!("custom.{i}"), "actor_type": "service"}),
         };
