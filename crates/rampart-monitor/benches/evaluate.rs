@@ -1,7 +1,13 @@
 //! Rule evaluation in process (docs/BENCHMARKS.md: >= 500,000 entries/s/core with 100
 //! threshold rules): the default rules plus 95 more over a mix of entries like an
 //! application's and Rampart's own, most of which no rule matches.
-#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+#![allow(
+    missing_docs,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rampart_audit::Status;

@@ -13,6 +13,8 @@
 //! rules and the rules without an action, each comparing a few strings: no allocation for an
 //! entry no rule matches.
 
+#[cfg(test)]
+mod properties;
 mod state;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@
 //! A [`RuleSet`] is only made from a validated document ([`RuleSet::parse_json`],
 //! [`RuleSet::parse_yaml`], [`RuleSet::from_document`]), so the engine trusts its rules.
 
+mod conditions;
 mod defaults;
 mod document;
 #[cfg(test)]
