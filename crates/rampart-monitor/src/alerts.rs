@@ -3,6 +3,7 @@
 //! `seq`s that fired it kept as evidence. A silence keeps alerts recorded but their
 //! notifications unsent, for one rule (and, optionally, the groups it names) until a time.
 
+mod plan;
 #[cfg(test)]
 mod tests;
 
@@ -10,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+pub use plan::plan_alerts;
 
 use crate::engine::{Fired, Group};
 use crate::error::{FieldError, Invalid};

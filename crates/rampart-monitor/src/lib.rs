@@ -17,7 +17,7 @@ mod webhooks;
 
 pub use alerts::{
     Alert, AlertError, AlertStatus, AlertWrite, MAX_ALERT_SEQS, MAX_NOTE_LEN, MAX_SILENCE_SECONDS,
-    Silence, SilenceDocument, apply_fired, is_silenced,
+    Silence, SilenceDocument, apply_fired, is_silenced, plan_alerts,
 };
 pub use engine::{
     EntryView, Evaluator, Fired, Group, Hit, Window, WindowChange, WindowKey, WindowState,

@@ -206,3 +206,36 @@ fn bad_silences_name_every_field() {
         .is_err()
     );
 }
+
+#[test]
+fn a_step_writes_once_per_alert() {
+    let existing = Alert::open("a0".into(), &fired("omar", true, vec![1]));
+    let reports = [
+        fired("lena", true, vec![2, 3]),
+        fired("omar", false, vec![4]),
+        fired("lena", false, vec![5]),
+        fired("omar", false, vec![6]),
+    ];
+    let mut ids = 0;
+    let writes = plan_alerts(&reports, std::slice::from_ref(&existing), || {
+        ids += 1;
+        format!("a{ids}")
+    });
+    assert_eq!(writes.len(), 2);
+    let AlertWrite::Open(opened) = &writes[0] else {
+        panic!("expected a new alert")
+    };
+    assert_eq!((opened.id.as_str(), opened.count), ("a1", 3));
+    assert_eq!(opened.entry_seqs, [2, 3, 5]);
+    let AlertWrite::Raise {
+        id, count, seqs, ..
+    } = &writes[1]
+    else {
+        panic!("expected a raise")
+    };
+    assert_eq!(
+        (id.as_str(), *count, seqs.as_slice()),
+        ("a0", 2, &[4, 6][..])
+    );
+    assert!(plan_alerts(&[], &[existing], || unreachable!()).is_empty());
+}
