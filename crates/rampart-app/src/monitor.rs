@@ -10,6 +10,7 @@
 pub mod escalate;
 pub mod evaluate;
 pub mod evidence;
+pub mod jobs;
 pub mod send;
 
 use std::path::Path;
