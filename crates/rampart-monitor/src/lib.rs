@@ -33,7 +33,10 @@ pub use rules::{
     MAX_GROUP_BY, MAX_RULE_NAME_LEN, MAX_RULES, MAX_THRESHOLD, MAX_WINDOW_SECONDS, Match,
     MatchDocument, Rule, RuleDocument, RuleSet, RuleSetDocument, Severity,
 };
-pub use store::{AlertFilter, EvaluationCommit, IncidentChange, IncidentFilter, MonitorStore};
+pub use store::{
+    AlertFilter, EvaluationCommit, IncidentChange, IncidentFilter, MonitorStore, ReplacedRules,
+    StoredRules,
+};
 pub use webhooks::{
     AttemptOutcome, Delivery, DeliveryStatus, EventType, MAX_RETRIES, MAX_RETRY_SECONDS,
     MAX_URL_LEN, RetrySchedule, SecretError, Webhook, WebhookDocument, WebhookSecret, WebhookUrl,

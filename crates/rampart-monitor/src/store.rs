@@ -12,7 +12,7 @@ use time::{Date, OffsetDateTime};
 use crate::alerts::{Alert, AlertStatus, AlertWrite, Silence};
 use crate::engine::{Window, WindowChange, WindowKey};
 use crate::incidents::{Incident, IncidentId, IncidentStatus, TimelineEntry};
-use crate::rules::Severity;
+use crate::rules::{RuleSet, Severity};
 use crate::webhooks::{Delivery, Webhook};
 
 /// One step of the evaluator, committed in one transaction.
@@ -31,6 +31,25 @@ pub struct EvaluationCommit {
     pub incidents: Vec<Incident>,
     /// Deliveries of the events above (`alert.opened` unless silenced, `incident.opened`).
     pub deliveries: Vec<Delivery>,
+}
+
+/// The detection rules set through the API, as stored: their JSON ([`RuleSet::to_json`]) and
+/// the version each replacement raises by one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRules {
+    /// The rule set's JSON.
+    pub json: String,
+    /// Its version, from 1.
+    pub version: u64,
+}
+
+/// A replacement of the detection rules that took place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplacedRules {
+    /// The document replaced (none: the first).
+    pub before: Option<StoredRules>,
+    /// The version written.
+    pub version: u64,
 }
 
 /// Which alerts to list, newest first.
@@ -83,6 +102,22 @@ pub trait MonitorStore: Send + Sync {
     /// The backend's error.
     type Error: std::error::Error + Send + Sync + 'static;
 
+    // The detection rules.
+
+    /// The detection rules set through the API (`None` before the first replacement).
+    fn detection_rules(
+        &self,
+    ) -> impl Future<Output = Stored<Option<StoredRules>, Self::Error>> + Send;
+
+    /// Replaces the detection rules if the stored version is still `expected` (`None`: none
+    /// stored); `None` (nothing written) when it moved.
+    fn replace_detection_rules(
+        &self,
+        rules: &RuleSet,
+        expected: Option<u64>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Stored<Option<ReplacedRules>, Self::Error>> + Send;
+
     // The evaluator.
 
     /// The next `seq` to evaluate (0 before the first run).
@@ -99,8 +134,9 @@ pub trait MonitorStore: Send + Sync {
     ) -> impl Future<Output = Stored<Vec<Alert>, Self::Error>> + Send;
 
     /// Commits one evaluation step in one transaction; `false` (nothing written) when the
-    /// stored cursor is not `expected_cursor` or an alert to raise is no longer active (the
-    /// evaluator reloads and evaluates again).
+    /// stored cursor is not `expected_cursor`, an alert to raise is no longer active, an alert
+    /// to open finds one of its rule and group active, or an incident's id is taken (the
+    /// evaluator reloads and evaluates again, with new incident numbers).
     fn commit_evaluation(
         &self,
         commit: &EvaluationCommit,
