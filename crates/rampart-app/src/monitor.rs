@@ -68,7 +68,7 @@ pub struct RulesInForce {
     pub evaluator: Arc<Evaluator>,
     /// Where they come from.
     pub source: RulesSource,
-    /// Their version (changed by every replacement; 0 for the defaults and a file).
+    /// Their stored version (0 for the defaults and a file).
     pub version: u64,
 }
 
@@ -302,41 +302,81 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
 
     // Detection rules.
 
-    /// The rules in force.
-    pub fn rules(&self) -> RulesInForce {
+    /// The rules in force: the file's, else the stored ones (read again when another node
+    /// replaced them), else the defaults.
+    pub async fn rules(&self) -> Result<RulesInForce, MonitorError> {
+        let current = self.cached_rules();
+        if current.source == RulesSource::File {
+            return Ok(current);
+        }
+        let stored = self
+            .store
+            .detection_rules()
+            .await
+            .map_err(MonitorError::store)?;
+        match stored {
+            Some(stored) if stored.version != current.version => {
+                let rules = RuleSet::parse_json(&stored.json)?;
+                Ok(self.install(rules, RulesSource::Api, stored.version))
+            }
+            _ => Ok(current),
+        }
+    }
+
+    fn cached_rules(&self) -> RulesInForce {
         self.rules
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
+    fn install(&self, rules: RuleSet, source: RulesSource, version: u64) -> RulesInForce {
+        let installed = RulesInForce {
+            evaluator: Arc::new(Evaluator::new(&rules)),
+            rules,
+            source,
+            version,
+        };
+        *self
+            .rules
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = installed.clone();
+        installed
+    }
+
     /// Replaces the rules (refused when they come from a file, or when `expected_version` is
-    /// given and is not the version in force). Returns the rules replaced.
-    pub fn replace_rules(
+    /// given and is not the stored version). Returns the rules replaced and those in force.
+    pub async fn replace_rules(
         &self,
         rules: RuleSet,
         expected_version: Option<u64>,
+        now: OffsetDateTime,
     ) -> Result<(RulesInForce, RulesInForce), MonitorError> {
-        let mut current = self
-            .rules
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if current.source == RulesSource::File {
+        let before = self.rules().await?;
+        if before.source == RulesSource::File {
             return Err(MonitorError::FromFile);
         }
-        if expected_version.is_some_and(|v| v != current.version) {
-            return Err(MonitorError::Conflict(
-                "the detection rules changed meanwhile; read them again and retry".to_owned(),
-            ));
-        }
-        let replaced = current.clone();
-        *current = RulesInForce {
-            evaluator: Arc::new(Evaluator::new(&rules)),
-            rules,
-            source: RulesSource::Api,
-            version: replaced.version.saturating_add(1),
+        let stored_version = (before.source == RulesSource::Api).then_some(before.version);
+        let expected = match expected_version {
+            Some(v) if Some(v) != stored_version && !(v == 0 && stored_version.is_none()) => {
+                return Err(MonitorError::Conflict(
+                    "the detection rules changed meanwhile; read them again and retry".to_owned(),
+                ));
+            }
+            _ => stored_version,
         };
-        Ok((replaced, current.clone()))
+        let replaced = self
+            .store
+            .replace_detection_rules(&rules, expected, now)
+            .await
+            .map_err(MonitorError::store)?
+            .ok_or_else(|| {
+                MonitorError::Conflict(
+                    "the detection rules changed meanwhile; read them again and retry".to_owned(),
+                )
+            })?;
+        let after = self.install(rules, RulesSource::Api, replaced.version);
+        Ok((before, after))
     }
 
     // Alerts and silences.

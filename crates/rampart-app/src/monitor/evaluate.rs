@@ -71,7 +71,7 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
         let rows = AuditStore::entries(&self.store, progress.cursor..end)
             .await
             .map_err(MonitorError::store)?;
-        let rules = self.rules();
+        let rules = self.rules().await?;
         let mut windows = progress.windows.clone();
         let mut fired: Vec<Fired> = Vec::new();
         let mut next = progress.cursor;
