@@ -19,10 +19,7 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
     pub async fn evidence(&self, id: &str) -> Result<Value, MonitorError> {
         let incident = self.incident(id).await?;
         let log = self.audit();
-        let signed = log
-            .latest_checkpoint()
-            .await
-            .map_err(MonitorError::store)?;
+        let signed = log.latest_checkpoint().await.map_err(MonitorError::store)?;
         let checkpoint = checkpoint_json(log.origin(), &signed, log.verifier());
         let tree_size = signed.tree_size;
         let mut entries = Vec::new();
@@ -38,8 +35,7 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
                 .prove_inclusion(seq, Some(tree_size))
                 .await
                 .map_err(read_error)?;
-            let entry: Value =
-                serde_json::from_str(&stored.body).map_err(MonitorError::store)?;
+            let entry: Value = serde_json::from_str(&stored.body).map_err(MonitorError::store)?;
             entries.push(json!({
                 "seq": seq,
                 "entry": entry,

@@ -37,7 +37,9 @@ impl Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new(script.iter().copied().collect::<VecDeque<u16>>()));
+        let script = Arc::new(Mutex::new(
+            script.iter().copied().collect::<VecDeque<u16>>(),
+        ));
         let log = Arc::clone(&received);
         tokio::spawn(async move {
             loop {
@@ -114,7 +116,10 @@ pub fn signature_valid(secret: &str, request: &Received) -> bool {
     let timestamp = &request.headers["webhook-timestamp"];
     let mut message = format!("{id}.{timestamp}.").into_bytes();
     message.extend_from_slice(&request.body);
-    let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key), &message);
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key),
+        &message,
+    );
     let expected = format!("v1,{}", engine.encode(tag.as_ref()));
     request.headers["webhook-signature"]
         .split(' ')
