@@ -10,6 +10,8 @@ use rampart_monitor::{
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
+use rampart_store::StoreError;
+
 use crate::fixture::Fixture;
 
 mod incidents;
@@ -22,6 +24,7 @@ on_both_backends!(
     alerts_are_acknowledged_and_resolved_once,
     silences_are_stored_listed_and_deleted,
     two_nodes_stepping_together_have_one_winner,
+    corrupt_rows_are_errors_not_panics,
 );
 
 pub(crate) const T0: OffsetDateTime = datetime!(2026-12-01 12:00:00 UTC);
@@ -499,4 +502,45 @@ async fn two_nodes_stepping_together_have_one_winner(f: Fixture) {
         due.into_iter().map(|d| d.id).collect::<Vec<_>>(),
         [format!("d{winner}")]
     );
+}
+
+async fn corrupt_rows_are_errors_not_panics(f: Fixture) {
+    migrated(&f).await;
+    let s = &f.store;
+    let mut commit = step(0, 1);
+    commit.alerts = vec![AlertWrite::Open(open_alert(
+        "a1",
+        "failed_logins",
+        "lena",
+        &[1],
+    ))];
+    commit.windows = vec![WindowChange {
+        key: failed_logins("lena"),
+        window: Some(window(&[1])),
+    }];
+    assert!(s.commit_evaluation(&commit).await.expect("commits"));
+    f.exec_raw("UPDATE monitor_alerts SET entry_seqs = '[1, -2]'")
+        .await;
+    f.exec_raw("UPDATE monitor_windows SET hits = 'not json'")
+        .await;
+    match s.alert("a1").await {
+        Err(StoreError::Corrupt {
+            what: "monitor_alerts.entry_seqs",
+        }) => {}
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    match s.windows().await {
+        Err(StoreError::Corrupt {
+            what: "monitor_windows.hits",
+        }) => {}
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    // The schema refuses what no domain value could be.
+    for sql in [
+        "UPDATE monitor_alerts SET status = 'snoozed'",
+        "UPDATE monitor_cursor SET next_seq = -1",
+        "INSERT INTO monitor_cursor (id, next_seq) VALUES (2, 0)",
+    ] {
+        assert!(f.try_exec_raw(sql).await.is_err(), "{sql}");
+    }
 }
