@@ -9,6 +9,7 @@
 mod alerts;
 mod incidents;
 mod inputs;
+mod restart;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -34,7 +35,12 @@ pub struct Receiver {
 impl Receiver {
     /// Listens on `127.0.0.1:0`; answers `script`'s statuses in order, then 200.
     pub async fn start(script: &[u16]) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_at(0, script).await
+    }
+
+    /// Like `start`, on `port`.
+    pub async fn start_at(port: u16, script: &[u16]) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(
