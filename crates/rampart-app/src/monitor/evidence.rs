@@ -15,7 +15,7 @@ pub const MAX_EVIDENCE_ENTRIES: usize = 1_000;
 
 impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorService<S> {
     /// The evidence of incident `id`: `{"incident_id", "checkpoint", "entries": [{"seq",
-    /// "entry", "leaf_hash", "proof": {"tree_size", "hashes"}}]}`.
+    /// "entry", "canonical", "leaf_hash", "proof": {"tree_size", "hashes"}}]}`.
     pub async fn evidence(&self, id: &str) -> Result<Value, MonitorError> {
         let incident = self.incident(id).await?;
         let log = self.audit();
@@ -39,6 +39,8 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
             entries.push(json!({
                 "seq": seq,
                 "entry": entry,
+                // The leaf's exact input (RFC 8785), for verifiers that do not canonicalize.
+                "canonical": stored.body,
                 "leaf_hash": to_hex(&proof.leaf_hash),
                 "proof": {
                     "tree_size": proof.tree_size,
