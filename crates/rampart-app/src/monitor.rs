@@ -7,6 +7,7 @@
 //!
 //! The HTTP edge audits every change this service makes; the service never touches HTTP.
 
+pub mod cli;
 pub mod escalate;
 pub mod evaluate;
 pub mod evidence;
