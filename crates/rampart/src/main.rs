@@ -564,7 +564,10 @@ async fn incidents(config: Option<&PathBuf>, command: IncidentsCommand) -> anyho
             let loaded = load(config, &store.flags())?;
             init_logging(&loaded.settings);
             let incident = monitor::acknowledge_incident(&loaded, &id).await?;
-            println!("acknowledged {}", incident["id"].as_str().unwrap_or(&id));
+            println!(
+                "acknowledged {}",
+                incident.get("id").and_then(|v| v.as_str()).unwrap_or(&id)
+            );
         }
         IncidentsCommand::Resolve {
             store,
@@ -574,7 +577,10 @@ async fn incidents(config: Option<&PathBuf>, command: IncidentsCommand) -> anyho
             let loaded = load(config, &store.flags())?;
             init_logging(&loaded.settings);
             let incident = monitor::resolve_incident(&loaded, &id, &resolution).await?;
-            println!("resolved {}", incident["id"].as_str().unwrap_or(&id));
+            println!(
+                "resolved {}",
+                incident.get("id").and_then(|v| v.as_str()).unwrap_or(&id)
+            );
         }
     }
     Ok(())

@@ -75,8 +75,10 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
         let mut windows = progress.windows.clone();
         let mut fired: Vec<Fired> = Vec::new();
         let mut next = progress.cursor;
+        let mut latest_micros = None;
         for row in &rows {
             next = row.seq.saturating_add(1);
+            latest_micros = Some(row.timestamp_micros);
             // An entry that does not read back as an entry is skipped (it cannot match).
             let Ok(entry) = serde_json::from_str::<Entry>(&row.body) else {
                 continue;
@@ -88,8 +90,11 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
         if rows.is_empty() {
             next = end;
         }
-        let now_micros = i64::try_from(now.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX);
-        windows.expire(&rules.evaluator, now_micros);
+        // Windows are forgotten by the time of the entries read, not the clock: a backlog
+        // read after a pause keeps the windows its later entries still fall into.
+        if let Some(micros) = latest_micros {
+            windows.expire(&rules.evaluator, micros);
+        }
         let commit = self
             .plan(progress.cursor, next, &mut windows, &fired, now)
             .await?;
