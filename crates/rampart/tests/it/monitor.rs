@@ -12,6 +12,7 @@ mod evidence;
 mod incidents;
 mod inputs;
 mod restart;
+mod shared;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
