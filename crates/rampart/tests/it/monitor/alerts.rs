@@ -196,3 +196,111 @@ fn monitor_webhook_retries_until_the_receiver_answers() {
         assert_eq!(body["data"]["id"], opened.body["id"]);
     });
 }
+
+/// A critical rule's alert opens an incident by itself (linked both ways, carrying the
+/// alert's entries) and notifies `incident.opened` as well as `alert.opened`; a silence of the
+/// rule keeps the next alert recorded but sends no `alert.opened`.
+#[test]
+fn monitor_critical_alert_opens_an_incident_and_silences_hold_notifications() {
+    let env = start(ENVS);
+    rt().block_on(async {
+        let receiver = Receiver::start(&[]).await;
+        let (_, secret) = webhook(&env, &receiver.url, &["alert.opened", "incident.opened"]).await;
+        let put = env
+            .admin(
+                Method::PUT,
+                "/v1/detection-rules",
+                Some(
+                    json!({"rules": [{"name": "refund-storm", "match": {"action": "payment.refund"},
+                    "group_by": ["actor.id"], "threshold": 2, "window_seconds": 600,
+                    "severity": "critical"}]}),
+                ),
+            )
+            .await;
+        assert_eq!(put.status, 200, "{}", put.body);
+        assert_eq!(put.body["source"], "api");
+        let refund = |actor: &str| {
+            json!({"actor": {"type": "user", "id": actor}, "action": "payment.refund",
+                "resource": {"type": "payment", "id": "pay-1"}, "status": "success"})
+        };
+        let appended = env
+            .admin(
+                Method::POST,
+                "/v1/audit/entries",
+                Some(json!({"events": [refund("p1"), refund("p1")]})),
+            )
+            .await;
+        assert_eq!(appended.status, 201, "{}", appended.body);
+        assert!(
+            eventually(Duration::from_secs(10), || async {
+                receiver.requests().len() >= 2
+            })
+            .await,
+            "{:#?}",
+            receiver.requests()
+        );
+        let alerts = alerts_of(&env, "refund-storm").await;
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        let incident_id = alerts[0]["incident_id"]
+            .as_str()
+            .expect("an incident")
+            .to_owned();
+        let incident = env
+            .admin(Method::GET, &format!("/v1/incidents/{incident_id}"), None)
+            .await;
+        assert_eq!(incident.status, 200, "{}", incident.body);
+        assert_eq!(incident.body["severity"], "critical");
+        assert_eq!(incident.body["alert_ids"], json!([alerts[0]["id"]]));
+        assert_eq!(incident.body["entry_seqs"], alerts[0]["entry_seqs"]);
+        assert_eq!(incident.body["timeline"][0]["actor"], "rampart");
+        let mut types: Vec<String> = receiver
+            .requests()
+            .iter()
+            .map(|r| {
+                assert!(signature_valid(&secret, r));
+                let body: Value = serde_json::from_slice(&r.body).unwrap();
+                body["type"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        types.sort();
+        assert_eq!(types, ["alert.opened", "incident.opened"]);
+
+        // Silenced: the next group's alert is recorded, nothing is sent for it.
+        let until = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let silence = env
+            .admin(
+                Method::POST,
+                "/v1/silences",
+                Some(json!({"rule": "refund-storm", "until": until, "reason": "drill"})),
+            )
+            .await;
+        assert_eq!(silence.status, 201, "{}", silence.body);
+        let appended = env
+            .admin(
+                Method::POST,
+                "/v1/audit/entries",
+                Some(json!({"events": [refund("p2"), refund("p2")]})),
+            )
+            .await;
+        assert_eq!(appended.status, 201, "{}", appended.body);
+        assert!(
+            eventually(Duration::from_secs(10), || async {
+                alerts_of(&env, "refund-storm").await.len() == 2
+            })
+            .await
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let sent: Vec<Value> = receiver
+            .requests()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        assert_eq!(
+            sent.iter().filter(|b| b["type"] == "alert.opened").count(),
+            1,
+            "{sent:#?}"
+        );
+    });
+}
