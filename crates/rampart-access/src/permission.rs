@@ -150,6 +150,12 @@ permissions! {
     SecurityRead => "security:read", admin_only: false;
     /// Change rate limits and address rules; block and lift addresses.
     SecurityManage => "security:manage", admin_only: true;
+    /// Acknowledge and resolve alerts.
+    AlertsAcknowledge => "alerts:acknowledge", admin_only: false;
+    /// Read incidents, their timelines and evidence.
+    IncidentsRead => "incidents:read", admin_only: false;
+    /// Open, annotate, acknowledge and resolve incidents.
+    IncidentsManage => "incidents:manage", admin_only: true;
 }
 
 #[cfg(test)]

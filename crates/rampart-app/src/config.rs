@@ -86,6 +86,7 @@ enum Raw {
     Int(i64),
     Str(String),
     List(Vec<String>),
+    IntList(Vec<i64>),
 }
 
 mod parse;
@@ -240,6 +241,17 @@ settings! {
     block_exempt_seconds: u64 = 600, parse_u64;
     /// Whether loopback addresses may be blocked automatically.
     block_loopback: bool = false, parse_bool;
+    /// Detection rules (`{"rules": [...]}` as `PUT /v1/detection-rules` takes them; `.yaml`/`.yml`
+    /// or JSON); when set they are the rules, and `PUT /v1/detection-rules` is refused.
+    detection_rules_file: Option<PathBuf> = None, parse_opt_path;
+    /// Whether webhooks may point at loopback, private or link-local addresses.
+    webhook_allow_private_networks: bool = false, parse_bool;
+    /// Seconds between a webhook delivery's attempts (at most 16 of 1..=86400); empty: the
+    /// Standard Webhooks schedule 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    webhook_retry_seconds: Vec<u64> = Vec::new(), parse_retry_seconds;
+    /// Escalation period of every incident, in seconds; unset: 24 h / 8 h / 2 h / 30 min by
+    /// severity (low / medium / high / critical).
+    incident_escalation_seconds: Option<u64> = None, parse_opt_escalation;
 }
 
 /// How a setting prints in `config show`: TOML values, secrets redacted.
@@ -283,6 +295,12 @@ impl Show for Vec<IpNet> {
 impl Show for Vec<String> {
     fn show(&self) -> String {
         let items: Vec<String> = self.iter().map(|s| quote(s)).collect();
+        format!("[{}]", items.join(", "))
+    }
+}
+impl Show for Vec<u64> {
+    fn show(&self) -> String {
+        let items: Vec<String> = self.iter().map(u64::to_string).collect();
         format!("[{}]", items.join(", "))
     }
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod deployment;
 pub mod jobs;
 pub mod maintenance;
+pub mod monitor;
 pub mod outage;
 pub mod protector;
 pub mod services;

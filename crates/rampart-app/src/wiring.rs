@@ -15,6 +15,8 @@ use rampart_store::Store;
 use crate::config::Settings;
 use crate::deployment::{self, OpenDeployment, StartupError};
 use crate::jobs::{Job, JobRunner, TickError};
+use crate::monitor::MonitorService;
+use crate::monitor::jobs as monitor_jobs;
 use crate::services::{CardVault, KeyService, maintenance_tick};
 
 /// An opened deployment with its services wired (see [`wire`]).
@@ -37,6 +39,9 @@ pub struct Wired {
     pub policy: (Policy, u64, &'static str),
     /// Threat protection (rules, address rules, blocks), refreshed by the `threat-refresh` job.
     pub threat: Arc<rampart_threat::ThreatGuard<Store>>,
+    /// Security monitoring: detection rules, alerts, webhooks, incidents; its jobs
+    /// `monitor-evaluate`, `webhook-send` and `incident-escalate` (leased) started.
+    pub monitor: Arc<MonitorService<Store>>,
     /// The job runner, with the keys' jobs started: `key-maintenance` (leased) and
     /// `key-count-flush` (per node); the audit query indexer, `audit-index` (leased); on SQLite
     /// the background WAL checkpoint, `wal-checkpoint` (per node).
@@ -57,10 +62,17 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
         message: e.to_string(),
     })?;
     let policy = access_policy(settings, deployment.stored_policy.as_ref())?;
-    let keys = Arc::new(KeyService::new(
-        deployment.store.clone(),
-        Arc::new(deployment.kek),
-    ));
+    let kek = Arc::new(deployment.kek);
+    let monitor = Arc::new(
+        MonitorService::new(
+            deployment.store.clone(),
+            deployment.audit.clone(),
+            Arc::clone(&kek),
+            settings,
+        )
+        .map_err(StartupError::DetectionRules)?,
+    );
+    let keys = Arc::new(KeyService::new(deployment.store.clone(), kek));
     let vault = Arc::new(CardVault::new(
         Arc::clone(&keys),
         deployment.store.clone(),
@@ -89,11 +101,15 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
     jobs.spawn(audit_indexer(deployment.store.clone()));
     jobs.spawn(threat_refresher(Arc::clone(&deployment.threat)));
     jobs.spawn(threat_purger(Arc::clone(&deployment.threat)));
+    jobs.spawn(monitor_jobs::evaluator(Arc::clone(&monitor)));
+    jobs.spawn(monitor_jobs::sender(Arc::clone(&monitor)));
+    jobs.spawn(monitor_jobs::escalator(Arc::clone(&monitor)));
     if deployment.store.backend() == rampart_store::Backend::Sqlite {
         jobs.spawn(wal_checkpointer(deployment.store.clone()));
     }
     Ok(Wired {
         threat: deployment.threat,
+        monitor,
         store: deployment.store,
         audit: deployment.audit,
         api_key_pepper: deployment.api_key_pepper,

@@ -170,6 +170,7 @@ pub fn app(
         redactor,
         policy,
         threat,
+        monitor,
         mut jobs,
     } = rampart_app::wiring::wire(deployment, &settings)?;
     let cache_ms = settings
@@ -196,6 +197,7 @@ pub fn app(
         vault,
         settings,
         threat,
+        monitor,
     });
     identity_maintenance(&state, &mut jobs);
     state.keep_jobs(jobs);

@@ -41,6 +41,8 @@ struct Inner {
     jobs: Mutex<Option<rampart_app::jobs::JobRunner>>,
     /// Threat protection: rate limits, address rules, blocks.
     threat: Arc<rampart_threat::ThreatGuard<Store>>,
+    /// Security monitoring.
+    monitor: Arc<rampart_app::monitor::MonitorService<Store>>,
     /// The start of this process's monotonic clock (the per-node rate limiter's time).
     started: std::time::Instant,
 }
@@ -67,6 +69,8 @@ pub struct StateParts {
     pub settings: Settings,
     /// Threat protection.
     pub threat: Arc<rampart_threat::ThreatGuard<Store>>,
+    /// Security monitoring.
+    pub monitor: Arc<rampart_app::monitor::MonitorService<Store>>,
 }
 
 /// What identity and access need beside the store.
@@ -103,6 +107,7 @@ impl AppState {
             vault,
             settings,
             threat,
+            monitor,
         } = parts;
         Self(Arc::new(Inner {
             store,
@@ -121,6 +126,7 @@ impl AppState {
             metrics: Metrics::new(),
             jobs: Mutex::new(None),
             threat,
+            monitor,
             started: std::time::Instant::now(),
         }))
     }
@@ -128,6 +134,11 @@ impl AppState {
     /// Threat protection: rate limits, address rules and blocks.
     pub fn threat(&self) -> &rampart_threat::ThreatGuard<Store> {
         &self.0.threat
+    }
+
+    /// Security monitoring: detection rules, alerts, silences, webhooks, incidents.
+    pub fn monitor(&self) -> &rampart_app::monitor::MonitorService<Store> {
+        &self.0.monitor
     }
 
     /// Time on this process's monotonic clock since it started.

@@ -17,6 +17,7 @@ mod keys;
 mod lease;
 mod login_throttle;
 mod migrate;
+mod monitor;
 mod secrets;
 mod store;
 mod threat;

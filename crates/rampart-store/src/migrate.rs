@@ -84,6 +84,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_threat.sql"),
         postgres: include_str!("../migrations/postgres/0010_threat.sql"),
     },
+    Migration {
+        version: 11,
+        name: "monitor",
+        sqlite: include_str!("../migrations/sqlite/0011_monitor.sql"),
+        postgres: include_str!("../migrations/postgres/0011_monitor.sql"),
+    },
 ];
 
 /// What a migration run did.

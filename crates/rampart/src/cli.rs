@@ -82,6 +82,70 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: MasterKeyCommand,
     },
+    /// Security monitoring's alerts.
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
+    /// Security incidents: list, show, acknowledge, resolve.
+    Incidents {
+        #[command(subcommand)]
+        command: IncidentsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AlertsCommand {
+    /// Alerts, newest first, one JSON object per line.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Only alerts with this status: open, acknowledged or resolved.
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IncidentsCommand {
+    /// Incidents, newest first, one JSON object per line.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Only incidents with this status: open, acknowledged or resolved.
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        limit: u32,
+    },
+    /// One incident with its timeline, as JSON.
+    Show {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// INC-YYYYMMDD-NNNN.
+        id: String,
+    },
+    /// Acknowledge an incident (its escalation stops); audited.
+    Ack {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// INC-YYYYMMDD-NNNN.
+        id: String,
+    },
+    /// Resolve an incident; audited.
+    Resolve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// INC-YYYYMMDD-NNNN.
+        id: String,
+        /// How it was resolved.
+        #[arg(long, value_name = "TEXT")]
+        resolution: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

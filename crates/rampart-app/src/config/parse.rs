@@ -177,6 +177,40 @@ pub(super) fn describe(raw: &Raw) -> &'static str {
         Raw::Bool(_) => "a boolean",
         Raw::Int(_) => "an integer",
         Raw::Str(_) => "a string",
-        Raw::List(_) => "a list",
+        Raw::List(_) | Raw::IntList(_) => "a list",
+    }
+}
+
+/// Most retries `webhook_retry_seconds` may list, and the longest delay.
+const MAX_WEBHOOK_RETRIES: usize = rampart_monitor::MAX_RETRIES;
+
+pub(super) fn parse_retry_seconds(raw: Raw) -> Result<Vec<u64>, String> {
+    let delays: Vec<u64> = match raw {
+        Raw::IntList(items) => items
+            .into_iter()
+            .map(|i| u64::try_from(i).map_err(|_| "expected positive integers".to_owned()))
+            .collect::<Result<_, _>>()?,
+        other => parse_list(other)?
+            .iter()
+            .map(|item| {
+                item.parse::<u64>()
+                    .map_err(|_| "expected a list of seconds".to_owned())
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let max = u64::from(rampart_monitor::MAX_RETRY_SECONDS);
+    if delays.len() > MAX_WEBHOOK_RETRIES || delays.iter().any(|d| !(1..=max).contains(d)) {
+        return Err(format!(
+            "expected at most {MAX_WEBHOOK_RETRIES} delays of 1 to {max} seconds"
+        ));
+    }
+    Ok(delays)
+}
+
+pub(super) fn parse_opt_escalation(raw: Raw) -> Result<Option<u64>, String> {
+    match parse_opt_u64(raw)? {
+        Some(0) => Err("expected a positive number of seconds".to_owned()),
+        Some(s) if s > u64::from(u32::MAX) => Err("expected at most 4294967295 seconds".to_owned()),
+        other => Ok(other),
     }
 }

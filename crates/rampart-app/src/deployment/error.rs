@@ -30,6 +30,9 @@ pub enum StartupError {
         /// What is wrong.
         message: String,
     },
+    /// The `detection_rules_file` cannot be read or holds invalid rules.
+    #[error("detection_rules_file {0} (fix the file or unset detection_rules_file)")]
+    DetectionRules(String),
     /// The password hashing parameters are invalid.
     #[error("argon2 settings: {0}")]
     PasswordParams(String),

@@ -160,6 +160,7 @@ impl AuditSlot {
                 if let Ok(mut slot) = self.0.lock() {
                     slot.recorded = true;
                 }
+                state.monitor().entries_appended();
                 Ok(true)
             }
             Err(LogError::Refused(_)) => Ok(false),
@@ -549,7 +550,11 @@ pub async fn audit_trail(
         .append(vec![entry], SubmittedBy::rampart())
         .await
     {
-        Ok(_) => response,
+        Ok(_) => {
+            // Detection reads it at once rather than at its next poll.
+            state.monitor().entries_appended();
+            response
+        }
         Err(e) if changes_state && !denied => {
             // The change happened but its record did not: fail closed so the client retries
             // or raises it, instead of trusting an unrecorded change.

@@ -137,6 +137,7 @@ pub async fn append(
         .append(entries, submitted_by)
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    state.monitor().entries_appended();
     let body = AppendResponse {
         entries: receipt
             .entries

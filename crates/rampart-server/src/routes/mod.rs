@@ -14,6 +14,7 @@ pub(crate) mod identity;
 pub(crate) mod identity_schema;
 pub(crate) mod key_ops;
 pub(crate) mod keys;
+pub(crate) mod monitor;
 pub(crate) mod privacy;
 pub(crate) mod sessions;
 pub(crate) mod system;
@@ -55,6 +56,7 @@ pub(crate) fn api(audit_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(cards::routes())
         .merge(privacy::routes())
         .merge(threat::routes())
+        .merge(monitor::routes())
 }
 
 /// The whole HTTP API over `state`.

@@ -36,6 +36,7 @@ mod fixture;
 mod identity;
 mod keys;
 mod lease;
+mod monitor;
 mod outage;
 mod suite;
 mod threat;

@@ -78,6 +78,8 @@ const DOMAIN_EDGES: &[(&str, &str)] = &[
     ("rampart-crypto", "rampart-privacy"),
     // The identity service commits its changes through the audit log's `Journal`.
     ("rampart-access", "rampart-audit"),
+    // Detection rules read audit entries (`Entry`, `Status`) in `seq` order.
+    ("rampart-monitor", "rampart-audit"),
 ];
 /// Files under `crates/rampart-server/src` that still name `rampart_store`: start-up wiring and
 /// the services not yet moved out of the server. This list only shrinks; a file on it that no

@@ -359,10 +359,85 @@ fn every_state_changing_route_audits_maximal_inputs_exactly() {
             json!({"address": "203.0.113.0/24", "seconds": 366 * 86_400 + 1}), "seconds").await;
         walk.run(&admin, Step { body: None, ..step("DELETE /v1/blocks/{address}", "/v1/blocks/203.0.113.0%2F24", &a, json!({}), 1) }).await;
 
+        // Security monitoring (issue 16): the largest rule set, silence, webhook and incident.
+        let rules: Vec<Value> = (0..256)
+            .map(|i| json!({"name": format!("rule-{i:03}-{}", "r".repeat(50)),
+                "match": {"action": format!("app.{i}.*"), "status": "failure"},
+                "group_by": ["actor.id", "actor.ip", "resource.id", "context.team_id",
+                             "details.a", "details.b", "details.c", "details.d"],
+                "threshold": 1000, "window_seconds": 7 * 86_400, "severity": "low"}))
+            .collect();
+        walk.run(&admin, step("PUT /v1/detection-rules", "/v1/detection-rules", &a, json!({"rules": rules}), 1)).await;
+        let mut too_many = rules.clone();
+        too_many.push(rules[0].clone());
+        walk.refuse("PUT /v1/detection-rules", "/v1/detection-rules", &admin, json!({"rules": too_many}), "rules").await;
+        let until = (time::OffsetDateTime::now_utc() + time::Duration::days(89))
+            .format(&time::format_description::well_known::Rfc3339).unwrap();
+        let silence = walk.run(&admin, step("POST /v1/silences", "/v1/silences", &a,
+            json!({"rule": "r".repeat(64), "group": {"actor.id": "a".repeat(512)}, "until": until, "reason": "r".repeat(2000)}), 1)).await;
+        walk.refuse("POST /v1/silences", "/v1/silences", &admin,
+            json!({"rule": "r", "until": until, "reason": "r".repeat(2001)}), "reason").await;
+        let silence_id = silence["id"].as_str().unwrap().to_owned();
+        walk.run(&admin, Step { body: None, ..step("DELETE /v1/silences/{id}", &format!("/v1/silences/{silence_id}"), &a, json!({}), 1) }).await;
+        let url = format!("https://93.184.215.14/{}", "p".repeat(2048 - 22));
+        let events = ["alert.opened", "incident.opened", "incident.escalated", "incident.resolved",
+            "approval.requested", "erasure.requested", "retention.due"];
+        let webhook = walk.run(&admin, step("POST /v1/webhooks", "/v1/webhooks", &a,
+            json!({"url": url, "events": events, "description": "d".repeat(500)}), 1)).await;
+        walk.refuse("POST /v1/webhooks", "/v1/webhooks", &admin,
+            json!({"url": format!("{url}p"), "events": events}), "url").await;
+        let webhook_id = webhook["id"].as_str().unwrap().to_owned();
+        let incident = walk.run(&admin, step("POST /v1/incidents", "/v1/incidents", &a,
+            json!({"title": "t".repeat(200), "severity": "critical", "description": "d".repeat(10_000),
+                   "alert_ids": [], "personal_data_breach": true}), 1)).await;
+        walk.refuse("POST /v1/incidents", "/v1/incidents", &admin,
+            json!({"title": "t".repeat(201), "severity": "low"}), "title").await;
+        let incident_id = incident["id"].as_str().unwrap().to_owned();
+        walk.run(&admin, step("POST /v1/incidents/{id}/timeline", &format!("/v1/incidents/{incident_id}/timeline"), &a,
+            json!({"kind": "action", "text": "a".repeat(10_000)}), 1)).await;
+        walk.refuse("POST /v1/incidents/{id}/timeline", &format!("/v1/incidents/{incident_id}/timeline"), &admin,
+            json!({"kind": "note", "text": "a".repeat(10_001)}), "text").await;
+        walk.run(&admin, Step { body: None, ..step("POST /v1/incidents/{id}/acknowledge", &format!("/v1/incidents/{incident_id}/acknowledge"), &a, json!({}), 1) }).await;
+        walk.run(&admin, step("POST /v1/incidents/{id}/resolve", &format!("/v1/incidents/{incident_id}/resolve"), &a,
+            json!({"resolution": "r".repeat(10_000)}), 1)).await;
+        // The incident's delivery to the webhook, sent again (after its first attempt).
+        let deliveries_path = format!("/v1/webhooks/{webhook_id}/deliveries");
+        let delivery_id = loop {
+            let (page, _) = walk.send(Method::GET, &deliveries_path, Some(&admin), None).await;
+            if let Some(id) = page.body["items"].as_array().unwrap().iter()
+                .find(|d| d["attempts"].as_u64() > Some(0)).and_then(|d| d["id"].as_str()) {
+                break id.to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        walk.run(&admin, Step { body: None, ..step("POST /v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+            &format!("{deliveries_path}/{delivery_id}/retry"), &a, json!({}), 1) }).await;
+        walk.run(&admin, Step { body: None, ..step("DELETE /v1/webhooks/{id}", &format!("/v1/webhooks/{webhook_id}"), &a, json!({}), 1) }).await;
+        // An alert: a denied request fires `unauthorized_access` (the defaults again).
+        walk.run(&admin, step("PUT /v1/detection-rules", "/v1/detection-rules", &a,
+            json!({"rules": serde_json::from_str::<Value>(rampart_monitor_defaults()).unwrap()["rules"]}), 1)).await;
+        let _ = walk.send(Method::GET, "/v1/auth/whoami", Some("rk_junk_not_a_key"), None).await;
+        let alert_id = loop {
+            let (page, _) = walk.send(Method::GET, "/v1/alerts?rule=unauthorized_access", Some(&admin), None).await;
+            if let Some(id) = page.body["items"][0]["id"].as_str() {
+                break id.to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        walk.run(&admin, Step { body: None, ..step("POST /v1/alerts/{id}/acknowledge", &format!("/v1/alerts/{alert_id}/acknowledge"), &a, json!({}), 1) }).await;
+        walk.run(&admin, step("POST /v1/alerts/{id}/resolve", &format!("/v1/alerts/{alert_id}/resolve"), &a,
+            json!({"note": "n".repeat(2000)}), 1)).await;
+
         // Last, disabling the user.
         walk.run(&admin, Step { body: None, ..step("DELETE /v1/principals/{id}", &format!("/v1/principals/{user}"), &a, json!({}), 1) }).await;
 
         let missing: Vec<&String> = routes.difference(&walk.covered).collect();
         assert!(missing.is_empty(), "state-changing routes without a step: {missing:?}");
     });
+}
+
+/// The seeds' default detection rules, as `PUT /v1/detection-rules` takes them.
+fn rampart_monitor_defaults() -> &'static str {
+    r#"{"rules": [{"name": "unauthorized_access", "match": {"status": "denied"},
+        "group_by": ["actor.id"], "threshold": 1, "window_seconds": 300, "severity": "low"}]}"#
 }

@@ -17,6 +17,7 @@ mod hardening_login;
 mod http_api;
 mod identity_settings;
 mod keys;
+mod monitor;
 mod outage;
 mod postgres;
 mod privacy;
