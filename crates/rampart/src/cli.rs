@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use rampart_app::config::FlagOverrides;
 
 /// Rampart: tamper-evident audit log, keys and encryption, identity and access, PII redaction,
@@ -81,6 +81,106 @@ pub(crate) enum Command {
     MasterKey {
         #[command(subcommand)]
         command: MasterKeyCommand,
+    },
+    /// Security alerts raised by the detection rules (as GET /v1/alerts).
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
+    /// Security incidents: list, show, acknowledge, resolve (as /v1/incidents; changes are
+    /// audited with actor `rampart-cli`). Safe while servers run on the same deployment.
+    Incidents {
+        #[command(subcommand)]
+        command: IncidentsCommand,
+    },
+}
+
+/// Where an alert or an incident is in its life.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum StatusArg {
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+/// How serious an alert or an incident is.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum SeverityArg {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AlertsCommand {
+    /// List alerts, newest first, as a table (or the API's JSON with --json).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Only alerts in this state.
+        #[arg(long)]
+        status: Option<StatusArg>,
+        /// Only alerts of this severity.
+        #[arg(long)]
+        severity: Option<SeverityArg>,
+        /// Only alerts of this detection rule, e.g. failed_logins.
+        #[arg(long, value_name = "NAME")]
+        rule: Option<String>,
+        /// At most this many (1 to 1000).
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        limit: u32,
+        /// Print {"items": [...]} as GET /v1/alerts does.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IncidentsCommand {
+    /// List incidents, newest first, as a table (or the API's JSON with --json).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Only incidents in this state.
+        #[arg(long)]
+        status: Option<StatusArg>,
+        /// Only incidents of this severity.
+        #[arg(long)]
+        severity: Option<SeverityArg>,
+        /// At most this many (1 to 1000).
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        limit: u32,
+        /// Print {"items": [...]} as GET /v1/incidents does.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one incident with its timeline.
+    Show {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The incident, INC-YYYYMMDD-NNNN.
+        id: String,
+        /// Print the incident as GET /v1/incidents/{id} does.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge an open incident: its escalation stops.
+    Ack {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The incident, INC-YYYYMMDD-NNNN.
+        id: String,
+    },
+    /// Resolve an incident.
+    Resolve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The incident, INC-YYYYMMDD-NNNN.
+        id: String,
+        /// What was found and done (recorded in the timeline).
+        #[arg(long, value_name = "TEXT")]
+        resolution: String,
     },
 }
 

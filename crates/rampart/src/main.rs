@@ -14,6 +14,7 @@ use secrecy::ExposeSecret as _;
 use time::OffsetDateTime;
 
 mod cli;
+mod monitoring;
 
 /// mimalloc instead of the system allocator: the server allocates per request on every core,
 /// and glibc's arenas spent a third of the audit writer's CPU time in malloc and free (and
@@ -21,7 +22,10 @@ mod cli;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use cli::{AuditCommand, Cli, Command, ConfigCommand, KeysCommand, MasterKeyCommand};
+use cli::{
+    AlertsCommand, AuditCommand, Cli, Command, ConfigCommand, IncidentsCommand, KeysCommand,
+    MasterKeyCommand,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -145,6 +149,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "re-sealed {resealed} stored secrets under the new master key ({moved} were still under the previous one); a data dir's master.key, if any, now holds the new key; unset RAMPART_MASTER_KEY_PREVIOUS on every server and destroy the old key"
             );
             Ok(())
+        }
+        Command::Alerts { command } => {
+            let store = match &command {
+                AlertsCommand::List { store, .. } => store.flags(),
+            };
+            let loaded = load(cli.config.as_ref(), &store)?;
+            init_logging(&loaded.settings);
+            monitoring::run(&loaded, monitoring::MonitorCommand::Alerts(command)).await
+        }
+        Command::Incidents { command } => {
+            let store = match &command {
+                IncidentsCommand::List { store, .. }
+                | IncidentsCommand::Show { store, .. }
+                | IncidentsCommand::Ack { store, .. }
+                | IncidentsCommand::Resolve { store, .. } => store.flags(),
+            };
+            let loaded = load(cli.config.as_ref(), &store)?;
+            init_logging(&loaded.settings);
+            monitoring::run(&loaded, monitoring::MonitorCommand::Incidents(command)).await
         }
         Command::Redact {
             store,
