@@ -19,7 +19,7 @@ use std::sync::{Arc, RwLock};
 use rampart_audit::{AuditLog, AuditStore};
 use rampart_crypto::{KeyEncryptionKey, SealContext, SealedSecret, random_secret};
 use rampart_monitor::{
-    Alert, AlertError, AlertFilter, Delivery, EscalationPeriods, EventType, Evaluator, Incident,
+    Alert, AlertError, AlertFilter, Delivery, EscalationPeriods, Evaluator, EventType, Incident,
     IncidentChange, IncidentDocument, IncidentError, IncidentFilter, IncidentId, IncidentStatus,
     Invalid, MonitorStore, RetrySchedule, RuleSet, Silence, SilenceDocument, TimelineDocument,
     Webhook, WebhookDocument, WebhookSecret, event_body, validate_resolution,
@@ -104,9 +104,12 @@ impl MonitorError {
 impl From<AlertError> for MonitorError {
     fn from(error: AlertError) -> Self {
         match error {
-            AlertError::BadNote => Self::Invalid(Invalid::Fields(vec![
-                rampart_monitor::FieldError::new("note", error.to_string()),
-            ])),
+            AlertError::BadNote => {
+                Self::Invalid(Invalid::Fields(vec![rampart_monitor::FieldError::new(
+                    "note",
+                    error.to_string(),
+                )]))
+            }
             other => Self::Conflict(other.to_string()),
         }
     }
@@ -488,9 +491,11 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
     ) -> Result<NewWebhook, MonitorError> {
         let (url, events) = document.validate(self.settings.allow_private_networks)?;
         if !self.settings.allow_private_networks {
-            send::resolve_allowed(&url, false).await.map_err(|message| {
-                Invalid::Fields(vec![rampart_monitor::FieldError::new("url", message)])
-            })?;
+            send::resolve_allowed(&url, false)
+                .await
+                .map_err(|message| {
+                    Invalid::Fields(vec![rampart_monitor::FieldError::new("url", message)])
+                })?;
         }
         let secret = WebhookSecret::from_bytes(random_secret::<SECRET_BYTES>()?.to_vec())
             .map_err(|_| MonitorError::Conflict("cannot make a webhook secret".to_owned()))?;

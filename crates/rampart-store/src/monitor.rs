@@ -11,8 +11,8 @@
 
 use rampart_monitor::{
     Alert, AlertFilter, Delivery, EvaluationCommit, Incident, IncidentChange, IncidentFilter,
-    IncidentId, MonitorStore, ReplacedRules, RuleSet, Silence, StoredRules, TimelineEntry,
-    Webhook, Window, WindowKey,
+    IncidentId, MonitorStore, ReplacedRules, RuleSet, Silence, StoredRules, TimelineEntry, Webhook,
+    Window, WindowKey,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -157,8 +157,7 @@ fn name_of<T: Serialize>(value: &T, what: &'static str) -> Result<String, StoreE
 
 /// The enum value of a stored wire name.
 fn parse_name<T: DeserializeOwned>(text: &str, what: &'static str) -> Result<T, StoreError> {
-    serde_json::from_value(Value::String(text.to_owned()))
-        .map_err(|_| StoreError::Corrupt { what })
+    serde_json::from_value(Value::String(text.to_owned())).map_err(|_| StoreError::Corrupt { what })
 }
 
 /// A value as JSON text.

@@ -151,9 +151,7 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
             .await
             .map_err(MonitorError::store)?;
         let mut writes = plan_alerts(fired, &active, new_id);
-        let opened = writes
-            .iter()
-            .any(|w| matches!(w, AlertWrite::Open(_)));
+        let opened = writes.iter().any(|w| matches!(w, AlertWrite::Open(_)));
         if !opened {
             commit.alerts = writes;
             return Ok(commit);
@@ -190,7 +188,10 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
                     id,
                     NewIncident {
                         title: format!("{} ({})", alert.rule, alert.severity.as_str()),
-                        description: format!("Opened by alert {} of rule {}.", alert.id, alert.rule),
+                        description: format!(
+                            "Opened by alert {} of rule {}.",
+                            alert.id, alert.rule
+                        ),
                         severity: alert.severity,
                         personal_data_breach: false,
                         alert_ids: vec![alert.id.clone()],

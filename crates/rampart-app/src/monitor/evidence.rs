@@ -15,14 +15,11 @@ pub const MAX_EVIDENCE_ENTRIES: usize = 1_000;
 
 impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorService<S> {
     /// The evidence of incident `id`: `{"incident_id", "checkpoint", "entries": [{"seq",
-    /// "entry", "leaf_hash", "proof": {"tree_size", "hashes"}}]}`.
+    /// "entry", "canonical", "leaf_hash", "proof": {"tree_size", "hashes"}}]}`.
     pub async fn evidence(&self, id: &str) -> Result<Value, MonitorError> {
         let incident = self.incident(id).await?;
         let log = self.audit();
-        let signed = log
-            .latest_checkpoint()
-            .await
-            .map_err(MonitorError::store)?;
+        let signed = log.latest_checkpoint().await.map_err(MonitorError::store)?;
         let checkpoint = checkpoint_json(log.origin(), &signed, log.verifier());
         let tree_size = signed.tree_size;
         let mut entries = Vec::new();
@@ -38,11 +35,12 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
                 .prove_inclusion(seq, Some(tree_size))
                 .await
                 .map_err(read_error)?;
-            let entry: Value =
-                serde_json::from_str(&stored.body).map_err(MonitorError::store)?;
+            let entry: Value = serde_json::from_str(&stored.body).map_err(MonitorError::store)?;
             entries.push(json!({
                 "seq": seq,
                 "entry": entry,
+                // The leaf's exact input (RFC 8785), for verifiers that do not canonicalize.
+                "canonical": stored.body,
                 "leaf_hash": to_hex(&proof.leaf_hash),
                 "proof": {
                     "tree_size": proof.tree_size,

@@ -19,8 +19,12 @@ pub const POLL: Duration = Duration::from_millis(200);
 pub const ESCALATE_INTERVAL: Duration = Duration::from_secs(1);
 /// Longest a tick works before it lets the runner renew its lease.
 const TICK_BUDGET: Duration = Duration::from_secs(2);
-/// Leases of the monitoring jobs: another node takes over within this after a holder dies.
+/// Leases of the evaluator and the escalator: another node takes over within this after a
+/// holder dies.
 const LEASE_TTL: Duration = Duration::from_secs(10);
+/// The sender's lease: longer than a tick can take (its attempts time out after 10 s), so no
+/// two nodes send the same delivery.
+const SENDER_LEASE_TTL: Duration = Duration::from_secs(25);
 
 /// `monitor-evaluate`: evaluates committed entries until caught up (or the budget is spent).
 pub fn evaluator<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static>(
@@ -61,7 +65,7 @@ pub fn sender<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static>(
                 .map_err(|e| TickError::new("cannot send webhook deliveries", e))
         }
     })
-    .with_lease_ttl(LEASE_TTL)
+    .with_lease_ttl(SENDER_LEASE_TTL)
 }
 
 /// `incident-escalate`: escalates the incidents whose deadline passed.

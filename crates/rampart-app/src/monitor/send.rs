@@ -133,8 +133,7 @@ async fn post_within(
     secret: &WebhookSecret,
     allow_private_networks: bool,
 ) -> Result<u16, &'static str> {
-    let parsed =
-        validate_url(url, allow_private_networks).map_err(|_| "the URL is refused")?;
+    let parsed = validate_url(url, allow_private_networks).map_err(|_| "the URL is refused")?;
     let addresses = resolve_allowed(&parsed, allow_private_networks)
         .await
         .map_err(|_| "the destination is refused")?;
@@ -206,7 +205,10 @@ async fn exchange<T: AsyncRead + AsyncWrite + Unpin>(
         .write_all(request)
         .await
         .map_err(|_| "cannot send the request")?;
-    stream.flush().await.map_err(|_| "cannot send the request")?;
+    stream
+        .flush()
+        .await
+        .map_err(|_| "cannot send the request")?;
     let mut answer = Vec::with_capacity(ANSWER_BYTES);
     let mut buffer = [0u8; 256];
     while answer.len() < ANSWER_BYTES && !answer.windows(2).any(|w| w == b"\r\n") {

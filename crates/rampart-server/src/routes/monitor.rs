@@ -116,7 +116,11 @@ pub async fn put_detection_rules(
     audit: AuditSlot,
     ApiJson(mut body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    audit.note("security.detection_rules.update", "detection_rules", "rules");
+    audit.note(
+        "security.detection_rules.update",
+        "detection_rules",
+        "rules",
+    );
     caller.require::<perm::SecurityManage>(&state.policy())?;
     let mut expected = None;
     if let Some(map) = body.as_object_mut() {
@@ -380,11 +384,21 @@ pub async fn create_webhook(
     audit.note("webhook.create", "webhook", &created.webhook.id);
     audit.detail(
         "events",
-        json!(created.webhook.events.iter().map(|e| e.as_str()).collect::<Vec<_>>()),
+        json!(
+            created
+                .webhook
+                .events
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+        ),
     );
     let mut answer = webhook_json(&created.webhook);
     if let Some(map) = answer.as_object_mut() {
-        map.insert("secret".to_owned(), Value::String(created.secret.to_string()));
+        map.insert(
+            "secret".to_owned(),
+            Value::String(created.secret.to_string()),
+        );
     }
     Ok((StatusCode::CREATED, Json(answer)))
 }

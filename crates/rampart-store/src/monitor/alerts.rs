@@ -119,9 +119,7 @@ pub(super) fn alert(row: AlertTuple) -> Result<Alert, StoreError> {
         entry_seqs: from_json(&entry_seqs, "monitor_alerts.entry_seqs")?,
         incident_id,
         acknowledged: acknowledged_by.zip(acknowledged_at),
-        resolved: resolved_by
-            .zip(resolved_at)
-            .map(|(by, at)| (by, at, note)),
+        resolved: resolved_by.zip(resolved_at).map(|(by, at)| (by, at, note)),
     })
 }
 
@@ -143,10 +141,7 @@ fn silence(row: SilenceTuple) -> Result<Silence, StoreError> {
 impl Store {
     /// Alerts by `filter`, newest first.
     pub(super) async fn alerts_by(&self, filter: &AlertFilter) -> Result<Vec<Alert>, StoreError> {
-        let status = filter
-            .status
-            .map(|s| name_of(&s, "status"))
-            .transpose()?;
+        let status = filter.status.map(|s| name_of(&s, "status")).transpose()?;
         let severity = filter.severity.map(|s| s.as_str());
         let sql = format!(
             "SELECT {ALERT_COLUMNS} FROM monitor_alerts

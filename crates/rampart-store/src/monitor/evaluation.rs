@@ -20,7 +20,7 @@ const DETECTION_RULES: &str = "detection_rules";
 
 /// An alert write, encoded.
 enum AlertWriteRow {
-    Open(AlertRow),
+    Open(Box<AlertRow>),
     Raise {
         id: String,
         count: i64,
@@ -195,7 +195,7 @@ impl Store {
             .iter()
             .map(|write| {
                 Ok(match write {
-                    AlertWrite::Open(alert) => AlertWriteRow::Open(AlertRow::of(alert)?),
+                    AlertWrite::Open(alert) => AlertWriteRow::Open(Box::new(AlertRow::of(alert)?)),
                     AlertWrite::Raise {
                         id,
                         count,

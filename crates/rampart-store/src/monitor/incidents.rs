@@ -248,10 +248,7 @@ impl Store {
         &self,
         filter: &IncidentFilter,
     ) -> Result<Vec<Incident>, StoreError> {
-        let status = filter
-            .status
-            .map(|s| name_of(&s, "status"))
-            .transpose()?;
+        let status = filter.status.map(|s| name_of(&s, "status")).transpose()?;
         let severity = filter.severity.map(|s| s.as_str());
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS} FROM monitor_incidents

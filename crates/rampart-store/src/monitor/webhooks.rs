@@ -83,7 +83,7 @@ fn delivery(row: DeliveryTuple) -> Result<Delivery, StoreError> {
         status: parse_name(&status, "monitor_deliveries.status")?,
         attempts: unsigned32(attempts, "monitor_deliveries.attempts")?,
         last_status_code: code
-            .map(|c| u16::try_from(c))
+            .map(u16::try_from)
             .transpose()
             .map_err(|_| StoreError::Corrupt {
                 what: "monitor_deliveries.last_status_code",

@@ -1,18 +1,21 @@
 //! Monitoring's storage on both backends: the detection rules document, the evaluator's
-//! compare-and-set step, one active alert per rule and group, alert transitions, silences,
-//! webhooks (sealed secrets) and their outbox. Incidents are in `monitor/incidents.rs`.
+//! compare-and-set step, one active alert per rule and group, alert transitions, silences.
+//! Webhooks and deliveries are in `monitor/webhooks.rs`, incidents in `monitor/incidents.rs`.
 
 use rampart_monitor::{
-    Alert, AlertFilter, AlertStatus, AlertWrite, AttemptOutcome, DEFAULT_RULES_JSON, Delivery,
-    DeliveryStatus, EvaluationCommit, EventType, Group, Hit, MonitorStore, RetrySchedule,
-    RuleSet, Severity, Silence, StoredRules, Webhook, Window, WindowChange, WindowKey,
+    Alert, AlertFilter, AlertStatus, AlertWrite, DEFAULT_RULES_JSON, Delivery, EvaluationCommit,
+    EventType, Group, Hit, MonitorStore, RuleSet, Severity, Silence, StoredRules, Window,
+    WindowChange, WindowKey,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
+use rampart_store::StoreError;
+
 use crate::fixture::Fixture;
 
 mod incidents;
+mod webhooks;
 
 on_both_backends!(
     detection_rules_are_compare_and_set,
@@ -20,8 +23,8 @@ on_both_backends!(
     one_active_alert_per_rule_and_group,
     alerts_are_acknowledged_and_resolved_once,
     silences_are_stored_listed_and_deleted,
-    webhooks_keep_their_sealed_secret,
-    deliveries_are_due_attempted_failed_and_retried,
+    two_nodes_stepping_together_have_one_winner,
+    corrupt_rows_are_errors_not_panics,
 );
 
 pub(crate) const T0: OffsetDateTime = datetime!(2026-12-01 12:00:00 UTC);
@@ -130,7 +133,10 @@ async fn detection_rules_are_compare_and_set(f: Fixture) {
         .expect("version 1 is current");
     assert_eq!((replaced.before, replaced.version), (Some(v1), 2));
     let stored = s.detection_rules().await.expect("reads").expect("stored");
-    assert_eq!(RuleSet::parse_json(&stored.json).expect("reads back"), empty);
+    assert_eq!(
+        RuleSet::parse_json(&stored.json).expect("reads back"),
+        empty
+    );
 }
 
 async fn a_stale_cursor_changes_nothing(f: Fixture) {
@@ -181,7 +187,10 @@ async fn a_stale_cursor_changes_nothing(f: Fixture) {
         ]
     );
     let alerts = s.list_alerts(&all_alerts()).await.expect("reads");
-    assert_eq!(alerts, vec![open_alert("a1", "failed_logins", "lena", &[1, 2, 3, 4, 5])]);
+    assert_eq!(
+        alerts,
+        vec![open_alert("a1", "failed_logins", "lena", &[1, 2, 3, 4, 5])]
+    );
     let due = s
         .due_deliveries(T0 + Duration::hours(1), 10)
         .await
@@ -212,7 +221,12 @@ async fn one_active_alert_per_rule_and_group(f: Fixture) {
     migrated(&f).await;
     let s = &f.store;
     let mut open = step(0, 5);
-    open.alerts = vec![AlertWrite::Open(open_alert("a1", "failed_logins", "lena", &[1, 2, 3, 4, 5]))];
+    open.alerts = vec![AlertWrite::Open(open_alert(
+        "a1",
+        "failed_logins",
+        "lena",
+        &[1, 2, 3, 4, 5],
+    ))];
     assert!(s.commit_evaluation(&open).await.expect("commits"));
 
     // A second open alert of the same rule and group is refused, with the whole step.
@@ -253,7 +267,11 @@ async fn one_active_alert_per_rule_and_group(f: Fixture) {
     assert_eq!(s.alert("a1").await.expect("reads"), Some(expected.clone()));
 
     let active = s
-        .active_alerts(&[failed_logins("lena"), failed_logins("omar"), failed_logins("zoe")])
+        .active_alerts(&[
+            failed_logins("lena"),
+            failed_logins("omar"),
+            failed_logins("zoe"),
+        ])
         .await
         .expect("reads");
     assert_eq!(
@@ -274,9 +292,17 @@ async fn one_active_alert_per_rule_and_group(f: Fixture) {
     }];
     assert!(!s.commit_evaluation(&late).await.expect("runs"));
     let mut reopen = step(8, 9);
-    reopen.alerts = vec![AlertWrite::Open(open_alert("a4", "failed_logins", "lena", &[9]))];
+    reopen.alerts = vec![AlertWrite::Open(open_alert(
+        "a4",
+        "failed_logins",
+        "lena",
+        &[9],
+    ))];
     assert!(s.commit_evaluation(&reopen).await.expect("commits"));
-    let active = s.active_alerts(&[failed_logins("lena")]).await.expect("reads");
+    let active = s
+        .active_alerts(&[failed_logins("lena")])
+        .await
+        .expect("reads");
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].id, "a4");
 
@@ -307,15 +333,22 @@ async fn alerts_are_acknowledged_and_resolved_once(f: Fixture) {
 
     let mut a1 = s.alert("a1").await.expect("reads").expect("stored");
     let mut stale = a1.clone();
-    a1.acknowledge("lena", T0 + Duration::minutes(5)).expect("open");
+    a1.acknowledge("lena", T0 + Duration::minutes(5))
+        .expect("open");
     assert!(s.acknowledge_alert(&a1).await.expect("writes"));
     assert_eq!(s.alert("a1").await.expect("reads"), Some(a1.clone()));
     // Someone who saw it open acknowledges too late.
-    stale.acknowledge("omar", T0 + Duration::minutes(6)).expect("open in their copy");
+    stale
+        .acknowledge("omar", T0 + Duration::minutes(6))
+        .expect("open in their copy");
     assert!(!s.acknowledge_alert(&stale).await.expect("runs"));
     assert_eq!(s.alert("a1").await.expect("reads"), Some(a1.clone()));
     // An alert that is not acknowledged cannot be stored as one.
-    assert!(s.acknowledge_alert(&open_alert("a1", "x", "y", &[])).await.is_err());
+    assert!(
+        s.acknowledge_alert(&open_alert("a1", "x", "y", &[]))
+            .await
+            .is_err()
+    );
 
     a1.resolve("lena", Some("password reset"), T0 + Duration::minutes(9))
         .expect("active");
@@ -333,21 +366,36 @@ async fn alerts_are_acknowledged_and_resolved_once(f: Fixture) {
         limit: 100,
     };
     let ids = |alerts: Vec<Alert>| alerts.into_iter().map(|a| a.id).collect::<Vec<_>>();
-    assert_eq!(ids(s.list_alerts(&all_alerts()).await.expect("reads")), ["a2", "a1"]);
     assert_eq!(
-        ids(s.list_alerts(&by(Some(AlertStatus::Open), None, None)).await.expect("reads")),
+        ids(s.list_alerts(&all_alerts()).await.expect("reads")),
+        ["a2", "a1"]
+    );
+    assert_eq!(
+        ids(s
+            .list_alerts(&by(Some(AlertStatus::Open), None, None))
+            .await
+            .expect("reads")),
         ["a2"]
     );
     assert_eq!(
-        ids(s.list_alerts(&by(Some(AlertStatus::Resolved), None, None)).await.expect("reads")),
+        ids(s
+            .list_alerts(&by(Some(AlertStatus::Resolved), None, None))
+            .await
+            .expect("reads")),
         ["a1"]
     );
     assert_eq!(
-        ids(s.list_alerts(&by(None, Some(Severity::High), None)).await.expect("reads")),
+        ids(s
+            .list_alerts(&by(None, Some(Severity::High), None))
+            .await
+            .expect("reads")),
         ["a2"]
     );
     assert_eq!(
-        ids(s.list_alerts(&by(None, None, Some("failed_logins"))).await.expect("reads")),
+        ids(s
+            .list_alerts(&by(None, None, Some("failed_logins")))
+            .await
+            .expect("reads")),
         ["a1"]
     );
     assert!(
@@ -378,7 +426,11 @@ async fn silences_are_stored_listed_and_deleted(f: Fixture) {
     };
     let long = silence("s1", 48, None);
     let short = silence("s2", 1, Some(group("omar")));
-    let none_valued = silence("s3", 2, Some([("actor.ip".to_owned(), None)].into_iter().collect()));
+    let none_valued = silence(
+        "s3",
+        2,
+        Some([("actor.ip".to_owned(), None)].into_iter().collect()),
+    );
     for one in [&long, &short, &none_valued] {
         s.insert_silence(one).await.expect("stores");
     }
@@ -406,129 +458,89 @@ async fn silences_are_stored_listed_and_deleted(f: Fixture) {
     );
 }
 
-fn webhook(id: &str, minutes: i64) -> Webhook {
-    Webhook {
-        id: id.to_owned(),
-        url: format!("https://hooks.example.com/{id}"),
-        events: vec![EventType::AlertOpened, EventType::IncidentEscalated],
-        description: "on call".to_owned(),
-        // Sealed bytes as the app layer makes them: opaque, with zeros and high bytes.
-        sealed_secret: vec![0, 1, 2, 0xfe, 0xff, 0, 42],
-        created_by: "lena".to_owned(),
-        created_at: T0 + Duration::minutes(minutes),
+async fn two_nodes_stepping_together_have_one_winner(f: Fixture) {
+    migrated(&f).await;
+    let node_b = f.another_node().await;
+    let mut steps = tokio::task::JoinSet::new();
+    for node in 0..8u64 {
+        let store = if node % 2 == 0 {
+            f.store.clone()
+        } else {
+            node_b.clone()
+        };
+        steps.spawn(async move {
+            let mut commit = step(0, 10 + node);
+            commit.alerts = vec![AlertWrite::Open(open_alert(
+                &format!("a{node}"),
+                "failed_logins",
+                &format!("actor{node}"),
+                &[1],
+            ))];
+            commit.deliveries = vec![delivery(&format!("d{node}"), "w1", T0)];
+            (node, store.commit_evaluation(&commit).await.expect("runs"))
+        });
     }
-}
-
-async fn webhooks_keep_their_sealed_secret(f: Fixture) {
-    migrated(&f).await;
-    let s = &f.store;
-    let (w1, w2) = (webhook("w1", 0), webhook("w2", 1));
-    s.insert_webhook(&w2).await.expect("stores");
-    s.insert_webhook(&w1).await.expect("stores");
-    assert!(s.insert_webhook(&w1).await.is_err(), "ids are unique");
-    assert_eq!(s.list_webhooks().await.expect("reads"), vec![w1.clone(), w2.clone()]);
-    assert_eq!(s.webhook("w1").await.expect("reads"), Some(w1.clone()));
-    assert_eq!(s.webhook("nope").await.expect("reads"), None);
-
-    // Deleting a webhook drops its pending deliveries; sent ones stay as history.
-    let mut commit = step(0, 1);
-    commit.deliveries = vec![
-        delivery("d1", "w1", T0),
-        delivery("d2", "w1", T0),
-        delivery("d3", "w2", T0),
-    ];
-    assert!(s.commit_evaluation(&commit).await.expect("commits"));
-    let mut sent = delivery("d1", "w1", T0);
-    sent.record_attempt(AttemptOutcome::Answered(204), T0, &RetrySchedule::default(), 0);
-    assert!(s.record_attempt(&sent, 0).await.expect("writes"));
-    assert_eq!(s.delete_webhook("w1").await.expect("deletes"), Some(w1));
-    assert_eq!(s.delete_webhook("w1").await.expect("runs"), None);
-    assert_eq!(s.list_webhooks().await.expect("reads"), vec![w2]);
-    assert_eq!(s.list_deliveries("w1", 10).await.expect("reads"), vec![sent]);
+    let winners: Vec<u64> = steps
+        .join_all()
+        .await
+        .into_iter()
+        .filter_map(|(node, won)| won.then_some(node))
+        .collect();
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let winner = winners[0];
     assert_eq!(
-        s.due_deliveries(T0, 10).await.expect("reads"),
-        vec![delivery("d3", "w2", T0)]
+        node_b.evaluation_cursor().await.expect("reads"),
+        10 + winner
+    );
+    let alerts = f.store.list_alerts(&all_alerts()).await.expect("reads");
+    assert_eq!(
+        alerts.into_iter().map(|a| a.id).collect::<Vec<_>>(),
+        [format!("a{winner}")]
+    );
+    let due = f.store.due_deliveries(T0, 10).await.expect("reads");
+    assert_eq!(
+        due.into_iter().map(|d| d.id).collect::<Vec<_>>(),
+        [format!("d{winner}")]
     );
 }
 
-async fn deliveries_are_due_attempted_failed_and_retried(f: Fixture) {
+async fn corrupt_rows_are_errors_not_panics(f: Fixture) {
     migrated(&f).await;
     let s = &f.store;
     let mut commit = step(0, 1);
-    commit.deliveries = vec![
-        delivery("d-late", "w1", T0 + Duration::seconds(30)),
-        delivery("d-first", "w1", T0),
-        delivery("d-other", "w2", T0 + Duration::seconds(10)),
-    ];
+    commit.alerts = vec![AlertWrite::Open(open_alert(
+        "a1",
+        "failed_logins",
+        "lena",
+        &[1],
+    ))];
+    commit.windows = vec![WindowChange {
+        key: failed_logins("lena"),
+        window: Some(window(&[1])),
+    }];
     assert!(s.commit_evaluation(&commit).await.expect("commits"));
-    let due_ids = |due: Vec<Delivery>| due.into_iter().map(|d| d.id).collect::<Vec<_>>();
-    assert_eq!(
-        due_ids(s.due_deliveries(T0 + Duration::seconds(10), 10).await.expect("reads")),
-        ["d-first", "d-other"]
-    );
-    assert_eq!(
-        due_ids(s.due_deliveries(T0 + Duration::minutes(1), 2).await.expect("reads")),
-        ["d-first", "d-other"]
-    );
-    assert!(s.due_deliveries(T0 - Duration::seconds(1), 10).await.expect("reads").is_empty());
-
-    // A 500: pending again after the first delay (one retry in this schedule).
-    let schedule = RetrySchedule::from_seconds(&[5]).expect("valid");
-    let mut d = s.delivery("w1", "d-first").await.expect("reads").expect("stored");
-    assert_eq!(s.delivery("w2", "d-first").await.expect("reads"), None);
-    d.record_attempt(AttemptOutcome::Answered(500), T0, &schedule, 10);
-    assert_eq!(d.status, DeliveryStatus::Pending);
-    assert!(s.record_attempt(&d, 0).await.expect("writes"));
-    // A second sender with the same view is refused.
-    assert!(!s.record_attempt(&d, 0).await.expect("runs"));
-    assert_eq!(s.delivery("w1", "d-first").await.expect("reads"), Some(d.clone()));
-    assert_eq!(
-        due_ids(s.due_deliveries(T0 + Duration::seconds(4), 10).await.expect("reads")),
-        Vec::<String>::new()
-    );
-    // Random 10 of 0..=20 is the middle of the jitter: exactly the 5 s delay.
-    let retry_at = d.next_attempt_at.expect("pending");
-    assert_eq!(retry_at, T0 + Duration::seconds(5));
-    assert_eq!(
-        due_ids(s.due_deliveries(retry_at, 10).await.expect("reads")),
-        ["d-first"]
-    );
-
-    // No answer on the last try: failed, never due again.
-    d.record_attempt(AttemptOutcome::NoAnswer, retry_at, &schedule, 0);
-    assert_eq!((d.status, d.attempts, d.last_status_code), (DeliveryStatus::Failed, 2, None));
-    assert!(s.record_attempt(&d, 1).await.expect("writes"));
-    assert_eq!(s.delivery("w1", "d-first").await.expect("reads"), Some(d.clone()));
-    assert_eq!(
-        due_ids(s.due_deliveries(T0 + Duration::days(1), 10).await.expect("reads")),
-        ["d-other", "d-late"]
-    );
-    // A failed delivery takes no attempt.
-    assert!(!s.record_attempt(&d, 2).await.expect("runs"));
-
-    // A replay on demand: pending from now, attempts from zero, the same id.
-    let now = T0 + Duration::hours(2);
-    d.retry(now);
-    s.retry_delivery(&d).await.expect("writes");
-    let stored = s.delivery("w1", "d-first").await.expect("reads").expect("stored");
-    assert_eq!(stored, d);
-    assert_eq!((stored.status, stored.attempts), (DeliveryStatus::Pending, 0));
-    assert_eq!(
-        due_ids(s.due_deliveries(now, 10).await.expect("reads")),
-        ["d-other", "d-late", "d-first"]
-    );
-    d.record_attempt(AttemptOutcome::Answered(200), now, &schedule, 0);
-    assert!(s.record_attempt(&d, 0).await.expect("writes"));
-    assert_eq!(
-        due_ids(s.due_deliveries(now, 10).await.expect("reads")),
-        ["d-other", "d-late"]
-    );
-
-    // A webhook's deliveries, newest first.
-    assert_eq!(
-        due_ids(s.list_deliveries("w1", 10).await.expect("reads")),
-        ["d-late", "d-first"]
-    );
-    assert_eq!(due_ids(s.list_deliveries("w1", 1).await.expect("reads")), ["d-late"]);
-    assert!(s.list_deliveries("w3", 10).await.expect("reads").is_empty());
+    f.exec_raw("UPDATE monitor_alerts SET entry_seqs = '[1, -2]'")
+        .await;
+    f.exec_raw("UPDATE monitor_windows SET hits = 'not json'")
+        .await;
+    match s.alert("a1").await {
+        Err(StoreError::Corrupt {
+            what: "monitor_alerts.entry_seqs",
+        }) => {}
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    match s.windows().await {
+        Err(StoreError::Corrupt {
+            what: "monitor_windows.hits",
+        }) => {}
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    // The schema refuses what no domain value could be.
+    for sql in [
+        "UPDATE monitor_alerts SET status = 'snoozed'",
+        "UPDATE monitor_cursor SET next_seq = -1",
+        "INSERT INTO monitor_cursor (id, next_seq) VALUES (2, 0)",
+    ] {
+        assert!(f.try_exec_raw(sql).await.is_err(), "{sql}");
+    }
 }

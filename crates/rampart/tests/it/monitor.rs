@@ -7,8 +7,10 @@
 //! each request (headers and body) and answers the next status of its script.
 
 mod alerts;
+mod evidence;
 mod incidents;
 mod inputs;
+mod restart;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -34,10 +36,17 @@ pub struct Receiver {
 impl Receiver {
     /// Listens on `127.0.0.1:0`; answers `script`'s statuses in order, then 200.
     pub async fn start(script: &[u16]) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_at(0, script).await
+    }
+
+    /// Like `start`, on `port`.
+    pub async fn start_at(port: u16, script: &[u16]) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new(script.iter().copied().collect::<VecDeque<u16>>()));
+        let script = Arc::new(Mutex::new(
+            script.iter().copied().collect::<VecDeque<u16>>(),
+        ));
         let log = Arc::clone(&received);
         tokio::spawn(async move {
             loop {
@@ -114,7 +123,10 @@ pub fn signature_valid(secret: &str, request: &Received) -> bool {
     let timestamp = &request.headers["webhook-timestamp"];
     let mut message = format!("{id}.{timestamp}.").into_bytes();
     message.extend_from_slice(&request.body);
-    let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key), &message);
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key),
+        &message,
+    );
     let expected = format!("v1,{}", engine.encode(tag.as_ref()));
     request.headers["webhook-signature"]
         .split(' ')

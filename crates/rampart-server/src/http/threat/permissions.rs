@@ -62,7 +62,11 @@ const ROUTE_PERMISSIONS: &[(&str, &str, &str)] = &[
     ("GET", "/v1/webhooks/{id}", "security:manage"),
     ("DELETE", "/v1/webhooks/{id}", "security:manage"),
     ("GET", "/v1/webhooks/{id}/deliveries", "security:manage"),
-    ("POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", "security:manage"),
+    (
+        "POST",
+        "/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+        "security:manage",
+    ),
     ("GET", "/v1/incidents", "incidents:read"),
     ("POST", "/v1/incidents", "incidents:manage"),
     ("GET", "/v1/incidents/{id}", "incidents:read"),

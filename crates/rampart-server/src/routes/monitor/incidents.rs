@@ -179,7 +179,12 @@ pub async fn resolve_incident(
     let body: Resolve = document(body)?;
     let incident = state
         .monitor()
-        .resolve_incident(&id, &body.resolution, &actor(&caller), OffsetDateTime::now_utc())
+        .resolve_incident(
+            &id,
+            &body.resolution,
+            &actor(&caller),
+            OffsetDateTime::now_utc(),
+        )
         .await
         .map_err(failed)?;
     Ok(Json(incident_json(&incident)))

@@ -303,7 +303,8 @@ pub struct EvidenceBody {
     /// The signed checkpoint every proof is against (as `GET /v1/audit/checkpoint`).
     #[schema(value_type = Object)]
     pub checkpoint: Value,
-    /// `{"seq", "entry", "leaf_hash", "proof": {"tree_size", "hashes"}}` per entry.
+    /// `{"seq", "entry", "canonical" (the leaf's RFC 8785 text), "leaf_hash", "proof":
+    /// {"tree_size", "hashes"}}` per entry.
     #[schema(value_type = Vec<Object>)]
     pub entries: Value,
 }

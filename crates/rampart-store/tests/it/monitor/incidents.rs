@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use rampart_monitor::{
-    AlertWrite, EscalationPeriods, EventType, Incident, IncidentChange, IncidentFilter,
-    IncidentId, IncidentStatus, MonitorStore, NewIncident, Severity, TimelineDocument,
-    TimelineEntry, TimelineKind,
+    AlertWrite, EscalationPeriods, EventType, Incident, IncidentChange, IncidentFilter, IncidentId,
+    IncidentStatus, MonitorStore, NewIncident, Severity, TimelineDocument, TimelineEntry,
+    TimelineKind,
 };
 use time::Duration;
 use time::macros::date;
@@ -31,7 +31,7 @@ fn incident(number: u32, severity: Severity, minutes: i64) -> Incident {
             title: format!("incident {number}"),
             description: "brute force".to_owned(),
             severity,
-            personal_data_breach: number % 2 == 0,
+            personal_data_breach: number.is_multiple_of(2),
             alert_ids: vec!["a1".to_owned()],
             entry_seqs: vec![1, 2, 3],
         },
@@ -76,7 +76,13 @@ async fn incident_numbers_are_unique_across_two_nodes(f: Fixture) {
         f.store.incident(first.id).await.expect("reads"),
         Some(first.clone())
     );
-    assert!(f.store.due_deliveries(T0, 10).await.expect("reads").is_empty());
+    assert!(
+        f.store
+            .due_deliveries(T0, 10)
+            .await
+            .expect("reads")
+            .is_empty()
+    );
     // The same goes for an incident an evaluation step would open.
     let mut commit = step(0, 3);
     commit.incidents = vec![again];
@@ -88,14 +94,22 @@ async fn incidents_keep_their_timeline_in_order(f: Fixture) {
     migrated(&f).await;
     let s = &f.store;
     let mut commit = step(0, 3);
-    commit.alerts = vec![AlertWrite::Open(open_alert("a1", "bulk_decryption", "lena", &[1, 2, 3]))];
+    commit.alerts = vec![AlertWrite::Open(open_alert(
+        "a1",
+        "bulk_decryption",
+        "lena",
+        &[1, 2, 3],
+    ))];
     let mut opened = incident(2, Severity::High, 0);
     commit.incidents = vec![opened.clone()];
     let mut sent = delivery("d1", "w1", T0);
     sent.event = EventType::IncidentOpened;
     commit.deliveries = vec![sent.clone()];
     assert!(s.commit_evaluation(&commit).await.expect("commits"));
-    assert_eq!(s.incident(opened.id).await.expect("reads"), Some(opened.clone()));
+    assert_eq!(
+        s.incident(opened.id).await.expect("reads"),
+        Some(opened.clone())
+    );
     assert!(opened.personal_data_breach);
     assert_eq!(
         opened.notification_deadline_at,
@@ -118,11 +132,7 @@ async fn incidents_keep_their_timeline_in_order(f: Fixture) {
         let entry = opened
             .record("lena", &document, T0 + Duration::minutes(minutes))
             .expect("open");
-        assert!(
-            s.append_timeline(opened.id, &entry)
-                .await
-                .expect("appends")
-        );
+        assert!(s.append_timeline(opened.id, &entry).await.expect("appends"));
     }
     // Appended order, not time order: the timeline is what was written, as written.
     let stored = s.incident(opened.id).await.expect("reads").expect("stored");
@@ -133,7 +143,12 @@ async fn incidents_keep_their_timeline_in_order(f: Fixture) {
             .iter()
             .map(|e| e.text.as_str())
             .collect::<Vec<_>>(),
-        ["incident 2", "looking", "blocked the address", "same second"]
+        [
+            "incident 2",
+            "looking",
+            "blocked the address",
+            "same second"
+        ]
     );
     let missing = IncidentId {
         date: date!(2026 - 12 - 01),
@@ -153,7 +168,10 @@ async fn escalations_are_due_in_order_and_compare_and_set(f: Fixture) {
     migrated(&f).await;
     let s = &f.store;
     let periods = EscalationPeriods::uniform(3600);
-    let (first, second) = (incident(1, Severity::Low, 10), incident(2, Severity::Critical, 0));
+    let (first, second) = (
+        incident(1, Severity::Low, 10),
+        incident(2, Severity::Critical, 0),
+    );
     for one in [&first, &second] {
         assert!(s.insert_incident(one, &[]).await.expect("stores"));
     }
@@ -190,7 +208,10 @@ async fn escalations_are_due_in_order_and_compare_and_set(f: Fixture) {
         deliveries: vec![sent.clone()],
     };
     assert!(s.change_incident(&change).await.expect("writes"));
-    assert_eq!(s.incident(second.id).await.expect("reads"), Some(escalated.clone()));
+    assert_eq!(
+        s.incident(second.id).await.expect("reads"),
+        Some(escalated.clone())
+    );
     assert_eq!(s.due_deliveries(now, 10).await.expect("reads"), vec![sent]);
     assert_eq!(due(now).await, Vec::<u32>::new());
     // The same escalation again (another node saw level 0) is refused, nothing written.
@@ -212,7 +233,10 @@ async fn escalations_are_due_in_order_and_compare_and_set(f: Fixture) {
         deliveries: Vec::new(),
     };
     assert!(s.change_incident(&ack).await.expect("writes"));
-    assert_eq!(s.incident(first.id).await.expect("reads"), Some(acked.clone()));
+    assert_eq!(
+        s.incident(first.id).await.expect("reads"),
+        Some(acked.clone())
+    );
     assert_eq!(due(T0 + Duration::days(3)).await, [2]);
     // An escalation racing the acknowledgement loses.
     let mut late = first.clone();
@@ -268,9 +292,18 @@ async fn incidents_are_listed_by_status_and_severity(f: Fixture) {
     };
     assert_eq!(numbers(filter(None, None, 10)).await, [3, 2, 1]);
     assert_eq!(numbers(filter(None, None, 2)).await, [3, 2]);
-    assert_eq!(numbers(filter(Some(IncidentStatus::Open), None, 10)).await, [3, 1]);
-    assert_eq!(numbers(filter(Some(IncidentStatus::Resolved), None, 10)).await, [2]);
-    assert_eq!(numbers(filter(None, Some(Severity::High), 10)).await, [3, 2]);
+    assert_eq!(
+        numbers(filter(Some(IncidentStatus::Open), None, 10)).await,
+        [3, 1]
+    );
+    assert_eq!(
+        numbers(filter(Some(IncidentStatus::Resolved), None, 10)).await,
+        [2]
+    );
+    assert_eq!(
+        numbers(filter(None, Some(Severity::High), 10)).await,
+        [3, 2]
+    );
     assert_eq!(
         numbers(filter(Some(IncidentStatus::Acknowledged), None, 10)).await,
         Vec::<u32>::new()

@@ -61,7 +61,10 @@ fn monitor_brute_force_raises_one_alert_and_a_signed_webhook() {
         let (webhook_id, secret) = webhook(&env, &receiver.url, &["alert.opened"]).await;
         let listed = env.admin(Method::GET, "/v1/webhooks", None).await;
         assert_eq!(listed.status, 200);
-        assert!(!listed.body.to_string().contains(&secret), "the secret is shown once");
+        assert!(
+            !listed.body.to_string().contains(&secret),
+            "the secret is shown once"
+        );
         env.user("lena", &["viewer"]).await;
 
         for _ in 0..5 {
@@ -93,7 +96,10 @@ fn monitor_brute_force_raises_one_alert_and_a_signed_webhook() {
         assert_eq!(requests.len(), 1, "{requests:#?}");
         let request = &requests[0];
         assert!(signature_valid(&secret, request), "{request:#?}");
-        assert!(!signature_valid("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", request));
+        assert!(!signature_valid(
+            "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            request
+        ));
         let body: Value = serde_json::from_slice(&request.body).unwrap();
         assert_eq!(body["type"], "alert.opened", "{body}");
         assert_eq!(body["data"]["id"], alert["id"], "{body}");
@@ -118,7 +124,11 @@ fn monitor_brute_force_raises_one_alert_and_a_signed_webhook() {
         assert_eq!(receiver.requests().len(), 1);
 
         let deliveries = env
-            .admin(Method::GET, &format!("/v1/webhooks/{webhook_id}/deliveries"), None)
+            .admin(
+                Method::GET,
+                &format!("/v1/webhooks/{webhook_id}/deliveries"),
+                None,
+            )
             .await;
         assert_eq!(deliveries.status, 200, "{}", deliveries.body);
         let items = deliveries.body["items"].as_array().unwrap();
@@ -177,9 +187,11 @@ fn monitor_webhook_retries_until_the_receiver_answers() {
         assert_eq!(requests.len(), 3, "{requests:#?}");
         // Every attempt carries the same message id and a valid signature.
         assert!(requests.iter().all(|r| signature_valid(&secret, r)));
-        assert!(requests
-            .iter()
-            .all(|r| r.headers["webhook-id"] == requests[0].headers["webhook-id"]));
+        assert!(
+            requests
+                .iter()
+                .all(|r| r.headers["webhook-id"] == requests[0].headers["webhook-id"])
+        );
         let body: Value = serde_json::from_slice(&requests[2].body).unwrap();
         assert_eq!(body["data"]["id"], opened.body["id"]);
     });

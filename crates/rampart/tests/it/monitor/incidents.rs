@@ -33,12 +33,19 @@ fn monitor_incidents_escalate_on_time_and_not_after_acknowledgement() {
         let acked = open("Acknowledged").await;
         let left_id = left["id"].as_str().unwrap().to_owned();
         let acked_id = acked["id"].as_str().unwrap().to_owned();
-        assert!(left_id.starts_with("INC-") && left_id.ends_with("-0001"), "{left_id}");
+        assert!(
+            left_id.starts_with("INC-") && left_id.ends_with("-0001"),
+            "{left_id}"
+        );
         assert!(acked_id.ends_with("-0002"), "{acked_id}");
         assert_eq!(left["escalation_level"], 0);
         assert!(left["notification_deadline_at"].is_string(), "{left}");
         let answer = env
-            .admin(Method::POST, &format!("/v1/incidents/{acked_id}/acknowledge"), None)
+            .admin(
+                Method::POST,
+                &format!("/v1/incidents/{acked_id}/acknowledge"),
+                None,
+            )
             .await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         assert_eq!(answer.body["status"], "acknowledged");
@@ -108,9 +115,17 @@ fn monitor_incidents_escalate_on_time_and_not_after_acknowledgement() {
         assert!(kinds.contains(&"note"));
         assert_eq!(env.audit_entries("incident.resolve").await.len(), 1);
         let evidence = env
-            .admin(Method::GET, &format!("/v1/incidents/{left_id}/evidence"), None)
+            .admin(
+                Method::GET,
+                &format!("/v1/incidents/{left_id}/evidence"),
+                None,
+            )
             .await;
         assert_eq!(evidence.status, 200, "{}", evidence.body);
-        assert!(evidence.body["checkpoint"]["note"].is_string(), "{}", evidence.body);
+        assert!(
+            evidence.body["checkpoint"]["note"].is_string(),
+            "{}",
+            evidence.body
+        );
     });
 }

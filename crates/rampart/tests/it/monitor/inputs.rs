@@ -58,8 +58,14 @@ fn monitor_refuses_bad_incident_bodies() {
             (json!({"title": "t", "severity": "urgent"}), "severity"),
             (json!({"title": long, "severity": "low"}), "title"),
             (json!({"title": "  ", "severity": "low"}), "title"),
-            (json!({"title": "t", "severity": "low", "colour": "red"}), "colour"),
-            (json!({"title": "t", "severity": "low", "alert_ids": ["nope"]}), "alert_ids[0]"),
+            (
+                json!({"title": "t", "severity": "low", "colour": "red"}),
+                "colour",
+            ),
+            (
+                json!({"title": "t", "severity": "low", "alert_ids": ["nope"]}),
+                "alert_ids[0]",
+            ),
         ];
         for (body, field) in cases {
             let answer = env
@@ -87,13 +93,20 @@ fn monitor_refuses_bad_detection_rules() {
             .admin(
                 Method::PUT,
                 "/v1/detection-rules",
-                Some(json!({"rules": [{"name": "r", "match": {"action": "auth.login"},
+                Some(
+                    json!({"rules": [{"name": "r", "match": {"action": "auth.login"},
                     "group_by": ["actor.id"], "threshold": 0, "window_seconds": 60,
-                    "severity": "low"}]})),
+                    "severity": "low"}]}),
+                ),
             )
             .await;
         assert_eq!(answer.status, 422, "{}", answer.body);
-        assert_eq!(answer.fields(), vec!["rules[0].threshold"], "{}", answer.body);
+        assert_eq!(
+            answer.fields(),
+            vec!["rules[0].threshold"],
+            "{}",
+            answer.body
+        );
         let rules = env.admin(Method::GET, "/v1/detection-rules", None).await;
         assert_eq!(rules.status, 200, "{}", rules.body);
         assert_eq!(rules.body["source"], "default", "{}", rules.body);
