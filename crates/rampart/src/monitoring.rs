@@ -191,8 +191,7 @@ fn print_json(body: &Value) -> anyhow::Result<()> {
 /// `2026-12-05T03:13:21.123Z` as `2026-12-05 03:13:21`; `-` when absent.
 fn when(value: &Value) -> String {
     match value.as_str() {
-        Some(text) if text.len() >= 19 => text[..19].replace('T', " "),
-        Some(text) if !text.is_empty() => text.to_owned(),
+        Some(text) if !text.is_empty() => text.get(..19).unwrap_or(text).replace('T', " "),
         _ => "-".to_owned(),
     }
 }
