@@ -7,7 +7,6 @@
 //!
 //! The HTTP edge audits every change this service makes; the service never touches HTTP.
 
-pub mod cli;
 pub mod escalate;
 pub mod evaluate;
 pub mod evidence;

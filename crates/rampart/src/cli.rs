@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use rampart_app::config::FlagOverrides;
 
 /// Rampart: tamper-evident audit log, keys and encryption, identity and access, PII redaction,
@@ -82,67 +82,103 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: MasterKeyCommand,
     },
-    /// Security monitoring's alerts.
+    /// Security alerts raised by the detection rules (as GET /v1/alerts).
     Alerts {
         #[command(subcommand)]
         command: AlertsCommand,
     },
-    /// Security incidents: list, show, acknowledge, resolve.
+    /// Security incidents: list, show, acknowledge, resolve (as /v1/incidents; changes are
+    /// audited with actor `rampart-cli`). Safe while servers run on the same deployment.
     Incidents {
         #[command(subcommand)]
         command: IncidentsCommand,
     },
 }
 
+/// Where an alert or an incident is in its life.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum StatusArg {
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+/// How serious an alert or an incident is.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum SeverityArg {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum AlertsCommand {
-    /// Alerts, newest first, one JSON object per line.
+    /// List alerts, newest first, as a table (or the API's JSON with --json).
     List {
         #[command(flatten)]
         store: StoreArgs,
-        /// Only alerts with this status: open, acknowledged or resolved.
-        #[arg(long, value_name = "STATUS")]
-        status: Option<String>,
-        /// At most this many.
+        /// Only alerts in this state.
+        #[arg(long)]
+        status: Option<StatusArg>,
+        /// Only alerts of this severity.
+        #[arg(long)]
+        severity: Option<SeverityArg>,
+        /// Only alerts of this detection rule, e.g. failed_logins.
+        #[arg(long, value_name = "NAME")]
+        rule: Option<String>,
+        /// At most this many (1 to 1000).
         #[arg(long, value_name = "N", default_value_t = 100)]
         limit: u32,
+        /// Print {"items": [...]} as GET /v1/alerts does.
+        #[arg(long)]
+        json: bool,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum IncidentsCommand {
-    /// Incidents, newest first, one JSON object per line.
+    /// List incidents, newest first, as a table (or the API's JSON with --json).
     List {
         #[command(flatten)]
         store: StoreArgs,
-        /// Only incidents with this status: open, acknowledged or resolved.
-        #[arg(long, value_name = "STATUS")]
-        status: Option<String>,
-        /// At most this many.
+        /// Only incidents in this state.
+        #[arg(long)]
+        status: Option<StatusArg>,
+        /// Only incidents of this severity.
+        #[arg(long)]
+        severity: Option<SeverityArg>,
+        /// At most this many (1 to 1000).
         #[arg(long, value_name = "N", default_value_t = 100)]
         limit: u32,
+        /// Print {"items": [...]} as GET /v1/incidents does.
+        #[arg(long)]
+        json: bool,
     },
-    /// One incident with its timeline, as JSON.
+    /// Show one incident with its timeline.
     Show {
         #[command(flatten)]
         store: StoreArgs,
-        /// INC-YYYYMMDD-NNNN.
+        /// The incident, INC-YYYYMMDD-NNNN.
         id: String,
+        /// Print the incident as GET /v1/incidents/{id} does.
+        #[arg(long)]
+        json: bool,
     },
-    /// Acknowledge an incident (its escalation stops); audited.
+    /// Acknowledge an open incident: its escalation stops.
     Ack {
         #[command(flatten)]
         store: StoreArgs,
-        /// INC-YYYYMMDD-NNNN.
+        /// The incident, INC-YYYYMMDD-NNNN.
         id: String,
     },
-    /// Resolve an incident; audited.
+    /// Resolve an incident.
     Resolve {
         #[command(flatten)]
         store: StoreArgs,
-        /// INC-YYYYMMDD-NNNN.
+        /// The incident, INC-YYYYMMDD-NNNN.
         id: String,
-        /// How it was resolved.
+        /// What was found and done (recorded in the timeline).
         #[arg(long, value_name = "TEXT")]
         resolution: String,
     },

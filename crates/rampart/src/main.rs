@@ -14,6 +14,7 @@ use secrecy::ExposeSecret as _;
 use time::OffsetDateTime;
 
 mod cli;
+mod monitoring;
 
 /// mimalloc instead of the system allocator: the server allocates per request on every core,
 /// and glibc's arenas spent a third of the audit writer's CPU time in malloc and free (and
@@ -149,8 +150,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Alerts { command } => alerts(cli.config.as_ref(), command).await,
-        Command::Incidents { command } => incidents(cli.config.as_ref(), command).await,
+        Command::Alerts { command } => {
+            let store = match &command {
+                AlertsCommand::List { store, .. } => store.flags(),
+            };
+            let loaded = load(cli.config.as_ref(), &store)?;
+            init_logging(&loaded.settings);
+            monitoring::run(&loaded, monitoring::MonitorCommand::Alerts(command)).await
+        }
+        Command::Incidents { command } => {
+            let store = match &command {
+                IncidentsCommand::List { store, .. }
+                | IncidentsCommand::Show { store, .. }
+                | IncidentsCommand::Ack { store, .. }
+                | IncidentsCommand::Resolve { store, .. } => store.flags(),
+            };
+            let loaded = load(cli.config.as_ref(), &store)?;
+            init_logging(&loaded.settings);
+            monitoring::run(&loaded, monitoring::MonitorCommand::Incidents(command)).await
+        }
         Command::Redact {
             store,
             policy,
@@ -522,66 +540,5 @@ async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
     state.stop_jobs().await;
     state.store().close().await;
     tracing::info!("stopped");
-    Ok(())
-}
-
-/// `rampart alerts ...`.
-async fn alerts(config: Option<&PathBuf>, command: AlertsCommand) -> anyhow::Result<()> {
-    let AlertsCommand::List {
-        store,
-        status,
-        limit,
-    } = command;
-    let loaded = load(config, &store.flags())?;
-    init_logging(&loaded.settings);
-    for alert in rampart_app::monitor::cli::list_alerts(&loaded, status.as_deref(), limit).await? {
-        println!("{alert}");
-    }
-    Ok(())
-}
-
-/// `rampart incidents ...`.
-async fn incidents(config: Option<&PathBuf>, command: IncidentsCommand) -> anyhow::Result<()> {
-    use rampart_app::monitor::cli as monitor;
-    match command {
-        IncidentsCommand::List {
-            store,
-            status,
-            limit,
-        } => {
-            let loaded = load(config, &store.flags())?;
-            init_logging(&loaded.settings);
-            for incident in monitor::list_incidents(&loaded, status.as_deref(), limit).await? {
-                println!("{incident}");
-            }
-        }
-        IncidentsCommand::Show { store, id } => {
-            let loaded = load(config, &store.flags())?;
-            init_logging(&loaded.settings);
-            println!("{:#}", monitor::show_incident(&loaded, &id).await?);
-        }
-        IncidentsCommand::Ack { store, id } => {
-            let loaded = load(config, &store.flags())?;
-            init_logging(&loaded.settings);
-            let incident = monitor::acknowledge_incident(&loaded, &id).await?;
-            println!(
-                "acknowledged {}",
-                incident.get("id").and_then(|v| v.as_str()).unwrap_or(&id)
-            );
-        }
-        IncidentsCommand::Resolve {
-            store,
-            id,
-            resolution,
-        } => {
-            let loaded = load(config, &store.flags())?;
-            init_logging(&loaded.settings);
-            let incident = monitor::resolve_incident(&loaded, &id, &resolution).await?;
-            println!(
-                "resolved {}",
-                incident.get("id").and_then(|v| v.as_str()).unwrap_or(&id)
-            );
-        }
-    }
     Ok(())
 }

@@ -18,6 +18,7 @@ mod http_api;
 mod identity_settings;
 mod keys;
 mod monitor;
+mod monitor_cli;
 mod outage;
 mod postgres;
 mod privacy;

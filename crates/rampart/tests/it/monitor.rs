@@ -7,7 +7,6 @@
 //! each request (headers and body) and answers the next status of its script.
 
 mod alerts;
-mod cli;
 mod evidence;
 mod incidents;
 mod inputs;
