@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use rampart_crypto::SealContext;
+use rampart_crypto::{SealContext, SealedSecret};
+use rampart_monitor::MonitorStore;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
@@ -123,7 +124,28 @@ pub async fn rotate_key(loaded: &LoadedSettings, key: &str) -> Result<u32, Maint
     Ok(rotated.record.latest_version)
 }
 
-/// Re-seals every stored secret (sentinel, peppers, signing key, every key version) under the
+/// Re-seals every webhook's signing secret under the current KEK (each opens with it or the
+/// previous one). `(re-sealed, of which were under the previous key)`.
+async fn reseal_webhook_secrets(
+    opened: &OpenDeployment,
+) -> Result<(usize, usize), MaintenanceError> {
+    let webhooks = MonitorStore::list_webhooks(&opened.store).await?;
+    let mut resealed = Vec::with_capacity(webhooks.len());
+    let mut moved = 0;
+    for webhook in &webhooks {
+        let context = crate::monitor::seal_context(&webhook.id);
+        let sealed = SealedSecret::from_bytes(webhook.sealed_secret.clone());
+        moved += usize::from(!opened.kek.opens_with_current(&context, &sealed));
+        let plaintext = opened.kek.open(&context, &sealed)?;
+        let again = opened.kek.seal(&context, plaintext.expose_secret())?;
+        resealed.push((webhook.id.clone(), again.as_bytes().to_vec()));
+    }
+    MonitorStore::reseal_webhook_secrets(&opened.store, &resealed).await?;
+    Ok((resealed.len(), moved))
+}
+
+/// Re-seals every stored secret (sentinel, peppers, signing key, every key version, webhook
+/// secrets) under the
 /// KEK of `RAMPART_MASTER_KEY`, opening each with that KEK or the one of
 /// `RAMPART_MASTER_KEY_PREVIOUS`. Rows are rewritten in one transaction; then the store is
 /// read again, and anything another server sealed under the previous key meanwhile is
@@ -164,13 +186,16 @@ pub async fn rotate_master_key(
         resealed_total += resealed.len();
         opened.store.replace_sealed_secrets(&resealed).await?;
     }
+    let (webhooks, webhooks_moved) = reseal_webhook_secrets(&opened).await?;
+    resealed_total += webhooks;
+    moved += webhooks_moved;
     deployment::replace_key_file(loaded, current)?;
     crate::system_audit::record(
         &opened.audit,
         "rampart-cli",
         "master_key.rotate",
         ("deployment", &opened.deployment.id.to_string()),
-        json!({"resealed": resealed_total, "were_under_previous_key": moved}),
+        json!({"resealed": resealed_total, "were_under_previous_key": moved, "webhook_secrets": webhooks}),
     )
     .await;
     opened.store.close().await;

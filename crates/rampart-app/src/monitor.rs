@@ -251,7 +251,8 @@ pub fn incident_json(incident: &Incident) -> Value {
     })
 }
 
-fn seal_context(webhook_id: &str) -> SealContext {
+/// The sealing context of a webhook's secret.
+pub(crate) fn seal_context(webhook_id: &str) -> SealContext {
     SealContext::new(format!("webhook/{webhook_id}"), 1)
 }
 

@@ -191,6 +191,14 @@ pub trait MonitorStore: Send + Sync {
         webhook: &Webhook,
     ) -> impl Future<Output = Stored<(), Self::Error>> + Send;
 
+    /// Replaces the sealed secret of each listed webhook (`(id, sealed)`), in one transaction:
+    /// the master key's rotation re-seals them under the new key. A webhook deleted meanwhile
+    /// is skipped.
+    fn reseal_webhook_secrets(
+        &self,
+        sealed: &[(String, Vec<u8>)],
+    ) -> impl Future<Output = Stored<(), Self::Error>> + Send;
+
     /// Every webhook, oldest first.
     fn list_webhooks(&self) -> impl Future<Output = Stored<Vec<Webhook>, Self::Error>> + Send;
 

@@ -250,6 +250,10 @@ impl MonitorStore for Store {
         self.put_webhook(webhook).await
     }
 
+    async fn reseal_webhook_secrets(&self, sealed: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        self.put_webhook_secrets(sealed).await
+    }
+
     async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
         self.webhooks().await
     }

@@ -117,6 +117,25 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces webhooks' sealed secrets in one transaction.
+    pub(super) async fn put_webhook_secrets(
+        &self,
+        sealed: &[(String, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = begin_write!(self, pool);
+            for (id, secret) in sealed {
+                sqlx::query("UPDATE monitor_webhooks SET sealed_secret = $1 WHERE id = $2")
+                    .bind(secret)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// Every webhook, oldest first.
     pub(super) async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM monitor_webhooks ORDER BY created_at, id");

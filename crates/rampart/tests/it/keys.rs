@@ -204,9 +204,22 @@ fn master_key_rotation_reseals_everything_in_dual_key_mode() {
     let data = dir.path().to_str().unwrap();
     let old = master_key();
     let new = master_key();
-    let server = Server::start(&["--data-dir", data], &[("RAMPART_MASTER_KEY", &old)]);
+    // Webhooks to a receiver on loopback are allowed in this deployment.
+    let private = ("RAMPART_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true");
+    let server = Server::start(
+        &["--data-dir", data],
+        &[("RAMPART_MASTER_KEY", &old), private],
+    );
     let admin = server.admin_key.clone().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let receiver = rt.block_on(crate::monitor::Receiver::start(&[]));
+    let (_, webhook) = rt.block_on(post(
+        &server.base,
+        &admin,
+        "/v1/webhooks",
+        json!({"url": receiver.url, "events": ["incident.opened"]}),
+    ));
+    let secret = webhook["secret"].as_str().unwrap().to_owned();
     let (ciphertext, token) = rt.block_on(async {
         post(
             &server.base,
@@ -259,8 +272,29 @@ fn master_key_rotation_reseals_everything_in_dual_key_mode() {
     assert!(rotated.status.success(), "{stderr}");
     assert!(stdout.contains("re-sealed"), "{stdout}");
 
-    // The new key alone now opens everything: API keys, data keys, the card vault.
-    let server = Server::start(&["--data-dir", data], &[("RAMPART_MASTER_KEY", &new)]);
+    // The new key alone now opens everything: API keys, data keys, the card vault, webhook
+    // secrets (a delivery is still signed with the secret shown when the webhook was made).
+    let server = Server::start(
+        &["--data-dir", data],
+        &[("RAMPART_MASTER_KEY", &new), private],
+    );
+    rt.block_on(async {
+        let (status, body) = post(
+            &server.base,
+            &admin,
+            "/v1/incidents",
+            json!({"title": "after the rotation", "severity": "low"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        let delivered = crate::monitor::eventually(std::time::Duration::from_secs(10), || async {
+            !receiver.requests().is_empty()
+        })
+        .await;
+        assert!(delivered, "no delivery after the rotation");
+        let request = receiver.requests().remove(0);
+        assert!(crate::monitor::signature_valid(&secret, &request));
+    });
     rt.block_on(async {
         let (status, body) = post(
             &server.base,

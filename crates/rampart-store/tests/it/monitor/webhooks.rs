@@ -42,6 +42,21 @@ async fn webhooks_keep_their_sealed_secret(f: Fixture) {
     assert_eq!(s.webhook("w1").await.expect("reads"), Some(w1.clone()));
     assert_eq!(s.webhook("nope").await.expect("reads"), None);
 
+    // The master key's rotation re-seals secrets: listed ones change, a gone one is skipped.
+    s.reseal_webhook_secrets(&[
+        ("w2".to_owned(), vec![9, 8, 7]),
+        ("gone".to_owned(), vec![1]),
+    ])
+    .await
+    .expect("re-seals");
+    let resealed = s.webhook("w2").await.expect("reads").expect("kept");
+    assert_eq!(resealed.sealed_secret, vec![9, 8, 7]);
+    assert_eq!(s.webhook("w1").await.expect("reads"), Some(w1.clone()));
+    s.reseal_webhook_secrets(&[("w2".to_owned(), w2.sealed_secret.clone())])
+        .await
+        .expect("re-seals");
+    assert_eq!(s.webhook("gone").await.expect("reads"), None);
+
     // Deleting a webhook drops its pending deliveries; sent ones stay as history.
     let mut commit = step(0, 1);
     commit.deliveries = vec![
