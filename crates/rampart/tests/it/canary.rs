@@ -419,3 +419,81 @@ fn planted_second_factor_secrets_appear_nowhere() {
         }
     }
 }
+
+#[test]
+fn planted_webhook_secrets_appear_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let server = Server::start(
+        &["--data-dir", data],
+        &[
+            ("RUST_LOG", "trace"),
+            ("RAMPART_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true"),
+        ],
+    );
+    let admin = server.admin_key.clone().unwrap();
+    let base = server.base.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let receiver = rt.block_on(crate::monitor::Receiver::start(&[500]));
+    let (secret, export) = rt.block_on(async {
+        let http = client(None, None);
+        let created: Value = http
+            .post(format!("{base}/v1/webhooks"))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({"url": receiver.url, "events": ["incident.opened"]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let secret = created["secret"].as_str().unwrap().to_owned();
+        let listed = http
+            .get(format!("{base}/v1/webhooks"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!listed.contains(&secret["whsec_".len()..]), "{listed}");
+        // A delivery signed with it: refused once (a retry is planned), then sent again.
+        http.post(format!("{base}/v1/incidents"))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({"title": "canary", "severity": "low"}))
+            .send()
+            .await
+            .unwrap();
+        let sent = crate::monitor::eventually(std::time::Duration::from_secs(10), || async {
+            !receiver.requests().is_empty()
+        })
+        .await;
+        assert!(sent, "no delivery");
+        let export = http
+            .get(format!("{base}/v1/audit/export"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        (secret, export)
+    });
+    let (_, logs) = server.terminate_and_keep_logs();
+    assert!(
+        export.contains("webhook.create"),
+        "the export is the audit log"
+    );
+    let key = &secret["whsec_".len()..];
+    assert!(!logs.contains(key), "webhook secret in logs");
+    assert!(!export.contains(key), "webhook secret in the audit log");
+    for (path, bytes) in crate::support::snapshot(dir.path()) {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(key),
+            "webhook secret in {}",
+            path.display()
+        );
+    }
+}
