@@ -124,6 +124,51 @@ pub async fn rotate_key(loaded: &LoadedSettings, key: &str) -> Result<u32, Maint
     Ok(rotated.record.latest_version)
 }
 
+/// The sealing context of a principal's TOTP secrets (the one in force and one being enrolled).
+#[must_use]
+pub fn totp_seal_context(principal: uuid::Uuid) -> SealContext {
+    SealContext::new(format!("totp/{principal}"), 1)
+}
+
+/// Re-seals the TOTP secrets still under the previous KEK (both kinds, per principal; an
+/// enrollment meanwhile wins, sealed under the current key). `(re-sealed, principals skipped
+/// because they changed meanwhile)`.
+async fn reseal_totp_secrets(opened: &OpenDeployment) -> Result<(usize, usize), MaintenanceError> {
+    let mut resealed = 0;
+    let mut changed = 0;
+    for old in opened.store.totp_secrets().await? {
+        let context = totp_seal_context(old.id);
+        let again = |bytes: &Option<Vec<u8>>| -> Result<(Option<Vec<u8>>, bool), MaintenanceError> {
+            let Some(bytes) = bytes else {
+                return Ok((None, false));
+            };
+            let sealed = SealedSecret::from_bytes(bytes.clone());
+            if opened.kek.opens_with_current(&context, &sealed) {
+                return Ok((Some(bytes.clone()), false));
+            }
+            let plaintext = opened.kek.open(&context, &sealed)?;
+            let new = opened.kek.seal(&context, plaintext.expose_secret())?;
+            Ok((Some(new.as_bytes().to_vec()), true))
+        };
+        let (sealed, moved_sealed) = again(&old.sealed)?;
+        let (pending, moved_pending) = again(&old.pending)?;
+        if !moved_sealed && !moved_pending {
+            continue;
+        }
+        let new = rampart_store::SealedTotp {
+            id: old.id,
+            sealed,
+            pending,
+        };
+        if opened.store.reseal_totp(&old, &new).await? {
+            resealed += usize::from(moved_sealed) + usize::from(moved_pending);
+        } else {
+            changed += 1;
+        }
+    }
+    Ok((resealed, changed))
+}
+
 /// Re-seals every webhook's signing secret under the current KEK (each opens with it or the
 /// previous one). `(re-sealed, of which were under the previous key)`.
 async fn reseal_webhook_secrets(
@@ -145,7 +190,7 @@ async fn reseal_webhook_secrets(
 }
 
 /// Re-seals every stored secret (sentinel, peppers, signing key, every key version, webhook
-/// secrets) under the
+/// and TOTP secrets) under the
 /// KEK of `RAMPART_MASTER_KEY`, opening each with that KEK or the one of
 /// `RAMPART_MASTER_KEY_PREVIOUS`. Rows are rewritten in one transaction; then the store is
 /// read again, and anything another server sealed under the previous key meanwhile is
@@ -189,13 +234,16 @@ pub async fn rotate_master_key(
     let (webhooks, webhooks_moved) = reseal_webhook_secrets(&opened).await?;
     resealed_total += webhooks;
     moved += webhooks_moved;
+    let (totp, _) = reseal_totp_secrets(&opened).await?;
+    resealed_total += totp;
+    moved += totp;
     deployment::replace_key_file(loaded, current)?;
     crate::system_audit::record(
         &opened.audit,
         "rampart-cli",
         "master_key.rotate",
         ("deployment", &opened.deployment.id.to_string()),
-        json!({"resealed": resealed_total, "were_under_previous_key": moved, "webhook_secrets": webhooks}),
+        json!({"resealed": resealed_total, "were_under_previous_key": moved, "webhook_secrets": webhooks, "totp_secrets": totp}),
     )
     .await;
     opened.store.close().await;

@@ -13,6 +13,20 @@ use crate::access::{KEY_ROW_COLUMNS, KeyRow};
 use crate::codec::{from_list, from_micros, from_micros_opt, micros, uuid};
 use crate::{Store, StoreError, with_pool};
 
+/// A principal's sealed TOTP secrets as stored: the one in force and one being enrolled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedTotp {
+    /// The principal.
+    pub id: Uuid,
+    /// The secret in force.
+    pub sealed: Option<Vec<u8>>,
+    /// The secret being enrolled.
+    pub pending: Option<Vec<u8>>,
+}
+
+/// `(id, totp_sealed, totp_pending)`.
+type TotpRow = (String, Option<Vec<u8>>, Option<Vec<u8>>);
+
 #[derive(sqlx::FromRow)]
 struct PrincipalRow {
     id: String,
@@ -214,6 +228,57 @@ impl Store {
             .into(),
         )
         .await
+    }
+
+    /// Every principal's sealed TOTP secrets (in force, being enrolled) that exist, for the
+    /// master key's rotation.
+    pub async fn totp_secrets(&self) -> Result<Vec<SealedTotp>, StoreError> {
+        let rows: Vec<TotpRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, totp_sealed, totp_pending FROM principals
+                 WHERE totp_sealed IS NOT NULL OR totp_pending IS NOT NULL ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(id, sealed, pending)| {
+                Ok(SealedTotp {
+                    id: uuid(&id, "principals.id")?,
+                    sealed,
+                    pending,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces a principal's sealed TOTP secrets with `new` if they are still `old` (an
+    /// enrollment meanwhile wins: it was sealed under the key in force). Whether replaced.
+    pub async fn reseal_totp(
+        &self,
+        old: &SealedTotp,
+        new: &SealedTotp,
+    ) -> Result<bool, StoreError> {
+        let sql = if self.is_postgres() {
+            "UPDATE principals SET totp_sealed = $1, totp_pending = $2
+             WHERE id = $3 AND totp_sealed IS NOT DISTINCT FROM $4
+               AND totp_pending IS NOT DISTINCT FROM $5"
+        } else {
+            "UPDATE principals SET totp_sealed = $1, totp_pending = $2
+             WHERE id = $3 AND totp_sealed IS $4 AND totp_pending IS $5"
+        };
+        let done = with_pool!(self, pool => {
+            sqlx::query(sql)
+                .bind(&new.sealed)
+                .bind(&new.pending)
+                .bind(old.id.to_string())
+                .bind(&old.sealed)
+                .bind(&old.pending)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// Turns TOTP on or off; off also forgets the secrets.

@@ -25,6 +25,7 @@ mod threat;
 pub use audit_index::IndexProgress;
 pub use change::StoreChange;
 pub use error::StoreError;
+pub use identity::SealedTotp;
 pub use migrate::{MIGRATIONS, Migration, MigrationReport};
 /// The identity records live with the identity service in `rampart-access`; re-exported here
 /// for the callers of `Store`'s identity methods.

@@ -28,7 +28,7 @@ use crate::routes::identity::{load, may_manage, principal_id};
 use crate::state::AppState;
 
 fn totp_context(id: Uuid) -> SealContext {
-    SealContext::new(format!("totp/{id}"), 1)
+    rampart_app::maintenance::totp_seal_context(id)
 }
 
 /// A new TOTP secret, shown once.

@@ -304,6 +304,25 @@ async fn totp_steps_are_claimed_once(f: Fixture) {
         "older step"
     );
     assert!(f.store.claim_totp_step(p.id, 101).await.expect("claims"));
+    // The master key's rotation re-seals what is stored, unless it changed meanwhile.
+    let stored = f.store.totp_secrets().await.expect("reads");
+    assert_eq!(stored.len(), 1);
+    let old = stored[0].clone();
+    assert_eq!(
+        (old.id, old.sealed.is_none()),
+        (p.id, true),
+        "only one pending"
+    );
+    let new = rampart_store::SealedTotp {
+        pending: Some(vec![2; 40]),
+        ..old.clone()
+    };
+    assert!(f.store.reseal_totp(&old, &new).await.expect("re-seals"));
+    assert!(
+        !f.store.reseal_totp(&old, &new).await.expect("runs"),
+        "a stale view changes nothing"
+    );
+    assert_eq!(f.store.totp_secrets().await.expect("reads"), vec![new]);
     let record = f
         .store
         .principal(p.id)

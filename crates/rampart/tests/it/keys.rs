@@ -37,6 +37,20 @@ async fn post(base: &str, key: &str, path: &str, body: Value) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+async fn anonymous_post(base: &str, path: &str, body: &Value) -> Value {
+    let response = client(None, None)
+        .post(format!("{base}{path}"))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap_or(Value::Null)
+}
+
+fn unix_now() -> u64 {
+    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap()
+}
+
 #[test]
 fn rewrap_all_reencrypts_every_card_and_resumes_after_a_kill() {
     let dir = tempfile::tempdir().unwrap();
@@ -220,6 +234,39 @@ fn master_key_rotation_reseals_everything_in_dual_key_mode() {
         json!({"url": receiver.url, "events": ["incident.opened"]}),
     ));
     let secret = webhook["secret"].as_str().unwrap().to_owned();
+    // A user with TOTP (an admin: the role requires a second factor).
+    let login = json!({"name": "root2", "password": "Rotation-Second-Factor-7731"});
+    let totp = rt.block_on(async {
+        let (_, created) = post(
+            &server.base,
+            &admin,
+            "/v1/principals",
+            json!({"name": "root2", "password": "Rotation-Second-Factor-7731", "roles": ["admin"]}),
+        )
+        .await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let first = anonymous_post(&server.base, "/v1/auth/login", &login).await;
+        let enrollment = first["enrollment_token"].as_str().unwrap().to_owned();
+        let (_, enrolled) = post(
+            &server.base,
+            &enrollment,
+            &format!("/v1/principals/{id}/totp"),
+            Value::Null,
+        )
+        .await;
+        let secret_b32 = enrolled["secret_b32"].as_str().unwrap();
+        let totp = rampart_access::totp::TotpSecret::from_base32(secret_b32).unwrap();
+        let code = rampart_access::totp::Totp::DEFAULT.code_at(&totp, unix_now());
+        let (status, confirmed) = post(
+            &server.base,
+            &enrollment,
+            &format!("/v1/principals/{id}/totp/confirm"),
+            json!({"code": code}),
+        )
+        .await;
+        assert_eq!(status, 200, "{confirmed}");
+        totp
+    });
     let (ciphertext, token) = rt.block_on(async {
         post(
             &server.base,
@@ -294,6 +341,12 @@ fn master_key_rotation_reseals_everything_in_dual_key_mode() {
         assert!(delivered, "no delivery after the rotation");
         let request = receiver.requests().remove(0);
         assert!(crate::monitor::signature_valid(&secret, &request));
+        // The TOTP user still logs in with the authenticator it enrolled.
+        let mut full = login.clone();
+        let code = rampart_access::totp::Totp::DEFAULT.code_at(&totp, unix_now() + 30);
+        full["totp"] = Value::String(code);
+        let session = anonymous_post(&server.base, "/v1/auth/login", &full).await;
+        assert!(session["token"].is_string(), "{session}");
     });
     rt.block_on(async {
         let (status, body) = post(
