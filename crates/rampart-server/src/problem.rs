@@ -91,6 +91,30 @@ impl ApiError {
         )
     }
 
+    /// `422` for a refused document (rule files, rules and other bodies the domains validate),
+    /// naming each field; a parser's words are not repeated, as they may quote the client's text.
+    pub fn refused_document(invalid: &rampart_document::Invalid) -> Self {
+        use rampart_document::Invalid;
+        let errors = match invalid {
+            Invalid::Unreadable { path, .. } => vec![FieldError {
+                field: if path.is_empty() {
+                    "(body)".to_owned()
+                } else {
+                    path.clone()
+                },
+                message: "is not of the expected shape (see the OpenAPI schema)".to_owned(),
+            }],
+            Invalid::Fields(fields) => fields
+                .iter()
+                .map(|f| FieldError {
+                    field: f.path.clone(),
+                    message: f.message.clone(),
+                })
+                .collect(),
+        };
+        Self::validation(errors)
+    }
+
     /// `422`: the request parsed but is invalid. At most [`MAX_FIELD_ERRORS`] errors are kept
     /// (each cut to a bounded length), so no input makes a large answer.
     pub fn validation(mut errors: Vec<FieldError>) -> Self {

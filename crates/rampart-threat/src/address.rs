@@ -77,14 +77,7 @@ pub struct AddressRules {
 impl AddressRules {
     /// Reads and validates address rules from JSON text.
     pub fn parse_json(text: &str) -> Result<Self, Invalid> {
-        let mut deserializer = serde_json::Deserializer::from_str(text);
-        let document: AddressDocument =
-            serde_path_to_error::deserialize(&mut deserializer).map_err(Invalid::unreadable)?;
-        deserializer.end().map_err(|e| Invalid::Unreadable {
-            path: String::new(),
-            message: e.to_string(),
-        })?;
-        Self::from_document(&document)
+        Self::from_document(&rampart_document::read_json::<AddressDocument>(text)?)
     }
 
     /// Validates address rules as written; every wrong entry is reported

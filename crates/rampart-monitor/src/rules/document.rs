@@ -99,22 +99,12 @@ pub struct MatchDocument {
 impl RuleSet {
     /// Reads and validates a rule set from JSON text.
     pub fn parse_json(text: &str) -> Result<Self, Invalid> {
-        let mut deserializer = serde_json::Deserializer::from_str(text);
-        let document: RuleSetDocument =
-            serde_path_to_error::deserialize(&mut deserializer).map_err(Invalid::unreadable)?;
-        deserializer.end().map_err(|e| Invalid::Unreadable {
-            path: String::new(),
-            message: e.to_string(),
-        })?;
-        Self::from_document(&document)
+        Self::from_document(&rampart_document::read_json::<RuleSetDocument>(text)?)
     }
 
     /// Reads and validates a rule set from YAML text (one document).
     pub fn parse_yaml(text: &str) -> Result<Self, Invalid> {
-        let deserializer = serde_yaml_ng::Deserializer::from_str(text);
-        let document: RuleSetDocument =
-            serde_path_to_error::deserialize(deserializer).map_err(Invalid::unreadable)?;
-        Self::from_document(&document)
+        Self::from_document(&rampart_document::read_yaml::<RuleSetDocument>(text)?)
     }
 
     /// Validates a rule set as written; every wrong field is reported.

@@ -26,38 +26,16 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
-use crate::problem::{ApiError, FieldError};
+use crate::problem::ApiError;
 use crate::state::AppState;
 
 pub(crate) use schema::*;
-
-/// A refused document as a `422` naming each field (never quoting the client's text).
-pub(crate) fn refused(invalid: &Invalid) -> ApiError {
-    let errors = match invalid {
-        Invalid::Unreadable { path, .. } => vec![FieldError {
-            field: if path.is_empty() {
-                "(body)".to_owned()
-            } else {
-                path.clone()
-            },
-            message: "is not of the expected shape (see the OpenAPI schema)".to_owned(),
-        }],
-        Invalid::Fields(fields) => fields
-            .iter()
-            .map(|f| FieldError {
-                field: f.path.clone(),
-                message: f.message.clone(),
-            })
-            .collect(),
-    };
-    ApiError::validation(errors)
-}
 
 /// Reads a body as the domain's document, a `422` naming the field where it does not fit.
 pub(crate) fn document<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(body).map_err(|e| {
         let path = e.path().to_string();
-        refused(&Invalid::Unreadable {
+        ApiError::refused_document(&Invalid::Unreadable {
             path: if path == "." { String::new() } else { path },
             message: String::new(),
         })
@@ -67,7 +45,7 @@ pub(crate) fn document<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> 
 /// A monitoring error as an answer.
 pub(crate) fn failed(error: MonitorError) -> ApiError {
     match error {
-        MonitorError::Invalid(invalid) => refused(&invalid),
+        MonitorError::Invalid(invalid) => ApiError::refused_document(&invalid),
         MonitorError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
         MonitorError::FromFile => ApiError::conflict(
             "the detection rules come from the detection_rules_file setting; change that file (and restart) instead",
@@ -129,7 +107,8 @@ pub async fn put_detection_rules(
             expected = version.as_u64();
         }
     }
-    let rules = RuleSet::parse_json(&body.to_string()).map_err(|e| refused(&e))?;
+    let rules =
+        RuleSet::parse_json(&body.to_string()).map_err(|e| ApiError::refused_document(&e))?;
     let (before, after) = state
         .monitor()
         .replace_rules(rules, expected, OffsetDateTime::now_utc())
@@ -249,7 +228,7 @@ pub async fn resolve_alert(
         ResolveAlert::default()
     } else {
         let value: Value = serde_json::from_slice(&body).map_err(|_| {
-            refused(&Invalid::Unreadable {
+            ApiError::refused_document(&Invalid::Unreadable {
                 path: String::new(),
                 message: String::new(),
             })

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use http::StatusCode;
 use rampart_access::perm;
-use rampart_threat::{AddressRules, Block, BlockTarget, ChangeError, Invalid, RuleSet};
+use rampart_threat::{AddressRules, Block, BlockTarget, ChangeError, RuleSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -135,29 +135,6 @@ fn item(block: &Block) -> BlockItem {
     }
 }
 
-/// A refused document as a `422` naming each field; a parser's words are not repeated, as
-/// they may quote the client's text.
-fn refused(invalid: &Invalid) -> ApiError {
-    let errors = match invalid {
-        Invalid::Unreadable { path, .. } => vec![FieldError {
-            field: if path.is_empty() {
-                "(body)".to_owned()
-            } else {
-                path.clone()
-            },
-            message: "is not of the expected shape (see the OpenAPI schema)".to_owned(),
-        }],
-        Invalid::Fields(fields) => fields
-            .iter()
-            .map(|f| FieldError {
-                field: f.path.clone(),
-                message: f.message.clone(),
-            })
-            .collect(),
-    };
-    ApiError::validation(errors)
-}
-
 fn change_error<E: std::error::Error + 'static>(error: ChangeError<E>) -> ApiError {
     match error {
         ChangeError::FromFile => ApiError::conflict(
@@ -213,7 +190,8 @@ pub async fn put_rate_limits(
         map.remove("source");
         map.remove("version");
     }
-    let rules = RuleSet::parse_json(&body.to_string()).map_err(|e| refused(&e))?;
+    let rules =
+        RuleSet::parse_json(&body.to_string()).map_err(|e| ApiError::refused_document(&e))?;
     let (before, _, _) = state.threat().rules();
     let replaced = state
         .threat()
@@ -263,7 +241,8 @@ pub async fn put_ip_rules(
     if let Some(map) = body.as_object_mut() {
         map.remove("version");
     }
-    let rules = AddressRules::parse_json(&body.to_string()).map_err(|e| refused(&e))?;
+    let rules =
+        AddressRules::parse_json(&body.to_string()).map_err(|e| ApiError::refused_document(&e))?;
     let (before, _) = state.threat().address_rules();
     let replaced = state
         .threat()

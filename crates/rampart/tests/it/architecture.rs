@@ -80,6 +80,9 @@ const DOMAIN_EDGES: &[(&str, &str)] = &[
     ("rampart-access", "rampart-audit"),
     // Detection rules read audit entries (`Entry`, `Status`) in `seq` order.
     ("rampart-monitor", "rampart-audit"),
+    // Rule files and bodies are read, and refused field by field, the same way everywhere.
+    ("rampart-threat", "rampart-document"),
+    ("rampart-monitor", "rampart-document"),
 ];
 /// Files under `crates/rampart-server/src` that still name `rampart_store`: start-up wiring and
 /// the services not yet moved out of the server. This list only shrinks; a file on it that no
