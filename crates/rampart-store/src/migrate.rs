@@ -90,6 +90,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_monitor.sql"),
         postgres: include_str!("../migrations/postgres/0011_monitor.sql"),
     },
+    Migration {
+        version: 12,
+        name: "subjects",
+        sqlite: include_str!("../migrations/sqlite/0012_subjects.sql"),
+        postgres: include_str!("../migrations/postgres/0012_subjects.sql"),
+    },
 ];
 
 /// What a migration run did.
