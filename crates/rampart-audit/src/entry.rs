@@ -4,6 +4,9 @@
 //! The serialized [`Entry`] is the contract: its RFC 8785 canonical JSON is the Merkle leaf, and
 //! `GET /v1/audit/entries/{seq}` returns exactly it (plus `leaf_hash`). Optional objects and
 //! scalars are present as `null`, absent arrays as `[]`, so every entry has one canonical form.
+//! The one exception is `personal` (see [`personal`]): it is absent, not `null`, when the entry
+//! has none, so the canonical form and leaf hash of every entry written before it existed are
+//! unchanged; when present it is only ever the sealed form.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,16 +14,19 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+pub mod personal;
 #[cfg(test)]
 mod tests;
 mod validate;
 
+pub use personal::{Personal, SealedPersonal, UnsealedPersonal};
+
 pub use validate::depth;
 use validate::{Validator, quoted_key};
 
-/// Most bytes one of `details`, `previous_state`, `new_state` may take, serialized.
+/// Most bytes one of `details`, `previous_state`, `new_state`, `personal` may take, serialized.
 pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
-/// Deepest nesting accepted in `details`, `previous_state`, `new_state`.
+/// Deepest nesting accepted in `details`, `previous_state`, `new_state`, `personal`.
 pub const MAX_DEPTH: usize = 32;
 /// Most compliance tags on one entry.
 pub const MAX_TAGS: usize = 32;
@@ -153,6 +159,8 @@ pub struct NewEntry {
     pub compliance_tags: Vec<String>,
     /// The data subject (GDPR linkage).
     pub subject_id: Option<String>,
+    /// Personal data about the subject: plain as sent, sealed before it is appended.
+    pub personal: Option<Personal>,
 }
 
 /// A stored entry: exactly the shape of the leaf and of the API.
@@ -189,6 +197,9 @@ pub struct Entry {
     pub compliance_tags: Vec<String>,
     /// Data subject.
     pub subject_id: Option<String>,
+    /// Personal data about the subject, sealed with their key; absent (not `null`) when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<SealedPersonal>,
     /// Who wrote it.
     pub submitted_by: SubmittedBy,
 }
@@ -214,15 +225,20 @@ pub fn parse_timestamp(text: &str) -> Option<OffsetDateTime> {
 }
 
 impl NewEntry {
-    /// Gives the entry its place in the log.
+    /// Gives the entry its place in the log; refused while its personal data is plain.
     pub fn into_entry(
         self,
         seq: u64,
         id: Uuid,
         at: OffsetDateTime,
         submitted_by: SubmittedBy,
-    ) -> Entry {
-        Entry {
+    ) -> Result<Entry, UnsealedPersonal> {
+        let personal = match self.personal {
+            None => None,
+            Some(Personal::Sealed(sealed)) => Some(sealed),
+            Some(Personal::Plain(_)) => return Err(UnsealedPersonal),
+        };
+        Ok(Entry {
             seq,
             id: id.to_string(),
             timestamp: format_timestamp(at),
@@ -238,8 +254,9 @@ impl NewEntry {
             data_classification: self.data_classification,
             compliance_tags: self.compliance_tags,
             subject_id: self.subject_id,
+            personal,
             submitted_by,
-        }
+        })
     }
 
     /// Validates one submitted event; `prefix` names it in errors (`""` or `events[3].`).
@@ -268,6 +285,7 @@ impl NewEntry {
             "data_classification",
             "compliance_tags",
             "subject_id",
+            "personal",
         ];
         for key in object.keys() {
             if v.full() {
@@ -320,6 +338,8 @@ impl NewEntry {
             });
         let compliance_tags = v.tags(object.get("compliance_tags"));
         let subject_id = v.optional_string(object.get("subject_id"), "subject_id", 256);
+        let has_subject = object.get("subject_id").is_some_and(|s| !s.is_null());
+        let personal = v.personal(object.get("personal"), has_subject);
         match (actor, action, resource, status) {
             (Some(actor), Some(action), Some(resource), Some(status)) if v.errors.is_empty() => {
                 Ok(Self {
@@ -335,6 +355,7 @@ impl NewEntry {
                     data_classification,
                     compliance_tags,
                     subject_id,
+                    personal,
                 })
             }
             _ => Err(v.errors),
@@ -410,6 +431,16 @@ impl Entry {
         key("new_state", &mut out);
         opt_value(self.new_state.as_ref(), &mut out);
         out.push(b',');
+        if let Some(personal) = &self.personal {
+            key("personal", &mut out);
+            out.push(b'{');
+            key("sealed", &mut out);
+            write_str(&personal.sealed, &mut out);
+            out.push(b',');
+            key("subject_key", &mut out);
+            write_str(&personal.subject_key, &mut out);
+            out.extend_from_slice(b"},");
+        }
         key("previous_state", &mut out);
         opt_value(self.previous_state.as_ref(), &mut out);
         out.push(b',');

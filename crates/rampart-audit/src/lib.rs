@@ -17,7 +17,9 @@ pub mod tiles;
 pub mod tree;
 
 pub use checkpoint::{Checkpoint, LogSigner, LogVerifier, NoteError};
-pub use entry::{Entry, FieldError, NewEntry, Status, SubmittedBy};
+pub use entry::{
+    Entry, FieldError, NewEntry, Personal, SealedPersonal, Status, SubmittedBy, UnsealedPersonal,
+};
 pub use export::{ExportLine, Verifier, VerifyProblem, VerifyReport};
 pub use journal::{Journal, JournalError};
 pub use log::StoreVerification;
