@@ -177,6 +177,14 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
         &self.inner.verifier
     }
 
+    /// Signs a JSON document with the log's key (see [`crate::signed`]): sets `signature_b64`.
+    pub fn sign_document(
+        &self,
+        doc: &mut serde_json::Value,
+    ) -> Result<(), crate::signed::SignedDocumentError> {
+        self.inner.signer.sign_document(doc)
+    }
+
     /// Appends entries as one unit; answers once they are durable. An entry whose personal data
     /// is still plain refuses the whole append ([`LogError::UnsealedPersonal`]).
     pub async fn append(
