@@ -29,12 +29,15 @@ fn prepare(c: &mut Criterion) {
         b.iter(|| {
             let mut range = CompactRange::empty();
             for (seq, e) in events.iter().enumerate() {
-                let entry = NewEntry::from_json(e, "").unwrap().into_entry(
-                    seq as u64,
-                    uuid::Uuid::now_v7(),
-                    time::OffsetDateTime::now_utc(),
-                    SubmittedBy::rampart(),
-                );
+                let entry = NewEntry::from_json(e, "")
+                    .unwrap()
+                    .into_entry(
+                        seq as u64,
+                        uuid::Uuid::now_v7(),
+                        time::OffsetDateTime::now_utc(),
+                        SubmittedBy::rampart(),
+                    )
+                    .unwrap();
                 let body = entry.canonical_json().unwrap();
                 range.push(leaf_hash(&body), |_| {});
             }
@@ -53,6 +56,7 @@ fn prepare(c: &mut Criterion) {
                     time::OffsetDateTime::now_utc(),
                     SubmittedBy::rampart(),
                 )
+                .unwrap()
                 .canonical_json()
                 .unwrap()
         })

@@ -147,11 +147,17 @@ impl LogSigner {
         }
     }
 
+    /// The raw Ed25519 signature of `message` (for signed documents: [`crate::signed`]).
+    pub(crate) fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        let mut signature = [0u8; 64];
+        signature.copy_from_slice(self.pair.sign(message).as_ref());
+        signature
+    }
+
     /// Signs a checkpoint: the full note text and the raw 64-byte signature.
     pub fn sign(&self, checkpoint: &Checkpoint) -> (String, [u8; 64]) {
         let body = checkpoint.body();
-        let mut signature = [0u8; 64];
-        signature.copy_from_slice(self.pair.sign(body.as_bytes()).as_ref());
+        let signature = self.sign_bytes(body.as_bytes());
         let id = self.verifier().key_id();
         let mut blob = Vec::with_capacity(68);
         blob.extend_from_slice(&id);
@@ -288,6 +294,33 @@ impl LogVerifier {
     }
 }
 
+/// A public key as `GET /v1/audit/public-key` gives it and an operator pastes it: the C2SP
+/// `verifier_key` string, or the raw `public_key_b64`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKeyText {
+    /// A verifier key string (it names the key).
+    VerifierKey(LogVerifier),
+    /// A raw Ed25519 public key (no name: see [`LogVerifier::for_raw_key`] for notes).
+    Raw([u8; 32]),
+}
+
+impl PublicKeyText {
+    /// Parses either form (surrounding white space ignored).
+    pub fn parse(text: &str) -> Result<Self, NoteError> {
+        if let Ok(verifier) = LogVerifier::parse_verifier_key(text) {
+            return Ok(Self::VerifierKey(verifier));
+        }
+        STANDARD
+            .decode(text.trim())
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .map(Self::Raw)
+            .ok_or(NoteError::MalformedKey(
+                "neither a verifier key string nor base64 of 32 bytes",
+            ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,6 +388,21 @@ mod tests {
             assert!(LogVerifier::parse_verifier_key(&bad).is_err());
         }
         assert!(LogVerifier::parse_verifier_key("nonsense").is_err());
+    }
+
+    #[test]
+    fn public_keys_are_read_in_either_form() {
+        let verifier = signer().verifier();
+        assert_eq!(
+            PublicKeyText::parse(&format!(" {}\n", verifier.verifier_key())),
+            Ok(PublicKeyText::VerifierKey(verifier.clone()))
+        );
+        assert_eq!(
+            PublicKeyText::parse(&STANDARD.encode(verifier.public_key)),
+            Ok(PublicKeyText::Raw(verifier.public_key))
+        );
+        assert!(PublicKeyText::parse(&STANDARD.encode([1u8; 31])).is_err());
+        assert!(PublicKeyText::parse("nonsense").is_err());
     }
 
     #[test]

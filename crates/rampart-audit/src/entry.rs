@@ -4,6 +4,9 @@
 //! The serialized [`Entry`] is the contract: its RFC 8785 canonical JSON is the Merkle leaf, and
 //! `GET /v1/audit/entries/{seq}` returns exactly it (plus `leaf_hash`). Optional objects and
 //! scalars are present as `null`, absent arrays as `[]`, so every entry has one canonical form.
+//! The one exception is `personal` (see [`personal`]): it is absent, not `null`, when the entry
+//! has none, so the canonical form and leaf hash of every entry written before it existed are
+//! unchanged; when present it is only ever the sealed form.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,16 +14,20 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+mod leaf;
+pub mod personal;
 #[cfg(test)]
 mod tests;
 mod validate;
 
+pub use personal::{Personal, SealedPersonal, UnsealedPersonal};
+
 pub use validate::depth;
 use validate::{Validator, quoted_key};
 
-/// Most bytes one of `details`, `previous_state`, `new_state` may take, serialized.
+/// Most bytes one of `details`, `previous_state`, `new_state`, `personal` may take, serialized.
 pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
-/// Deepest nesting accepted in `details`, `previous_state`, `new_state`.
+/// Deepest nesting accepted in `details`, `previous_state`, `new_state`, `personal`.
 pub const MAX_DEPTH: usize = 32;
 /// Most compliance tags on one entry.
 pub const MAX_TAGS: usize = 32;
@@ -153,6 +160,8 @@ pub struct NewEntry {
     pub compliance_tags: Vec<String>,
     /// The data subject (GDPR linkage).
     pub subject_id: Option<String>,
+    /// Personal data about the subject: plain as sent, sealed before it is appended.
+    pub personal: Option<Personal>,
 }
 
 /// A stored entry: exactly the shape of the leaf and of the API.
@@ -189,6 +198,9 @@ pub struct Entry {
     pub compliance_tags: Vec<String>,
     /// Data subject.
     pub subject_id: Option<String>,
+    /// Personal data about the subject, sealed with their key; absent (not `null`) when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<SealedPersonal>,
     /// Who wrote it.
     pub submitted_by: SubmittedBy,
 }
@@ -214,15 +226,20 @@ pub fn parse_timestamp(text: &str) -> Option<OffsetDateTime> {
 }
 
 impl NewEntry {
-    /// Gives the entry its place in the log.
+    /// Gives the entry its place in the log; refused while its personal data is plain.
     pub fn into_entry(
         self,
         seq: u64,
         id: Uuid,
         at: OffsetDateTime,
         submitted_by: SubmittedBy,
-    ) -> Entry {
-        Entry {
+    ) -> Result<Entry, UnsealedPersonal> {
+        let personal = match self.personal {
+            None => None,
+            Some(Personal::Sealed(sealed)) => Some(sealed),
+            Some(Personal::Plain(_)) => return Err(UnsealedPersonal),
+        };
+        Ok(Entry {
             seq,
             id: id.to_string(),
             timestamp: format_timestamp(at),
@@ -238,8 +255,9 @@ impl NewEntry {
             data_classification: self.data_classification,
             compliance_tags: self.compliance_tags,
             subject_id: self.subject_id,
+            personal,
             submitted_by,
-        }
+        })
     }
 
     /// Validates one submitted event; `prefix` names it in errors (`""` or `events[3].`).
@@ -268,6 +286,7 @@ impl NewEntry {
             "data_classification",
             "compliance_tags",
             "subject_id",
+            "personal",
         ];
         for key in object.keys() {
             if v.full() {
@@ -320,6 +339,8 @@ impl NewEntry {
             });
         let compliance_tags = v.tags(object.get("compliance_tags"));
         let subject_id = v.optional_string(object.get("subject_id"), "subject_id", 256);
+        let has_subject = object.get("subject_id").is_some_and(|s| !s.is_null());
+        let personal = v.personal(object.get("personal"), has_subject);
         match (actor, action, resource, status) {
             (Some(actor), Some(action), Some(resource), Some(status)) if v.errors.is_empty() => {
                 Ok(Self {
@@ -335,115 +356,10 @@ impl NewEntry {
                     data_classification,
                     compliance_tags,
                     subject_id,
+                    personal,
                 })
             }
             _ => Err(v.errors),
         }
-    }
-}
-
-impl Entry {
-    /// The RFC 8785 canonical JSON of the entry: the leaf input. Members are written in sorted
-    /// order by hand (a test holds this to the generic canonicalizer on every field).
-    pub fn canonical_json(&self) -> Result<Vec<u8>, serde_json::Error> {
-        use crate::canonical::{key, opt_str, opt_value, write_str, write_value};
-        let mut out = Vec::with_capacity(512);
-        out.push(b'{');
-        key("action", &mut out);
-        write_str(&self.action, &mut out);
-        out.push(b',');
-        key("actor", &mut out);
-        out.push(b'{');
-        key("email", &mut out);
-        opt_str(self.actor.email.as_deref(), &mut out);
-        out.push(b',');
-        key("id", &mut out);
-        write_str(&self.actor.id, &mut out);
-        out.push(b',');
-        key("ip", &mut out);
-        opt_str(self.actor.ip.as_deref(), &mut out);
-        out.push(b',');
-        key("type", &mut out);
-        write_str(&self.actor.kind, &mut out);
-        out.push(b',');
-        key("user_agent", &mut out);
-        opt_str(self.actor.user_agent.as_deref(), &mut out);
-        out.extend_from_slice(b"},");
-        key("compliance_tags", &mut out);
-        out.push(b'[');
-        for (i, tag) in self.compliance_tags.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_str(tag, &mut out);
-        }
-        out.extend_from_slice(b"],");
-        key("context", &mut out);
-        match &self.context {
-            Some(context) => {
-                out.push(b'{');
-                key("request_id", &mut out);
-                opt_str(context.request_id.as_deref(), &mut out);
-                out.push(b',');
-                key("session_id", &mut out);
-                opt_str(context.session_id.as_deref(), &mut out);
-                out.push(b',');
-                key("team_id", &mut out);
-                opt_str(context.team_id.as_deref(), &mut out);
-                out.push(b'}');
-            }
-            None => out.extend_from_slice(b"null"),
-        }
-        out.push(b',');
-        key("data_classification", &mut out);
-        opt_str(self.data_classification.as_deref(), &mut out);
-        out.push(b',');
-        key("details", &mut out);
-        opt_value(self.details.as_ref(), &mut out);
-        out.push(b',');
-        key("error_message", &mut out);
-        opt_str(self.error_message.as_deref(), &mut out);
-        out.push(b',');
-        key("id", &mut out);
-        write_str(&self.id, &mut out);
-        out.push(b',');
-        key("new_state", &mut out);
-        opt_value(self.new_state.as_ref(), &mut out);
-        out.push(b',');
-        key("previous_state", &mut out);
-        opt_value(self.previous_state.as_ref(), &mut out);
-        out.push(b',');
-        key("resource", &mut out);
-        out.push(b'{');
-        key("id", &mut out);
-        opt_str(self.resource.id.as_deref(), &mut out);
-        out.push(b',');
-        key("name", &mut out);
-        opt_str(self.resource.name.as_deref(), &mut out);
-        out.push(b',');
-        key("type", &mut out);
-        write_str(&self.resource.kind, &mut out);
-        out.extend_from_slice(b"},");
-        key("seq", &mut out);
-        write_value(&Value::from(self.seq), &mut out);
-        out.push(b',');
-        key("status", &mut out);
-        write_str(self.status.as_str(), &mut out);
-        out.push(b',');
-        key("subject_id", &mut out);
-        opt_str(self.subject_id.as_deref(), &mut out);
-        out.push(b',');
-        key("submitted_by", &mut out);
-        out.push(b'{');
-        key("credential_id", &mut out);
-        opt_str(self.submitted_by.credential_id.as_deref(), &mut out);
-        out.push(b',');
-        key("principal_id", &mut out);
-        write_str(&self.submitted_by.principal_id, &mut out);
-        out.extend_from_slice(b"},");
-        key("timestamp", &mut out);
-        write_str(&self.timestamp, &mut out);
-        out.push(b'}');
-        Ok(out)
     }
 }

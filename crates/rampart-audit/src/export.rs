@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::checkpoint::LogVerifier;
+use crate::checkpoint::{LogVerifier, PublicKeyText};
 use crate::entry::Entry;
 use crate::tree::{CompactRange, Hash, from_hex, leaf_hash, to_hex};
 
@@ -383,25 +383,24 @@ impl Verifier {
         let Some(text) = key else {
             return self.finish(None);
         };
-        if let Ok(verifier) = LogVerifier::parse_verifier_key(text) {
-            return self.finish(Some(&verifier));
-        }
-        let raw: Option<[u8; 32]> = base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok());
+        let raw = match PublicKeyText::parse(text) {
+            Ok(PublicKeyText::VerifierKey(verifier)) => return self.finish(Some(&verifier)),
+            Ok(PublicKeyText::Raw(raw)) => raw,
+            Err(_) => {
+                return self.finish_with_key_problem(
+                    "the public key is neither a verifier key string nor base64 of 32 bytes",
+                );
+            }
+        };
         let note = self
             .trailer
             .as_ref()
             .map(|t| t.checkpoint.note.clone())
             .unwrap_or_default();
-        match raw.map(|raw| LogVerifier::for_raw_key(raw, &note)) {
-            Some(Some(verifier)) => self.finish(Some(&verifier)),
-            Some(None) => self
+        match LogVerifier::for_raw_key(raw, &note) {
+            Some(verifier) => self.finish(Some(&verifier)),
+            None => self
                 .finish_with_key_problem("the checkpoint carries no signature by this public key"),
-            None => self.finish_with_key_problem(
-                "the public key is neither a verifier key string nor base64 of 32 bytes",
-            ),
         }
     }
 

@@ -61,6 +61,13 @@ pub enum LogError<E: std::error::Error + 'static> {
     /// once it is back.
     #[error("the audit storage is unavailable: {0}")]
     Unavailable(String),
+    /// Entry `index` of the append holds personal data that is not sealed
+    /// ([`NewEntry::seal_personal`]): nothing was queued, so plaintext never reaches the writer.
+    #[error("audit entry {index} holds personal data that is not sealed; nothing was written")]
+    UnsealedPersonal {
+        /// Position of the entry in the append.
+        index: usize,
+    },
 }
 
 /// Where one appended entry landed.
@@ -170,7 +177,16 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
         &self.inner.verifier
     }
 
-    /// Appends entries as one unit; answers once they are durable.
+    /// Signs a JSON document with the log's key (see [`crate::signed`]): sets `signature_b64`.
+    pub fn sign_document(
+        &self,
+        doc: &mut serde_json::Value,
+    ) -> Result<(), crate::signed::SignedDocumentError> {
+        self.inner.signer.sign_document(doc)
+    }
+
+    /// Appends entries as one unit; answers once they are durable. An entry whose personal data
+    /// is still plain refuses the whole append ([`LogError::UnsealedPersonal`]).
     pub async fn append(
         &self,
         entries: Vec<NewEntry>,
@@ -197,6 +213,9 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
         submitted_by: SubmittedBy,
         change: Option<S::Change>,
     ) -> Result<Receipt, LogError<S::Error>> {
+        if let Some(index) = entries.iter().position(NewEntry::has_unsealed_personal) {
+            return Err(LogError::UnsealedPersonal { index });
+        }
         let (reply, answer) = oneshot::channel();
         self.requests
             .send(Request {

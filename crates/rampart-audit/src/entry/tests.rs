@@ -16,12 +16,20 @@ fn minimal_event_gets_nulls_and_empty_arrays() {
             Uuid::nil(),
             time::macros::datetime!(2026-11-22 14:03:07.123456 UTC),
             SubmittedBy::rampart(),
-        );
+        )
+        .expect("no personal data");
     let value = serde_json::to_value(&entry).expect("serializes");
     assert_eq!(value["timestamp"], "2026-11-22T14:03:07.123456Z");
     assert_eq!(value["details"], Value::Null);
     assert_eq!(value["context"], Value::Null);
     assert_eq!(value["compliance_tags"], json!([]));
+    // No personal data: no `personal` member at all, so older leaves are unchanged.
+    assert!(value.get("personal").is_none());
+    assert!(
+        !String::from_utf8(entry.canonical_json().expect("writes"))
+            .expect("utf8")
+            .contains("personal")
+    );
     assert_eq!(value["actor"]["email"], Value::Null);
     assert_eq!(
         value["submitted_by"],
@@ -117,6 +125,29 @@ fn every_kind_of_bad_input_is_named() {
     );
 }
 
+/// The hand-written canonical form of `entry` against the generic canonicalizer.
+fn assert_canonical(entry: &Entry) -> Result<(), String> {
+    let generic = serde_json_canonicalizer::to_vec(&serde_json::to_value(entry).expect("value"))
+        .expect("jcs");
+    let ours = entry.canonical_json().expect("writes");
+    if ours == generic {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n!=\n{}",
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&generic)
+        ))
+    }
+}
+
+fn sealed_with(sealed: &str, subject_key: &str) -> Personal {
+    Personal::Sealed(SealedPersonal {
+        sealed: sealed.to_owned(),
+        subject_key: subject_key.to_owned(),
+    })
+}
+
 #[test]
 fn hand_written_canonical_form_matches_the_generic_one() {
     let full = json!({"actor": {"type": "ai_agent", "id": "a\"é\\", "email": "x@y.z", "ip": "::1", "user_agent": "ua"},
@@ -125,23 +156,85 @@ fn hand_written_canonical_form_matches_the_generic_one() {
         "details": {"z": 1, "a": [1.5, -0.0, 1e30, "s"], "é": {"\u{e000}": 1, "\u{10000}": 2}},
         "previous_state": [], "new_state": {"k": null}, "status": "denied", "error_message": "line\nnext\ttab",
         "data_classification": "restricted", "compliance_tags": ["gdpr", "hipaa"], "subject_id": "s"});
-    for event in [minimal(), full] {
-        let entry = NewEntry::from_json(&event, "").expect("valid").into_entry(
-            9_007_199_254_740_991,
-            Uuid::now_v7(),
-            OffsetDateTime::now_utc(),
-            SubmittedBy {
-                principal_id: "p".into(),
-                credential_id: Some("c".into()),
-            },
-        );
-        let generic =
-            serde_json_canonicalizer::to_vec(&serde_json::to_value(&entry).expect("value"))
-                .expect("jcs");
-        assert_eq!(
-            String::from_utf8(entry.canonical_json().expect("writes")).expect("utf8"),
-            String::from_utf8(generic).expect("utf8")
-        );
+    let mut with_personal = full.clone();
+    with_personal["personal"] = json!({"email": "a@example.com"});
+    for (event, sealed) in [
+        (minimal(), None),
+        (full.clone(), None),
+        (
+            full,
+            Some(sealed_with(
+                "rampart:v1:AAAA_-",
+                "sk_0123456789abcdef0123456789abcdef",
+            )),
+        ),
+        (
+            with_personal,
+            Some(sealed_with("rampart:v1:\u{e000}\"é", "sk_\u{10000}")),
+        ),
+    ] {
+        let mut new = NewEntry::from_json(&event, "").expect("valid");
+        if let Some(sealed) = sealed {
+            new.personal = Some(sealed);
+        }
+        let entry = new
+            .into_entry(
+                9_007_199_254_740_991,
+                Uuid::now_v7(),
+                OffsetDateTime::now_utc(),
+                SubmittedBy {
+                    principal_id: "p".into(),
+                    credential_id: Some("c".into()),
+                },
+            )
+            .expect("sealed");
+        assert_canonical(&entry)
+            .map_err(|e| format!("{event}: {e}"))
+            .expect("equal");
+    }
+}
+
+mod canonical_properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        "[\\u{0}-\\u{1f}\"\\\\/a-z\\u{7f}-\\u{ff}\\u{e000}-\\u{ffff}\\u{10000}-\\u{10ffff}]{0,12}"
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Every field, personal or not, in the order RFC 8785 sorts it.
+        #[test]
+        fn entries_with_and_without_personal_match_the_generic_form(
+            strings in prop::collection::vec(text(), 8),
+            personal in proptest::option::of((text(), text())),
+            optional in prop::collection::vec(any::<bool>(), 6),
+            seq in 0u64..(1 << 53),
+        ) {
+            let pick = |i: usize| optional[i % 6].then(|| strings[i].clone());
+            let entry = Entry {
+                seq,
+                id: strings[0].clone(),
+                timestamp: strings[1].clone(),
+                actor: Actor { kind: strings[2].clone(), id: strings[3].clone(), email: pick(4), ip: pick(5), user_agent: pick(6) },
+                action: strings[4].clone(),
+                resource: Resource { kind: strings[5].clone(), id: pick(1), name: pick(2) },
+                context: optional[0].then(|| Context { request_id: pick(3), session_id: None, team_id: pick(7) }),
+                details: pick(0).map(Value::from),
+                previous_state: pick(1).map(|s| json!({ s: [1, "x"] })),
+                new_state: pick(2).map(Value::from),
+                status: Status::Denied,
+                error_message: pick(3),
+                data_classification: pick(4),
+                compliance_tags: strings.iter().take(2).cloned().collect(),
+                subject_id: pick(5),
+                personal: personal.map(|(sealed, subject_key)| SealedPersonal { sealed, subject_key }),
+                submitted_by: SubmittedBy { principal_id: strings[6].clone(), credential_id: pick(7) },
+            };
+            prop_assert!(assert_canonical(&entry).is_ok(), "{:?}", assert_canonical(&entry));
+        }
     }
 }
 

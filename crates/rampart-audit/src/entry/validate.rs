@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::{
     Actor, Context, FieldError, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_FIELD_ERRORS,
-    MAX_QUOTED_KEY_CHARS, MAX_SAFE_INTEGER, MAX_TAGS, Resource,
+    MAX_QUOTED_KEY_CHARS, MAX_SAFE_INTEGER, MAX_TAGS, Personal, Resource,
 };
 
 /// Collects the problems of one event (`prefix` is its path in a batch, e.g. `events[3].`).
@@ -192,23 +192,55 @@ impl Validator<'_> {
 
     pub(super) fn document(&mut self, object: &Map<String, Value>, field: &str) -> Option<Value> {
         let value = object.get(field)?;
-        if value.is_null() {
+        if value.is_null() || !self.within_limits(value, field) {
             return None;
         }
+        Some(value.clone())
+    }
+
+    /// Whether a free-form document keeps to the depth, number and size limits.
+    fn within_limits(&mut self, value: &Value, field: &str) -> bool {
         if depth(value) > MAX_DEPTH {
             self.error(field, &format!("is nested deeper than {MAX_DEPTH} levels"));
-            return None;
+            return false;
         }
         if let Some(problem) = unsafe_number(value) {
             self.error(field, &problem);
-            return None;
+            return false;
         }
         let size = serde_json::to_vec(value).map_or(usize::MAX, |v| v.len());
         if size > MAX_DOCUMENT_BYTES {
             self.error(field, &format!("is larger than {MAX_DOCUMENT_BYTES} bytes"));
+            return false;
+        }
+        true
+    }
+
+    /// `personal`: a JSON object within the limits of `details`, only with a subject. Whatever
+    /// it holds, a client's object is plain data.
+    pub(super) fn personal(
+        &mut self,
+        value: Option<&Value>,
+        has_subject: bool,
+    ) -> Option<Personal> {
+        let map = match value {
+            None | Some(Value::Null) => return None,
+            Some(Value::Object(map)) => map,
+            Some(_) => {
+                self.error("personal", "must be a JSON object");
+                return None;
+            }
+        };
+        if !has_subject {
+            self.error(
+                "personal",
+                "requires subject_id: personal data is sealed with the subject's key",
+            );
             return None;
         }
-        Some(value.clone())
+        let value = value?;
+        self.within_limits(value, "personal")
+            .then(|| Personal::Plain(map.clone()))
     }
 
     pub(super) fn tags(&mut self, value: Option<&Value>) -> Vec<String> {

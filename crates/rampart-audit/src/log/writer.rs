@@ -95,12 +95,11 @@ fn prepare<S, C>(
         let mut appended = Vec::with_capacity(request.entries.len());
         for new in &request.entries {
             let seq = range.size();
-            let entry = new.clone().into_entry(
-                seq,
-                uuid::Uuid::now_v7(),
-                now,
-                request.submitted_by.clone(),
-            );
+            // `AuditLog::submit` queues no plain personal data; should one come, the batch fails.
+            let entry = new
+                .clone()
+                .into_entry(seq, uuid::Uuid::now_v7(), now, request.submitted_by.clone())
+                .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
             let body = String::from_utf8(entry.canonical_json()?)
                 .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
             let leaf = leaf_hash(body.as_bytes());

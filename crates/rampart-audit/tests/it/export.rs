@@ -1,7 +1,7 @@
 //! The offline verifier against every kind of tampering with an export.
 
 use rampart_audit::checkpoint::{Checkpoint, LogSigner};
-use rampart_audit::entry::{NewEntry, SubmittedBy};
+use rampart_audit::entry::{NewEntry, Personal, SealedPersonal, SubmittedBy};
 use rampart_audit::export::{checkpoint_json, entry_line, trailer_line};
 use rampart_audit::store::SignedCheckpoint;
 use rampart_audit::tree::{CompactRange, Hash, LeafList, decomposition, leaf_hash};
@@ -16,21 +16,36 @@ fn signer(seed: u8) -> LogSigner {
 
 /// A log of `n` entries as export lines (without trailer), with its leaf hashes.
 fn log(n: u64) -> (Vec<String>, Vec<Hash>) {
+    log_with(n, false)
+}
+
+/// As [`log`]; with `personal`, every other entry carries sealed personal data.
+fn log_with(n: u64, personal: bool) -> (Vec<String>, Vec<Hash>) {
     let mut lines = Vec::new();
     let mut leaves = Vec::new();
     for seq in 0..n {
         let event = json!({"actor": {"type": "user", "id": format!("u{seq}")}, "action": "record.read",
             "resource": {"type": "record", "id": format!("r{}", seq % 3)}, "status": "success",
             "details": {"n": seq, "note": "ünïcödé ✓"}, "compliance_tags": ["hipaa"]});
-        let entry = NewEntry::from_json(&event, "").unwrap().into_entry(
-            seq,
-            uuid::Uuid::now_v7(),
-            time::OffsetDateTime::now_utc(),
-            SubmittedBy {
-                principal_id: "p".into(),
-                credential_id: Some("c".into()),
-            },
-        );
+        let mut new = NewEntry::from_json(&event, "").unwrap();
+        if personal && seq % 2 == 0 {
+            new.subject_id = Some(format!("subject-{}", seq % 4));
+            new.personal = Some(Personal::Sealed(SealedPersonal {
+                sealed: format!("rampart:v1:AbCd-_{seq}xYz"),
+                subject_key: format!("sk_{:032x}", seq % 4),
+            }));
+        }
+        let entry = new
+            .into_entry(
+                seq,
+                uuid::Uuid::now_v7(),
+                time::OffsetDateTime::now_utc(),
+                SubmittedBy {
+                    principal_id: "p".into(),
+                    credential_id: Some("c".into()),
+                },
+            )
+            .unwrap();
         let body = String::from_utf8(entry.canonical_json().unwrap()).unwrap();
         let leaf = leaf_hash(body.as_bytes());
         lines.push(entry_line(&body, &leaf));
@@ -102,6 +117,54 @@ fn an_untouched_export_verifies() {
     assert_eq!(report.tree_size, 20);
     let empty = verify(&file(0), Some(1));
     assert!(empty.ok, "{:#?}", empty.problems);
+}
+
+#[test]
+fn an_export_with_sealed_personal_data_verifies() {
+    let (mut lines, leaves) = log_with(12, true);
+    lines.push(trailer(&signer(1), &leaves, 0));
+    assert!(lines[0].contains(",\"personal\":{\"sealed\":\"rampart:v1:"));
+    assert!(!lines[1].contains("personal"));
+    let report = verify(&lines, Some(1));
+    assert!(report.ok, "{:#?}", report.problems);
+    assert_eq!(report.checked_entries, 12);
+    // Not as Rampart writes it (`leaf_hash` first): the parsing path accepts sealed entries too.
+    let mut spaced = lines.clone();
+    let (body, leaf) = spaced[2].split_once(",\"leaf_hash\":").unwrap();
+    let leaf = leaf.strip_suffix('}').unwrap();
+    spaced[2] = format!("{{\"leaf_hash\": {leaf}, {}}}", &body[1..]);
+    assert!(spaced[2].contains("\"personal\""));
+    let report = verify(&spaced, Some(1));
+    assert!(report.ok, "{:#?}", report.problems);
+    // One byte of the ciphertext changed, on either path.
+    for line in [&lines[4], &spaced[2]] {
+        let mut tampered = lines.clone();
+        let seq = if line == &lines[4] { 4 } else { 2 };
+        tampered[seq] = line.replacen(&format!("AbCd-_{seq}xYz"), &format!("AbCd-_{seq}xYZ"), 1);
+        assert_ne!(&tampered[seq], line);
+        assert_problem(
+            &verify(&tampered, Some(1)),
+            Some(seq as u64),
+            "does not match its leaf_hash",
+        );
+    }
+    // A plaintext `personal` is not a sealed entry.
+    let mut plain = lines.clone();
+    plain[4] = plain[4].replacen(
+        "\"personal\":{\"sealed\":",
+        "\"personal\":{\"email\":\"a@example.com\",\"sealed\":",
+        1,
+    );
+    let report = verify(&plain, Some(1));
+    assert!(!report.ok);
+    assert!(
+        report
+            .problems
+            .iter()
+            .all(|p| !p.problem.contains("example.com")),
+        "{:#?}",
+        report.problems
+    );
 }
 
 #[test]

@@ -235,3 +235,55 @@ async fn verification_continues_from_the_last_one() {
         report.report.problems
     );
 }
+
+/// Issue 17: plain personal data never reaches the writer; sealed data is stored and hashed.
+#[tokio::test]
+async fn appends_refuse_unsealed_personal_data() {
+    use rampart_audit::LogError;
+    use rampart_audit::entry::{Personal, SealedPersonal};
+
+    let store = MemStore::default();
+    let log = open(&store).await;
+    let with_personal = |i: usize| {
+        let mut value = json!({"actor": {"type": "user", "id": "u"}, "action": "profile.update",
+            "resource": {"type": "profile"}, "status": "success", "subject_id": "subj-1",
+            "personal": {"email": "canary-7f3a@example.com"}});
+        value["resource"]["id"] = json!(format!("p{i}"));
+        NewEntry::from_json(&value, "").unwrap()
+    };
+    let refused = log
+        .append(vec![event(0), with_personal(1)], SubmittedBy::rampart())
+        .await;
+    assert!(
+        matches!(refused, Err(LogError::UnsealedPersonal { index: 1 })),
+        "{refused:?}"
+    );
+    assert_eq!(log.head().await.unwrap().size, 0, "nothing was written");
+    assert!(store.state.lock().unwrap().entries.is_empty());
+
+    let mut sealed = with_personal(1);
+    sealed
+        .seal_personal(|subject, data| {
+            assert_eq!(
+                (subject, data["email"].as_str()),
+                ("subj-1", Some("canary-7f3a@example.com"))
+            );
+            Ok::<_, ()>(SealedPersonal {
+                sealed: "rampart:v1:c2VhbGVk".into(),
+                subject_key: format!("sk_{}", "ab".repeat(16)),
+            })
+        })
+        .unwrap();
+    assert!(matches!(sealed.personal, Some(Personal::Sealed(_))));
+    let receipt = log
+        .append(vec![event(0), sealed], SubmittedBy::rampart())
+        .await
+        .unwrap();
+    assert_eq!(receipt.tree_size, 2);
+    let stored = store.state.lock().unwrap().entries.clone();
+    let body = &stored[1].body;
+    assert!(body.contains(r#""personal":{"sealed":"rampart:v1:c2VhbGVk","subject_key":"sk_"#));
+    assert!(!body.contains("canary-7f3a"));
+    assert!(!stored[0].body.contains("personal"));
+    assert!(log.verify().await.unwrap().ok);
+}
