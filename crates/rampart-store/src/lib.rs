@@ -20,6 +20,7 @@ mod migrate;
 mod monitor;
 mod secrets;
 mod store;
+mod subjects;
 mod threat;
 
 pub use audit_index::IndexProgress;

@@ -21,7 +21,8 @@ use time::{Date, OffsetDateTime};
 
 use crate::{Store, StoreError};
 
-/// Inserts encoded deliveries ([`webhooks::DeliveryRow`]) in the transaction `$tx`.
+/// Inserts encoded deliveries ([`webhooks::DeliveryRow`]) in the transaction `$tx` (also the
+/// erasure's `erasure.requested` deliveries, `subjects/erasure.rs`).
 macro_rules! insert_deliveries {
     ($tx:ident, $rows:expr) => {
         for row in $rows {
@@ -44,6 +45,7 @@ macro_rules! insert_deliveries {
         }
     };
 }
+pub(crate) use insert_deliveries;
 
 /// Appends an encoded timeline entry ([`incidents::TimelineRow`]) of incident `$id` in `$tx`.
 macro_rules! insert_timeline {
@@ -145,7 +147,7 @@ macro_rules! insert_alert {
 mod alerts;
 mod evaluation;
 mod incidents;
-mod webhooks;
+pub(crate) mod webhooks;
 
 /// An enum's wire name (`open`, `alert.opened`).
 fn name_of<T: Serialize>(value: &T, what: &'static str) -> Result<String, StoreError> {
@@ -161,22 +163,28 @@ fn parse_name<T: DeserializeOwned>(text: &str, what: &'static str) -> Result<T, 
 }
 
 /// A value as JSON text.
-fn to_json<T: Serialize + ?Sized>(value: &T, what: &'static str) -> Result<String, StoreError> {
+pub(crate) fn to_json<T: Serialize + ?Sized>(
+    value: &T,
+    what: &'static str,
+) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|_| StoreError::OutOfRange { what })
 }
 
 /// A value from stored JSON text.
-fn from_json<T: DeserializeOwned>(text: &str, what: &'static str) -> Result<T, StoreError> {
+pub(crate) fn from_json<T: DeserializeOwned>(
+    text: &str,
+    what: &'static str,
+) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|_| StoreError::Corrupt { what })
 }
 
 /// A count, number or `seq` as a column value.
-fn signed(value: u64, what: &'static str) -> Result<i64, StoreError> {
+pub(crate) fn signed(value: u64, what: &'static str) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::OutOfRange { what })
 }
 
 /// A stored count, number or `seq`.
-fn unsigned(value: i64, what: &'static str) -> Result<u64, StoreError> {
+pub(crate) fn unsigned(value: i64, what: &'static str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt { what })
 }
 

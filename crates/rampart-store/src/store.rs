@@ -137,6 +137,10 @@ impl Store {
             // the audit log stay in memory; the resident size stays bounded.
             .pragma("cache_size", "-4096")
             .pragma("temp_store", "memory")
+            // Deleted and overwritten content is zeroed in the file, not left in free space:
+            // erasure (`SubjectStore::erase`) removes sealed subject keys, consents' personal
+            // fields and card rows, and their bytes must not stay readable in the file.
+            .pragma("secure_delete", "ON")
             // Checkpoint the WAL every 64 MiB instead of every 4 MiB: batches of audit entries
             // then trigger far fewer checkpoint passes (measured +40% append throughput).
             .pragma("wal_autocheckpoint", "16384");

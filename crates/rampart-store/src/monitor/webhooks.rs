@@ -32,7 +32,7 @@ type DeliveryTuple = (
 );
 
 /// A delivery encoded for writing.
-pub(super) struct DeliveryRow {
+pub(crate) struct DeliveryRow {
     pub id: String,
     pub webhook_id: String,
     pub event: String,
@@ -45,7 +45,7 @@ pub(super) struct DeliveryRow {
 }
 
 impl DeliveryRow {
-    pub(super) fn of(delivery: &Delivery) -> Result<Self, StoreError> {
+    pub(crate) fn of(delivery: &Delivery) -> Result<Self, StoreError> {
         Ok(Self {
             id: delivery.id.clone(),
             webhook_id: delivery.webhook_id.clone(),
