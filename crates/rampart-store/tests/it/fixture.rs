@@ -94,6 +94,38 @@ impl Fixture {
         }
     }
 
+    /// One integer (a count) read on a separate connection, behind the store's back.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let url = format!("sqlite://{}", path.display());
+                let mut conn = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("raw connect");
+                sqlx::query_scalar(sql)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("raw query")
+            }
+            Raw::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("raw connect");
+                sqlx::query_scalar(sql)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("raw query")
+            }
+        }
+    }
+
+    /// The directory holding the SQLite files (`None` on PostgreSQL).
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        match &self.raw {
+            Raw::Sqlite(path) => path.parent(),
+            Raw::Postgres(_) => None,
+        }
+    }
+
     /// Runs SQL on the audit query index behind the store's back: the index file on SQLite,
     /// the database on PostgreSQL.
     pub async fn exec_raw_index(&self, sql: &str) {

@@ -38,6 +38,7 @@ mod keys;
 mod lease;
 mod monitor;
 mod outage;
+mod subjects;
 mod suite;
 mod threat;
 mod url;
