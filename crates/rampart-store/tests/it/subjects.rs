@@ -83,7 +83,9 @@ async fn subject_keys_are_stored_found_and_kept_first(f: Fixture) {
     );
     // A second key for subject 1 is not stored: the first stays.
     let late = new_key(lookup(1), b"late", 2);
-    s.insert_subject_keys(&[late.clone()]).await.expect("ok");
+    s.insert_subject_keys(std::slice::from_ref(&late))
+        .await
+        .expect("ok");
     assert_eq!(
         s.live_subject_keys(&[lookup(1)]).await.expect("reads"),
         vec![a.clone()]
@@ -198,7 +200,7 @@ async fn destroyed_keys_stay_destroyed(f: Fixture) {
     );
     // Again (a second restore): nothing left to destroy.
     assert_eq!(
-        s.destroy_subject_keys(&[a.id.clone()], &erasure, at)
+        s.destroy_subject_keys(std::slice::from_ref(&a.id), &erasure, at)
             .await
             .expect("destroys"),
         0
@@ -226,9 +228,13 @@ async fn destroyed_keys_stay_destroyed(f: Fixture) {
         vec![(c.id.clone(), c.sealed.clone().expect("sealed"))]
     );
     assert!(
-        !s.reseal_subject_key(&a.id, a.sealed.as_ref().expect("sealed"), &SealedSecret::from_bytes(b"x".to_vec()))
-            .await
-            .expect("refused")
+        !s.reseal_subject_key(
+            &a.id,
+            a.sealed.as_ref().expect("sealed"),
+            &SealedSecret::from_bytes(b"x".to_vec())
+        )
+        .await
+        .expect("refused")
     );
     // The subject gets a new key after its erasure.
     let fresh = new_key(lookup(1), b"fresh", 5);
@@ -246,12 +252,24 @@ async fn consents_are_a_ledger_in_order(f: Fixture) {
     let s = &f.store;
     let by = "principal-1";
     let first = s
-        .record_consent(&lookup(1), "user-1", &consent("analytics", true, Some("signup-form")), by, T0)
+        .record_consent(
+            &lookup(1),
+            "user-1",
+            &consent("analytics", true, Some("signup-form")),
+            by,
+            T0,
+        )
         .await
         .expect("records");
-    s.record_consent(&lookup(2), "user-2", &consent("analytics", true, None), by, T0)
-        .await
-        .expect("records");
+    s.record_consent(
+        &lookup(2),
+        "user-2",
+        &consent("analytics", true, None),
+        by,
+        T0,
+    )
+    .await
+    .expect("records");
     let second = s
         .record_consent(
             &lookup(1),
@@ -302,16 +320,34 @@ async fn consent_holders_are_the_latest_records(f: Fixture) {
         ("user-e", 5, true, 5),
         ("user-f", 6, true, 6),
     ] {
-        s.record_consent(&lookup(n), subject, &consent("analytics", given, None), "p", at(m))
-            .await
-            .expect("records");
+        s.record_consent(
+            &lookup(n),
+            subject,
+            &consent("analytics", given, None),
+            "p",
+            at(m),
+        )
+        .await
+        .expect("records");
     }
-    s.record_consent(&lookup(4), "user-d", &consent("marketing", true, None), "p", at(7))
-        .await
-        .expect("records");
-    s.record_consent(&lookup(1), "user-a", &consent("marketing", false, None), "p", at(8))
-        .await
-        .expect("records");
+    s.record_consent(
+        &lookup(4),
+        "user-d",
+        &consent("marketing", true, None),
+        "p",
+        at(7),
+    )
+    .await
+    .expect("records");
+    s.record_consent(
+        &lookup(1),
+        "user-a",
+        &consent("marketing", false, None),
+        "p",
+        at(8),
+    )
+    .await
+    .expect("records");
     // user-e's records are erased: it is no longer listed.
     erasure::erase_plain(&f, lookup(5), "user-e", None).await;
 
@@ -330,7 +366,11 @@ async fn consent_holders_are_the_latest_records(f: Fixture) {
         s.consent_holders(&holders(Some(true), None, 10))
             .await
             .expect("reads"),
-        vec![h("user-a", true, 1), h("user-c", true, 4), h("user-f", true, 6)]
+        vec![
+            h("user-a", true, 1),
+            h("user-c", true, 4),
+            h("user-f", true, 6)
+        ]
     );
     assert_eq!(
         s.consent_holders(&holders(Some(false), None, 10))
@@ -382,12 +422,21 @@ async fn subject_tables_refuse_changes_behind_the_store(f: Fixture) {
     s.insert_subject_keys(std::slice::from_ref(&key))
         .await
         .expect("stores");
-    s.record_consent(&lookup(1), "user-1", &consent("analytics", true, Some("form")), "p", T0)
-        .await
-        .expect("records");
+    s.record_consent(
+        &lookup(1),
+        "user-1",
+        &consent("analytics", true, Some("form")),
+        "p",
+        T0,
+    )
+    .await
+    .expect("records");
     let id = key.id.as_str();
     for (sql, message) in [
-        (format!("DELETE FROM subject_keys WHERE id = '{id}'"), "never deleted"),
+        (
+            format!("DELETE FROM subject_keys WHERE id = '{id}'"),
+            "never deleted",
+        ),
         (
             format!("UPDATE subject_keys SET created_at = 1 WHERE id = '{id}'"),
             "only resealed or destroyed",
@@ -397,10 +446,19 @@ async fn subject_tables_refuse_changes_behind_the_store(f: Fixture) {
             "only resealed or destroyed",
         ),
         ("DELETE FROM consents".to_owned(), "append-only"),
-        ("UPDATE consents SET given = FALSE".to_owned(), "append-only"),
-        ("UPDATE consents SET source = 'other'".to_owned(), "append-only"),
+        (
+            "UPDATE consents SET given = FALSE".to_owned(),
+            "append-only",
+        ),
+        (
+            "UPDATE consents SET source = 'other'".to_owned(),
+            "append-only",
+        ),
         // Erasing without removing every personal field is refused too.
-        ("UPDATE consents SET erased_at = 1, source = NULL".to_owned(), "append-only"),
+        (
+            "UPDATE consents SET erased_at = 1, source = NULL".to_owned(),
+            "append-only",
+        ),
         (
             "UPDATE consents SET erased_at = 1, lookup = NULL, subject_id = NULL, source = NULL, \
              purpose = 'other'"
@@ -412,8 +470,10 @@ async fn subject_tables_refuse_changes_behind_the_store(f: Fixture) {
         assert!(error.contains(message), "{sql}: {error}");
     }
     // The one update allowed is erasure's, once.
-    f.exec_raw("UPDATE consents SET erased_at = 1, lookup = NULL, subject_id = NULL, source = NULL")
-        .await;
+    f.exec_raw(
+        "UPDATE consents SET erased_at = 1, lookup = NULL, subject_id = NULL, source = NULL",
+    )
+    .await;
     let error = f
         .try_exec_raw("UPDATE consents SET erased_at = 2")
         .await
@@ -433,7 +493,12 @@ async fn subject_tables_refuse_changes_behind_the_store(f: Fixture) {
         .expect_err("destroyed stays");
     assert!(error.contains("only resealed or destroyed"), "{error}");
     if f.store.backend() == Backend::Postgres {
-        for table in ["subject_keys", "consents", "erasures", "erasure_confirmations"] {
+        for table in [
+            "subject_keys",
+            "consents",
+            "erasures",
+            "erasure_confirmations",
+        ] {
             let error = f
                 .try_exec_raw(&format!("TRUNCATE {table} CASCADE"))
                 .await

@@ -129,7 +129,11 @@ async fn an_erasure_does_every_part_in_one_transaction(f: Fixture) {
         }
     );
     assert_eq!(
-        (cards[0].token.as_str(), cards[0].brand.as_str(), cards[0].last_four.as_str()),
+        (
+            cards[0].token.as_str(),
+            cards[0].brand.as_str(),
+            cards[0].last_four.as_str()
+        ),
         ("tok_1", "visa", "4242")
     );
     assert_eq!(cards[0].fingerprint, "fp-a");
@@ -159,8 +163,14 @@ async fn an_erasure_does_every_part_in_one_transaction(f: Fixture) {
     expected.subject_keys = vec![key.id.clone()];
     assert_eq!(recorded, expected);
     assert_eq!(recorded.completed_at, None, "a store must still confirm");
-    assert_eq!(s.erasure(&erasure.id).await.expect("reads"), Some(expected.clone()));
-    assert_eq!(s.latest_erasure(&mine).await.expect("reads"), Some(expected.clone()));
+    assert_eq!(
+        s.erasure(&erasure.id).await.expect("reads"),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        s.latest_erasure(&mine).await.expect("reads"),
+        Some(expected.clone())
+    );
     assert_eq!(s.latest_erasure(&theirs).await.expect("reads"), None);
 
     // The key: destroyed by this erasure; the other subject's lives.
@@ -195,13 +205,12 @@ async fn an_erasure_does_every_part_in_one_transaction(f: Fixture) {
     let (principals, cards) = s.linked_records("user-1").await.expect("reads");
     assert!(principals.iter().all(|p| p.disabled));
     assert!(cards.is_empty());
-    for (table, column, live) in [
-        ("sessions", "revoked_at", 1),
-        ("api_keys", "revoked_at", 1),
-    ] {
+    for (table, column, live) in [("sessions", "revoked_at", 1), ("api_keys", "revoked_at", 1)] {
         assert_eq!(
-            f.scalar(&format!("SELECT COUNT(*) FROM {table} WHERE {column} IS NULL"))
-                .await,
+            f.scalar(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE {column} IS NULL"
+            ))
+            .await,
             live,
             "{table}: only the other subject's is live"
         );
@@ -235,7 +244,10 @@ async fn an_erasure_does_every_part_in_one_transaction(f: Fixture) {
     );
     assert!(again.subject_keys.is_empty());
     assert_eq!(again.completed_at, Some(T0));
-    assert_eq!(s.latest_erasure(&mine).await.expect("reads").map(|e| e.id), Some(again.id));
+    assert_eq!(
+        s.latest_erasure(&mine).await.expect("reads").map(|e| e.id),
+        Some(again.id)
+    );
 }
 
 async fn a_stale_expected_latest_writes_nothing(f: Fixture) {
@@ -269,9 +281,15 @@ async fn a_stale_expected_latest_writes_nothing(f: Fixture) {
     let first = erase_plain(&f, lookup(1), "user-1", None)
         .await
         .expect("written");
-    s.record_consent(&lookup(1), "user-1", &consent("analytics", true, None), "p", T0)
-        .await
-        .expect("records");
+    s.record_consent(
+        &lookup(1),
+        "user-1",
+        &consent("analytics", true, None),
+        "p",
+        T0,
+    )
+    .await
+    .expect("records");
     let fresh = new_key(lookup(1), b"fresh", 1);
     s.insert_subject_keys(std::slice::from_ref(&fresh))
         .await
@@ -284,7 +302,10 @@ async fn a_stale_expected_latest_writes_nothing(f: Fixture) {
         vec![fresh]
     );
     assert_eq!(s.consents(&lookup(1)).await.expect("reads").len(), 1);
-    assert_eq!(s.latest_erasure(&lookup(1)).await.expect("reads"), Some(first));
+    assert_eq!(
+        s.latest_erasure(&lookup(1)).await.expect("reads"),
+        Some(first)
+    );
     assert_eq!(f.scalar("SELECT COUNT(*) FROM erasures").await, 1);
     assert!(s.list_deliveries("w1", 10).await.expect("reads").is_empty());
 }
@@ -335,7 +356,10 @@ async fn confirmations_are_recorded_once(f: Fixture) {
             .await
             .is_err()
     );
-    assert_eq!(f.scalar("SELECT COUNT(*) FROM erasure_confirmations").await, 2);
+    assert_eq!(
+        f.scalar("SELECT COUNT(*) FROM erasure_confirmations").await,
+        2
+    );
     // Confirmations are never changed behind the store.
     let error = f
         .try_exec_raw("UPDATE erasure_confirmations SET records_deleted = 0")
@@ -371,8 +395,16 @@ async fn erasures_are_listed_in_id_order(f: Fixture) {
         .map(|e| e.id)
         .collect();
     assert_eq!(page, vec![ids[1].clone()]);
-    assert!(s.erasures(Some(&ids[2]), 10).await.expect("reads").is_empty());
-    assert_eq!(s.erasure(&ErasureId::generate()).await.expect("reads"), None);
+    assert!(
+        s.erasures(Some(&ids[2]), 10)
+            .await
+            .expect("reads")
+            .is_empty()
+    );
+    assert_eq!(
+        s.erasure(&ErasureId::generate()).await.expect("reads"),
+        None
+    );
 }
 
 async fn two_nodes_erasing_one_subject_have_one_winner(f: Fixture) {
@@ -448,9 +480,15 @@ async fn erased_bytes_are_gone_from_every_sqlite_file() {
     }
     linked_card(&f, "tok_1", subject, "CARD-CANARY-9d2e").await;
     // Unrelated rows keep the pages alive.
-    s.record_consent(&lookup(2), "user-2", &consent("analytics", true, Some("keep")), "p", T0)
-        .await
-        .expect("records");
+    s.record_consent(
+        &lookup(2),
+        "user-2",
+        &consent("analytics", true, Some("keep")),
+        "p",
+        T0,
+    )
+    .await
+    .expect("records");
     let markers: [&[u8]; 4] = [
         b"KEY-CANARY-9d2e",
         b"SOURCE-CANARY-9d2e",
