@@ -156,6 +156,10 @@ permissions! {
     IncidentsRead => "incidents:read", admin_only: false;
     /// Open, annotate, acknowledge and resolve incidents.
     IncidentsManage => "incidents:manage", admin_only: true;
+    /// Read data subjects' consents, exports (with personal data) and erasures.
+    GdprRead => "gdpr:read", admin_only: false;
+    /// Record consents, request erasures, confirm a store's erasure.
+    GdprManage => "gdpr:manage", admin_only: true;
 }
 
 #[cfg(test)]

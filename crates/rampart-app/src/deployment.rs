@@ -80,6 +80,8 @@ pub struct OpenDeployment {
     pub pii_key: rampart_privacy::HashKey,
     /// The key of card fingerprints.
     pub card_fingerprint_key: rampart_crypto::SecretBytes,
+    /// The key of subject lookup hashes (made on the first start that needs it).
+    pub subject_lookup_key: rampart_subjects::LookupKey,
     /// The seed of the session-signing Ed25519 key.
     pub session_seed: rampart_crypto::SecretBytes,
     /// The role policy set through the API (JSON) and its version, if any.
@@ -411,6 +413,16 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
             })?,
     );
     let card_fingerprint_key = sealed_or_create(&store, &kek, CARD_FINGERPRINT_SECRET).await?;
+    let subject_lookup_key = rampart_subjects::LookupKey::from_bytes(
+        sealed_or_create(&store, &kek, rampart_subjects::LookupKey::SECRET_NAME)
+            .await?
+            .expose_secret()
+            .try_into()
+            .map_err(|_| StartupError::MissingSecret {
+                location: where_.clone(),
+                name: rampart_subjects::LookupKey::SECRET_NAME,
+            })?,
+    );
     let session_seed = sealed_or_create(
         &store,
         &kek,
@@ -436,6 +448,7 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
         audit,
         pii_key,
         card_fingerprint_key,
+        subject_lookup_key,
         session_seed,
         stored_policy,
         first_start: None,

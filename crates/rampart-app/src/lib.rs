@@ -16,5 +16,6 @@ pub mod monitor;
 pub mod outage;
 pub mod protector;
 pub mod services;
+pub mod subjects;
 pub mod system_audit;
 pub mod wiring;

@@ -189,8 +189,31 @@ async fn reseal_webhook_secrets(
     Ok((resealed.len(), moved))
 }
 
-/// Re-seals every stored secret (sentinel, peppers, signing key, every key version, webhook
-/// and TOTP secrets) under the
+/// Re-seals every live subject key under the current KEK (compare-and-set: a key erased
+/// meanwhile stays destroyed). `(re-sealed, of which were under the previous key)`.
+async fn reseal_subject_keys(opened: &OpenDeployment) -> Result<(usize, usize), MaintenanceError> {
+    use rampart_subjects::SubjectStore;
+    let mut resealed = 0;
+    let mut moved = 0;
+    for (id, sealed) in opened.store.sealed_subject_keys().await? {
+        let context = rampart_subjects::seal_context(&id);
+        let under_previous = !opened.kek.opens_with_current(&context, &sealed);
+        let plaintext = opened.kek.open(&context, &sealed)?;
+        let again = opened.kek.seal(&context, plaintext.expose_secret())?;
+        if opened
+            .store
+            .reseal_subject_key(&id, &sealed, &again)
+            .await?
+        {
+            resealed += 1;
+            moved += usize::from(under_previous);
+        }
+    }
+    Ok((resealed, moved))
+}
+
+/// Re-seals every stored secret (sentinel, peppers, signing key, every key version, webhook,
+/// TOTP secrets and subject keys) under the
 /// KEK of `RAMPART_MASTER_KEY`, opening each with that KEK or the one of
 /// `RAMPART_MASTER_KEY_PREVIOUS`. Rows are rewritten in one transaction; then the store is
 /// read again, and anything another server sealed under the previous key meanwhile is
@@ -237,13 +260,16 @@ pub async fn rotate_master_key(
     let (totp, _) = reseal_totp_secrets(&opened).await?;
     resealed_total += totp;
     moved += totp;
+    let (subject_keys, subject_keys_moved) = reseal_subject_keys(&opened).await?;
+    resealed_total += subject_keys;
+    moved += subject_keys_moved;
     deployment::replace_key_file(loaded, current)?;
     crate::system_audit::record(
         &opened.audit,
         "rampart-cli",
         "master_key.rotate",
         ("deployment", &opened.deployment.id.to_string()),
-        json!({"resealed": resealed_total, "were_under_previous_key": moved, "webhook_secrets": webhooks, "totp_secrets": totp}),
+        json!({"resealed": resealed_total, "were_under_previous_key": moved, "webhook_secrets": webhooks, "totp_secrets": totp, "subject_keys": subject_keys}),
     )
     .await;
     opened.store.close().await;

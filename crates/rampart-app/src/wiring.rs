@@ -18,6 +18,7 @@ use crate::jobs::{Job, JobRunner, TickError};
 use crate::monitor::MonitorService;
 use crate::monitor::jobs as monitor_jobs;
 use crate::services::{CardVault, KeyService, maintenance_tick};
+use crate::subjects::SubjectService;
 
 /// An opened deployment with its services wired (see [`wire`]).
 pub struct Wired {
@@ -42,6 +43,8 @@ pub struct Wired {
     /// Security monitoring: detection rules, alerts, webhooks, incidents; its jobs
     /// `monitor-evaluate`, `webhook-send` and `incident-escalate` (leased) started.
     pub monitor: Arc<MonitorService<Store>>,
+    /// Data subjects: sealing personal data, consents, exports, erasures.
+    pub subjects: Arc<SubjectService<Store>>,
     /// The job runner, with the keys' jobs started: `key-maintenance` (leased) and
     /// `key-count-flush` (per node); the audit query indexer, `audit-index` (leased); on SQLite
     /// the background WAL checkpoint, `wal-checkpoint` (per node).
@@ -72,6 +75,14 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
         )
         .map_err(StartupError::DetectionRules)?,
     );
+    let subjects = Arc::new(SubjectService::new(
+        deployment.store.clone(),
+        deployment.audit.clone(),
+        Arc::clone(&kek),
+        Arc::clone(&monitor),
+        deployment.subject_lookup_key,
+        identity_cache_period(settings),
+    ));
     let keys = Arc::new(KeyService::new(deployment.store.clone(), kek));
     let vault = Arc::new(CardVault::new(
         Arc::clone(&keys),
@@ -110,6 +121,7 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
     Ok(Wired {
         threat: deployment.threat,
         monitor,
+        subjects,
         store: deployment.store,
         audit: deployment.audit,
         api_key_pepper: deployment.api_key_pepper,
@@ -120,6 +132,20 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
         policy,
         jobs,
     })
+}
+
+/// How long authentication (and the subject-key cache) may reuse what it read:
+/// `auth_cache_ms`, by default 1 s on SQLite (one server) and 0 on PostgreSQL (several servers:
+/// a revocation or an erasure reaches every one at once).
+pub fn identity_cache_period(settings: &Settings) -> Duration {
+    let ms = settings
+        .auth_cache_ms
+        .unwrap_or(if settings.database_url.is_some() {
+            0
+        } else {
+            1000
+        });
+    Duration::from_millis(ms)
 }
 
 /// The role policy in force: the `policy_file` when set, else the one stored by

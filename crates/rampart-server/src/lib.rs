@@ -171,16 +171,11 @@ pub fn app(
         policy,
         threat,
         monitor,
+        subjects,
         mut jobs,
     } = rampart_app::wiring::wire(deployment, &settings)?;
-    let cache_ms = settings
-        .auth_cache_ms
-        .unwrap_or(if settings.database_url.is_some() {
-            0
-        } else {
-            1000
-        });
-    let cache = identity_cache::IdentityCache::new(Duration::from_millis(cache_ms));
+    let cache =
+        identity_cache::IdentityCache::new(rampart_app::wiring::identity_cache_period(&settings));
     let authenticator = Authenticator::new(
         identity_cache::CachedAccess::new(store.clone(), cache.clone()),
         api_key_pepper,
@@ -198,6 +193,7 @@ pub fn app(
         settings,
         threat,
         monitor,
+        subjects,
     });
     identity_maintenance(&state, &mut jobs);
     state.keep_jobs(jobs);

@@ -43,6 +43,8 @@ struct Inner {
     threat: Arc<rampart_threat::ThreatGuard<Store>>,
     /// Security monitoring.
     monitor: Arc<rampart_app::monitor::MonitorService<Store>>,
+    /// Data subjects.
+    subjects: Arc<rampart_app::subjects::SubjectService<Store>>,
     /// The start of this process's monotonic clock (the per-node rate limiter's time).
     started: std::time::Instant,
 }
@@ -71,6 +73,8 @@ pub struct StateParts {
     pub threat: Arc<rampart_threat::ThreatGuard<Store>>,
     /// Security monitoring.
     pub monitor: Arc<rampart_app::monitor::MonitorService<Store>>,
+    /// Data subjects: sealing personal data, consents, exports, erasures.
+    pub subjects: Arc<rampart_app::subjects::SubjectService<Store>>,
 }
 
 /// What identity and access need beside the store.
@@ -108,6 +112,7 @@ impl AppState {
             settings,
             threat,
             monitor,
+            subjects,
         } = parts;
         Self(Arc::new(Inner {
             store,
@@ -127,6 +132,7 @@ impl AppState {
             jobs: Mutex::new(None),
             threat,
             monitor,
+            subjects,
             started: std::time::Instant::now(),
         }))
     }
@@ -134,6 +140,11 @@ impl AppState {
     /// Threat protection: rate limits, address rules and blocks.
     pub fn threat(&self) -> &rampart_threat::ThreatGuard<Store> {
         &self.0.threat
+    }
+
+    /// Data subjects: personal data sealing, consents, exports, erasures.
+    pub fn subjects(&self) -> &rampart_app::subjects::SubjectService<Store> {
+        &self.0.subjects
     }
 
     /// Security monitoring: detection rules, alerts, silences, webhooks, incidents.

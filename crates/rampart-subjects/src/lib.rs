@@ -12,6 +12,8 @@ mod erasure;
 mod keys;
 mod store;
 
+pub use rampart_document::{FieldError, Invalid};
+
 pub use consent::{
     ConsentDocument, ConsentFilter, ConsentHolder, ConsentRecord, CurrentConsent, MAX_PURPOSE_LEN,
     MAX_SOURCE_LEN, NewConsent, check_purpose, current,

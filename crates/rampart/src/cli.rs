@@ -93,6 +93,48 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: IncidentsCommand,
     },
+    /// Data subjects (GDPR): check an export or an erasure certificate offline, re-destroy the
+    /// keys of recorded erasures after a restore.
+    Gdpr {
+        #[command(subcommand)]
+        command: GdprCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GdprCommand {
+    /// Verify a subject's export (GET /v1/subjects/{id}/export) offline: its signature by the
+    /// audit log's key, and every entry's leaf hash and subject. Exits 0 only when all hold.
+    VerifyExport {
+        /// The export (JSON).
+        file: PathBuf,
+        /// The log's key: `verifier_key` or `public_key_b64` of `GET /v1/audit/public-key`.
+        #[arg(long, value_name = "KEY")]
+        public_key: String,
+        /// Print {"ok", "problems"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify an erasure certificate (GET /v1/erasures/{id}) offline with the audit log's key.
+    VerifyCertificate {
+        /// The certificate (JSON).
+        file: PathBuf,
+        /// The log's key: `verifier_key` or `public_key_b64` of `GET /v1/audit/public-key`.
+        #[arg(long, value_name = "KEY")]
+        public_key: String,
+        /// Print {"ok", "problems"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// After restoring a backup: destroy again the subject keys of every erasure the store
+    /// records and of every `gdpr.erasure` entry of an audit export made after the backup.
+    ReplayErasures {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// An audit export (NDJSON) newer than the backup; verify it first with `rampart audit verify`.
+        #[arg(long, value_name = "FILE")]
+        from_export: Option<PathBuf>,
+    },
 }
 
 /// Where an alert or an incident is in its life.

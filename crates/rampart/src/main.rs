@@ -14,6 +14,7 @@ use secrecy::ExposeSecret as _;
 use time::OffsetDateTime;
 
 mod cli;
+mod gdpr;
 mod monitoring;
 
 /// mimalloc instead of the system allocator: the server allocates per request on every core,
@@ -23,8 +24,8 @@ mod monitoring;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use cli::{
-    AlertsCommand, AuditCommand, Cli, Command, ConfigCommand, IncidentsCommand, KeysCommand,
-    MasterKeyCommand,
+    AlertsCommand, AuditCommand, Cli, Command, ConfigCommand, GdprCommand, IncidentsCommand,
+    KeysCommand, MasterKeyCommand,
 };
 
 fn main() -> ExitCode {
@@ -158,6 +159,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&loaded.settings);
             monitoring::run(&loaded, monitoring::MonitorCommand::Alerts(command)).await
         }
+        Command::Gdpr { command } => match command {
+            GdprCommand::VerifyExport {
+                file,
+                public_key,
+                json,
+            } => gdpr::verify_export(&file, &public_key, json),
+            GdprCommand::VerifyCertificate {
+                file,
+                public_key,
+                json,
+            } => gdpr::verify_certificate(&file, &public_key, json),
+            GdprCommand::ReplayErasures { store, from_export } => {
+                let loaded = load(cli.config.as_ref(), &store.flags())?;
+                init_logging(&loaded.settings);
+                gdpr::replay_erasures(&loaded, from_export.as_deref()).await
+            }
+        },
         Command::Incidents { command } => {
             let store = match &command {
                 IncidentsCommand::List { store, .. }

@@ -40,6 +40,8 @@ pub struct AuditNote {
     pub details: serde_json::Map<String, serde_json::Value>,
     /// The entry's `status` when the HTTP status does not say it (a refusal answered 200).
     pub outcome: Option<&'static str>,
+    /// The data subject the request concerns (the entry's `subject_id`).
+    pub subject_id: Option<String>,
 }
 
 /// What the middleware knows of a request before the handler runs: enough for a handler to
@@ -78,7 +80,17 @@ impl AuditSlot {
                 resource_id: scrub_identifier(&clean(resource_id, 256)),
                 details: serde_json::Map::new(),
                 outcome: None,
+                subject_id: None,
             });
+        }
+    }
+
+    /// Links the entry to a data subject (its `subject_id`, after [`AuditSlot::note`]).
+    pub fn subject(&self, subject_id: &str) {
+        if let Ok(mut slot) = self.0.lock()
+            && let Some(note) = slot.note.as_mut()
+        {
+            note.subject_id = Some(clean(subject_id, 256));
         }
     }
 
@@ -435,7 +447,7 @@ fn event_of(
     } else {
         "failure"
     };
-    json!({
+    let mut event = json!({
         "actor": {"type": actor_type, "id": actor_id, "ip": facts.client_ip.map(|ip| ip.to_string()), "user_agent": facts.user_agent},
         "action": action,
         "resource": {"type": resource_type, "id": resource_id},
@@ -443,7 +455,14 @@ fn event_of(
         "details": details,
         "status": outcome,
         "data_classification": "internal",
-    })
+    });
+    if let (Some(subject), Some(object)) = (
+        note.and_then(|n| n.subject_id.as_deref()),
+        event.as_object_mut(),
+    ) {
+        object.insert("subject_id".to_owned(), json!(subject));
+    }
+    event
 }
 
 fn is_denial(status: StatusCode) -> bool {

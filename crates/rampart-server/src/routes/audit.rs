@@ -128,6 +128,12 @@ pub async fn append(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
+    // Personal data is sealed with each subject's key before the leaf is computed.
+    state
+        .subjects()
+        .seal_entries(&mut entries)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let submitted_by = SubmittedBy {
         principal_id: caller.principal().id.to_string(),
         credential_id: Some(caller.credential_id().to_string()),
@@ -333,6 +339,32 @@ fn entry_json(row: &StoredEntry) -> Result<EntryJson, ApiError> {
     Ok(EntryJson(value))
 }
 
+/// Adds `personal_plain` (outside the leaf) to entries with sealed personal data, for callers
+/// holding `gdpr:read`: the opened object, or `"[ERASED]"` once the subject was erased.
+async fn reveal_personal(
+    state: &AppState,
+    caller: &Caller,
+    items: &mut [EntryJson],
+) -> Result<(), ApiError> {
+    if !items.iter().any(|i| i.0.get("personal").is_some())
+        || !caller.holds(&state.policy(), "gdpr:read")
+    {
+        return Ok(());
+    }
+    let values: Vec<&Value> = items.iter().map(|i| &i.0).collect();
+    let plains = state
+        .subjects()
+        .reveal(&values)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    for (item, plain) in items.iter_mut().zip(plains) {
+        if let (Some(plain), Some(object)) = (plain, item.0.as_object_mut()) {
+            object.insert("personal_plain".to_owned(), plain);
+        }
+    }
+    Ok(())
+}
+
 /// What a read of the log answers when it answers no data.
 impl<E: std::error::Error + 'static> From<ReadError<E>> for ApiError {
     fn from(e: ReadError<E>) -> Self {
@@ -367,7 +399,8 @@ pub async fn list(
     let next_cursor = (rows.len() == limit)
         .then(|| rows.last().map(|r| r.seq.to_string()))
         .flatten();
-    let items = rows.iter().map(entry_json).collect::<Result<Vec<_>, _>>()?;
+    let mut items = rows.iter().map(entry_json).collect::<Result<Vec<_>, _>>()?;
+    reveal_personal(&state, &caller, &mut items).await?;
     Ok(Json(Page { items, next_cursor }))
 }
 
@@ -395,7 +428,10 @@ pub async fn get_entry(
         .audit()
         .entry_for(seq, visible_teams(&state, &caller).as_deref())
         .await?;
-    Ok(Json(entry_json(&row)?))
+    let mut items = [entry_json(&row)?];
+    reveal_personal(&state, &caller, &mut items).await?;
+    let [item] = items;
+    Ok(Json(item))
 }
 
 /// This module's routes, their OpenAPI paths and their audit behaviour. Appends take the audit

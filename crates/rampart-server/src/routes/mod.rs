@@ -17,6 +17,7 @@ pub(crate) mod keys;
 pub(crate) mod monitor;
 pub(crate) mod privacy;
 pub(crate) mod sessions;
+pub(crate) mod subjects;
 pub(crate) mod system;
 pub(crate) mod threat;
 pub(crate) mod totp;
@@ -57,6 +58,7 @@ pub(crate) fn api(audit_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(privacy::routes())
         .merge(threat::routes())
         .merge(monitor::routes())
+        .merge(subjects::routes())
 }
 
 /// The whole HTTP API over `state`.

@@ -83,6 +83,12 @@ const DOMAIN_EDGES: &[(&str, &str)] = &[
     // Rule files and bodies are read, and refused field by field, the same way everywhere.
     ("rampart-threat", "rampart-document"),
     ("rampart-monitor", "rampart-document"),
+    ("rampart-subjects", "rampart-document"),
+    // Subject keys are sealed by the KEK and written as Rampart's ciphertext envelope.
+    ("rampart-subjects", "rampart-crypto"),
+    // An erasure's `erasure.requested` deliveries enter the monitor's webhook outbox in the
+    // erasure's own transaction.
+    ("rampart-subjects", "rampart-monitor"),
 ];
 /// Files under `crates/rampart-server/src` that still name `rampart_store`: start-up wiring and
 /// the services not yet moved out of the server. This list only shrinks; a file on it that no

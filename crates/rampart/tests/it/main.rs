@@ -23,6 +23,7 @@ mod outage;
 mod postgres;
 mod privacy;
 mod startup;
+mod subjects;
 mod support;
 mod threat;
 mod tls;

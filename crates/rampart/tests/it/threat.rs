@@ -29,7 +29,7 @@ pub const JUNK: &str = "rk_junk_not_a_key";
 pub struct Env {
     pub server: Server,
     pub dir: tempfile::TempDir,
-    envs: Vec<(String, String)>,
+    pub envs: Vec<(String, String)>,
     pub base: String,
     pub admin: String,
     pub http: reqwest::Client,

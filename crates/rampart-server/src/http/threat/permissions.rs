@@ -79,6 +79,14 @@ const ROUTE_PERMISSIONS: &[(&str, &str, &str)] = &[
     ("POST", "/v1/incidents/{id}/acknowledge", "incidents:manage"),
     ("POST", "/v1/incidents/{id}/resolve", "incidents:manage"),
     ("GET", "/v1/incidents/{id}/evidence", "incidents:read"),
+    ("POST", "/v1/subjects/{id}/consents", "gdpr:manage"),
+    ("GET", "/v1/subjects/{id}/consents", "gdpr:read"),
+    ("GET", "/v1/consents", "gdpr:read"),
+    ("GET", "/v1/subjects/{id}/export", "gdpr:read"),
+    ("POST", "/v1/subjects/{id}/erasure", "gdpr:manage"),
+    ("GET", "/v1/erasures", "gdpr:read"),
+    ("GET", "/v1/erasures/{id}", "gdpr:read"),
+    ("POST", "/v1/erasures/{id}/confirmations", "gdpr:manage"),
 ];
 
 /// Routes that require no single permission: public ones, and those whose handler decides

@@ -133,6 +133,11 @@ pub struct AuditEvent {
     /// The data subject (GDPR linkage).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<String>,
+    /// Personal data about the subject (any JSON object; needs `subject_id`): sealed with the
+    /// subject's own key before the leaf is computed, destroyed by the subject's erasure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub personal: Option<serde_json::Value>,
 }
 
 /// Many events, appended as one all-or-nothing batch.
@@ -197,6 +202,15 @@ pub struct AuditEntry {
     pub compliance_tags: Vec<String>,
     /// Data subject.
     pub subject_id: Option<String>,
+    /// Present only on entries with personal data: `{"sealed": "rampart:v1:…", "subject_key":
+    /// "sk_…"}` (part of the leaf).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub personal: Option<SealedPersonalBody>,
+    /// For callers holding `gdpr:read`: the personal data opened, or `"[ERASED]"` once the
+    /// subject was erased. Not part of the leaf.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub personal_plain: Option<serde_json::Value>,
     /// Who wrote it.
     pub submitted_by: AuditSubmitter,
     /// `SHA-256(0x00 || leaf)`, hex.
@@ -223,4 +237,13 @@ impl ToSchema for EntryJson {
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         <AuditEntry as ToSchema>::schemas(schemas);
     }
+}
+
+/// Personal data as stored: sealed with the subject's key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SealedPersonalBody {
+    /// `rampart:v1:<base64url(nonce || ciphertext || tag)>` (AES-256-GCM).
+    pub sealed: String,
+    /// The subject key's id (`sk_…`).
+    pub subject_key: String,
 }
