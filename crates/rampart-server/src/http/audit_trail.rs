@@ -40,6 +40,9 @@ pub struct AuditNote {
     pub details: serde_json::Map<String, serde_json::Value>,
     /// The entry's `status` when the HTTP status does not say it (a refusal answered 200).
     pub outcome: Option<&'static str>,
+    /// The data subject (GDPR) the request concerns: the entry's `subject_id`, so the entry is
+    /// indexed under the subject and belongs to its export, while `details` never name it.
+    pub subject_id: Option<String>,
 }
 
 /// What the middleware knows of a request before the handler runs: enough for a handler to
@@ -78,6 +81,7 @@ impl AuditSlot {
                 resource_id: scrub_identifier(&clean(resource_id, 256)),
                 details: serde_json::Map::new(),
                 outcome: None,
+                subject_id: None,
             });
         }
     }
@@ -94,6 +98,17 @@ impl AuditSlot {
                 other => other,
             };
             note.details.insert(name.to_owned(), value);
+        }
+    }
+
+    /// Names the data subject the request concerns (after [`AuditSlot::note`]): the entry's
+    /// `subject_id`, kept exact (a subject id is checked where it is received: 1 to 256 bytes,
+    /// no control characters).
+    pub fn subject(&self, subject_id: &str) {
+        if let Ok(mut slot) = self.0.lock()
+            && let Some(note) = slot.note.as_mut()
+        {
+            note.subject_id = Some(subject_id.to_owned());
         }
     }
 
@@ -443,6 +458,7 @@ fn event_of(
         "details": details,
         "status": outcome,
         "data_classification": "internal",
+        "subject_id": note.and_then(|n| n.subject_id.as_deref()),
     })
 }
 

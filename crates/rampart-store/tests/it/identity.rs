@@ -29,6 +29,7 @@ fn principal(name: &str) -> Principal {
         teams: vec!["payments".to_owned()],
         disabled: false,
         created_at: OffsetDateTime::now_utc(),
+        subject_id: None,
     }
 }
 
