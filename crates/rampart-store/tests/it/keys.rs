@@ -174,6 +174,7 @@ fn card(token: &str, version: u32) -> CardRecord {
         expiry_ciphertext: None,
         key_version: version,
         created_at: 1,
+        subject_id: None,
     }
 }
 
