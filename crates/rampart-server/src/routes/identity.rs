@@ -109,7 +109,9 @@ fn valid_email(email: &str) -> bool {
 
 /// The `subject_id` field: absent (`None`), `null` (`Some(None)`: no link) or a subject id
 /// (`rampart_subjects::check_subject_id`; the error never quotes it).
-pub(crate) fn subject_link(object: &Map<String, Value>) -> Result<Option<Option<String>>, ApiError> {
+pub(crate) fn subject_link(
+    object: &Map<String, Value>,
+) -> Result<Option<Option<String>>, ApiError> {
     match object.get("subject_id") {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
@@ -299,7 +301,15 @@ pub async fn create_principal(
     caller.require::<perm::UsersManage>(&state.policy())?;
     let object = object(
         &body,
-        &["type", "name", "email", "password", "roles", "teams", "subject_id"],
+        &[
+            "type",
+            "name",
+            "email",
+            "password",
+            "roles",
+            "teams",
+            "subject_id",
+        ],
         "",
     )?;
     let one = |e: FieldError| ApiError::validation(vec![e]);
@@ -489,7 +499,11 @@ pub async fn update_principal(
     }
     let subject_id = subject_link(object)?;
     if let Some(link) = &subject_id {
-        note_subject_link(&audit, target.principal.subject_id.as_deref(), link.as_deref());
+        note_subject_link(
+            &audit,
+            target.principal.subject_id.as_deref(),
+            link.as_deref(),
+        );
     }
     let update = PrincipalUpdate {
         teams,

@@ -246,7 +246,11 @@ async fn cards_are_linked_to_data_subjects() {
     let unlinked = tokenize(json!({"pan": "5555555555554444", "subject_id": null})).await;
     assert_eq!(unlinked.status, StatusCode::CREATED, "{}", unlinked.text);
     let store = app.state.store();
-    for (reply, subject) in [(&first, Some("cust-7")), (&second, Some("cust-7")), (&unlinked, None)] {
+    for (reply, subject) in [
+        (&first, Some("cust-7")),
+        (&second, Some("cust-7")),
+        (&unlinked, None),
+    ] {
         let card = store
             .find_card(reply.body["token"].as_str().unwrap())
             .await
@@ -263,8 +267,7 @@ async fn cards_are_linked_to_data_subjects() {
         json!("cust\u{0}7"),
         json!(["cust-7"]),
     ] {
-        let refused =
-            tokenize(json!({"pan": "4111111111111111", "subject_id": bad.clone()})).await;
+        let refused = tokenize(json!({"pan": "4111111111111111", "subject_id": bad.clone()})).await;
         assert_eq!(
             refused.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -289,7 +292,10 @@ async fn cards_are_linked_to_data_subjects() {
     }
     // Detokenizing is unchanged.
     let card = app
-        .post("/v1/cards/detokenize", json!({"token": first.body["token"]}))
+        .post(
+            "/v1/cards/detokenize",
+            json!({"token": first.body["token"]}),
+        )
         .await;
     assert_eq!(card.body["pan"], "4111111111111111", "{}", card.text);
 }

@@ -1096,7 +1096,9 @@ async fn a_policy_cannot_demand_a_factor_its_author_lacks() {
 /// The entries recorded for the data subject `subject`, oldest first.
 async fn subject_entries(app: &App, subject: &str) -> Vec<Value> {
     let reply = app
-        .get(&format!("/v1/audit/entries?subject_id={subject}&limit=1000"))
+        .get(&format!(
+            "/v1/audit/entries?subject_id={subject}&limit=1000"
+        ))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     reply.body["items"].as_array().unwrap().clone()

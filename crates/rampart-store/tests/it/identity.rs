@@ -588,10 +588,15 @@ async fn principals_keep_their_data_subject_link(f: Fixture) {
         .iter()
         .map(|r| (r.principal.name.as_str(), r.principal.subject_id.as_deref()))
         .collect();
-    assert!(subjects.contains(&("linked", Some("cust-1"))), "{subjects:?}");
+    assert!(
+        subjects.contains(&("linked", Some("cust-1"))),
+        "{subjects:?}"
+    );
     assert!(subjects.contains(&("plain", None)), "{subjects:?}");
     let pepper = ApiKeyPepper::new([7; 32]);
-    let (key, record) = pepper.issue(linked.id, "ci", None, None, now).expect("issues");
+    let (key, record) = pepper
+        .issue(linked.id, "ci", None, None, now)
+        .expect("issues");
     f.store.insert_api_key(&record).await.expect("stores");
     let (_, holder) = f
         .store
@@ -617,7 +622,12 @@ async fn principals_keep_their_data_subject_link(f: Fixture) {
         roles: Some(vec!["operator".to_owned()]),
         ..PrincipalUpdate::default()
     };
-    assert!(f.store.update_principal(plain.id, &promote, now).await.expect("updates"));
+    assert!(
+        f.store
+            .update_principal(plain.id, &promote, now)
+            .await
+            .expect("updates")
+    );
     assert_eq!(subject_of(plain.id).await.as_deref(), Some("cust-2"));
     assert!(
         f.store

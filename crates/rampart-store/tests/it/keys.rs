@@ -342,7 +342,10 @@ async fn cards_keep_their_data_subject_link(f: Fixture) {
         subject_id: Some("cust-9".to_owned()),
         ..card(token, 1)
     };
-    f.store.insert_card(&linked("tok_one")).await.expect("stores");
+    f.store
+        .insert_card(&linked("tok_one"))
+        .await
+        .expect("stores");
     f.store
         .insert_cards(&[linked("tok_two"), card("tok_three", 1)])
         .await
@@ -352,7 +355,12 @@ async fn cards_keep_their_data_subject_link(f: Fixture) {
         ("tok_two", Some("cust-9")),
         ("tok_three", None),
     ] {
-        let found = f.store.find_card(token).await.expect("reads").expect("found");
+        let found = f
+            .store
+            .find_card(token)
+            .await
+            .expect("reads")
+            .expect("found");
         assert_eq!(found.subject_id.as_deref(), subject, "{token}");
     }
     let below = f.store.cards_below(2, None, 10).await.expect("reads");
@@ -377,6 +385,14 @@ async fn cards_keep_their_data_subject_link(f: Fixture) {
             .expect("rewraps"),
         3
     );
-    let found = f.store.find_card("tok_one").await.expect("reads").expect("found");
-    assert_eq!((found.key_version, found.subject_id.as_deref()), (2, Some("cust-9")));
+    let found = f
+        .store
+        .find_card("tok_one")
+        .await
+        .expect("reads")
+        .expect("found");
+    assert_eq!(
+        (found.key_version, found.subject_id.as_deref()),
+        (2, Some("cust-9"))
+    );
 }
