@@ -21,10 +21,10 @@ pub enum IdentityChange {
         /// Its argon2id hash, when it logs in with a password.
         password_hash: Option<String>,
     },
-    /// Roles, teams, email or `disabled` of a principal (refused when there is none, or when
-    /// its roles and teams are no longer `seen`: what the caller's permission to make the
-    /// change was checked against). Disabling also revokes every session and API key of the
-    /// principal, so enabling it again revives neither.
+    /// Roles, teams, email, data-subject link or `disabled` of a principal (refused when there
+    /// is none, or when its roles and teams are no longer `seen`: what the caller's permission
+    /// to make the change was checked against). Disabling also revokes every session and API
+    /// key of the principal, so enabling it again revives neither.
     UpdatePrincipal {
         /// The principal.
         id: Uuid,

@@ -75,6 +75,10 @@ pub struct Principal {
     pub disabled: bool,
     /// When the principal was created.
     pub created_at: OffsetDateTime,
+    /// The data subject (GDPR) the application links this principal to, if any: erasing the
+    /// subject disables the principal, and the subject's export lists it. Checked where it is
+    /// received (1 to 256 bytes, no control characters).
+    pub subject_id: Option<String>,
 }
 
 impl Principal {
@@ -89,6 +93,7 @@ impl Principal {
             teams: Vec::new(),
             disabled: false,
             created_at: now,
+            subject_id: None,
         }
     }
 }

@@ -84,6 +84,8 @@ pub struct PrincipalUpdate {
     pub disabled: Option<bool>,
     /// New email (`Some(None)` clears it).
     pub email: Option<Option<String>>,
+    /// New data-subject link (`Some(None)` removes it).
+    pub subject_id: Option<Option<String>>,
 }
 
 /// The limits a login attempt counts against.

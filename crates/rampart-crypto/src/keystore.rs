@@ -113,6 +113,10 @@ pub struct CardRecord {
     pub key_version: u32,
     /// Creation time, microseconds since the Unix epoch.
     pub created_at: i64,
+    /// The data subject (GDPR) the application linked the card to, if any: erasing the subject
+    /// deletes the card, and the subject's export lists its token. Checked where it is received
+    /// (1 to 256 bytes, no control characters).
+    pub subject_id: Option<String>,
 }
 
 /// Storage of named keys.

@@ -523,7 +523,7 @@ async fn the_cards_key_minimum_rises_only_after_every_card_is_rewrapped() {
     let journal = FakeJournal::new(&store);
     let pan = Pan::parse("4111111111111111").expect("valid");
     let card = vault
-        .tokenize(granted(), &pan, Some("12/29"), now(), &journal)
+        .tokenize(granted(), &pan, Some("12/29"), None, now(), &journal)
         .await
         .expect("tokenized");
     assert_eq!(card.last_four, "1111");

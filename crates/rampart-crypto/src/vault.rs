@@ -136,17 +136,23 @@ where
     }
 
     /// Tokenizes a card for a caller: a new token, the PAN (and expiry) sealed by the cards key,
-    /// stored through `journal` with the audit entry that records it.
+    /// linked to the data subject `subject_id` if one is given, stored through `journal` with
+    /// the audit entry that records it. Each call makes a new token; equal PANs share their
+    /// fingerprint, whatever their subjects.
     pub async fn tokenize(
         &self,
         _granted: Granted<perm::CardsTokenize>,
         pan: &Pan,
         expiry: Option<&str>,
+        subject_id: Option<&str>,
         now: OffsetDateTime,
         journal: &impl Journal<KeyChange>,
     ) -> Result<CardRecord, VaultError> {
         let key = self.cards_key(now).await?;
-        let record = self.seal_card(&key.ring, pan, expiry, now)?;
+        let record = CardRecord {
+            subject_id: subject_id.map(str::to_owned),
+            ..self.seal_card(&key.ring, pan, expiry, now)?
+        };
         journal
             .commit(KeyChange::InsertCards(vec![record.clone()]))
             .await
@@ -173,7 +179,8 @@ where
             .map_err(VaultError::storage)
     }
 
-    /// A new token and the card's record under `ring` (the cards key), without storing it.
+    /// A new token and the card's record under `ring` (the cards key), without storing it or
+    /// linking it to a data subject.
     pub fn seal_card(
         &self,
         ring: &Keyring,
@@ -200,6 +207,7 @@ where
             key_version: version,
             created_at: micros(now),
             token,
+            subject_id: None,
         })
     }
 

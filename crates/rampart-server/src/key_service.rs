@@ -15,8 +15,8 @@ use crate::http::auth::Caller;
 use crate::state::AppState;
 
 /// The journal of a request that changes keys or cards: adds what the change says (versions,
-/// the token and brand of a card; never a value) to the request's audit entry, then commits
-/// the change with it.
+/// the token and brand of a card, and its data subject as the entry's `subject_id`; never a
+/// value) to the request's audit entry, then commits the change with it.
 pub struct KeyJournal<'a> {
     slot: &'a AuditSlot,
     inner: RequestJournal<'a>,
@@ -51,6 +51,10 @@ impl Journal<KeyChange> for KeyJournal<'_> {
                     self.slot.detail("brand", card.brand.clone());
                     self.slot.detail("last_four", card.last_four.clone());
                     self.slot.detail("key_version", card.key_version);
+                    // The link is the entry's own `subject_id`, never a detail.
+                    if let Some(subject_id) = &card.subject_id {
+                        self.slot.subject(subject_id);
+                    }
                 }
             }
             KeyChange::CreateKey(_) | KeyChange::UpdateKey { .. } => {}

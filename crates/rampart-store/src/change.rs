@@ -155,8 +155,8 @@ macro_rules! apply_change {
                     for card in cards {
                         sqlx::query(
                             "INSERT INTO card_tokens (token, fingerprint, brand, last_four, pan_ciphertext,
-                                                      expiry_ciphertext, key_version, created_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                                      expiry_ciphertext, key_version, created_at, subject_id)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                         )
                         .bind(&card.token)
                         .bind(&card.fingerprint)
@@ -166,6 +166,7 @@ macro_rules! apply_change {
                         .bind(card.expiry_ciphertext.as_deref())
                         .bind(i64::from(card.key_version))
                         .bind(card.created_at)
+                        .bind(card.subject_id.as_deref())
                         .execute(&mut *$tx)
                         .await?;
                     }

@@ -43,9 +43,10 @@ struct PrincipalRow {
     totp_enabled: bool,
     totp_last_step: Option<i64>,
     locked_until: Option<i64>,
+    subject_id: Option<String>,
 }
 
-const PRINCIPAL_COLUMNS: &str = "id, kind, name, email, roles, teams, disabled, created_at, password_hash, totp_sealed, totp_pending, totp_enabled, totp_last_step, (SELECT MAX(t.locked_until) FROM login_throttles t WHERE t.name = lower(principals.name)) AS locked_until";
+const PRINCIPAL_COLUMNS: &str = "id, kind, name, email, roles, teams, disabled, created_at, password_hash, totp_sealed, totp_pending, totp_enabled, totp_last_step, (SELECT MAX(t.locked_until) FROM login_throttles t WHERE t.name = lower(principals.name)) AS locked_until, subject_id";
 
 impl PrincipalRow {
     fn into_domain(self) -> Result<PrincipalRecord, StoreError> {
@@ -64,6 +65,7 @@ impl PrincipalRow {
                 teams: from_list(&self.teams, "principals.teams")?,
                 disabled: self.disabled,
                 created_at: from_micros(self.created_at, "principals.created_at")?,
+                subject_id: self.subject_id,
             },
             password_hash: self.password_hash,
             totp_sealed: self.totp_sealed.map(SealedBytes::from_bytes),

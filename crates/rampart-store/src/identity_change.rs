@@ -42,8 +42,8 @@ macro_rules! apply_identity_change {
                 IdentityChange::CreatePrincipal { principal, password_hash } => {
                     let created = micros(principal.created_at)?;
                     sqlx::query(
-                        "INSERT INTO principals (id, kind, name, email, roles, teams, disabled, created_at, password_hash, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8) ON CONFLICT (name) DO NOTHING",
+                        "INSERT INTO principals (id, kind, name, email, roles, teams, disabled, created_at, password_hash, updated_at, subject_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10) ON CONFLICT (name) DO NOTHING",
                     )
                     .bind(principal.id.to_string())
                     .bind(principal.kind.as_str())
@@ -54,6 +54,7 @@ macro_rules! apply_identity_change {
                     .bind(principal.disabled)
                     .bind(created)
                     .bind(password_hash.as_deref())
+                    .bind(principal.subject_id.as_deref())
                     .execute(&mut *$tx)
                     .await?
                     .rows_affected()
@@ -95,6 +96,13 @@ macro_rules! apply_identity_change {
                         if let Some(email) = &update.email {
                             sqlx::query("UPDATE principals SET email = $1 WHERE id = $2")
                                 .bind(email.as_deref())
+                                .bind(&id)
+                                .execute(&mut *$tx)
+                                .await?;
+                        }
+                        if let Some(subject_id) = &update.subject_id {
+                            sqlx::query("UPDATE principals SET subject_id = $1 WHERE id = $2")
+                                .bind(subject_id.as_deref())
                                 .bind(&id)
                                 .execute(&mut *$tx)
                                 .await?;

@@ -39,6 +39,7 @@ struct CardRow {
     expiry_ciphertext: Option<String>,
     key_version: i64,
     created_at: i64,
+    subject_id: Option<String>,
 }
 
 fn version(value: i64, what: &'static str) -> Result<u32, StoreError> {
@@ -96,6 +97,7 @@ impl CardRow {
             expiry_ciphertext: self.expiry_ciphertext,
             key_version: version(self.key_version, "card_tokens.key_version")?,
             created_at: self.created_at,
+            subject_id: self.subject_id,
         })
     }
 }
@@ -107,7 +109,7 @@ macro_rules! key_columns {
 }
 macro_rules! card_columns {
     () => {
-        "token, fingerprint, brand, last_four, pan_ciphertext, expiry_ciphertext, key_version, created_at"
+        "token, fingerprint, brand, last_four, pan_ciphertext, expiry_ciphertext, key_version, created_at, subject_id"
     };
 }
 

@@ -201,6 +201,7 @@ fn principal(name: &str, roles: &[&str], teams: &[&str]) -> Principal {
         teams: teams.iter().map(|t| (*t).to_owned()).collect(),
         disabled: false,
         created_at: now(),
+        subject_id: None,
     }
 }
 

@@ -40,7 +40,8 @@ pub struct AuditNote {
     pub details: serde_json::Map<String, serde_json::Value>,
     /// The entry's `status` when the HTTP status does not say it (a refusal answered 200).
     pub outcome: Option<&'static str>,
-    /// The data subject the request concerns (the entry's `subject_id`).
+    /// The data subject (GDPR) the request concerns: the entry's `subject_id`, so the entry is
+    /// indexed under the subject and belongs to its export, while `details` never name it.
     pub subject_id: Option<String>,
 }
 
@@ -85,15 +86,6 @@ impl AuditSlot {
         }
     }
 
-    /// Links the entry to a data subject (its `subject_id`, after [`AuditSlot::note`]).
-    pub fn subject(&self, subject_id: &str) {
-        if let Ok(mut slot) = self.0.lock()
-            && let Some(note) = slot.note.as_mut()
-        {
-            note.subject_id = Some(clean(subject_id, 256));
-        }
-    }
-
     /// Adds a detail to the note (after [`AuditSlot::note`]).
     pub fn detail(&self, name: &str, value: impl Into<serde_json::Value>) {
         if let Ok(mut slot) = self.0.lock()
@@ -106,6 +98,17 @@ impl AuditSlot {
                 other => other,
             };
             note.details.insert(name.to_owned(), value);
+        }
+    }
+
+    /// Names the data subject the request concerns (after [`AuditSlot::note`]): the entry's
+    /// `subject_id`, kept exact (a subject id is checked where it is received: 1 to 256 bytes,
+    /// no control characters).
+    pub fn subject(&self, subject_id: &str) {
+        if let Ok(mut slot) = self.0.lock()
+            && let Some(note) = slot.note.as_mut()
+        {
+            note.subject_id = Some(subject_id.to_owned());
         }
     }
 
@@ -455,14 +458,8 @@ fn event_of(
         "details": details,
         "status": outcome,
         "data_classification": "internal",
-    });
-    if let (Some(subject), Some(object)) = (
-        note.and_then(|n| n.subject_id.as_deref()),
-        event.as_object_mut(),
-    ) {
-        object.insert("subject_id".to_owned(), json!(subject));
-    }
-    event
+        "subject_id": note.and_then(|n| n.subject_id.as_deref()),
+    })
 }
 
 fn is_denial(status: StatusCode) -> bool {

@@ -89,6 +89,10 @@ pub struct TokenizeRequest {
     pan: String,
     /// `MM/YY` or `MM/YYYY`.
     expiry: Option<String>,
+    /// The data subject (GDPR) the card belongs to: erasing the subject deletes the card, and
+    /// the subject's export lists its token. 1 to 256 bytes, no control characters.
+    #[schema(min_length = 1, max_length = 256)]
+    subject_id: Option<String>,
 }
 
 /// `POST /v1/cards/detokenize`.
@@ -145,7 +149,7 @@ pub async fn tokenize(
     }
     if let Some(name) = object
         .keys()
-        .find(|k| !["pan", "expiry"].contains(&k.as_str()))
+        .find(|k| !["pan", "expiry", "subject_id"].contains(&k.as_str()))
     {
         return Err(invalid(name, "is not a field of this request"));
     }
@@ -156,11 +160,26 @@ pub async fn tokenize(
     if expiry.is_some_and(|e| !valid_expiry(e)) {
         return Err(invalid("expiry", "must be MM/YY or MM/YYYY"));
     }
+    let subject_id = match object.get("subject_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => {
+            rampart_subjects::check_subject_id(id).map_err(|e| invalid("subject_id", e))?;
+            Some(id.as_str())
+        }
+        Some(_) => return Err(invalid("subject_id", "must be a string")),
+    };
     // The card and its audit entry (token, brand, last four, key version) commit together.
     let journal = KeyJournal::new(&audit, &state, &caller, StatusCode::CREATED);
     let record = state
         .vault()
-        .tokenize(granted, &pan, expiry, OffsetDateTime::now_utc(), &journal)
+        .tokenize(
+            granted,
+            &pan,
+            expiry,
+            subject_id,
+            OffsetDateTime::now_utc(),
+            &journal,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -58,6 +58,8 @@ pub struct PrincipalBody {
     pub locked_until: Option<String>,
     /// Creation time.
     pub created_at: String,
+    /// The data subject (GDPR) the application linked the principal to, or `null`.
+    pub subject_id: Option<String>,
 }
 
 fn body_of(record: &PrincipalRecord, now: OffsetDateTime) -> PrincipalBody {
@@ -77,6 +79,7 @@ fn body_of(record: &PrincipalRecord, now: OffsetDateTime) -> PrincipalBody {
             .filter(|until| *until > now)
             .map(time_text),
         created_at: time_text(p.created_at),
+        subject_id: p.subject_id.clone(),
     }
 }
 
@@ -102,6 +105,22 @@ fn valid_email(email: &str) -> bool {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
         })
         && !email.chars().any(char::is_whitespace)
+}
+
+/// The `subject_id` field: absent (`None`), `null` (`Some(None)`: no link) or a subject id
+/// (`rampart_subjects::check_subject_id`; the error never quotes it).
+pub(crate) fn subject_link(
+    object: &Map<String, Value>,
+) -> Result<Option<Option<String>>, ApiError> {
+    match object.get("subject_id") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(id)) => match rampart_subjects::check_subject_id(id) {
+            Ok(()) => Ok(Some(Some(id.clone()))),
+            Err(message) => Err(invalid("subject_id", message)),
+        },
+        Some(_) => Err(invalid("subject_id", "must be a string or null")),
+    }
 }
 
 /// Most roles, and most teams, one principal may have.
@@ -282,7 +301,15 @@ pub async fn create_principal(
     caller.require::<perm::UsersManage>(&state.policy())?;
     let object = object(
         &body,
-        &["type", "name", "email", "password", "roles", "teams"],
+        &[
+            "type",
+            "name",
+            "email",
+            "password",
+            "roles",
+            "teams",
+            "subject_id",
+        ],
         "",
     )?;
     let one = |e: FieldError| ApiError::validation(vec![e]);
@@ -310,6 +337,7 @@ pub async fn create_principal(
         .map_err(one)?
         .unwrap_or_else(|| state.settings().default_roles.clone());
     let teams = names(object, "teams").map_err(one)?.unwrap_or_default();
+    let subject_id = subject_link(object)?.flatten();
     check_roles(&state, &caller, &roles)?;
     check_teams(&state, &caller, &teams)?;
     let password_hash = match object.get("password") {
@@ -331,11 +359,18 @@ pub async fn create_principal(
         teams,
         disabled: false,
         created_at: now,
+        subject_id,
     };
     audit.note("principals.create", "principal", &principal.id.to_string());
     audit.detail("name", principal.name.clone());
     audit.detail("roles", principal.roles.clone());
     audit.detail("teams", principal.teams.clone());
+    // The link is the entry's own `subject_id` (indexed, part of the subject's export), never
+    // a detail.
+    if let Some(subject_id) = &principal.subject_id {
+        audit.subject(subject_id);
+        audit.detail("subject_link", "linked");
+    }
     let id = principal.id;
     if !commit_identity(
         &audit,
@@ -404,7 +439,7 @@ pub async fn get_principal(
     Ok(Json(body_of(&record, OffsetDateTime::now_utc())))
 }
 
-/// Changes roles, teams, email or `disabled`.
+/// Changes roles, teams, email, the data-subject link (`subject_id`) or `disabled`.
 #[utoipa::path(patch, path = "/v1/principals/{id}", tag = "identity", security(("bearer" = [])),
     params(("id" = String, Path, description = "The principal's id")),
     request_body = crate::routes::identity_schema::UpdatePrincipalRequest,
@@ -419,7 +454,11 @@ pub async fn update_principal(
     audit.note("principals.update", "principal", &id);
     let granted = caller.require::<perm::UsersManage>(&state.policy())?;
     let id = principal_id(&id)?;
-    let object = object(&body, &["roles", "teams", "disabled", "email"], "")?;
+    let object = object(
+        &body,
+        &["roles", "teams", "disabled", "email", "subject_id"],
+        "",
+    )?;
     let one = |e: FieldError| ApiError::validation(vec![e]);
     let target = state
         .principals()
@@ -458,13 +497,40 @@ pub async fn update_principal(
         check_teams(&state, &caller, teams)?;
         audit.detail("teams", teams.clone());
     }
+    let subject_id = subject_link(object)?;
+    if let Some(link) = &subject_id {
+        note_subject_link(
+            &audit,
+            target.principal.subject_id.as_deref(),
+            link.as_deref(),
+        );
+    }
     let update = PrincipalUpdate {
         teams,
         roles,
         disabled,
         email,
+        subject_id,
     };
     apply_update(&state, &caller, &audit, &target.principal, update).await
+}
+
+/// Records a change of a principal's data-subject link in its audit entry without putting a
+/// subject id in `details`: the entry's `subject_id` is the subject linked now, or the one
+/// unlinked when the link is removed; `details.subject_link` says which (`linked`, `unlinked`,
+/// `relinked` from another subject, whose own entries keep the earlier link, or `unchanged`).
+fn note_subject_link(audit: &AuditSlot, before: Option<&str>, after: Option<&str>) {
+    let (subject, what) = match (before, after) {
+        (_, Some(after)) if before == Some(after) => (Some(after), "unchanged"),
+        (None, Some(after)) => (Some(after), "linked"),
+        (Some(_), Some(after)) => (Some(after), "relinked"),
+        (Some(before), None) => (Some(before), "unlinked"),
+        (None, None) => (None, "unchanged"),
+    };
+    if let Some(subject) = subject {
+        audit.subject(subject);
+    }
+    audit.detail("subject_link", what);
 }
 
 /// Applies a change to a principal (disabling also ends its sessions and revokes its API keys)

@@ -31,6 +31,10 @@ pub struct CreatePrincipalRequest {
     pub roles: Option<Vec<String>>,
     /// Teams; at most 64.
     pub teams: Option<Vec<String>>,
+    /// The data subject (GDPR) this principal is linked to: erasing the subject disables the
+    /// principal, and the subject's export lists it. 1 to 256 bytes, no control characters.
+    #[schema(min_length = 1, max_length = 256)]
+    pub subject_id: Option<String>,
 }
 
 /// The body of `PATCH /v1/principals/{id}`: the fields to change.
@@ -46,6 +50,10 @@ pub struct UpdatePrincipalRequest {
     /// A new contact address, or `null` to remove it.
     #[schema(nullable)]
     pub email: Option<Option<String>>,
+    /// Links the principal to a data subject (GDPR; 1 to 256 bytes, no control characters),
+    /// or `null` removes the link.
+    #[schema(nullable, min_length = 1, max_length = 256)]
+    pub subject_id: Option<Option<String>>,
 }
 
 /// The body of `POST /v1/api-keys`.

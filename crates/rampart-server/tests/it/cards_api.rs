@@ -227,3 +227,75 @@ async fn the_cards_key_is_reserved_but_rotatable_and_old_cards_still_open() {
         .await;
     assert_eq!(after.body["pan"], "4111111111111111", "{}", after.text);
 }
+
+/// Issue 17: a card tokenized for a data subject keeps its `subject_id` in the store (the same
+/// PAN for the same subject twice: two tokens, one fingerprint, as without a subject); a bad
+/// subject id is refused by name and stores nothing; the entries name the subject in their own
+/// `subject_id`, never in `details`, and never hold the PAN.
+#[tokio::test]
+async fn cards_are_linked_to_data_subjects() {
+    use rampart_crypto::CardStore as _;
+    let app = App::new().await;
+    let tokenize = |body: serde_json::Value| app.post("/v1/cards/tokenize", body);
+    let first = tokenize(json!({"pan": "4111111111111111", "subject_id": "cust-7"})).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let second = tokenize(json!({"pan": "4111111111111111", "subject_id": "cust-7"})).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.text);
+    assert_eq!(first.body["fingerprint"], second.body["fingerprint"]);
+    assert_ne!(first.body["token"], second.body["token"]);
+    let unlinked = tokenize(json!({"pan": "5555555555554444", "subject_id": null})).await;
+    assert_eq!(unlinked.status, StatusCode::CREATED, "{}", unlinked.text);
+    let store = app.state.store();
+    for (reply, subject) in [
+        (&first, Some("cust-7")),
+        (&second, Some("cust-7")),
+        (&unlinked, None),
+    ] {
+        let card = store
+            .find_card(reply.body["token"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(card.subject_id.as_deref(), subject);
+    }
+    let stored = store.count_cards_below(u32::MAX).await.unwrap();
+    assert_eq!(stored, 3);
+
+    for bad in [
+        json!(""),
+        json!("x".repeat(257)),
+        json!("cust\u{0}7"),
+        json!(["cust-7"]),
+    ] {
+        let refused = tokenize(json!({"pan": "4111111111111111", "subject_id": bad.clone()})).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            refused.text
+        );
+        assert_eq!(refused.body["errors"][0]["field"], "subject_id");
+        assert!(!refused.text.contains("4111111111111111"));
+    }
+    assert_eq!(store.count_cards_below(u32::MAX).await.unwrap(), stored);
+
+    let entries = app
+        .get("/v1/audit/entries?subject_id=cust-7&limit=100")
+        .await;
+    let entries = entries.body["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    for (entry, reply) in entries.iter().zip([&first, &second]) {
+        assert_eq!(entry["action"], "cards.tokenize");
+        assert_eq!(entry["resource"]["id"], reply.body["token"]);
+        assert!(!entry["details"].to_string().contains("cust-7"), "{entry}");
+        assert!(!entry.to_string().contains("4111111111111111"), "{entry}");
+    }
+    // Detokenizing is unchanged.
+    let card = app
+        .post(
+            "/v1/cards/detokenize",
+            json!({"token": first.body["token"]}),
+        )
+        .await;
+    assert_eq!(card.body["pan"], "4111111111111111", "{}", card.text);
+}

@@ -60,6 +60,7 @@ impl App {
             teams: vec![],
             disabled: false,
             created_at: now,
+            subject_id: None,
         };
         opened.store.insert_principal(&viewer).await.unwrap();
         let (viewer_key, record) = opened
@@ -95,6 +96,7 @@ impl App {
             teams: vec![],
             disabled: false,
             created_at: now,
+            subject_id: None,
         };
         opened.store.insert_principal(&operator).await.unwrap();
         let (operator_key, record) = opened

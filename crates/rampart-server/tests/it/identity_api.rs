@@ -1092,3 +1092,156 @@ async fn a_policy_cannot_demand_a_factor_its_author_lacks() {
     );
     assert!(refused.text.contains("second factor"), "{}", refused.text);
 }
+
+/// The entries recorded for the data subject `subject`, oldest first.
+async fn subject_entries(app: &App, subject: &str) -> Vec<Value> {
+    let reply = app
+        .get(&format!(
+            "/v1/audit/entries?subject_id={subject}&limit=1000"
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body["items"].as_array().unwrap().clone()
+}
+
+/// Issue 17: the application links a principal to a data subject (`subject_id`) when creating
+/// it, reads the link back, changes and removes it; a bad subject id is refused by name and
+/// changes nothing; the audit entries name the subject in their own `subject_id`, never in
+/// `details`.
+#[tokio::test]
+async fn principals_are_linked_to_data_subjects_and_unlinked() {
+    let app = App::new().await;
+    let created = app
+        .post(
+            "/v1/principals",
+            json!({"type": "user", "name": "dana", "subject_id": "cust-42"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["subject_id"], "cust-42");
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let read = app.get(&format!("/v1/principals/{id}")).await;
+    assert_eq!(read.body["subject_id"], "cust-42");
+    let page = app.get("/v1/principals?limit=1000").await;
+    let listed = page.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(listed["subject_id"], "cust-42");
+    // Without a link the field is there, and null.
+    let plain = app.post("/v1/principals", json!({"name": "erin"})).await;
+    assert_eq!(plain.status, StatusCode::CREATED, "{}", plain.text);
+    assert!(plain.body.as_object().unwrap().contains_key("subject_id"));
+    assert_eq!(plain.body["subject_id"], Value::Null);
+
+    let path = format!("/v1/principals/{id}");
+    let patch = |body: Value| app.call(Method::PATCH, &path, Some(&app.admin), Some(body));
+    let relinked = patch(json!({"subject_id": "cust-43"})).await;
+    assert_eq!(relinked.status, StatusCode::OK, "{}", relinked.text);
+    assert_eq!(relinked.body["subject_id"], "cust-43");
+    // 256 bytes (128 two-byte characters) is the longest id.
+    let longest = "é".repeat(128);
+    let long = patch(json!({"subject_id": longest})).await;
+    assert_eq!(long.status, StatusCode::OK, "{}", long.text);
+    assert_eq!(long.body["subject_id"], longest.as_str());
+    let back = patch(json!({"subject_id": "cust-43"})).await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.text);
+
+    let too_long = "é".repeat(129);
+    for bad in [
+        json!(""),
+        json!("x".repeat(257)),
+        json!(too_long),
+        json!("cust\u{7}42"),
+        json!("cust\n42"),
+        json!(42),
+    ] {
+        let refused = app
+            .post(
+                "/v1/principals",
+                json!({"name": "frank", "subject_id": bad.clone()}),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            refused.text
+        );
+        assert_eq!(refused.body["errors"][0]["field"], "subject_id");
+        assert!(!refused.text.contains("xxxxxxxx") && !refused.text.contains("éééé"));
+        let changed = patch(json!({"subject_id": bad.clone(), "disabled": true})).await;
+        assert_eq!(
+            changed.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            changed.text
+        );
+        assert_eq!(changed.body["errors"][0]["field"], "subject_id");
+    }
+    // Nothing was created or changed.
+    let names: Vec<Value> = app.get("/v1/principals?limit=1000").await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].clone())
+        .collect();
+    assert!(!names.contains(&json!("frank")), "{names:?}");
+    let unchanged = app.get(&format!("/v1/principals/{id}")).await;
+    assert_eq!(unchanged.body["subject_id"], "cust-43");
+    assert_eq!(unchanged.body["disabled"], false);
+
+    let cleared = patch(json!({"subject_id": null})).await;
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.text);
+    assert_eq!(cleared.body["subject_id"], Value::Null);
+    assert_eq!(
+        app.get(&format!("/v1/principals/{id}")).await.body["subject_id"],
+        Value::Null
+    );
+    let stored = app
+        .state
+        .store()
+        .principal(uuid::Uuid::parse_str(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.principal.subject_id, None);
+
+    // The entries: linked at creation (cust-42); relinked, then unlinked (cust-43).
+    let first = subject_entries(&app, "cust-42").await;
+    let actions: Vec<(&str, &str)> = first
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["details"]["subject_link"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(actions, [("principals.create", "linked")]);
+    let second = subject_entries(&app, "cust-43").await;
+    let actions: Vec<(&str, &str)> = second
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["details"]["subject_link"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("principals.update", "relinked"),
+            ("principals.update", "relinked"),
+            ("principals.update", "unlinked"),
+        ]
+    );
+    for entry in first.iter().chain(&second) {
+        assert_eq!(entry["resource"]["id"], id.as_str());
+        assert!(!entry["details"].to_string().contains("cust-4"), "{entry}");
+    }
+}

@@ -463,6 +463,7 @@ fn principal(name: &str) -> rampart_access::Principal {
         teams: vec![],
         disabled: false,
         created_at: time::OffsetDateTime::now_utc(),
+        subject_id: None,
     }
 }
 

@@ -17,6 +17,7 @@ on_both_backends!(
     api_keys_rotate_and_count_use,
     the_policy_is_stored_with_a_version,
     changes_checked_against_a_principal_refuse_once_it_changed,
+    principals_keep_their_data_subject_link,
 );
 
 fn principal(name: &str) -> Principal {
@@ -29,6 +30,7 @@ fn principal(name: &str) -> Principal {
         teams: vec!["payments".to_owned()],
         disabled: false,
         created_at: OffsetDateTime::now_utc(),
+        subject_id: None,
     }
 }
 
@@ -260,7 +262,10 @@ async fn locks_in_force_survive_the_upgrade_to_login_throttles(f: Fixture) {
         Uuid::now_v7()
     ))
     .await;
-    f.exec_raw(sql(&upgrade[0])).await;
+    // The upgrade, and every migration after it (today's readers need today's columns).
+    for m in upgrade {
+        f.exec_raw(sql(m)).await;
+    }
     let alice = f
         .store
         .principal_by_name("Alice")
@@ -548,4 +553,91 @@ async fn changes_checked_against_a_principal_refuse_once_it_changed(f: Fixture) 
         matches!(refused, Err(StoreError::Refused(_))),
         "{refused:?}"
     );
+}
+
+/// Issue 17: a principal's `subject_id` is stored when it is created, read by every reader (by
+/// id, by name, listed, beside an API key), set, left alone and removed by updates.
+async fn principals_keep_their_data_subject_link(f: Fixture) {
+    f.store.migrate().await.expect("migrates");
+    let now = OffsetDateTime::now_utc();
+    let linked = Principal {
+        subject_id: Some("cust-1".to_owned()),
+        ..principal("linked")
+    };
+    f.store.insert_principal(&linked).await.expect("stores");
+    let plain = principal("plain");
+    f.store.insert_principal(&plain).await.expect("stores");
+    let subject_of = |id: Uuid| {
+        let store = f.store.clone();
+        async move {
+            store
+                .principal(id)
+                .await
+                .expect("reads")
+                .expect("exists")
+                .principal
+                .subject_id
+        }
+    };
+    assert_eq!(subject_of(linked.id).await.as_deref(), Some("cust-1"));
+    assert_eq!(subject_of(plain.id).await, None);
+    let by_name = f.store.principal_by_name("linked").await.expect("reads");
+    assert_eq!(
+        by_name.expect("exists").principal.subject_id.as_deref(),
+        Some("cust-1")
+    );
+    let listed = f.store.list_principals(None, 10).await.expect("lists");
+    let subjects: Vec<_> = listed
+        .iter()
+        .map(|r| (r.principal.name.as_str(), r.principal.subject_id.as_deref()))
+        .collect();
+    assert!(
+        subjects.contains(&("linked", Some("cust-1"))),
+        "{subjects:?}"
+    );
+    assert!(subjects.contains(&("plain", None)), "{subjects:?}");
+    let pepper = ApiKeyPepper::new([7; 32]);
+    let (key, record) = pepper
+        .issue(linked.id, "ci", None, None, now)
+        .expect("issues");
+    f.store.insert_api_key(&record).await.expect("stores");
+    let (_, holder) = f
+        .store
+        .find_api_key(&pepper.hash(&key))
+        .await
+        .expect("reads")
+        .expect("found");
+    assert_eq!(holder.subject_id.as_deref(), Some("cust-1"));
+
+    let update = |subject_id: Option<Option<&str>>| PrincipalUpdate {
+        subject_id: subject_id.map(|s| s.map(str::to_owned)),
+        ..PrincipalUpdate::default()
+    };
+    assert!(
+        f.store
+            .update_principal(plain.id, &update(Some(Some("cust-2"))), now)
+            .await
+            .expect("updates")
+    );
+    assert_eq!(subject_of(plain.id).await.as_deref(), Some("cust-2"));
+    // An update that does not name the link leaves it alone.
+    let promote = PrincipalUpdate {
+        roles: Some(vec!["operator".to_owned()]),
+        ..PrincipalUpdate::default()
+    };
+    assert!(
+        f.store
+            .update_principal(plain.id, &promote, now)
+            .await
+            .expect("updates")
+    );
+    assert_eq!(subject_of(plain.id).await.as_deref(), Some("cust-2"));
+    assert!(
+        f.store
+            .update_principal(plain.id, &update(Some(None)), now)
+            .await
+            .expect("updates")
+    );
+    assert_eq!(subject_of(plain.id).await, None);
+    assert_eq!(subject_of(linked.id).await.as_deref(), Some("cust-1"));
 }

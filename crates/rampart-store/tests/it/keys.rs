@@ -15,6 +15,7 @@ on_both_backends!(
     every_sealed_secret_can_be_resealed,
     card_batches_are_stored_whole_or_not_at_all,
     a_lower_minimum_needs_allow_lowering,
+    cards_keep_their_data_subject_link,
 );
 
 fn new_key(name: &str, sealed: rampart_crypto::SealedSecret) -> NewKey {
@@ -174,6 +175,7 @@ fn card(token: &str, version: u32) -> CardRecord {
         expiry_ciphertext: None,
         key_version: version,
         created_at: 1,
+        subject_id: None,
     }
 }
 
@@ -330,4 +332,67 @@ async fn a_lower_minimum_needs_allow_lowering(f: Fixture) {
         .expect("runs")
         .expect("exists");
     assert_eq!(record.min_decryption_version, 1);
+}
+
+/// Issue 17: a card's `subject_id` is stored with it (alone or in a batch) and read back by
+/// every reader, and survives re-encryption.
+async fn cards_keep_their_data_subject_link(f: Fixture) {
+    f.store.migrate().await.expect("migrates");
+    let linked = |token: &str| CardRecord {
+        subject_id: Some("cust-9".to_owned()),
+        ..card(token, 1)
+    };
+    f.store
+        .insert_card(&linked("tok_one"))
+        .await
+        .expect("stores");
+    f.store
+        .insert_cards(&[linked("tok_two"), card("tok_three", 1)])
+        .await
+        .expect("stores");
+    for (token, subject) in [
+        ("tok_one", Some("cust-9")),
+        ("tok_two", Some("cust-9")),
+        ("tok_three", None),
+    ] {
+        let found = f
+            .store
+            .find_card(token)
+            .await
+            .expect("reads")
+            .expect("found");
+        assert_eq!(found.subject_id.as_deref(), subject, "{token}");
+    }
+    let below = f.store.cards_below(2, None, 10).await.expect("reads");
+    assert_eq!(below.len(), 3);
+    let rewrapped: Vec<(CardRecord, u32)> = below
+        .into_iter()
+        .map(|c| {
+            (
+                CardRecord {
+                    key_version: 2,
+                    pan_ciphertext: "rampart:v2:AAAA".to_owned(),
+                    ..c
+                },
+                1,
+            )
+        })
+        .collect();
+    assert_eq!(
+        f.store
+            .replace_card_ciphertexts(&rewrapped)
+            .await
+            .expect("rewraps"),
+        3
+    );
+    let found = f
+        .store
+        .find_card("tok_one")
+        .await
+        .expect("reads")
+        .expect("found");
+    assert_eq!(
+        (found.key_version, found.subject_id.as_deref()),
+        (2, Some("cust-9"))
+    );
 }

@@ -202,7 +202,8 @@ fn every_state_changing_route_audits_maximal_inputs_exactly() {
         too_many.insert("one-more".into(), json!({"permissions": ["a:b"]}));
         walk.refuse("PUT /v1/policy", "/v1/policy", &admin, json!({"roles": too_many}), "roles").await;
 
-        // Principals: 64 roles (repeats fold), 64 teams of 128 characters, longest name and email.
+        // Principals: 64 roles (repeats fold), 64 teams of 128 characters, longest name, email
+        // and data-subject link (256 bytes).
         let teams = names(64, 128, "t");
         let mut many_roles: Vec<&str> = vec!["viewer", "developer", "operator"];
         many_roles.extend(std::iter::repeat_n("viewer", 61));
@@ -211,15 +212,21 @@ fn every_state_changing_route_audits_maximal_inputs_exactly() {
         let created = walk
             .run(&admin, step("POST /v1/principals", "/v1/principals", &a,
                 json!({"type": "user", "name": name, "email": email, "roles": many_roles,
-                       "teams": teams, "password": "Maximal-input-password-1"}), 1))
+                       "teams": teams, "password": "Maximal-input-password-1",
+                       "subject_id": "s".repeat(256)}), 1))
             .await;
         let user = created["id"].as_str().unwrap().to_owned();
         walk.refuse("POST /v1/principals", "/v1/principals", &admin,
             json!({"name": "over", "teams": names(65, 10, "t")}), "teams").await;
+        walk.refuse("POST /v1/principals", "/v1/principals", &admin,
+            json!({"name": "over", "subject_id": "s".repeat(257)}), "subject_id").await;
         walk.run(&admin, step("PATCH /v1/principals/{id}", &format!("/v1/principals/{user}"), &a,
-            json!({"roles": many_roles, "teams": names(64, 128, "u"), "email": email, "disabled": false}), 1)).await;
+            json!({"roles": many_roles, "teams": names(64, 128, "u"), "email": email, "disabled": false,
+                   "subject_id": "z".repeat(256)}), 1)).await;
         walk.refuse("PATCH /v1/principals/{id}", &format!("/v1/principals/{user}"), &admin,
             json!({"roles": vec!["viewer"; 65]}), "roles").await;
+        walk.refuse("PATCH /v1/principals/{id}", &format!("/v1/principals/{user}"), &admin,
+            json!({"subject_id": "z".repeat(257)}), "subject_id").await;
 
         // Sessions and second factors of that user.
         let login = walk
@@ -313,8 +320,11 @@ fn every_state_changing_route_audits_maximal_inputs_exactly() {
 
         // Cards.
         let card = walk
-            .run(&admin, step("POST /v1/cards/tokenize", "/v1/cards/tokenize", &a, json!({"pan": "4111111111111111", "expiry": "12/29"}), 1))
+            .run(&admin, step("POST /v1/cards/tokenize", "/v1/cards/tokenize", &a,
+                json!({"pan": "4111111111111111", "expiry": "12/29", "subject_id": "c".repeat(256)}), 1))
             .await;
+        walk.refuse("POST /v1/cards/tokenize", "/v1/cards/tokenize", &admin,
+            json!({"pan": "4111111111111111", "subject_id": "c".repeat(257)}), "subject_id").await;
         walk.run(&admin, step("POST /v1/cards/detokenize", "/v1/cards/detokenize", &a, json!({"token": card["token"]}), 1)).await;
 
         // PII: detection and plain redaction compute; tokenizing 1,000 cards stores them, once.
