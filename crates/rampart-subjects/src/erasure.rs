@@ -64,6 +64,7 @@ impl fmt::Display for ErasureId {
 pub struct ErasureDocument {
     /// Why (e.g. "Art. 17 request of 2026-12-01"). Do not put personal data here: the
     /// reason is kept.
+    #[serde(default)]
     pub reason: String,
     /// The application's stores that must clear the subject's data and confirm.
     #[serde(default)]

@@ -65,6 +65,9 @@ struct SlotState {
     /// The route changes nothing (a check or a computation): it is audited only when denied
     /// or when its handler leaves a note (see [`only_when_noted`]).
     only_when_noted: bool,
+    /// A read the handler wants recorded though it changes nothing (an export of a data
+    /// subject's personal data).
+    record_read: bool,
 }
 
 /// Where a handler leaves its [`AuditNote`]; extract it as a handler argument.
@@ -123,6 +126,13 @@ impl AuditSlot {
     }
 
     /// The request's facts, note and whether the handler recorded it, taken out of the slot.
+    /// Records this read (a `GET`) as if it changed state: who read a subject's personal data.
+    pub fn record_read(&self) {
+        if let Ok(mut slot) = self.0.lock() {
+            slot.record_read = true;
+        }
+    }
+
     fn take(&self) -> (RequestFacts, Option<AuditNote>, bool, bool) {
         self.0
             .lock()
@@ -131,7 +141,7 @@ impl AuditSlot {
                     std::mem::take(&mut slot.facts),
                     slot.note.take(),
                     slot.recorded,
-                    slot.only_when_noted,
+                    slot.only_when_noted && !slot.record_read,
                 )
             })
             .unwrap_or_default()
@@ -450,7 +460,7 @@ fn event_of(
     } else {
         "failure"
     };
-    let mut event = json!({
+    json!({
         "actor": {"type": actor_type, "id": actor_id, "ip": facts.client_ip.map(|ip| ip.to_string()), "user_agent": facts.user_agent},
         "action": action,
         "resource": {"type": resource_type, "id": resource_id},
@@ -504,12 +514,14 @@ pub async fn audit_trail(
     let response = next.run(request).await;
     let status = response.status();
     let caller = slot.get();
+    let record_read = notes.0.lock().map(|slot| slot.record_read).unwrap_or(false);
     let (facts, note, recorded, only_when_noted) = notes.take();
     if recorded {
         // The handler's change and its entry committed together.
         return response;
     }
-    let changes_state = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let changes_state =
+        record_read || !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let denied = is_denial(status);
     let route = facts.route.as_str();
     let own_record = route == "/v1/audit/entries" && method == Method::POST && status.is_success();

@@ -158,6 +158,7 @@ pub async fn export(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("gdpr.export", "data_subject", "export");
+    audit.record_read();
     caller.require::<perm::GdprRead>(&state.policy())?;
     if visible_teams(&state, &caller).is_some() {
         return Err(ApiError::forbidden(
