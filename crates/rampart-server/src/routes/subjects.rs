@@ -210,6 +210,11 @@ pub async fn request_erasure(
         .await
         .map_err(failed)?;
     let erasure = &requested.erasure;
+    if erasure.effects.principals > 0 {
+        // Linked principals were disabled: this server stops honouring them at once (others
+        // within the identity-cache period).
+        state.identity().cache.clear();
+    }
     let status = if requested.created {
         audit.note("gdpr.erasure", "erasure", erasure.id.as_str());
         audit.detail("subject_id_sha256", erasure.subject_id_sha256.as_str());

@@ -438,6 +438,25 @@ fn every_state_changing_route_audits_maximal_inputs_exactly() {
         walk.run(&admin, step("POST /v1/alerts/{id}/resolve", &format!("/v1/alerts/{alert_id}/resolve"), &a,
             json!({"note": "n".repeat(2000)}), 1)).await;
 
+        // Data subjects: a consent and an erasure of the longest subject id, with the largest
+        // fields; a confirmation of one of its 32 stores.
+        let subject = "s".repeat(256);
+        walk.run(&admin, step("POST /v1/subjects/{id}/consents", &format!("/v1/subjects/{subject}/consents"), &a,
+            json!({"purpose": format!("p{}", "a".repeat(63)), "given": true, "source": "s".repeat(128),
+                   "policy_version": "v".repeat(128)}), 1)).await;
+        walk.refuse("POST /v1/subjects/{id}/consents", &format!("/v1/subjects/{subject}/consents"), &admin,
+            json!({"purpose": "a".repeat(65), "given": true}), "purpose").await;
+        let stores: Vec<String> = (0..32).map(|i| format!("{i:02}{}", "s".repeat(62))).collect();
+        let erasure = walk.run(&admin, step("POST /v1/subjects/{id}/erasure", &format!("/v1/subjects/{subject}/erasure"), &a,
+            json!({"reason": "r".repeat(1000), "stores": stores}), 1)).await;
+        walk.refuse("POST /v1/subjects/{id}/erasure", "/v1/subjects/other/erasure", &admin,
+            json!({"reason": "r".repeat(1001)}), "reason").await;
+        let erasure_id = erasure["id"].as_str().unwrap().to_owned();
+        walk.run(&admin, step("POST /v1/erasures/{id}/confirmations", &format!("/v1/erasures/{erasure_id}/confirmations"), &a,
+            json!({"store": stores[31], "records_deleted": 9_007_199_254_740_991u64}), 1)).await;
+        walk.refuse("POST /v1/erasures/{id}/confirmations", &format!("/v1/erasures/{erasure_id}/confirmations"), &admin,
+            json!({"store": format!("{}x", stores[0]), "records_deleted": 1}), "store").await;
+
         // Last, disabling the user.
         walk.run(&admin, Step { body: None, ..step("DELETE /v1/principals/{id}", &format!("/v1/principals/{user}"), &a, json!({}), 1) }).await;
 

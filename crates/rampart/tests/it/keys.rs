@@ -289,6 +289,17 @@ fn master_key_rotation_reseals_everything_in_dual_key_mode() {
             json!({"pan": "4111111111111111"}),
         )
         .await;
+        // Personal data sealed with a subject key (itself sealed by the KEK).
+        let (status, body) = post(
+            &server.base,
+            &admin,
+            "/v1/audit/entries",
+            json!({"actor": {"type": "user", "id": "u"}, "action": "record.read",
+                "resource": {"type": "patient"}, "status": "success",
+                "subject_id": "rotated-subject", "personal": {"name": "Ada"}}),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
         (sealed["ciphertext"].clone(), card["token"].clone())
     });
     server.terminate();
@@ -367,6 +378,23 @@ fn master_key_rotation_reseals_everything_in_dual_key_mode() {
         .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["pan"], "4111111111111111");
+        // Subject keys were re-sealed too: the personal data still opens.
+        let entries = crate::support::client(None, None)
+            .get(format!(
+                "{}/v1/audit/entries?subject_id=rotated-subject",
+                server.base
+            ))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        assert_eq!(
+            entries["items"][0]["personal_plain"]["name"], "Ada",
+            "{entries}"
+        );
     });
     server.terminate();
     // And the old key alone no longer does.

@@ -5,6 +5,7 @@
 
 mod erasure;
 mod inputs;
+mod linked;
 mod postgres;
 
 use reqwest::Method;
