@@ -46,7 +46,8 @@ PY
   rm -f "$dir"/batch-*.json
   post "/v1/subjects/$subject/consents" '{"purpose": "analytics", "given": true, "source": "signup-form"}' >/dev/null
   sleep 1
-  read -r code seconds < <(post "/v1/subjects/$subject/erasure" '{"reason": "benchmark", "stores": ["crm"]}')
+  answer=$(post "/v1/subjects/$subject/erasure" '{"reason": "benchmark", "stores": ["crm"]}')
+  code=${answer% *}; seconds=${answer#* }
   [ "$code" = 202 ] || { echo "erasure failed: $code $(cat "$dir/answer")" >&2; exit 1; }
   ms=$(python3 -c "print(f'{$seconds * 1000:.1f}')")
   echo "run $run: erasure of $entries entries: $ms ms"

@@ -151,6 +151,12 @@ where
     /// key was destroyed, `None` for entries without personal data.
     pub async fn reveal(&self, entries: &[&Value]) -> Result<Vec<Option<Value>>, SubjectError> {
         let mut out = Vec::with_capacity(entries.len());
+        // Keys read for this call, whatever the cache period (0 on PostgreSQL): one read per
+        // subject key, not per entry.
+        let mut keys: std::collections::HashMap<
+            SubjectKeyId,
+            Option<Arc<rampart_subjects::SubjectKey>>,
+        > = std::collections::HashMap::new();
         for entry in entries {
             let Some(personal) = entry.get("personal").filter(|p| p.is_object()) else {
                 out.push(None);
@@ -166,7 +172,15 @@ where
                 out.push(Some(Value::String(ERASED.to_owned())));
                 continue;
             };
-            let value = match self.key_by_id(&key_id).await? {
+            let key = match keys.get(&key_id) {
+                Some(key) => key.clone(),
+                None => {
+                    let key = self.key_by_id(&key_id).await?;
+                    keys.insert(key_id, key.clone());
+                    key
+                }
+            };
+            let value = match key {
                 Some(key) => {
                     let plain = key.open(sealed)?;
                     serde_json::from_slice(&plain).map_err(SubjectError::store)?

@@ -224,6 +224,10 @@ pub trait AuditStore {
         filter: &EntryFilter,
     ) -> impl Future<Output = Result<Vec<StoredEntry>, Self::Error>> + Send;
 
+    /// How many entries match `filter` (its order, cursor and limit ignored): counted by the
+    /// index, without reading the entries' bodies.
+    fn count(&self, filter: &EntryFilter) -> impl Future<Output = Result<u64, Self::Error>> + Send;
+
     /// The latest signed checkpoint.
     fn latest_checkpoint(
         &self,

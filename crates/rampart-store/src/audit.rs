@@ -276,6 +276,48 @@ impl AuditStore for Store {
         rows.into_iter().map(EntryRow::into_stored).collect()
     }
 
+    async fn count(&self, filter: &EntryFilter) -> Result<u64, StoreError> {
+        let filter = &EntryFilter {
+            after_seq: None,
+            ..filter.clone()
+        };
+        let count: i64 = match driving_terms(filter) {
+            None => with_pool!(self, pool => {
+                let mut q = QueryBuilder::new("SELECT COUNT(*) FROM audit_entries WHERE 1 = 1");
+                push_filters(&mut q, filter, "", self.is_postgres())?;
+                push_seq_bounds(&mut q, filter, "")?;
+                q.build_query_scalar().fetch_one(pool).await?
+            }),
+            Some(terms) => {
+                // As `query`: postings below `indexed`, the entries from it.
+                let indexed = seq_i64(self.audit_indexed_size().await?)?;
+                let posted: i64 = with_index_pool!(self, pool => {
+                    let mut q = QueryBuilder::new(
+                        "SELECT COUNT(*) FROM audit_postings p JOIN audit_entries e ON e.seq = p.seq WHERE p.term IN (",
+                    );
+                    let mut separated = q.separated(", ");
+                    for term in &terms {
+                        separated.push_bind(term.as_str());
+                    }
+                    separated.push_unseparated(")");
+                    q.push(" AND p.seq < ").push_bind(indexed);
+                    push_filters(&mut q, filter, "e.", self.is_postgres())?;
+                    push_seq_bounds(&mut q, filter, "p.")?;
+                    q.build_query_scalar().fetch_one(pool).await?
+                });
+                let tail: i64 = with_pool!(self, pool => {
+                    let mut q = QueryBuilder::new("SELECT COUNT(*) FROM audit_entries WHERE seq >= ");
+                    q.push_bind(indexed);
+                    push_filters(&mut q, filter, "", self.is_postgres())?;
+                    push_seq_bounds(&mut q, filter, "")?;
+                    q.build_query_scalar().fetch_one(pool).await?
+                });
+                posted + tail
+            }
+        };
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     async fn query(&self, filter: &EntryFilter) -> Result<Vec<StoredEntry>, StoreError> {
         let Some(terms) = driving_terms(filter) else {
             // Nothing indexed to narrow by: scan the entries in seq order (the time index serves

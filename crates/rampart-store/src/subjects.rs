@@ -120,6 +120,10 @@ impl SubjectStore for Store {
         self.erase_subject(write).await
     }
 
+    async fn scrub_erased(&self) {
+        self.scrub_erased().await;
+    }
+
     async fn confirm_erasure(
         &self,
         id: &ErasureId,

@@ -7,8 +7,6 @@
 //! disabled, linked card tokens deleted. The application's stores, named in the request, each
 //! confirm; the erasure is `completed` when the last one has.
 
-use std::fmt;
-
 use rampart_document::{FieldError, Invalid};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -26,37 +24,11 @@ pub const MAX_REASON_LEN: usize = 1000;
 /// Store names starting with this are Rampart's own.
 pub const RAMPART_STORE_PREFIX: &str = "rampart.";
 
-/// An erasure's id: `era_` and 32 hex digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ErasureId(String);
-
-impl ErasureId {
-    /// A new id (time-ordered).
-    pub fn generate() -> Self {
-        Self(format!("era_{}", uuid::Uuid::now_v7().simple()))
-    }
-
-    /// Parses an id from a path or storage.
-    pub fn parse(text: &str) -> Option<Self> {
-        let hex = text.strip_prefix("era_")?;
-        (hex.len() == 32
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-        .then(|| Self(text.to_owned()))
-    }
-
-    /// The id's text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ErasureId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::ids::prefixed_id!(
+    /// An erasure's id: `era_` and 32 hex digits.
+    ErasureId,
+    "era"
+);
 
 /// `POST /v1/subjects/{id}/erasure`'s body.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

@@ -40,37 +40,11 @@ pub enum SealError {
     Authentication,
 }
 
-/// A subject key's id, `sk_` and 32 hex digits: random, so it says nothing about the subject.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SubjectKeyId(String);
-
-impl SubjectKeyId {
-    /// A new random id.
-    pub fn generate() -> Self {
-        Self(format!("sk_{}", uuid::Uuid::now_v7().simple()))
-    }
-
-    /// Parses a stored or submitted id.
-    pub fn parse(text: &str) -> Option<Self> {
-        let hex = text.strip_prefix("sk_")?;
-        (hex.len() == 32
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-        .then(|| Self(text.to_owned()))
-    }
-
-    /// The id's text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for SubjectKeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::ids::prefixed_id!(
+    /// A subject key's id, `sk_` and 32 hex digits: random, so it says nothing about the subject.
+    SubjectKeyId,
+    "sk"
+);
 
 /// The keyed hash under which a subject's key and consents are found.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]

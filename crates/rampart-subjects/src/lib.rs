@@ -9,6 +9,7 @@
 
 mod consent;
 mod erasure;
+mod ids;
 mod keys;
 mod store;
 

@@ -165,6 +165,12 @@ pub trait SubjectStore {
         write: &ErasureWrite,
     ) -> impl Future<Output = Stored<Option<Erasure>, Self::Error>> + Send;
 
+    /// Removes, best effort, what the database files still hold of erased rows (on SQLite a
+    /// `TRUNCATE` checkpoint of the WAL, on PostgreSQL a `VACUUM` of the erased tables). The
+    /// app layer runs it right after [`SubjectStore::erase`] commits, without making the
+    /// request wait for it.
+    fn scrub_erased(&self) -> impl Future<Output = ()> + Send;
+
     /// Records a store's confirmation (and `completed_at` when it is the last); `false` when
     /// that store had already confirmed.
     fn confirm_erasure(

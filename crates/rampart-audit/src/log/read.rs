@@ -102,6 +102,15 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
             .map_err(|e| ReadError::Log(LogError::Store(e)))
     }
 
+    /// How many entries match `filter` (for every team: callers check who may count).
+    pub async fn count(&self, filter: &EntryFilter) -> Result<u64, ReadError<S::Error>> {
+        self.inner
+            .store
+            .count(filter)
+            .await
+            .map_err(|e| ReadError::Log(LogError::Store(e)))
+    }
+
     /// The entry at `seq`, if a reader limited to `visible_teams` may see it: another team's
     /// entry is [`ReadError::NoEntry`], as if it did not exist.
     pub async fn entry_for(

@@ -111,6 +111,10 @@ impl AuditStore for MemStore {
         Ok(Vec::new())
     }
 
+    async fn count(&self, _filter: &EntryFilter) -> Result<u64, Self::Error> {
+        Ok(0)
+    }
+
     async fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, Self::Error> {
         Ok(self.state.lock().unwrap().checkpoints.last().cloned())
     }

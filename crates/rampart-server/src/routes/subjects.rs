@@ -40,6 +40,19 @@ pub(crate) fn failed(error: SubjectError) -> ApiError {
     }
 }
 
+/// A page size: 1 to 1000, 100 by default.
+fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(100);
+    if (1..=1000).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::validation(vec![super::audit::field(
+            "limit",
+            "is 1 to 1000",
+        )]))
+    }
+}
+
 /// Records a consent change (the ledger is append-only).
 #[utoipa::path(post, path = "/v1/subjects/{id}/consents", tag = "subjects", security(("bearer" = [])),
     params(("id" = String, Path, description = "The data subject's id")),
@@ -114,13 +127,7 @@ pub async fn list_consents(
     ApiQuery(query): ApiQuery<HoldersQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require::<perm::GdprRead>(&state.policy())?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::validation(vec![super::audit::field(
-            "limit",
-            "is 1 to 1000",
-        )]));
-    }
+    let limit = page_limit(query.limit)?;
     let filter = ConsentFilter {
         purpose: query.purpose,
         given: query.given,
@@ -265,13 +272,7 @@ pub async fn list_erasures(
     ApiQuery(query): ApiQuery<ErasuresQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require::<perm::GdprRead>(&state.policy())?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::validation(vec![super::audit::field(
-            "limit",
-            "is 1 to 1000",
-        )]));
-    }
+    let limit = page_limit(query.limit)?;
     let after = match query.cursor.as_deref() {
         None => None,
         Some(text) => Some(rampart_subjects::ErasureId::parse(text).ok_or_else(|| {

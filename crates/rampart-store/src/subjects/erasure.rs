@@ -374,7 +374,6 @@ impl Store {
             tx.commit().await?;
             recorded
         });
-        self.scrub_erased().await;
         Ok(Some(recorded))
     }
 
@@ -423,7 +422,7 @@ impl Store {
 
     /// Removes what the database files still hold of erased rows, best effort (see the module
     /// documentation): a `TRUNCATE` checkpoint on SQLite, a `VACUUM` on PostgreSQL.
-    pub(super) async fn scrub_erased(&self) {
+    pub(crate) async fn scrub_erased(&self) {
         match &self.pool {
             crate::store::Pool::Sqlite(pool) => {
                 let result: Result<(i64, i64, i64), sqlx::Error> =

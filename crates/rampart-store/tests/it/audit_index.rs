@@ -226,6 +226,18 @@ async fn assert_queries(store: &Store, state: &str) {
             .map(|e| e.seq)
             .collect();
         assert_eq!(got, expected(store, &filter).await, "{state}: {filter:?}");
+        // The count is of every match: no cursor, no limit.
+        let every = EntryFilter {
+            after_seq: None,
+            limit: u32::MAX,
+            ..filter.clone()
+        };
+        let count = store.count(&filter).await.unwrap();
+        assert_eq!(
+            count,
+            expected(store, &every).await.len() as u64,
+            "{state}: count of {filter:?}"
+        );
     }
 }
 
