@@ -1,5 +1,6 @@
 //! Sealing and opening a typical `personal` object with a subject key, and the subject lookup
 //! hash: the per-entry work personal data adds to an append and to a read.
+#![allow(missing_docs, clippy::expect_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rampart_subjects::{LookupKey, SubjectKey};
