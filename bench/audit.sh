@@ -9,7 +9,9 @@
 # RAMPART_BIN: the prefill then only adds what is missing. Delete DIR afterwards.
 # PHASES (default "batch single verify proofs") chooses what is measured.
 # PERSONAL=1 gives every event a subject (1,000 of them) and `personal` data, sealed with the
-# subject's key before the leaf is computed: compare its batch figure with PERSONAL unset.
+# subject's key before the leaf is computed; PERSONAL=details puts the same data in `details`,
+# in clear (what an application does without Rampart's sealing); PERSONAL=subject sends the
+# subject alone. Compare their batch figures with each other and with PERSONAL unset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
@@ -40,17 +42,21 @@ base="http://127.0.0.1:$port"
 python3 - "$dir" "${PERSONAL:-}" <<'PY'
 import json, sys
 d = sys.argv[1]
-personal = sys.argv[2] == "1"
+mode = sys.argv[2]
 def event(i):
     e = {"actor": {"type": "service", "id": f"svc-{i % 50}", "ip": "203.0.113.7"},
             "action": "payment.authorize", "resource": {"type": "payment", "id": f"pay-{i}"},
             "context": {"request_id": f"req-{i}", "team_id": "payments"},
             "details": {"amount": 1250, "currency": "EUR"}, "status": "success",
             "data_classification": "confidential", "compliance_tags": ["pci-dss"]}
-    if personal:
+    data = {"email": f"customer-{i % 1000}@example.com", "name": "Ada Lovelace",
+            "iban": "DE89370400440532013000"}
+    if mode in ("1", "details", "subject"):
         e["subject_id"] = f"customer-{i % 1000}"
-        e["personal"] = {"email": f"customer-{i % 1000}@example.com", "name": "Ada Lovelace",
-                         "iban": "DE89370400440532013000"}
+    if mode == "1":
+        e["personal"] = data
+    elif mode == "details":
+        e["details"].update(data)
     return e
 json.dump({"events": [event(i) for i in range(1000)]}, open(f"{d}/batch.json", "w"))
 json.dump(event(0), open(f"{d}/single.json", "w"))

@@ -21,7 +21,7 @@ use rampart_monitor::MonitorStore;
 use rampart_subjects::{
     Invalid, LookupKey, SealError, SubjectKeyId, SubjectStore, check_subject_id,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::monitor::MonitorService;
 use keys::KeyCache;
@@ -88,6 +88,8 @@ where
     kek: Arc<KeyEncryptionKey>,
     lookup_key: LookupKey,
     keys: KeyCache,
+    /// Held while this node makes subject keys.
+    making_keys: tokio::sync::Mutex<()>,
     monitor: Arc<MonitorService<S>>,
 }
 
@@ -110,6 +112,7 @@ where
             kek,
             lookup_key,
             keys: KeyCache::new(cache_period),
+            making_keys: tokio::sync::Mutex::new(()),
             monitor,
         }
     }
@@ -130,16 +133,23 @@ where
             return Ok(());
         }
         let keys = self.keys_for(&subjects).await?;
-        for entry in entries.iter_mut() {
-            entry.seal_personal(|subject, personal: &Map<String, Value>| {
-                let key = keys
-                    .get(subject)
-                    .ok_or_else(|| SubjectError::Crypto("no key for a subject".into()))?;
-                let plain = zeroize::Zeroizing::new(
-                    serde_json::to_vec(personal).map_err(SubjectError::store)?,
-                );
+        // Each entry's key (the map borrows the entries' subject ids).
+        let per_entry: Vec<Option<Arc<rampart_subjects::SubjectKey>>> = entries
+            .iter()
+            .map(|e| {
+                e.personal_plain()
+                    .and_then(|(subject, _)| keys.get(subject).cloned())
+            })
+            .collect();
+        drop(keys);
+        let mut nonces = rampart_subjects::Nonces::new(per_entry.iter().flatten().count())?;
+        for (entry, key) in entries.iter_mut().zip(per_entry) {
+            let Some(key) = key else {
+                continue;
+            };
+            entry.seal_personal(|_, personal: &[u8]| {
                 Ok::<_, SubjectError>(SealedPersonal {
-                    sealed: key.seal(&plain)?,
+                    sealed: key.seal_with(personal, &mut nonces)?,
                     subject_key: key.id().to_string(),
                 })
             })?;

@@ -1,15 +1,22 @@
 //! The audit log on real storage (SQLite in a temp dir, synchronous=FULL): durable group-commit
 //! appends of 1000-entry batches, proofs, and server-side verification.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rampart_audit::AuditLog;
+use rampart_audit::SealedPersonal;
 use rampart_audit::checkpoint::LogSigner;
 use rampart_audit::entry::{NewEntry, SubmittedBy};
 use rampart_store::Store;
+use rampart_subjects::SubjectKey;
 use serde_json::json;
 
 fn event(i: u64) -> NewEntry {
@@ -22,6 +29,34 @@ fn event(i: u64) -> NewEntry {
         "",
     )
     .unwrap()
+}
+
+/// The same event about one of 1,000 subjects, with `personal` data (plain: to be sealed).
+fn personal_event(i: u64) -> NewEntry {
+    let mut event = json!({"actor": {"type": "service", "id": format!("svc-{}", i % 50), "ip": "203.0.113.7"},
+        "action": "payment.authorize", "resource": {"type": "payment", "id": format!("pay-{i}")},
+        "context": {"request_id": format!("req-{i}"), "team_id": "payments"},
+        "details": {"amount": 1250, "currency": "EUR"}, "status": "success",
+        "data_classification": "confidential", "compliance_tags": ["pci-dss"],
+        "subject_id": format!("customer-{}", i % 1000)});
+    event["personal"] = json!({"email": format!("customer-{}@example.com", i % 1000),
+        "name": "Ada Lovelace", "iban": "DE89370400440532013000"});
+    NewEntry::from_json(&event, "").unwrap()
+}
+
+/// Seals every entry's personal data with its subject's key (as the app layer does).
+fn seal_all(batch: &mut [NewEntry], keys: &[SubjectKey]) {
+    for (i, entry) in batch.iter_mut().enumerate() {
+        let key = &keys[i % keys.len()];
+        entry
+            .seal_personal(|_, personal| {
+                Ok::<_, ()>(SealedPersonal {
+                    sealed: key.seal(personal).unwrap(),
+                    subject_key: key.id().to_string(),
+                })
+            })
+            .unwrap();
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -49,6 +84,26 @@ fn bench(c: &mut Criterion) {
             log.append(batch.clone(), SubmittedBy::rampart())
                 .await
                 .unwrap()
+        })
+    });
+    // Issue 17: the same batch with sealed personal data on every entry (the writer's work),
+    // and with the sealing included (what an append with plain personal data costs).
+    let keys: Vec<SubjectKey> = (0..1000).map(|_| SubjectKey::generate().unwrap()).collect();
+    let plain: Vec<NewEntry> = (0..1000).map(personal_event).collect();
+    let mut sealed = plain.clone();
+    seal_all(&mut sealed, &keys);
+    group.bench_function("append_batch_1000_durable_personal_sealed", |b| {
+        b.to_async(&rt).iter(|| async {
+            log.append(sealed.clone(), SubmittedBy::rampart())
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("seal_and_append_batch_1000_personal", |b| {
+        b.to_async(&rt).iter(|| async {
+            let mut batch = plain.clone();
+            seal_all(&mut batch, &keys);
+            log.append(batch, SubmittedBy::rampart()).await.unwrap()
         })
     });
     group.throughput(Throughput::Elements(1));

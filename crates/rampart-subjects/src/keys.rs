@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rampart_crypto::{BodyEncoding, Envelope, SealContext, SealedSecret, random_secret};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::hmac;
@@ -23,6 +25,10 @@ const LOOKUP_DOMAIN: &[u8] = b"rampart-subject-lookup-v1\0";
 const PERSONAL_AAD: &[u8] = b"rampart-personal-v1\0";
 /// The envelope version of sealed personal data.
 const PERSONAL_VERSION: u32 = 1;
+/// The envelope text's start for that version.
+const ENVELOPE_PREFIX: &str = "rampart:v1:";
+/// Length of the AES-GCM tag.
+const TAG_LEN: usize = 16;
 /// Longest subject id (as the audit entry's `subject_id`).
 pub const MAX_SUBJECT_ID_LEN: usize = 256;
 
@@ -109,6 +115,8 @@ pub fn check_subject_id(subject_id: &str) -> Result<(), &'static str> {
 pub struct SubjectKey {
     id: SubjectKeyId,
     material: SecretBox<[u8; 32]>,
+    /// The associated data of everything it seals: the domain and the key id.
+    aad: Vec<u8>,
 }
 
 impl fmt::Debug for SubjectKey {
@@ -126,9 +134,12 @@ impl SubjectKey {
 
     /// A key from its id and 32 bytes (as opened from storage).
     pub fn from_parts(id: SubjectKeyId, material: &[u8; 32]) -> Self {
+        let mut aad = PERSONAL_AAD.to_vec();
+        aad.extend_from_slice(id.as_str().as_bytes());
         Self {
             id,
             material: SecretBox::new(Box::new(*material)),
+            aad,
         }
     }
 
@@ -154,38 +165,44 @@ impl SubjectKey {
         LessSafeKey::new(unbound)
     }
 
-    fn aad(&self) -> Vec<u8> {
-        let mut aad = PERSONAL_AAD.to_vec();
-        aad.extend_from_slice(self.id.as_str().as_bytes());
-        aad
+    fn aad(&self) -> &[u8] {
+        &self.aad
     }
 
-    /// Seals `plaintext` (the personal data's JSON): `rampart:v1:…`.
+    /// Seals `plaintext` (the personal data's JSON): `rampart:v1:…`. One buffer holds
+    /// `nonce || ciphertext || tag`, encoded straight into the envelope text.
     pub fn seal(&self, plaintext: &[u8]) -> Result<String, SealError> {
-        let nonce = random_secret::<NONCE_LEN>().map_err(|_| SealError::Random)?;
-        let mut body = Vec::with_capacity(NONCE_LEN + plaintext.len() + 16);
-        body.extend_from_slice(nonce.as_ref());
-        let mut in_out = plaintext.to_vec();
-        self.aead()
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(*nonce),
+        self.seal_with(plaintext, &mut Nonces::new(1)?)
+    }
+
+    /// [`SubjectKey::seal`] with a nonce taken from `nonces` (one read of the system's random
+    /// generator for a whole batch instead of one per entry).
+    pub fn seal_with(&self, plaintext: &[u8], nonces: &mut Nonces) -> Result<String, SealError> {
+        let nonce = nonces.next()?;
+        let mut body = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+        body.extend_from_slice(&nonce);
+        body.extend_from_slice(plaintext);
+        let tag = self
+            .aead()
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
                 Aad::from(self.aad()),
-                &mut in_out,
+                body.get_mut(NONCE_LEN..).unwrap_or_default(),
             )
             .map_err(|_| SealError::Random)?;
-        body.extend_from_slice(&in_out);
-        Ok(Envelope::format(
-            PERSONAL_VERSION,
-            &body,
-            BodyEncoding::UrlSafe,
-        ))
+        body.extend_from_slice(tag.as_ref());
+        let mut text = String::with_capacity(ENVELOPE_PREFIX.len() + body.len().div_ceil(3) * 4);
+        text.push_str(ENVELOPE_PREFIX);
+        URL_SAFE_NO_PAD.encode_string(&body, &mut text);
+        zeroize::Zeroize::zeroize(&mut body);
+        Ok(text)
     }
 
     /// Opens what [`SubjectKey::seal`] made.
     pub fn open(&self, sealed: &str) -> Result<Zeroizing<Vec<u8>>, SealError> {
         let envelope =
             Envelope::parse(sealed, BodyEncoding::UrlSafe).map_err(|_| SealError::Format)?;
-        if envelope.version != PERSONAL_VERSION || envelope.body.len() < NONCE_LEN + 16 {
+        if envelope.version != PERSONAL_VERSION || envelope.body.len() < NONCE_LEN + TAG_LEN {
             return Err(SealError::Format);
         }
         let (nonce, ciphertext) = envelope.body.split_at(NONCE_LEN);
@@ -203,6 +220,37 @@ impl SubjectKey {
             .len();
         in_out.truncate(len);
         Ok(in_out)
+    }
+}
+
+/// Random 96-bit nonces read from the system's generator in one go, each handed out once.
+pub struct Nonces {
+    bytes: Zeroizing<Vec<u8>>,
+    taken: usize,
+}
+
+impl Nonces {
+    /// Nonces for `count` seals (at least one).
+    pub fn new(count: usize) -> Result<Self, SealError> {
+        let mut bytes = Zeroizing::new(vec![0u8; count.max(1) * NONCE_LEN]);
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+            .map_err(|_| SealError::Random)?;
+        Ok(Self { bytes, taken: 0 })
+    }
+
+    /// The next unused nonce; more than asked for are read afresh.
+    fn next(&mut self) -> Result<[u8; NONCE_LEN], SealError> {
+        if self.taken + NONCE_LEN > self.bytes.len() {
+            *self = Self::new(self.bytes.len() / NONCE_LEN)?;
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(
+            self.bytes
+                .get(self.taken..self.taken + NONCE_LEN)
+                .ok_or(SealError::Random)?,
+        );
+        self.taken += NONCE_LEN;
+        Ok(nonce)
     }
 }
 
@@ -248,6 +296,19 @@ mod tests {
         // The same bytes under another key id do not open either (the id is associated data).
         let renamed = SubjectKey::from_parts(SubjectKeyId::generate(), key.material());
         assert_eq!(renamed.open(&sealed), Err(SealError::Authentication));
+    }
+
+    #[test]
+    fn batch_nonces_are_never_reused_even_past_the_count() {
+        let key = SubjectKey::generate().expect("rng");
+        let mut nonces = Nonces::new(3).expect("rng");
+        let sealed: Vec<String> = (0..10)
+            .map(|_| key.seal_with(b"same", &mut nonces).expect("seals"))
+            .collect();
+        let distinct: std::collections::HashSet<&str> =
+            sealed.iter().map(|s| s.get(..27).expect("long")).collect();
+        assert_eq!(distinct.len(), 10, "each seal has its own nonce");
+        assert!(sealed.iter().all(|s| key.open(s).is_ok()));
     }
 
     #[test]

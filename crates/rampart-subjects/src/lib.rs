@@ -25,7 +25,7 @@ pub use erasure::{
     NewErasure, RAMPART_STORE_PREFIX, check_store_name,
 };
 pub use keys::{
-    LookupKey, MAX_SUBJECT_ID_LEN, SealError, StoredSubjectKey, SubjectKey, SubjectKeyId,
+    LookupKey, MAX_SUBJECT_ID_LEN, Nonces, SealError, StoredSubjectKey, SubjectKey, SubjectKeyId,
     SubjectLookup, check_subject_id, seal_context, subject_id_sha256,
 };
 pub use store::{ErasureWrite, LinkedCard, LinkedPrincipal, SubjectStore, record_effects};

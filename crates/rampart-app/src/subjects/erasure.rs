@@ -110,7 +110,7 @@ where
                         .into(),
                 )
             })?;
-        self.keys.forget(&lookup, &recorded.subject_keys);
+        self.keys.forget(subject, &recorded.subject_keys);
         // The erased bytes leave the database files right after (the WAL truncated on SQLite,
         // a VACUUM on PostgreSQL); the request does not wait for it.
         let store = self.store.clone();

@@ -1,5 +1,6 @@
-//! Subject keys in memory: found by lookup hash (sealing) and by id (opening), each kept for
-//! at most the cache period, dropped at once by an erasure on this node.
+//! Subject keys in memory: found by subject id (sealing: no lookup hash computed for a key in
+//! memory) and by key id (opening), each kept for at most the cache period, dropped at once by
+//! an erasure on this node.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,7 +26,7 @@ struct Cached {
 /// The keys this node read recently.
 pub(super) struct KeyCache {
     period: Duration,
-    by_lookup: Mutex<HashMap<SubjectLookup, Cached>>,
+    by_subject: Mutex<HashMap<Box<str>, Cached>>,
     by_id: Mutex<HashMap<SubjectKeyId, Cached>>,
 }
 
@@ -37,16 +38,28 @@ impl KeyCache {
     pub(super) fn new(period: Duration) -> Self {
         Self {
             period,
-            by_lookup: Mutex::new(HashMap::new()),
+            by_subject: Mutex::new(HashMap::new()),
             by_id: Mutex::new(HashMap::new()),
         }
     }
 
-    fn by_lookup(&self, lookup: &SubjectLookup) -> Option<Arc<SubjectKey>> {
-        let map = self.by_lookup.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(lookup)
-            .filter(|c| fresh(c, self.period))
-            .and_then(|c| c.key.clone())
+    /// The live keys in memory of `subjects` (one lock for all of them).
+    fn by_subjects<'s>(&self, subjects: &[&'s str]) -> HashMap<&'s str, Arc<SubjectKey>> {
+        let mut found = HashMap::with_capacity(subjects.len());
+        if self.period.is_zero() {
+            return found;
+        }
+        let map = self.by_subject.lock().unwrap_or_else(|p| p.into_inner());
+        for subject in subjects {
+            if let Some(key) = map
+                .get(*subject)
+                .filter(|c| fresh(c, self.period))
+                .and_then(|c| c.key.clone())
+            {
+                found.insert(*subject, key);
+            }
+        }
+        found
     }
 
     fn by_id(&self, id: &SubjectKeyId) -> Option<Option<Arc<SubjectKey>>> {
@@ -56,12 +69,7 @@ impl KeyCache {
             .map(|c| c.key.clone())
     }
 
-    fn remember(
-        &self,
-        lookup: Option<SubjectLookup>,
-        id: &SubjectKeyId,
-        key: Option<Arc<SubjectKey>>,
-    ) {
+    fn remember(&self, subject: Option<&str>, id: &SubjectKeyId, key: Option<Arc<SubjectKey>>) {
         if self.period.is_zero() {
             return;
         }
@@ -69,12 +77,12 @@ impl KeyCache {
             key,
             at: Instant::now(),
         };
-        if let Some(lookup) = lookup {
-            let mut map = self.by_lookup.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(subject) = subject {
+            let mut map = self.by_subject.lock().unwrap_or_else(|p| p.into_inner());
             if map.len() >= MAX_CACHED {
                 map.clear();
             }
-            map.insert(lookup, cached.clone());
+            map.insert(subject.into(), cached.clone());
         }
         let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_CACHED {
@@ -84,11 +92,11 @@ impl KeyCache {
     }
 
     /// Drops a subject's keys (an erasure on this node).
-    pub(super) fn forget(&self, lookup: &SubjectLookup, ids: &[SubjectKeyId]) {
-        self.by_lookup
+    pub(super) fn forget(&self, subject: &str, ids: &[SubjectKeyId]) {
+        self.by_subject
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(lookup);
+            .remove(subject);
         let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
         for id in ids {
             map.remove(id);
@@ -101,24 +109,15 @@ where
     S: SubjectStore + MonitorStore + AuditStore + Clone + Send + Sync + 'static,
 {
     /// The live key of each subject, made now for those that have none.
-    pub(super) async fn keys_for(
+    pub(super) async fn keys_for<'s>(
         &self,
-        subjects: &[&str],
-    ) -> Result<HashMap<String, Arc<SubjectKey>>, SubjectError> {
-        let mut out = HashMap::with_capacity(subjects.len());
-        let mut missing: HashMap<SubjectLookup, String> = HashMap::new();
+        subjects: &[&'s str],
+    ) -> Result<HashMap<&'s str, Arc<SubjectKey>>, SubjectError> {
+        let mut out = self.keys.by_subjects(subjects);
+        let mut missing: HashMap<SubjectLookup, &'s str> = HashMap::new();
         for subject in subjects {
-            if out.contains_key(*subject) {
-                continue;
-            }
-            let lookup = self.lookup_key.lookup(subject);
-            match self.keys.by_lookup(&lookup) {
-                Some(key) => {
-                    out.insert((*subject).to_owned(), key);
-                }
-                None => {
-                    missing.insert(lookup, (*subject).to_owned());
-                }
+            if !out.contains_key(*subject) {
+                missing.insert(self.lookup_key.lookup(subject), *subject);
             }
         }
         if missing.is_empty() {
@@ -128,8 +127,14 @@ where
         if missing.is_empty() {
             return Ok(out);
         }
-        // First personal data about these subjects: make their keys. A key another node made
-        // meanwhile wins (the store keeps one live key per subject); read the winners back.
+        // First personal data about these subjects: make their keys, one request of this node
+        // at a time (the others then find them made). A key another node made meanwhile wins
+        // (the store keeps one live key per subject); read the winners back.
+        let _making = self.making_keys.lock().await;
+        self.load_live(&mut missing, &mut out).await?;
+        if missing.is_empty() {
+            return Ok(out);
+        }
         let now = OffsetDateTime::now_utc();
         let mut fresh = Vec::with_capacity(missing.len());
         for lookup in missing.keys() {
@@ -159,10 +164,10 @@ where
     }
 
     /// Reads the live keys of `missing` from the store into `out` (and the cache).
-    async fn load_live(
+    async fn load_live<'s>(
         &self,
-        missing: &mut HashMap<SubjectLookup, String>,
-        out: &mut HashMap<String, Arc<SubjectKey>>,
+        missing: &mut HashMap<SubjectLookup, &'s str>,
+        out: &mut HashMap<&'s str, Arc<SubjectKey>>,
     ) -> Result<(), SubjectError> {
         let lookups: Vec<SubjectLookup> = missing.keys().copied().collect();
         for chunk in lookups.chunks(500) {
@@ -176,9 +181,9 @@ where
                     continue;
                 };
                 let key = Arc::new(self.open_sealed(&row.id, sealed)?);
-                self.keys
-                    .remember(Some(lookup), &row.id, Some(Arc::clone(&key)));
                 if let Some(subject) = missing.remove(&lookup) {
+                    self.keys
+                        .remember(Some(subject), &row.id, Some(Arc::clone(&key)));
                     out.insert(subject, key);
                 }
             }
@@ -202,11 +207,10 @@ where
         let key = match stored {
             Some(StoredSubjectKey {
                 sealed: Some(sealed),
-                lookup,
                 ..
             }) => {
                 let key = Arc::new(self.open_sealed(id, &sealed)?);
-                self.keys.remember(lookup, id, Some(Arc::clone(&key)));
+                self.keys.remember(None, id, Some(Arc::clone(&key)));
                 Some(key)
             }
             _ => {

@@ -4,17 +4,105 @@
 
 use serde_json::Value;
 
-use super::Entry;
+use super::{
+    Actor, Context, Entry, NewEntry, Personal, Resource, SealedPersonal, Status, SubmittedBy,
+    UnsealedPersonal,
+};
 
 impl Entry {
     /// The RFC 8785 canonical JSON of the entry: the leaf input. Members are written in sorted
     /// order by hand (a test holds this to the generic canonicalizer on every field).
     pub fn canonical_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        Ok(Leaf {
+            action: &self.action,
+            actor: &self.actor,
+            compliance_tags: &self.compliance_tags,
+            context: self.context.as_ref(),
+            data_classification: self.data_classification.as_deref(),
+            details: self.details.as_ref(),
+            error_message: self.error_message.as_deref(),
+            id: &self.id,
+            new_state: self.new_state.as_ref(),
+            personal: self.personal.as_ref(),
+            previous_state: self.previous_state.as_ref(),
+            resource: &self.resource,
+            seq: self.seq,
+            status: self.status,
+            subject_id: self.subject_id.as_deref(),
+            submitted_by: &self.submitted_by,
+            timestamp: &self.timestamp,
+        }
+        .write())
+    }
+}
+
+impl NewEntry {
+    /// The canonical JSON the entry will have at `seq` with this `id`, `timestamp` and
+    /// `submitted_by` (what [`Entry::canonical_json`] gives for the entry
+    /// [`NewEntry::into_entry`] makes), written from the entry as it is, without copying it.
+    pub fn canonical_json_at(
+        &self,
+        seq: u64,
+        id: &str,
+        timestamp: &str,
+        submitted_by: &SubmittedBy,
+    ) -> Result<Vec<u8>, UnsealedPersonal> {
+        let personal = match &self.personal {
+            None => None,
+            Some(Personal::Sealed(sealed)) => Some(sealed),
+            Some(Personal::Plain(_)) => return Err(UnsealedPersonal),
+        };
+        Ok(Leaf {
+            action: &self.action,
+            actor: &self.actor,
+            compliance_tags: &self.compliance_tags,
+            context: self.context.as_ref(),
+            data_classification: self.data_classification.as_deref(),
+            details: self.details.as_ref(),
+            error_message: self.error_message.as_deref(),
+            id,
+            new_state: self.new_state.as_ref(),
+            personal,
+            previous_state: self.previous_state.as_ref(),
+            resource: &self.resource,
+            seq,
+            status: self.status,
+            subject_id: self.subject_id.as_deref(),
+            submitted_by,
+            timestamp,
+        }
+        .write())
+    }
+}
+
+/// Every member of an entry, borrowed: what the leaf is written from.
+struct Leaf<'a> {
+    action: &'a str,
+    actor: &'a Actor,
+    compliance_tags: &'a [String],
+    context: Option<&'a Context>,
+    data_classification: Option<&'a str>,
+    details: Option<&'a Value>,
+    error_message: Option<&'a str>,
+    id: &'a str,
+    new_state: Option<&'a Value>,
+    personal: Option<&'a SealedPersonal>,
+    previous_state: Option<&'a Value>,
+    resource: &'a Resource,
+    seq: u64,
+    status: Status,
+    subject_id: Option<&'a str>,
+    submitted_by: &'a SubmittedBy,
+    timestamp: &'a str,
+}
+
+impl Leaf<'_> {
+    fn write(&self) -> Vec<u8> {
         use crate::canonical::{key, opt_str, opt_value, write_str, write_value};
-        let mut out = Vec::with_capacity(512);
+        let mut out = Vec::with_capacity(1024);
         out.push(b'{');
         key("action", &mut out);
-        write_str(&self.action, &mut out);
+        write_str(self.action, &mut out);
         out.push(b',');
         key("actor", &mut out);
         out.push(b'{');
@@ -60,19 +148,19 @@ impl Entry {
         }
         out.push(b',');
         key("data_classification", &mut out);
-        opt_str(self.data_classification.as_deref(), &mut out);
+        opt_str(self.data_classification, &mut out);
         out.push(b',');
         key("details", &mut out);
-        opt_value(self.details.as_ref(), &mut out);
+        opt_value(self.details, &mut out);
         out.push(b',');
         key("error_message", &mut out);
-        opt_str(self.error_message.as_deref(), &mut out);
+        opt_str(self.error_message, &mut out);
         out.push(b',');
         key("id", &mut out);
-        write_str(&self.id, &mut out);
+        write_str(self.id, &mut out);
         out.push(b',');
         key("new_state", &mut out);
-        opt_value(self.new_state.as_ref(), &mut out);
+        opt_value(self.new_state, &mut out);
         out.push(b',');
         if let Some(personal) = &self.personal {
             key("personal", &mut out);
@@ -85,7 +173,7 @@ impl Entry {
             out.extend_from_slice(b"},");
         }
         key("previous_state", &mut out);
-        opt_value(self.previous_state.as_ref(), &mut out);
+        opt_value(self.previous_state, &mut out);
         out.push(b',');
         key("resource", &mut out);
         out.push(b'{');
@@ -105,7 +193,7 @@ impl Entry {
         write_str(self.status.as_str(), &mut out);
         out.push(b',');
         key("subject_id", &mut out);
-        opt_str(self.subject_id.as_deref(), &mut out);
+        opt_str(self.subject_id, &mut out);
         out.push(b',');
         key("submitted_by", &mut out);
         out.push(b'{');
@@ -116,8 +204,8 @@ impl Entry {
         write_str(&self.submitted_by.principal_id, &mut out);
         out.extend_from_slice(b"},");
         key("timestamp", &mut out);
-        write_str(&self.timestamp, &mut out);
+        write_str(self.timestamp, &mut out);
         out.push(b'}');
-        Ok(out)
+        out
     }
 }

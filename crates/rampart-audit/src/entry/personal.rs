@@ -10,7 +10,7 @@
 //! reaches the writer, the leaf or storage.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use zeroize::Zeroizing;
 
 use super::NewEntry;
 
@@ -32,9 +32,10 @@ pub struct UnsealedPersonal;
 /// The personal data of a [`NewEntry`]: plain as the client sent it, or sealed.
 #[derive(Clone, PartialEq)]
 pub enum Personal {
-    /// As the client sent it (always plain, even if it looks like a sealed object): must be
-    /// sealed with [`NewEntry::seal_personal`] before the entry is appended.
-    Plain(Map<String, Value>),
+    /// As the client sent it (always plain, even if it looks like a sealed object), as its
+    /// JSON text (wiped when dropped): must be sealed with [`NewEntry::seal_personal`] before
+    /// the entry is appended.
+    Plain(Zeroizing<Vec<u8>>),
     /// Sealed with the subject's key.
     Sealed(SealedPersonal),
 }
@@ -43,7 +44,7 @@ pub enum Personal {
 impl std::fmt::Debug for Personal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Plain(map) => write!(f, "Plain([REDACTED: {} members])", map.len()),
+            Self::Plain(json) => write!(f, "Plain([REDACTED: {} bytes])", json.len()),
             Self::Sealed(sealed) => f.debug_tuple("Sealed").field(sealed).finish(),
         }
     }
@@ -53,9 +54,9 @@ impl NewEntry {
     /// The subject and the plain personal data to seal for them, if any (`None` as well for
     /// plain data without a subject, which [`NewEntry::from_json`] never makes:
     /// [`NewEntry::has_unsealed_personal`] still tells).
-    pub fn personal_plain(&self) -> Option<(&str, &Map<String, Value>)> {
+    pub fn personal_plain(&self) -> Option<(&str, &[u8])> {
         match (&self.personal, &self.subject_id) {
-            (Some(Personal::Plain(map)), Some(subject_id)) => Some((subject_id, map)),
+            (Some(Personal::Plain(json)), Some(subject_id)) => Some((subject_id, json)),
             _ => None,
         }
     }
@@ -70,13 +71,13 @@ impl NewEntry {
     /// stays plain and the log refuses the entry: [`NewEntry::from_json`] never makes one).
     pub fn seal_personal<E>(
         &mut self,
-        seal: impl FnOnce(&str, &Map<String, Value>) -> Result<SealedPersonal, E>,
+        seal: impl FnOnce(&str, &[u8]) -> Result<SealedPersonal, E>,
     ) -> Result<(), E> {
-        let (Some(Personal::Plain(map)), Some(subject_id)) = (&self.personal, &self.subject_id)
+        let (Some(Personal::Plain(json)), Some(subject_id)) = (&self.personal, &self.subject_id)
         else {
             return Ok(());
         };
-        let sealed = seal(subject_id, map)?;
+        let sealed = seal(subject_id, json)?;
         self.personal = Some(Personal::Sealed(sealed));
         Ok(())
     }
@@ -84,7 +85,7 @@ impl NewEntry {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -141,9 +142,12 @@ mod tests {
         let looks_sealed = serde_json::to_value(sealed()).expect("value");
         let new = NewEntry::from_json(&event(looks_sealed.clone()), "").expect("valid");
         assert!(new.has_unsealed_personal());
-        let (subject, map) = new.personal_plain().expect("plain");
+        let (subject, json) = new.personal_plain().expect("plain");
         assert_eq!(subject, "subj-1");
-        assert_eq!(Value::Object(map.clone()), looks_sealed);
+        assert_eq!(
+            serde_json::from_slice::<Value>(json).expect("json"),
+            looks_sealed
+        );
         // A null personal is no personal.
         let new = NewEntry::from_json(&event(Value::Null), "").expect("valid");
         assert_eq!(new.personal, None);
@@ -156,13 +160,14 @@ mod tests {
         assert!(!format!("{new:?}").contains("example.com"));
         let mut seen = None;
         new.seal_personal(|subject, map| {
-            seen = Some((subject.to_owned(), map.clone()));
+            seen = Some((subject.to_owned(), map.to_vec()));
             Ok::<_, ()>(sealed())
         })
         .expect("sealed");
         let (subject, map) = seen.expect("called");
         assert_eq!(subject, "subj-1");
-        assert_eq!(map.get("email"), Some(&json!("a@example.com")));
+        let map: Value = serde_json::from_slice(&map).expect("json");
+        assert_eq!(map["email"], json!("a@example.com"));
         assert_eq!(new.personal, Some(Personal::Sealed(sealed())));
         assert!(!new.has_unsealed_personal());
         // Sealed already: the sealer is not called again.

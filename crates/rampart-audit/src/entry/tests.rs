@@ -234,6 +234,26 @@ mod canonical_properties {
                 submitted_by: SubmittedBy { principal_id: strings[6].clone(), credential_id: pick(7) },
             };
             prop_assert!(assert_canonical(&entry).is_ok(), "{:?}", assert_canonical(&entry));
+            // The writer's form, from the queued entry without copying it, is the same bytes.
+            let queued = NewEntry {
+                actor: entry.actor.clone(),
+                action: entry.action.clone(),
+                resource: entry.resource.clone(),
+                context: entry.context.clone(),
+                details: entry.details.clone(),
+                previous_state: entry.previous_state.clone(),
+                new_state: entry.new_state.clone(),
+                status: entry.status,
+                error_message: entry.error_message.clone(),
+                data_classification: entry.data_classification.clone(),
+                compliance_tags: entry.compliance_tags.clone(),
+                subject_id: entry.subject_id.clone(),
+                personal: entry.personal.clone().map(Personal::Sealed),
+            };
+            let at = queued
+                .canonical_json_at(entry.seq, &entry.id, &entry.timestamp, &entry.submitted_by)
+                .expect("sealed or none");
+            prop_assert_eq!(at, entry.canonical_json().expect("writes"));
         }
     }
 }

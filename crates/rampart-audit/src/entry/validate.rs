@@ -208,7 +208,7 @@ impl Validator<'_> {
             self.error(field, &problem);
             return false;
         }
-        let size = serde_json::to_vec(value).map_or(usize::MAX, |v| v.len());
+        let size = serialized_len(value);
         if size > MAX_DOCUMENT_BYTES {
             self.error(field, &format!("is larger than {MAX_DOCUMENT_BYTES} bytes"));
             return false;
@@ -238,9 +238,27 @@ impl Validator<'_> {
             );
             return None;
         }
-        let value = value?;
-        self.within_limits(value, "personal")
-            .then(|| Personal::Plain(map.clone()))
+        if depth(value?) > MAX_DEPTH {
+            self.error(
+                "personal",
+                &format!("is nested deeper than {MAX_DEPTH} levels"),
+            );
+            return None;
+        }
+        if let Some(problem) = unsafe_number(value?) {
+            self.error("personal", &problem);
+            return None;
+        }
+        // Kept as its JSON text: what is sealed, serialized once.
+        let json = zeroize::Zeroizing::new(serde_json::to_vec(map).unwrap_or_default());
+        if json.len() > MAX_DOCUMENT_BYTES {
+            self.error(
+                "personal",
+                &format!("is larger than {MAX_DOCUMENT_BYTES} bytes"),
+            );
+            return None;
+        }
+        Some(Personal::Plain(json))
     }
 
     pub(super) fn tags(&mut self, value: Option<&Value>) -> Vec<String> {
@@ -323,4 +341,23 @@ pub(super) fn unsafe_number(value: &Value) -> Option<String> {
         }
     }
     None
+}
+
+/// The length of `value` serialized, counted without building it.
+fn serialized_len(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(bytes.len());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
+    }
 }

@@ -84,6 +84,7 @@ fn prepare<S, C>(
     let now = now
         .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
         .unwrap_or(now);
+    let timestamp = crate::entry::format_timestamp(now);
     let expected_size = edge.range.size();
     let mut range = edge.range.clone();
     let mut buffers = edge.buffers.clone();
@@ -96,11 +97,12 @@ fn prepare<S, C>(
         for new in &request.entries {
             let seq = range.size();
             // `AuditLog::submit` queues no plain personal data; should one come, the batch fails.
-            let entry = new
-                .clone()
-                .into_entry(seq, uuid::Uuid::now_v7(), now, request.submitted_by.clone())
+            // The leaf is written from the queued entry as it is (no copy of its documents).
+            let id = uuid::Uuid::now_v7().to_string();
+            let body = new
+                .canonical_json_at(seq, &id, &timestamp, &request.submitted_by)
                 .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
-            let body = String::from_utf8(entry.canonical_json()?)
+            let body = String::from_utf8(body)
                 .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
             let leaf = leaf_hash(body.as_bytes());
             packed_tiles.extend(buffers.push(0, seq, leaf));
@@ -112,22 +114,22 @@ fn prepare<S, C>(
             });
             appended.push(Appended {
                 seq,
-                id: entry.id.clone(),
+                id: id.clone(),
                 leaf_hash: leaf,
             });
             entries.push(StoredEntry {
                 seq,
-                id: entry.id,
+                id,
                 timestamp_micros: micros,
-                actor_type: entry.actor.kind,
-                actor_id: entry.actor.id,
-                action: entry.action,
-                resource_type: entry.resource.kind,
-                resource_id: entry.resource.id,
-                team_id: entry.context.and_then(|c| c.team_id),
-                status: entry.status.as_str().to_owned(),
-                subject_id: entry.subject_id,
-                tags: entry.compliance_tags,
+                actor_type: new.actor.kind.clone(),
+                actor_id: new.actor.id.clone(),
+                action: new.action.clone(),
+                resource_type: new.resource.kind.clone(),
+                resource_id: new.resource.id.clone(),
+                team_id: new.context.as_ref().and_then(|c| c.team_id.clone()),
+                status: new.status.as_str().to_owned(),
+                subject_id: new.subject_id.clone(),
+                tags: new.compliance_tags.clone(),
                 body,
                 leaf_hash: leaf,
             });

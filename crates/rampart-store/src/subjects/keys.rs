@@ -11,6 +11,9 @@ use crate::codec::{from_micros, from_micros_opt, micros};
 use crate::threat::begin_write;
 use crate::{Store, StoreError, with_pool};
 
+/// Keys per multi-row INSERT (four bound values each).
+const KEYS_PER_INSERT: usize = 500;
+
 pub(super) const KEY_COLUMNS: &str = "id, lookup, sealed_key, created_at, destroyed_at, erasure_id";
 
 /// A key as read.
@@ -106,19 +109,22 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
+        // A few multi-row statements in one short transaction (it waits for the audit writer's
+        // lock on SQLite: the shorter, the sooner both go on).
         with_pool!(self, pool => {
             let mut tx = begin_write!(self, pool);
-            for (id, lookup, sealed, created_at) in &rows {
-                sqlx::query(
-                    "INSERT INTO subject_keys (id, lookup, sealed_key, created_at)
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                )
-                .bind(*id)
-                .bind(lookup)
-                .bind(*sealed)
-                .bind(created_at)
-                .execute(&mut *tx)
-                .await?;
+            for chunk in rows.chunks(KEYS_PER_INSERT) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO subject_keys (id, lookup, sealed_key, created_at) ",
+                );
+                q.push_values(chunk, |mut row, (id, lookup, sealed, created_at)| {
+                    row.push_bind(*id)
+                        .push_bind(lookup.as_slice())
+                        .push_bind(*sealed)
+                        .push_bind(*created_at);
+                });
+                q.push(" ON CONFLICT DO NOTHING");
+                q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
