@@ -18,7 +18,7 @@ use rampart_access::{PrincipalRecord, PrincipalUpdate};
 use rampart_audit::{Journal as _, JournalError};
 use secrecy::SecretString;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -30,6 +30,10 @@ use crate::http::query::ApiQuery;
 use crate::http::request::{Page, PageQuery, field, invalid, object, page_limit, text, time_text};
 use crate::problem::{ApiError, FieldError};
 use crate::state::AppState;
+
+mod fields;
+
+use fields::{names, subject_link, valid_email, valid_name};
 
 /// A principal as the API shows it: never a password or a secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,67 +93,6 @@ pub(super) fn principal_id(text: &str) -> Result<Uuid, ApiError> {
 
 pub(super) async fn load(state: &AppState, id: Uuid) -> Result<PrincipalRecord, ApiError> {
     Ok(state.principals().get(id).await?)
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.chars().count() <= 128
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
-}
-
-fn valid_email(email: &str) -> bool {
-    email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        })
-        && !email.chars().any(char::is_whitespace)
-}
-
-/// The `subject_id` field: absent (`None`), `null` (`Some(None)`: no link) or a subject id
-/// (`rampart_subjects::check_subject_id`; the error never quotes it).
-pub(crate) fn subject_link(
-    object: &Map<String, Value>,
-) -> Result<Option<Option<String>>, ApiError> {
-    match object.get("subject_id") {
-        None => Ok(None),
-        Some(Value::Null) => Ok(Some(None)),
-        Some(Value::String(id)) => match rampart_subjects::check_subject_id(id) {
-            Ok(()) => Ok(Some(Some(id.clone()))),
-            Err(message) => Err(invalid("subject_id", message)),
-        },
-        Some(_) => Err(invalid("subject_id", "must be a string or null")),
-    }
-}
-
-/// Most roles, and most teams, one principal may have.
-const MAX_NAMES: usize = 64;
-
-/// A list of names (roles or teams): at most [`MAX_NAMES`], duplicates removed.
-fn names(object: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, FieldError> {
-    match object.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => {
-            if items.len() > MAX_NAMES {
-                return Err(field(key, format!("at most {MAX_NAMES} names")));
-            }
-            let mut names: Vec<String> = Vec::with_capacity(items.len());
-            for item in items {
-                let name = item.as_str().filter(|s| valid_name(s)).ok_or_else(|| {
-                    field(
-                        key,
-                        "must be a list of names (A-Z, a-z, 0-9, '.', '_', '-', '@')",
-                    )
-                })?;
-                if !names.iter().any(|n| n == name) {
-                    names.push(name.to_owned());
-                }
-            }
-            Ok(Some(names))
-        }
-        Some(_) => Err(field(key, "must be a list of names")),
-    }
 }
 
 /// A manager acts on another principal only when that principal is in at least one team and

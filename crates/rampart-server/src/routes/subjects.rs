@@ -25,6 +25,7 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::query::ApiQuery;
+use crate::http::request::page_limit;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -37,19 +38,6 @@ pub(crate) fn failed(error: SubjectError) -> ApiError {
         SubjectError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
         SubjectError::Conflict(message) => ApiError::conflict(message),
         other => ApiError::internal(&other),
-    }
-}
-
-/// A page size: 1 to 1000, 100 by default.
-fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
-    let limit = limit.unwrap_or(100);
-    if (1..=1000).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(ApiError::validation(vec![super::audit::field(
-            "limit",
-            "is 1 to 1000",
-        )]))
     }
 }
 
