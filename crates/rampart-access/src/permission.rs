@@ -160,6 +160,8 @@ permissions! {
     GdprRead => "gdpr:read", admin_only: false;
     /// Record consents, request erasures, confirm a store's erasure.
     GdprManage => "gdpr:manage", admin_only: true;
+    /// Place and release legal holds (and, to come, set retention policies).
+    RetentionConfigure => "retention:configure", admin_only: true;
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod maintenance;
 pub mod monitor;
 pub mod outage;
 pub mod protector;
+pub mod retention;
 pub mod services;
 pub mod subjects;
 pub mod system_audit;

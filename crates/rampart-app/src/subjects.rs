@@ -41,6 +41,14 @@ pub enum SubjectError {
     /// The state changed meanwhile, or the request conflicts with it.
     #[error("{0}")]
     Conflict(String),
+    /// A legal hold keeps the subject's data (a `409` naming it).
+    #[error("the subject is under legal hold {name:?} ({id}): release the hold first")]
+    Held {
+        /// The hold's id.
+        id: String,
+        /// Its name.
+        name: String,
+    },
     /// Storage failed.
     #[error("data-subject storage failed")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),

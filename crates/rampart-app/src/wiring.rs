@@ -45,6 +45,8 @@ pub struct Wired {
     pub monitor: Arc<MonitorService<Store>>,
     /// Data subjects: sealing personal data, consents, exports, erasures.
     pub subjects: Arc<SubjectService<Store>>,
+    /// Retention: legal holds.
+    pub retention: Arc<crate::retention::RetentionService<Store>>,
     /// The job runner, with the keys' jobs started: `key-maintenance` (leased) and
     /// `key-count-flush` (per node); the audit query indexer, `audit-index` (leased); on SQLite
     /// the background WAL checkpoint, `wal-checkpoint` (per node).
@@ -122,6 +124,9 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
         threat: deployment.threat,
         monitor,
         subjects,
+        retention: Arc::new(crate::retention::RetentionService::new(
+            deployment.store.clone(),
+        )),
         store: deployment.store,
         audit: deployment.audit,
         api_key_pepper: deployment.api_key_pepper,

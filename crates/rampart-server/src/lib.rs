@@ -172,6 +172,7 @@ pub fn app(
         threat,
         monitor,
         subjects,
+        retention,
         mut jobs,
     } = rampart_app::wiring::wire(deployment, &settings)?;
     let cache =
@@ -194,6 +195,7 @@ pub fn app(
         threat,
         monitor,
         subjects,
+        retention,
     });
     identity_maintenance(&state, &mut jobs);
     state.keep_jobs(jobs);

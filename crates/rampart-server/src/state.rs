@@ -45,6 +45,8 @@ struct Inner {
     monitor: Arc<rampart_app::monitor::MonitorService<Store>>,
     /// Data subjects.
     subjects: Arc<rampart_app::subjects::SubjectService<Store>>,
+    /// Retention: legal holds.
+    retention: Arc<rampart_app::retention::RetentionService<Store>>,
     /// The start of this process's monotonic clock (the per-node rate limiter's time).
     started: std::time::Instant,
 }
@@ -75,6 +77,8 @@ pub struct StateParts {
     pub monitor: Arc<rampart_app::monitor::MonitorService<Store>>,
     /// Data subjects: sealing personal data, consents, exports, erasures.
     pub subjects: Arc<rampart_app::subjects::SubjectService<Store>>,
+    /// Retention: legal holds.
+    pub retention: Arc<rampart_app::retention::RetentionService<Store>>,
 }
 
 /// What identity and access need beside the store.
@@ -113,6 +117,7 @@ impl AppState {
             threat,
             monitor,
             subjects,
+            retention,
         } = parts;
         Self(Arc::new(Inner {
             store,
@@ -133,6 +138,7 @@ impl AppState {
             threat,
             monitor,
             subjects,
+            retention,
             started: std::time::Instant::now(),
         }))
     }
@@ -140,6 +146,11 @@ impl AppState {
     /// Threat protection: rate limits, address rules and blocks.
     pub fn threat(&self) -> &rampart_threat::ThreatGuard<Store> {
         &self.0.threat
+    }
+
+    /// Retention: legal holds.
+    pub fn retention(&self) -> &rampart_app::retention::RetentionService<Store> {
+        &self.0.retention
     }
 
     /// Data subjects: personal data sealing, consents, exports, erasures.

@@ -18,6 +18,7 @@ mod lease;
 mod login_throttle;
 mod migrate;
 mod monitor;
+mod retention;
 mod secrets;
 mod store;
 mod subjects;

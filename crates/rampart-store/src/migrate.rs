@@ -96,6 +96,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_subjects.sql"),
         postgres: include_str!("../migrations/postgres/0012_subjects.sql"),
     },
+    Migration {
+        version: 13,
+        name: "legal holds",
+        sqlite: include_str!("../migrations/sqlite/0013_legal_holds.sql"),
+        postgres: include_str!("../migrations/postgres/0013_legal_holds.sql"),
+    },
 ];
 
 /// What a migration run did.

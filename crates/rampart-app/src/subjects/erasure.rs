@@ -36,9 +36,17 @@ pub struct Replayed {
 
 impl<S> SubjectService<S>
 where
-    S: SubjectStore + MonitorStore + AuditStore + Clone + Send + Sync + 'static,
+    S: SubjectStore
+        + MonitorStore
+        + AuditStore
+        + rampart_retention::RetentionStore
+        + Clone
+        + Send
+        + Sync
+        + 'static,
 {
-    /// Erases `subject`: see the module documentation.
+    /// Erases `subject`: see the module documentation. A subject under a legal hold is not
+    /// erased: [`SubjectError::Held`] names the hold.
     pub async fn request_erasure(
         &self,
         subject: &str,
@@ -48,6 +56,16 @@ where
     ) -> Result<Requested, SubjectError> {
         subject_id("subject_id", subject)?;
         let request = document.validate()?;
+        if let Some(hold) = crate::retention::holds_on_subject(&self.store, subject)
+            .await?
+            .into_iter()
+            .next()
+        {
+            return Err(SubjectError::Held {
+                id: hold.id.as_str().to_owned(),
+                name: hold.name,
+            });
+        }
         let lookup = self.lookup_key.lookup(subject);
         let latest = self
             .store

@@ -16,6 +16,7 @@ pub(crate) mod key_ops;
 pub(crate) mod keys;
 pub(crate) mod monitor;
 pub(crate) mod privacy;
+pub(crate) mod retention;
 pub(crate) mod sessions;
 pub(crate) mod subjects;
 pub(crate) mod system;
@@ -59,6 +60,7 @@ pub(crate) fn api(audit_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(threat::routes())
         .merge(monitor::routes())
         .merge(subjects::routes())
+        .merge(retention::routes())
 }
 
 /// The whole HTTP API over `state`.

@@ -37,6 +37,7 @@ pub(crate) fn failed(error: SubjectError) -> ApiError {
         SubjectError::Invalid(invalid) => ApiError::refused_document(&invalid),
         SubjectError::NotFound(what) => ApiError::not_found(format!("no such {what}")),
         SubjectError::Conflict(message) => ApiError::conflict(message),
+        held @ SubjectError::Held { .. } => ApiError::conflict(held.to_string()),
         other => ApiError::internal(&other),
     }
 }

@@ -38,6 +38,7 @@ mod keys;
 mod lease;
 mod monitor;
 mod outage;
+mod retention;
 mod subjects;
 mod suite;
 mod threat;

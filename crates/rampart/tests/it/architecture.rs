@@ -84,6 +84,7 @@ const DOMAIN_EDGES: &[(&str, &str)] = &[
     ("rampart-threat", "rampart-document"),
     ("rampart-monitor", "rampart-document"),
     ("rampart-subjects", "rampart-document"),
+    ("rampart-retention", "rampart-document"),
     // Subject keys are sealed by the KEK and written as Rampart's ciphertext envelope.
     ("rampart-subjects", "rampart-crypto"),
     // An erasure's `erasure.requested` deliveries enter the monitor's webhook outbox in the

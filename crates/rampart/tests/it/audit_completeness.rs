@@ -457,6 +457,17 @@ fn every_state_changing_route_audits_maximal_inputs_exactly() {
         walk.refuse("POST /v1/erasures/{id}/confirmations", &format!("/v1/erasures/{erasure_id}/confirmations"), &admin,
             json!({"store": format!("{}x", stores[0]), "records_deleted": 1}), "store").await;
 
+        // Legal holds: the largest hold, refused one byte past its name; released.
+        let hold = walk.run(&admin, step("POST /v1/legal-holds", "/v1/legal-holds", &a,
+            json!({"name": "n".repeat(128), "reason": "r".repeat(2000),
+                   "scope": {"subject_id": "h".repeat(256), "tag": "t".repeat(64), "team_id": "m".repeat(128),
+                             "data_type": format!("app:{}", "a".repeat(64)),
+                             "from": "2026-01-01T00:00:00Z", "until": "2026-12-31T00:00:00Z"}}), 1)).await;
+        walk.refuse("POST /v1/legal-holds", "/v1/legal-holds", &admin,
+            json!({"name": "n".repeat(129), "reason": "r"}), "name").await;
+        let hold_id = hold["id"].as_str().unwrap().to_owned();
+        walk.run(&admin, Step { body: None, ..step("DELETE /v1/legal-holds/{id}", &format!("/v1/legal-holds/{hold_id}"), &a, json!({}), 1) }).await;
+
         // Last, disabling the user.
         walk.run(&admin, Step { body: None, ..step("DELETE /v1/principals/{id}", &format!("/v1/principals/{user}"), &a, json!({}), 1) }).await;
 

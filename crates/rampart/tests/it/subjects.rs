@@ -4,6 +4,7 @@
 //! the erased personal data is left in the data dir (or the PostgreSQL database).
 
 mod erasure;
+mod holds;
 mod inputs;
 mod linked;
 mod postgres;

@@ -87,6 +87,9 @@ const ROUTE_PERMISSIONS: &[(&str, &str, &str)] = &[
     ("GET", "/v1/erasures", "gdpr:read"),
     ("GET", "/v1/erasures/{id}", "gdpr:read"),
     ("POST", "/v1/erasures/{id}/confirmations", "gdpr:manage"),
+    ("POST", "/v1/legal-holds", "retention:configure"),
+    ("GET", "/v1/legal-holds", "retention:configure"),
+    ("DELETE", "/v1/legal-holds/{id}", "retention:configure"),
 ];
 
 /// Routes that require no single permission: public ones, and those whose handler decides
