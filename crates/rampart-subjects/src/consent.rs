@@ -19,8 +19,9 @@ pub const MAX_SOURCE_LEN: usize = 128;
 pub struct ConsentDocument {
     /// What the data is used for: `analytics`, `marketing.email`.
     pub purpose: String,
-    /// Given (`true`) or withdrawn (`false`).
-    pub given: bool,
+    /// Given (`true`) or withdrawn (`false`); required (absent is named by validation).
+    #[serde(default)]
+    pub given: Option<bool>,
     /// Where the subject said so: `signup-form`.
     #[serde(default)]
     pub source: Option<String>,
@@ -74,18 +75,21 @@ impl ConsentDocument {
         if let Err(message) = check_purpose(&self.purpose) {
             errors.push(FieldError::new("purpose", message));
         }
+        if self.given.is_none() {
+            errors.push(FieldError::new("given", "is required: true or false"));
+        }
         check_text(self.source.as_deref(), "source", &mut errors);
         check_text(
             self.policy_version.as_deref(),
             "policy_version",
             &mut errors,
         );
-        if !errors.is_empty() {
+        let (Some(given), true) = (self.given, errors.is_empty()) else {
             return Err(Invalid::Fields(errors));
-        }
+        };
         Ok(NewConsent {
             purpose: self.purpose,
-            given: self.given,
+            given,
             source: self.source,
             policy_version: self.policy_version,
         })
@@ -198,7 +202,7 @@ mod tests {
     fn bad_documents_name_each_field() {
         let bad = ConsentDocument {
             purpose: "Analytics!".into(),
-            given: true,
+            given: None,
             source: Some(String::new()),
             policy_version: Some("v\u{7}".into()),
         };
@@ -206,7 +210,7 @@ mod tests {
             panic!("refused");
         };
         let paths: Vec<_> = errors.iter().map(|e| e.path.as_str()).collect();
-        assert_eq!(paths, ["purpose", "source", "policy_version"]);
+        assert_eq!(paths, ["purpose", "given", "source", "policy_version"]);
         for purpose in ["", "1x", &"a".repeat(65), "a b"] {
             assert!(check_purpose(purpose).is_err(), "{purpose}");
         }

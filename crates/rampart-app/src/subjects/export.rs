@@ -38,17 +38,15 @@ where
         let signed = log.latest_checkpoint().await.map_err(SubjectError::store)?;
         let mut entries = Vec::new();
         let mut after = None;
-        loop {
+        // Entries up to the checkpoint's tree (none in an empty log).
+        while let Some(to_seq) = signed.tree_size.checked_sub(1) {
             let filter = EntryFilter {
                 subject_id: Some(subject.to_owned()),
-                to_seq: signed.tree_size.checked_sub(1),
+                to_seq: Some(to_seq),
                 after_seq: after,
                 limit: PAGE,
                 ..EntryFilter::default()
             };
-            if signed.tree_size == 0 {
-                break;
-            }
             let page = log
                 .entries_for(filter, None)
                 .await

@@ -129,7 +129,6 @@ impl AuditSlot {
         }
     }
 
-    /// The request's facts, note and whether the handler recorded it, taken out of the slot.
     /// Records this read (a `GET`) as if it changed state: who read a subject's personal data.
     pub fn record_read(&self) {
         if let Ok(mut slot) = self.0.lock() {
@@ -137,7 +136,10 @@ impl AuditSlot {
         }
     }
 
-    fn take(&self) -> (RequestFacts, Option<AuditNote>, bool, bool) {
+    /// The request's facts and note, whether the handler recorded it, whether the route is
+    /// audited only when noted, and whether the handler asked its read recorded, taken out of
+    /// the slot.
+    fn take(&self) -> (RequestFacts, Option<AuditNote>, bool, bool, bool) {
         self.0
             .lock()
             .map(|mut slot| {
@@ -145,7 +147,8 @@ impl AuditSlot {
                     std::mem::take(&mut slot.facts),
                     slot.note.take(),
                     slot.recorded,
-                    slot.only_when_noted && !slot.record_read,
+                    slot.only_when_noted,
+                    slot.record_read,
                 )
             })
             .unwrap_or_default()
@@ -417,8 +420,7 @@ pub async fn audit_trail(
     let response = next.run(request).await;
     let status = response.status();
     let caller = slot.get();
-    let record_read = notes.0.lock().map(|slot| slot.record_read).unwrap_or(false);
-    let (facts, note, recorded, only_when_noted) = notes.take();
+    let (facts, note, recorded, only_when_noted, record_read) = notes.take();
     if recorded {
         // The handler's change and its entry committed together.
         return response;

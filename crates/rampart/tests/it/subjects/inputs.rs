@@ -68,7 +68,7 @@ fn subjects_bad_input_is_refused_and_changes_nothing() {
         }
         for (body, field) in [
             (json!({"purpose": "Analytics!", "given": true}), "purpose"),
-            (json!({"purpose": "analytics"}), ""),
+            (json!({"purpose": "analytics"}), "given"),
             (
                 json!({"purpose": "analytics", "given": true, "email": "x"}),
                 "email",
