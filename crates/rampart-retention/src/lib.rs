@@ -6,9 +6,11 @@
 //! `rampart-store`; time is always a parameter.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod holds;
 mod store;
 
+pub use audit::AuditRecord;
 pub use holds::{
     HoldDocument, HoldId, HoldScope, LegalHold, MAX_HOLD_NAME_LEN, MAX_HOLD_REASON_LEN,
     ScopeDocument,

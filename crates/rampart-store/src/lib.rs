@@ -8,6 +8,7 @@
 mod access;
 mod audit;
 mod audit_index;
+mod audit_prune;
 mod change;
 mod codec;
 mod error;

@@ -102,6 +102,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_legal_holds.sql"),
         postgres: include_str!("../migrations/postgres/0013_legal_holds.sql"),
     },
+    Migration {
+        version: 14,
+        name: "retention",
+        sqlite: include_str!("../migrations/sqlite/0014_retention.sql"),
+        postgres: include_str!("../migrations/postgres/0014_retention.sql"),
+    },
 ];
 
 /// What a migration run did.

@@ -1,0 +1,233 @@
+//! Audit pruning on both backends: the bodies of entries past retention are deleted, their
+//! seq, id, time and leaf hash kept, so every checkpoint and proof still verifies.
+//!
+//! The database allows exactly this (migration 0014): only entries below the prune horizon,
+//! which never moves backwards, and only to the pruned form. On PostgreSQL the runtime role
+//! prunes through `rampart_prune_audit_entries`, which runs as the owner. The postings of a
+//! pruned entry leave the query index with it.
+
+use rampart_audit::StoredEntry;
+use rampart_audit::index::terms;
+use rampart_retention::AuditRecord;
+use time::OffsetDateTime;
+
+use crate::audit_index::with_index_pool;
+use crate::codec::{from_list, from_micros, micros};
+use crate::store::Pool;
+use crate::{Store, StoreError, with_pool};
+
+fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Corrupt {
+        what: "audit seq (past i64)",
+    })
+}
+
+fn to_u64(value: i64, what: &'static str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt { what })
+}
+
+type RecordRow = (i64, i64, Option<String>, Option<String>, String);
+
+/// The columns an entry's postings are made of.
+#[derive(sqlx::FromRow)]
+struct PostingRow {
+    seq: i64,
+    actor_id: String,
+    action: String,
+    resource_type: String,
+    resource_id: Option<String>,
+    team_id: Option<String>,
+    status: String,
+    subject_id: Option<String>,
+    tags: String,
+}
+
+impl PostingRow {
+    fn postings(self) -> Result<Vec<(String, i64)>, StoreError> {
+        let entry = StoredEntry {
+            seq: to_u64(self.seq, "audit_entries.seq")?,
+            id: String::new(),
+            timestamp_micros: 0,
+            actor_type: String::new(),
+            actor_id: self.actor_id,
+            action: self.action,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+            team_id: self.team_id,
+            status: self.status,
+            subject_id: self.subject_id,
+            tags: from_list(&self.tags, "audit_entries.tags")?,
+            body: String::new(),
+            leaf_hash: [0; 32],
+        };
+        Ok(terms(&entry)
+            .into_iter()
+            .map(|term| (term, self.seq))
+            .collect())
+    }
+}
+
+fn seq_list(seqs: &[u64]) -> String {
+    serde_json::Value::from(seqs.to_vec()).to_string()
+}
+
+impl Store {
+    /// The prune horizon: entries below it may be pruned, none at or above it.
+    pub async fn audit_prune_horizon(&self) -> Result<u64, StoreError> {
+        let (below,): (i64,) = with_pool!(self, pool => {
+            sqlx::query_as("SELECT below_seq FROM audit_prune_horizon WHERE singleton = 1")
+                .fetch_one(pool)
+                .await?
+        });
+        to_u64(below, "audit_prune_horizon.below_seq")
+    }
+
+    /// The first seq appended at or after `at` (by the time index), or the log's size when
+    /// every entry is older.
+    pub async fn audit_seq_at(&self, at: OffsetDateTime) -> Result<u64, StoreError> {
+        let at = micros(at)?;
+        let first: Option<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT seq FROM audit_entries WHERE ts >= $1 ORDER BY ts, seq LIMIT 1")
+                .bind(at)
+                .fetch_optional(pool)
+                .await?
+        });
+        match first {
+            Some((seq,)) => to_u64(seq, "audit_entries.seq"),
+            None => {
+                let (size,): (i64,) = with_pool!(self, pool => {
+                    sqlx::query_as("SELECT size FROM audit_head WHERE singleton = 1")
+                        .fetch_one(pool)
+                        .await?
+                });
+                to_u64(size, "audit_head.size")
+            }
+        }
+    }
+
+    /// Entries not pruned with `seq` from `from` (inclusive) to `to` (exclusive), at most
+    /// `limit`, in order.
+    pub async fn audit_records(
+        &self,
+        from: u64,
+        to: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows: Vec<RecordRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT seq, ts, team_id, subject_id, tags FROM audit_entries
+                 WHERE seq >= $1 AND seq < $2 AND pruned_at IS NULL ORDER BY seq LIMIT $3",
+            )
+            .bind(to_i64(from)?)
+            .bind(to_i64(to)?)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(seq, ts, team_id, subject_id, tags)| {
+                Ok(AuditRecord {
+                    seq: to_u64(seq, "audit_entries.seq")?,
+                    at: from_micros(ts, "audit_entries.ts")?,
+                    team_id,
+                    subject_id,
+                    tags: from_list(&tags, "audit_entries.tags")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Moves the prune horizon up to `below` (never down) and prunes the entries `seqs` (each
+    /// below it), recording `at` and the disposal certificate's id on each; entries already
+    /// pruned are left as they are. Returns how many were pruned now. Their postings leave
+    /// the query index after the commit (derived data: a posting a crash leaves behind names
+    /// an entry that queries skip, being pruned, until the index is next rebuilt).
+    pub async fn prune_audit_entries(
+        &self,
+        below: u64,
+        seqs: &[u64],
+        at: OffsetDateTime,
+        certificate_id: &str,
+    ) -> Result<u64, StoreError> {
+        let below = to_i64(below)?;
+        let at = micros(at)?;
+        let list = seq_list(seqs);
+        let (pruned, rows) = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let rows: Vec<PostingRow> = sqlx::query_as(
+                    "SELECT seq, actor_id, action, resource_type, resource_id, team_id, status, subject_id, tags
+                     FROM audit_entries WHERE seq IN (SELECT value FROM json_each($1)) AND pruned_at IS NULL",
+                )
+                .bind(&list)
+                .fetch_all(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE audit_prune_horizon SET below_seq = $1 WHERE below_seq < $1")
+                    .bind(below)
+                    .execute(&mut *tx)
+                    .await?;
+                let pruned = sqlx::query(
+                    "UPDATE audit_entries SET body = '', actor_type = '', actor_id = '', action = '',
+                         resource_type = '', resource_id = NULL, team_id = NULL, status = '',
+                         subject_id = NULL, tags = '[]', pruned_at = $1, certificate_id = $2
+                     WHERE seq IN (SELECT value FROM json_each($3)) AND pruned_at IS NULL",
+                )
+                .bind(at)
+                .bind(certificate_id)
+                .bind(&list)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                (pruned, rows)
+            }
+            Pool::Postgres(pool) => {
+                let seqs: Vec<i64> = seqs.iter().map(|&s| to_i64(s)).collect::<Result<_, _>>()?;
+                let mut tx = pool.begin().await?;
+                let rows: Vec<PostingRow> = sqlx::query_as(
+                    "SELECT seq, actor_id, action, resource_type, resource_id, team_id, status, subject_id, tags
+                     FROM audit_entries WHERE seq = ANY($1) AND pruned_at IS NULL",
+                )
+                .bind(&seqs)
+                .fetch_all(&mut *tx)
+                .await?;
+                let (pruned,): (i64,) =
+                    sqlx::query_as("SELECT rampart_prune_audit_entries($1, $2, $3, $4)")
+                        .bind(below)
+                        .bind(&seqs)
+                        .bind(at)
+                        .bind(certificate_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                tx.commit().await?;
+                (to_u64(pruned, "pruned count")?, rows)
+            }
+        };
+        let mut postings = Vec::with_capacity(rows.len() * 6);
+        for row in rows {
+            postings.extend(row.postings()?);
+        }
+        self.delete_postings(postings).await?;
+        Ok(pruned)
+    }
+
+    async fn delete_postings(&self, mut postings: Vec<(String, i64)>) -> Result<(), StoreError> {
+        if postings.is_empty() {
+            return Ok(());
+        }
+        // Sorted, the postings of one term go out together, page after page.
+        postings.sort_unstable();
+        with_index_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (term, seq) in &postings {
+                sqlx::query("DELETE FROM audit_postings WHERE term = $1 AND seq = $2")
+                    .bind(term.as_str())
+                    .bind(*seq)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
