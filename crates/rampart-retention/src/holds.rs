@@ -124,6 +124,62 @@ impl HoldScope {
     }
 }
 
+impl HoldScope {
+    /// Whether the hold covers an audit entry: every member given matches it.
+    pub fn covers_audit(&self, record: &crate::AuditRecord) -> bool {
+        self.data_type
+            .as_deref()
+            .is_none_or(|t| t == "audit_entries")
+            && self
+                .subject_id
+                .as_ref()
+                .is_none_or(|s| record.subject_id.as_ref() == Some(s))
+            && self.tag.as_ref().is_none_or(|t| record.tags.contains(t))
+            && self
+                .team_id
+                .as_ref()
+                .is_none_or(|t| record.team_id.as_ref() == Some(t))
+            && self.in_time(record.at)
+    }
+
+    /// Whether the hold covers a record of `data_type` (a built-in type other than audit
+    /// entries): every member given matches it; a tag never matches (only audit entries have
+    /// tags), a subject matches the record's subject or the SHA-256 of it.
+    pub fn covers_record(&self, data_type: &str, record: &crate::Record) -> bool {
+        self.data_type.as_deref().is_none_or(|t| t == data_type)
+            && self.tag.is_none()
+            && self.subject_id.as_ref().is_none_or(|s| {
+                record.subject_id.as_ref() == Some(s)
+                    || record
+                        .subject_id_sha256
+                        .as_ref()
+                        .is_some_and(|h| *h == subject_sha256(s))
+            })
+            && self
+                .team_id
+                .as_ref()
+                .is_none_or(|t| record.team_id.as_ref() == Some(t))
+            && self.in_time(record.at)
+    }
+
+    /// Whether the hold keeps an application's data type (`app:<name>`) from its
+    /// `retention.due`: it names that type, or names no type (Rampart cannot tell which of the
+    /// application's records a subject, team or time range would cover, so it holds them all).
+    pub fn covers_app(&self, data_type: &str) -> bool {
+        self.data_type.as_deref().is_none_or(|t| t == data_type)
+    }
+
+    fn in_time(&self, at: OffsetDateTime) -> bool {
+        self.from.is_none_or(|from| at >= from) && self.until.is_none_or(|until| at <= until)
+    }
+}
+
+/// The SHA-256 of a subject id in hex, as erasure records name the subject.
+fn subject_sha256(subject_id: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, subject_id.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A legal hold as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegalHold {

@@ -8,7 +8,7 @@
 
 use rampart_audit::StoredEntry;
 use rampart_audit::index::terms;
-use rampart_retention::AuditRecord;
+use rampart_retention::{AuditRecord, BatchProgress};
 use time::OffsetDateTime;
 
 use crate::audit_index::with_index_pool;
@@ -65,6 +65,14 @@ impl PostingRow {
             .map(|term| (term, self.seq))
             .collect())
     }
+}
+
+/// The lowest and highest seq of `rows`.
+fn seq_bounds(rows: &[PostingRow]) -> (Option<i64>, Option<i64>) {
+    (
+        rows.iter().map(|r| r.seq).min(),
+        rows.iter().map(|r| r.seq).max(),
+    )
 }
 
 fn seq_list(seqs: &[u64]) -> String {
@@ -149,6 +157,20 @@ impl Store {
         at: OffsetDateTime,
         certificate_id: &str,
     ) -> Result<u64, StoreError> {
+        self.prune_audit_with_progress(below, seqs, at, certificate_id, None)
+            .await
+    }
+
+    /// [`Store::prune_audit_entries`], recording a run's `progress` (with the number pruned
+    /// and the lowest and highest seq pruned now) in the same transaction.
+    pub(crate) async fn prune_audit_with_progress(
+        &self,
+        below: u64,
+        seqs: &[u64],
+        at: OffsetDateTime,
+        certificate_id: &str,
+        progress: Option<&BatchProgress>,
+    ) -> Result<u64, StoreError> {
         let below = to_i64(below)?;
         let at = micros(at)?;
         let list = seq_list(seqs);
@@ -178,6 +200,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+                if let Some(progress) = progress {
+                    let (first, last) = seq_bounds(&rows);
+                    crate::retention::record_progress!(tx, progress, pruned, first, last);
+                }
                 tx.commit().await?;
                 (pruned, rows)
             }
@@ -199,8 +225,13 @@ impl Store {
                         .bind(certificate_id)
                         .fetch_one(&mut *tx)
                         .await?;
+                let pruned = to_u64(pruned, "pruned count")?;
+                if let Some(progress) = progress {
+                    let (first, last) = seq_bounds(&rows);
+                    crate::retention::record_progress!(tx, progress, pruned, first, last);
+                }
                 tx.commit().await?;
-                (to_u64(pruned, "pruned count")?, rows)
+                (pruned, rows)
             }
         };
         let mut postings = Vec::with_capacity(rows.len() * 6);

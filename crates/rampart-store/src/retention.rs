@@ -1,104 +1,67 @@
-//! `RetentionStore` on both backends: legal holds (placed, listed in force, released).
+//! `RetentionStore` on both backends: legal holds (`holds`), policies (`policies`), disposal
+//! runs with their steps, certificates and the application's confirmations (`runs`), and the
+//! disposal itself (`dispose`; audit pruning is in `audit_prune`).
 
-use rampart_retention::{HoldId, HoldScope, LegalHold, RetentionStore};
-use serde_json::{Value, json};
+mod dispose;
+mod holds;
+mod policies;
+mod runs;
+
+use rampart_retention::{
+    AppConfirmation, AuditRecord, BatchProgress, CertificateId, DataType, HoldId, LegalHold,
+    Policy, Record, RetentionStore, Run, RunId, StoredCertificate,
+};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::codec::{from_micros, micros};
-use crate::{Store, StoreError, with_pool};
+use crate::{Store, StoreError};
 
-fn scope_json(scope: &HoldScope) -> String {
-    let time = |at: Option<OffsetDateTime>| at.and_then(|at| at.format(&Rfc3339).ok());
-    json!({
-        "subject_id": scope.subject_id, "tag": scope.tag, "team_id": scope.team_id,
-        "data_type": scope.data_type, "from": time(scope.from), "until": time(scope.until),
-    })
-    .to_string()
+/// Records a batch's progress on a run's step inside the transaction `$tx`: `$disposed`
+/// records disposed of now, `$first`/`$last` the lowest and highest audit seq pruned now
+/// (`Option<i64>`). The same statement on both backends.
+macro_rules! record_progress {
+    ($tx:ident, $progress:expr, $disposed:expr, $first:expr, $last:expr) => {{
+        let progress: &rampart_retention::BatchProgress = $progress;
+        sqlx::query(
+            "UPDATE retention_run_steps SET state = $1, next_seq = $2, cursor = coalesce($3, cursor),
+                 due = due + $4, held_back = held_back + $5, disposed = disposed + $6,
+                 first_seq = coalesce(first_seq, $7), last_seq = coalesce($8, last_seq)
+             WHERE run_id = $9 AND data_type = $10",
+        )
+        .bind(if progress.done { "done" } else { "running" })
+        .bind(crate::retention::to_i64(progress.next_seq)?)
+        .bind(progress.cursor.as_deref())
+        .bind(crate::retention::to_i64(progress.due)?)
+        .bind(crate::retention::to_i64(progress.held_back)?)
+        .bind(crate::retention::to_i64($disposed)?)
+        .bind($first)
+        .bind($last)
+        .bind(progress.run_id.as_str())
+        .bind(progress.data_type.to_string())
+        .execute(&mut *$tx)
+        .await?;
+    }};
 }
+pub(crate) use record_progress;
 
-fn scope_of(text: &str) -> Result<HoldScope, StoreError> {
-    let corrupt = StoreError::Corrupt {
-        what: "legal_holds.scope",
-    };
-    let value: Value = serde_json::from_str(text).map_err(|_| StoreError::Corrupt {
-        what: "legal_holds.scope",
-    })?;
-    let text_of = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
-    let time_of = |key: &str| -> Result<Option<OffsetDateTime>, StoreError> {
-        match text_of(key) {
-            None => Ok(None),
-            Some(t) => {
-                OffsetDateTime::parse(&t, &Rfc3339)
-                    .map(Some)
-                    .map_err(|_| StoreError::Corrupt {
-                        what: "legal_holds.scope",
-                    })
-            }
-        }
-    };
-    if !value.is_object() {
-        return Err(corrupt);
-    }
-    Ok(HoldScope {
-        subject_id: text_of("subject_id"),
-        tag: text_of("tag"),
-        team_id: text_of("team_id"),
-        data_type: text_of("data_type"),
-        from: time_of("from")?,
-        until: time_of("until")?,
+pub(crate) fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::OutOfRange {
+        what: "count or seq",
     })
 }
 
-type HoldTuple = (String, String, String, String, i64, String);
+pub(crate) fn to_u64(value: i64, what: &'static str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt { what })
+}
 
 impl RetentionStore for Store {
     type Error = StoreError;
 
     async fn insert_hold(&self, hold: &LegalHold) -> Result<(), StoreError> {
-        let created_at = micros(hold.created_at)?;
-        let scope = scope_json(&hold.scope);
-        with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO legal_holds (id, name, reason, scope, subject_id, created_at, created_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(hold.id.as_str())
-            .bind(&hold.name)
-            .bind(&hold.reason)
-            .bind(&scope)
-            .bind(hold.scope.subject_id.as_deref())
-            .bind(created_at)
-            .bind(&hold.created_by)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
+        self.insert_legal_hold(hold).await
     }
 
     async fn holds(&self) -> Result<Vec<LegalHold>, StoreError> {
-        let rows: Vec<HoldTuple> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, name, reason, scope, created_at, created_by FROM legal_holds
-                 WHERE released_at IS NULL ORDER BY created_at, id",
-            )
-            .fetch_all(pool)
-            .await?
-        });
-        rows.into_iter()
-            .map(|(id, name, reason, scope, created_at, created_by)| {
-                Ok(LegalHold {
-                    id: HoldId::parse(&id).ok_or(StoreError::Corrupt {
-                        what: "legal_holds.id",
-                    })?,
-                    name,
-                    reason,
-                    scope: scope_of(&scope)?,
-                    created_at: from_micros(created_at, "legal_holds.created_at")?,
-                    created_by,
-                })
-            })
-            .collect()
+        self.legal_holds().await
     }
 
     async fn release_hold(
@@ -107,19 +70,107 @@ impl RetentionStore for Store {
         by: &str,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let at = micros(at)?;
-        let done = with_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE legal_holds SET released_at = $1, released_by = $2
-                 WHERE id = $3 AND released_at IS NULL",
-            )
-            .bind(at)
-            .bind(by)
-            .bind(id.as_str())
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(done == 1)
+        self.release_legal_hold(id, by, at).await
+    }
+
+    async fn policies(&self) -> Result<Vec<Policy>, StoreError> {
+        self.retention_policies().await
+    }
+
+    async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
+        self.put_retention_policy(policy).await
+    }
+
+    async fn remove_policy(&self, data_type: &DataType) -> Result<bool, StoreError> {
+        self.remove_retention_policy(data_type).await
+    }
+
+    async fn insert_run(&self, run: &Run) -> Result<(), StoreError> {
+        self.insert_retention_run(run).await
+    }
+
+    async fn run(&self, id: &RunId) -> Result<Option<Run>, StoreError> {
+        self.retention_run(id).await
+    }
+
+    async fn unfinished_runs(&self) -> Result<Vec<Run>, StoreError> {
+        self.retention_runs(true, 100).await
+    }
+
+    async fn recent_runs(&self, limit: u32) -> Result<Vec<Run>, StoreError> {
+        self.retention_runs(false, limit).await
+    }
+
+    async fn record_progress(&self, progress: &BatchProgress) -> Result<(), StoreError> {
+        self.record_retention_progress(progress).await
+    }
+
+    async fn finish_run(&self, id: &RunId, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.finish_retention_run(id, at).await
+    }
+
+    async fn audit_seq_at(&self, at: OffsetDateTime) -> Result<u64, StoreError> {
+        Store::audit_seq_at(self, at).await
+    }
+
+    async fn audit_records(
+        &self,
+        from: u64,
+        to: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        Store::audit_records(self, from, to, limit).await
+    }
+
+    async fn prune_audit_batch(
+        &self,
+        progress: &BatchProgress,
+        below: u64,
+        seqs: &[u64],
+        at: OffsetDateTime,
+        certificate: &CertificateId,
+    ) -> Result<u64, StoreError> {
+        self.prune_audit_with_progress(below, seqs, at, certificate.as_str(), Some(progress))
+            .await
+    }
+
+    async fn due_records(
+        &self,
+        data_type: &DataType,
+        cutoff: OffsetDateTime,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.due_retention_records(data_type, cutoff, after, limit)
+            .await
+    }
+
+    async fn dispose_batch(
+        &self,
+        progress: &BatchProgress,
+        cutoff: OffsetDateTime,
+        keys: &[String],
+    ) -> Result<u64, StoreError> {
+        self.dispose_retention_batch(progress, cutoff, keys).await
+    }
+
+    async fn insert_certificate(&self, certificate: &StoredCertificate) -> Result<(), StoreError> {
+        self.insert_disposal_certificate(certificate).await
+    }
+
+    async fn certificates(
+        &self,
+        after: Option<&CertificateId>,
+        limit: u32,
+    ) -> Result<Vec<StoredCertificate>, StoreError> {
+        self.disposal_certificates(after, limit).await
+    }
+
+    async fn confirm_app(&self, confirmation: &AppConfirmation) -> Result<bool, StoreError> {
+        self.confirm_app_disposal(confirmation).await
+    }
+
+    async fn app_confirmations(&self, run_id: &RunId) -> Result<Vec<AppConfirmation>, StoreError> {
+        self.app_disposal_confirmations(run_id).await
     }
 }

@@ -160,14 +160,18 @@ VALUES ('sessions', 2592000, 'governance', 0, 'default'),
        ('webhook_deliveries', 7776000, 'governance', 0, 'default');
 
 -- Disposal runs and their steps (one per data type). A step's cutoff is fixed when the run
--- starts, so a run resumed after a crash disposes of exactly what it set out to.
+-- starts, and the policies in force then are kept with the run (JSON), so a run resumed after
+-- a crash disposes of exactly what it set out to (holds are read again for every batch: one
+-- placed during a run holds from then on). `next_seq`/`end_seq` bound an
+-- audit step's scan; `cursor` is the last key another step has passed.
 CREATE TABLE retention_runs (
     id           TEXT    PRIMARY KEY,
     dry_run      BOOLEAN NOT NULL,
     requested_by TEXT    NOT NULL,
     started_at   BIGINT  NOT NULL,
     finished_at  BIGINT,
-    state        TEXT    NOT NULL CHECK (state IN ('running', 'finished'))
+    state        TEXT    NOT NULL CHECK (state IN ('running', 'finished')),
+    policies     TEXT    NOT NULL
 );
 CREATE INDEX retention_runs_unfinished ON retention_runs (started_at) WHERE state = 'running';
 CREATE TABLE retention_run_steps (
@@ -180,6 +184,7 @@ CREATE TABLE retention_run_steps (
     held_back      BIGINT NOT NULL DEFAULT 0,
     next_seq       BIGINT NOT NULL DEFAULT 0,
     end_seq        BIGINT NOT NULL DEFAULT 0,
+    cursor         TEXT,
     first_seq      BIGINT,
     last_seq       BIGINT,
     certificate_id TEXT   NOT NULL,
