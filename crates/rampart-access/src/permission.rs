@@ -160,8 +160,10 @@ permissions! {
     GdprRead => "gdpr:read", admin_only: false;
     /// Record consents, request erasures, confirm a store's erasure.
     GdprManage => "gdpr:manage", admin_only: true;
-    /// Place and release legal holds (and, to come, set retention policies).
+    /// Place and release legal holds, set retention policies, run disposal.
     RetentionConfigure => "retention:configure", admin_only: true;
+    /// Shorten (or remove) a governance retention policy.
+    RetentionOverride => "retention:override", admin_only: true;
 }
 
 #[cfg(test)]

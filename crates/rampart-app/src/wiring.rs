@@ -17,6 +17,7 @@ use crate::deployment::{self, OpenDeployment, StartupError};
 use crate::jobs::{Job, JobRunner, TickError};
 use crate::monitor::MonitorService;
 use crate::monitor::jobs as monitor_jobs;
+use crate::retention::RetentionService;
 use crate::services::{CardVault, KeyService, maintenance_tick};
 use crate::subjects::SubjectService;
 
@@ -45,7 +46,7 @@ pub struct Wired {
     pub monitor: Arc<MonitorService<Store>>,
     /// Data subjects: sealing personal data, consents, exports, erasures.
     pub subjects: Arc<SubjectService<Store>>,
-    /// Retention: legal holds.
+    /// Retention: legal holds, policies, disposal runs.
     pub retention: Arc<crate::retention::RetentionService<Store>>,
     /// The job runner, with the keys' jobs started: `key-maintenance` (leased) and
     /// `key-count-flush` (per node); the audit query indexer, `audit-index` (leased); on SQLite
@@ -120,13 +121,22 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
     if deployment.store.backend() == rampart_store::Backend::Sqlite {
         jobs.spawn(wal_checkpointer(deployment.store.clone()));
     }
+    let retention = Arc::new(RetentionService::new(
+        deployment.store.clone(),
+        deployment.audit.clone(),
+        Arc::clone(&monitor),
+        RETENTION_BATCH,
+    ));
+    jobs.spawn(retention_job(
+        Arc::clone(&retention),
+        deployment.audit.clone(),
+        Duration::from_secs(settings.retention_interval_seconds.max(1)),
+    ));
     Ok(Wired {
         threat: deployment.threat,
         monitor,
         subjects,
-        retention: Arc::new(crate::retention::RetentionService::new(
-            deployment.store.clone(),
-        )),
+        retention,
         store: deployment.store,
         audit: deployment.audit,
         api_key_pepper: deployment.api_key_pepper,
@@ -272,6 +282,56 @@ fn wal_checkpointer(store: Store) -> Job {
 const THREAT_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 /// How often failures, windows and block history older than a day are deleted.
 const THREAT_PURGE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Records a disposal run disposes of per transaction.
+const RETENTION_BATCH: u32 = 5_000;
+
+/// Leased: resumes a disposal run a crash interrupted, and starts one every
+/// `retention_interval_seconds` (looking every minute at most).
+fn retention_job(
+    retention: Arc<RetentionService<Store>>,
+    audit: AuditLog<Store>,
+    interval: Duration,
+) -> Job {
+    Job::leased(
+        "retention",
+        interval.min(Duration::from_secs(60)),
+        move || {
+            let (retention, audit) = (Arc::clone(&retention), audit.clone());
+            async move {
+                let now = time::OffsetDateTime::now_utc();
+                let last = retention
+                    .recent_runs(20)
+                    .await
+                    .map_err(|e| TickError::new("cannot read retention runs", e))?
+                    .into_iter()
+                    .filter(|r| !r.dry_run)
+                    .map(|r| r.started_at)
+                    .max();
+                let unfinished = !retention
+                    .unfinished_runs()
+                    .await
+                    .map_err(|e| TickError::new("cannot read retention runs", e))?
+                    .is_empty();
+                let due = last.is_none_or(|at| {
+                    now - at >= time::Duration::try_from(interval).unwrap_or(time::Duration::DAY)
+                });
+                if unfinished || due {
+                    crate::retention::run_to_end(
+                        &retention,
+                        &audit,
+                        false,
+                        "retention-job",
+                        |_, _| {},
+                    )
+                    .await
+                    .map_err(|e| TickError::new("the disposal run failed", e))?;
+                }
+                Ok(())
+            }
+        },
+    )
+}
 
 /// Per node: reads threat protection's state again and forgets idle in-memory buckets.
 fn threat_refresher(threat: Arc<rampart_threat::ThreatGuard<Store>>) -> Job {

@@ -67,6 +67,15 @@ pub trait RetentionStore {
         progress: &BatchProgress,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
+    /// Records an application data type's step as done, and enqueues its `retention.due`
+    /// webhook deliveries in the monitor's outbox, in one transaction (so a run resumed after
+    /// a crash neither skips nor repeats them).
+    fn record_app_due(
+        &self,
+        progress: &BatchProgress,
+        deliveries: &[rampart_monitor::Delivery],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
     /// Marks a run finished.
     fn finish_run(
         &self,

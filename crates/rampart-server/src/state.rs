@@ -148,9 +148,14 @@ impl AppState {
         &self.0.threat
     }
 
-    /// Retention: legal holds.
+    /// Retention: legal holds, policies, disposal runs.
     pub fn retention(&self) -> &rampart_app::retention::RetentionService<Store> {
         &self.0.retention
+    }
+
+    /// The retention service, shared (a disposal run outlives its request).
+    pub fn retention_shared(&self) -> Arc<rampart_app::retention::RetentionService<Store>> {
+        Arc::clone(&self.0.retention)
     }
 
     /// Data subjects: personal data sealing, consents, exports, erasures.

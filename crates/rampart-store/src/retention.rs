@@ -105,6 +105,14 @@ impl RetentionStore for Store {
         self.record_retention_progress(progress).await
     }
 
+    async fn record_app_due(
+        &self,
+        progress: &BatchProgress,
+        deliveries: &[rampart_monitor::Delivery],
+    ) -> Result<(), StoreError> {
+        self.record_retention_due(progress, deliveries).await
+    }
+
     async fn finish_run(&self, id: &RunId, at: OffsetDateTime) -> Result<(), StoreError> {
         self.finish_retention_run(id, at).await
     }

@@ -99,6 +99,36 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: GdprCommand,
     },
+    /// Retention: the policies in force, and a disposal run here (with a progress bar; a run
+    /// a crash interrupted is resumed). Safe while servers run on the same deployment.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RetentionCommand {
+    /// The retention policies, by data type.
+    Policies {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print the API's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Dispose of what is past its policy (audit entries are pruned, their leaf hashes kept),
+    /// skipping held records; a certificate per data type disposed of.
+    Run {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Count only, dispose of nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the run as the API's JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

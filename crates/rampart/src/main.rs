@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 mod cli;
 mod gdpr;
 mod monitoring;
+mod retention;
 
 /// mimalloc instead of the system allocator: the server allocates per request on every core,
 /// and glibc's arenas spent a third of the audit writer's CPU time in malloc and free (and
@@ -25,7 +26,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use cli::{
     AlertsCommand, AuditCommand, Cli, Command, ConfigCommand, GdprCommand, IncidentsCommand,
-    KeysCommand, MasterKeyCommand,
+    KeysCommand, MasterKeyCommand, RetentionCommand,
 };
 
 fn main() -> ExitCode {
@@ -174,6 +175,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let loaded = load(cli.config.as_ref(), &store.flags())?;
                 init_logging(&loaded.settings);
                 gdpr::replay_erasures(&loaded, from_export.as_deref()).await
+            }
+        },
+        Command::Retention { command } => match command {
+            RetentionCommand::Policies { store, json } => {
+                let loaded = load(cli.config.as_ref(), &store.flags())?;
+                init_logging(&loaded.settings);
+                retention::policies(&loaded, json).await
+            }
+            RetentionCommand::Run {
+                store,
+                dry_run,
+                json,
+            } => {
+                let loaded = load(cli.config.as_ref(), &store.flags())?;
+                init_logging(&loaded.settings);
+                retention::run(&loaded, dry_run, json).await
             }
         },
         Command::Incidents { command } => {

@@ -234,6 +234,24 @@ impl Store {
         Ok(())
     }
 
+    pub(super) async fn record_retention_due(
+        &self,
+        progress: &BatchProgress,
+        deliveries: &[rampart_monitor::Delivery],
+    ) -> Result<(), StoreError> {
+        let rows = deliveries
+            .iter()
+            .map(crate::monitor::webhooks::DeliveryRow::of)
+            .collect::<Result<Vec<_>, _>>()?;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            record_progress!(tx, progress, 0, None::<i64>, None::<i64>);
+            crate::monitor::insert_deliveries!(tx, &rows);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     pub(super) async fn finish_retention_run(
         &self,
         id: &RunId,

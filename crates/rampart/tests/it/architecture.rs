@@ -90,6 +90,8 @@ const DOMAIN_EDGES: &[(&str, &str)] = &[
     // An erasure's `erasure.requested` deliveries enter the monitor's webhook outbox in the
     // erasure's own transaction.
     ("rampart-subjects", "rampart-monitor"),
+    // A disposal run's `retention.due` deliveries enter the outbox with the run's progress.
+    ("rampart-retention", "rampart-monitor"),
 ];
 /// Files under `crates/rampart-server/src` that still name `rampart_store`: start-up wiring and
 /// the services not yet moved out of the server. This list only shrinks; a file on it that no

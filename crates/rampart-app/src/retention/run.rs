@@ -1,0 +1,550 @@
+//! Disposal runs. A run fixes each data type's cutoff when it starts (and keeps the policies
+//! then in force), then takes the data types one after the other, in batches: each batch reads
+//! the holds in force, skips what they cover, and disposes of the rest with its progress in
+//! one transaction, so a run interrupted by a crash is resumed (by the next run request or the
+//! `retention` job) without disposing of anything twice or miscounting. Audit entries are
+//! pruned below a horizon that never moves backwards; an application's data types get a
+//! `retention.due` webhook instead. Each data type disposed of gets a certificate signed with
+//! the audit log's key, naming the checkpoint after the run.
+
+use rampart_audit::AuditStore;
+use rampart_audit::export::checkpoint_json;
+use rampart_monitor::{EventType, MonitorStore};
+use rampart_retention::{
+    AppConfirmation, BatchProgress, CertificateId, DataType, LegalHold, Policy, RetentionStore,
+    Run, RunId, Step, StepState, StoredCertificate, audit_retention, cutoff,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::{RetentionError, RetentionService};
+use crate::monitor::rfc3339;
+
+/// What a run has done so far, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunProgress {
+    /// Records looked at so far (audit entries: seqs passed).
+    pub done: u64,
+    /// Records to look at, as far as known (audit entries: the scan's length).
+    pub total: u64,
+}
+
+/// A run as the API shows it (`GET /v1/retention/runs/{id}`).
+pub fn run_json(run: &Run, confirmations: &[AppConfirmation]) -> Value {
+    let steps: Vec<Value> = run
+        .steps
+        .iter()
+        .map(|s| {
+            json!({
+                "data_type": s.data_type.to_string(),
+                "cutoff": rfc3339(s.cutoff),
+                "state": s.state.as_str(),
+                "due": s.due,
+                "disposed": s.disposed,
+                "held_back": s.held_back,
+                "first_seq": s.first_seq,
+                "last_seq": s.last_seq,
+                "progress": s.data_type.is_audit().then(|| json!({
+                    "next_seq": s.next_seq, "end_seq": s.end_seq,
+                })),
+                "certificate_id": (s.disposed > 0 && !run.dry_run).then(|| s.certificate_id.as_str()),
+            })
+        })
+        .collect();
+    let unconfirmed: Vec<String> = run
+        .steps
+        .iter()
+        .filter(|s| {
+            matches!(s.data_type, DataType::App(_))
+                && s.held_back == 0
+                && !run.dry_run
+                && !confirmations.iter().any(|c| c.data_type == s.data_type)
+        })
+        .map(|s| s.data_type.to_string())
+        .collect();
+    json!({
+        "id": run.id.as_str(),
+        "dry_run": run.dry_run,
+        "state": if run.finished_at.is_some() { "finished" } else { "running" },
+        "requested_by": run.requested_by,
+        "started_at": rfc3339(run.started_at),
+        "finished_at": run.finished_at.map(rfc3339),
+        "steps": steps,
+        "unconfirmed": unconfirmed,
+        "confirmations": confirmations.iter().map(|c| json!({
+            "data_type": c.data_type.to_string(),
+            "records_deleted": c.records_deleted,
+            "deleted_before": rfc3339(c.deleted_before),
+            "confirmed_at": rfc3339(c.confirmed_at),
+            "confirmed_by": c.confirmed_by,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The step of a policy's data type (audit tags share the `audit_entries` step).
+fn step_type(policy: &Policy) -> DataType {
+    match &policy.data_type {
+        DataType::AuditTag(_) => DataType::AuditEntries,
+        other => other.clone(),
+    }
+}
+
+impl<S> RetentionService<S>
+where
+    S: RetentionStore + MonitorStore + AuditStore + Clone + Send + Sync + 'static,
+{
+    /// Starts a run at `now`: one step per data type with a policy, each cutoff fixed. A run
+    /// that is not finished (a crash interrupted it) is returned instead of a new one, to be
+    /// resumed; a dry run is always new.
+    pub async fn start_run(
+        &self,
+        dry_run: bool,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<Run, RetentionError> {
+        if !dry_run
+            && let Some(run) = self
+                .store
+                .unfinished_runs()
+                .await
+                .map_err(RetentionError::store)?
+                .into_iter()
+                .find(|r| !r.dry_run)
+        {
+            return Ok(run);
+        }
+        let policies = self.policies().await?;
+        let mut steps: Vec<Step> = Vec::new();
+        for policy in &policies {
+            let data_type = step_type(policy);
+            let at = cutoff(now, policy.retain_seconds);
+            match steps.iter_mut().find(|s| s.data_type == data_type) {
+                // The audit step scans up to the latest cutoff of any audit policy.
+                Some(step) => step.cutoff = step.cutoff.max(at),
+                None => steps.push(Step {
+                    data_type,
+                    cutoff: at,
+                    state: StepState::Pending,
+                    due: 0,
+                    disposed: 0,
+                    held_back: 0,
+                    next_seq: 0,
+                    end_seq: 0,
+                    cursor: None,
+                    first_seq: None,
+                    last_seq: None,
+                    certificate_id: CertificateId::generate(),
+                }),
+            }
+        }
+        for step in &mut steps {
+            if step.data_type.is_audit() {
+                step.end_seq = self
+                    .store
+                    .audit_seq_at(step.cutoff)
+                    .await
+                    .map_err(RetentionError::store)?;
+            }
+        }
+        steps.sort_by(|a, b| a.data_type.cmp(&b.data_type));
+        let run = Run {
+            id: RunId::generate(),
+            dry_run,
+            requested_by: by.to_owned(),
+            started_at: now,
+            finished_at: None,
+            policies,
+            steps,
+        };
+        self.store
+            .insert_run(&run)
+            .await
+            .map_err(RetentionError::store)?;
+        Ok(run)
+    }
+
+    /// A run with its confirmations.
+    pub async fn run(&self, id: &str) -> Result<(Run, Vec<AppConfirmation>), RetentionError> {
+        let id = RunId::parse(id).ok_or(RetentionError::NotFound("retention run"))?;
+        let run = self
+            .store
+            .run(&id)
+            .await
+            .map_err(RetentionError::store)?
+            .ok_or(RetentionError::NotFound("retention run"))?;
+        let confirmations = self
+            .store
+            .app_confirmations(&id)
+            .await
+            .map_err(RetentionError::store)?;
+        Ok((run, confirmations))
+    }
+
+    /// The latest runs, newest first.
+    pub async fn recent_runs(&self, limit: u32) -> Result<Vec<Run>, RetentionError> {
+        self.store
+            .recent_runs(limit)
+            .await
+            .map_err(RetentionError::store)
+    }
+
+    /// Runs not finished, oldest first (the `retention` job resumes them).
+    pub async fn unfinished_runs(&self) -> Result<Vec<Run>, RetentionError> {
+        self.store
+            .unfinished_runs()
+            .await
+            .map_err(RetentionError::store)
+    }
+
+    /// Executes (or resumes) a run to its end, calling `progress` after each batch; returns
+    /// the run as finished. One run at a time per node.
+    pub async fn execute(
+        &self,
+        id: &RunId,
+        mut progress: impl FnMut(&Run, RunProgress) + Send,
+    ) -> Result<Run, RetentionError> {
+        let _running = self.running.lock().await;
+        let mut run = self
+            .store
+            .run(id)
+            .await
+            .map_err(RetentionError::store)?
+            .ok_or(RetentionError::NotFound("retention run"))?;
+        if run.finished_at.is_some() {
+            return Ok(run);
+        }
+        for index in 0..run.steps.len() {
+            if run.steps[index].state == StepState::Done {
+                continue;
+            }
+            let step = run.steps[index].clone();
+            match &step.data_type {
+                DataType::AuditEntries | DataType::AuditTag(_) => {
+                    self.prune_audit(&mut run, index, &mut progress).await?;
+                }
+                DataType::App(_) => self.notify_app(&run, &step).await?,
+                _ => self.dispose(&mut run, index, &mut progress).await?,
+            }
+        }
+        let now = OffsetDateTime::now_utc();
+        let run = self
+            .store
+            .run(id)
+            .await
+            .map_err(RetentionError::store)?
+            .ok_or(RetentionError::NotFound("retention run"))?;
+        if !run.dry_run {
+            for step in run.steps.iter().filter(|s| s.disposed > 0) {
+                if !matches!(step.data_type, DataType::App(_)) {
+                    self.issue_certificate(&run, step, None, now).await?;
+                }
+            }
+        }
+        self.store
+            .finish_run(id, now)
+            .await
+            .map_err(RetentionError::store)?;
+        self.store
+            .run(id)
+            .await
+            .map_err(RetentionError::store)?
+            .ok_or(RetentionError::NotFound("retention run"))
+    }
+
+    async fn holds_in_force(&self) -> Result<Vec<LegalHold>, RetentionError> {
+        RetentionStore::holds(&self.store)
+            .await
+            .map_err(RetentionError::store)
+    }
+
+    async fn prune_audit(
+        &self,
+        run: &mut Run,
+        index: usize,
+        progress: &mut (impl FnMut(&Run, RunProgress) + Send),
+    ) -> Result<(), RetentionError> {
+        let (end, certificate) = (
+            run.steps[index].end_seq,
+            run.steps[index].certificate_id.clone(),
+        );
+        let mut next = run.steps[index].next_seq;
+        let start = next;
+        loop {
+            let holds = self.holds_in_force().await?;
+            let records = self
+                .store
+                .audit_records(next, end, self.batch)
+                .await
+                .map_err(RetentionError::store)?;
+            let (mut due, mut held, mut seqs) = (0u64, 0u64, Vec::new());
+            for record in &records {
+                let is_due = audit_retention(&run.policies, &record.tags)
+                    .is_some_and(|keep| record.at < cutoff(run.started_at, keep));
+                if !is_due {
+                    continue;
+                }
+                due += 1;
+                if holds.iter().any(|h| h.scope.covers_audit(record)) {
+                    held += 1;
+                } else {
+                    seqs.push(record.seq);
+                }
+            }
+            next = records.last().map_or(end, |r| r.seq + 1);
+            let done = records.len() < self.batch as usize || next >= end;
+            let batch = BatchProgress {
+                run_id: run.id.clone(),
+                data_type: DataType::AuditEntries,
+                next_seq: next,
+                cursor: None,
+                due,
+                held_back: held,
+                done,
+            };
+            if run.dry_run || seqs.is_empty() {
+                self.store
+                    .record_progress(&batch)
+                    .await
+                    .map_err(RetentionError::store)?;
+            } else {
+                self.store
+                    .prune_audit_batch(&batch, end, &seqs, OffsetDateTime::now_utc(), &certificate)
+                    .await
+                    .map_err(RetentionError::store)?;
+            }
+            progress(
+                run,
+                RunProgress {
+                    done: next.saturating_sub(start),
+                    total: end.saturating_sub(start),
+                },
+            );
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn dispose(
+        &self,
+        run: &mut Run,
+        index: usize,
+        progress: &mut (impl FnMut(&Run, RunProgress) + Send),
+    ) -> Result<(), RetentionError> {
+        let step = run.steps[index].clone();
+        let name = step.data_type.to_string();
+        let mut cursor = step.cursor.clone();
+        let mut looked = 0u64;
+        loop {
+            let holds = self.holds_in_force().await?;
+            let records = self
+                .store
+                .due_records(&step.data_type, step.cutoff, cursor.as_deref(), self.batch)
+                .await
+                .map_err(RetentionError::store)?;
+            let (mut held, mut keys) = (0u64, Vec::new());
+            for record in &records {
+                if holds.iter().any(|h| h.scope.covers_record(&name, record)) {
+                    held += 1;
+                } else {
+                    keys.push(record.key.clone());
+                }
+            }
+            looked += records.len() as u64;
+            cursor = records.last().map(|r| r.key.clone()).or(cursor);
+            let done = records.len() < self.batch as usize;
+            let batch = BatchProgress {
+                run_id: run.id.clone(),
+                data_type: step.data_type.clone(),
+                next_seq: 0,
+                cursor: cursor.clone(),
+                due: records.len() as u64,
+                held_back: held,
+                done,
+            };
+            if run.dry_run || keys.is_empty() {
+                self.store
+                    .record_progress(&batch)
+                    .await
+                    .map_err(RetentionError::store)?;
+            } else {
+                self.store
+                    .dispose_batch(&batch, step.cutoff, &keys)
+                    .await
+                    .map_err(RetentionError::store)?;
+            }
+            progress(
+                run,
+                RunProgress {
+                    done: looked,
+                    total: looked,
+                },
+            );
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// An application's data type: `retention.due` unless a hold covers it.
+    async fn notify_app(&self, run: &Run, step: &Step) -> Result<(), RetentionError> {
+        let name = step.data_type.to_string();
+        let held = self
+            .holds_in_force()
+            .await?
+            .iter()
+            .any(|h| h.scope.covers_app(&name));
+        let batch = BatchProgress {
+            run_id: run.id.clone(),
+            data_type: step.data_type.clone(),
+            next_seq: 0,
+            cursor: None,
+            due: 0,
+            held_back: u64::from(held),
+            done: true,
+        };
+        if run.dry_run || held {
+            return self
+                .store
+                .record_progress(&batch)
+                .await
+                .map_err(RetentionError::store);
+        }
+        let data =
+            json!({"run_id": run.id.as_str(), "data_type": name, "cutoff": rfc3339(step.cutoff)});
+        let deliveries = self
+            .monitor
+            .deliveries_of(EventType::RetentionDue, &data, OffsetDateTime::now_utc())
+            .await
+            .map_err(RetentionError::store)?;
+        self.store
+            .record_app_due(&batch, &deliveries)
+            .await
+            .map_err(RetentionError::store)
+    }
+
+    /// Signs and stores the certificate of `step` (with the application's confirmation for
+    /// its own data types).
+    async fn issue_certificate(
+        &self,
+        run: &Run,
+        step: &Step,
+        confirmation: Option<&AppConfirmation>,
+        now: OffsetDateTime,
+    ) -> Result<Value, RetentionError> {
+        let log = &self.audit;
+        let signed = log
+            .latest_checkpoint()
+            .await
+            .map_err(RetentionError::store)?;
+        let checkpoint =
+            serde_json::to_value(checkpoint_json(log.origin(), &signed, log.verifier()))
+                .map_err(RetentionError::store)?;
+        let count = confirmation.map_or(step.disposed, |c| c.records_deleted);
+        let mut document = json!({
+            "id": step.certificate_id.as_str(),
+            "type": "rampart.disposal_certificate.v1",
+            "run_id": run.id.as_str(),
+            "data_type": step.data_type.to_string(),
+            "cutoff": rfc3339(step.cutoff),
+            "count": count,
+            "first_seq": step.first_seq,
+            "last_seq": step.last_seq,
+            "held_back": step.held_back,
+            "method": match &step.data_type {
+                DataType::AuditEntries | DataType::AuditTag(_) => "pruned: body deleted, leaf hash kept",
+                DataType::App(_) => "deleted by the application (confirmed)",
+                _ => "deleted",
+            },
+            "confirmation": confirmation.map(|c| json!({
+                "records_deleted": c.records_deleted,
+                "deleted_before": rfc3339(c.deleted_before),
+                "confirmed_at": rfc3339(c.confirmed_at),
+                "confirmed_by": c.confirmed_by,
+            })),
+            "issued_at": rfc3339(now),
+            "checkpoint": checkpoint,
+        });
+        log.sign_document(&mut document)
+            .map_err(|e| RetentionError::Signing(e.to_string()))?;
+        self.store
+            .insert_certificate(&StoredCertificate {
+                id: step.certificate_id.clone(),
+                run_id: run.id.clone(),
+                data_type: step.data_type.clone(),
+                issued_at: now,
+                document: document.to_string(),
+            })
+            .await
+            .map_err(RetentionError::store)?;
+        Ok(document)
+    }
+
+    /// Records an application's confirmation for `run_id` and issues its certificate.
+    pub async fn confirm(
+        &self,
+        run_id: &str,
+        data_type: &str,
+        records_deleted: u64,
+        deleted_before: OffsetDateTime,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<Value, RetentionError> {
+        let (run, _) = self.run(run_id).await?;
+        let data_type = super::policies::parse_data_type(data_type)?;
+        let step = run
+            .steps
+            .iter()
+            .find(|s| s.data_type == data_type && matches!(s.data_type, DataType::App(_)))
+            .ok_or_else(|| {
+                RetentionError::field("data_type", "names no application data type of this run")
+            })?;
+        if run.dry_run || step.held_back > 0 || step.state != StepState::Done {
+            return Err(RetentionError::Conflict(
+                "this run sent no retention.due for that data type".to_owned(),
+            ));
+        }
+        let confirmation = AppConfirmation {
+            run_id: run.id.clone(),
+            data_type,
+            records_deleted,
+            deleted_before,
+            confirmed_at: now,
+            confirmed_by: by.to_owned(),
+        };
+        if !self
+            .store
+            .confirm_app(&confirmation)
+            .await
+            .map_err(RetentionError::store)?
+        {
+            return Err(RetentionError::Conflict(
+                "that data type was confirmed for this run already".to_owned(),
+            ));
+        }
+        self.issue_certificate(&run, step, Some(&confirmation), now)
+            .await
+    }
+
+    /// Disposal certificates in id (time) order after `after`, at most `limit`, as signed.
+    pub async fn certificates(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Value>, RetentionError> {
+        let after = match after {
+            Some(text) => Some(
+                CertificateId::parse(text)
+                    .ok_or_else(|| RetentionError::field("after", "is not a certificate id"))?,
+            ),
+            None => None,
+        };
+        self.store
+            .certificates(after.as_ref(), limit)
+            .await
+            .map_err(RetentionError::store)?
+            .into_iter()
+            .map(|c| serde_json::from_str(&c.document).map_err(RetentionError::store))
+            .collect()
+    }
+}
