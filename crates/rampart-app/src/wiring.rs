@@ -125,7 +125,7 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
         deployment.store.clone(),
         deployment.audit.clone(),
         Arc::clone(&monitor),
-        RETENTION_BATCH,
+        u32::try_from(settings.retention_batch_size).unwrap_or(u32::MAX),
     ));
     jobs.spawn(retention_job(
         Arc::clone(&retention),
@@ -283,11 +283,9 @@ const THREAT_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 /// How often failures, windows and block history older than a day are deleted.
 const THREAT_PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
-/// Records a disposal run disposes of per transaction.
-const RETENTION_BATCH: u32 = 5_000;
-
 /// Leased: resumes a disposal run a crash interrupted, and starts one every
-/// `retention_interval_seconds` (looking every minute at most).
+/// `retention_interval_seconds` after the last (looking every minute at most; a deployment
+/// that never ran one has its first an interval after this node started).
 fn retention_job(
     retention: Arc<RetentionService<Store>>,
     audit: AuditLog<Store>,

@@ -129,6 +129,18 @@ pub(crate) enum RetentionCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Verify a disposal certificate (GET /v1/retention/certificates) offline with the audit
+    /// log's key. Exits 0 only when it holds.
+    VerifyCertificate {
+        /// The certificate (JSON).
+        file: PathBuf,
+        /// The log's key: `verifier_key` or `public_key_b64` of `GET /v1/audit/public-key`.
+        #[arg(long, value_name = "KEY")]
+        public_key: String,
+        /// Print {"ok", "problems"}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

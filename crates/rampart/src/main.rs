@@ -192,6 +192,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 init_logging(&loaded.settings);
                 retention::run(&loaded, dry_run, json).await
             }
+            RetentionCommand::VerifyCertificate {
+                file,
+                public_key,
+                json,
+            } => retention::verify_certificate(&file, &public_key, json),
         },
         Command::Incidents { command } => {
             let store = match &command {

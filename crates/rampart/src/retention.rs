@@ -123,3 +123,50 @@ pub(crate) async fn run(loaded: &LoadedSettings, dry_run: bool, json: bool) -> a
     store.close().await;
     Ok(())
 }
+
+/// `rampart retention verify-certificate FILE --public-key KEY`: a disposal certificate's
+/// signature by the audit log's key, offline.
+pub(crate) fn verify_certificate(
+    file: &std::path::Path,
+    public_key: &str,
+    json_out: bool,
+) -> anyhow::Result<()> {
+    let verifier = rampart_audit::verifier_from_key_text(public_key).context("--public-key")?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let document: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let mut problems = Vec::new();
+    if let Err(e) = verifier.verify_document(&document) {
+        problems.push(e.to_string());
+    }
+    let id = document
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    if !id.starts_with("dcert_")
+        || document
+            .get("count")
+            .and_then(serde_json::Value::as_u64)
+            .is_none()
+    {
+        problems.push("the document is not a disposal certificate (no dcert_ id or count)".into());
+    }
+    if json_out {
+        println!(
+            "{}",
+            serde_json::json!({"ok": problems.is_empty(), "problems": problems})
+        );
+    } else if problems.is_empty() {
+        println!("OK: disposal certificate {id} is signed by the audit log's key");
+    } else {
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("the certificate did not verify")
+    }
+}

@@ -468,6 +468,34 @@ fn every_state_changing_route_audits_maximal_inputs_exactly() {
         let hold_id = hold["id"].as_str().unwrap().to_owned();
         walk.run(&admin, Step { body: None, ..step("DELETE /v1/legal-holds/{id}", &format!("/v1/legal-holds/{hold_id}"), &a, json!({}), 1) }).await;
 
+        // Retention: the longest tag policy, refused one day past 100 years; removed; a dry
+        // run; an application's data type confirmed after a real run (answered at once, then
+        // followed until finished: the request's entry records it).
+        let policy_path = format!("/v1/retention/policies/audit_entries:{}", "t".repeat(64));
+        walk.run(&admin, step("PUT /v1/retention/policies/{data_type}", &policy_path, &a,
+            json!({"retain_days": 36_600, "mode": "governance"}), 1)).await;
+        walk.refuse("PUT /v1/retention/policies/{data_type}", &policy_path, &admin,
+            json!({"retain_days": 36_601, "mode": "governance"}), "retain_days").await;
+        walk.run(&admin, Step { body: None, ..step("DELETE /v1/retention/policies/{data_type}", &policy_path, &a, json!({}), 1) }).await;
+        walk.run(&admin, Step { body: None, ..step("POST /v1/retention/run", "/v1/retention/run?dry_run=true", &a, json!({}), 1) }).await;
+        let app_type = format!("app:{}", "a".repeat(64));
+        walk.run(&admin, step("PUT /v1/retention/policies/{data_type}", &format!("/v1/retention/policies/{app_type}"), &a,
+            json!({"retain_days": 365, "mode": "compliance"}), 1)).await;
+        let (started, _) = walk.send(Method::POST, "/v1/retention/run", a.as_deref(), None).await;
+        assert_eq!(started.status, 202, "{}", started.text);
+        let run_id = started.body["id"].as_str().unwrap().to_owned();
+        loop {
+            let (run, _) = walk.send(Method::GET, &format!("/v1/retention/runs/{run_id}"), Some(&admin), None).await;
+            if run.body["state"] == "finished" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        walk.run(&admin, step("POST /v1/retention/runs/{id}/confirmations", &format!("/v1/retention/runs/{run_id}/confirmations"), &a,
+            json!({"data_type": app_type, "records_deleted": 9_007_199_254_740_991u64, "deleted_before": "2026-01-01T00:00:00Z"}), 1)).await;
+        walk.refuse("POST /v1/retention/runs/{id}/confirmations", &format!("/v1/retention/runs/{run_id}/confirmations"), &admin,
+            json!({"data_type": app_type, "records_deleted": 1, "deleted_before": "yesterday"}), "deleted_before").await;
+
         // Last, disabling the user.
         walk.run(&admin, Step { body: None, ..step("DELETE /v1/principals/{id}", &format!("/v1/principals/{user}"), &a, json!({}), 1) }).await;
 

@@ -22,6 +22,7 @@ mod monitor_cli;
 mod outage;
 mod postgres;
 mod privacy;
+mod retention;
 mod startup;
 mod subjects;
 mod support;

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use http::StatusCode;
 use rampart_access::perm;
-use rampart_app::retention::{RetentionError, policy_json, run_json, run_to_end};
+use rampart_app::retention::{RetentionError, policy_json, run_json};
 use rampart_retention::PolicyDocument;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -179,8 +179,15 @@ pub async fn start_run(
     caller.require::<perm::RetentionConfigure>(&state.policy())?;
     let by = caller.principal().id.to_string();
     let retention = state.retention_shared();
+    // The request's own entry records the run; its counts are in the run and its
+    // certificates (the job and the CLI, which have no request, record `retention.run_finished`).
     if query.dry_run {
-        let run = run_to_end(&retention, state.audit(), true, &by, |_, _| {})
+        let run = retention
+            .start_run(true, &by, OffsetDateTime::now_utc())
+            .await
+            .map_err(refused)?;
+        let run = retention
+            .execute(&run.id, |_, _| {})
             .await
             .map_err(refused)?;
         audit.note("retention.run", "retention_run", run.id.as_str());
@@ -194,9 +201,8 @@ pub async fn start_run(
     audit.note("retention.run", "retention_run", run.id.as_str());
     audit.detail("dry_run", false);
     let answer = run_json(&run, &[]);
-    let audit_log = state.audit().clone();
     tokio::spawn(async move {
-        if let Err(error) = run_to_end(&retention, &audit_log, false, &by, |_, _| {}).await {
+        if let Err(error) = retention.execute(&run.id, |_, _| {}).await {
             tracing::error!(error = %error, "the disposal run failed; the retention job resumes it");
         }
     });
