@@ -6,15 +6,20 @@
 //! complete subtrees left of it. The verifier recomputes every leaf from the entry's content,
 //! the root from the leaves, and checks the signature: with the log's public key and the file,
 //! and nothing else, it proves that no entry was changed, removed, reordered or inserted.
+//!
+//! Entries withheld from the reader (another team's) and entries pruned under retention (their
+//! bodies deleted) are lines with only `seq` and the leaf hash: the verifier takes that hash as
+//! the leaf, so the root, and every entry shown, still verify; the report counts them apart.
 
+mod line;
 mod read;
+
+pub use line::{entry_line, parse_line, pruned_line, withheld_line};
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::checkpoint::{LogVerifier, PublicKeyText};
-use crate::entry::Entry;
 use crate::tree::{CompactRange, Hash, from_hex, leaf_hash, to_hex};
 
 /// Most bytes one export line may hold; longer lines are refused without parsing.
@@ -69,26 +74,16 @@ pub enum ExportLine {
         /// Its leaf hash.
         leaf: Hash,
     },
+    /// An entry pruned under retention: its body is gone, its leaf hash kept, so the tree still
+    /// verifies.
+    Pruned {
+        /// The entry's `seq`.
+        seq: u64,
+        /// Its leaf hash.
+        leaf: Hash,
+    },
     /// The trailer.
     Trailer(TrailerLine),
-}
-
-/// The line of a withheld entry: `{"seq":N,"withheld":true,"leaf_hash":"hex"}`. An entry's
-/// canonical JSON starts with `{"action"`, never with `{"seq"`, so the two cannot be confused.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WithheldLine {
-    seq: u64,
-    withheld: bool,
-    leaf_hash: String,
-}
-
-/// The export line of an entry withheld from the reader (see [`ExportLine::Withheld`]).
-pub fn withheld_line(seq: u64, leaf: &Hash) -> String {
-    format!(
-        "{{\"seq\":{seq},\"withheld\":true,\"leaf_hash\":\"{}\"}}",
-        to_hex(leaf)
-    )
 }
 
 /// One thing wrong with an export or a stored log.
@@ -101,95 +96,6 @@ pub struct VerifyProblem {
     pub line: Option<u64>,
     /// What is wrong.
     pub problem: String,
-}
-
-/// `,"leaf_hash":"` + 64 hex digits + `"}`: how [`entry_line`] ends a line.
-const LEAF_PREFIX: &str = ",\"leaf_hash\":\"";
-const LEAF_SUFFIX_LEN: usize = LEAF_PREFIX.len() + 64 + 2;
-
-#[derive(Deserialize)]
-struct SeqOnly {
-    seq: u64,
-}
-
-/// Lines as Rampart writes them: the canonical body with `leaf_hash` appended. The body bytes
-/// are then the leaf input as they stand, and only `seq` needs parsing.
-fn parse_exact_line(line: &str) -> Option<ExportLine> {
-    let split = line.len().checked_sub(LEAF_SUFFIX_LEN)?;
-    let (head, tail) = (line.get(..split)?, line.get(split..)?);
-    let hex = tail.strip_prefix(LEAF_PREFIX)?.strip_suffix("\"}")?;
-    let claimed_leaf = from_hex(hex)?;
-    let mut canonical = Vec::with_capacity(split + 1);
-    canonical.extend_from_slice(head.as_bytes());
-    canonical.push(b'}');
-    let SeqOnly { seq } = serde_json::from_slice(&canonical).ok()?;
-    Some(ExportLine::Entry {
-        seq,
-        canonical,
-        claimed_leaf,
-    })
-}
-
-/// Parses one line. Errors describe the line's problem without echoing its content.
-pub fn parse_line(line: &str) -> Result<ExportLine, String> {
-    if line.len() > MAX_LINE_BYTES {
-        return Err(format!("line longer than {MAX_LINE_BYTES} bytes"));
-    }
-    if line.starts_with("{\"seq\":") {
-        let withheld: WithheldLine = serde_json::from_str(line)
-            .map_err(|e| format!("malformed withheld line ({})", e.classify_str()))?;
-        let leaf = from_hex(&withheld.leaf_hash)
-            .filter(|_| withheld.withheld)
-            .ok_or_else(|| "malformed withheld line (leaf_hash)".to_owned())?;
-        return Ok(ExportLine::Withheld {
-            seq: withheld.seq,
-            leaf,
-        });
-    }
-    if let Some(parsed) = parse_exact_line(line) {
-        return Ok(parsed);
-    }
-    let mut value: Value =
-        serde_json::from_str(line).map_err(|e| format!("not JSON ({})", e.classify_str()))?;
-    let Some(object) = value.as_object_mut() else {
-        return Err("not a JSON object".to_owned());
-    };
-    if object.contains_key("checkpoint") {
-        return serde_json::from_value::<TrailerLine>(value)
-            .map(ExportLine::Trailer)
-            .map_err(|e| format!("malformed checkpoint line: {e}"));
-    }
-    let claimed = object
-        .remove("leaf_hash")
-        .and_then(|v| v.as_str().and_then(from_hex))
-        .ok_or_else(|| "entry without a valid leaf_hash".to_owned())?;
-    if crate::entry::depth(&value) > crate::entry::MAX_DEPTH + 4 {
-        return Err("entry nested too deeply".to_owned());
-    }
-    let entry: Entry =
-        serde_json::from_value(value.clone()).map_err(|e| format!("not an audit entry: {e}"))?;
-    let canonical = serde_json_canonicalizer::to_vec(&value)
-        .map_err(|e| format!("cannot canonicalize: {e}"))?;
-    Ok(ExportLine::Entry {
-        seq: entry.seq,
-        canonical,
-        claimed_leaf: claimed,
-    })
-}
-
-trait ClassifyStr {
-    fn classify_str(&self) -> &'static str;
-}
-
-impl ClassifyStr for serde_json::Error {
-    fn classify_str(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "I/O error",
-            serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => "unexpected data",
-            serde_json::error::Category::Eof => "truncated",
-        }
-    }
 }
 
 /// The verdict on an export.
@@ -207,6 +113,10 @@ pub struct VerifyReport {
     /// for the tree, but their content was not seen.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub withheld_entries: u64,
+    /// Entries pruned under retention (only their leaf hashes are left): they count for the
+    /// tree, their content no longer exists.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pruned_entries: u64,
     /// What is wrong, first problem first.
     pub problems: Vec<VerifyProblem>,
 }
@@ -224,6 +134,7 @@ pub struct Verifier {
     next_seq: u64,
     checked: u64,
     withheld: u64,
+    pruned: u64,
     line: u64,
     trailer: Option<TrailerLine>,
     problems: Vec<VerifyProblem>,
@@ -277,6 +188,7 @@ impl Verifier {
             next_seq: 0,
             checked: 0,
             withheld: 0,
+            pruned: 0,
             line: 0,
             trailer: None,
             problems: Vec::new(),
@@ -338,13 +250,17 @@ impl Verifier {
                 self.push_leaf(seq, leaf);
                 self.withheld += 1;
             }
+            Ok(ExportLine::Pruned { seq, leaf }) => {
+                self.push_leaf(seq, leaf);
+                self.pruned += 1;
+            }
         }
     }
 
     /// Adds the leaf of `seq`, reporting a gap or disorder.
     fn push_leaf(&mut self, seq: u64, leaf: Hash) {
         let first = *self.first_seq.get_or_insert(seq);
-        if self.checked + self.withheld == 0 {
+        if self.checked + self.withheld + self.pruned == 0 {
             self.next_seq = first;
         }
         if seq != self.next_seq {
@@ -494,17 +410,9 @@ impl Verifier {
             root_hash: to_hex(&root),
             checked_entries: self.checked,
             withheld_entries: self.withheld,
+            pruned_entries: self.pruned,
             problems: self.problems,
         }
-    }
-}
-
-/// The export line of a stored entry: its canonical JSON with `leaf_hash` added.
-pub fn entry_line(body: &str, leaf: &Hash) -> String {
-    let trimmed = body.trim_end();
-    match trimmed.strip_suffix('}') {
-        Some(open) if open.len() > 1 => format!("{open},\"leaf_hash\":\"{}\"}}", to_hex(leaf)),
-        _ => format!("{{\"leaf_hash\":\"{}\"}}", to_hex(leaf)),
     }
 }
 

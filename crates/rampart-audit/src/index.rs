@@ -149,6 +149,7 @@ mod tests {
             tags: vec!["pci-dss".to_owned(), "pci-dss".to_owned(), "sox".to_owned()],
             body: String::new(),
             leaf_hash: [0; 32],
+            pruned: None,
         }
     }
 

@@ -32,5 +32,5 @@ pub use store::{
     ActionFilter, AppendBatch, AppendError, AuditStore, EntryFilter, MAX_SEQ, SignedCheckpoint,
     StoredEntry, TreeHead,
 };
-pub use store::{StoredLeaf, Verification};
+pub use store::{Pruned, StoredLeaf, Verification};
 pub use tree::{CompactRange, Hash};

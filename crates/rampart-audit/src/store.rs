@@ -20,7 +20,22 @@ pub struct TreeHead {
     pub root: Hash,
 }
 
+/// What marks an entry pruned under retention: its body and the columns queries filter on were
+/// deleted (only `seq`, `id`, the time and the leaf hash are kept, so every checkpoint and proof
+/// still verifies), when, and under which disposal certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pruned {
+    /// When the entry was pruned.
+    pub pruned_at: OffsetDateTime,
+    /// The id of the disposal certificate that covers it.
+    pub certificate_id: String,
+}
+
 /// One entry as stored: its canonical JSON (the leaf input) and the columns queries filter on.
+///
+/// A pruned entry ([`StoredEntry::pruned`]) keeps `seq`, `id`, `timestamp_micros` and
+/// `leaf_hash`; its `body` is empty, its text columns empty, its optional ones `None` and its
+/// tags empty. Readers of `body` check `pruned` first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEntry {
     /// Leaf index.
@@ -49,8 +64,10 @@ pub struct StoredEntry {
     pub tags: Vec<String>,
     /// RFC 8785 canonical JSON of the entry.
     pub body: String,
-    /// `SHA-256(0x00 || body)`.
+    /// `SHA-256(0x00 || body)` (for a pruned entry, of the body it had).
     pub leaf_hash: Hash,
+    /// `Some` when the entry was pruned under retention (see [`Pruned`]).
+    pub pruned: Option<Pruned>,
 }
 
 /// A signed checkpoint as stored.
@@ -73,10 +90,13 @@ pub struct SignedCheckpoint {
 pub struct StoredLeaf {
     /// Leaf index.
     pub seq: u64,
-    /// RFC 8785 canonical JSON of the entry (the leaf input).
+    /// RFC 8785 canonical JSON of the entry (the leaf input); empty once pruned.
     pub body: String,
     /// The stored `SHA-256(0x00 || body)`.
     pub leaf_hash: Hash,
+    /// Whether the entry was pruned under retention: its body is gone, and verification takes
+    /// the stored leaf hash as it is (the tree over it must still give every checkpoint).
+    pub pruned: bool,
 }
 
 /// A verification of the stored log that found it intact, as recorded.
@@ -212,20 +232,22 @@ pub trait AuditStore {
         range: Range<u64>,
     ) -> impl Future<Output = Result<Vec<(u64, Hash)>, Self::Error>> + Send;
 
-    /// Entries with `seq` in `range`, in order.
+    /// Entries with `seq` in `range`, in order, pruned ones included (marked
+    /// [`StoredEntry::pruned`]).
     fn entries(
         &self,
         range: Range<u64>,
     ) -> impl Future<Output = Result<Vec<StoredEntry>, Self::Error>> + Send;
 
-    /// Entries matching `filter`, in the filter's order, at most `filter.limit`.
+    /// Entries matching `filter`, in the filter's order, at most `filter.limit`. Pruned entries
+    /// never match.
     fn query(
         &self,
         filter: &EntryFilter,
     ) -> impl Future<Output = Result<Vec<StoredEntry>, Self::Error>> + Send;
 
     /// How many entries match `filter` (its order, cursor and limit ignored): counted by the
-    /// index, without reading the entries' bodies.
+    /// index, without reading the entries' bodies. Pruned entries are not counted.
     fn count(&self, filter: &EntryFilter) -> impl Future<Output = Result<u64, Self::Error>> + Send;
 
     /// The latest signed checkpoint.
@@ -239,7 +261,8 @@ pub trait AuditStore {
     fn is_unavailable(_error: &Self::Error) -> bool {
         false
     }
-    /// Entries with `seq` in `range`, in order, with only what verification reads.
+    /// Entries with `seq` in `range`, in order, with only what verification reads (pruned ones
+    /// included, marked [`StoredLeaf::pruned`]).
     fn leaves(
         &self,
         range: Range<u64>,

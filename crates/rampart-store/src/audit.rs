@@ -4,13 +4,16 @@
 //! writers of every server serialize on that row; on SQLite under `BEGIN IMMEDIATE`), refuses
 //! the batch if another writer moved the head, then writes entries, tags, tiles, the new head
 //! and the checkpoint. It commits before anyone is answered.
+//!
+//! Entries pruned under retention (`pruned_at` set, see `audit_prune`) are read back marked
+//! [`StoredEntry::pruned`] by `entries` and `leaves`; `query` and `count` never match them.
 
 use std::ops::Range;
 
 use rampart_audit::index::driving_terms;
 use rampart_audit::store::{
-    AppendBatch, AppendError, AuditStore, EntryFilter, SignedCheckpoint, StoredEntry, StoredLeaf,
-    TreeHead, Verification,
+    AppendBatch, AppendError, AuditStore, EntryFilter, Pruned, SignedCheckpoint, StoredEntry,
+    StoredLeaf, TreeHead, Verification,
 };
 use rampart_audit::tiles::{PackedTile, TILE_WIDTH};
 use rampart_audit::tree::Hash;
@@ -56,6 +59,25 @@ struct EntryRow {
     tags: String,
     body: String,
     leaf_hash: Vec<u8>,
+    pruned_at: Option<i64>,
+    certificate_id: Option<String>,
+}
+
+/// The pruning of a row from its `pruned_at` and `certificate_id` (set together, or neither).
+fn pruned(
+    pruned_at: Option<i64>,
+    certificate_id: Option<String>,
+) -> Result<Option<Pruned>, StoreError> {
+    match (pruned_at, certificate_id) {
+        (None, None) => Ok(None),
+        (Some(at), Some(certificate_id)) => Ok(Some(Pruned {
+            pruned_at: from_micros(at, "audit_entries.pruned_at")?,
+            certificate_id,
+        })),
+        _ => Err(StoreError::Corrupt {
+            what: "audit_entries.pruned_at (without its certificate_id)",
+        }),
+    }
 }
 
 impl EntryRow {
@@ -75,6 +97,7 @@ impl EntryRow {
             tags: from_list(&self.tags, "audit_entries.tags")?,
             body: self.body,
             leaf_hash: hash_of(self.leaf_hash, "audit_entries.leaf_hash")?,
+            pruned: pruned(self.pruned_at, self.certificate_id)?,
         })
     }
 }
@@ -82,7 +105,10 @@ impl EntryRow {
 /// `(tree_size, root, ts, note, signature)` of `audit_checkpoints`.
 type CheckpointRow = (i64, Vec<u8>, i64, String, Vec<u8>);
 
+/// The columns an append writes.
 const ENTRY_COLUMNS: &str = "seq, id, ts, actor_type, actor_id, action, resource_type, resource_id, team_id, status, subject_id, tags, body, leaf_hash";
+/// The columns a read loads: those written, and the pruning.
+const READ_COLUMNS: &str = "seq, id, ts, actor_type, actor_id, action, resource_type, resource_id, team_id, status, subject_id, tags, body, leaf_hash, pruned_at, certificate_id";
 
 impl AuditStore for Store {
     type Error = StoreError;
@@ -264,10 +290,9 @@ impl AuditStore for Store {
         let start = seq_i64(range.start)?;
         let end = seq_i64(range.end)?;
         let rows: Vec<EntryRow> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT seq, id, ts, actor_type, actor_id, action, resource_type, resource_id, team_id, status, subject_id, tags, body, leaf_hash
-                 FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq",
-            )
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {READ_COLUMNS} FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq"
+            )))
             .bind(start)
             .bind(end)
             .fetch_all(pool)
@@ -323,7 +348,7 @@ impl AuditStore for Store {
             // Nothing indexed to narrow by: scan the entries in seq order (the time index serves
             // `since`/`until`, the primary key the seq bounds).
             let rows: Vec<EntryRow> = with_pool!(self, pool => {
-                let mut q = QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM audit_entries WHERE 1 = 1"));
+                let mut q = QueryBuilder::new(format!("SELECT {READ_COLUMNS} FROM audit_entries WHERE 1 = 1"));
                 push_filters(&mut q, filter, "", self.is_postgres())?;
                 push_seq_bounds(&mut q, filter, "")?;
                 push_order(&mut q, filter, "");
@@ -357,7 +382,7 @@ impl AuditStore for Store {
         };
         let tail = async {
             let rows: Vec<EntryRow> = with_pool!(self, pool => {
-                let mut q = QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM audit_entries WHERE seq >= "));
+                let mut q = QueryBuilder::new(format!("SELECT {READ_COLUMNS} FROM audit_entries WHERE seq >= "));
                 q.push_bind(indexed);
                 push_filters(&mut q, filter, "", self.is_postgres())?;
                 push_seq_bounds(&mut q, filter, "")?;
@@ -387,19 +412,20 @@ impl AuditStore for Store {
     async fn leaves(&self, range: Range<u64>) -> Result<Vec<StoredLeaf>, StoreError> {
         let start = seq_i64(range.start)?;
         let end = seq_i64(range.end)?;
-        let rows: Vec<(i64, String, Vec<u8>)> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT seq, body, leaf_hash FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq")
+        let rows: Vec<(i64, String, Vec<u8>, bool)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT seq, body, leaf_hash, pruned_at IS NOT NULL FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq")
                 .bind(start)
                 .bind(end)
                 .fetch_all(pool)
                 .await?
         });
         rows.into_iter()
-            .map(|(seq, body, leaf)| {
+            .map(|(seq, body, leaf, pruned)| {
                 Ok(StoredLeaf {
                     seq: seq_u64(seq, "audit_entries.seq")?,
                     body,
                     leaf_hash: hash_of(leaf, "audit_entries.leaf_hash")?,
+                    pruned,
                 })
             })
             .collect()

@@ -12,6 +12,9 @@
 //!
 //! A query walks the postings below `indexed_size` and scans the entries at and above it, so it
 //! sees every committed entry at once however far the indexer lags (only slower).
+//!
+//! An entry pruned under retention has no postings: the pruning deletes them, and the indexer
+//! (a pass or a rebuild) writes none for a pruned row, though it still reads the row's leaf hash.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -126,6 +129,7 @@ struct IndexedRow {
     subject_id: Option<String>,
     tags: String,
     leaf_hash: Vec<u8>,
+    pruned: bool,
 }
 
 fn to_u64(value: i64, what: &'static str) -> Result<u64, StoreError> {
@@ -207,7 +211,8 @@ impl Store {
         }
         let rows: Vec<IndexedRow> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT seq, actor_id, action, resource_type, resource_id, team_id, status, subject_id, tags, leaf_hash
+                "SELECT seq, actor_id, action, resource_type, resource_id, team_id, status, subject_id, tags, leaf_hash,
+                        pruned_at IS NOT NULL AS pruned
                  FROM audit_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq",
             )
             .bind(to_i64(indexed)?)
@@ -218,8 +223,16 @@ impl Store {
         let mut postings: Vec<(String, i64)> = Vec::with_capacity(rows.len() * 6);
         let mut new_last_leaf = None;
         for row in rows {
+            let seq = to_u64(row.seq, "audit_entries.seq")?;
+            if seq.saturating_add(1) == end {
+                new_last_leaf = Some(row.leaf_hash.clone());
+            }
+            // A pruned entry is in the log (its leaf) but in no query: it gets no postings.
+            if row.pruned {
+                continue;
+            }
             let entry = StoredEntry {
-                seq: to_u64(row.seq, "audit_entries.seq")?,
+                seq,
                 // Not indexed: only the fields `terms` reads are loaded.
                 id: String::new(),
                 timestamp_micros: 0,
@@ -234,11 +247,9 @@ impl Store {
                 tags: crate::codec::from_list(&row.tags, "audit_entries.tags")?,
                 body: String::new(),
                 leaf_hash: [0; 32],
+                pruned: None,
             };
             postings.extend(terms(&entry).into_iter().map(|term| (term, row.seq)));
-            if entry.seq + 1 == end {
-                new_last_leaf = Some(row.leaf_hash);
-            }
         }
         // The last entry must exist: below the committed head every seq is stored.
         let new_last_leaf = new_last_leaf.ok_or(StoreError::Corrupt {

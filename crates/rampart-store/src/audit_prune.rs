@@ -59,6 +59,7 @@ impl PostingRow {
             tags: from_list(&self.tags, "audit_entries.tags")?,
             body: String::new(),
             leaf_hash: [0; 32],
+            pruned: None,
         };
         Ok(terms(&entry)
             .into_iter()

@@ -318,7 +318,8 @@ pub(crate) enum AuditCommand {
         #[arg(long)]
         json: bool,
         /// Fail unless every entry's content is in the file (an export made under team
-        /// isolation carries other teams' entries as withheld lines).
+        /// isolation carries other teams' entries as withheld lines). Entries pruned under
+        /// retention have no content left anywhere: their lines are accepted, and counted.
         #[arg(long)]
         complete: bool,
     },

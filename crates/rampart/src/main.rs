@@ -336,6 +336,13 @@ fn audit_verify(
                 report.withheld_entries
             )?;
         }
+        if report.pruned_entries > 0 {
+            writeln!(
+                out,
+                "   {} entries were pruned under retention: their leaf hashes count for the tree, their content no longer exists",
+                report.pruned_entries
+            )?;
+        }
     } else {
         writeln!(
             out,

@@ -8,8 +8,8 @@
 use std::ops::Range;
 
 use super::{AuditLog, LogError};
-use crate::export::{checkpoint_json, entry_line, trailer_line, withheld_line};
-use crate::store::{AuditStore, EntryFilter, MAX_SEQ, StoredEntry};
+use crate::export::{checkpoint_json, entry_line, pruned_line, trailer_line, withheld_line};
+use crate::store::{AuditStore, EntryFilter, MAX_SEQ, Pruned, StoredEntry};
 use crate::tree::Hash;
 
 /// Why a read was not answered.
@@ -24,6 +24,17 @@ pub enum ReadError<E: std::error::Error + 'static> {
     /// No entry at this seq that the reader may see (another team's entry is answered alike).
     #[error("no audit entry {0}")]
     NoEntry(u64),
+    /// The entry at this seq was pruned under retention: its content is gone for good, its leaf
+    /// hash kept (its inclusion proof still verifies).
+    #[error("audit entry {seq} was pruned under retention")]
+    Pruned {
+        /// The entry's seq.
+        seq: u64,
+        /// Its leaf hash.
+        leaf_hash: Hash,
+        /// When, and under which disposal certificate.
+        pruned: Pruned,
+    },
     /// A requested seq or size is outside the log (the field at fault and why).
     #[error("{field}: {message}")]
     OutOfRange {
@@ -112,7 +123,9 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
     }
 
     /// The entry at `seq`, if a reader limited to `visible_teams` may see it: another team's
-    /// entry is [`ReadError::NoEntry`], as if it did not exist.
+    /// entry is [`ReadError::NoEntry`], as if it did not exist. A pruned entry is
+    /// [`ReadError::Pruned`] for every reader: its team is gone with its content, and what is
+    /// left (seq, leaf hash, when, under which certificate) reveals nothing of it.
     pub async fn entry_for(
         &self,
         seq: u64,
@@ -129,10 +142,23 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
             .entries(seq..end)
             .await
             .map_err(|e| ReadError::Log(LogError::Store(e)))?;
-        rows.into_iter()
+        let row = rows
+            .into_iter()
             .next()
-            .filter(|row| may_see(visible_teams, row.team_id.as_deref()))
-            .ok_or(ReadError::NoEntry(seq))
+            .filter(|row| row.seq == seq)
+            .ok_or(ReadError::NoEntry(seq))?;
+        if let Some(pruned) = row.pruned {
+            return Err(ReadError::Pruned {
+                seq,
+                leaf_hash: row.leaf_hash,
+                pruned,
+            });
+        }
+        if may_see(visible_teams, row.team_id.as_deref()) {
+            Ok(row)
+        } else {
+            Err(ReadError::NoEntry(seq))
+        }
     }
 
     /// The committed size, and `requested` checked against it (default: the committed size).
@@ -234,7 +260,8 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
 
     /// The export lines of the entries in `range`, one a line: entries a reader limited to
     /// `visible_teams` may not see become withheld lines (`seq` and leaf hash only), so the
-    /// export still verifies against its checkpoint without revealing them.
+    /// export still verifies against its checkpoint without revealing them; pruned entries
+    /// become pruned lines (`seq` and leaf hash only), for every reader.
     pub async fn export_lines(
         &self,
         range: Range<u64>,
@@ -248,7 +275,9 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
             .map_err(LogError::Store)?;
         let mut text = String::with_capacity(rows.len() * 600);
         for row in &rows {
-            if may_see(visible_teams, row.team_id.as_deref()) {
+            if row.pruned.is_some() {
+                text.push_str(&pruned_line(row.seq, &row.leaf_hash));
+            } else if may_see(visible_teams, row.team_id.as_deref()) {
                 text.push_str(&entry_line(&row.body, &row.leaf_hash));
             } else {
                 text.push_str(&withheld_line(row.seq, &row.leaf_hash));

@@ -6,6 +6,11 @@
 //! built incrementally in a [`CompactRange`]. A verification may start from a recorded one:
 //! the tree's right edge at the recorded size is rebuilt from the stored tiles and must give
 //! the recorded root, then only the entries after it are read and hashed.
+//!
+//! An entry pruned under retention has no body left to hash: its stored leaf hash is taken as
+//! the leaf (it must still agree with the leaf tiles, and the tree over it with the head and the
+//! checkpoint), and the report counts it apart. An empty body on an entry not marked pruned is
+//! still an edit.
 
 use std::num::NonZeroUsize;
 
@@ -39,18 +44,38 @@ struct Hashed {
     seq: u64,
     leaf: Hash,
     stored_leaf: Hash,
-    /// The `seq` its body names; `None` when the body is not valid JSON.
-    says: Option<u64>,
+    /// What its body names; `Pruned` for an entry pruned under retention (nothing to hash).
+    says: Says,
+}
+
+/// What a stored body says of itself.
+enum Says {
+    /// It is valid JSON naming this `seq`.
+    Seq(u64),
+    /// It is not valid JSON.
+    NotJson,
+    /// The entry was pruned: its leaf is the stored leaf hash; `true` when a body is still
+    /// there (storage lets no pruned entry keep one: a sign of tampering).
+    Pruned { has_body: bool },
 }
 
 fn hash_one(row: &StoredLeaf) -> Hashed {
+    if row.pruned {
+        return Hashed {
+            seq: row.seq,
+            leaf: row.leaf_hash,
+            stored_leaf: row.leaf_hash,
+            says: Says::Pruned {
+                has_body: !row.body.is_empty(),
+            },
+        };
+    }
     Hashed {
         seq: row.seq,
         leaf: leaf_hash(row.body.as_bytes()),
         stored_leaf: row.leaf_hash,
         says: serde_json::from_str::<SeqOnly>(&row.body)
-            .ok()
-            .map(|s| s.seq),
+            .map_or(Says::NotJson, |s| Says::Seq(s.seq)),
     }
 }
 
@@ -108,6 +133,7 @@ struct Walk<'a> {
     root_at_checkpoint: Option<Hash>,
     next: u64,
     checked: u64,
+    pruned: u64,
     problems: Problems,
 }
 
@@ -128,17 +154,22 @@ impl Walk<'_> {
                 );
             }
             match row.says {
-                Some(seq) if seq == row.seq => {}
-                Some(seq) => self.problems.add(
+                Says::Seq(seq) if seq == row.seq => {}
+                Says::Seq(seq) => self.problems.add(
                     Some(row.seq),
                     format!(
                         "the entry stored at seq {} says it is entry {seq} (rows swapped or moved)",
                         row.seq
                     ),
                 ),
-                None => self.problems.add(
+                Says::NotJson => self.problems.add(
                     Some(row.seq),
                     "the stored entry is not valid JSON".to_owned(),
+                ),
+                Says::Pruned { has_body: false } => {}
+                Says::Pruned { has_body: true } => self.problems.add(
+                    Some(row.seq),
+                    "the entry is marked pruned but still holds a body".to_owned(),
                 ),
             }
             if row.leaf != row.stored_leaf {
@@ -172,7 +203,11 @@ impl Walk<'_> {
                 self.root_at_checkpoint = Some(self.range.root());
             }
             self.next = row.seq.saturating_add(1);
-            self.checked += 1;
+            if matches!(row.says, Says::Pruned { .. }) {
+                self.pruned += 1;
+            } else {
+                self.checked += 1;
+            }
         }
     }
 }
@@ -202,6 +237,7 @@ pub(super) async fn verify_from<S: AuditStore>(
         root_at_checkpoint: None,
         next: 0,
         checked: 0,
+        pruned: 0,
         problems: Problems::default(),
     };
     if let Some(from) = from {
@@ -231,6 +267,7 @@ pub(super) async fn verify_from<S: AuditStore>(
             root_hash: to_hex(&walk.range.root()),
             checked_entries: walk.checked,
             withheld_entries: 0,
+            pruned_entries: walk.pruned,
             problems: walk.problems.0,
         },
         from_tree_size,

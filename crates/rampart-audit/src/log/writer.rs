@@ -132,6 +132,7 @@ fn prepare<S, C>(
                 tags: new.compliance_tags.clone(),
                 body,
                 leaf_hash: leaf,
+                pruned: None,
             });
         }
         receipts.push(Receipt {

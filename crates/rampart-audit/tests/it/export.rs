@@ -294,7 +294,7 @@ mod no_panic {
         }
 
         #[test]
-        fn mangled_export_lines_never_panic(line in r#"\{"(seq|checkpoint|leaf_hash|action)":[0-9a-z\[\]{}",:]{0,80}"#) {
+        fn mangled_export_lines_never_panic(line in r#"\{"(seq|checkpoint|leaf_hash|action|pruned)":[0-9a-z\[\]{}",:]{0,80}"#) {
             let _ = rampart_audit::export::parse_line(&line);
         }
     }
@@ -374,5 +374,144 @@ mod withheld {
             .filter(|p| p.problem.contains("malformed withheld line"))
             .count();
         assert_eq!(named, 2, "{:#?}", report.problems);
+    }
+}
+
+mod pruned {
+    use proptest::prelude::*;
+    use rampart_audit::ExportLine;
+    use rampart_audit::export::{parse_line, pruned_line, withheld_line};
+    use rampart_audit::tree::to_hex;
+
+    use super::{assert_problem, log, signer, trailer, verify};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Entries pruned under retention are pruned lines: whichever are pruned (and whichever
+        /// others withheld), the file verifies against the checkpoint signed before, and the
+        /// report counts each kind apart.
+        #[test]
+        fn any_subset_pruned_still_verifies(n in 1u64..40, pruned in any::<u64>(), withheld in any::<u64>()) {
+            let (lines, leaves) = log(n);
+            let mut file = Vec::new();
+            let (mut pruned_count, mut withheld_count) = (0, 0);
+            for (i, (line, leaf)) in lines.iter().zip(&leaves).enumerate() {
+                let seq = i as u64;
+                if pruned >> (i % 64) & 1 == 1 {
+                    pruned_count += 1;
+                    file.push(pruned_line(seq, leaf));
+                } else if withheld >> (i % 64) & 1 == 1 {
+                    withheld_count += 1;
+                    file.push(withheld_line(seq, leaf));
+                } else {
+                    file.push(line.clone());
+                }
+            }
+            file.push(trailer(&signer(1), &leaves, 0));
+            let report = verify(&file, Some(1));
+            prop_assert!(report.ok, "{:?}", report.problems);
+            prop_assert_eq!(report.pruned_entries, pruned_count);
+            prop_assert_eq!(report.withheld_entries, withheld_count);
+            prop_assert_eq!(report.checked_entries, n - pruned_count - withheld_count);
+        }
+    }
+
+    #[test]
+    fn a_pruned_line_is_canonical_json_and_parses_back() {
+        let leaf = [0xab; 32];
+        let line = pruned_line(42, &leaf);
+        assert_eq!(
+            line,
+            format!(
+                "{{\"leaf_hash\":\"{}\",\"pruned\":true,\"seq\":42}}",
+                to_hex(&leaf)
+            )
+        );
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            serde_json_canonicalizer::to_string(&value).unwrap(),
+            line,
+            "RFC 8785 form"
+        );
+        assert_eq!(parse_line(&line), Ok(ExportLine::Pruned { seq: 42, leaf }));
+        // The same line in another key order (a file rewritten by a JSON tool) still parses.
+        let reordered = format!(
+            "{{\"seq\": 42, \"pruned\": true, \"leaf_hash\": \"{}\"}}",
+            to_hex(&leaf)
+        );
+        assert_eq!(
+            parse_line(&reordered),
+            Ok(ExportLine::Pruned { seq: 42, leaf })
+        );
+    }
+
+    #[test]
+    fn a_pruned_line_with_a_changed_leaf_hash_breaks_the_root() {
+        let (mut lines, leaves) = log(8);
+        let mut forged = leaves[5];
+        forged[31] ^= 1;
+        lines[5] = pruned_line(5, &forged);
+        lines.push(trailer(&signer(1), &leaves, 0));
+        let report = verify(&lines, Some(1));
+        assert_problem(&report, None, "differs from the checkpoint's root");
+        assert_eq!(report.pruned_entries, 1);
+    }
+
+    #[test]
+    fn a_pruned_line_replacing_an_entry_at_another_seq_is_named() {
+        let (mut lines, leaves) = log(8);
+        lines[5] = pruned_line(6, &leaves[5]);
+        lines.push(trailer(&signer(1), &leaves, 0));
+        let report = verify(&lines, Some(1));
+        assert_problem(&report, Some(6), "entries 5..5 are missing");
+        assert_problem(&report, Some(6), "out of order");
+    }
+
+    #[test]
+    fn malformed_pruned_lines_are_refused_by_name() {
+        let (mut lines, leaves) = log(6);
+        let hex = to_hex(&leaves[0]);
+        let cases = [
+            // More than seq, leaf hash and the mark: content nobody could check.
+            format!(r#"{{"leaf_hash":"{hex}","pruned":true,"seq":0,"action":"record.read"}}"#),
+            format!(r#"{{"seq":1,"pruned":true,"leaf_hash":"{hex}","withheld":true}}"#),
+            // Not marked true.
+            format!(r#"{{"leaf_hash":"{hex}","pruned":false,"seq":2}}"#),
+            format!(r#"{{"leaf_hash":"{hex}","pruned":"yes","seq":3}}"#),
+            // A hash that is not 64 hex digits.
+            r#"{"leaf_hash":"zz","pruned":true,"seq":4}"#.to_owned(),
+            format!(r#"{{"leaf_hash":"{}","pruned":true,"seq":5}}"#, &hex[..62]),
+        ];
+        for (i, case) in cases.iter().enumerate() {
+            lines[i] = case.clone();
+            let error = parse_line(case).expect_err(case);
+            assert!(
+                error.starts_with("malformed pruned line"),
+                "{case}: {error}"
+            );
+            assert!(!error.contains("record.read"), "echoes the line: {error}");
+        }
+        lines.push(trailer(&signer(1), &leaves, 0));
+        let report = verify(&lines, Some(1));
+        assert!(!report.ok);
+        assert_eq!(report.pruned_entries, 0);
+        for seq in 0..6u64 {
+            assert!(
+                report
+                    .problems
+                    .iter()
+                    .any(|p| p.line == Some(seq + 1)
+                        && p.problem.starts_with("malformed pruned line")),
+                "line {}: {:#?}",
+                seq + 1,
+                report.problems
+            );
+        }
+        // Without its seq it cannot be placed.
+        let no_seq = format!(r#"{{"leaf_hash":"{hex}","pruned":true}}"#);
+        assert_eq!(
+            parse_line(&no_seq),
+            Err("malformed pruned line: seq must be a non-negative integer".to_owned())
+        );
     }
 }

@@ -12,4 +12,5 @@ mod canonical;
 mod export;
 mod mem_store;
 mod proofs;
+mod pruned;
 mod tree;

@@ -129,6 +129,7 @@ impl AuditStore for MemStore {
                 seq: e.seq,
                 body: e.body.clone(),
                 leaf_hash: e.leaf_hash,
+                pruned: e.pruned.is_some(),
             })
             .collect())
     }

@@ -4,12 +4,12 @@
 use rampart_audit::store::{ActionFilter, EntryFilter};
 use sqlx::QueryBuilder;
 
-use super::{ENTRY_COLUMNS, seq_i64};
+use super::{READ_COLUMNS, seq_i64};
 use crate::StoreError;
 
-/// The entry columns, each prefixed (`e.seq, e.id, ...`) for a join.
+/// The entry columns a read loads, each prefixed (`e.seq, e.id, ...`) for a join.
 pub(super) fn prefixed_columns(prefix: &str) -> String {
-    ENTRY_COLUMNS
+    READ_COLUMNS
         .split(", ")
         .map(|column| format!("{prefix}{column}"))
         .collect::<Vec<_>>()
@@ -17,8 +17,9 @@ pub(super) fn prefixed_columns(prefix: &str) -> String {
 }
 
 /// Appends `AND ...` for every filter of `filter` but the seq bounds, on entry columns named
-/// with `prefix`
-/// (`""` or `"e."`). The query must already have a `WHERE`.
+/// with `prefix` (`""` or `"e."`), and excludes pruned entries: no filter ever matches one (a
+/// posting left behind by a pruning that crashed names an entry skipped here). The query must
+/// already have a `WHERE`.
 pub(super) fn push_filters<DB>(
     q: &mut QueryBuilder<DB>,
     filter: &EntryFilter,
@@ -31,6 +32,7 @@ where
     for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     for<'t> i32: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
 {
+    q.push(format!(" AND {prefix}pruned_at IS NULL"));
     let text_filters = [
         ("actor_id", &filter.actor_id),
         ("actor_type", &filter.actor_type),

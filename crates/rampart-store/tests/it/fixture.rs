@@ -126,6 +126,27 @@ impl Fixture {
         }
     }
 
+    /// One integer read from the audit query index behind the store's back: the index file on
+    /// SQLite, the database on PostgreSQL.
+    pub async fn scalar_index(&self, sql: &str) -> i64 {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let url = format!(
+                    "sqlite://{}",
+                    path.with_extension("audit-index.db").display()
+                );
+                let mut conn = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("raw connect");
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("raw query")
+            }
+            Raw::Postgres(_) => self.scalar(sql).await,
+        }
+    }
+
     /// Runs SQL on the audit query index behind the store's back: the index file on SQLite,
     /// the database on PostgreSQL.
     pub async fn exec_raw_index(&self, sql: &str) {

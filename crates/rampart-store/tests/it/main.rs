@@ -31,6 +31,7 @@ macro_rules! on_both_backends {
 
 mod audit;
 mod audit_index;
+mod audit_prune;
 mod audit_verify;
 mod fixture;
 mod identity;
