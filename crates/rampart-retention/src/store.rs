@@ -76,6 +76,19 @@ pub trait RetentionStore {
         deliveries: &[rampart_monitor::Delivery],
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
+    /// Claims (or renews) the right to execute runs for `holder` until `now + ttl`: only one
+    /// executor at a time in the deployment, across nodes and processes. `false` while another
+    /// holds it and its claim has not lapsed.
+    fn claim_runs(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        ttl: time::Duration,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+
+    /// Gives the claim back (when `holder` holds it).
+    fn release_runs(&self, holder: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
     /// Marks a run finished.
     fn finish_run(
         &self,

@@ -43,6 +43,10 @@ macro_rules! record_progress {
 }
 pub(crate) use record_progress;
 
+/// The lease that names the one executor of disposal runs (apart from the `retention` job's
+/// own lease, which only schedules them: the CLI and the API execute runs too).
+const RUN_LEASE: &str = "retention-run-executor";
+
 pub(crate) fn to_i64(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::OutOfRange {
         what: "count or seq",
@@ -111,6 +115,19 @@ impl RetentionStore for Store {
         deliveries: &[rampart_monitor::Delivery],
     ) -> Result<(), StoreError> {
         self.record_retention_due(progress, deliveries).await
+    }
+
+    async fn claim_runs(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        ttl: time::Duration,
+    ) -> Result<bool, StoreError> {
+        self.try_acquire_lease(RUN_LEASE, holder, now, ttl).await
+    }
+
+    async fn release_runs(&self, holder: &str) -> Result<(), StoreError> {
+        self.release_lease(RUN_LEASE, holder).await.map(|_| ())
     }
 
     async fn finish_run(&self, id: &RunId, at: OffsetDateTime) -> Result<(), StoreError> {

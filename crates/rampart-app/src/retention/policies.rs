@@ -19,7 +19,7 @@ pub fn policy_json(policy: &Policy) -> Value {
     json!({
         "data_type": policy.data_type.to_string(),
         "retain_seconds": policy.retain_seconds,
-        "retain_days": (policy.retain_seconds % 86_400 == 0).then_some(policy.retain_seconds / 86_400),
+        "retain_days": policy.retain_seconds.is_multiple_of(86_400).then_some(policy.retain_seconds / 86_400),
         "mode": policy.mode.as_str(),
         "updated_at": rfc3339(policy.updated_at),
         "updated_by": policy.updated_by,

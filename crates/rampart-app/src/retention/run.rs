@@ -20,6 +20,13 @@ use time::OffsetDateTime;
 use super::{RetentionError, RetentionService};
 use crate::monitor::rfc3339;
 
+/// How long a claim to execute runs lasts without renewal (renewed every batch): a process
+/// that died holding it is replaced this long after.
+const RUN_CLAIM: time::Duration = time::Duration::seconds(10);
+
+/// How long an executor waits for another's claim before giving up.
+const RUN_CLAIM_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// What a run has done so far, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunProgress {
@@ -197,14 +204,44 @@ where
     }
 
     /// Executes (or resumes) a run to its end, calling `progress` after each batch; returns
-    /// the run as finished. One run at a time per node.
+    /// the run as finished. One executor at a time in the deployment: this one waits for
+    /// another's claim to end (or lapse, when its process died) and then finds the run finished
+    /// or resumes it.
     pub async fn execute(
         &self,
         id: &RunId,
-        mut progress: impl FnMut(&Run, RunProgress) + Send,
+        progress: impl FnMut(&Run, RunProgress) + Send,
     ) -> Result<Run, RetentionError> {
         let _running = self.running.lock().await;
-        let mut run = self
+        let holder = uuid::Uuid::now_v7().to_string();
+        let waited = std::time::Instant::now();
+        while !self
+            .store
+            .claim_runs(&holder, OffsetDateTime::now_utc(), RUN_CLAIM)
+            .await
+            .map_err(RetentionError::store)?
+        {
+            if waited.elapsed() > RUN_CLAIM_WAIT {
+                return Err(RetentionError::Conflict(
+                    "another process is executing a disposal run".to_owned(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        let result = self.execute_claimed(id, &holder, progress).await;
+        if let Err(error) = self.store.release_runs(&holder).await {
+            tracing::warn!(error = %error, "cannot give back the disposal run claim; it lapses");
+        }
+        result
+    }
+
+    async fn execute_claimed(
+        &self,
+        id: &RunId,
+        holder: &str,
+        mut progress: impl FnMut(&Run, RunProgress) + Send,
+    ) -> Result<Run, RetentionError> {
+        let run = self
             .store
             .run(id)
             .await
@@ -213,17 +250,14 @@ where
         if run.finished_at.is_some() {
             return Ok(run);
         }
-        for index in 0..run.steps.len() {
-            if run.steps[index].state == StepState::Done {
-                continue;
-            }
-            let step = run.steps[index].clone();
+        for step in run.steps.iter().filter(|s| s.state != StepState::Done) {
+            self.still_claimed(holder).await?;
             match &step.data_type {
                 DataType::AuditEntries | DataType::AuditTag(_) => {
-                    self.prune_audit(&mut run, index, &mut progress).await?;
+                    self.prune_audit(&run, step, holder, &mut progress).await?;
                 }
-                DataType::App(_) => self.notify_app(&run, &step).await?,
-                _ => self.dispose(&mut run, index, &mut progress).await?,
+                DataType::App(_) => self.notify_app(&run, step).await?,
+                _ => self.dispose(&run, step, holder, &mut progress).await?,
             }
         }
         let now = OffsetDateTime::now_utc();
@@ -257,19 +291,34 @@ where
             .map_err(RetentionError::store)
     }
 
+    /// Renews the claim of `holder` (each batch), or fails when another took it over.
+    async fn still_claimed(&self, holder: &str) -> Result<(), RetentionError> {
+        if self
+            .store
+            .claim_runs(holder, OffsetDateTime::now_utc(), RUN_CLAIM)
+            .await
+            .map_err(RetentionError::store)?
+        {
+            Ok(())
+        } else {
+            Err(RetentionError::Conflict(
+                "the disposal run claim lapsed and another process took it over".to_owned(),
+            ))
+        }
+    }
+
     async fn prune_audit(
         &self,
-        run: &mut Run,
-        index: usize,
+        run: &Run,
+        step: &Step,
+        holder: &str,
         progress: &mut (impl FnMut(&Run, RunProgress) + Send),
     ) -> Result<(), RetentionError> {
-        let (end, certificate) = (
-            run.steps[index].end_seq,
-            run.steps[index].certificate_id.clone(),
-        );
-        let mut next = run.steps[index].next_seq;
+        let (end, certificate) = (step.end_seq, &step.certificate_id);
+        let mut next = step.next_seq;
         let start = next;
         loop {
+            self.still_claimed(holder).await?;
             let holds = self.holds_in_force().await?;
             let records = self
                 .store
@@ -308,7 +357,7 @@ where
                     .map_err(RetentionError::store)?;
             } else {
                 self.store
-                    .prune_audit_batch(&batch, end, &seqs, OffsetDateTime::now_utc(), &certificate)
+                    .prune_audit_batch(&batch, end, &seqs, OffsetDateTime::now_utc(), certificate)
                     .await
                     .map_err(RetentionError::store)?;
             }
@@ -327,15 +376,16 @@ where
 
     async fn dispose(
         &self,
-        run: &mut Run,
-        index: usize,
+        run: &Run,
+        step: &Step,
+        holder: &str,
         progress: &mut (impl FnMut(&Run, RunProgress) + Send),
     ) -> Result<(), RetentionError> {
-        let step = run.steps[index].clone();
         let name = step.data_type.to_string();
         let mut cursor = step.cursor.clone();
         let mut looked = 0u64;
         loop {
+            self.still_claimed(holder).await?;
             let holds = self.holds_in_force().await?;
             let records = self
                 .store
