@@ -109,6 +109,13 @@ fn add_problem_responses(document: &mut utoipa::openapi::OpenApi) {
                     continue;
                 }
                 if let RefOr::T(response) = response {
+                    // A problem whose annotation gives its own problem+json schema (one with
+                    // extension members) keeps it.
+                    if response.content.len() == 1
+                        && response.content.contains_key("application/problem+json")
+                    {
+                        continue;
+                    }
                     response.content.clear();
                     response.content.insert(
                         "application/problem+json".to_owned(),

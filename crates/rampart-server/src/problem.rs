@@ -7,6 +7,7 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 /// Base of every problem `type` URI.
@@ -47,7 +48,24 @@ pub struct Problem {
     /// `true` when there were more field errors than `errors` lists (at most 100 are listed).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub errors_truncated: bool,
+    /// The extension members of this problem type (RFC 9457 §3.2), beside the standard ones:
+    /// e.g. what is left of a pruned audit entry. Most problems have none. The operations that
+    /// answer with some document them in their own response schema.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub members: Map<String, Value>,
 }
+
+/// The members every problem has: extension members never take their names.
+const STANDARD_MEMBERS: &[&str] = &[
+    "type",
+    "title",
+    "status",
+    "detail",
+    "instance",
+    "errors",
+    "errors_truncated",
+];
 
 /// An error on its way to becoming a problem+json response.
 #[derive(Debug, Clone)]
@@ -60,6 +78,8 @@ pub struct ApiError {
     errors_truncated: bool,
     www_authenticate: bool,
     retry_after: Option<u64>,
+    /// Extension members (boxed: most errors have none, and every handler returns this type).
+    members: Option<Box<Map<String, Value>>>,
 }
 
 impl ApiError {
@@ -78,6 +98,7 @@ impl ApiError {
             errors_truncated: false,
             www_authenticate: false,
             retry_after: None,
+            members: None,
         }
     }
 
@@ -215,6 +236,16 @@ impl ApiError {
     /// `404`: no such resource or route.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    /// `410`: the resource existed and is gone for good (an audit entry pruned under
+    /// retention), with extension `members` saying what is left of it. A member named like a
+    /// standard one (`type`, `status`, ...) is dropped: it could not be told apart.
+    pub fn gone(detail: impl Into<String>, mut members: Map<String, Value>) -> Self {
+        members.retain(|name, _| !STANDARD_MEMBERS.contains(&name.as_str()));
+        let mut error = Self::new(StatusCode::GONE, "gone", "Gone", detail);
+        error.members = Some(Box::new(members));
+        error
     }
 
     /// `405`: the route exists, the method does not.
@@ -379,6 +410,7 @@ impl ApiError {
             detail: self.detail.clone(),
             errors: self.errors.clone(),
             errors_truncated: self.errors_truncated,
+            members: self.members.as_deref().cloned().unwrap_or_default(),
         }
     }
 }
@@ -489,6 +521,29 @@ mod tests {
         }]);
         let body = serde_json::to_value(few.problem()).expect("serializes");
         assert!(body.get("errors_truncated").is_none(), "{body}");
+    }
+
+    #[test]
+    fn gone_carries_its_members_beside_the_standard_ones() {
+        let mut members = Map::new();
+        members.insert("seq".into(), Value::from(3));
+        members.insert("status".into(), Value::from("forged"));
+        let error = ApiError::gone("entry 3 was pruned", members);
+        assert_eq!(error.status(), StatusCode::GONE);
+        let body = serde_json::to_value(error.problem()).expect("serializes");
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "type": "https://rampart.dev/problems/gone",
+                "title": "Gone",
+                "status": 410,
+                "detail": "entry 3 was pruned",
+                "seq": 3,
+            })
+        );
+        // Other problems have no members.
+        let plain = serde_json::to_value(ApiError::not_found("x").problem()).expect("json");
+        assert_eq!(plain.as_object().map(|o| o.len()), Some(4), "{plain}");
     }
 
     #[test]

@@ -177,7 +177,10 @@ impl Store {
         let list = seq_list(seqs);
         let (pruned, rows) = match &self.pool {
             Pool::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
+                // Write-locked from the start: a deferred transaction that reads first and
+                // writes second fails at once with SQLITE_BUSY (no busy wait) when the log's
+                // writer commits in between.
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let rows: Vec<PostingRow> = sqlx::query_as(
                     "SELECT seq, actor_id, action, resource_type, resource_id, team_id, status, subject_id, tags
                      FROM audit_entries WHERE seq IN (SELECT value FROM json_each($1)) AND pruned_at IS NULL",

@@ -79,7 +79,11 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
         for row in &rows {
             next = row.seq.saturating_add(1);
             latest_micros = Some(row.timestamp_micros);
-            // An entry that does not read back as an entry is skipped (it cannot match).
+            // A pruned entry has no content left to match; one that does not read back as an
+            // entry is skipped too (it cannot match).
+            if row.pruned.is_some() {
+                continue;
+            }
             let Ok(entry) = serde_json::from_str::<Entry>(&row.body) else {
                 continue;
             };

@@ -1,7 +1,9 @@
 //! An incident's evidence: its audit entries, each with an inclusion proof against one signed
 //! checkpoint, so the whole can be verified offline with no Rampart code (RFC 6962 hashing,
-//! the C2SP signed note with the log's public key).
+//! the C2SP signed note with the log's public key). Entries pruned under retention have no
+//! content left: they are listed apart, with what is left of them.
 
+use rampart_audit::entry::format_timestamp;
 use rampart_audit::export::checkpoint_json;
 use rampart_audit::tree::to_hex;
 use rampart_audit::{AuditStore, ReadError};
@@ -15,7 +17,9 @@ pub const MAX_EVIDENCE_ENTRIES: usize = 1_000;
 
 impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorService<S> {
     /// The evidence of incident `id`: `{"incident_id", "checkpoint", "entries": [{"seq",
-    /// "entry", "canonical", "leaf_hash", "proof": {"tree_size", "hashes"}}]}`.
+    /// "entry", "canonical", "leaf_hash", "proof": {"tree_size", "hashes"}}], "pruned_entries":
+    /// [{"seq", "leaf_hash", "pruned_at", "certificate_id"}]}`: an entry pruned under retention
+    /// is not among `entries` (its content is deleted) but in `pruned_entries`.
     pub async fn evidence(&self, id: &str) -> Result<Value, MonitorError> {
         let incident = self.incident(id).await?;
         let log = self.audit();
@@ -23,6 +27,7 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
         let checkpoint = checkpoint_json(log.origin(), &signed, log.verifier());
         let tree_size = signed.tree_size;
         let mut entries = Vec::new();
+        let mut pruned_entries = Vec::new();
         for seq in incident
             .entry_seqs
             .iter()
@@ -30,7 +35,23 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
             .filter(|seq| *seq < tree_size)
             .take(MAX_EVIDENCE_ENTRIES)
         {
-            let stored = log.entry_for(seq, None).await.map_err(read_error)?;
+            let stored = match log.entry_for(seq, None).await {
+                Ok(stored) => stored,
+                Err(ReadError::Pruned {
+                    seq,
+                    leaf_hash,
+                    pruned,
+                }) => {
+                    pruned_entries.push(json!({
+                        "seq": seq,
+                        "leaf_hash": to_hex(&leaf_hash),
+                        "pruned_at": format_timestamp(pruned.pruned_at),
+                        "certificate_id": pruned.certificate_id,
+                    }));
+                    continue;
+                }
+                Err(e) => return Err(read_error(e)),
+            };
             let proof = log
                 .prove_inclusion(seq, Some(tree_size))
                 .await
@@ -60,6 +81,7 @@ impl<S: MonitorStore + AuditStore + Clone + Send + Sync + 'static> MonitorServic
                 "note": checkpoint.note,
             },
             "entries": entries,
+            "pruned_entries": pruned_entries,
         }))
     }
 }

@@ -52,7 +52,9 @@ where
                 .await
                 .map_err(SubjectError::store)?;
             let mut values = Vec::with_capacity(page.len());
-            for row in &page {
+            // Entries pruned under retention are gone (and no longer name the subject): a
+            // query returns none, and none would be shown.
+            for row in page.iter().filter(|row| row.pruned.is_none()) {
                 let mut value: Value =
                     serde_json::from_str(&row.body).map_err(SubjectError::store)?;
                 if let Some(object) = value.as_object_mut() {

@@ -85,7 +85,7 @@ async fn a_pruned_log_still_verifies_and_proves() {
     // Inclusion proofs of a pruned and of a kept entry verify against the same root.
     for seq in [10u64, 11, 590] {
         let proof = log.prove_inclusion(seq, None).await.unwrap();
-        assert_eq!(proof.leaf_hash, leaves[seq as usize]);
+        assert_eq!(proof.leaf_hash, leaves[usize::try_from(seq).unwrap()]);
         assert!(
             verify_inclusion(&proof.leaf_hash, seq, 600, &proof.hashes, &before.root_hash),
             "seq {seq}"

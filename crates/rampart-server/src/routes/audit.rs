@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use rampart_access::perm;
-use rampart_audit::entry::parse_timestamp;
+use rampart_audit::entry::{format_timestamp, parse_timestamp};
 use rampart_audit::tree::to_hex;
 use rampart_audit::{
     ActionFilter, EntryFilter, MAX_SEQ, NewEntry, ReadError, StoredEntry, SubmittedBy,
@@ -371,6 +371,29 @@ impl<E: std::error::Error + 'static> From<ReadError<E>> for ApiError {
         match e {
             ReadError::OtherTeam(_) => Self::forbidden(&e.to_string()),
             ReadError::Unreachable | ReadError::NoEntry(_) => Self::not_found(e.to_string()),
+            ReadError::Pruned {
+                seq,
+                leaf_hash,
+                pruned,
+            } => {
+                let mut members = serde_json::Map::new();
+                members.insert("seq".to_owned(), Value::from(seq));
+                members.insert("leaf_hash".to_owned(), Value::from(to_hex(&leaf_hash)));
+                members.insert(
+                    "pruned_at".to_owned(),
+                    Value::from(format_timestamp(pruned.pruned_at)),
+                );
+                members.insert(
+                    "certificate_id".to_owned(),
+                    Value::from(pruned.certificate_id),
+                );
+                Self::gone(
+                    format!(
+                        "audit entry {seq} was pruned under retention: its content was deleted, its leaf hash kept (its inclusion proof still verifies)"
+                    ),
+                    members,
+                )
+            }
             ReadError::OutOfRange { field, message } => {
                 Self::validation(vec![self::field(field, message)])
             }
@@ -399,15 +422,25 @@ pub async fn list(
     let next_cursor = (rows.len() == limit)
         .then(|| rows.last().map(|r| r.seq.to_string()))
         .flatten();
-    let mut items = rows.iter().map(entry_json).collect::<Result<Vec<_>, _>>()?;
+    // Queries match no pruned entry; should one come back all the same, it has no content to
+    // show and is left out rather than failing the page.
+    let mut items = rows
+        .iter()
+        .filter(|row| row.pruned.is_none())
+        .map(entry_json)
+        .collect::<Result<Vec<_>, _>>()?;
     reveal_personal(&state, &caller, &mut items).await?;
     Ok(Json(Page { items, next_cursor }))
 }
 
-/// One entry, with its `leaf_hash`.
+/// One entry, with its `leaf_hash`. An entry pruned under retention is `410 Gone`, with what is
+/// left of it: `seq`, `leaf_hash`, `pruned_at` and the disposal certificate's id.
 #[utoipa::path(get, path = "/v1/audit/entries/{seq}", tag = "audit", security(("bearer" = [])),
     params(("seq" = u64, Path, description = "Leaf index")),
-    responses((status = 200, description = "The entry", body = EntryJson)))]
+    responses(
+        (status = 200, description = "The entry", body = EntryJson),
+        (status = 410, description = "The entry was pruned under retention (type `gone`): its content is deleted, its leaf hash kept", body = schema::PrunedEntryProblem, content_type = "application/problem+json"),
+    ))]
 pub async fn get_entry(
     State(state): State<AppState>,
     caller: Caller,

@@ -286,7 +286,10 @@ async fn a_pruned_log_verifies_proves_and_exports(f: Fixture) {
 
     for seq in [9u64, 10] {
         let proof = log.prove_inclusion(seq, None).await.unwrap();
-        assert_eq!(proof.leaf_hash, leaves[seq as usize].leaf_hash);
+        assert_eq!(
+            proof.leaf_hash,
+            leaves[usize::try_from(seq).unwrap()].leaf_hash
+        );
         assert!(verify_inclusion(
             &proof.leaf_hash,
             seq,

@@ -9,6 +9,7 @@
 mod architecture;
 mod audit;
 mod audit_completeness;
+mod audit_prune;
 mod canary;
 mod hardening_access;
 mod hardening_edge;

@@ -247,3 +247,27 @@ pub struct SealedPersonalBody {
     /// The subject key's id (`sk_…`).
     pub subject_key: String,
 }
+
+/// `410` of `GET /v1/audit/entries/{seq}`: the entry was pruned under retention. A problem
+/// (RFC 9457) of type `gone` whose extension members say what is left of the entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrunedEntryProblem {
+    /// `https://rampart.dev/problems/gone`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `Gone`.
+    pub title: String,
+    /// `410`.
+    pub status: u16,
+    /// What happened to the entry.
+    pub detail: String,
+    /// The entry's leaf index.
+    pub seq: u64,
+    /// Its leaf hash, hex: kept, so its inclusion proof still verifies.
+    pub leaf_hash: String,
+    /// When it was pruned (RFC 3339 UTC).
+    #[schema(format = DateTime)]
+    pub pruned_at: String,
+    /// The disposal certificate that covers it (`GET /v1/retention/certificates`).
+    pub certificate_id: String,
+}

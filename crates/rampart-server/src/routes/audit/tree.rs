@@ -211,8 +211,12 @@ pub struct VerifyBody {
     pub tree_size: u64,
     /// Root recomputed from the entries, hex.
     pub root_hash: String,
-    /// Entries re-hashed: those after `from_tree_size`.
+    /// Entries re-hashed: those after `from_tree_size`, pruned ones aside.
     pub checked_entries: u64,
+    /// Entries pruned under retention among those after `from_tree_size`: their content is
+    /// deleted, so their stored leaf hashes were taken as they are (the tree over them must
+    /// still give the head and the checkpoint).
+    pub pruned_entries: u64,
     /// Where re-hashing started: 0 for a full verification, else the tree size of the last
     /// verification that found the log intact (entries below it were not re-hashed; their
     /// tiles still had to give the root recorded then).
@@ -237,8 +241,10 @@ pub struct VerifyQuery {
 /// entries after it are re-hashed, the tree rebuilt from them and their tiles, and the head and
 /// the latest checkpoint's signature checked. An entry edited below that size together with its
 /// stored leaf hash (tiles left alone) is caught only by `full=true`, which re-hashes every
-/// entry. A verification that finds the log intact is recorded. It takes no request body: it
-/// verifies the stored log (an export file is verified offline, by `rampart audit verify FILE`).
+/// entry. An entry pruned under retention has no content left to re-hash: its stored leaf hash
+/// is taken as it is, and counted in `pruned_entries`. A verification that finds the log intact
+/// is recorded. It takes no request body: it verifies the stored log (an export file is
+/// verified offline, by `rampart audit verify FILE`).
 #[utoipa::path(post, path = "/v1/audit/verify", operation_id = "verify_audit_log", tag = "audit", security(("bearer" = [])),
     params(VerifyQuery),
     responses((status = 200, description = "The verdict (ok may be false)", body = VerifyBody)))]
@@ -273,6 +279,7 @@ pub async fn verify(
         tree_size: report.tree_size,
         root_hash: report.root_hash,
         checked_entries: report.checked_entries,
+        pruned_entries: report.pruned_entries,
         from_tree_size,
         problems: report
             .problems
@@ -300,7 +307,7 @@ pub struct ExportQuery {
 
 /// Streams entries as NDJSON, then a checkpoint line covering exactly the exported range.
 #[utoipa::path(get, path = "/v1/audit/export", tag = "audit", security(("bearer" = [])), params(ExportQuery),
-    responses((status = 200, description = "One entry (with `leaf_hash`) or withheld entry per line, then {\"checkpoint\": ..., \"left_hashes\": [...]}", body = String, content_type = "application/x-ndjson")))]
+    responses((status = 200, description = "One entry (with `leaf_hash`), withheld entry ({\"seq\", \"withheld\": true, \"leaf_hash\"}) or pruned entry ({\"leaf_hash\", \"pruned\": true, \"seq\"}) per line, then {\"checkpoint\": ..., \"left_hashes\": [...]}", body = String, content_type = "application/x-ndjson")))]
 pub async fn export_entries(
     State(state): State<AppState>,
     caller: Caller,

@@ -307,4 +307,8 @@ pub struct EvidenceBody {
     /// {"tree_size", "hashes"}}` per entry.
     #[schema(value_type = Vec<Object>)]
     pub entries: Value,
+    /// The incident's entries pruned under retention since (their content is deleted, so they
+    /// are not among `entries`): `{"seq", "leaf_hash", "pruned_at", "certificate_id"}` each.
+    #[schema(value_type = Vec<Object>)]
+    pub pruned_entries: Value,
 }

@@ -162,5 +162,30 @@ fn monitor_incident_evidence_verifies_offline() {
         ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &key)
             .verify(format!("{body}\n").as_bytes(), &signature)
             .expect("the checkpoint's signature verifies");
+
+        // One of the entries pruned under retention since: the evidence no longer carries its
+        // content, and says what is left of it instead of failing.
+        let first = entries[0]["seq"].as_u64().unwrap();
+        let store = rampart_store::Store::open_sqlite(&env.dir.path().join("rampart.db"), false)
+            .await
+            .unwrap();
+        let at = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        store
+            .prune_audit_entries(first + 1, &[first], at, "dc_evidence")
+            .await
+            .unwrap();
+        store.close().await;
+        let after = env
+            .admin(Method::GET, &format!("/v1/incidents/{id}/evidence"), None)
+            .await;
+        assert_eq!(after.status, 200, "{}", after.body);
+        let kept: Vec<&Value> = after.body["entries"].as_array().unwrap().iter().collect();
+        assert_eq!(kept.len(), 4, "{:#}", after.body);
+        assert!(kept.iter().all(|e| e["seq"] != first));
+        assert_eq!(
+            after.body["pruned_entries"],
+            json!([{"seq": first, "leaf_hash": entries[0]["leaf_hash"],
+                "pruned_at": "2027-01-15T08:00:00.000000Z", "certificate_id": "dc_evidence"}])
+        );
     });
 }
