@@ -260,8 +260,9 @@ impl Store {
         let issued = micros(certificate.issued_at)?;
         let document: Value =
             serde_json::from_str(&certificate.document).map_err(|_| corrupt("certificate"))?;
-        let signature = document["signature_b64"]
-            .as_str()
+        let signature = document
+            .get("signature_b64")
+            .and_then(Value::as_str)
             .unwrap_or_default()
             .as_bytes()
             .to_vec();
