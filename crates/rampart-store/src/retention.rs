@@ -18,16 +18,30 @@ use crate::{Store, StoreError};
 /// Records a batch's progress on a run's step inside the transaction `$tx`: `$disposed`
 /// records disposed of now, `$first`/`$last` the lowest and highest audit seq pruned now
 /// (`Option<i64>`). The same statement on both backends.
+///
+/// A batch recorded already (the same batch again, when a caller retries after an error
+/// that followed the commit) counts nothing again: its due and held records were counted the
+/// first time, and it disposes of nothing new. A batch was recorded already when the step is
+/// finished, when it names the stored cursor (the other types), or when it names no cursor
+/// and does not move the step past its stored `next_seq` (audit entries). The step never
+/// moves back, and a finished step stays finished.
 macro_rules! record_progress {
     ($tx:ident, $progress:expr, $disposed:expr, $first:expr, $last:expr) => {{
         let progress: &rampart_retention::BatchProgress = $progress;
         sqlx::query(
-            "UPDATE retention_run_steps SET state = $1, next_seq = $2, cursor = coalesce($3, cursor),
-                 due = due + $4, held_back = held_back + $5, disposed = disposed + $6,
+            "UPDATE retention_run_steps SET
+                 state = CASE WHEN $1 OR state = 'done' THEN 'done' ELSE 'running' END,
+                 due = due + CASE WHEN state = 'done' OR coalesce(cursor = $3, FALSE)
+                     OR ($3 IS NULL AND $2 > 0 AND next_seq >= $2) THEN 0 ELSE $4 END,
+                 held_back = held_back + CASE WHEN state = 'done' OR coalesce(cursor = $3, FALSE)
+                     OR ($3 IS NULL AND $2 > 0 AND next_seq >= $2) THEN 0 ELSE $5 END,
+                 disposed = disposed + $6,
+                 next_seq = CASE WHEN next_seq > $2 THEN next_seq ELSE $2 END,
+                 cursor = coalesce($3, cursor),
                  first_seq = coalesce(first_seq, $7), last_seq = coalesce($8, last_seq)
              WHERE run_id = $9 AND data_type = $10",
         )
-        .bind(if progress.done { "done" } else { "running" })
+        .bind(progress.done)
         .bind(crate::retention::to_i64(progress.next_seq)?)
         .bind(progress.cursor.as_deref())
         .bind(crate::retention::to_i64(progress.due)?)

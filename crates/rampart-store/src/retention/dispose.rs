@@ -33,8 +33,9 @@ struct Table {
     team: &'static str,
     /// Whether deleting needs the disposal window raised (an append-only table).
     windowed: bool,
-    /// Rows of other tables that go with a record (`$1` the key), deleted first.
-    dependents: &'static [&'static str],
+    /// Rows of other tables that go with a record, as (table, column holding the record's
+    /// key): deleted first, and only with a record that is still due.
+    dependents: &'static [(&'static str, &'static str)],
 }
 
 const SESSION_END: &str = "CASE WHEN revoked_at IS NOT NULL AND revoked_at < expires_at THEN revoked_at ELSE expires_at END";
@@ -75,7 +76,7 @@ fn table(data_type: &DataType) -> Option<Table> {
             subject_sha256: "NULL",
             team: "NULL",
             windowed: false,
-            dependents: &["DELETE FROM monitor_timeline WHERE incident_id = $1"],
+            dependents: &[("monitor_timeline", "incident_id")],
         },
         DataType::Sessions => Table {
             name: "sessions",
@@ -111,7 +112,7 @@ fn table(data_type: &DataType) -> Option<Table> {
             subject_sha256: "subject_id_sha256",
             team: "NULL",
             windowed: true,
-            dependents: &["DELETE FROM erasure_confirmations WHERE erasure_id = $1"],
+            dependents: &[("erasure_confirmations", "erasure_id")],
         },
         DataType::AuditEntries | DataType::AuditTag(_) | DataType::App(_) => return None,
     })
@@ -145,7 +146,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT {key_text}, {at}, {subject}, {sha}, {team} FROM {name}
-             WHERE {when} AND {at} < $1 AND {key} > $2 ORDER BY {key} LIMIT $3",
+             WHERE {when} AND {at} < $1 AND {key} > $2 ORDER BY {name}.{key} LIMIT $3",
             at = t.at,
             subject = t.subject,
             sha = t.subject_sha256,
@@ -156,7 +157,9 @@ impl Store {
         );
         let bad_cursor = || StoreError::OutOfRange { what: "cursor" };
         // The SQL is made of this file's constants only (no value is formatted into it). With
-        // no cursor, the key bound is below every key.
+        // no cursor, the key bound is below every key. The order is the key column's, named
+        // with its table: on PostgreSQL a bare name would sort by the output column, which is
+        // the key as text (consents' `10` before `9`) while the cursor compares integers.
         let rows: Vec<DueRow> = with_pool!(self, pool => {
             let query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(cutoff);
             let query = if t.integer_key {
@@ -188,13 +191,26 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let t = table(&progress.data_type).ok_or_else(|| not_disposable(&progress.data_type))?;
         let cutoff = micros(cutoff)?;
-        let delete = format!(
-            "DELETE FROM {name} WHERE {key} = $1 AND {when} AND {at} < $2",
-            name = t.name,
+        let due = format!(
+            "{key} = $1 AND {when} AND {at} < $2",
             key = t.key,
             when = t.when,
             at = t.at,
         );
+        let delete = format!("DELETE FROM {name} WHERE {due}", name = t.name);
+        // What goes with a record goes only with a record still due: a key given for an open
+        // incident or an incomplete erasure deletes nothing of it.
+        let dependents: Vec<String> = t
+            .dependents
+            .iter()
+            .map(|(table, column)| {
+                format!(
+                    "DELETE FROM {table} WHERE {column} = $1
+                     AND EXISTS (SELECT 1 FROM {name} WHERE {due})",
+                    name = t.name
+                )
+            })
+            .collect();
         let deleted = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             if t.windowed {
@@ -210,8 +226,8 @@ impl Store {
             }
             let mut deleted = 0u64;
             for key in keys {
-                for dependent in t.dependents {
-                    sqlx::query(sqlx::AssertSqlSafe(*dependent)).bind(key.as_str()).execute(&mut *tx).await?;
+                for dependent in &dependents {
+                    sqlx::query(sqlx::AssertSqlSafe(dependent.clone())).bind(key.as_str()).bind(cutoff).execute(&mut *tx).await?;
                 }
                 deleted += if t.integer_key {
                     let key: i64 = key.parse().map_err(|_| StoreError::OutOfRange { what: "record key" })?;

@@ -118,6 +118,51 @@ impl Fixture {
         }
     }
 
+    /// One nullable text value read on a separate connection, behind the store's back.
+    pub async fn text(&self, sql: &str) -> Option<String> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let url = format!("sqlite://{}", path.display());
+                let mut conn = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("raw connect");
+                sqlx::query_scalar(sql)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("raw query")
+            }
+            Raw::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("raw connect");
+                sqlx::query_scalar(sql)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("raw query")
+            }
+        }
+    }
+
+    /// One integer (a count) read from the audit query index behind the store's back: the
+    /// index file on SQLite, the database on PostgreSQL.
+    pub async fn index_scalar(&self, sql: &str) -> i64 {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let url = format!(
+                    "sqlite://{}",
+                    path.with_extension("audit-index.db").display()
+                );
+                let mut conn = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("raw connect");
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("raw query")
+            }
+            Raw::Postgres(_) => self.scalar(sql).await,
+        }
+    }
+
     /// The directory holding the SQLite files (`None` on PostgreSQL).
     pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
         match &self.raw {
