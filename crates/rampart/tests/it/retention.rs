@@ -263,7 +263,12 @@ fn a_run_prunes_past_retention_keeps_held_tags_and_signs_a_matching_certificate(
         assert_eq!(step["disposed"].as_u64().unwrap(), pruned.len() as u64);
         assert_eq!(step["held_back"].as_u64().unwrap(), 20);
         assert!(pruned.len() >= 40, "{done}");
-        assert_eq!(dry.body["steps"][0]["due"], step["due"], "the dry run counted the same");
+        // The dry run counted what was due then: everything but its own request's entry.
+        assert_eq!(
+            dry.body["steps"][0]["due"].as_u64().unwrap() + 1,
+            step["due"].as_u64().unwrap(),
+            "the dry run counted the same"
+        );
 
         let certificates = env.admin(Method::GET, "/v1/retention/certificates", None).await;
         let certificate = certificates.body["items"]

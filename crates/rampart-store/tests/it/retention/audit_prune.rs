@@ -118,7 +118,9 @@ fn assert_pruned(before: &StoredEntry, after: &StoredEntry) {
         tags: Vec::new(),
         body: String::new(),
         leaf_hash: before.leaf_hash,
+        pruned: after.pruned.clone(),
     };
+    assert!(after.pruned.is_some(), "seq {} is marked pruned", before.seq);
     assert_eq!(after, &blank, "seq {} is blank", before.seq);
 }
 
