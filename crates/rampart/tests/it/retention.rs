@@ -255,7 +255,11 @@ fn a_run_prunes_past_retention_keeps_held_tags_and_signs_a_matching_certificate(
         let step = audit_step(&done);
         let end = step["progress"]["end_seq"].as_u64().unwrap();
         let states = states(&env, end).await;
-        let pruned: Vec<u64> = (0..end).filter(|&s| states[s as usize].is_none()).collect();
+        let pruned: Vec<u64> = (0..end)
+            .zip(&states)
+            .filter(|(_, state)| state.is_none())
+            .map(|(seq, _)| seq)
+            .collect();
         // Every entry kept carries the held tag; the neighbours are gone.
         for state in states.iter().flatten() {
             assert_eq!(state, &json!(["mifid2"]), "only held entries are kept");
