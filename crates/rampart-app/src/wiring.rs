@@ -291,6 +291,7 @@ fn retention_job(
     audit: AuditLog<Store>,
     interval: Duration,
 ) -> Job {
+    let started = time::OffsetDateTime::now_utc();
     Job::leased(
         "retention",
         interval.min(Duration::from_secs(60)),
@@ -311,9 +312,8 @@ fn retention_job(
                     .await
                     .map_err(|e| TickError::new("cannot read retention runs", e))?
                     .is_empty();
-                let due = last.is_none_or(|at| {
-                    now - at >= time::Duration::try_from(interval).unwrap_or(time::Duration::DAY)
-                });
+                let period = time::Duration::try_from(interval).unwrap_or(time::Duration::DAY);
+                let due = now - last.unwrap_or(started) >= period;
                 if unfinished || due {
                     crate::retention::run_to_end(
                         &retention,

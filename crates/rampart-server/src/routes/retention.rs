@@ -14,10 +14,13 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(holds::place_hold, holds::list_holds))
         .routes(routes!(holds::release_hold))
-        .routes(routes!(disposal::list_policies))
-        .routes(routes!(disposal::put_policy, disposal::remove_policy))
-        .routes(routes!(disposal::start_run))
-        .routes(routes!(disposal::get_run))
-        .routes(routes!(disposal::confirm))
-        .routes(routes!(disposal::certificates))
+        .routes(routes!(disposal::list_retention_policies))
+        .routes(routes!(
+            disposal::put_retention_policy,
+            disposal::remove_retention_policy
+        ))
+        .routes(routes!(disposal::start_retention_run))
+        .routes(routes!(disposal::get_retention_run))
+        .routes(routes!(disposal::confirm_app_disposal))
+        .routes(routes!(disposal::list_disposal_certificates))
 }

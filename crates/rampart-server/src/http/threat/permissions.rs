@@ -90,6 +90,25 @@ const ROUTE_PERMISSIONS: &[(&str, &str, &str)] = &[
     ("POST", "/v1/legal-holds", "retention:configure"),
     ("GET", "/v1/legal-holds", "retention:configure"),
     ("DELETE", "/v1/legal-holds/{id}", "retention:configure"),
+    ("GET", "/v1/retention/policies", "retention:configure"),
+    (
+        "PUT",
+        "/v1/retention/policies/{data_type}",
+        "retention:configure",
+    ),
+    (
+        "DELETE",
+        "/v1/retention/policies/{data_type}",
+        "retention:configure",
+    ),
+    ("POST", "/v1/retention/run", "retention:configure"),
+    ("GET", "/v1/retention/runs/{id}", "retention:configure"),
+    (
+        "POST",
+        "/v1/retention/runs/{id}/confirmations",
+        "retention:configure",
+    ),
+    ("GET", "/v1/retention/certificates", "retention:configure"),
 ];
 
 /// Routes that require no single permission: public ones, and those whose handler decides

@@ -80,7 +80,7 @@ pub struct PolicyList {
 /// Every policy.
 #[utoipa::path(get, path = "/v1/retention/policies", tag = "retention", security(("bearer" = [])),
     responses((status = 200, description = "The policies", body = PolicyList)))]
-pub async fn list_policies(
+pub async fn list_retention_policies(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
@@ -99,7 +99,7 @@ pub async fn list_policies(
         (status = 403, description = "Shortening a governance policy needs retention:override", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "A compliance policy is never shortened", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid (named)", body = crate::problem::Problem, content_type = "application/problem+json")))]
-pub async fn put_policy(
+pub async fn put_retention_policy(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
@@ -135,7 +135,7 @@ pub async fn put_policy(
     responses((status = 204, description = "Removed"),
         (status = 404, description = "No policy for that data type", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "A compliance policy is never removed", body = crate::problem::Problem, content_type = "application/problem+json")))]
-pub async fn remove_policy(
+pub async fn remove_retention_policy(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
@@ -156,6 +156,7 @@ pub async fn remove_policy(
 
 /// `POST /v1/retention/run`'s query.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RunQuery {
     /// Count only, dispose of nothing (answered when done).
     #[serde(default)]
@@ -169,7 +170,7 @@ pub struct RunQuery {
     params(RunQuery),
     responses((status = 200, description = "The dry run, done", body = Object),
         (status = 202, description = "The run, started", body = Object)))]
-pub async fn start_run(
+pub async fn start_retention_run(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
@@ -215,7 +216,7 @@ pub async fn start_run(
     params(("id" = String, Path, description = "`run_…`")),
     responses((status = 200, description = "The run", body = Object),
         (status = 404, description = "No such run", body = crate::problem::Problem, content_type = "application/problem+json")))]
-pub async fn get_run(
+pub async fn get_retention_run(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -245,7 +246,7 @@ pub struct ConfirmationBody {
     responses((status = 201, description = "The disposal certificate", body = Object),
         (status = 409, description = "Confirmed already, or nothing was due", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid (named)", body = crate::problem::Problem, content_type = "application/problem+json")))]
-pub async fn confirm(
+pub async fn confirm_app_disposal(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditSlot,
@@ -280,6 +281,7 @@ pub async fn confirm(
 
 /// `GET /v1/retention/certificates`' query.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CertificatesQuery {
     /// Continue after this certificate id.
     pub after: Option<String>,
@@ -292,7 +294,7 @@ pub struct CertificatesQuery {
 #[utoipa::path(get, path = "/v1/retention/certificates", tag = "retention", security(("bearer" = [])),
     params(CertificatesQuery),
     responses((status = 200, description = "`{\"items\": [...]}`", body = Object)))]
-pub async fn certificates(
+pub async fn list_disposal_certificates(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<CertificatesQuery>,

@@ -120,7 +120,11 @@ fn assert_pruned(before: &StoredEntry, after: &StoredEntry) {
         leaf_hash: before.leaf_hash,
         pruned: after.pruned.clone(),
     };
-    assert!(after.pruned.is_some(), "seq {} is marked pruned", before.seq);
+    assert!(
+        after.pruned.is_some(),
+        "seq {} is marked pruned",
+        before.seq
+    );
     assert_eq!(after, &blank, "seq {} is blank", before.seq);
 }
 
