@@ -20,6 +20,9 @@ use crate::{StoreError, with_pool};
 /// failing as unavailable ([`StoreError::is_unavailable`]).
 const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The page cache of each SQLite connection, in KiB (allocated as used).
+pub(crate) const SQLITE_CACHE_KIB: i64 = 4096;
+
 /// Which database a store uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -135,7 +138,7 @@ impl Store {
             .busy_timeout(Duration::from_secs(10))
             // 4 MiB of page cache per connection (allocated as used): the hot index pages of
             // the audit log stay in memory; the resident size stays bounded.
-            .pragma("cache_size", "-4096")
+            .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
             .pragma("temp_store", "memory")
             // Deleted and overwritten content is zeroed in the file, not left in free space:
             // erasure (`SubjectStore::erase`) removes sealed subject keys, consents' personal
