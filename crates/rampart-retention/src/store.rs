@@ -62,6 +62,13 @@ pub trait RetentionStore {
 
     /// Records a batch that disposed of nothing (a dry run's, or one whose records were all
     /// held).
+    ///
+    /// A batch recorded already counts nothing again (a caller may retry a batch after an
+    /// error that followed its commit): one on a finished step, one naming the step's stored
+    /// cursor, or one naming no cursor that does not move the step past its stored
+    /// `next_seq`. A step never moves back, and a finished step stays finished. The same
+    /// holds for the progress of [`RetentionStore::prune_audit_batch`] and
+    /// [`RetentionStore::dispose_batch`], whose disposal is counted as it happens.
     fn record_progress(
         &self,
         progress: &BatchProgress,
