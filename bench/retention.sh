@@ -45,7 +45,25 @@ echo "appended $entries entries in $(python3 -c "print(f'{$(date +%s.%N) - $star
 curl -sf "${auth[@]}" "$base/v1/audit/checkpoint" >"$dir/before.json"
 curl -sf -X POST "${auth[@]}" --data-binary '{"name": "MiFID II review", "reason": "benchmark", "scope": {"tag": "mifid2"}}' "$base/v1/legal-holds" >/dev/null
 curl -sf -X PUT "${auth[@]}" --data-binary '{"retain_seconds": 0, "mode": "governance"}' "$base/v1/retention/policies/audit_entries" >/dev/null
-sleep 2
+# The query index is derived data an indexer writes after commit; a deployment's is current, so
+# wait for it (on SQLite, its own file) before timing the run, which removes pruned postings too.
+if [ -z "${DATABASE_URL:-}" ]; then
+  python3 - "$dir/data" "$entries" <<'PY'
+import sqlite3, sys, time
+data, entries = sys.argv[1], int(sys.argv[2])
+while True:
+    try:
+        db = sqlite3.connect(f"file:{data}/rampart.audit-index.db?mode=ro", uri=True)
+        (indexed,) = db.execute("SELECT indexed_size FROM audit_index_state").fetchone()
+        db.close()
+        if indexed >= entries: break
+    except sqlite3.Error:
+        pass
+    time.sleep(0.5)
+PY
+else
+  sleep 30
+fi
 started=$(date +%s.%N)
 run=$(curl -sf -X POST "${auth[@]}" "$base/v1/retention/run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 until curl -sf "${auth[@]}" "$base/v1/retention/runs/$run" >"$dir/run.json" && grep -q '"state":"finished"' "$dir/run.json"; do sleep 0.05; done

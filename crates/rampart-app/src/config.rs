@@ -226,8 +226,9 @@ settings! {
     /// Seconds between disposal runs (API.md "Retention and legal hold"); a run a crash
     /// interrupted is resumed within a minute of any node starting.
     retention_interval_seconds: u64 = 86400, parse_positive;
-    /// Records a disposal run disposes of per transaction.
-    retention_batch_size: u64 = 5000, parse_positive;
+    /// Records a disposal run disposes of per transaction (on SQLite, appends wait for one
+    /// batch at most: about 0.1 s at 10,000 audit entries).
+    retention_batch_size: u64 = 10000, parse_positive;
     /// Most card numbers one `POST /v1/redact` may tokenize (more: 422, nothing stored).
     max_tokenized_per_request: u64 = 1000, parse_positive;
     /// Log filter, e.g. `info` or `rampart=debug,info`.

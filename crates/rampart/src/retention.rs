@@ -10,7 +10,7 @@ use rampart_app::monitor::MonitorService;
 use rampart_app::retention::{RetentionService, policy_json, run_json, run_to_end};
 
 /// Records per transaction.
-const BATCH: u32 = 5_000;
+const BATCH: u32 = 10_000;
 
 /// The deployment's store type (named through the deployment, which holds one).
 type Store = rampart_app::retention::DeploymentStore;

@@ -24,6 +24,15 @@ use crate::monitor::rfc3339;
 /// that died holding it is replaced this long after.
 const RUN_CLAIM: time::Duration = time::Duration::seconds(10);
 
+/// How often an executor renews its claim while it works.
+const RUN_CLAIM_RENEWAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// This executor's claim: its holder name and when it was last renewed.
+struct Claim {
+    holder: String,
+    renewed: std::sync::Mutex<std::time::Instant>,
+}
+
 /// How long an executor waits for another's claim before giving up.
 const RUN_CLAIM_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -228,7 +237,11 @@ where
             }
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         }
-        let result = self.execute_claimed(id, &holder, progress).await;
+        let claim = Claim {
+            holder: holder.clone(),
+            renewed: std::sync::Mutex::new(std::time::Instant::now()),
+        };
+        let result = self.execute_claimed(id, &claim, progress).await;
         if let Err(error) = self.store.release_runs(&holder).await {
             tracing::warn!(error = %error, "cannot give back the disposal run claim; it lapses");
         }
@@ -238,7 +251,7 @@ where
     async fn execute_claimed(
         &self,
         id: &RunId,
-        holder: &str,
+        claim: &Claim,
         mut progress: impl FnMut(&Run, RunProgress) + Send,
     ) -> Result<Run, RetentionError> {
         let run = self
@@ -251,13 +264,13 @@ where
             return Ok(run);
         }
         for step in run.steps.iter().filter(|s| s.state != StepState::Done) {
-            self.still_claimed(holder).await?;
+            self.still_claimed(claim).await?;
             match &step.data_type {
                 DataType::AuditEntries | DataType::AuditTag(_) => {
-                    self.prune_audit(&run, step, holder, &mut progress).await?;
+                    self.prune_audit(&run, step, claim, &mut progress).await?;
                 }
                 DataType::App(_) => self.notify_app(&run, step).await?,
-                _ => self.dispose(&run, step, holder, &mut progress).await?,
+                _ => self.dispose(&run, step, claim, &mut progress).await?,
             }
         }
         let now = OffsetDateTime::now_utc();
@@ -291,14 +304,25 @@ where
             .map_err(RetentionError::store)
     }
 
-    /// Renews the claim of `holder` (each batch), or fails when another took it over.
-    async fn still_claimed(&self, holder: &str) -> Result<(), RetentionError> {
+    /// Renews the claim (before a batch, when a fifth of its period has passed since the
+    /// last renewal), or fails when another executor took it over.
+    async fn still_claimed(&self, claim: &Claim) -> Result<(), RetentionError> {
+        let due = claim
+            .renewed
+            .lock()
+            .map_or(true, |at| at.elapsed() >= RUN_CLAIM_RENEWAL);
+        if !due {
+            return Ok(());
+        }
         if self
             .store
-            .claim_runs(holder, OffsetDateTime::now_utc(), RUN_CLAIM)
+            .claim_runs(&claim.holder, OffsetDateTime::now_utc(), RUN_CLAIM)
             .await
             .map_err(RetentionError::store)?
         {
+            if let Ok(mut at) = claim.renewed.lock() {
+                *at = std::time::Instant::now();
+            }
             Ok(())
         } else {
             Err(RetentionError::Conflict(
@@ -311,14 +335,14 @@ where
         &self,
         run: &Run,
         step: &Step,
-        holder: &str,
+        claim: &Claim,
         progress: &mut (impl FnMut(&Run, RunProgress) + Send),
     ) -> Result<(), RetentionError> {
         let (end, certificate) = (step.end_seq, &step.certificate_id);
         let mut next = step.next_seq;
         let start = next;
         loop {
-            self.still_claimed(holder).await?;
+            self.still_claimed(claim).await?;
             let holds = self.holds_in_force().await?;
             let records = self
                 .store
@@ -378,14 +402,14 @@ where
         &self,
         run: &Run,
         step: &Step,
-        holder: &str,
+        claim: &Claim,
         progress: &mut (impl FnMut(&Run, RunProgress) + Send),
     ) -> Result<(), RetentionError> {
         let name = step.data_type.to_string();
         let mut cursor = step.cursor.clone();
         let mut looked = 0u64;
         loop {
-            self.still_claimed(holder).await?;
+            self.still_claimed(claim).await?;
             let holds = self.holds_in_force().await?;
             let records = self
                 .store
