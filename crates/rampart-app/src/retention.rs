@@ -5,6 +5,7 @@
 //! type disposed of gets a signed certificate. Erasure asks the holds first
 //! (`subjects::erasure`): a subject under a hold is not erased.
 
+mod certificates;
 mod policies;
 mod run;
 
