@@ -33,6 +33,16 @@ fn refusal(refusal: PolicyRefusal) -> RetentionError {
     }
 }
 
+/// A storage error of a policy change: the database's own refusal of a compliance policy's
+/// shortening or removal (a change raced in after the check) is the `409` it is.
+fn stored<E: std::error::Error + Send + Sync + 'static>(error: E) -> RetentionError {
+    if error.to_string().contains("compliance retention policy") {
+        refusal(PolicyRefusal::Compliance)
+    } else {
+        RetentionError::store(error)
+    }
+}
+
 /// A data type from a path, or a 422 naming it.
 pub fn parse_data_type(text: &str) -> Result<DataType, RetentionError> {
     DataType::parse(text).ok_or_else(|| {
@@ -83,13 +93,7 @@ where
         };
         // The database refuses a compliance policy's shortening too: a change raced in
         // between is refused there.
-        self.store.put_policy(&policy).await.map_err(|e| {
-            if e.to_string().contains("compliance") {
-                refusal(PolicyRefusal::Compliance)
-            } else {
-                RetentionError::store(e)
-            }
-        })?;
+        self.store.put_policy(&policy).await.map_err(stored)?;
         Ok((old, policy, change))
     }
 
@@ -103,13 +107,7 @@ where
             .find(|p| p.data_type == data_type)
             .ok_or(RetentionError::NotFound("retention policy"))?;
         judge_removal(&old).map_err(refusal)?;
-        let removed = self.store.remove_policy(&data_type).await.map_err(|e| {
-            if e.to_string().contains("compliance") {
-                refusal(PolicyRefusal::Compliance)
-            } else {
-                RetentionError::store(e)
-            }
-        })?;
+        let removed = self.store.remove_policy(&data_type).await.map_err(stored)?;
         if removed {
             Ok(old)
         } else {

@@ -12,7 +12,7 @@
 use rampart_retention::{BatchProgress, DataType, Record};
 use time::OffsetDateTime;
 
-use super::{record_progress, to_i64};
+use super::record_progress;
 use crate::codec::{from_micros, micros};
 use crate::{Store, StoreError, with_pool};
 
@@ -240,7 +240,6 @@ impl Store {
             tx.commit().await?;
             deleted
         });
-        let _ = to_i64(deleted)?;
         Ok(deleted)
     }
 }
