@@ -108,6 +108,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_retention.sql"),
         postgres: include_str!("../migrations/postgres/0014_retention.sql"),
     },
+    Migration {
+        version: 15,
+        name: "agents",
+        sqlite: include_str!("../migrations/sqlite/0015_agents.sql"),
+        postgres: include_str!("../migrations/postgres/0015_agents.sql"),
+    },
 ];
 
 /// What a migration run did.
