@@ -164,6 +164,14 @@ permissions! {
     RetentionConfigure => "retention:configure", admin_only: true;
     /// Shorten (or remove) a governance retention policy.
     RetentionOverride => "retention:override", admin_only: true;
+    /// Set and read AI agents' guardrails.
+    AgentsManage => "agents:manage", admin_only: true;
+    /// Submit actions for an agent (other than the agent itself) and check execution tokens.
+    AgentsSubmit => "agents:submit", admin_only: true;
+    /// List agents' actions and approve them (team isolation applies).
+    ActionsApprove => "actions:approve", admin_only: false;
+    /// Reject agents' actions (team isolation applies).
+    ActionsReject => "actions:reject", admin_only: false;
 }
 
 #[cfg(test)]

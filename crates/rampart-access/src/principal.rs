@@ -79,6 +79,8 @@ pub struct Principal {
     /// subject disables the principal, and the subject's export lists it. Checked where it is
     /// received (1 to 256 bytes, no control characters).
     pub subject_id: Option<String>,
+    /// Who answers for this principal (an AI agent's owner): never an approver of its actions.
+    pub owner_id: Option<Uuid>,
 }
 
 impl Principal {
@@ -94,6 +96,7 @@ impl Principal {
             disabled: false,
             created_at: now,
             subject_id: None,
+            owner_id: None,
         }
     }
 }

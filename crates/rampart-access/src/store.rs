@@ -86,6 +86,8 @@ pub struct PrincipalUpdate {
     pub email: Option<Option<String>>,
     /// New data-subject link (`Some(None)` removes it).
     pub subject_id: Option<Option<String>>,
+    /// New owner (`Some(None)` removes it).
+    pub owner_id: Option<Option<Uuid>>,
 }
 
 /// The limits a login attempt counts against.

@@ -31,7 +31,15 @@ fn bench(c: &mut Criterion) {
     };
     let now = time::OffsetDateTime::now_utc();
     c.bench_function("decide (seed 003 guardrails, auto-approved)", |b| {
-        b.iter(|| decide(Some(black_box(&guardrails)), black_box(&request), &grant, Some(10), now))
+        b.iter(|| {
+            decide(
+                Some(black_box(&guardrails)),
+                black_box(&request),
+                &grant,
+                Some(10),
+                now,
+            )
+        })
     });
     let signer = TokenSigner::from_seed(&[7; 32]).unwrap_or_else(|_| std::process::exit(1));
     let claims = ExecutionClaims {

@@ -112,8 +112,10 @@ impl ActionRequest {
         if let Err(message) = check_action_name(&self.action) {
             errors.push(FieldError::new("action", message));
         }
-        for (path, value) in [("target.type", &self.target.kind), ("target.id", &self.target.id)]
-        {
+        for (path, value) in [
+            ("target.type", &self.target.kind),
+            ("target.id", &self.target.id),
+        ] {
             if value.is_empty() || value.len() > MAX_TARGET_FIELD {
                 errors.push(FieldError::new(
                     path,
@@ -380,7 +382,12 @@ mod tests {
     fn ids_parse_only_their_form() {
         let id = ActionId::generate();
         assert_eq!(ActionId::parse(id.as_str()), Some(id));
-        for bad in ["act_", "act_XYZ", "hold_0123456789abcdef0123456789abcdef", ""] {
+        for bad in [
+            "act_",
+            "act_XYZ",
+            "hold_0123456789abcdef0123456789abcdef",
+            "",
+        ] {
             assert!(ActionId::parse(bad).is_none(), "{bad}");
         }
     }

@@ -24,7 +24,9 @@ pub enum ApprovalRefusal {
     #[error("separation of duties: the agent's owner cannot approve its actions")]
     Owner,
     /// This approver answered already; a quorum needs distinct approvers.
-    #[error("this approver has already answered this action; approvals must come from distinct approvers")]
+    #[error(
+        "this approver has already answered this action; approvals must come from distinct approvers"
+    )]
     AlreadyAnswered,
 }
 
@@ -131,13 +133,19 @@ mod tests {
             check_approver(&action, Uuid::from_u128(9), Some(Uuid::from_u128(9)), at()),
             Err(ApprovalRefusal::Owner)
         );
-        assert_eq!(check_approver(&action, Uuid::from_u128(4), None, at()), Ok(()));
+        assert_eq!(
+            check_approver(&action, Uuid::from_u128(4), None, at()),
+            Ok(())
+        );
     }
 
     #[test]
     fn two_of_n_needs_two_distinct_approvers() {
         let mut action = pending(2);
-        assert_eq!(action.status_after(ApprovalVerdict::Approve), Status::PendingApproval);
+        assert_eq!(
+            action.status_after(ApprovalVerdict::Approve),
+            Status::PendingApproval
+        );
         action.approvals.push(Approval {
             approver_id: Uuid::from_u128(4),
             verdict: ApprovalVerdict::Approve,
@@ -148,9 +156,18 @@ mod tests {
             check_approver(&action, Uuid::from_u128(4), None, at()),
             Err(ApprovalRefusal::AlreadyAnswered)
         );
-        assert_eq!(check_approver(&action, Uuid::from_u128(5), None, at()), Ok(()));
-        assert_eq!(action.status_after(ApprovalVerdict::Approve), Status::Approved);
-        assert_eq!(action.status_after(ApprovalVerdict::Reject), Status::Rejected);
+        assert_eq!(
+            check_approver(&action, Uuid::from_u128(5), None, at()),
+            Ok(())
+        );
+        assert_eq!(
+            action.status_after(ApprovalVerdict::Approve),
+            Status::Approved
+        );
+        assert_eq!(
+            action.status_after(ApprovalVerdict::Reject),
+            Status::Rejected
+        );
     }
 
     #[test]

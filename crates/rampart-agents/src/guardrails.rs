@@ -215,7 +215,10 @@ mod tests {
     fn api_md_example_is_valid_and_round_trips() {
         let guardrails = seed_003().validate().unwrap();
         assert_eq!(guardrails.max_actions_per_hour, Some(50));
-        assert_eq!(Guardrails::from_json(&guardrails.to_json()).unwrap(), guardrails);
+        assert_eq!(
+            Guardrails::from_json(&guardrails.to_json()).unwrap(),
+            guardrails
+        );
     }
 
     #[test]
@@ -256,10 +259,11 @@ mod tests {
 
     #[test]
     fn unknown_fields_and_bad_otherwise_are_refused() {
-        assert!(rampart_document::read_json::<GuardrailsDocument>(r#"{"max_actions": 5}"#).is_err());
         assert!(
-            rampart_document::read_json::<GuardrailsDocument>(r#"{"otherwise": "allow"}"#)
-                .is_err()
+            rampart_document::read_json::<GuardrailsDocument>(r#"{"max_actions": 5}"#).is_err()
+        );
+        assert!(
+            rampart_document::read_json::<GuardrailsDocument>(r#"{"otherwise": "allow"}"#).is_err()
         );
     }
 }

@@ -25,6 +25,4 @@ pub use decision::{Decision, Grant, Rule, Verdict, decide, hour_window_start, mi
 pub use guardrails::{Guardrails, GuardrailsDocument, Otherwise};
 pub use rampart_document::{FieldError, Invalid};
 pub use store::{ActionFilter, AgentChange, AgentStore};
-pub use token::{
-    EXECUTION_TOKEN_TTL, ExecutionClaims, TokenError, TokenSigner, parameters_sha256,
-};
+pub use token::{EXECUTION_TOKEN_TTL, ExecutionClaims, TokenError, TokenSigner, parameters_sha256};

@@ -89,7 +89,9 @@ impl AgentChange {
         match self {
             Self::SetGuardrails { .. } => "the guardrails were changed meanwhile",
             Self::RecordAction { .. } => "the agent has reached its hourly cap",
-            Self::Answer { .. } => "the action was answered, approved, rejected or expired meanwhile",
+            Self::Answer { .. } => {
+                "the action was answered, approved, rejected or expired meanwhile"
+            }
             Self::UseToken { .. } => "the execution token was already used",
             Self::RecordResult { .. } => "the action's result was already reported",
             Self::Expire { .. } => "an action was answered meanwhile",

@@ -64,9 +64,8 @@ impl ExecutionClaims {
     /// Whether `parameters` are the ones the token was issued for (constant time over the
     /// hashes).
     pub fn binds(&self, parameters: &serde_json::Value) -> bool {
-        parameters_sha256(parameters).is_ok_and(|hash| {
-            bool::from(hash.as_bytes().ct_eq(self.parameters_sha256.as_bytes()))
-        })
+        parameters_sha256(parameters)
+            .is_ok_and(|hash| bool::from(hash.as_bytes().ct_eq(self.parameters_sha256.as_bytes())))
     }
 }
 
@@ -144,8 +143,8 @@ impl TokenSigner {
             return Err(TokenError::InvalidKey);
         }
         public_half.copy_from_slice(public_bytes);
-        let secret = AsymmetricSecretKey::<V4>::from(both.as_slice())
-            .map_err(|_| TokenError::InvalidKey)?;
+        let secret =
+            AsymmetricSecretKey::<V4>::from(both.as_slice()).map_err(|_| TokenError::InvalidKey)?;
         let public =
             AsymmetricPublicKey::<V4>::from(public_bytes).map_err(|_| TokenError::InvalidKey)?;
         Ok(Self { secret, public })
@@ -193,13 +192,12 @@ impl TokenSigner {
         }
         let untrusted =
             UntrustedToken::<Public, V4>::try_from(token).map_err(|_| TokenError::Malformed)?;
-        let trusted = PublicToken::verify(&self.public, &untrusted, None, None).map_err(|e| {
-            match e {
+        let trusted =
+            PublicToken::verify(&self.public, &untrusted, None, None).map_err(|e| match e {
                 PasetoError::TokenValidation => TokenError::BadSignature,
                 PasetoError::PayloadInvalidUtf8 => TokenError::WrongClaims,
                 _ => TokenError::Malformed,
-            }
-        })?;
+            })?;
         let payload: Payload =
             serde_json::from_str(trusted.payload()).map_err(|_| TokenError::WrongClaims)?;
         if payload.iss != ISSUER || payload.aud != AUDIENCE {

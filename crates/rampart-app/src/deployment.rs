@@ -84,6 +84,9 @@ pub struct OpenDeployment {
     pub subject_lookup_key: rampart_subjects::LookupKey,
     /// The seed of the session-signing Ed25519 key.
     pub session_seed: rampart_crypto::SecretBytes,
+    /// The seed of the agents' execution-token Ed25519 key (made on the first start that needs
+    /// it).
+    pub agent_token_seed: rampart_crypto::SecretBytes,
     /// The role policy set through the API (JSON) and its version, if any.
     pub stored_policy: Option<(String, u64)>,
     /// Threat protection: the rate-limit rules, address rules and blocks in force.
@@ -429,6 +432,8 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
         rampart_access::session::SessionSigner::SECRET_NAME,
     )
     .await?;
+    let agent_token_seed =
+        sealed_or_create(&store, &kek, rampart_agents::TokenSigner::SECRET_NAME).await?;
     let stored_policy = store.access_policy().await?;
     let threat = std::sync::Arc::new(
         rampart_threat::ThreatGuard::open(
@@ -450,6 +455,7 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
         card_fingerprint_key,
         subject_lookup_key,
         session_seed,
+        agent_token_seed,
         stored_policy,
         first_start: None,
     })

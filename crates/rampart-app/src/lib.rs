@@ -7,6 +7,7 @@
 //! environment (`config`) and, with the server, the clock.
 #![forbid(unsafe_code)]
 
+pub mod agents;
 pub mod audit_export;
 pub mod config;
 pub mod deployment;

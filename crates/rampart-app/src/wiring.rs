@@ -4,6 +4,8 @@
 //! that state.
 
 use std::sync::Arc;
+
+use secrecy::ExposeSecret as _;
 use std::time::Duration;
 
 use rampart_access::{ApiKeyPepper, Policy};
@@ -48,6 +50,9 @@ pub struct Wired {
     pub subjects: Arc<SubjectService<Store>>,
     /// Retention: legal holds, policies, disposal runs.
     pub retention: Arc<crate::retention::RetentionService<Store>>,
+    /// AI-agent governance: guardrails, decisions, approvals, execution tokens; its leased
+    /// `agent-approvals-expire` job started.
+    pub agents: Arc<crate::agents::AgentService<Store>>,
     /// The job runner, with the keys' jobs started: `key-maintenance` (leased) and
     /// `key-count-flush` (per node); the audit query indexer, `audit-index` (leased); on SQLite
     /// the background WAL checkpoint, `wal-checkpoint` (per node).
@@ -132,7 +137,26 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
         deployment.audit.clone(),
         Duration::from_secs(settings.retention_interval_seconds.max(1)),
     ));
+    let agents = Arc::new(crate::agents::AgentService::new(
+        deployment.store.clone(),
+        deployment.audit.clone(),
+        Arc::clone(&monitor),
+        rampart_agents::TokenSigner::from_seed(deployment.agent_token_seed.expose_secret())
+            .map_err(|_| StartupError::MissingSecret {
+                location: String::new(),
+                name: rampart_agents::TokenSigner::SECRET_NAME,
+            })?,
+        redactor
+            .with_policy(rampart_privacy::Policy::default_policy())
+            .map_err(|e| StartupError::PrivacyPolicy {
+                path: Default::default(),
+                message: e.to_string(),
+            })?,
+        identity_cache_period(settings),
+    ));
+    jobs.spawn(crate::agents::expiry_job(Arc::clone(&agents)));
     Ok(Wired {
+        agents,
         threat: deployment.threat,
         monitor,
         subjects,

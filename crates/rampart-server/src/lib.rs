@@ -173,6 +173,7 @@ pub fn app(
         monitor,
         subjects,
         retention,
+        agents,
         mut jobs,
     } = rampart_app::wiring::wire(deployment, &settings)?;
     let cache =
@@ -196,6 +197,7 @@ pub fn app(
         monitor,
         subjects,
         retention,
+        agents,
     });
     identity_maintenance(&state, &mut jobs);
     state.keep_jobs(jobs);

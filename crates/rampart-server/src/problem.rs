@@ -218,6 +218,17 @@ impl ApiError {
         )
     }
 
+    /// `403`: authenticated, but refused for a reason other than a missing permission (team
+    /// isolation, separation of duties), given in `detail`.
+    pub fn refused(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Permission denied",
+            detail,
+        )
+    }
+
     /// `409`: the request conflicts with the resource's state.
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)

@@ -47,6 +47,8 @@ struct Inner {
     subjects: Arc<rampart_app::subjects::SubjectService<Store>>,
     /// Retention: legal holds.
     retention: Arc<rampart_app::retention::RetentionService<Store>>,
+    /// AI-agent governance.
+    agents: Arc<rampart_app::agents::AgentService<Store>>,
     /// The start of this process's monotonic clock (the per-node rate limiter's time).
     started: std::time::Instant,
 }
@@ -79,6 +81,8 @@ pub struct StateParts {
     pub subjects: Arc<rampart_app::subjects::SubjectService<Store>>,
     /// Retention: legal holds.
     pub retention: Arc<rampart_app::retention::RetentionService<Store>>,
+    /// AI-agent governance.
+    pub agents: Arc<rampart_app::agents::AgentService<Store>>,
 }
 
 /// What identity and access need beside the store.
@@ -118,6 +122,7 @@ impl AppState {
             monitor,
             subjects,
             retention,
+            agents,
         } = parts;
         Self(Arc::new(Inner {
             store,
@@ -139,6 +144,7 @@ impl AppState {
             monitor,
             subjects,
             retention,
+            agents,
             started: std::time::Instant::now(),
         }))
     }
@@ -146,6 +152,11 @@ impl AppState {
     /// Threat protection: rate limits, address rules and blocks.
     pub fn threat(&self) -> &rampart_threat::ThreatGuard<Store> {
         &self.0.threat
+    }
+
+    /// AI-agent governance: guardrails, decisions, approvals, execution tokens.
+    pub fn agents(&self) -> &rampart_app::agents::AgentService<Store> {
+        &self.0.agents
     }
 
     /// Retention: legal holds, policies, disposal runs.

@@ -28,6 +28,7 @@ pub(crate) struct KeyRow {
     disabled: bool,
     principal_created_at: i64,
     subject_id: Option<String>,
+    owner_id: Option<String>,
 }
 
 /// The `SELECT` list of [`KeyRow`] over `api_keys k JOIN principals p`.
@@ -35,7 +36,7 @@ pub(crate) const KEY_ROW_COLUMNS: &str = "k.id AS key_id, k.name AS key_name, k.
     k.created_at AS key_created_at, k.expires_at, k.revoked_at, k.allowed_ips, k.last_used_at,
     k.usage_count, k.rotated_from,
     p.id AS principal_id, p.kind, p.name, p.email, p.roles, p.teams,
-    p.disabled, p.created_at AS principal_created_at, p.subject_id";
+    p.disabled, p.created_at AS principal_created_at, p.subject_id, p.owner_id";
 
 impl KeyRow {
     pub(crate) fn into_domain(self) -> Result<(ApiKeyRecord, Principal), StoreError> {
@@ -54,6 +55,11 @@ impl KeyRow {
             disabled: self.disabled,
             created_at: from_micros(self.principal_created_at, "principals.created_at")?,
             subject_id: self.subject_id,
+            owner_id: self
+                .owner_id
+                .as_deref()
+                .map(|o| uuid(o, "principals.owner_id"))
+                .transpose()?,
         };
         let record = ApiKeyRecord {
             id: uuid(&self.key_id, "api_keys.id")?,

@@ -1,7 +1,7 @@
 //! Changes that commit in the same transaction as the audit entry recording them.
 //!
 //! A [`StoreChange`] is the data of one write made on a request's behalf (identity, keys,
-//! cards). [`Store::apply`] commits it alone (for
+//! cards, agent governance). [`Store::apply`] commits it alone (for
 //! start-up and tests); the audit log's append (`AuditStore::append` with a change) commits it
 //! together with the entries that record it, so a change is never made without its audit entry,
 //! even if the process dies between the two. Each change may carry a precondition (a name not
@@ -9,6 +9,7 @@
 //! nothing is written and the change is refused.
 
 use rampart_access::IdentityChange;
+use rampart_agents::AgentChange;
 use rampart_crypto::KeyChange;
 
 use crate::{Store, StoreError, with_pool};
@@ -20,6 +21,8 @@ pub enum StoreChange {
     Identity(IdentityChange),
     /// A write to named keys or stored cards (see [`KeyChange`]).
     Keys(KeyChange),
+    /// A write of AI-agent governance (guardrails, actions, approvals, token use, results).
+    Agents(AgentChange),
 }
 
 impl StoreChange {
@@ -28,6 +31,7 @@ impl StoreChange {
         match self {
             Self::Identity(change) => change.refusal(),
             Self::Keys(change) => change.refusal(),
+            Self::Agents(change) => change.refusal(),
         }
     }
 }
@@ -35,6 +39,12 @@ impl StoreChange {
 impl From<IdentityChange> for StoreChange {
     fn from(change: IdentityChange) -> Self {
         Self::Identity(change)
+    }
+}
+
+impl From<AgentChange> for StoreChange {
+    fn from(change: AgentChange) -> Self {
+        Self::Agents(change)
     }
 }
 
@@ -54,6 +64,9 @@ macro_rules! apply_change {
             let applied: bool = match $change {
                 StoreChange::Identity(change) => {
                     $crate::identity_change::apply_identity_change!($tx, change)?
+                }
+                StoreChange::Agents(change) => {
+                    $crate::agents_change::apply_agent_change!($tx, change)?
                 }
                 StoreChange::Keys(rampart_crypto::KeyChange::CreateKey(key)) => {
                     let done = sqlx::query(

@@ -44,9 +44,10 @@ struct PrincipalRow {
     totp_last_step: Option<i64>,
     locked_until: Option<i64>,
     subject_id: Option<String>,
+    owner_id: Option<String>,
 }
 
-const PRINCIPAL_COLUMNS: &str = "id, kind, name, email, roles, teams, disabled, created_at, password_hash, totp_sealed, totp_pending, totp_enabled, totp_last_step, (SELECT MAX(t.locked_until) FROM login_throttles t WHERE t.name = lower(principals.name)) AS locked_until, subject_id";
+const PRINCIPAL_COLUMNS: &str = "id, kind, name, email, roles, teams, disabled, created_at, password_hash, totp_sealed, totp_pending, totp_enabled, totp_last_step, (SELECT MAX(t.locked_until) FROM login_throttles t WHERE t.name = lower(principals.name)) AS locked_until, subject_id, owner_id";
 
 impl PrincipalRow {
     fn into_domain(self) -> Result<PrincipalRecord, StoreError> {
@@ -66,6 +67,11 @@ impl PrincipalRow {
                 disabled: self.disabled,
                 created_at: from_micros(self.created_at, "principals.created_at")?,
                 subject_id: self.subject_id,
+                owner_id: self
+                    .owner_id
+                    .as_deref()
+                    .map(|o| uuid(o, "principals.owner_id"))
+                    .transpose()?,
             },
             password_hash: self.password_hash,
             totp_sealed: self.totp_sealed.map(SealedBytes::from_bytes),

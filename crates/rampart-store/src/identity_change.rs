@@ -42,8 +42,8 @@ macro_rules! apply_identity_change {
                 IdentityChange::CreatePrincipal { principal, password_hash } => {
                     let created = micros(principal.created_at)?;
                     sqlx::query(
-                        "INSERT INTO principals (id, kind, name, email, roles, teams, disabled, created_at, password_hash, updated_at, subject_id)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10) ON CONFLICT (name) DO NOTHING",
+                        "INSERT INTO principals (id, kind, name, email, roles, teams, disabled, created_at, password_hash, updated_at, subject_id, owner_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10, $11) ON CONFLICT (name) DO NOTHING",
                     )
                     .bind(principal.id.to_string())
                     .bind(principal.kind.as_str())
@@ -55,6 +55,7 @@ macro_rules! apply_identity_change {
                     .bind(created)
                     .bind(password_hash.as_deref())
                     .bind(principal.subject_id.as_deref())
+                    .bind(principal.owner_id.map(|o| o.to_string()))
                     .execute(&mut *$tx)
                     .await?
                     .rows_affected()
@@ -103,6 +104,13 @@ macro_rules! apply_identity_change {
                         if let Some(subject_id) = &update.subject_id {
                             sqlx::query("UPDATE principals SET subject_id = $1 WHERE id = $2")
                                 .bind(subject_id.as_deref())
+                                .bind(&id)
+                                .execute(&mut *$tx)
+                                .await?;
+                        }
+                        if let Some(owner_id) = &update.owner_id {
+                            sqlx::query("UPDATE principals SET owner_id = $1 WHERE id = $2")
+                                .bind(owner_id.map(|o| o.to_string()))
                                 .bind(&id)
                                 .execute(&mut *$tx)
                                 .await?;

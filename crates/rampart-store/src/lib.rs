@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 
 mod access;
+mod agents;
+mod agents_change;
 mod audit;
 mod audit_index;
 mod audit_prune;

@@ -202,6 +202,7 @@ fn principal(name: &str, roles: &[&str], teams: &[&str]) -> Principal {
         disabled: false,
         created_at: now(),
         subject_id: None,
+        owner_id: None,
     }
 }
 

@@ -20,7 +20,9 @@ fn request(action: &str, traffic: Option<f64>) -> ActionRequest {
         ..ActionRequest::default()
     };
     if let Some(traffic) = traffic {
-        request.blast_radius.insert("traffic_percent".into(), traffic);
+        request
+            .blast_radius
+            .insert("traffic_percent".into(), traffic);
     }
     request
 }
@@ -73,10 +75,22 @@ fn an_action_the_roles_do_not_grant_is_denied_even_if_auto_approved() {
 #[test]
 fn the_51st_action_in_an_hour_is_denied() {
     let g = seed_003();
-    let ok = decide(Some(&g), &request("create_ticket", None), &granted(), Some(49), now());
+    let ok = decide(
+        Some(&g),
+        &request("create_ticket", None),
+        &granted(),
+        Some(49),
+        now(),
+    );
     assert_eq!(ok.decision, Decision::Allowed);
     assert_eq!(ok.cap, Some(50), "the store checks the cap again");
-    let v = decide(Some(&g), &request("create_ticket", None), &granted(), Some(50), now());
+    let v = decide(
+        Some(&g),
+        &request("create_ticket", None),
+        &granted(),
+        Some(50),
+        now(),
+    );
     assert_eq!((v.decision, v.rule), (Decision::Denied, Rule::HourlyCap));
 }
 
@@ -112,7 +126,13 @@ fn blast_radius_over_the_limit_is_denied_even_when_auto_approved() {
     );
     assert_eq!(at_limit.decision, Decision::Allowed);
     // An approval does not lift the limit either.
-    let v = decide(Some(&g), &request("rollback", Some(50.0)), &granted(), Some(0), now());
+    let v = decide(
+        Some(&g),
+        &request("rollback", Some(50.0)),
+        &granted(),
+        Some(0),
+        now(),
+    );
     assert_eq!(v.rule, Rule::BlastRadius);
 }
 
@@ -120,7 +140,13 @@ fn blast_radius_over_the_limit_is_denied_even_when_auto_approved() {
 fn require_approval_beats_auto_approve_and_sets_the_quorum_and_expiry() {
     let mut g = seed_003();
     g.auto_approve.push("rollback".into());
-    let v = decide(Some(&g), &request("rollback", Some(5.0)), &granted(), Some(0), now());
+    let v = decide(
+        Some(&g),
+        &request("rollback", Some(5.0)),
+        &granted(),
+        Some(0),
+        now(),
+    );
     assert_eq!(
         (v.decision, v.rule),
         (Decision::PendingApproval, Rule::RequireApproval)
@@ -132,16 +158,37 @@ fn require_approval_beats_auto_approve_and_sets_the_quorum_and_expiry() {
 #[test]
 fn otherwise_decides_unlisted_actions() {
     let mut g = seed_003();
-    let v = decide(Some(&g), &request("reboot", None), &granted(), Some(0), now());
+    let v = decide(
+        Some(&g),
+        &request("reboot", None),
+        &granted(),
+        Some(0),
+        now(),
+    );
     assert_eq!((v.decision, v.rule), (Decision::Denied, Rule::Otherwise));
     g.otherwise = Otherwise::RequireApproval;
-    let v = decide(Some(&g), &request("reboot", None), &granted(), Some(0), now());
-    assert_eq!((v.decision, v.rule), (Decision::PendingApproval, Rule::Otherwise));
+    let v = decide(
+        Some(&g),
+        &request("reboot", None),
+        &granted(),
+        Some(0),
+        now(),
+    );
+    assert_eq!(
+        (v.decision, v.rule),
+        (Decision::PendingApproval, Rule::Otherwise)
+    );
 }
 
 #[test]
 fn no_guardrails_denies_everything() {
-    let v = decide(None, &request("create_ticket", None), &granted(), Some(0), now());
+    let v = decide(
+        None,
+        &request("create_ticket", None),
+        &granted(),
+        Some(0),
+        now(),
+    );
     assert_eq!((v.decision, v.rule), (Decision::Denied, Rule::NoGuardrails));
 }
 

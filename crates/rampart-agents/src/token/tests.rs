@@ -33,7 +33,10 @@ fn a_token_verifies_and_binds_exactly_its_parameters() {
     let verified = signer(7).verify(&token, now()).unwrap();
     assert_eq!(verified.action_id, issued.action_id);
     assert_eq!(verified.target, issued.target);
-    assert_eq!(verified.issued_at, time::macros::datetime!(2026-12-05 10:00 UTC));
+    assert_eq!(
+        verified.issued_at,
+        time::macros::datetime!(2026-12-05 10:00 UTC)
+    );
     // Member order and number spelling do not matter (RFC 8785); values do.
     assert!(verified.binds(&serde_json::json!({"replicas": 3.0, "version": "v41"})));
     assert!(!verified.binds(&serde_json::json!({"version": "v42", "replicas": 3})));
@@ -43,7 +46,10 @@ fn a_token_verifies_and_binds_exactly_its_parameters() {
 #[test]
 fn forged_expired_and_foreign_tokens_are_refused() {
     let token = signer(7).issue(&claims(&serde_json::json!({}))).unwrap();
-    assert_eq!(signer(8).verify(&token, now()), Err(TokenError::BadSignature));
+    assert_eq!(
+        signer(8).verify(&token, now()),
+        Err(TokenError::BadSignature)
+    );
     let late = now() + EXECUTION_TOKEN_TTL;
     assert_eq!(signer(7).verify(&token, late), Err(TokenError::Expired));
     // One character of the body changed.
@@ -56,7 +62,11 @@ fn forged_expired_and_foreign_tokens_are_refused() {
         Err(TokenError::BadSignature | TokenError::Malformed)
     ));
     for bad in ["", "v4.local.abc", "v4.public.", &format!("{token}.footer")] {
-        assert_eq!(signer(7).verify(bad, now()), Err(TokenError::Malformed), "{bad}");
+        assert_eq!(
+            signer(7).verify(bad, now()),
+            Err(TokenError::Malformed),
+            "{bad}"
+        );
     }
     assert_eq!(
         signer(7).verify(&"v4.public.A".repeat(1000), now()),
@@ -76,7 +86,10 @@ fn a_session_shaped_token_of_the_same_key_is_not_an_execution_token() {
         None,
     )
     .unwrap();
-    assert_eq!(signer(7).verify(&token, now()), Err(TokenError::WrongClaims));
+    assert_eq!(
+        signer(7).verify(&token, now()),
+        Err(TokenError::WrongClaims)
+    );
 }
 
 #[test]

@@ -129,6 +129,30 @@ impl AuditSlot {
         }
     }
 
+    /// The request's id, client address and user agent (cleaned), for a service that writes
+    /// this request's entry itself (see [`AuditSlot::mark_recorded`]).
+    pub fn origin(&self) -> (Option<String>, Option<IpAddr>, Option<String>) {
+        self.0
+            .lock()
+            .map(|slot| {
+                (
+                    slot.facts.request_id.clone(),
+                    slot.facts.client_ip,
+                    slot.facts.user_agent.clone(),
+                )
+            })
+            .unwrap_or_default()
+    }
+
+    /// Says a domain service committed this request's change with its own entry (one the
+    /// middleware could not write: another actor, the domain's details): the middleware adds
+    /// none.
+    pub fn mark_recorded(&self) {
+        if let Ok(mut slot) = self.0.lock() {
+            slot.recorded = true;
+        }
+    }
+
     /// Records this read (a `GET`) as if it changed state: who read a subject's personal data.
     pub fn record_read(&self) {
         if let Ok(mut slot) = self.0.lock() {

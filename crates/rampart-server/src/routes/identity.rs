@@ -64,6 +64,9 @@ pub struct PrincipalBody {
     pub created_at: String,
     /// The data subject (GDPR) the application linked the principal to, or `null`.
     pub subject_id: Option<String>,
+    /// The principal who answers for this one (an AI agent's owner: never an approver of its
+    /// actions), or `null`.
+    pub owner_id: Option<String>,
 }
 
 fn body_of(record: &PrincipalRecord, now: OffsetDateTime) -> PrincipalBody {
@@ -84,7 +87,36 @@ fn body_of(record: &PrincipalRecord, now: OffsetDateTime) -> PrincipalBody {
             .map(time_text),
         created_at: time_text(p.created_at),
         subject_id: p.subject_id.clone(),
+        owner_id: p.owner_id.map(|o| o.to_string()),
     }
+}
+
+/// The `owner_id` field: absent (`None`), `null` (`Some(None)`: no owner) or the id of an
+/// existing principal other than `own`.
+async fn owner_link(
+    state: &AppState,
+    object: &serde_json::Map<String, Value>,
+    own: Option<Uuid>,
+) -> Result<Option<Option<Uuid>>, ApiError> {
+    let id = match object.get("owner_id") {
+        None => return Ok(None),
+        Some(Value::Null) => return Ok(Some(None)),
+        Some(Value::String(text)) => {
+            Uuid::parse_str(text).map_err(|_| invalid("owner_id", "is the id of a principal"))?
+        }
+        Some(_) => return Err(invalid("owner_id", "must be a principal id or null")),
+    };
+    if Some(id) == own {
+        return Err(invalid("owner_id", "a principal cannot own itself"));
+    }
+    let exists = rampart_access::IdentityStore::principal(state.identity_store(), id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .is_some();
+    if !exists {
+        return Err(invalid("owner_id", "names no principal"));
+    }
+    Ok(Some(Some(id)))
 }
 
 pub(super) fn principal_id(text: &str) -> Result<Uuid, ApiError> {
@@ -252,6 +284,7 @@ pub async fn create_principal(
             "roles",
             "teams",
             "subject_id",
+            "owner_id",
         ],
         "",
     )?;
@@ -281,6 +314,7 @@ pub async fn create_principal(
         .unwrap_or_else(|| state.settings().default_roles.clone());
     let teams = names(object, "teams").map_err(one)?.unwrap_or_default();
     let subject_id = subject_link(object)?.flatten();
+    let owner_id = owner_link(&state, object, None).await?.flatten();
     check_roles(&state, &caller, &roles)?;
     check_teams(&state, &caller, &teams)?;
     let password_hash = match object.get("password") {
@@ -303,11 +337,15 @@ pub async fn create_principal(
         disabled: false,
         created_at: now,
         subject_id,
+        owner_id,
     };
     audit.note("principals.create", "principal", &principal.id.to_string());
     audit.detail("name", principal.name.clone());
     audit.detail("roles", principal.roles.clone());
     audit.detail("teams", principal.teams.clone());
+    if let Some(owner) = principal.owner_id {
+        audit.detail("owner_id", owner.to_string());
+    }
     // The link is the entry's own `subject_id` (indexed, part of the subject's export), never
     // a detail.
     if let Some(subject_id) = &principal.subject_id {
@@ -382,7 +420,8 @@ pub async fn get_principal(
     Ok(Json(body_of(&record, OffsetDateTime::now_utc())))
 }
 
-/// Changes roles, teams, email, the data-subject link (`subject_id`) or `disabled`.
+/// Changes roles, teams, email, the data-subject link (`subject_id`), the owner (`owner_id`)
+/// or `disabled`.
 #[utoipa::path(patch, path = "/v1/principals/{id}", tag = "identity", security(("bearer" = [])),
     params(("id" = String, Path, description = "The principal's id")),
     request_body = crate::routes::identity_schema::UpdatePrincipalRequest,
@@ -399,7 +438,14 @@ pub async fn update_principal(
     let id = principal_id(&id)?;
     let object = object(
         &body,
-        &["roles", "teams", "disabled", "email", "subject_id"],
+        &[
+            "roles",
+            "teams",
+            "disabled",
+            "email",
+            "subject_id",
+            "owner_id",
+        ],
         "",
     )?;
     let one = |e: FieldError| ApiError::validation(vec![e]);
@@ -448,12 +494,21 @@ pub async fn update_principal(
             link.as_deref(),
         );
     }
+    let owner_id = owner_link(&state, object, Some(id)).await?;
+    if let Some(owner) = &owner_id {
+        audit.detail(
+            "owner_id_before",
+            target.principal.owner_id.map(|o| o.to_string()),
+        );
+        audit.detail("owner_id", owner.map(|o| o.to_string()));
+    }
     let update = PrincipalUpdate {
         teams,
         roles,
         disabled,
         email,
         subject_id,
+        owner_id,
     };
     apply_update(&state, &caller, &audit, &target.principal, update).await
 }

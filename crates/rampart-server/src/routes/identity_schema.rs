@@ -35,6 +35,9 @@ pub struct CreatePrincipalRequest {
     /// principal, and the subject's export lists it. 1 to 256 bytes, no control characters.
     #[schema(min_length = 1, max_length = 256)]
     pub subject_id: Option<String>,
+    /// The principal who answers for this one (an AI agent's owner, who may never approve its
+    /// actions).
+    pub owner_id: Option<String>,
 }
 
 /// The body of `PATCH /v1/principals/{id}`: the fields to change.
@@ -54,6 +57,9 @@ pub struct UpdatePrincipalRequest {
     /// or `null` removes the link.
     #[schema(nullable, min_length = 1, max_length = 256)]
     pub subject_id: Option<Option<String>>,
+    /// A new owner (a principal's id), or `null` to remove it.
+    #[schema(nullable)]
+    pub owner_id: Option<Option<String>>,
 }
 
 /// The body of `POST /v1/api-keys`.

@@ -4,6 +4,7 @@
 //! service, map the result) and a `routes()` function that registers them (`routes!`, which
 //! also adds their OpenAPI paths and schemas), merged once in [`api`].
 
+pub(crate) mod agents;
 pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod auth;
@@ -61,6 +62,7 @@ pub(crate) fn api(audit_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(monitor::routes())
         .merge(subjects::routes())
         .merge(retention::routes())
+        .merge(agents::routes())
 }
 
 /// The whole HTTP API over `state`.

@@ -61,6 +61,7 @@ impl App {
             disabled: false,
             created_at: now,
             subject_id: None,
+            owner_id: None,
         };
         opened.store.insert_principal(&viewer).await.unwrap();
         let (viewer_key, record) = opened
@@ -97,6 +98,7 @@ impl App {
             disabled: false,
             created_at: now,
             subject_id: None,
+            owner_id: None,
         };
         opened.store.insert_principal(&operator).await.unwrap();
         let (operator_key, record) = opened

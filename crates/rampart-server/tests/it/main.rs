@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+mod agents_api;
 mod audit_api;
 mod cards_api;
 mod harness;

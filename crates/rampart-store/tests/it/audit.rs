@@ -464,6 +464,7 @@ fn principal(name: &str) -> rampart_access::Principal {
         disabled: false,
         created_at: time::OffsetDateTime::now_utc(),
         subject_id: None,
+        owner_id: None,
     }
 }
 

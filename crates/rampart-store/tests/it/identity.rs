@@ -31,6 +31,7 @@ fn principal(name: &str) -> Principal {
         disabled: false,
         created_at: OffsetDateTime::now_utc(),
         subject_id: None,
+        owner_id: None,
     }
 }
 

@@ -29,6 +29,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod agents;
 mod audit;
 mod audit_index;
 mod audit_prune;

@@ -92,6 +92,9 @@ const DOMAIN_EDGES: &[(&str, &str)] = &[
     ("rampart-subjects", "rampart-monitor"),
     // A disposal run's `retention.due` deliveries enter the outbox with the run's progress.
     ("rampart-retention", "rampart-monitor"),
+    ("rampart-agents", "rampart-document"),
+    // A pending action's `approval.requested` deliveries enter the outbox with the action.
+    ("rampart-agents", "rampart-monitor"),
 ];
 /// Files under `crates/rampart-server/src` that still name `rampart_store`: start-up wiring and
 /// the services not yet moved out of the server. This list only shrinks; a file on it that no

@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod agents;
 mod architecture;
 mod audit;
 mod audit_completeness;

@@ -109,6 +109,10 @@ const ROUTE_PERMISSIONS: &[(&str, &str, &str)] = &[
         "retention:configure",
     ),
     ("GET", "/v1/retention/certificates", "retention:configure"),
+    ("PUT", "/v1/agents/{id}/guardrails", "agents:manage"),
+    ("GET", "/v1/approvals", "actions:approve"),
+    ("POST", "/v1/actions/{id}/approve", "actions:approve"),
+    ("POST", "/v1/actions/verify-token", "agents:submit"),
 ];
 
 /// Routes that require no single permission: public ones, and those whose handler decides
@@ -129,6 +133,15 @@ const NO_SINGLE_PERMISSION: &[(&str, &str)] = &[
     ("GET", "/metrics"),
     ("POST", "/v1/principals/{id}/totp"),
     ("POST", "/v1/principals/{id}/totp/confirm"),
+    // The agent itself, or a permission.
+    ("GET", "/v1/agents/{id}/guardrails"),
+    ("POST", "/v1/agents/{id}/actions"),
+    ("GET", "/v1/actions"),
+    ("GET", "/v1/actions/{id}"),
+    ("POST", "/v1/actions/{id}/reject"),
+    ("POST", "/v1/actions/{id}/result"),
+    ("POST", "/v1/actions/{id}/token"),
+    ("GET", "/v1/agents/token-key"),
 ];
 
 /// Routes that read no credential at all (anyone may call them).
@@ -137,6 +150,7 @@ const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
     ("GET", "/v1/audit/public-key"),
+    ("GET", "/v1/agents/token-key"),
     ("POST", "/v1/auth/login"),
 ];
 

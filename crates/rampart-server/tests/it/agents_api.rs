@@ -1,0 +1,149 @@
+//! Agent governance in process: what needs the clock moved (an execution token presented after
+//! its five minutes), and the routes' permissions.
+
+use http::{Method, StatusCode};
+use rampart_app::agents::Origin;
+use serde_json::json;
+
+use crate::harness::App;
+
+/// An AI-agent principal of team payments whose role proposes anything, with seed 003's
+/// guardrails; its id.
+async fn agent(app: &App) -> String {
+    let mut policy = app.get("/v1/policy").await.body;
+    policy["roles"]["remediation_agent"] = json!({"permissions": ["actions:*"]});
+    let put = app
+        .call(Method::PUT, "/v1/policy", Some(&app.admin), Some(policy))
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    let created = app
+        .post(
+            "/v1/principals",
+            json!({"type": "ai_agent", "name": "bot", "roles": ["remediation_agent"], "teams": ["payments"]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let put = app
+        .call(
+            Method::PUT,
+            &format!("/v1/agents/{id}/guardrails"),
+            Some(&app.admin),
+            Some(json!({"auto_approve": ["scale_up_within_limits"], "max_actions_per_hour": 50})),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    assert_eq!(
+        put.body["otherwise"], "deny",
+        "defaults written out: {}",
+        put.body
+    );
+    id
+}
+
+#[tokio::test]
+async fn an_expired_execution_token_is_refused_and_stays_unused() {
+    let app = App::new().await;
+    let id = agent(&app).await;
+    let parameters = json!({"replicas": 4});
+    let decided = app
+        .post(
+            &format!("/v1/agents/{id}/actions"),
+            json!({"action": "scale_up_within_limits", "target": {"type": "deployment", "id": "checkout", "team_id": "payments"},
+                   "parameters": parameters}),
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::CREATED, "{}", decided.text);
+    let token = decided.body["execution_token"].as_str().unwrap().to_owned();
+    let origin = Origin::system();
+    let later =
+        time::OffsetDateTime::now_utc() + time::Duration::minutes(5) + time::Duration::seconds(1);
+    let check = app
+        .state
+        .agents()
+        .verify_token(&token, &parameters, &origin, later)
+        .await
+        .unwrap();
+    assert!(!check.valid);
+    assert_eq!(check.reason, "the token has expired");
+    // Within its five minutes it is still good, once.
+    let now = time::OffsetDateTime::now_utc();
+    let check = app
+        .state
+        .agents()
+        .verify_token(&token, &parameters, &origin, now)
+        .await
+        .unwrap();
+    assert!(check.valid, "{check:?}");
+}
+
+#[tokio::test]
+async fn agent_routes_check_permissions() {
+    let app = App::new().await;
+    let id = agent(&app).await;
+    // A viewer may not read or set guardrails, list approvals or check tokens.
+    for (method, uri, body) in [
+        (Method::GET, format!("/v1/agents/{id}/guardrails"), None),
+        (
+            Method::PUT,
+            format!("/v1/agents/{id}/guardrails"),
+            Some(json!({})),
+        ),
+        (Method::GET, "/v1/approvals".to_owned(), None),
+        (
+            Method::POST,
+            "/v1/actions/verify-token".to_owned(),
+            Some(json!({"token": "x"})),
+        ),
+        (
+            Method::POST,
+            format!("/v1/agents/{id}/actions"),
+            Some(json!({"action": "x", "target": {"type": "a", "id": "b"}})),
+        ),
+    ] {
+        let answer = app
+            .call(method.clone(), &uri, Some(&app.viewer), body)
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::FORBIDDEN,
+            "{method} {uri}: {}",
+            answer.text
+        );
+    }
+    // The token key is public.
+    let key = app
+        .call(Method::GET, "/v1/agents/token-key", None, None)
+        .await;
+    assert_eq!(key.status, StatusCode::OK, "{}", key.text);
+    assert!(
+        key.body["paserk"]
+            .as_str()
+            .unwrap()
+            .starts_with("k4.public.")
+    );
+    // Unknown ids.
+    assert_eq!(
+        app.get("/v1/actions/act_nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/v1/agents/not-a-uuid/guardrails").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // A guardrails document for a principal that is not an agent.
+    let viewer_rails = app
+        .call(
+            Method::PUT,
+            &format!("/v1/agents/{}/guardrails", app.viewer_id),
+            Some(&app.admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        viewer_rails.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        viewer_rails.text
+    );
+}
