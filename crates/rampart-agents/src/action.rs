@@ -11,10 +11,15 @@ use crate::guardrails::check_dimension;
 
 /// Longest action name.
 pub const MAX_ACTION_NAME_LEN: usize = 64;
-/// Longest `reasoning`, in bytes.
-const MAX_REASONING: usize = 32 * 1024;
+/// Longest `reasoning`, in bytes. With the tool calls and parameters it fits one audit entry
+/// (64 KiB), so what the agent said is always recorded whole.
+const MAX_REASONING: usize = 16 * 1024;
 /// Most `tool_calls`.
 const MAX_TOOL_CALLS: usize = 100;
+/// Longest `tool_calls`, as JSON.
+const MAX_TOOL_CALLS_BYTES: usize = 16 * 1024;
+/// Longest `parameters`, as JSON.
+const MAX_PARAMETERS_BYTES: usize = 8 * 1024;
 /// Longest target type or id.
 const MAX_TARGET_FIELD: usize = 256;
 
@@ -137,6 +142,11 @@ impl ActionRequest {
         }
         if !self.parameters.is_object() {
             errors.push(FieldError::new("parameters", "is a JSON object"));
+        } else if json_len(&self.parameters) > MAX_PARAMETERS_BYTES {
+            errors.push(FieldError::new(
+                "parameters",
+                format!("has at most {MAX_PARAMETERS_BYTES} bytes as JSON"),
+            ));
         }
         for (dimension, value) in &self.blast_radius {
             let path = format!("blast_radius.{dimension}");
@@ -161,6 +171,11 @@ impl ActionRequest {
                 "tool_calls",
                 format!("has at most {MAX_TOOL_CALLS} calls"),
             ));
+        } else if self.tool_calls.iter().map(json_len).sum::<usize>() > MAX_TOOL_CALLS_BYTES {
+            errors.push(FieldError::new(
+                "tool_calls",
+                format!("has at most {MAX_TOOL_CALLS_BYTES} bytes as JSON"),
+            ));
         }
         if errors.is_empty() {
             Ok(())
@@ -168,6 +183,11 @@ impl ActionRequest {
             Err(Invalid::Fields(errors))
         }
     }
+}
+
+/// The length of `value` as compact JSON.
+fn json_len(value: &serde_json::Value) -> usize {
+    serde_json::to_vec(value).map_or(usize::MAX, |v| v.len())
 }
 
 /// Where an action stands.

@@ -82,6 +82,12 @@ impl AgentError {
     }
 }
 
+/// SHA-256 of `text`, hex.
+fn sha256_hex(text: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Who asked, and from where: what the audit entry records besides the agent.
 #[derive(Debug, Clone)]
 pub struct Origin {
@@ -218,9 +224,13 @@ where
             .await
             .map_err(AgentError::store)?;
         let expected_version = before.as_ref().map_or(0, |b| b.1);
+        let before_json = before.as_ref().map(|b| b.0.to_json());
+        let after_json = guardrails.to_json();
         let details = json!({
             "before": before.as_ref().map(|b| b.0.to_document()),
             "after": guardrails.to_document(),
+            "before_sha256": before_json.as_deref().map(sha256_hex),
+            "after_sha256": sha256_hex(&after_json),
             "version": expected_version + 1,
         });
         let entry = entry::Event {
@@ -232,7 +242,7 @@ where
             details,
             status: "success",
         }
-        .build()?;
+        .build_or_without(&["before", "after"])?;
         let change = AgentChange::SetGuardrails {
             agent_id: agent.id,
             guardrails: guardrails.clone(),

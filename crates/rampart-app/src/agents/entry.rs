@@ -25,31 +25,31 @@ pub(crate) struct Event<'a> {
 }
 
 impl Event<'_> {
-    /// The entry; one whose details exceed the log's limits keeps its facts and drops the
-    /// agent's own words (`reasoning`, `tool_calls`, `parameters`), saying so.
+    /// The entry; [`AgentError::TooLarge`] when it exceeds the log's limits (the request is
+    /// then refused: what an agent said is recorded whole or not acted on).
     pub fn build(&self) -> Result<NewEntry, AgentError> {
-        match NewEntry::from_json(&self.json(&self.details), "") {
-            Ok(entry) => Ok(entry),
-            Err(_) => {
-                let mut details = self.details.clone();
-                if let Some(map) = details.as_object_mut() {
-                    for bulky in [
-                        "reasoning",
-                        "tool_calls",
-                        "parameters",
-                        "comment",
-                        "details",
-                    ] {
-                        map.remove(bulky);
-                    }
-                    map.insert(
-                        "details_omitted".into(),
-                        json!("the agent's reasoning, tool calls or parameters exceed the audit log's limits"),
-                    );
+        NewEntry::from_json(&self.json(&self.details), "").map_err(|_| AgentError::TooLarge)
+    }
+
+    /// The entry, or, when it exceeds the log's limits, the entry without the `bulky` details
+    /// (whose hashes the caller put beside them), saying so.
+    pub fn build_or_without(&self, bulky: &[&str]) -> Result<NewEntry, AgentError> {
+        self.build().or_else(|_| {
+            let mut details = self.details.clone();
+            if let Some(map) = details.as_object_mut() {
+                for key in bulky {
+                    map.remove(*key);
                 }
-                NewEntry::from_json(&self.json(&details), "").map_err(|_| AgentError::TooLarge)
+                map.insert(
+                    "details_omitted".into(),
+                    json!(format!(
+                        "{} exceed the audit log's limits; their SHA-256 are kept",
+                        bulky.join(", ")
+                    )),
+                );
             }
-        }
+            NewEntry::from_json(&self.json(&details), "").map_err(|_| AgentError::TooLarge)
+        })
     }
 
     fn json(&self, details: &Value) -> Value {

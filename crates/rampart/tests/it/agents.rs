@@ -218,7 +218,7 @@ fn agents_refuse_bad_requests_naming_the_field_and_record_nothing() {
             (json!({"action": "rollback", "target": {"type": "d", "id": ""}}), "target.id"),
             (json!({"action": "rollback", "target": {"type": "d", "id": "x"}, "parameters": [1]}), "parameters"),
             (json!({"action": "rollback", "target": {"type": "d", "id": "x"}, "blast_radius": {"traffic_percent": -1}}), "blast_radius.traffic_percent"),
-            (json!({"action": "rollback", "target": {"type": "d", "id": "x"}, "surprise": 1}), "surprise"),
+            (json!({"action": "rollback", "target": {"type": "d", "id": "x"}, "surprise": 1}), "does not take"),
         ] {
             let answer = submit(&env, &key, &agent, body.clone()).await;
             assert_eq!(answer.status, 422, "{body} -> {}", answer.body);
@@ -242,9 +242,11 @@ fn agents_refuse_bad_requests_naming_the_field_and_record_nothing() {
             .admin(Method::GET, &format!("/v1/agents/{agent}/guardrails"), None)
             .await;
         assert_eq!(read.body["max_actions_per_hour"], 50, "{}", read.body);
-        // Nothing decided, nothing recorded.
+        // Nothing decided: the refused requests are recorded as failures only.
         let decided = env.audit_entries("agent.action_decided").await;
-        assert!(decided.is_empty(), "{decided:?}");
+        assert!(decided.iter().all(|e| e["status"] == "failure"), "{decided:?}");
+        let actions = env.admin(Method::GET, "/v1/actions", None).await;
+        assert_eq!(actions.body["items"], json!([]), "{}", actions.body);
 
         // Who may submit: the agent, or agents:submit; an unknown agent is 404, a principal
         // that is not an agent 422.

@@ -496,6 +496,62 @@ fn every_state_changing_route_audits_maximal_inputs_exactly() {
         walk.refuse("POST /v1/retention/runs/{id}/confirmations", &format!("/v1/retention/runs/{run_id}/confirmations"), &admin,
             json!({"data_type": app_type, "records_deleted": 1, "deleted_before": "yesterday"}), "deleted_before").await;
 
+        // Agents: the longest guardrails (their before and after beyond one entry: kept as
+        // hashes), refused past a bound; the longest decision (reasoning, tool calls and
+        // parameters at their bounds, recorded whole), approvals and rejections with the
+        // longest comment, the token taken, checked and the longest result.
+        let (created, _) = walk.send(Method::POST, "/v1/principals", a.as_deref(), Some(&json!({
+            "type": "ai_agent", "name": "agent-max", "roles": ["admin"], "teams": ["payments"]}))).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let agent = created.body["id"].as_str().unwrap().to_owned();
+        let (approver, _) = walk.send(Method::POST, "/v1/principals", a.as_deref(), Some(&json!({
+            "type": "service", "name": "approver-max", "roles": ["operator"], "teams": ["payments"]}))).await;
+        let approver = approver.body["id"].as_str().unwrap().to_owned();
+        let (approver_key, _) = walk.send(Method::POST, "/v1/api-keys", a.as_deref(), Some(&json!({
+            "principal_id": approver, "name": "approver"}))).await;
+        let approver_key = Some(approver_key.body["key"].as_str().unwrap().to_owned());
+        let action_names = |prefix: &str| -> Vec<String> { names(256, 64, prefix).iter().map(|n| n.to_lowercase()).collect() };
+        let mut auto = action_names("auto");
+        auto[0] = "x".repeat(64);
+        let mut pending = action_names("pend");
+        pending[0] = "y".repeat(64);
+        let dimensions: serde_json::Map<String, Value> =
+            (0..16).map(|i| (format!("d{i}_{}", "x".repeat(60)), json!(100.0))).collect();
+        let rails = json!({"max_actions_per_hour": 9_007_199_254_740_991u64, "forbidden_actions": action_names("forb"),
+            "require_approval": pending, "auto_approve": auto, "max_blast_radius": dimensions,
+            "approvals_required": 1, "approval_timeout_seconds": 604_800, "otherwise": "require_approval"});
+        let rails_path = format!("/v1/agents/{agent}/guardrails");
+        walk.run(&admin, step("PUT /v1/agents/{id}/guardrails", &rails_path, &a, rails.clone(), 1)).await;
+        walk.run(&admin, step("PUT /v1/agents/{id}/guardrails", &rails_path, &a, rails, 1)).await;
+        walk.refuse("PUT /v1/agents/{id}/guardrails", &rails_path, &admin,
+            json!({"approvals_required": 11}), "approvals_required").await;
+        let words = |action: &str| json!({"action": action,
+            "target": {"type": "t".repeat(256), "id": "i".repeat(256), "team_id": "payments"},
+            "parameters": {"p": "v".repeat(8 * 1024 - 10)},
+            "blast_radius": {"traffic_percent": 100.0},
+            "reasoning": "r".repeat(16 * 1024),
+            "tool_calls": (0..100).map(|i| json!({"n": i, "a": "a".repeat(140)})).collect::<Vec<_>>()});
+        let actions_path = format!("/v1/agents/{agent}/actions");
+        let allowed = walk.run(&admin, step("POST /v1/agents/{id}/actions", &actions_path, &a, words(&"x".repeat(64)), 1)).await;
+        let mut too_long = words("x");
+        too_long["reasoning"] = json!("r".repeat(16 * 1024 + 1));
+        walk.refuse("POST /v1/agents/{id}/actions", &actions_path, &admin, too_long, "reasoning").await;
+        let approve = walk.run(&admin, step("POST /v1/agents/{id}/actions", &actions_path, &a, words(&"y".repeat(64)), 1)).await;
+        let reject = walk.run(&admin, step("POST /v1/agents/{id}/actions", &actions_path, &a, words("unlisted"), 1)).await;
+        let comment = json!({"comment": "c".repeat(2000)});
+        let approve = approve["id"].as_str().unwrap();
+        walk.run(&admin, step("POST /v1/actions/{id}/approve", &format!("/v1/actions/{approve}/approve"), &approver_key, comment.clone(), 1)).await;
+        let reject = reject["id"].as_str().unwrap();
+        walk.refuse("POST /v1/actions/{id}/reject", &format!("/v1/actions/{reject}/reject"), approver_key.as_deref().unwrap(),
+            json!({"comment": "c".repeat(2001)}), "comment").await;
+        walk.run(&admin, step("POST /v1/actions/{id}/reject", &format!("/v1/actions/{reject}/reject"), &approver_key, comment, 1)).await;
+        walk.run(&admin, Step { body: None, ..step("POST /v1/actions/{id}/token", &format!("/v1/actions/{approve}/token"), &a, json!({}), 1) }).await;
+        walk.run(&admin, step("POST /v1/actions/verify-token", "/v1/actions/verify-token", &a,
+            json!({"token": allowed["execution_token"], "parameters": {"p": "v".repeat(8 * 1024 - 10)}}), 1)).await;
+        let allowed = allowed["id"].as_str().unwrap();
+        walk.run(&admin, step("POST /v1/actions/{id}/result", &format!("/v1/actions/{allowed}/result"), &a,
+            json!({"status": "succeeded", "details": {"log": "l".repeat(16 * 1024 - 12)}}), 1)).await;
+
         // Last, disabling the user.
         walk.run(&admin, Step { body: None, ..step("DELETE /v1/principals/{id}", &format!("/v1/principals/{user}"), &a, json!({}), 1) }).await;
 

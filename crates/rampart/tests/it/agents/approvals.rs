@@ -186,13 +186,28 @@ fn agents_approvals_keep_separation_of_duties_quorum_team_and_expiry() {
         assert_eq!(late.status, 409, "{}", late.body);
 
         // Every approval and rejection is audited with the agent as actor, naming who answered.
-        let approvals = env.audit_entries("agent.action_approved").await;
-        assert_eq!(approvals.len(), 2);
+        let entries = env.audit_entries("agent.action_approved").await;
+        let approvals: Vec<&Value> = entries
+            .iter()
+            .filter(|e| e["status"] == "success")
+            .collect();
+        assert_eq!(approvals.len(), 2, "{entries:?}");
         for entry in &approvals {
             assert_eq!(entry["actor"]["id"], agent_id.as_str(), "{entry}");
             assert!(entry["details"]["approver_id"].is_string(), "{entry}");
         }
-        assert_eq!(env.audit_entries("agent.action_rejected").await.len(), 1);
+        // The refused attempts are recorded too, as their callers' denials: the agent, the
+        // submitter, the owner, the other team's approver, the repeated approval.
+        let refused = entries.iter().filter(|e| e["status"] == "denied").count();
+        assert_eq!(refused, 5, "{entries:?}");
+        let rejections = env.audit_entries("agent.action_rejected").await;
+        assert_eq!(
+            rejections
+                .iter()
+                .filter(|e| e["status"] == "success")
+                .count(),
+            1
+        );
 
         // The webhook heard of both pending actions, signed.
         let delivered = eventually(Duration::from_secs(10), || async {

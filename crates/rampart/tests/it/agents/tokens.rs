@@ -124,9 +124,13 @@ fn agents_execution_tokens_are_single_use_and_bound_to_the_parameters() {
                 Some(json!({"status": "maybe"})))
             .await;
         assert_eq!(bad.status, 422, "{}", bad.body);
+        // The result is recorded with the agent as actor; the refused reports as the caller's
+        // failures.
         let entries = env.audit_entries("agent.action_result").await;
-        assert_eq!(entries.len(), 1);
-        assert_eq!(entries[0]["actor"]["id"], agent_id.as_str());
+        let recorded: Vec<&Value> = entries.iter().filter(|e| e["status"] == "success").collect();
+        assert_eq!(recorded.len(), 1, "{entries:?}");
+        assert_eq!(recorded[0]["actor"]["id"], agent_id.as_str());
+        assert_eq!(entries.iter().filter(|e| e["status"] == "failure").count(), 2, "{entries:?}");
 
         // The agent lists its own actions; a denied action never has a token.
         let mine = env
