@@ -42,19 +42,29 @@ api PUT "/v1/agents/$agent/guardrails" '{"max_actions_per_hour": 100000000,
 body() {
   python3 - "$1" "$2" <<'PY'
 import json, sys
+import os
+minimal = os.environ.get("MINIMAL") == "1"
 print(json.dumps({"action": sys.argv[1],
   "target": {"type": "deployment", "id": "checkout", "team_id": "payments"},
   "parameters": {"replicas": 6, "zone": "eu-west-1a"},
   "blast_radius": {"traffic_percent": float(sys.argv[2])},
   "reasoning": "p99 latency above the SLO for 10 minutes; scaling out within limits",
-  "tool_calls": [{"name": "query_metrics", "arguments": {"service": "checkout", "window": "10m"}}]}))
+  "tool_calls": [{"name": "query_metrics", "arguments": {"service": "checkout", "window": "10m"}}]}
+  if not minimal else {"action": sys.argv[1], "target": {"type": "deployment", "id": "checkout", "team_id": "payments"}}))
 PY
 }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 run() {
   echo "== $1: $connections connections, ${duration}s"
   body "$2" "$3" >"$dir/$1.json"
+  local before after
+  before=$(cpu_ticks)
   BODY="$dir/$1.json" wrk -t2 -c"$connections" -d"${duration}s" --latency -s bench/lua/post_body.lua \
-    "$base/v1/agents/$agent/actions" | grep -E 'Requests/sec| 99%| 50%|Non-2xx'
+    "$base/v1/agents/$agent/actions" >"$dir/wrk.txt"
+  after=$(cpu_ticks)
+  grep -E 'Requests/sec| 99%| 50%|Non-2xx' "$dir/wrk.txt"
+  # The server's own CPU per decision (user + system, all threads), beside wrk's.
+  python3 -c "import re,sys; r=float(re.search(r'Requests/sec:\s+([0-9.]+)', open('$dir/wrk.txt').read()).group(1)); t=($after-$before)/$(getconf CLK_TCK); print(f'server CPU: {t:.1f} s for {r*$duration:.0f} decisions = {t/(r*$duration)*1e6:.0f} us each')"
 }
 [[ $phases == *" allowed "* ]] && run allowed scale_up_within_limits 5
 [[ $phases == *" pending "* ]] && run pending rollback 5

@@ -27,33 +27,34 @@ pub(crate) struct Event<'a> {
 impl Event<'_> {
     /// The entry; [`AgentError::TooLarge`] when it exceeds the log's limits (the request is
     /// then refused: what an agent said is recorded whole or not acted on).
-    pub fn build(&self) -> Result<NewEntry, AgentError> {
-        NewEntry::from_json(&self.json(&self.details), "").map_err(|_| AgentError::TooLarge)
+    pub fn build(mut self) -> Result<NewEntry, AgentError> {
+        let details = std::mem::take(&mut self.details);
+        NewEntry::from_json(&self.json(details), "").map_err(|_| AgentError::TooLarge)
     }
 
     /// The entry, or, when it exceeds the log's limits, the entry without the `bulky` details
     /// (whose hashes the caller put beside them), saying so.
-    pub fn build_or_without(&self, bulky: &[&str]) -> Result<NewEntry, AgentError> {
-        self.build().or_else(|_| {
-            let mut details = self.details.clone();
-            if let Some(map) = details.as_object_mut() {
-                for key in bulky {
-                    map.remove(*key);
-                }
-                map.insert(
-                    "details_omitted".into(),
-                    json!(format!(
-                        "{} exceed the audit log's limits; their SHA-256 are kept",
-                        bulky.join(", ")
-                    )),
-                );
+    pub fn build_or_without(self, bulky: &[&str]) -> Result<NewEntry, AgentError> {
+        if let Ok(entry) = NewEntry::from_json(&self.json(self.details.clone()), "") {
+            return Ok(entry);
+        }
+        let mut details = self.details.clone();
+        if let Some(map) = details.as_object_mut() {
+            for key in bulky {
+                map.remove(*key);
             }
-            NewEntry::from_json(&self.json(&details), "").map_err(|_| AgentError::TooLarge)
-        })
+            map.insert(
+                "details_omitted".into(),
+                json!(format!(
+                    "{} exceed the audit log's limits; their SHA-256 are kept",
+                    bulky.join(", ")
+                )),
+            );
+        }
+        NewEntry::from_json(&self.json(details), "").map_err(|_| AgentError::TooLarge)
     }
 
-    fn json(&self, details: &Value) -> Value {
-        let mut details = details.clone();
+    fn json(&self, mut details: Value) -> Value {
         if let Some(map) = details.as_object_mut() {
             let by = if self.origin.principal_id.is_nil() {
                 json!({"principal_id": "rampart"})

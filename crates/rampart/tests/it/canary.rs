@@ -497,3 +497,97 @@ fn planted_webhook_secrets_appear_nowhere() {
         );
     }
 }
+
+/// Issue 19: an agent's reasoning and tool calls holding a card number and an email are
+/// recorded redacted: neither the logs (at trace), nor the audit export, nor any file of the
+/// data directory holds them in clear; the execution token is in no log either.
+#[test]
+fn planted_personal_data_in_agent_reasoning_appears_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let server = Server::start(&["--data-dir", data], &[("RUST_LOG", "trace")]);
+    let admin = server.admin_key.clone().unwrap();
+    let base = server.base.clone();
+    let (pan, email) = ("5105105105105100", "canary.person@example.org");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (token, export) = rt.block_on(async {
+        let http = client(None, None);
+        let call = |method: reqwest::Method, path: &str, body: Value| {
+            http.request(method, format!("{base}{path}"))
+                .bearer_auth(&admin)
+                .json(&body)
+                .send()
+        };
+        let mut policy: Value = http
+            .get(format!("{base}/v1/policy"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        policy["roles"]["bot"] = serde_json::json!({"permissions": ["actions:*"]});
+        call(reqwest::Method::PUT, "/v1/policy", policy)
+            .await
+            .unwrap();
+        let agent: Value = call(
+            reqwest::Method::POST,
+            "/v1/principals",
+            serde_json::json!({"type": "ai_agent", "name": "bot", "roles": ["bot"]}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let agent = agent["id"].as_str().unwrap().to_owned();
+        call(
+            reqwest::Method::PUT,
+            &format!("/v1/agents/{agent}/guardrails"),
+            serde_json::json!({"auto_approve": ["refund"]}),
+        )
+        .await
+        .unwrap();
+        let decided: Value = call(
+            reqwest::Method::POST,
+            &format!("/v1/agents/{agent}/actions"),
+            serde_json::json!({"action": "refund", "target": {"type": "order", "id": "o-1"},
+                "reasoning": format!("{email} was charged twice on {pan}"),
+                "tool_calls": [{"name": "lookup", "arguments": {"email": email, "card": pan}}]}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let token = decided["execution_token"].as_str().unwrap().to_owned();
+        let export = http
+            .get(format!("{base}/v1/audit/export"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        (token, export)
+    });
+    let (_, logs) = server.terminate_and_keep_logs();
+    assert!(
+        export.contains("agent.action_decided"),
+        "the export is the audit log"
+    );
+    for canary in [pan, email] {
+        assert!(!logs.contains(canary), "{canary} in logs");
+        assert!(!export.contains(canary), "{canary} in the audit log");
+        for (path, bytes) in crate::support::snapshot(dir.path()) {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(canary),
+                "{canary} in {}",
+                path.display()
+            );
+        }
+    }
+    assert!(!logs.contains(&token), "execution token in logs");
+}
