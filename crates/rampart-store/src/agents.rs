@@ -1,13 +1,14 @@
 //! [`AgentStore`] on both backends: guardrails per agent with their version, decided actions
 //! with their approvals and results, the hourly cap's minute buckets. The writes are
 //! [`rampart_agents::AgentChange`]s, applied by `agents_change.rs` in the transaction of their
-//! audit entry.
+//! audit entry (a batch's decided actions all together, by `agents/record.rs`).
 //!
 //! Actions are never deleted (a trigger refuses it) and approvals never changed: with their
 //! audit entries they are the record of what each agent was allowed to do. Ids are `act_` and a
 //! UUIDv7, so they sort by time: pages go by id, newest first. Times are microseconds; targets,
 //! parameters, blast radii, guardrails and result details are JSON text.
 
+pub(crate) mod record;
 mod rows;
 
 use std::collections::HashMap;

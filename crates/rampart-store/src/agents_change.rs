@@ -1,5 +1,7 @@
 //! How an [`rampart_agents::AgentChange`] is written: its statements on an open transaction of
-//! either backend, inside the audit append that records it (or `Store::apply`).
+//! either backend, inside the audit append that records it (or `Store::apply`). The audit
+//! append records a batch's `RecordAction`s all together instead (`agents/record.rs`), with the
+//! same outcome as these statements run for each in request order.
 //!
 //! Each change checks its precondition in SQL, in the statement that writes (a conditional
 //! `UPDATE` or `INSERT ... SELECT ... WHERE`, then `rows_affected`), so it holds whatever other

@@ -19,6 +19,7 @@ use rampart_audit::tiles::{PackedTile, TILE_WIDTH};
 use rampart_audit::tree::Hash;
 use sqlx::QueryBuilder;
 
+use crate::agents::record::{ActionWriter, Records};
 use crate::audit_index::with_index_pool;
 
 mod filters;
@@ -141,6 +142,7 @@ impl AuditStore for Store {
         for entry in &batch.entries {
             seqs.push(seq_i64(entry.seq).map_err(own)?);
         }
+        let records = Records::of(changes).map_err(own)?;
         with_pool!(self, pool => {
             let mut tx = if is_postgres {
                 pool.begin().await.map_err(store)?
@@ -165,13 +167,22 @@ impl AuditStore for Store {
                     .map_err(store)?;
                 return Err(AppendError::Conflict { actual_size: seq_u64(size, "audit_head.size").map_err(own)? });
             }
-            // The changes this batch records commit with it or not at all.
+            // The changes this batch records commit with it or not at all: the decided actions
+            // together, the others one by one; the first refused in request order is named.
+            let refused = ActionWriter::record_actions(&mut *tx, &records).await.map_err(own)?;
             for (index, change) in changes.iter().enumerate() {
+                if refused.is_some_and(|(first, _)| index > first) {
+                    break;
+                }
                 if let Some(change) = change
+                    && !Records::takes(change)
                     && !apply_change!(tx, change).map_err(own)?
                 {
                     return Err(AppendError::Refused { index, reason: change.refusal().to_owned() });
                 }
+            }
+            if let Some((index, reason)) = refused {
+                return Err(AppendError::Refused { index, reason: reason.to_owned() });
             }
             EntryWriter::insert_entries(&mut *tx, &batch.entries, &seqs).await.map_err(store)?;
             if !batch.subtrees.is_empty() {

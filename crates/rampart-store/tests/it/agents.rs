@@ -2,7 +2,8 @@
 //! version, actions recorded under the hourly cap (denied ones not counted, old buckets not
 //! counted, then forgotten) with their `approval.requested` deliveries, listing by agent,
 //! status and team with paging by id, and the triggers that keep actions and approvals.
-//! Approvals, token use, results and expiry are in `agents/approvals.rs`.
+//! Approvals, token use, results and expiry are in `agents/approvals.rs`; actions recorded in
+//! the audit writer's batches in `agents/batch.rs`.
 
 use rampart_access::{Principal, PrincipalKind};
 use rampart_agents::{
@@ -19,6 +20,7 @@ use uuid::Uuid;
 use crate::fixture::Fixture;
 
 mod approvals;
+mod batch;
 
 on_both_backends!(
     guardrails_are_compare_and_set,
