@@ -33,7 +33,7 @@ use crate::state::AppState;
 
 mod fields;
 
-use fields::{names, subject_link, valid_email, valid_name};
+use fields::{names, note_subject_link, owner_link, subject_link, valid_email, valid_name};
 
 /// A principal as the API shows it: never a password or a secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,34 +89,6 @@ fn body_of(record: &PrincipalRecord, now: OffsetDateTime) -> PrincipalBody {
         subject_id: p.subject_id.clone(),
         owner_id: p.owner_id.map(|o| o.to_string()),
     }
-}
-
-/// The `owner_id` field: absent (`None`), `null` (`Some(None)`: no owner) or the id of an
-/// existing principal other than `own`.
-async fn owner_link(
-    state: &AppState,
-    object: &serde_json::Map<String, Value>,
-    own: Option<Uuid>,
-) -> Result<Option<Option<Uuid>>, ApiError> {
-    let id = match object.get("owner_id") {
-        None => return Ok(None),
-        Some(Value::Null) => return Ok(Some(None)),
-        Some(Value::String(text)) => {
-            Uuid::parse_str(text).map_err(|_| invalid("owner_id", "is the id of a principal"))?
-        }
-        Some(_) => return Err(invalid("owner_id", "must be a principal id or null")),
-    };
-    if Some(id) == own {
-        return Err(invalid("owner_id", "a principal cannot own itself"));
-    }
-    let exists = rampart_access::IdentityStore::principal(state.identity_store(), id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .is_some();
-    if !exists {
-        return Err(invalid("owner_id", "names no principal"));
-    }
-    Ok(Some(Some(id)))
 }
 
 pub(super) fn principal_id(text: &str) -> Result<Uuid, ApiError> {
@@ -511,24 +483,6 @@ pub async fn update_principal(
         owner_id,
     };
     apply_update(&state, &caller, &audit, &target.principal, update).await
-}
-
-/// Records a change of a principal's data-subject link in its audit entry without putting a
-/// subject id in `details`: the entry's `subject_id` is the subject linked now, or the one
-/// unlinked when the link is removed; `details.subject_link` says which (`linked`, `unlinked`,
-/// `relinked` from another subject, whose own entries keep the earlier link, or `unchanged`).
-fn note_subject_link(audit: &AuditSlot, before: Option<&str>, after: Option<&str>) {
-    let (subject, what) = match (before, after) {
-        (_, Some(after)) if before == Some(after) => (Some(after), "unchanged"),
-        (None, Some(after)) => (Some(after), "linked"),
-        (Some(_), Some(after)) => (Some(after), "relinked"),
-        (Some(before), None) => (Some(before), "unlinked"),
-        (None, None) => (None, "unchanged"),
-    };
-    if let Some(subject) = subject {
-        audit.subject(subject);
-    }
-    audit.detail("subject_link", what);
 }
 
 /// Applies a change to a principal (disabling also ends its sessions and revokes its API keys)

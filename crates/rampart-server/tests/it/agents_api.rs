@@ -147,3 +147,61 @@ async fn agent_routes_check_permissions() {
         viewer_rails.text
     );
 }
+
+#[tokio::test]
+async fn an_agent_has_an_owner_set_changed_and_checked() {
+    let app = App::new().await;
+    let id = agent(&app).await;
+    let owner = app.viewer_id.clone();
+    let set = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/principals/{id}"),
+            Some(&app.admin),
+            Some(json!({"owner_id": owner})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    assert_eq!(set.body["owner_id"], owner.as_str());
+    let read = app.get(&format!("/v1/principals/{id}")).await;
+    assert_eq!(read.body["owner_id"], owner.as_str(), "{}", read.text);
+    for (value, why) in [
+        (json!("not-a-uuid"), "is the id of a principal"),
+        (
+            json!("0190b5d2-8f2e-7000-8000-000000000000"),
+            "names no principal",
+        ),
+        (json!(id), "cannot own itself"),
+        (json!(7), "must be a principal id or null"),
+    ] {
+        let refused = app
+            .call(
+                Method::PATCH,
+                &format!("/v1/principals/{id}"),
+                Some(&app.admin),
+                Some(json!({"owner_id": value})),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.text
+        );
+        assert!(refused.text.contains(why), "{why}: {}", refused.text);
+    }
+    let cleared = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/principals/{id}"),
+            Some(&app.admin),
+            Some(json!({"owner_id": null})),
+        )
+        .await;
+    assert_eq!(
+        cleared.body["owner_id"],
+        serde_json::Value::Null,
+        "{}",
+        cleared.text
+    );
+}

@@ -1,4 +1,5 @@
-//! The fields of a principal's body: names, emails, role and team lists, the subject link.
+//! The fields of a principal's body: names, emails, role and team lists, the subject link (and
+//! how a change of it is recorded), the owner.
 
 use serde_json::{Map, Value};
 
@@ -67,4 +68,53 @@ pub(super) fn names(
         }
         Some(_) => Err(field(key, "must be a list of names")),
     }
+}
+
+/// The `owner_id` field: absent (`None`), `null` (`Some(None)`: no owner) or the id of an
+/// existing principal other than `own`.
+pub(super) async fn owner_link(
+    state: &crate::state::AppState,
+    object: &Map<String, Value>,
+    own: Option<uuid::Uuid>,
+) -> Result<Option<Option<uuid::Uuid>>, ApiError> {
+    let id = match object.get("owner_id") {
+        None => return Ok(None),
+        Some(Value::Null) => return Ok(Some(None)),
+        Some(Value::String(text)) => uuid::Uuid::parse_str(text)
+            .map_err(|_| invalid("owner_id", "is the id of a principal"))?,
+        Some(_) => return Err(invalid("owner_id", "must be a principal id or null")),
+    };
+    if Some(id) == own {
+        return Err(invalid("owner_id", "a principal cannot own itself"));
+    }
+    let exists = rampart_access::IdentityStore::principal(state.identity_store(), id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .is_some();
+    if !exists {
+        return Err(invalid("owner_id", "names no principal"));
+    }
+    Ok(Some(Some(id)))
+}
+
+/// Records a change of a principal's data-subject link in its audit entry without putting a
+/// subject id in `details`: the entry's `subject_id` is the subject linked now, or the one
+/// unlinked when the link is removed; `details.subject_link` says which (`linked`, `unlinked`,
+/// `relinked` from another subject, whose own entries keep the earlier link, or `unchanged`).
+pub(super) fn note_subject_link(
+    audit: &crate::http::audit_trail::AuditSlot,
+    before: Option<&str>,
+    after: Option<&str>,
+) {
+    let (subject, what) = match (before, after) {
+        (_, Some(after)) if before == Some(after) => (Some(after), "unchanged"),
+        (None, Some(after)) => (Some(after), "linked"),
+        (Some(_), Some(after)) => (Some(after), "relinked"),
+        (Some(before), None) => (Some(before), "unlinked"),
+        (None, None) => (None, "unchanged"),
+    };
+    if let Some(subject) = subject {
+        audit.subject(subject);
+    }
+    audit.detail("subject_link", what);
 }
