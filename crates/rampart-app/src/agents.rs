@@ -56,7 +56,9 @@ pub enum AgentError {
     #[error("{0}")]
     Conflict(String),
     /// The audit entry would exceed the log's limits (422); nothing was changed.
-    #[error("the request is too large to record in the audit log; nothing was changed")]
+    #[error(
+        "the request cannot be recorded in the audit log (its entry would exceed 64 KiB, or a number is beyond ±2^53); nothing was changed"
+    )]
     TooLarge,
     /// Storage could not be reached (503: retry).
     #[error("storage is unavailable")]

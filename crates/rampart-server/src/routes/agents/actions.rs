@@ -32,6 +32,7 @@ use crate::state::AppState;
     responses((status = 201, description = "The decision (a denial too is a recorded decision)", body = schema::DecisionBody),
         (status = 403, description = "Neither the agent nor a holder of agents:submit", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such agent", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Could not be recorded (a rare race); try again", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid (named), or the principal is not an AI agent", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn submit_action(
     State(state): State<AppState>,

@@ -39,10 +39,10 @@ pub struct SubmitBody {
     #[schema(value_type = Object)]
     pub target: Value,
     /// The arguments (an object); the execution token is bound to their RFC 8785 form.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub parameters: Option<Value>,
     /// What it could affect (`{"traffic_percent": 5}`); a dimension left out counts as 0.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub blast_radius: Option<Value>,
     /// Why (stored in the audit entry after PII redaction).
     pub reasoning: Option<String>,
@@ -120,7 +120,7 @@ pub struct ActionView {
     /// When its execution token was accepted.
     pub token_used_at: Option<String>,
     /// `{"status", "details", "reported_by", "at"}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub result: Option<Value>,
 }
 
@@ -151,7 +151,7 @@ pub struct VerifyTokenBody {
     pub token: String,
     /// The parameters the application is about to use (`{}` when left out).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub parameters: Option<Value>,
 }
 
@@ -175,7 +175,7 @@ pub struct ResultBody {
     pub status: String,
     /// What happened (at most 16 KiB of JSON; stored after PII redaction).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub details: Option<Value>,
 }
 
