@@ -11,8 +11,8 @@ use crate::guardrails::check_dimension;
 
 /// Longest action name.
 pub const MAX_ACTION_NAME_LEN: usize = 64;
-/// Longest `reasoning`, in bytes. With the tool calls and parameters it fits one audit entry
-/// (64 KiB), so what the agent said is always recorded whole.
+/// Longest `reasoning`, in bytes. With the tool calls and parameters it normally fits one audit
+/// entry (64 KiB); what does not fit once escaped and redacted is refused (422), never cut.
 const MAX_REASONING: usize = 16 * 1024;
 /// Most `tool_calls`.
 const MAX_TOOL_CALLS: usize = 100;
@@ -24,8 +24,12 @@ const MAX_PARAMETERS_BYTES: usize = 8 * 1024;
 const MAX_TARGET_FIELD: usize = 256;
 
 /// Whether `name` can be an action: 1 to 64 of `a-z`, `0-9`, `_`, `.`, `-` (it becomes the
-/// permission `actions:<name>`).
+/// permission `actions:<name>`), and not `approve` or `reject`, whose permissions are the
+/// approvers' (`actions:approve`, `actions:reject`).
 pub fn check_action_name(name: &str) -> Result<(), &'static str> {
+    if matches!(name, "approve" | "reject") {
+        return Err("'approve' and 'reject' are not actions: their permissions are the approvers'");
+    }
     if name.is_empty()
         || name.len() > MAX_ACTION_NAME_LEN
         || !name.bytes().all(|b| {
@@ -142,6 +146,11 @@ impl ActionRequest {
         }
         if !self.parameters.is_object() {
             errors.push(FieldError::new("parameters", "is a JSON object"));
+        } else if has_unsafe_integer(&self.parameters) {
+            errors.push(FieldError::new(
+                "parameters",
+                "holds an integer beyond ±(2^53 - 1), which RFC 8785 cannot keep exact: send it as a string",
+            ));
         } else if json_len(&self.parameters) > MAX_PARAMETERS_BYTES {
             errors.push(FieldError::new(
                 "parameters",
@@ -182,6 +191,21 @@ impl ActionRequest {
         } else {
             Err(Invalid::Fields(errors))
         }
+    }
+}
+
+/// Whether `value` holds an integer beyond ±(2^53 - 1): RFC 8785 writes numbers as IEEE 754
+/// doubles, so two such integers could share one canonical form (and one parameters hash).
+pub fn has_unsafe_integer(value: &serde_json::Value) -> bool {
+    const MAX_SAFE: u64 = (1 << 53) - 1;
+    match value {
+        serde_json::Value::Number(n) => {
+            n.as_u64().is_some_and(|u| u > MAX_SAFE)
+                || n.as_i64().is_some_and(|i| i.unsigned_abs() > MAX_SAFE)
+        }
+        serde_json::Value::Array(items) => items.iter().any(has_unsafe_integer),
+        serde_json::Value::Object(map) => map.values().any(has_unsafe_integer),
+        _ => false,
     }
 }
 
@@ -433,6 +457,30 @@ mod tests {
                 "blast_radius.traffic_percent"
             ]
         );
+    }
+
+    #[test]
+    fn approver_permissions_are_not_actions_and_big_integers_are_refused() {
+        assert!(check_action_name("approve").is_err());
+        assert!(check_action_name("reject").is_err());
+        assert!(check_action_name("approve_budget").is_ok());
+        assert!(has_unsafe_integer(
+            &serde_json::json!({"a": [1, {"b": 9_007_199_254_740_992u64}]})
+        ));
+        assert!(has_unsafe_integer(
+            &serde_json::json!({"a": -9_007_199_254_740_992i64})
+        ));
+        assert!(!has_unsafe_integer(
+            &serde_json::json!({"a": 9_007_199_254_740_991u64, "b": 1.5e300})
+        ));
+        let request: ActionRequest = rampart_document::read_json(
+            r#"{"action": "refund", "target": {"type": "o", "id": "1"}, "parameters": {"account": 4000000000000000006}}"#,
+        )
+        .unwrap();
+        let Err(Invalid::Fields(errors)) = request.check() else {
+            panic!("refused")
+        };
+        assert_eq!(errors[0].path, "parameters");
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum ApprovalRefusal {
     /// The agent's owner.
     #[error("separation of duties: the agent's owner cannot approve its actions")]
     Owner,
+    /// An AI agent (any, not only this one): approvals are given by people and services.
+    #[error("separation of duties: an AI agent never approves or rejects an action")]
+    AgentApprover,
     /// This approver answered already; a quorum needs distinct approvers.
     #[error(
         "this approver has already answered this action; approvals must come from distinct approvers"
@@ -38,6 +41,7 @@ pub enum ApprovalRefusal {
 pub fn check_approver(
     action: &Action,
     approver: Uuid,
+    approver_is_agent: bool,
     current_owner: Option<Uuid>,
     now: OffsetDateTime,
 ) -> Result<(), ApprovalRefusal> {
@@ -55,6 +59,9 @@ pub fn check_approver(
     }
     if action.owner_id == Some(approver) || current_owner == Some(approver) {
         return Err(ApprovalRefusal::Owner);
+    }
+    if approver_is_agent {
+        return Err(ApprovalRefusal::AgentApprover);
     }
     if action.approvals.iter().any(|a| a.approver_id == approver) {
         return Err(ApprovalRefusal::AlreadyAnswered);
@@ -117,24 +124,30 @@ mod tests {
     fn agent_submitter_and_owner_never_approve() {
         let action = pending(1);
         assert_eq!(
-            check_approver(&action, Uuid::from_u128(1), None, at()),
+            check_approver(&action, Uuid::from_u128(1), true, None, at()),
             Err(ApprovalRefusal::Agent)
         );
         assert_eq!(
-            check_approver(&action, Uuid::from_u128(2), None, at()),
+            check_approver(&action, Uuid::from_u128(2), false, None, at()),
             Err(ApprovalRefusal::Submitter)
         );
         assert_eq!(
-            check_approver(&action, Uuid::from_u128(3), None, at()),
+            check_approver(&action, Uuid::from_u128(3), false, None, at()),
             Err(ApprovalRefusal::Owner)
         );
         // An owner named after the submission is refused too.
         assert_eq!(
-            check_approver(&action, Uuid::from_u128(9), Some(Uuid::from_u128(9)), at()),
+            check_approver(
+                &action,
+                Uuid::from_u128(9),
+                false,
+                Some(Uuid::from_u128(9)),
+                at()
+            ),
             Err(ApprovalRefusal::Owner)
         );
         assert_eq!(
-            check_approver(&action, Uuid::from_u128(4), None, at()),
+            check_approver(&action, Uuid::from_u128(4), false, None, at()),
             Ok(())
         );
     }
@@ -153,11 +166,11 @@ mod tests {
             at: at(),
         });
         assert_eq!(
-            check_approver(&action, Uuid::from_u128(4), None, at()),
+            check_approver(&action, Uuid::from_u128(4), false, None, at()),
             Err(ApprovalRefusal::AlreadyAnswered)
         );
         assert_eq!(
-            check_approver(&action, Uuid::from_u128(5), None, at()),
+            check_approver(&action, Uuid::from_u128(5), false, None, at()),
             Ok(())
         );
         assert_eq!(
@@ -175,12 +188,12 @@ mod tests {
         let mut action = pending(1);
         let late = time::macros::datetime!(2026-12-05 11:00 UTC);
         assert_eq!(
-            check_approver(&action, Uuid::from_u128(4), None, late),
+            check_approver(&action, Uuid::from_u128(4), false, None, late),
             Err(ApprovalRefusal::Expired)
         );
         action.status = Status::Rejected;
         assert_eq!(
-            check_approver(&action, Uuid::from_u128(4), None, at()),
+            check_approver(&action, Uuid::from_u128(4), false, None, at()),
             Err(ApprovalRefusal::NotPending(Status::Rejected))
         );
     }

@@ -18,7 +18,7 @@ mod token;
 
 pub use action::{
     Action, ActionId, ActionRequest, ActionResult, Approval, ApprovalVerdict, BlastRadius,
-    MAX_ACTION_NAME_LEN, ResultStatus, Status, Target, check_action_name,
+    MAX_ACTION_NAME_LEN, ResultStatus, Status, Target, check_action_name, has_unsafe_integer,
 };
 pub use approval::{ApprovalRefusal, check_approver};
 pub use decision::{Decision, Grant, Rule, Verdict, decide, hour_window_start, minute_of};

@@ -34,7 +34,7 @@ use crate::monitor::MonitorService;
 
 pub use approvals::expiry_job;
 pub use entry::action_json;
-pub use execution::TokenCheck;
+pub use execution::{Presented, TokenCheck};
 pub use submit::Submitted;
 
 /// Why an agent-governance request failed.
@@ -124,6 +124,9 @@ where
     redactor: Redactor,
     /// Guardrails read, per agent, reused for `cache_for` (0 on PostgreSQL: several nodes).
     cache: Mutex<HashMap<Uuid, Cached>>,
+    /// Bumped by every change of guardrails on this node: a read that began before a change
+    /// is not cached after it.
+    generation: std::sync::atomic::AtomicU64,
     cache_for: Duration,
 }
 
@@ -149,6 +152,7 @@ where
             signer,
             redactor,
             cache: Mutex::new(HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
             cache_for,
         }
     }
@@ -170,6 +174,28 @@ where
         Ok(record.principal)
     }
 
+    /// Checks that `submitter` (holding `agents:submit`, the edge's check) may submit for
+    /// `agent`: team isolation applies, so it shares a team with the agent or holds a role that
+    /// bypasses isolation (an agent in no team is any team's).
+    pub fn check_submitter(
+        &self,
+        policy: &rampart_access::Policy,
+        submitter: &Principal,
+        agent: &Principal,
+    ) -> Result<(), AgentError> {
+        if agent.teams.is_empty()
+            || policy.bypasses_team_isolation(&submitter.roles)
+            || agent.teams.iter().any(|t| submitter.teams.contains(t))
+        {
+            Ok(())
+        } else {
+            Err(AgentError::Forbidden(
+                "team isolation: the agent belongs to teams the submitter is not a member of"
+                    .into(),
+            ))
+        }
+    }
+
     /// The agent's guardrails (`None`: never set, every action denied).
     pub async fn guardrails(&self, agent: Uuid) -> Result<Option<Guardrails>, AgentError> {
         Ok(self.guardrails_in_force(agent).await?.map(|g| g.0.clone()))
@@ -186,6 +212,10 @@ where
         {
             return Ok(cached.guardrails.clone());
         }
+        let (started, generation) = (
+            Instant::now(),
+            self.generation.load(std::sync::atomic::Ordering::Acquire),
+        );
         let read = self
             .store
             .guardrails(agent)
@@ -193,6 +223,7 @@ where
             .map_err(AgentError::store)?
             .map(Arc::new);
         if !self.cache_for.is_zero()
+            && self.generation.load(std::sync::atomic::Ordering::Acquire) == generation
             && let Ok(mut cache) = self.cache.lock()
         {
             if cache.len() > 100_000 {
@@ -201,7 +232,7 @@ where
             cache.insert(
                 agent,
                 Cached {
-                    read_at: Instant::now(),
+                    read_at: started,
                     guardrails: read.clone(),
                 },
             );
@@ -258,6 +289,8 @@ where
             )
         })
         .await?;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         if let Ok(mut cache) = self.cache.lock() {
             cache.remove(&agent.id);
         }

@@ -252,7 +252,8 @@ macro_rules! apply_agent_change {
                     sqlx::query(
                         "UPDATE agent_actions SET result_status = $1, result_details = $2, result_by = $3,
                              result_at = $4, status = $5, updated_at = $4
-                         WHERE id = $6 AND status IN ('allowed', 'approved') AND result_status IS NULL",
+                         WHERE id = $6 AND status IN ('allowed', 'approved') AND result_status IS NULL
+                           AND ($1 = 'failed' OR token_used_at IS NOT NULL)",
                     )
                     .bind(result.status.as_str())
                     .bind($crate::monitor::to_json(&result.details, "agent_actions.result_details")?)

@@ -73,17 +73,16 @@ where
         }
         let mut action = self.action(id).await?;
         self.check_team(policy, approver, &action, verdict)?;
-        let owner = self
-            .agent(action.agent_id)
-            .await
-            .ok()
-            .and_then(|a| a.owner_id);
-        check_approver(&action, approver.id, owner, now).map_err(|refusal| match refusal {
-            ApprovalRefusal::NotPending(_) | ApprovalRefusal::Expired => {
-                AgentError::Conflict(refusal.to_string())
-            }
-            _ => AgentError::Forbidden(refusal.to_string()),
-        })?;
+        let owner = self.agent(action.agent_id).await?.owner_id;
+        let is_agent = approver.kind == PrincipalKind::AiAgent;
+        check_approver(&action, approver.id, is_agent, owner, now).map_err(
+            |refusal| match refusal {
+                ApprovalRefusal::NotPending(_) | ApprovalRefusal::Expired => {
+                    AgentError::Conflict(refusal.to_string())
+                }
+                _ => AgentError::Forbidden(refusal.to_string()),
+            },
+        )?;
         let status = action.status_after(verdict);
         let comment = comment.map(|c| self.redactor.redact_text(&c).value);
         let approval = Approval {

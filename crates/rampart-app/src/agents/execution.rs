@@ -3,8 +3,8 @@
 
 use rampart_access::{IdentityStore, Principal, PrincipalKind};
 use rampart_agents::{
-    Action, ActionRequest, ActionResult, AgentChange, AgentStore, FieldError, Invalid,
-    ResultStatus, Status, TokenError,
+    Action, ActionRequest, ActionResult, AgentChange, AgentStore, ExecutionClaims, FieldError,
+    Invalid, ResultStatus, Status, TokenError, has_unsafe_integer,
 };
 use rampart_audit::{AuditStore, LogError, SubmittedBy};
 use rampart_monitor::MonitorStore;
@@ -24,18 +24,29 @@ pub struct TokenCheck {
     pub valid: bool,
     /// Why not (or `"valid"`).
     pub reason: String,
-    /// The action the token names, when it was Rampart's and unexpired.
-    pub action_id: Option<String>,
+    /// What the token allows, when it was Rampart's and unexpired: the action, its name, its
+    /// target and the agent (the application carries out exactly that).
+    pub allows: Option<ExecutionClaims>,
 }
 
 impl TokenCheck {
-    fn invalid(reason: impl Into<String>, action_id: Option<String>) -> Self {
+    fn invalid(reason: impl Into<String>, allows: Option<ExecutionClaims>) -> Self {
         Self {
             valid: false,
             reason: reason.into(),
-            action_id,
+            allows,
         }
     }
+}
+
+/// What the application says it is about to carry out, beside the parameters: each given one
+/// must be what the token was issued for.
+#[derive(Debug, Clone, Default)]
+pub struct Presented {
+    /// The action's name.
+    pub action: Option<String>,
+    /// Its target.
+    pub target: Option<rampart_agents::Target>,
 }
 
 impl<S> AgentService<S>
@@ -92,6 +103,7 @@ where
         &self,
         token: &str,
         parameters: &Value,
+        presented: &Presented,
         origin: &Origin,
         now: OffsetDateTime,
     ) -> Result<TokenCheck, AgentError> {
@@ -107,11 +119,30 @@ where
                 return Ok(TokenCheck::invalid(reason, None));
             }
         };
-        let action_id = Some(claims.action_id.as_str().to_owned());
-        if !claims.binds(parameters) {
+        if has_unsafe_integer(parameters) || !claims.binds(parameters) {
             return Ok(TokenCheck::invalid(
                 "the parameters differ from those the token was issued for",
-                action_id,
+                Some(claims),
+            ));
+        }
+        if presented
+            .action
+            .as_ref()
+            .is_some_and(|a| *a != claims.action)
+        {
+            return Ok(TokenCheck::invalid(
+                "the token was issued for another action",
+                Some(claims),
+            ));
+        }
+        if presented
+            .target
+            .as_ref()
+            .is_some_and(|t| *t != claims.target)
+        {
+            return Ok(TokenCheck::invalid(
+                "the token was issued for another target",
+                Some(claims),
             ));
         }
         let entry = Event {
@@ -142,7 +173,7 @@ where
                 Ok(TokenCheck {
                     valid: true,
                     reason: "valid".into(),
-                    action_id,
+                    allows: Some(claims),
                 })
             }
             Err(LogError::Refused(_)) => {
@@ -154,7 +185,7 @@ where
                     Ok(None) => "no such action".to_owned(),
                     _ => "already used".to_owned(),
                 };
-                Ok(TokenCheck::invalid(reason, action_id))
+                Ok(TokenCheck::invalid(reason, Some(claims)))
             }
             Err(e) => Err(AgentError::from_log(e)),
         }
@@ -184,6 +215,11 @@ where
                 "the action is {}: only an allowed or approved action has a result",
                 action.status.as_str()
             )));
+        }
+        if status == ResultStatus::Succeeded && action.token_used_at.is_none() {
+            return Err(AgentError::Conflict(
+                "the action's execution token was never checked (POST /v1/actions/verify-token): it cannot have been carried out".into(),
+            ));
         }
         let details = self.redactor.redact_json(&details).value;
         let result = ActionResult {

@@ -42,10 +42,25 @@ where
         policy: &Policy,
         agent: &Principal,
         origin: &Origin,
-        request: ActionRequest,
+        mut request: ActionRequest,
         now: OffsetDateTime,
     ) -> Result<Submitted, AgentError> {
         request.check()?;
+        // A target without a team is the agent's own team's when it has one; an agent of
+        // several teams names it (else team isolation would not apply).
+        if request.target.team_id.is_none() && !policy.bypasses_team_isolation(&agent.roles) {
+            match agent.teams.as_slice() {
+                [] => {}
+                [team] => request.target.team_id = Some(team.clone()),
+                _ => {
+                    return Err(Invalid::Fields(vec![FieldError::new(
+                        "target.team_id",
+                        "is required: the agent belongs to several teams",
+                    )])
+                    .into());
+                }
+            }
+        }
         let parameters_hash = parameters_sha256(&request.parameters).map_err(|_| {
             Invalid::Fields(vec![FieldError::new(
                 "parameters",

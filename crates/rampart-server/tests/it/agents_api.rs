@@ -2,7 +2,7 @@
 //! its five minutes), and the routes' permissions.
 
 use http::{Method, StatusCode};
-use rampart_app::agents::Origin;
+use rampart_app::agents::{Origin, Presented};
 use serde_json::json;
 
 use crate::harness::App;
@@ -61,7 +61,7 @@ async fn an_expired_execution_token_is_refused_and_stays_unused() {
     let check = app
         .state
         .agents()
-        .verify_token(&token, &parameters, &origin, later)
+        .verify_token(&token, &parameters, &Presented::default(), &origin, later)
         .await
         .unwrap();
     assert!(!check.valid);
@@ -71,7 +71,7 @@ async fn an_expired_execution_token_is_refused_and_stays_unused() {
     let check = app
         .state
         .agents()
-        .verify_token(&token, &parameters, &origin, now)
+        .verify_token(&token, &parameters, &Presented::default(), &origin, now)
         .await
         .unwrap();
     assert!(check.valid, "{check:?}");

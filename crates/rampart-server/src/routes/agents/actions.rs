@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use http::StatusCode;
 use rampart_access::{Policy, perm, scopes_allow};
 use rampart_agents::{Action, ActionFilter, ActionRequest, ApprovalVerdict, ResultStatus, Status};
-use rampart_app::agents::action_json;
+use rampart_app::agents::{Presented, action_json};
 use rampart_app::monitor::rfc3339;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -54,6 +54,12 @@ pub async fn submit_action(
         caller.require::<perm::AgentsSubmit>(&policy)?;
     }
     let agent = agent_named(&state, &caller, &id).await?;
+    if !own {
+        state
+            .agents()
+            .check_submitter(&policy, caller.principal(), &agent)
+            .map_err(failed)?;
+    }
     let submitted = state
         .agents()
         .submit(
@@ -230,6 +236,21 @@ pub async fn get_action(
     Ok(Json(action_json(&action)))
 }
 
+/// Whether the caller may act on `action`'s execution (its token, its result): the agent with
+/// a key whose scopes allow `actions:<action>`, the submitter with `agents:submit`, or
+/// (results only) another holder of `agents:submit`.
+fn may_carry_out(policy: &Policy, caller: &Caller, action: &Action) -> Result<(), ApiError> {
+    if caller.principal().id == action.agent_id {
+        let permission = format!("actions:{}", action.action);
+        if scopes_allow(caller.scopes(), &permission) {
+            return Ok(());
+        }
+        return Err(ApiError::forbidden(&permission));
+    }
+    caller.require::<perm::AgentsSubmit>(policy)?;
+    Ok(())
+}
+
 /// `{"comment": "..."}`, or no body.
 fn comment_of(body: &Bytes) -> Result<Option<String>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -335,16 +356,23 @@ pub async fn verify_token(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("agent.token_checked", "agent_action", "unknown");
     caller.require::<perm::AgentsSubmit>(&state.policy())?;
+    let presented = Presented {
+        action: body.action,
+        target: body.target,
+    };
     let check = state
         .agents()
         .verify_token(
             &body.token,
             &body.parameters.unwrap_or_else(|| json!({})),
+            &presented,
             &origin(&caller, &audit),
             OffsetDateTime::now_utc(),
         )
         .await
         .map_err(failed)?;
+    let allows = check.allows.as_ref();
+    let action_id = allows.map(|c| c.action_id.as_str().to_owned());
     if check.valid {
         audit.mark_recorded();
     } else {
@@ -352,7 +380,7 @@ pub async fn verify_token(
         audit.note(
             "agent.token_checked",
             "agent_action",
-            check.action_id.as_deref().unwrap_or("unknown"),
+            action_id.as_deref().unwrap_or("unknown"),
         );
         audit.detail("valid", false);
         audit.detail("reason", check.reason.as_str());
@@ -361,7 +389,10 @@ pub async fn verify_token(
     Ok(Json(json!({
         "valid": check.valid,
         "reason": check.reason,
-        "action_id": check.action_id,
+        "action_id": action_id,
+        "action": allows.map(|c| c.action.as_str()),
+        "target": allows.map(|c| &c.target),
+        "agent_id": allows.map(|c| c.agent_id.to_string()),
     })))
 }
 
@@ -381,10 +412,7 @@ pub async fn report_result(
 ) -> Result<Json<Value>, ApiError> {
     audit.note("agent.action_result", "agent_action", &id);
     let action = state.agents().action(&id).await.map_err(failed)?;
-    let me = caller.principal().id;
-    if me != action.agent_id && me != action.submitted_by {
-        caller.require::<perm::AgentsSubmit>(&state.policy())?;
-    }
+    may_carry_out(&state.policy(), &caller, &action)?;
     let status = match body.status.as_str() {
         "succeeded" => ResultStatus::Succeeded,
         "failed" => ResultStatus::Failed,
@@ -424,6 +452,13 @@ pub async fn issue_token(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     audit.note("agent.token_issued", "agent_action", &id);
+    let action = state.agents().action(&id).await.map_err(failed)?;
+    if caller.principal().id != action.agent_id && caller.principal().id != action.submitted_by {
+        return Err(ApiError::refused(
+            "only the agent or the principal that submitted the action gets its token",
+        ));
+    }
+    may_carry_out(&state.policy(), &caller, &action)?;
     let now = OffsetDateTime::now_utc();
     let (action, token) = state
         .agents()

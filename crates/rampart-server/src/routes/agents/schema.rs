@@ -153,6 +153,13 @@ pub struct VerifyTokenBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub parameters: Option<Value>,
+    /// The action the application is about to carry out: when given, it must be the token's.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// Its target (`{"type", "id", "team_id"}`): when given, it must be the token's.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub target: Option<rampart_agents::Target>,
 }
 
 /// Whether an execution token allows the action now.
@@ -165,6 +172,13 @@ pub struct TokenCheckBody {
     pub reason: String,
     /// The action the token names, when it is Rampart's and unexpired.
     pub action_id: Option<String>,
+    /// What the token allows (carry out exactly this): the action's name.
+    pub action: Option<String>,
+    /// Its target.
+    #[schema(value_type = Option<Object>)]
+    pub target: Option<Value>,
+    /// The agent.
+    pub agent_id: Option<String>,
 }
 
 /// `POST /v1/actions/{id}/result`.

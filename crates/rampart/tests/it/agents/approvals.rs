@@ -95,6 +95,34 @@ fn agents_approvals_keep_separation_of_duties_quorum_team_and_expiry() {
                 refused.body
             );
         }
+        // Another AI agent of the team, whose role grants `actions:*` too, never approves.
+        let (_peer, peer_key) = agent(&env, "peer-bot", None, json!({})).await;
+        let peer = answer(&env, &peer_key, &id, "approve", None).await;
+        assert_eq!(peer.status, 403, "{}", peer.body);
+        assert!(
+            peer.body["detail"].as_str().unwrap().contains("AI agent"),
+            "{}",
+            peer.body
+        );
+        // A submitter of another team may not submit for this agent.
+        let (_r, runner_key) =
+            person(&env, "rita-search-runner", &["agent_runner"], &["search"]).await;
+        let foreign = submit(
+            &env,
+            &runner_key,
+            &agent_id,
+            action("rollback", 1.0, json!({})),
+        )
+        .await;
+        assert_eq!(foreign.status, 403, "{}", foreign.body);
+        assert!(
+            foreign.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("team isolation"),
+            "{}",
+            foreign.body
+        );
         let other_team = answer(&env, &c_key, &id, "approve", None).await;
         assert_eq!(other_team.status, 403, "{}", other_team.body);
         assert!(
@@ -199,7 +227,7 @@ fn agents_approvals_keep_separation_of_duties_quorum_team_and_expiry() {
         // The refused attempts are recorded too, as their callers' denials: the agent, the
         // submitter, the owner, the other team's approver, the repeated approval.
         let refused = entries.iter().filter(|e| e["status"] == "denied").count();
-        assert_eq!(refused, 5, "{entries:?}");
+        assert_eq!(refused, 6, "{entries:?}");
         let rejections = env.audit_entries("agent.action_rejected").await;
         assert_eq!(
             rejections

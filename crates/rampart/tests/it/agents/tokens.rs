@@ -62,9 +62,32 @@ fn agents_execution_tokens_are_single_use_and_bound_to_the_parameters() {
         assert!(changed.body["reason"].as_str().unwrap().contains("parameters"), "{}", changed.body);
         let missing = verify(&env, &app_key, &token, json!({"replicas": 6})).await;
         assert_eq!(missing.body["valid"], false, "{}", missing.body);
+        // The token names its action and target: presented with another, it is refused (and
+        // not spent).
+        let elsewhere = env
+            .call(Method::POST, "/v1/actions/verify-token", Some(&app_key), None,
+                Some(json!({"token": token, "action": "rollback",
+                    "parameters": {"replicas": 6, "zone": "eu-west-1a", "limits": {"cpu": "2", "memory": "4Gi"}}})))
+            .await;
+        assert_eq!(elsewhere.body["valid"], false, "{}", elsewhere.body);
+        assert_eq!(elsewhere.body["reason"], "the token was issued for another action");
+        assert_eq!(elsewhere.body["action"], "scale_up_within_limits", "{}", elsewhere.body);
+        let other_target = env
+            .call(Method::POST, "/v1/actions/verify-token", Some(&app_key), None,
+                Some(json!({"token": token, "target": {"type": "deployment", "id": "search"},
+                    "parameters": {"replicas": 6, "zone": "eu-west-1a", "limits": {"cpu": "2", "memory": "4Gi"}}})))
+            .await;
+        assert_eq!(other_target.body["reason"], "the token was issued for another target", "{}", other_target.body);
+        // Integers RFC 8785 cannot keep exact are refused, never rounded into a match.
+        let big = verify(&env, &app_key, &token, json!({"replicas": 9_007_199_254_740_993u64})).await;
+        assert_eq!(big.body["valid"], false, "{}", big.body);
         // The same parameters in another member order and number spelling: valid, once.
         let same = json!({"limits": {"memory": "4Gi", "cpu": "2"}, "zone": "eu-west-1a", "replicas": 6.0});
-        let first = verify(&env, &app_key, &token, same.clone()).await;
+        let first = env
+            .call(Method::POST, "/v1/actions/verify-token", Some(&app_key), None,
+                Some(json!({"token": token, "parameters": same, "action": "scale_up_within_limits",
+                    "target": {"type": "deployment", "id": "checkout", "team_id": "payments"}})))
+            .await;
         assert_eq!(first.body["valid"], true, "{}", first.body);
         assert_eq!(first.body["action_id"], id.as_str());
         let second = verify(&env, &app_key, &token, same).await;
@@ -99,7 +122,7 @@ fn agents_execution_tokens_are_single_use_and_bound_to_the_parameters() {
 
         // Refused checks are audited as denials; the accepted one with the agent as actor.
         let refusals = env.audit_entries("agent.token_checked").await;
-        assert!(refusals.len() >= 5, "{refusals:?}");
+        assert!(refusals.len() >= 8, "{refusals:?}");
         assert!(refusals.iter().all(|e| e["status"] == "denied"));
         assert!(!serde_json::to_string(&refusals).unwrap().contains(&token));
         let used = env.audit_entries("agent.token_used").await;
@@ -131,6 +154,26 @@ fn agents_execution_tokens_are_single_use_and_bound_to_the_parameters() {
         assert_eq!(recorded.len(), 1, "{entries:?}");
         assert_eq!(recorded[0]["actor"]["id"], agent_id.as_str());
         assert_eq!(entries.iter().filter(|e| e["status"] == "failure").count(), 2, "{entries:?}");
+
+        // A success is reported only for an action whose token was checked; a key of the agent
+        // narrowed to other actions gets no token of this one.
+        let unchecked = submit(&env, &agent_key, &agent_id, action("create_ticket", 0.0, json!({}))).await;
+        let unchecked = unchecked.body["id"].as_str().unwrap().to_owned();
+        let early = env
+            .call(Method::POST, &format!("/v1/actions/{unchecked}/result"), Some(&agent_key), None,
+                Some(json!({"status": "succeeded"})))
+            .await;
+        assert_eq!(early.status, 409, "{}", early.body);
+        let narrow = env.api_key(&agent_id, "narrow", &["actions:send_notification"]).await;
+        let narrowed = env
+            .call(Method::POST, &format!("/v1/actions/{unchecked}/token"), Some(&narrow), None, None)
+            .await;
+        assert_eq!(narrowed.status, 403, "{}", narrowed.body);
+        let failed = env
+            .call(Method::POST, &format!("/v1/actions/{unchecked}/result"), Some(&agent_key), None,
+                Some(json!({"status": "failed", "details": {"error": "ticketing down"}})))
+            .await;
+        assert_eq!(failed.body["status"], "failed", "{}", failed.body);
 
         // The agent lists its own actions; a denied action never has a token.
         let mine = env
