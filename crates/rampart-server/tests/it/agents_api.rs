@@ -205,3 +205,52 @@ async fn an_agent_has_an_owner_set_changed_and_checked() {
         cleared.text
     );
 }
+
+/// docs/examples: seed 003's role policy loads as a `policy_file`, each agent's guardrails are
+/// valid, and they decide as docs/agents.md says.
+#[test]
+fn the_seed_003_examples_load_and_decide_as_documented() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples");
+    let policy = rampart_access::Policy::from_yaml(
+        &std::fs::read_to_string(root.join("seed-003-roles.yaml")).unwrap(),
+    )
+    .unwrap();
+    let all: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(root.join("seed-003-guardrails.json")).unwrap(),
+    )
+    .unwrap();
+    let remediation: rampart_agents::Guardrails =
+        rampart_agents::Guardrails::from_json(&all["remediation-agent"].to_string()).unwrap();
+    for (name, document) in &all {
+        rampart_agents::Guardrails::from_json(&document.to_string())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let roles = vec!["remediation_agent".to_owned()];
+    let teams = vec!["payments".to_owned()];
+    let subject = rampart_access::Subject {
+        roles: &roles,
+        teams: &teams,
+        disabled: false,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let decide = |action: &str| {
+        let answer = policy.decide(subject, &format!("actions:{action}"), Some("payments"));
+        let request = rampart_agents::ActionRequest {
+            action: action.to_owned(),
+            ..rampart_agents::ActionRequest::default()
+        };
+        let grant = rampart_agents::Grant {
+            allowed: answer.allowed,
+            reason: answer.reason,
+        };
+        rampart_agents::decide(Some(&remediation), &request, &grant, Some(0), now).decision
+    };
+    use rampart_agents::Decision::{Allowed, Denied, PendingApproval};
+    assert_eq!(decide("rollback"), PendingApproval);
+    assert_eq!(decide("scale_up_within_limits"), Allowed);
+    assert_eq!(decide("drop_database"), Denied);
+    assert_eq!(decide("run_query"), Denied, "not the remediation agent's");
+    // The runner approves nothing.
+    let runner = vec!["agent_runner".to_owned()];
+    assert!(policy.grants(&runner, "actions:approve").is_none());
+}
