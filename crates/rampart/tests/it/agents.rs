@@ -7,6 +7,7 @@
 //! parameters (`tokens`).
 
 mod approvals;
+mod nodes;
 mod tokens;
 
 use reqwest::Method;
