@@ -112,9 +112,9 @@ fn agents_execution_tokens_are_single_use_and_bound_to_the_parameters() {
             .call(Method::POST, "/v1/auth/login", None, None,
                 Some(json!({"name": "app", "password": crate::threat::PASSWORD})))
             .await;
-        if let Some(session) = login.body["token"].as_str() {
-            assert_eq!(verify(&env, &app_key, session, json!({})).await.body["valid"], false);
-        }
+        assert_eq!(login.status, 200, "{}", login.body);
+        let session = login.body["token"].as_str().unwrap();
+        assert_eq!(verify(&env, &app_key, session, json!({})).await.body["valid"], false);
         // Checking tokens takes agents:submit.
         let viewer = env.user("vera", &["viewer"]).await;
         let viewer_key = super::unscoped_key(&env, &viewer).await;
