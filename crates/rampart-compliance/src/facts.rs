@@ -205,4 +205,10 @@ catalog! {
     AGENTS_WITH_GUARDRAILS = "agents_with_guardrails", "AI agents with guardrails";
     /// Text: the `compliance_tags`-free summary of the PII policy (`default` or a file).
     PII_POLICY = "pii_policy", "PII redaction policy";
+    /// List of text: enabled principals with no login and no API-key use for 90 days (never
+    /// used ones count from creation).
+    PRINCIPALS_INACTIVE_90_DAYS = "principals_inactive_90_days", "principals inactive for 90 days";
+    /// Object `{allow, deny}`: the address rules in force (`GET /v1/ip-rules`), each a list of
+    /// CIDRs (an empty `allow` lets every address in).
+    IP_RULES = "ip_rules", "address allow and deny rules";
 }

@@ -9,6 +9,7 @@
 //! was not gathered makes its control `manual` too.
 #![forbid(unsafe_code)]
 
+mod checks;
 mod control;
 mod facts;
 pub mod frameworks;
