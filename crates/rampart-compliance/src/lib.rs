@@ -11,8 +11,10 @@
 
 mod checks;
 mod control;
+pub mod evidence;
 mod facts;
 pub mod frameworks;
+mod render;
 mod report;
 mod store;
 mod waiver;
@@ -20,8 +22,13 @@ mod waiver;
 pub use control::{
     Control, Evidence, Framework, FrameworkId, Judge, Judgment, Status, UnknownFramework,
 };
+pub use evidence::{
+    KeySource, Member, MemberCheck, PackageError, PackageVerification, build_package,
+    verify_package,
+};
 pub use facts::{Fact, FactKey, Facts, catalog};
 pub use rampart_document::{FieldError, Invalid};
+pub use render::{OSCAL_VERSION, RAMPART_OSCAL_NS, html, oscal};
 pub use report::{
     AuditPeriod, ControlResult, FactRecord, Report, ReportId, Summary, WaiverApplied, evaluate,
 };
