@@ -172,6 +172,10 @@ permissions! {
     ActionsApprove => "actions:approve", admin_only: false;
     /// Reject agents' actions (team isolation applies).
     ActionsReject => "actions:reject", admin_only: false;
+    /// List frameworks, read compliance reports, their evidence packages and control history.
+    ComplianceRead => "compliance:read", admin_only: false;
+    /// Generate compliance reports; grant and revoke waivers.
+    ComplianceManage => "compliance:manage", admin_only: true;
 }
 
 #[cfg(test)]

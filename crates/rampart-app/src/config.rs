@@ -258,6 +258,9 @@ settings! {
     /// Escalation period of every incident, in seconds; unset: 24 h / 8 h / 2 h / 30 min by
     /// severity (low / medium / high / critical).
     incident_escalation_seconds: Option<u64> = None, parse_opt_escalation;
+    /// Seconds between evaluations of every compliance framework (each control's history,
+    /// with a full verification of the audit log first); one node evaluates.
+    compliance_interval_seconds: u64 = 86400, parse_positive;
 }
 
 /// How a setting prints in `config show`: TOML values, secrets redacted.

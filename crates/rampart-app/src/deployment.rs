@@ -87,6 +87,8 @@ pub struct OpenDeployment {
     /// The seed of the agents' execution-token Ed25519 key (made on the first start that needs
     /// it).
     pub agent_token_seed: rampart_crypto::SecretBytes,
+    /// Where the master key was read: `env` or `file`.
+    pub master_key_source: &'static str,
     /// The role policy set through the API (JSON) and its version, if any.
     pub stored_policy: Option<(String, u64)>,
     /// Threat protection: the rate-limit rules, address rules and blocks in force.
@@ -367,7 +369,8 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
             name: "deployment record",
         });
     };
-    let (master, _) = existing_master_key(loaded)?;
+    let (master, master_source) = existing_master_key(loaded)?;
+    let master_key_source = master_source.as_str();
     let kek = with_previous_master_key(loaded, master.key_encryption_key())?;
     let sentinel =
         store
@@ -456,6 +459,7 @@ async fn open_with(loaded: &LoadedSettings, store: Store) -> Result<OpenDeployme
         subject_lookup_key,
         session_seed,
         agent_token_seed,
+        master_key_source,
         stored_policy,
         first_start: None,
     })

@@ -53,6 +53,8 @@ pub struct Wired {
     /// AI-agent governance: guardrails, decisions, approvals, execution tokens; its leased
     /// `agent-approvals-expire` job started.
     pub agents: Arc<crate::agents::AgentService<Store>>,
+    /// Compliance reports, waivers and the daily evaluation.
+    pub compliance: Arc<crate::compliance::ComplianceService>,
     /// The job runner, with the keys' jobs started: `key-maintenance` (leased) and
     /// `key-count-flush` (per node); the audit query indexer, `audit-index` (leased); on SQLite
     /// the background WAL checkpoint, `wal-checkpoint` (per node).
@@ -155,7 +157,20 @@ pub fn wire(deployment: OpenDeployment, settings: &Settings) -> Result<Wired, St
         identity_cache_period(settings),
     ));
     jobs.spawn(crate::agents::expiry_job(Arc::clone(&agents)));
+    let compliance = Arc::new(crate::compliance::ComplianceService::new(
+        deployment.store.clone(),
+        deployment.audit.clone(),
+        settings.clone(),
+        deployment.master_key_source,
+        Arc::clone(&monitor),
+        Arc::clone(&deployment.threat),
+    ));
+    jobs.spawn(crate::compliance::evaluation_job(
+        Arc::clone(&compliance),
+        Duration::from_secs(settings.compliance_interval_seconds.max(1)),
+    ));
     Ok(Wired {
+        compliance,
         agents,
         threat: deployment.threat,
         monitor,

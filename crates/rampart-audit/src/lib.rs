@@ -27,7 +27,9 @@ pub use journal::{Journal, JournalError};
 pub use log::StoreVerification;
 pub use log::{AuditLog, Clock, LogError, Receipt};
 pub use log::{ConsistencyProof, ExportPlan, InclusionProof, ReadError, may_see};
-pub use signed::{SignedDocumentError, document_signing_input, verifier_from_key_text};
+pub use signed::{
+    SIGNATURE_MEMBER, SignedDocumentError, document_signing_input, verifier_from_key_text,
+};
 pub use store::{
     ActionFilter, AppendBatch, AppendError, AuditStore, EntryFilter, MAX_SEQ, SignedCheckpoint,
     StoredEntry, TreeHead,

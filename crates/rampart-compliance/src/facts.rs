@@ -141,9 +141,11 @@ catalog! {
     /// Bool: whether the vault refuses card security codes and PINs (checked against the live
     /// request rules).
     CVV_REFUSED = "cvv_refused", "card security codes refused by the vault";
-    /// List of text: enabled principals whose roles grant every permission (`*`) or the `admin` role.
+    /// List of text: enabled principals with the `admin` role or a role granting `roles:manage`
+    /// or `users:manage` (which can grant anything).
     ADMINS = "admins", "administrators";
-    /// List of text: administrators (as [`ADMINS`]) without a confirmed second factor.
+    /// List of text: administrators (as [`ADMINS`]) who log in with a password and have no
+    /// confirmed second factor (API-key-only principals do not log in interactively).
     ADMINS_WITHOUT_MFA = "admins_without_mfa", "admins without MFA";
     /// List of text: enabled principals with a password and without a confirmed second factor.
     USERS_WITHOUT_MFA = "users_without_mfa", "password users without MFA";

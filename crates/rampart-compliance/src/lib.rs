@@ -32,7 +32,7 @@ pub use render::{OSCAL_VERSION, RAMPART_OSCAL_NS, html, oscal};
 pub use report::{
     AuditPeriod, ControlResult, FactRecord, Report, ReportId, Summary, WaiverApplied, evaluate,
 };
-pub use store::{ComplianceStore, HistoryEntry, StoredReport};
+pub use store::{ComplianceStore, HistoryEntry, Inventory, StoredReport};
 pub use waiver::{MAX_REASON_LEN, Waiver, WaiverDocument};
 
 /// `at` as RFC 3339 (UTC, as stored).

@@ -35,6 +35,27 @@ pub struct HistoryEntry {
     pub report_id: Option<ReportId>,
 }
 
+/// Counts and lists other domains keep, read for facts in one pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Tokenized cards stored.
+    pub cards_stored: u64,
+    /// Consent records (given or withdrawn) not erased.
+    pub consents: u64,
+    /// Subjects whose personal data is sealed under a live key.
+    pub live_subjects: u64,
+    /// Erasures completed.
+    pub erasures_completed: u64,
+    /// Erasures requested and not completed.
+    pub erasures_pending: u64,
+    /// Agents (principals with an owner) by name, and whether each has guardrails.
+    pub agents: Vec<(String, bool)>,
+    /// Each principal's newest session (login), by principal id (text), when it has one.
+    pub last_logins: Vec<(String, OffsetDateTime)>,
+    /// When the audit log was last verified in full (every entry re-hashed) and found intact.
+    pub last_full_verification: Option<OffsetDateTime>,
+}
+
 /// Storage of reports, waivers and every control's history. Reports and history are never
 /// changed or deleted; waivers are revoked, never deleted.
 pub trait ComplianceStore {
@@ -101,6 +122,9 @@ pub trait ComplianceStore {
         before: Option<OffsetDateTime>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>, Self::Error>> + Send;
+
+    /// What other domains keep that facts are made of (see [`Inventory`]).
+    fn inventory(&self) -> impl Future<Output = Result<Inventory, Self::Error>> + Send;
 
     /// When the daily evaluation last ran (the newest history entry without a report).
     fn last_evaluation(

@@ -46,7 +46,8 @@ pub use master_key::{KeyEncryptionKey, MasterKey};
 pub use random::random_secret;
 pub use seal::{SealContext, SealedSecret, SealedSecretStore, Sentinel};
 pub use vault::{
-    CardData, CardVault, FINGERPRINT_SECRET, RewrapProgress, VaultError, plausible_token,
+    CardData, CardVault, FINGERPRINT_SECRET, RewrapProgress, VaultError, is_security_code_field,
+    plausible_token,
 };
 
 /// Secret bytes of any length: zeroized on drop, printed as `[REDACTED]`.

@@ -325,6 +325,42 @@ fn unix(now: OffsetDateTime) -> u64 {
     u64::try_from(now.unix_timestamp()).unwrap_or(0)
 }
 
+/// Whole field names (compared without case, `_`, `-` or spaces) that hold card security codes
+/// or PINs, which PCI DSS forbids storing after authorization.
+const FORBIDDEN_NAMES: &[&str] = &[
+    "cid",
+    "csc",
+    "cav2",
+    "cvn",
+    "pin",
+    "pinblock",
+    "pincode",
+    "pinnumber",
+    "cardpin",
+];
+
+/// Parts of field names that mark a security code wherever they occur.
+const FORBIDDEN_PARTS: &[&str] = &[
+    "cvv",
+    "cvc",
+    "securitycode",
+    "verificationcode",
+    "verificationvalue",
+];
+
+/// Whether a request field `name` holds a card security code or PIN (compared without case,
+/// `_`, `-` or spaces): PCI DSS 3.3.1 forbids storing them after authorization, so the vault
+/// refuses any request that carries one.
+pub fn is_security_code_field(name: &str) -> bool {
+    let folded: String = name
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect();
+    FORBIDDEN_NAMES.contains(&folded.as_str())
+        || FORBIDDEN_PARTS.iter().any(|part| folded.contains(part))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

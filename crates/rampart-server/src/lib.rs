@@ -174,6 +174,7 @@ pub fn app(
         subjects,
         retention,
         agents,
+        compliance,
         mut jobs,
     } = rampart_app::wiring::wire(deployment, &settings)?;
     let cache =
@@ -198,6 +199,7 @@ pub fn app(
         subjects,
         retention,
         agents,
+        compliance,
     });
     identity_maintenance(&state, &mut jobs);
     state.keep_jobs(jobs);

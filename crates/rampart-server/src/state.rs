@@ -49,6 +49,8 @@ struct Inner {
     retention: Arc<rampart_app::retention::RetentionService<Store>>,
     /// AI-agent governance.
     agents: Arc<rampart_app::agents::AgentService<Store>>,
+    /// Compliance reports.
+    compliance: Arc<rampart_app::compliance::ComplianceService>,
     /// The start of this process's monotonic clock (the per-node rate limiter's time).
     started: std::time::Instant,
 }
@@ -83,6 +85,8 @@ pub struct StateParts {
     pub retention: Arc<rampart_app::retention::RetentionService<Store>>,
     /// AI-agent governance.
     pub agents: Arc<rampart_app::agents::AgentService<Store>>,
+    /// Compliance reports, waivers and history.
+    pub compliance: Arc<rampart_app::compliance::ComplianceService>,
 }
 
 /// What identity and access need beside the store.
@@ -123,6 +127,7 @@ impl AppState {
             subjects,
             retention,
             agents,
+            compliance,
         } = parts;
         Self(Arc::new(Inner {
             store,
@@ -145,6 +150,7 @@ impl AppState {
             subjects,
             retention,
             agents,
+            compliance,
             started: std::time::Instant::now(),
         }))
     }
@@ -152,6 +158,11 @@ impl AppState {
     /// Threat protection: rate limits, address rules and blocks.
     pub fn threat(&self) -> &rampart_threat::ThreatGuard<Store> {
         &self.0.threat
+    }
+
+    /// Compliance reports, waivers, control history and evidence packages.
+    pub fn compliance(&self) -> &rampart_app::compliance::ComplianceService {
+        &self.0.compliance
     }
 
     /// AI-agent governance: guardrails, decisions, approvals, execution tokens.

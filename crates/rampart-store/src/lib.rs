@@ -13,6 +13,7 @@ mod audit_index;
 mod audit_prune;
 mod change;
 mod codec;
+mod compliance;
 mod error;
 mod identity;
 mod identity_change;

@@ -114,6 +114,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_agents.sql"),
         postgres: include_str!("../migrations/postgres/0015_agents.sql"),
     },
+    Migration {
+        version: 16,
+        name: "compliance",
+        sqlite: include_str!("../migrations/sqlite/0016_compliance.sql"),
+        postgres: include_str!("../migrations/postgres/0016_compliance.sql"),
+    },
 ];
 
 /// What a migration run did.

@@ -105,6 +105,45 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: RetentionCommand,
     },
+    /// Compliance: a report against this deployment (stored, signed, audited), and the offline
+    /// check of an evidence package.
+    Compliance {
+        #[command(subcommand)]
+        command: ComplianceCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ComplianceCommand {
+    /// Evaluate a framework against the deployment now: a table for a terminal, or the report
+    /// as JSON (signed), one self-contained HTML page, or OSCAL assessment results.
+    Report {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// soc2, pci-dss, hipaa, gdpr or mifid2.
+        #[arg(long)]
+        framework: String,
+        /// json, html or oscal (default: a table).
+        #[arg(long, value_parser = ["json", "html", "oscal"])]
+        format: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Check an evidence package (GET /v1/compliance/reports/{id}/evidence) offline: the signed
+    /// manifest, every member's SHA-256, the report's signature, the audit export against its
+    /// checkpoint. Exits 0 only when everything verifies; names each member that does not.
+    Verify {
+        /// The package (zip).
+        file: PathBuf,
+        /// The log's key (`verifier_key` or `public_key_b64` of `GET /v1/audit/public-key`);
+        /// without it, the key inside the package is used, which proves integrity, not origin.
+        #[arg(long, value_name = "KEY")]
+        public_key: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

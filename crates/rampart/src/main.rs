@@ -14,6 +14,7 @@ use secrecy::ExposeSecret as _;
 use time::OffsetDateTime;
 
 mod cli;
+mod compliance;
 mod gdpr;
 mod monitoring;
 mod retention;
@@ -25,8 +26,8 @@ mod retention;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use cli::{
-    AlertsCommand, AuditCommand, Cli, Command, ConfigCommand, GdprCommand, IncidentsCommand,
-    KeysCommand, MasterKeyCommand, RetentionCommand,
+    AlertsCommand, AuditCommand, Cli, Command, ComplianceCommand, ConfigCommand, GdprCommand,
+    IncidentsCommand, KeysCommand, MasterKeyCommand, RetentionCommand,
 };
 
 fn main() -> ExitCode {
@@ -197,6 +198,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 public_key,
                 json,
             } => retention::verify_certificate(&file, &public_key, json),
+        },
+        Command::Compliance { command } => match command {
+            ComplianceCommand::Report {
+                store,
+                framework,
+                format,
+                output,
+            } => {
+                let loaded = load(cli.config.as_ref(), &store.flags())?;
+                init_logging(&loaded.settings);
+                compliance::report(&loaded, &framework, format.as_deref(), output.as_deref()).await
+            }
+            ComplianceCommand::Verify {
+                file,
+                public_key,
+                json,
+            } => compliance::verify(&file, public_key.as_deref(), json),
         },
         Command::Incidents { command } => {
             let store = match &command {

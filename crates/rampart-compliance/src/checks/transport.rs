@@ -27,8 +27,8 @@ fn loopback(address: &str) -> bool {
         .unwrap_or_else(|_| address.starts_with("localhost"))
 }
 
-/// The API serves TLS 1.2 or 1.3 only. Without TLS it fails, unless it listens on loopback
-/// only (a proxy in front may terminate TLS: a person checks that).
+/// The API serves TLS 1.2 or 1.3 only. Without TLS it fails, on loopback too: Rampart cannot
+/// see a proxy in front that terminates TLS, so that is a waiver with its reason, never a pass.
 pub(crate) fn tls_in_transit(facts: &Facts) -> Judgment {
     judge(
         facts,
@@ -42,14 +42,14 @@ pub(crate) fn tls_in_transit(facts: &Facts) -> Judgment {
             let versions = read.names(catalog::TLS_VERSIONS)?;
             let address = read.text(catalog::LISTEN_ADDRESS)?;
             if !enabled {
-                if loopback(address) {
-                    return manual(format!(
-                        "TLS is off but the API listens only on {address}: check that the proxy \
-                         in front terminates TLS 1.2 or later"
-                    ));
-                }
+                let behind = if loopback(address) {
+                    " (on loopback: if a proxy in front terminates TLS 1.2 or later, record that \
+                     as a waiver)"
+                } else {
+                    ""
+                };
                 return fail(format!(
-                    "the API at {address} serves plain HTTP, without TLS"
+                    "the API at {address} serves plain HTTP, without TLS{behind}"
                 ));
             }
             let weak: Vec<&str> = versions

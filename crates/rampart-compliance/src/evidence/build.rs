@@ -16,7 +16,8 @@ use super::{
 /// Builds the evidence package of report `report_id` (of `framework`, made at `created_at`):
 /// a zip of `members` in order, then `manifest.json`
 /// (`{"format", "report_id", "framework", "created_at", "files": [{"name", "sha256", "size"}],
-/// "signature_b64"}`) signed by `signer` as a signed document. Refuses what
+/// "signature_b64"}`) signed by `sign` as a signed document (`LogSigner::sign_document` or
+/// `AuditLog::sign_document`: the audit log's key). Refuses what
 /// [`verify_package`](super::verify_package) would refuse: invalid, duplicate or missing
 /// names, too many members, too many bytes.
 pub fn build_package(
@@ -24,7 +25,7 @@ pub fn build_package(
     framework: &str,
     created_at: &str,
     members: Vec<Member>,
-    signer: &rampart_audit::LogSigner,
+    sign: impl FnOnce(&mut Value) -> Result<(), rampart_audit::SignedDocumentError>,
 ) -> Result<Vec<u8>, PackageError> {
     check_members(&members)?;
     let files: Vec<Value> = members
@@ -38,7 +39,7 @@ pub fn build_package(
         "created_at": created_at,
         "files": files,
     });
-    signer.sign_document(&mut manifest)?;
+    sign(&mut manifest)?;
     let mut manifest_bytes =
         serde_json::to_vec_pretty(&manifest).map_err(|e| PackageError::Zip(e.to_string()))?;
     manifest_bytes.push(b'\n');

@@ -312,7 +312,9 @@ fn a_report_the_export_or_checkpoint_do_not_match_is_named() {
 #[test]
 fn build_refuses_what_verify_would_refuse() {
     let signer = signer(1);
-    let try_build = |members: Vec<Member>| build_package("rpt_x", "soc2", "now", members, &signer);
+    let try_build = |members: Vec<Member>| {
+        build_package("rpt_x", "soc2", "now", members, |m| signer.sign_document(m))
+    };
     let mut missing = members(&signer);
     missing.retain(|m| m.name != CHECKPOINT);
     assert!(matches!(

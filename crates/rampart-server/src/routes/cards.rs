@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use http::StatusCode;
 use rampart_access::perm;
+use rampart_crypto::is_security_code_field;
 use rampart_privacy::Pan;
 use serde::Serialize;
 use serde_json::Value;
@@ -21,39 +22,6 @@ use crate::http::request::{invalid, text};
 use crate::key_service::KeyJournal;
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-/// Whole field names (compared without case, `_`, `-` or spaces) that hold card security codes
-/// or PINs, which PCI DSS forbids storing after authorization.
-const FORBIDDEN_NAMES: &[&str] = &[
-    "cid",
-    "csc",
-    "cav2",
-    "cvn",
-    "pin",
-    "pinblock",
-    "pincode",
-    "pinnumber",
-    "cardpin",
-];
-
-/// Parts of field names that mark a security code wherever they occur.
-const FORBIDDEN_PARTS: &[&str] = &[
-    "cvv",
-    "cvc",
-    "securitycode",
-    "verificationcode",
-    "verificationvalue",
-];
-
-fn forbidden(name: &str) -> bool {
-    let folded: String = name
-        .chars()
-        .filter(|c| !matches!(c, '_' | '-' | ' '))
-        .flat_map(char::to_lowercase)
-        .collect();
-    FORBIDDEN_NAMES.contains(&folded.as_str())
-        || FORBIDDEN_PARTS.iter().any(|part| folded.contains(part))
-}
 
 /// A tokenized card.
 #[derive(Debug, Serialize, ToSchema)]
@@ -141,7 +109,7 @@ pub async fn tokenize(
     let object = body
         .as_object()
         .ok_or_else(|| invalid("body", "must be a JSON object"))?;
-    if let Some(name) = object.keys().find(|k| forbidden(k)) {
+    if let Some(name) = object.keys().find(|k| is_security_code_field(k)) {
         return Err(invalid(
             name,
             "card security codes and PINs must never be sent to or stored by the vault (PCI DSS 3.3.1); remove the field",
@@ -250,11 +218,11 @@ mod tests {
             "PIN_block",
             "cvv_code",
         ] {
-            assert!(forbidden(name), "{name}");
+            assert!(is_security_code_field(name), "{name}");
         }
-        assert!(!forbidden("pan"));
-        assert!(!forbidden("shipping"));
-        assert!(!forbidden("expiry"));
+        assert!(!is_security_code_field("pan"));
+        assert!(!is_security_code_field("shipping"));
+        assert!(!is_security_code_field("expiry"));
         assert!(valid_expiry("12/29"));
         assert!(valid_expiry("01/2031"));
         assert!(!valid_expiry("13/29"));

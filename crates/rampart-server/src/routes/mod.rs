@@ -10,6 +10,7 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod authz;
 pub(crate) mod cards;
+pub(crate) mod compliance;
 pub(crate) mod documents;
 pub(crate) mod identity;
 pub(crate) mod identity_schema;
@@ -63,6 +64,7 @@ pub(crate) fn api(audit_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(subjects::routes())
         .merge(retention::routes())
         .merge(agents::routes())
+        .merge(compliance::routes())
 }
 
 /// The whole HTTP API over `state`.

@@ -34,6 +34,7 @@ mod audit;
 mod audit_index;
 mod audit_prune;
 mod audit_verify;
+mod compliance;
 mod fixture;
 mod identity;
 mod keys;

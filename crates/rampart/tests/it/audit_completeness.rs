@@ -552,6 +552,19 @@ fn every_state_changing_route_audits_maximal_inputs_exactly() {
         walk.run(&admin, step("POST /v1/actions/{id}/result", &format!("/v1/actions/{allowed}/result"), &a,
             json!({"status": "succeeded", "details": {"log": "l".repeat(16 * 1024 - 12)}}), 1)).await;
 
+        // Compliance: a report, a waiver at its longest reason (past it: 422), its revocation.
+        walk.run(&admin, step("POST /v1/compliance/reports", "/v1/compliance/reports", &a, json!({"framework": "soc2"}), 1)).await;
+        let until = (time::OffsetDateTime::now_utc() + time::Duration::days(30))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let (frameworks, _) = walk.send(Method::GET, "/v1/compliance/frameworks", Some(&admin), None).await;
+        let control = frameworks.body["items"][0]["controls"][0]["id"].clone();
+        let waiver = |reason: String| json!({"framework": "soc2", "control": control, "reason": reason, "expires_at": until});
+        walk.refuse("POST /v1/compliance/waivers", "/v1/compliance/waivers", &admin, waiver("r".repeat(2049)), "reason").await;
+        let granted = walk.run(&admin, step("POST /v1/compliance/waivers", "/v1/compliance/waivers", &a, waiver("r".repeat(2048)), 1)).await;
+        let waiver_id = granted["id"].as_str().unwrap();
+        walk.run(&admin, Step { body: None, ..step("DELETE /v1/compliance/waivers/{id}", &format!("/v1/compliance/waivers/{waiver_id}"), &a, json!({}), 1) }).await;
+
         // Last, disabling the user.
         walk.run(&admin, Step { body: None, ..step("DELETE /v1/principals/{id}", &format!("/v1/principals/{user}"), &a, json!({}), 1) }).await;
 

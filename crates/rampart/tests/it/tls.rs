@@ -39,6 +39,20 @@ fn pki() -> Pki {
     }
 }
 
+/// Writes a server certificate (for `localhost` and 127.0.0.1), its key and the CA into
+/// `dir`; their paths, and the CA's PEM.
+pub fn write_server_pki(dir: &std::path::Path) -> (String, String, String) {
+    let pki = pki();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let cert = write("server.pem", &pki.server_cert);
+    let key = write("server.key", &pki.server_key);
+    (cert, key, pki.ca_pem)
+}
+
 #[test]
 fn tls_serves_https_with_hsts_and_mtls_requires_a_client_certificate() {
     let pki = pki();

@@ -132,7 +132,10 @@ pub(super) fn members(signer: &LogSigner) -> Vec<Member> {
 
 pub(super) fn build(signer: &LogSigner, members: Vec<Member>) -> Vec<u8> {
     let id = sample_report().id;
-    build_package(id.as_str(), "soc2", "2026-06-01T12:00:00Z", members, signer).unwrap()
+    build_package(id.as_str(), "soc2", "2026-06-01T12:00:00Z", members, |m| {
+        signer.sign_document(m)
+    })
+    .unwrap()
 }
 
 /// The valid package every test starts from (signed with seed 1).
