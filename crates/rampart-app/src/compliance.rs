@@ -286,7 +286,8 @@ impl ComplianceService {
 }
 
 /// The daily evaluation as a leased job: checks every minute whether `interval` has passed
-/// since the last evaluation recorded (by any node), and if so evaluates.
+/// since the last evaluation recorded (by any node; for a new deployment, since it was
+/// created), and if so evaluates.
 pub fn evaluation_job(service: Arc<ComplianceService>, interval: Duration) -> Job {
     let tick = Duration::from_secs(60).min(interval);
     Job::leased("compliance-evaluation", tick, move || {
@@ -298,9 +299,17 @@ pub fn evaluation_job(service: Arc<ComplianceService>, interval: Duration) -> Jo
                 .last_evaluation()
                 .await
                 .map_err(|e| TickError::new("cannot read the last compliance evaluation", e))?;
-            let due = last.is_none_or(|at| {
-                now - at >= time::Duration::try_from(interval).unwrap_or(time::Duration::DAY)
-            });
+            // A new deployment is first evaluated one interval after it was created.
+            let since = match last {
+                Some(at) => at,
+                None => match service.store.deployment().await {
+                    Ok(Some(deployment)) => deployment.created_at,
+                    Ok(None) => now,
+                    Err(e) => return Err(TickError::new("cannot read the deployment record", e)),
+                },
+            };
+            let due =
+                now - since >= time::Duration::try_from(interval).unwrap_or(time::Duration::DAY);
             if !due {
                 return Ok(());
             }

@@ -15,6 +15,32 @@ use rampart_compliance::{FrameworkId, Report, Status};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::cli::ComplianceCommand;
+
+/// Runs one `rampart compliance` command.
+pub(crate) async fn dispatch(
+    config: Option<&std::path::PathBuf>,
+    command: ComplianceCommand,
+) -> anyhow::Result<()> {
+    match command {
+        ComplianceCommand::Report {
+            store,
+            framework,
+            format,
+            output,
+        } => {
+            let loaded = crate::load(config, &store.flags())?;
+            crate::init_logging(&loaded.settings);
+            report(&loaded, &framework, format.as_deref(), output.as_deref()).await
+        }
+        ComplianceCommand::Verify {
+            file,
+            public_key,
+            json,
+        } => verify(&file, public_key.as_deref(), json),
+    }
+}
+
 /// Largest package read (an evidence package holds an audit export).
 const MAX_PACKAGE_BYTES: u64 = 8 << 30;
 

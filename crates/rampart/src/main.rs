@@ -199,23 +199,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 json,
             } => retention::verify_certificate(&file, &public_key, json),
         },
-        Command::Compliance { command } => match command {
-            ComplianceCommand::Report {
-                store,
-                framework,
-                format,
-                output,
-            } => {
-                let loaded = load(cli.config.as_ref(), &store.flags())?;
-                init_logging(&loaded.settings);
-                compliance::report(&loaded, &framework, format.as_deref(), output.as_deref()).await
-            }
-            ComplianceCommand::Verify {
-                file,
-                public_key,
-                json,
-            } => compliance::verify(&file, public_key.as_deref(), json),
-        },
+        Command::Compliance { command } => compliance::dispatch(cli.config.as_ref(), command).await,
         Command::Incidents { command } => {
             let store = match &command {
                 IncidentsCommand::List { store, .. }

@@ -56,7 +56,6 @@ impl ComplianceService {
 
     fn settings_facts(&self, facts: &mut Facts) {
         let s: &Settings = &self.settings;
-        let from = "settings";
         facts.insert(
             catalog::MASTER_KEY_SOURCE,
             self.master_key_source,
@@ -130,7 +129,6 @@ impl ComplianceService {
                 .map_or_else(|| "default".to_owned(), |p| format!("file {}", p.display())),
             "settings: privacy_policy_file",
         );
-        let _ = from;
     }
 
     async fn policy(&self) -> Result<(Policy, u64, &'static str), ComplianceError> {

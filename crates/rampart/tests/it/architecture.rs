@@ -93,6 +93,11 @@ const DOMAIN_EDGES: &[(&str, &str)] = &[
     // A disposal run's `retention.due` deliveries enter the outbox with the run's progress.
     ("rampart-retention", "rampart-monitor"),
     ("rampart-agents", "rampart-document"),
+    // Waiver bodies are refused field by field like every document.
+    ("rampart-compliance", "rampart-document"),
+    // Reports are signed documents; an evidence package's audit export and checkpoint are
+    // verified offline by the audit log's own verifier.
+    ("rampart-compliance", "rampart-audit"),
     // A pending action's `approval.requested` deliveries enter the outbox with the action.
     ("rampart-agents", "rampart-monitor"),
 ];

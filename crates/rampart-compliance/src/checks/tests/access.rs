@@ -227,7 +227,10 @@ fn tls_must_be_on_and_strong() {
     assert!(weak.reason.ends_with("TLSv1.1"));
     let mut proxied = good_but(catalog::TLS_ENABLED, json!(false));
     proxied.insert(catalog::LISTEN_ADDRESS, json!("127.0.0.1:8470"), "test");
-    assert_eq!(status(tls_in_transit, &proxied), Status::Manual);
+    // On loopback too: a proxy Rampart cannot see is a waiver's reason, never a pass.
+    let behind = tls_in_transit(&proxied);
+    assert_eq!(behind.status, Status::Fail);
+    assert!(behind.reason.contains("waiver"), "{}", behind.reason);
     assert_eq!(
         status(
             tls_in_transit,

@@ -113,6 +113,23 @@ const ROUTE_PERMISSIONS: &[(&str, &str, &str)] = &[
     ("GET", "/v1/approvals", "actions:approve"),
     ("POST", "/v1/actions/{id}/approve", "actions:approve"),
     ("POST", "/v1/actions/verify-token", "agents:submit"),
+    ("GET", "/v1/compliance/frameworks", "compliance:read"),
+    ("POST", "/v1/compliance/reports", "compliance:manage"),
+    ("GET", "/v1/compliance/reports", "compliance:read"),
+    ("GET", "/v1/compliance/reports/{id}", "compliance:read"),
+    (
+        "GET",
+        "/v1/compliance/reports/{id}/evidence",
+        "compliance:read",
+    ),
+    ("POST", "/v1/compliance/waivers", "compliance:manage"),
+    ("GET", "/v1/compliance/waivers", "compliance:read"),
+    ("DELETE", "/v1/compliance/waivers/{id}", "compliance:manage"),
+    (
+        "GET",
+        "/v1/compliance/controls/{framework}/{control}/history",
+        "compliance:read",
+    ),
 ];
 
 /// Routes that require no single permission: public ones, and those whose handler decides

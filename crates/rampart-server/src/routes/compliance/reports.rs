@@ -256,7 +256,8 @@ pub struct FormatQuery {
 /// A report kept, as JSON (signed), HTML or OSCAL.
 #[utoipa::path(get, path = "/v1/compliance/reports/{id}", tag = "compliance", security(("bearer" = [])),
     params(("id" = String, Path, description = "`rpt_…`"), FormatQuery),
-    responses((status = 200, description = "The report (JSON; `text/html` for html; OSCAL JSON for oscal)", body = ReportAnswer),
+    responses((status = 200, description = "The report: the signed JSON document, one self-contained HTML page (`format=html`), or OSCAL 1.1.2 assessment results (`format=oscal`)",
+            content((ReportAnswer = "application/json"), (String = "text/html"))),
         (status = 404, description = "No such report", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn get_report(
     State(state): State<AppState>,
