@@ -48,7 +48,7 @@ report() {
   curl -s -o "$dir/report.json" -w '%{http_code} %{time_total}' -X POST "${auth[@]}" \
     --data-binary "{\"framework\": \"$framework\"}" "$base/v1/compliance/reports"
 }
-read -r code first < <(report)
+read -r code first <<< "$(report)"
 [ "$code" = 201 ] || { echo "report failed: $code $(cat "$dir/report.json")" >&2; exit 1; }
 python3 - "$dir/report.json" "$first" "first (full verification)" <<'PY'
 import json, sys
@@ -59,7 +59,7 @@ PY
 times=()
 for _ in 1 2 3 4 5; do
   append 1
-  read -r code seconds < <(report)
+  read -r code seconds <<< "$(report)"
   [ "$code" = 201 ] || { echo "report failed: $code" >&2; exit 1; }
   times+=("$seconds")
 done

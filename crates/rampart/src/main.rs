@@ -26,8 +26,8 @@ mod retention;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use cli::{
-    AlertsCommand, AuditCommand, Cli, Command, ComplianceCommand, ConfigCommand, GdprCommand,
-    IncidentsCommand, KeysCommand, MasterKeyCommand, RetentionCommand,
+    AlertsCommand, AuditCommand, Cli, Command, ConfigCommand, GdprCommand, IncidentsCommand,
+    KeysCommand, MasterKeyCommand, RetentionCommand,
 };
 
 fn main() -> ExitCode {
