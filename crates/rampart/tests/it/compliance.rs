@@ -6,6 +6,7 @@
 
 mod evidence;
 mod html;
+mod postgres;
 
 use reqwest::Method;
 use serde_json::{Value, json};
