@@ -62,6 +62,17 @@ pub struct Generated {
     pub report: Report,
 }
 
+/// What the daily evaluation found.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Each framework's counts.
+    pub summaries: Vec<(FrameworkId, rampart_compliance::Summary)>,
+    /// The full verification of the audit log it began with (`ok`, `tree_size`, `root_hash`,
+    /// `checked_entries`, `problems`): recorded in its `compliance.evaluated` entry, where a
+    /// failure is found again by every report until a full verification passes.
+    pub verification: Value,
+}
+
 /// Compliance over the deployment's store.
 pub struct ComplianceService {
     store: Store,
@@ -258,10 +269,7 @@ impl ComplianceService {
     /// The daily evaluation: verifies the audit log in full (recorded, so reports verify
     /// incrementally from it), then evaluates every framework and records each control's
     /// result. Returns the frameworks' summaries.
-    pub async fn evaluate_all(
-        &self,
-        now: OffsetDateTime,
-    ) -> Result<Vec<(FrameworkId, rampart_compliance::Summary)>, ComplianceError> {
+    pub async fn evaluate_all(&self, now: OffsetDateTime) -> Result<Evaluation, ComplianceError> {
         let full = self.audit.verify().await.map_err(ComplianceError::store)?;
         if !full.ok {
             tracing::error!(
@@ -269,6 +277,13 @@ impl ComplianceService {
                 "the daily full verification found the audit log changed"
             );
         }
+        let verification = serde_json::json!({
+            "ok": full.ok,
+            "tree_size": full.tree_size,
+            "root_hash": full.root_hash,
+            "checked_entries": full.checked_entries,
+            "problems": facts::problem_lines(&full.problems),
+        });
         let (facts, _) = self.gather(now).await?;
         let waivers = self.store.waivers().await.map_err(ComplianceError::store)?;
         let mut summaries = Vec::new();
@@ -281,7 +296,10 @@ impl ComplianceService {
                 .map_err(ComplianceError::store)?;
             summaries.push((framework.id, rampart_compliance::Summary::of(&results)));
         }
-        Ok(summaries)
+        Ok(Evaluation {
+            summaries,
+            verification,
+        })
     }
 }
 
@@ -313,15 +331,19 @@ pub fn evaluation_job(service: Arc<ComplianceService>, interval: Duration) -> Jo
             if !due {
                 return Ok(());
             }
-            let summaries = service
+            let evaluation = service
                 .evaluate_all(now)
                 .await
                 .map_err(|e| TickError::new("the compliance evaluation failed", e))?;
-            let details: Value = summaries
+            let summaries: serde_json::Map<_, _> = evaluation
+                .summaries
                 .iter()
                 .map(|(f, s)| (f.as_str().to_owned(), serde_json::json!(s)))
-                .collect::<serde_json::Map<_, _>>()
-                .into();
+                .collect();
+            let details = serde_json::json!({
+                "summaries": summaries,
+                "audit_verification": evaluation.verification,
+            });
             crate::system_audit::record(
                 &service.audit,
                 "compliance-evaluation",

@@ -538,3 +538,55 @@ fn the_cli_reports_as_a_table_and_as_files() {
     assert!(!bad.status.success());
     assert!(text(&bad).1.contains("iso27001"), "{:?}", text(&bad));
 }
+
+#[test]
+fn a_row_tampered_below_the_verified_size_fails_from_the_next_full_verification_on() {
+    let env = start(&[
+        ("RAMPART_KEY_MAINTENANCE_INTERVAL_SECONDS", "86400"),
+        ("RAMPART_COMPLIANCE_INTERVAL_SECONDS", "2"),
+    ]);
+    rt().block_on(async {
+        for i in 0..5 {
+            env.admin(Method::POST, "/v1/audit/entries", Some(json!({
+                "actor": {"type": "user", "id": "u1"}, "action": "payment.refund",
+                "resource": {"type": "payment", "id": format!("p{i}")}, "status": "success"})))
+                .await;
+        }
+        let clean = report(&env, "soc2").await;
+        all_cite(&clean, "audit log verification", "pass");
+        let db = database(&env).await;
+        let seq: i64 = sqlx::query_scalar(
+            "SELECT min(seq) FROM audit_entries WHERE action = 'payment.refund'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        sqlx::query("DROP TRIGGER audit_entries_no_update").execute(&db).await.unwrap();
+        sqlx::query("UPDATE audit_entries SET body = replace(body, 'payment.refund', 'payment.refunx') WHERE seq = ?")
+            .bind(seq)
+            .execute(&db)
+            .await
+            .unwrap();
+        db.close().await;
+        // The next daily evaluation re-hashes every entry and records that it failed ...
+        let mut failed = false;
+        for _ in 0..100 {
+            let evaluated = env.audit_entries("compliance.evaluated").await;
+            if evaluated.iter().any(|e| e["details"]["audit_verification"]["ok"] == false) {
+                failed = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert!(failed, "no daily evaluation found the change");
+        // ... and every report from then on fails the integrity controls, naming the entry.
+        let after = report(&env, "soc2").await;
+        all_cite(&after, "audit log verification", "fail");
+        let verification = cited(&after, "audit log verification");
+        assert!(
+            verification["problems"].to_string().contains(&format!("entry {seq}")),
+            "{verification}"
+        );
+        assert!(verification["full_verification_failed_at"].is_string());
+    });
+}
