@@ -38,6 +38,19 @@ impl ComplianceService {
             .checkpoint_at(end)
             .await
             .map_err(ComplianceError::store)?;
+        if end == 0 {
+            // The first report of a new deployment covers an empty log: its export is the
+            // trailer alone, the checkpoint of size 0.
+            let json = rampart_audit::export::checkpoint_json(
+                self.audit.origin(),
+                &checkpoint,
+                self.audit.verifier(),
+            );
+            let line = rampart_audit::export::trailer_line(json, &[])
+                .map_err(|e| ComplianceError::Signing(e.to_string()))?;
+            export.extend_from_slice(line.as_bytes());
+            export.push(b'\n');
+        }
         let verifier = self.audit.verifier();
         let configuration = configuration_json(&self.settings.show(self.master_key_source));
         let keys = json!({

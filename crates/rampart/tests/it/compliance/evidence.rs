@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{SETTINGS, report};
 use crate::subjects::public_key;
 use crate::support::{rampart, run, text};
-use crate::threat::{Env, rt, start};
+use crate::threat::{Env, PASSWORD, rt, start};
 
 /// The package of report `id`, as downloaded.
 async fn package(env: &Env, id: &str) -> Vec<u8> {
@@ -71,6 +71,7 @@ fn the_evidence_package_verifies_offline_and_names_a_changed_member() {
     let env = start(SETTINGS);
     let dir = tempfile::tempdir().unwrap();
     let (zip, key) = rt().block_on(async {
+        env.user("carol", &["operator"]).await;
         for i in 0..20 {
             env.admin(
                 Method::POST,
@@ -109,17 +110,25 @@ fn the_evidence_package_verifies_offline_and_names_a_changed_member() {
             "{expected} in {names:?}"
         );
     }
-    // No secret in the package: neither the master key nor the admin's API key.
+    // No secret in any member: not the master key, the admin's API key, or a user's password.
     let master = std::fs::read_to_string(env.dir.path().join("master.key")).unwrap();
-    let unzipped = String::from_utf8_lossy(&zip);
-    assert!(
-        !unzipped.contains(master.trim()),
-        "the master key is in the package"
-    );
-    assert!(
-        !unzipped.contains(&env.admin),
-        "the admin key is in the package"
-    );
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.clone())).unwrap();
+    for i in 0..archive.len() {
+        let mut member = archive.by_index(i).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut member, &mut text).unwrap();
+        for (secret, what) in [
+            (master.trim(), "master key"),
+            (env.admin.as_str(), "admin key"),
+            (PASSWORD, "password"),
+        ] {
+            assert!(
+                !text.contains(secret),
+                "the {what} is in {:?}",
+                member.name()
+            );
+        }
+    }
     // One byte changed in any member: not ok, and the member is named.
     for (name, range) in members(&zip) {
         let mut changed = zip.clone();
@@ -151,4 +160,21 @@ fn the_evidence_package_verifies_offline_and_names_a_changed_member() {
     });
     let (ok, out) = verify(&file, &other_key);
     assert!(!ok, "{out}");
+}
+
+#[test]
+fn the_first_report_of_a_new_deployment_has_a_package_that_verifies() {
+    // A fresh log is empty: the package's export is the checkpoint of size 0 alone.
+    let env = start(SETTINGS);
+    let dir = tempfile::tempdir().unwrap();
+    let (zip, key) = rt().block_on(async {
+        let first = report(&env, "gdpr").await;
+        assert_eq!(first["audit"]["tree_size"], 0, "{}", first["audit"]);
+        let zip = package(&env, first["id"].as_str().unwrap()).await;
+        (zip, public_key(&env).await)
+    });
+    let file = dir.path().join("evidence.zip");
+    std::fs::write(&file, &zip).unwrap();
+    let (ok, out) = verify(&file, &key);
+    assert!(ok, "{out}");
 }
