@@ -79,7 +79,6 @@ pub struct ComplianceService {
     audit: AuditLog<Store>,
     settings: Settings,
     master_key_source: &'static str,
-    erasure_capable: bool,
     monitor: Arc<MonitorService<Store>>,
     threat: Arc<ThreatGuard<Store>>,
 }
@@ -99,7 +98,6 @@ impl ComplianceService {
             audit,
             settings,
             master_key_source,
-            erasure_capable: true,
             monitor,
             threat,
         }

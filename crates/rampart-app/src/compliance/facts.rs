@@ -5,7 +5,7 @@
 use rampart_access::{IdentityStore, Policy};
 use rampart_audit::{ActionFilter, AuditStore, EntryFilter};
 use rampart_compliance::{ComplianceStore, Facts, Inventory, catalog};
-use rampart_crypto::KeyStore;
+use rampart_crypto::{KeyStore, SealedSecretStore};
 use rampart_monitor::{IncidentFilter, IncidentStatus, MonitorStore};
 use rampart_retention::RetentionStore;
 use serde_json::{Value, json};
@@ -400,10 +400,16 @@ impl ComplianceService {
             }),
             "subject store: consents, subject_keys, erasures",
         );
+        let lookup_key = self
+            .store
+            .load_sealed(rampart_subjects::LookupKey::SECRET_NAME, 1)
+            .await
+            .map_err(err)?;
         facts.insert(
             catalog::ERASURE_CAPABLE,
-            self.erasure_capable,
-            "deployment: the subject lookup key and per-subject sealing are in place",
+            lookup_key.is_some(),
+            "sealed secrets: the subject lookup key, which per-subject sealing (and so erasure by \
+             destroying a subject's key) needs",
         );
         let (with, without): (Vec<_>, Vec<_>) = inventory.agents.iter().partition(|(_, g)| *g);
         facts.insert(
