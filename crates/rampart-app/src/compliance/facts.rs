@@ -454,10 +454,19 @@ impl ComplianceService {
             .to_owned();
         // A full verification that failed (the daily evaluation's) is not undone by an
         // incremental one that starts above the changed entry: it stands until one passes.
-        if let Some((at, failed)) = self.failed_full_verification(last_full).await? {
-            verification["ok"] = Value::Bool(false);
-            verification["problems"] = failed.get("problems").cloned().unwrap_or_default();
-            verification["full_verification_failed_at"] = Value::String(at.clone());
+        if let (Some((at, failed)), Some(object)) = (
+            self.failed_full_verification(last_full).await?,
+            verification.as_object_mut(),
+        ) {
+            object.insert("ok".into(), Value::Bool(false));
+            object.insert(
+                "problems".into(),
+                failed.get("problems").cloned().unwrap_or_default(),
+            );
+            object.insert(
+                "full_verification_failed_at".into(),
+                Value::String(at.clone()),
+            );
             source = format!("audit log: the full verification at {at} (daily evaluation) failed");
         }
         facts.insert(catalog::AUDIT_VERIFICATION, verification, source);
@@ -497,12 +506,17 @@ impl ComplianceService {
                 let body: Value = serde_json::from_str(&entry.body).unwrap_or_default();
                 (entry, body)
             })
-            .find(|(_, body)| body["submitted_by"]["principal_id"] == "rampart");
+            .find(|(_, body)| {
+                body.pointer("/submitted_by/principal_id")
+                    .is_some_and(|id| id == "rampart")
+            });
         let Some((entry, body)) = newest else {
             return Ok(None);
         };
-        let verification = &body["details"]["audit_verification"];
-        if verification["ok"] != Value::Bool(false) {
+        let Some(verification) = body.pointer("/details/audit_verification") else {
+            return Ok(None);
+        };
+        if verification.get("ok") != Some(&Value::Bool(false)) {
             return Ok(None);
         }
         let at = OffsetDateTime::from_unix_timestamp_nanos(
