@@ -21,6 +21,7 @@ use rampart_threat::ThreatGuard;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+pub use evidence::EvidencePackage;
 pub use facts::TLS_PROTOCOL_VERSIONS;
 
 use crate::config::Settings;

@@ -23,8 +23,8 @@ pub use control::{
     Control, Evidence, Framework, FrameworkId, Judge, Judgment, Status, UnknownFramework,
 };
 pub use evidence::{
-    KeySource, Member, MemberCheck, PackageError, PackageVerification, build_package,
-    verify_package,
+    KeySource, Member, MemberCheck, MemberContent, MemberSource, PackageError, PackageVerification,
+    build_package, verify_package, verify_package_reader, write_package,
 };
 pub use facts::{Fact, FactKey, Facts, catalog};
 pub use rampart_document::{FieldError, Invalid};

@@ -41,7 +41,7 @@ pub(crate) async fn dispatch(
     }
 }
 
-/// Largest package read (an evidence package holds an audit export).
+/// Largest package checked (an evidence package holds an audit export).
 const MAX_PACKAGE_BYTES: u64 = 8 << 30;
 
 /// `rampart compliance report`.
@@ -185,8 +185,13 @@ pub(crate) fn verify(file: &Path, public_key: Option<&str>, json_out: bool) -> a
     if size > MAX_PACKAGE_BYTES {
         anyhow::bail!("{} is larger than 8 GiB", file.display());
     }
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let checked = rampart_compliance::evidence::verify_package(&bytes, public_key);
+    // Read as it is checked, never whole: the audit export inflates as it is verified.
+    let zip =
+        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let checked = rampart_compliance::evidence::verify_package_reader(
+        std::io::BufReader::with_capacity(1 << 16, zip),
+        public_key,
+    );
     if json_out {
         println!("{}", serde_json::to_string(&checked)?);
     } else {

@@ -4,25 +4,56 @@
 //! configuration with secrets redacted, the public keys, and a signed `manifest.json` with the
 //! SHA-256 of every file. `rampart compliance verify` checks it offline.
 
+use std::io::{Seek as _, SeekFrom};
+use std::path::Path;
+
 use futures_util::StreamExt as _;
-use rampart_compliance::evidence::{Member, build_package};
+use rampart_compliance::evidence::{
+    AUDIT_EXPORT, CHECKPOINT, CONFIGURATION, MemberSource, PUBLIC_KEYS, REPORT, write_package,
+};
 use serde_json::json;
 use time::OffsetDateTime;
+use tokio::io::AsyncWriteExt as _;
 
 use super::{ComplianceError, ComplianceService};
 
+/// An evidence package, written to an unnamed temporary file: nothing on disk names it, and
+/// its space is freed when `file` is closed (however the download ends).
+#[derive(Debug)]
+pub struct EvidencePackage {
+    /// The zip, positioned at its start.
+    pub file: std::fs::File,
+    /// Its length in bytes.
+    pub len: u64,
+}
+
 impl ComplianceService {
-    /// The evidence package (a zip) of report `id`, assembled `now`.
+    /// The evidence package (a zip) of report `id`, assembled `now`, in constant memory: the
+    /// audit export of the report's period is written to a temporary file as it is read, then
+    /// the zip to another (on a blocking thread), the export copied into it in chunks.
+    /// Temporary files go to the data dir (the system's temporary dir when it cannot hold
+    /// them), unnamed.
     pub async fn evidence_package(
         &self,
         id: &str,
         now: OffsetDateTime,
-    ) -> Result<Vec<u8>, ComplianceError> {
+    ) -> Result<EvidencePackage, ComplianceError> {
         let (stored, report) = self.report(id).await?;
         let period = &report.audit;
         let end = period.tree_size;
         let from = period.from_seq;
-        let mut export = Vec::new();
+        let dir = self.settings.data_dir.clone();
+        let export = blocking({
+            let dir = dir.clone();
+            move || temp_file(&dir)
+        })
+        .await?;
+        let checkpoint = self
+            .audit
+            .checkpoint_at(end)
+            .await
+            .map_err(ComplianceError::store)?;
+        let mut export = tokio::fs::File::from_std(export);
         if end > 0 {
             let (_, stream) =
                 crate::audit_export::export(&self.audit, Some(from), Some(end - 1), None)
@@ -30,15 +61,13 @@ impl ComplianceService {
                     .map_err(ComplianceError::store)?;
             let mut stream = std::pin::pin!(stream);
             while let Some(chunk) = stream.next().await {
-                export.extend_from_slice(&chunk.map_err(ComplianceError::store)?);
+                let chunk = chunk.map_err(ComplianceError::store)?;
+                export
+                    .write_all(&chunk)
+                    .await
+                    .map_err(ComplianceError::store)?;
             }
-        }
-        let checkpoint = self
-            .audit
-            .checkpoint_at(end)
-            .await
-            .map_err(ComplianceError::store)?;
-        if end == 0 {
+        } else {
             // The first report of a new deployment covers an empty log: its export is the
             // trailer alone, the checkpoint of size 0.
             let json = rampart_audit::export::checkpoint_json(
@@ -48,9 +77,13 @@ impl ComplianceService {
             );
             let line = rampart_audit::export::trailer_line(json, &[])
                 .map_err(|e| ComplianceError::Signing(e.to_string()))?;
-            export.extend_from_slice(line.as_bytes());
-            export.push(b'\n');
+            export
+                .write_all(format!("{line}\n").as_bytes())
+                .await
+                .map_err(ComplianceError::store)?;
         }
+        export.flush().await.map_err(ComplianceError::store)?;
+        let export = export.into_std().await;
         let verifier = self.audit.verifier();
         let configuration = configuration_json(&self.settings.show(self.master_key_source));
         let keys = json!({
@@ -62,36 +95,49 @@ impl ComplianceService {
             },
         });
         let members = vec![
-            Member {
-                name: "report.json".to_owned(),
-                bytes: stored.document.into_bytes(),
-            },
-            Member {
-                name: "audit-export.ndjson".to_owned(),
-                bytes: export,
-            },
-            Member {
-                name: "checkpoint.txt".to_owned(),
-                bytes: checkpoint.note.into_bytes(),
-            },
-            Member {
-                name: "configuration.json".to_owned(),
-                bytes: pretty(&configuration),
-            },
-            Member {
-                name: "public-keys.json".to_owned(),
-                bytes: pretty(&keys),
-            },
+            MemberSource::bytes(REPORT, stored.document.into_bytes()),
+            MemberSource::file(AUDIT_EXPORT, export),
+            MemberSource::bytes(CHECKPOINT, checkpoint.note.into_bytes()),
+            MemberSource::bytes(CONFIGURATION, pretty(&configuration)),
+            MemberSource::bytes(PUBLIC_KEYS, pretty(&keys)),
         ];
-        build_package(
-            report.id.as_str(),
-            report.framework.as_str(),
-            &rampart_compliance::rfc3339(now),
-            members,
-            |manifest| self.audit.sign_document(manifest),
-        )
-        .map_err(|e| ComplianceError::Signing(e.to_string()))
+        let audit = self.audit.clone();
+        let created_at = rampart_compliance::rfc3339(now);
+        blocking(move || {
+            let out = temp_file(&dir)?;
+            let mut file = write_package(
+                out,
+                report.id.as_str(),
+                report.framework.as_str(),
+                &created_at,
+                members,
+                |manifest| audit.sign_document(manifest),
+            )
+            .map_err(|e| ComplianceError::Signing(e.to_string()))?;
+            let len = file
+                .stream_position()
+                .and_then(|len| file.seek(SeekFrom::Start(0)).map(|_| len))
+                .map_err(ComplianceError::store)?;
+            Ok(EvidencePackage { file, len })
+        })
+        .await
     }
+}
+
+/// An unnamed temporary file in `dir`, else in the system's temporary dir.
+fn temp_file(dir: &Path) -> Result<std::fs::File, ComplianceError> {
+    tempfile::tempfile_in(dir)
+        .or_else(|_| tempfile::tempfile())
+        .map_err(ComplianceError::store)
+}
+
+/// Runs `work` on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ComplianceError> + Send + 'static,
+) -> Result<T, ComplianceError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ComplianceError::store)?
 }
 
 fn pretty(value: &serde_json::Value) -> Vec<u8> {

@@ -9,6 +9,10 @@
 //! ([`rampart_audit::signed`]). The zip itself carries no trust: every check is of the
 //! content, so a package re-zipped by any tool still verifies.
 //!
+//! [`write_package`] streams: each member is copied into the zip in chunks as its digest is
+//! computed, so a package of any size is written in constant memory (to a file: a server
+//! streams it from there); [`build_package`] is the same in memory.
+//!
 //! [`verify_package`] reads untrusted bytes: it is bounded (members, name lengths, bytes
 //! inflated, counted as they are read rather than taken from headers) and never panics; every
 //! problem it reports names the member it is about.
@@ -17,8 +21,10 @@ mod build;
 mod read;
 mod verify;
 
-pub use build::build_package;
-pub use verify::{KeySource, MemberCheck, PackageVerification, verify_package};
+pub use build::{MemberContent, MemberSource, build_package, write_package};
+pub use verify::{
+    KeySource, MemberCheck, PackageVerification, verify_package, verify_package_reader,
+};
 
 /// The manifest's `format`.
 pub const PACKAGE_FORMAT: &str = "rampart-evidence-package/1";
@@ -93,6 +99,16 @@ pub enum PackageError {
     /// The manifest could not be signed.
     #[error("the manifest cannot be signed: {0}")]
     Sign(#[from] rampart_audit::SignedDocumentError),
+    /// A member's content could not be read (a file or reader given to
+    /// [`write_package`]).
+    #[error("member {name:?} cannot be read: {error}")]
+    Read {
+        /// The member's name.
+        name: String,
+        /// Why.
+        #[source]
+        error: std::io::Error,
+    },
     /// The zip could not be written.
     #[error("the zip cannot be written: {0}")]
     Zip(String),
@@ -141,6 +157,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// SHA-256 of `bytes`, hex.
+#[cfg(test)]
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }

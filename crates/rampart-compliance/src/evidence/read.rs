@@ -4,7 +4,7 @@
 //! whatever the headers claim. The audit export is streamed into the audit verifier.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufReader, Cursor, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 use zip::ZipArchive;
 use zip::read::ZipReadOptions;
@@ -28,10 +28,10 @@ pub(super) struct Contents {
     pub(super) export: Option<(rampart_audit::Verifier, Option<u64>)>,
 }
 
-/// Reads `zip_bytes`, recording every problem in `check`; `None` when the archive cannot be
-/// used at all (unreadable, too many members).
-pub(super) fn read_archive(zip_bytes: &[u8], check: &mut Check) -> Option<Contents> {
-    let mut archive = match ZipArchive::new(Cursor::new(zip_bytes)) {
+/// Reads the archive `zip`, recording every problem in `check`; `None` when the archive
+/// cannot be used at all (unreadable, too many members).
+pub(super) fn read_archive<R: Read + Seek>(zip: R, check: &mut Check) -> Option<Contents> {
+    let mut archive = match ZipArchive::new(zip) {
         Ok(archive) => archive,
         Err(e) => {
             check.archive(format!("cannot be read ({e})"));
@@ -41,7 +41,26 @@ pub(super) fn read_archive(zip_bytes: &[u8], check: &mut Check) -> Option<Conten
     let raw_names: Vec<Vec<u8>> = archive.file_names_raw().map(<[u8]>::to_vec).collect();
     let duplicates = archive.has_duplicate_names();
     let listed = if duplicates {
-        central_directory_names(zip_bytes, archive.central_directory_start())
+        // The archive keeps one entry per name: read the names from the central directory
+        // itself, then open the archive again.
+        let start = archive.central_directory_start();
+        let mut zip = archive.into_inner();
+        let listed = central_directory_names(&mut zip, start);
+        let reopened = ZipArchive::new(zip);
+        match (listed, reopened) {
+            (Ok(listed), Ok(reopened)) => {
+                archive = reopened;
+                listed
+            }
+            (Err(e), _) => {
+                check.archive(format!("cannot be read ({e})"));
+                return None;
+            }
+            (_, Err(e)) => {
+                check.archive(format!("cannot be read ({e})"));
+                return None;
+            }
+        }
     } else {
         raw_names.clone()
     };
@@ -147,33 +166,46 @@ fn first_seq(line: &[u8]) -> Option<u64> {
 }
 
 /// Every name in the central directory starting at `start`, duplicates included (the zip
-/// reader keeps one entry per name). Stops at the first record that is not a central header.
-fn central_directory_names(bytes: &[u8], start: u64) -> Vec<Vec<u8>> {
+/// reader keeps one entry per name). Stops at the first record that is not a central header,
+/// or at the archive's end.
+fn central_directory_names<R: Read + Seek>(zip: &mut R, start: u64) -> io::Result<Vec<Vec<u8>>> {
     const SIGNATURE: &[u8] = b"PK\x01\x02";
     const FIXED: usize = 46;
-    let u16_at = |at: usize| -> Option<usize> {
-        let b = bytes.get(at..at.checked_add(2)?)?;
-        Some(usize::from(u16::from_le_bytes([*b.first()?, *b.get(1)?])))
-    };
     let mut names = Vec::new();
-    let Ok(mut at) = usize::try_from(start) else {
-        return names;
-    };
-    // One more than the limit is enough to refuse the archive.
-    while names.len() <= MAX_MEMBERS && bytes.get(at..at.saturating_add(4)) == Some(SIGNATURE) {
-        let (Some(name_len), Some(extra_len), Some(comment_len)) =
-            (u16_at(at + 28), u16_at(at + 30), u16_at(at + 32))
-        else {
-            break;
-        };
-        let name_start = at + FIXED;
-        let Some(name) = bytes.get(name_start..name_start + name_len) else {
-            break;
-        };
-        names.push(name.to_vec());
-        at = name_start + name_len + extra_len + comment_len;
+    if zip.seek(SeekFrom::Start(start)).is_err() {
+        return Ok(names);
     }
-    names
+    let mut header = [0u8; FIXED];
+    // One more than the limit is enough to refuse the archive.
+    while names.len() <= MAX_MEMBERS {
+        if !read_full(zip, &mut header)? || header.get(..4) != Some(SIGNATURE) {
+            break;
+        }
+        let u16_at = |at: usize| match header.get(at..at + 2) {
+            Some(&[a, b]) => u16::from_le_bytes([a, b]),
+            _ => 0,
+        };
+        let (name_len, extra_len, comment_len) = (u16_at(28), u16_at(30), u16_at(32));
+        let mut name = vec![0u8; usize::from(name_len)];
+        if !read_full(zip, &mut name)? {
+            break;
+        }
+        names.push(name);
+        let skip = i64::from(extra_len) + i64::from(comment_len);
+        if zip.seek(SeekFrom::Current(skip)).is_err() {
+            break;
+        }
+    }
+    Ok(names)
+}
+
+/// Fills `buffer` from `reader`: `false` when the reader ends first.
+fn read_full(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<bool> {
+    match reader.read_exact(buffer) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Reads a member through: hashes it, counts its bytes against its own limit and the budget
@@ -290,15 +322,18 @@ mod tests {
 
     #[test]
     fn central_directory_names_stop_at_anything_but_a_header() {
-        assert!(central_directory_names(b"", 0).is_empty());
-        assert!(central_directory_names(b"PK\x01\x02", 0).is_empty());
-        assert!(central_directory_names(b"PK\x01\x02", u64::MAX).is_empty());
+        let names = |bytes: &[u8], start: u64| {
+            central_directory_names(&mut io::Cursor::new(bytes), start).unwrap()
+        };
+        assert!(names(b"", 0).is_empty());
+        assert!(names(b"PK\x01\x02", 0).is_empty());
+        assert!(names(b"PK\x01\x02", u64::MAX).is_empty());
         let mut header = b"PK\x01\x02".to_vec();
         header.resize(46, 0);
         header[28] = 3;
         header.extend_from_slice(b"abc");
-        assert_eq!(central_directory_names(&header, 0), [b"abc".to_vec()]);
+        assert_eq!(names(&header, 0), [b"abc".to_vec()]);
         header[28] = 4;
-        assert!(central_directory_names(&header, 0).is_empty());
+        assert!(names(&header, 0).is_empty());
     }
 }

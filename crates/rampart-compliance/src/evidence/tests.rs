@@ -9,6 +9,7 @@
 )]
 
 mod fixture;
+mod stream;
 
 use base64::Engine as _;
 use proptest::prelude::*;

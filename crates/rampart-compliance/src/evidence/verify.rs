@@ -4,6 +4,7 @@
 //! speak of one tree size and root.
 
 use std::collections::BTreeSet;
+use std::io::{Read, Seek};
 
 use rampart_audit::{LogVerifier, verifier_from_key_text};
 use serde::Serialize;
@@ -142,8 +143,20 @@ struct ReportFacts {
 /// package's own `public-keys.json` (which proves integrity, not origin: see
 /// [`KeySource::Package`]). Never panics; every problem names its member.
 pub fn verify_package(zip_bytes: &[u8], public_key: Option<&str>) -> PackageVerification {
+    verify_package_reader(std::io::Cursor::new(zip_bytes), public_key)
+}
+
+/// Checks the evidence package read from `zip` (a file: `BufReader<File>`) as
+/// [`verify_package`] does, without holding the archive: members are inflated as they are
+/// checked, and only the documents (each at most
+/// [`MAX_DOCUMENT_BYTES`](super::MAX_DOCUMENT_BYTES)) are held. A read error is a problem of
+/// the archive or of the member being read.
+pub fn verify_package_reader<R: Read + Seek>(
+    zip: R,
+    public_key: Option<&str>,
+) -> PackageVerification {
     let mut check = Check::default();
-    let Some(contents) = read_archive(zip_bytes, &mut check) else {
+    let Some(contents) = read_archive(zip, &mut check) else {
         // Nothing in it can be trusted to say what it holds: only the archive is blamed.
         return PackageVerification {
             ok: false,

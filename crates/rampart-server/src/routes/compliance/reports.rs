@@ -3,6 +3,7 @@
 //! their evidence packages.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
@@ -11,6 +12,7 @@ use rampart_compliance::{FrameworkId, frameworks};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use tokio_util::io::ReaderStream;
 use utoipa::{IntoParams, ToSchema};
 
 use super::failed;
@@ -308,6 +310,10 @@ pub async fn get_evidence(
         .await
         .map_err(failed)?;
     let disposition = format!("attachment; filename=\"rampart-evidence-{id}.zip\"");
+    // Streamed from its unnamed temporary file, which is closed (and so freed) when the body
+    // is dropped: sent in full, or the client gone.
+    let file = tokio::fs::File::from_std(package.file);
+    let body = Body::from_stream(ReaderStream::with_capacity(file, 64 * 1024));
     Ok((
         [
             (
@@ -319,8 +325,9 @@ pub async fn get_evidence(
                 HeaderValue::from_str(&disposition)
                     .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
             ),
+            (header::CONTENT_LENGTH, HeaderValue::from(package.len)),
         ],
-        package,
+        body,
     )
         .into_response())
 }

@@ -24,7 +24,15 @@ async fn package(env: &Env, id: &str) -> Vec<u8> {
         response.headers()["content-type"].to_str().unwrap(),
         "application/zip"
     );
-    response.bytes().await.unwrap().to_vec()
+    // Streamed from a file, with its length announced.
+    let length: usize = response.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let bytes = response.bytes().await.unwrap().to_vec();
+    assert_eq!(bytes.len(), length);
+    bytes
 }
 
 /// Each member's name and the range of its (stored or compressed) data in the zip, from the
