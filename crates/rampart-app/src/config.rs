@@ -232,7 +232,7 @@ settings! {
     /// Most card numbers one `POST /v1/redact` may tokenize (more: 422, nothing stored).
     max_tokenized_per_request: u64 = 1000, parse_positive;
     /// Log filter, e.g. `info` or `rampart=debug,info`.
-    log_level: String = "info".to_owned(), parse_string;
+    log_level: String = "info".to_owned(), parse_log_level;
     /// Rate-limit rules (`{"rules": [...]}` as `PUT /v1/rate-limits` takes them; `.yaml`/`.yml`
     /// or JSON); when set they are the rules, and `PUT /v1/rate-limits` is refused.
     rate_limits_file: Option<PathBuf> = None, parse_opt_path;

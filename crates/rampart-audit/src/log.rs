@@ -167,6 +167,11 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
         Ok(Self { inner, requests })
     }
 
+    /// Whether the writer task still runs (it ends only if it failed): appends need it.
+    pub fn writer_running(&self) -> bool {
+        !self.requests.is_closed()
+    }
+
     /// The log's origin (the name in its checkpoints).
     pub fn origin(&self) -> &str {
         &self.inner.verifier.name

@@ -462,9 +462,34 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
     }
 }
 
+/// The warning to give at start when `address` is reachable from other machines and serves
+/// plain HTTP: API keys, session tokens and whatever the requests carry cross the network in
+/// clear. `None` on loopback or with TLS.
+pub fn plain_http_warning(address: std::net::SocketAddr, tls: bool) -> Option<String> {
+    (!tls && !address.ip().is_loopback()).then(|| {
+        format!(
+            "listening on {address} without TLS: credentials and data cross the network in \
+             clear; set tls_cert and tls_key (or terminate TLS in a proxy on this host and \
+             listen on 127.0.0.1)"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_beyond_loopback_is_warned_about() {
+        let at = |text: &str| text.parse::<std::net::SocketAddr>().expect("address");
+        let warning = plain_http_warning(at("0.0.0.0:8470"), false);
+        assert!(warning.is_some_and(|w| w.contains("0.0.0.0:8470") && w.contains("tls_cert")));
+        assert!(plain_http_warning(at("10.1.2.3:8470"), false).is_some());
+        assert!(plain_http_warning(at("[::]:8470"), false).is_some());
+        assert!(plain_http_warning(at("127.0.0.1:8470"), false).is_none());
+        assert!(plain_http_warning(at("[::1]:8470"), false).is_none());
+        assert!(plain_http_warning(at("0.0.0.0:8470"), true).is_none());
+    }
 
     fn limits(total: usize, per_address: usize) -> ConnectionLimits {
         ConnectionLimits {

@@ -584,6 +584,10 @@ async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
         out.flush()?;
     }
     tracing::info!(%address, storage, tls = tls.is_some(), "listening");
+    if let Some(warning) = rampart_server::serve::plain_http_warning(address, tls.is_some()) {
+        eprintln!("warning: {warning}");
+        tracing::warn!("{warning}");
+    }
     rampart_server::serve::serve(listener, app, tls, limits, shutdown).await;
     // Leased jobs are handed over at once instead of lapsing.
     state.stop_jobs().await;

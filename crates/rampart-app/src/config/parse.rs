@@ -16,6 +16,39 @@ pub(super) fn parse_string(raw: Raw) -> Result<String, String> {
     }
 }
 
+/// Levels a log filter may name.
+const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// A log filter: comma-separated directives, each a level (`info`) or `target=level`
+/// (`rampart=debug`), the levels among [`LOG_LEVELS`]. Anything else (`verbose`) would be read
+/// by the logger as a target name and silently log nothing, so it is refused.
+pub(super) fn parse_log_level(raw: Raw) -> Result<String, String> {
+    let text = parse_string(raw)?;
+    let expected = || {
+        "expected a level (trace, debug, info, warn, error, off) or comma-separated \
+         target=level directives such as rampart=debug,info"
+            .to_owned()
+    };
+    if text.trim().is_empty() {
+        return Err(expected());
+    }
+    for directive in text.split(',').map(str::trim) {
+        let (target, level) = match directive.split_once('=') {
+            Some((target, level)) => (Some(target.trim()), level.trim()),
+            None => (None, directive),
+        };
+        let target_ok = target.is_none_or(|t| {
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-'))
+        });
+        if !target_ok || !LOG_LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
+            return Err(expected());
+        }
+    }
+    Ok(text)
+}
+
 pub(super) fn parse_addr(raw: Raw) -> Result<SocketAddr, String> {
     parse_string(raw)?
         .parse()

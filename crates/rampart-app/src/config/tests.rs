@@ -82,12 +82,45 @@ fn bad_values_name_the_setting_and_source() {
         ("RAMPART_IDLE_TIMEOUT_SECONDS", "0"),
         ("RAMPART_IDLE_TIMEOUT_SECONDS", "86401"),
         ("RAMPART_IDLE_TIMEOUT_SECONDS", "18446744073709551616"),
+        ("RAMPART_LOG_LEVEL", "verbose"),
+        ("RAMPART_LOG_LEVEL", ""),
+        ("RAMPART_LOG_LEVEL", "rampart=loud"),
+        ("RAMPART_LOG_LEVEL", "=debug"),
+        ("RAMPART_LOG_LEVEL", "info,rampart=debug,,"),
     ] {
         assert!(
             Settings::load(None, env(&[(key, value)]), &FlagOverrides::default()).is_err(),
             "{key}={value} accepted"
         );
     }
+}
+
+#[test]
+fn log_filters_are_levels_or_target_directives() {
+    for good in [
+        "info",
+        "WARN",
+        "rampart=debug,info",
+        "rampart_app::jobs=trace, warn",
+        "off",
+    ] {
+        let loaded = Settings::load(
+            None,
+            env(&[("RAMPART_LOG_LEVEL", good)]),
+            &FlagOverrides::default(),
+        );
+        let level = loaded
+            .map(|l| l.settings.log_level)
+            .map_err(|e| e.to_string());
+        assert_eq!(level.as_deref(), Ok(good), "{good}");
+    }
+    let err = Settings::load(
+        None,
+        env(&[("RAMPART_LOG_LEVEL", "verbose")]),
+        &FlagOverrides::default(),
+    )
+    .expect_err("refused");
+    assert!(err.to_string().contains("log_level"), "{err}");
 }
 
 #[test]

@@ -71,6 +71,82 @@ pub async fn health(State(state): State<AppState>) -> Response {
     response
 }
 
+/// `GET /v1/health/live`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Liveness {
+    /// Always `live`: the process answers.
+    pub status: &'static str,
+}
+
+/// Liveness: 200 whenever the process answers (restart it when this fails). Reads nothing.
+#[utoipa::path(
+    get,
+    path = "/v1/health/live",
+    tag = "system",
+    responses((status = 200, description = "The process answers", body = Liveness))
+)]
+pub async fn live() -> Json<Liveness> {
+    Json(Liveness { status: "live" })
+}
+
+/// What readiness checked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadinessChecks {
+    /// `ok` when the database answered, else `unavailable`.
+    pub database: &'static str,
+    /// `ok` when the audit writer runs (every audited request needs it), else `stopped`.
+    pub audit_writer: &'static str,
+}
+
+/// `GET /v1/health/ready`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready`, or `unavailable` when a check failed.
+    pub status: &'static str,
+    /// Each check.
+    pub checks: ReadinessChecks,
+}
+
+/// Readiness: 200 when the database answers and the audit writer runs (send traffic here),
+/// 503 with `Retry-After` otherwise.
+#[utoipa::path(
+    get,
+    path = "/v1/health/ready",
+    tag = "system",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "A check failed", body = Readiness),
+    )
+)]
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let database = match state.audit().head().await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "readiness: the database does not answer");
+            false
+        }
+    };
+    let writer = state.audit().writer_running();
+    let ready = database && writer;
+    let body = Readiness {
+        status: if ready { "ready" } else { "unavailable" },
+        checks: ReadinessChecks {
+            database: if database { "ok" } else { "unavailable" },
+            audit_writer: if writer { "ok" } else { "stopped" },
+        },
+    };
+    if ready {
+        (StatusCode::OK, Json(body)).into_response()
+    } else {
+        let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(rampart_app::outage::RETRY_AFTER_SECONDS),
+        );
+        response
+    }
+}
+
 /// The OpenAPI 3.1 document of every endpoint, generated from the code.
 #[utoipa::path(
     get,
@@ -116,6 +192,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health))
+        .routes(routes!(live))
+        .routes(routes!(ready))
         .routes(routes!(openapi))
         .routes(routes!(metrics))
 }

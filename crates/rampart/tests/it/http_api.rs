@@ -56,6 +56,13 @@ fn health_auth_and_errors_over_http() {
         assert_eq!(body["storage"], "sqlite");
         assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(body["audit"]["tree_size"], 0);
+        // Liveness and readiness, without a credential.
+        let live: Value = http.get(format!("{base}/v1/health/live")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(live["status"], "live");
+        let response = http.get(format!("{base}/v1/health/ready")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let ready: Value = response.json().await.unwrap();
+        assert_eq!(ready, serde_json::json!({"status": "ready", "checks": {"database": "ok", "audit_writer": "ok"}}));
 
         // A client's valid request id is echoed; an invalid one is replaced.
         let response = http

@@ -145,10 +145,15 @@ fn wait_for(within: Duration, what: &str, mut done: impl FnMut() -> bool) -> Dur
 
 /// `GET /v1/health`: its status and whether it carried `Retry-After`.
 fn health(rt: &tokio::runtime::Runtime, base: &str) -> (u16, bool, Value) {
+    probe_health(rt, base, "/v1/health")
+}
+
+/// `GET path` of a health endpoint: its status and whether it carried `Retry-After`.
+fn probe_health(rt: &tokio::runtime::Runtime, base: &str, path: &str) -> (u16, bool, Value) {
     rt.block_on(async {
         let response = tokio::time::timeout(
             REQUEST_TIMEOUT,
-            client(None, None).get(format!("{base}/v1/health")).send(),
+            client(None, None).get(format!("{base}{path}")).send(),
         )
         .await
         .expect("health answers within the request timeout")
@@ -278,6 +283,13 @@ fn postgres_outage_answers_503_and_recovers_without_losing_an_acknowledged_entry
         assert_eq!(status, 503, "health while the database is down: {body}");
         assert!(retry_after, "health's 503 carries Retry-After");
         assert_eq!(body["status"], "unavailable", "{body}");
+        // Readiness fails with the database; liveness does not (the process answers).
+        let (status, retry_after, body) = probe_health(&rt, &server.base, "/v1/health/ready");
+        assert_eq!(status, 503, "readiness while the database is down: {body}");
+        assert!(retry_after);
+        assert_eq!(body["checks"]["database"], "unavailable", "{body}");
+        assert_eq!(body["checks"]["audit_writer"], "ok", "{body}");
+        assert_eq!(probe_health(&rt, &server.base, "/v1/health/live").0, 200);
         if mode == "fast" {
             let unavailable = probe_routes(&rt, &server.base, &key);
             eprintln!("{unavailable} of the probed routes answered 503");
@@ -301,6 +313,9 @@ fn postgres_outage_answers_503_and_recovers_without_losing_an_acknowledged_entry
         );
         eprintln!("{mode} stop: appends succeed again {recovered:?} after the restart");
         assert_eq!(health(&rt, &server.base).0, 200);
+        let (status, _, body) = probe_health(&rt, &server.base, "/v1/health/ready");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status"], "ready", "{body}");
     }
     stop.store(true, Ordering::Relaxed);
     appenders.join().unwrap();

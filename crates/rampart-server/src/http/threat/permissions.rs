@@ -146,6 +146,8 @@ const NO_SINGLE_PERMISSION: &[(&str, &str)] = &[
     ("POST", "/v1/auth/login"),
     ("POST", "/v1/auth/logout"),
     ("GET", "/v1/health"),
+    ("GET", "/v1/health/live"),
+    ("GET", "/v1/health/ready"),
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
     ("POST", "/v1/principals/{id}/totp"),
@@ -164,6 +166,8 @@ const NO_SINGLE_PERMISSION: &[(&str, &str)] = &[
 /// Routes that read no credential at all (anyone may call them).
 const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/health"),
+    ("GET", "/v1/health/live"),
+    ("GET", "/v1/health/ready"),
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
     ("GET", "/v1/audit/public-key"),
