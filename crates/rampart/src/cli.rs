@@ -37,16 +37,18 @@ pub(crate) enum Command {
     Serve {
         #[command(flatten)]
         store: StoreArgs,
-        /// Address to listen on [default: 127.0.0.1:8470].
+        /// Address to listen on [default: 127.0.0.1:8470] [env: RAMPART_LISTEN].
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
-        /// PEM certificate chain; turns TLS (1.2 and 1.3 only) on, with --tls-key.
+        /// PEM certificate chain; turns TLS (1.2 and 1.3 only) on, with --tls-key
+        /// [env: RAMPART_TLS_CERT].
         #[arg(long, value_name = "PEM", requires = "tls_key")]
         tls_cert: Option<PathBuf>,
-        /// PEM private key of --tls-cert.
+        /// PEM private key of --tls-cert [env: RAMPART_TLS_KEY].
         #[arg(long, value_name = "PEM", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
-        /// PEM CA bundle; clients must present a certificate it signed (mTLS).
+        /// PEM CA bundle; clients must present a certificate it signed (mTLS)
+        /// [env: RAMPART_TLS_CLIENT_CA].
         #[arg(long, value_name = "PEM", requires = "tls_cert")]
         tls_client_ca: Option<PathBuf>,
     },
@@ -389,10 +391,12 @@ pub(crate) enum ConfigCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct StoreArgs {
-    /// Data directory (SQLite database and master key file) [default: ./rampart-data].
+    /// Data directory (SQLite database and master key file) [default: ./rampart-data]
+    /// [env: RAMPART_DATA_DIR].
     #[arg(long, value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
-    /// Use PostgreSQL (postgres://…) instead of SQLite in the data dir; needs RAMPART_MASTER_KEY.
+    /// Use PostgreSQL (postgres://…) instead of SQLite in the data dir; needs RAMPART_MASTER_KEY
+    /// [env: RAMPART_DATABASE_URL].
     #[arg(long, value_name = "URL")]
     pub(crate) database_url: Option<String>,
 }

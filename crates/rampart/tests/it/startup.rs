@@ -273,3 +273,35 @@ fn help_and_version_work() {
         "--tls-cert without --tls-key accepted"
     );
 }
+
+#[test]
+fn serve_help_names_each_flags_variable() {
+    let out = run(rampart().args(["serve", "--help"]));
+    let (stdout, _) = text(&out);
+    assert!(out.status.success());
+    for variable in [
+        "RAMPART_DATA_DIR",
+        "RAMPART_DATABASE_URL",
+        "RAMPART_LISTEN",
+        "RAMPART_TLS_CERT",
+        "RAMPART_TLS_KEY",
+        "RAMPART_TLS_CLIENT_CA",
+    ] {
+        assert!(
+            stdout.contains(&format!("[env: {variable}]")),
+            "{variable}:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_log_filter_that_names_no_level_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stderr) = Server::try_start(
+        &["--data-dir", dir.path().to_str().unwrap()],
+        &[("RAMPART_LOG_LEVEL", "verbose")],
+    )
+    .err()
+    .expect("refuses");
+    assert!(stderr.contains("log_level"), "{stderr}");
+}
