@@ -338,6 +338,18 @@ fn quote(text: &str) -> String {
     toml::Value::String(text.to_owned()).to_string()
 }
 
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |last| last.chars().count())
+        + 1;
+    (line, column)
+}
+
 /// A database URL with any password (in the user-info or a `password=` parameter) replaced by
 /// `[REDACTED]`, safe to print and log.
 pub fn redact_url(url: &str) -> String {
@@ -446,7 +458,13 @@ impl Settings {
             }
             let layer: Layer = toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
                 path: path.to_owned(),
-                message: e.message().to_owned(),
+                message: match e.span() {
+                    Some(span) => {
+                        let (line, column) = line_and_column(&text, span.start);
+                        format!("line {line}, column {column}: {}", e.message())
+                    }
+                    None => e.message().to_owned(),
+                },
             })?;
             settings.apply(layer, &format!("config file {}", path.display()))?;
         }

@@ -15,6 +15,16 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// There is no database file where one was expected (a data dir never initialized, or a
+    /// typo in its path).
+    #[error(
+        "no Rampart database at {}: run `rampart init --data-dir DIR` to create a deployment there, or point --data-dir at an existing one",
+        path.display()
+    )]
+    NoDatabase {
+        /// The file looked for.
+        path: std::path::PathBuf,
+    },
     /// The database has migrations this binary does not know: it was upgraded by a newer Rampart.
     #[error(
         "the database schema is at version {found}, newer than this binary knows ({known}); run a newer rampart"

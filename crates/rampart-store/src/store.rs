@@ -126,6 +126,11 @@ impl Store {
     ///
     /// The database and its `-wal` and `-shm` files are readable by the owner only (0600).
     pub async fn open_sqlite(path: &Path, create: bool) -> Result<Self, StoreError> {
+        if !create && !path.exists() {
+            return Err(StoreError::NoDatabase {
+                path: path.to_owned(),
+            });
+        }
         restrict_sqlite_files(path, create);
         let index_path = crate::audit_index::index_path(path);
         restrict_sqlite_files(&index_path, path.exists());

@@ -96,6 +96,32 @@ fn bad_values_name_the_setting_and_source() {
 }
 
 #[test]
+fn toml_errors_give_line_and_column() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (text, at) in [
+        (
+            "listen = \"127.0.0.1:9000\"\nbody_limit_bytes = \"lots\n",
+            "line 2, column",
+        ),
+        (
+            "listen = \"127.0.0.1:9000\"\n\nlisten_addr = 3\n",
+            "line 3, column 1",
+        ),
+        (
+            "max_connections = 10\nmetrics_enabled = maybe\n",
+            "line 2, column",
+        ),
+    ] {
+        let path = dir.path().join("rampart.toml");
+        std::fs::write(&path, text).expect("writes");
+        let err =
+            Settings::load(Some(&path), env(&[]), &FlagOverrides::default()).expect_err("refused");
+        let message = err.to_string();
+        assert!(message.contains(at), "{text:?}: {message}");
+    }
+}
+
+#[test]
 fn log_filters_are_levels_or_target_directives() {
     for good in [
         "info",

@@ -305,3 +305,19 @@ fn a_log_filter_that_names_no_level_is_refused_at_start() {
     .expect("refuses");
     assert!(stderr.contains("log_level"), "{stderr}");
 }
+
+#[test]
+fn a_cli_command_on_a_data_dir_never_initialized_names_it_once_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("rampart-dta");
+    let out = run(rampart()
+        .args(["retention", "policies", "--data-dir"])
+        .arg(&typo));
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    let path = typo.join("rampart.db").display().to_string();
+    assert_eq!(stderr.matches(&path).count(), 1, "{stderr}");
+    assert!(stderr.contains("rampart init --data-dir"), "{stderr}");
+    assert!(!stderr.contains("code: 14"), "{stderr}");
+    assert!(!typo.exists(), "nothing created");
+}
