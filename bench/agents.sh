@@ -10,6 +10,8 @@
 # RAMPART_BIN=path to compare a build). DESIGN.md's floor: 10,000 decisions/s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Script inputs, not settings: servers refuse RAMPART_* variables they do not know.
+export -n RAMPART_BIN RAMPART_ADMIN_KEY
 duration=${1:-10}
 connections=${2:-64}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }

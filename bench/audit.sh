@@ -14,6 +14,8 @@
 # subject alone. Compare their batch figures with each other and with PERSONAL unset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Script inputs, not settings: servers refuse RAMPART_* variables they do not know.
+export -n RAMPART_BIN RAMPART_ADMIN_KEY
 duration=${1:-10}
 prefill=${2:-0}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }

@@ -12,6 +12,8 @@
 # python3; RAMPART_BIN=path to compare a build, else target/release/rampart is built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Script inputs, not settings: servers refuse RAMPART_* variables they do not know.
+export -n RAMPART_BIN RAMPART_ADMIN_KEY
 duration=${1:-10}
 rounds=${2:-2}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }

@@ -8,6 +8,8 @@
 # Usage: bench/compliance.sh [ENTRIES] [FRAMEWORK]    (RAMPART_BIN=path to compare a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Script inputs, not settings: servers refuse RAMPART_* variables they do not know.
+export -n RAMPART_BIN RAMPART_ADMIN_KEY
 entries=${1:-1000000}
 framework=${2:-pci-dss}
 if [ -z "${RAMPART_BIN:-}" ]; then

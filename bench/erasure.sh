@@ -7,6 +7,8 @@
 # Usage: bench/erasure.sh [ENTRIES] [RUNS]    (RAMPART_BIN=path to compare a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Script inputs, not settings: servers refuse RAMPART_* variables they do not know.
+export -n RAMPART_BIN RAMPART_ADMIN_KEY
 entries=${1:-10000}
 runs=${2:-5}
 if [ -z "${RAMPART_BIN:-}" ]; then

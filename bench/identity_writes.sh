@@ -5,6 +5,8 @@
 # Usage: bench/identity_writes.sh [SECONDS] [CLIENTS]   (RAMPART_BIN=path to compare a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Script inputs, not settings: servers refuse RAMPART_* variables they do not know.
+export -n RAMPART_BIN RAMPART_ADMIN_KEY
 duration=${1:-10}
 clients=${2:-16}
 if [ -z "${RAMPART_BIN:-}" ]; then

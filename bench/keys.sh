@@ -6,6 +6,8 @@
 # Usage: bench/keys.sh [SECONDS] [BATCH] [CONNECTIONS]   (needs wrk: apt-get install wrk; RAMPART_BIN=path to compare a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Script inputs, not settings: servers refuse RAMPART_* variables they do not know.
+export -n RAMPART_BIN RAMPART_ADMIN_KEY
 duration=${1:-10}
 batch=${2:-100}
 connections=${3:-8}

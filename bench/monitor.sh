@@ -10,6 +10,8 @@
 # Usage: bench/monitor.sh [TRIGGERS] [CONNECTIONS]   (needs wrk; RAMPART_BIN=path to use a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Script inputs, not settings: servers refuse RAMPART_* variables they do not know.
+export -n RAMPART_BIN RAMPART_ADMIN_KEY
 triggers=${1:-100}
 connections=${2:-64}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }

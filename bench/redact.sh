@@ -7,6 +7,8 @@
 # Usage: bench/redact.sh [MiB]     RAMPART_BIN=path  use that build (default: a release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Script inputs, not settings: servers refuse RAMPART_* variables they do not know.
+export -n RAMPART_BIN RAMPART_ADMIN_KEY
 mib=${1:-200}
 bin=${RAMPART_BIN:-}
 if [ -z "$bin" ]; then

@@ -9,6 +9,8 @@
 # Usage: bench/retention.sh [ENTRIES]    (RAMPART_BIN=path to compare a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Script inputs, not settings: servers refuse RAMPART_* variables they do not know.
+export -n RAMPART_BIN RAMPART_ADMIN_KEY
 entries=${1:-1000000}
 if [ -z "${RAMPART_BIN:-}" ]; then
   cargo build --release --quiet -p rampart

@@ -96,6 +96,37 @@ fn bad_values_name_the_setting_and_source() {
 }
 
 #[test]
+fn unknown_variables_are_refused_with_a_suggestion() {
+    for (name, meant) in [
+        ("RAMPART_LISTEN_ADDR", Some("RAMPART_LISTEN")),
+        ("RAMPART_LSITEN", Some("RAMPART_LISTEN")),
+        ("RAMPART_DATADIR", Some("RAMPART_DATA_DIR")),
+        ("RAMPART_MASTERKEY", Some("RAMPART_MASTER_KEY")),
+        ("RAMPART_SOMETHING_ELSE_ENTIRELY", None),
+    ] {
+        let err =
+            Settings::load(None, env(&[(name, "1")]), &FlagOverrides::default()).expect_err(name);
+        let message = err.to_string();
+        assert!(message.contains(name), "{message}");
+        match meant {
+            Some(meant) => assert!(
+                message.contains(&format!("did you mean {meant}?")),
+                "{message}"
+            ),
+            None => assert!(!message.contains("did you mean"), "{message}"),
+        }
+    }
+    let known = env(&[
+        ("RAMPART_MASTER_KEY", "x"),
+        ("RAMPART_ADDR", "http://127.0.0.1:8470"),
+        ("RAMPART_TOKEN", "rk_x"),
+        ("RAMPART_LISTEN", "127.0.0.1:9000"),
+        ("OTHER_VARIABLE", "ignored"),
+    ]);
+    assert!(Settings::load(None, known, &FlagOverrides::default()).is_ok());
+}
+
+#[test]
 fn toml_errors_give_line_and_column() {
     let dir = tempfile::tempdir().expect("temp dir");
     for (text, at) in [

@@ -321,3 +321,18 @@ fn a_cli_command_on_a_data_dir_never_initialized_names_it_once_with_the_fix() {
     assert!(!stderr.contains("code: 14"), "{stderr}");
     assert!(!typo.exists(), "nothing created");
 }
+
+#[test]
+fn a_misspelled_variable_is_refused_at_start_with_the_one_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stderr) = Server::try_start(
+        &["--data-dir", dir.path().to_str().unwrap()],
+        &[("RAMPART_LISTEN_ADDR", "0.0.0.0:9999")],
+    )
+    .err()
+    .expect("refuses");
+    assert!(
+        stderr.contains("unknown variable RAMPART_LISTEN_ADDR (did you mean RAMPART_LISTEN?)"),
+        "{stderr}"
+    );
+}
