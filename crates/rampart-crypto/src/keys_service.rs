@@ -29,7 +29,7 @@ use crate::{
     KeyringError, MAX_ENCRYPTIONS_PER_VERSION, SealContext, SealedSecret, sealed_key_name,
 };
 
-pub use changes::KeySpec;
+pub use changes::{KeySpec, MAX_IMPORTED_VERSIONS};
 
 /// How long a cached ring is used before it is read again.
 pub const CACHE_TTL: Duration = Duration::from_secs(5);

@@ -77,6 +77,9 @@ pub struct NewKey {
     pub created_at: i64,
     /// Version 1, sealed under `sealed_key_name(name)` version 1.
     pub first_version: SealedSecret,
+    /// Versions 2, 3, … when the key is imported with several (each sealed under its version);
+    /// the last is the latest.
+    pub later_versions: Vec<SealedSecret>,
     /// The team the key belongs to, if any.
     pub team_id: Option<String>,
 }

@@ -36,7 +36,8 @@ pub use keyring::{
 };
 pub use keys_service::{
     CACHE_TTL, CARDS_KEY, INTERNAL_PREFIX, KeyError, KeyPage, KeyService, KeySpec, KeyUse, KeyView,
-    LoadedKey, MAX_ROTATION_PERIOD_DAYS, TeamScope, is_internal, valid_key_name,
+    LoadedKey, MAX_IMPORTED_VERSIONS, MAX_ROTATION_PERIOD_DAYS, TeamScope, is_internal,
+    valid_key_name,
 };
 pub use keystore::{
     CardRecord, CardStore, KeyRecord, KeyStore, KeyUpdate, KeyVersionRecord, NewKey, SealedKey,

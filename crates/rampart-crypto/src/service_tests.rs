@@ -40,24 +40,28 @@ impl FakeStore {
                 if tables.keys.contains_key(&key.name) {
                     return false;
                 }
+                let sealed: Vec<(u32, SealedSecret)> = (1u32..)
+                    .zip(std::iter::once(&key.first_version).chain(&key.later_versions))
+                    .map(|(v, s)| (v, s.clone()))
+                    .collect();
                 let record = KeyRecord {
                     name: key.name.clone(),
                     key_type: key.key_type,
-                    latest_version: 1,
+                    latest_version: sealed.last().map_or(1, |(v, _)| *v),
                     min_decryption_version: 1,
                     rotation_period_days: key.rotation_period_days,
                     created_at: key.created_at,
-                    versions: vec![KeyVersionRecord {
-                        version: 1,
-                        created_at: key.created_at,
-                        encryptions: 0,
-                    }],
+                    versions: sealed
+                        .iter()
+                        .map(|(version, _)| KeyVersionRecord {
+                            version: *version,
+                            created_at: key.created_at,
+                            encryptions: 0,
+                        })
+                        .collect(),
                     team_id: key.team_id.clone(),
                 };
-                tables.keys.insert(
-                    key.name.clone(),
-                    (record, vec![(1, key.first_version.clone())]),
-                );
+                tables.keys.insert(key.name.clone(), (record, sealed));
                 true
             }
             KeyChange::AddKeyVersion {
@@ -308,7 +312,7 @@ fn spec(name: &str, team: Option<&str>) -> KeySpec {
         name: name.to_owned(),
         key_type: KeyType::Aes256Gcm,
         rotation_period_days: None,
-        material: None,
+        materials: Vec::new(),
         team_id: team.map(str::to_owned),
     }
 }

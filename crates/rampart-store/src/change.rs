@@ -72,29 +72,35 @@ macro_rules! apply_change {
                     let done = sqlx::query(
                         "INSERT INTO keys (name, key_type, latest_version, min_decryption_version,
                                            rotation_period_days, created_at, updated_at, team_id)
-                         VALUES ($1, $2, 1, 1, $3, $4, $4, $5) ON CONFLICT (name) DO NOTHING",
+                         VALUES ($1, $2, $6, 1, $3, $4, $4, $5) ON CONFLICT (name) DO NOTHING",
                     )
                     .bind(&key.name)
                     .bind(key.key_type.as_str())
                     .bind(key.rotation_period_days.map(i64::from))
                     .bind(key.created_at)
                     .bind(key.team_id.as_deref())
+                    .bind(i64::try_from(key.later_versions.len()).unwrap_or(i64::MAX).saturating_add(1))
                     .execute(&mut *$tx)
                     .await?;
                     if done.rows_affected() == 1 {
-                        sqlx::query("INSERT INTO key_versions (key_name, version, created_at) VALUES ($1, 1, $2)")
-                            .bind(&key.name)
+                        let versions = std::iter::once(&key.first_version).chain(key.later_versions.iter());
+                        for (version, sealed) in (1i64..).zip(versions) {
+                            sqlx::query("INSERT INTO key_versions (key_name, version, created_at) VALUES ($1, $2, $3)")
+                                .bind(&key.name)
+                                .bind(version)
+                                .bind(key.created_at)
+                                .execute(&mut *$tx)
+                                .await?;
+                            sqlx::query(
+                                "INSERT INTO sealed_secrets (name, version, sealed, created_at) VALUES ($1, $2, $3, $4)",
+                            )
+                            .bind(rampart_crypto::sealed_key_name(&key.name))
+                            .bind(version)
+                            .bind(sealed.as_bytes())
                             .bind(key.created_at)
                             .execute(&mut *$tx)
                             .await?;
-                        sqlx::query(
-                            "INSERT INTO sealed_secrets (name, version, sealed, created_at) VALUES ($1, 1, $2, $3)",
-                        )
-                        .bind(rampart_crypto::sealed_key_name(&key.name))
-                        .bind(key.first_version.as_bytes())
-                        .bind(key.created_at)
-                        .execute(&mut *$tx)
-                        .await?;
+                        }
                         true
                     } else {
                         false

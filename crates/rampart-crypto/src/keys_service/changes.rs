@@ -25,11 +25,15 @@ pub struct KeySpec {
     pub key_type: KeyType,
     /// Days between automatic rotations, if any.
     pub rotation_period_days: Option<u32>,
-    /// Imported material (a Fernet key), else new random material.
-    pub material: Option<KeyMaterial>,
+    /// Imported material, oldest first: each becomes a version (Fernet keys, as
+    /// `MultiFernet` holds them: the last one encrypts). Empty: new random material.
+    pub materials: Vec<KeyMaterial>,
     /// The team the key belongs to, if any.
     pub team_id: Option<String>,
 }
+
+/// Most versions a new key may be imported with.
+pub const MAX_IMPORTED_VERSIONS: usize = 16;
 
 /// A journal's answer for a change whose refusal means `refused`.
 fn committed(result: Result<(), JournalError>, refused: KeyError) -> Result<(), KeyError> {
@@ -59,12 +63,38 @@ where
                 message: format!("must be from 1 to {MAX_ROTATION_PERIOD_DAYS}"),
             });
         }
-        let material = match spec.material {
+        if spec.materials.len() > MAX_IMPORTED_VERSIONS {
+            return Err(KeyError::Invalid {
+                field: "import_keys",
+                message: format!("at most {MAX_IMPORTED_VERSIONS} keys"),
+            });
+        }
+        for (i, material) in spec.materials.iter().enumerate() {
+            let repeated = spec.materials.iter().skip(i + 1).any(|other| {
+                bool::from(subtle::ConstantTimeEq::ct_eq(
+                    &material.expose()[..],
+                    &other.expose()[..],
+                ))
+            });
+            if repeated {
+                return Err(KeyError::Invalid {
+                    field: "import_keys",
+                    message: "the same key is given twice".to_owned(),
+                });
+            }
+        }
+        let mut materials = spec.materials.into_iter();
+        let first = match materials.next() {
             Some(material) => material,
             None => KeyMaterial::generate()?,
         };
+        let mut later_versions = Vec::new();
+        for (version, material) in (2u32..).zip(materials) {
+            later_versions.push(self.seal(&spec.name, version, &material)?);
+        }
         Ok(NewKey {
-            first_version: self.seal(&spec.name, 1, &material)?,
+            first_version: self.seal(&spec.name, 1, &first)?,
+            later_versions,
             name: spec.name,
             key_type: spec.key_type,
             rotation_period_days: spec.rotation_period_days,
@@ -120,7 +150,7 @@ where
                 name: name.to_owned(),
                 key_type,
                 rotation_period_days: None,
-                material: None,
+                materials: Vec::new(),
                 team_id: None,
             },
             now,

@@ -118,6 +118,9 @@ pub struct CreateKeyRequest {
     rotation_period_days: Option<u32>,
     /// An existing Fernet key (url-safe base64 of 32 bytes) to import, for `fernet` keys.
     import_key: Option<String>,
+    /// Existing Fernet keys to import, newest first, as a `MultiFernet` lists them (at most
+    /// 16): one version each, the newest the latest (it encrypts), the older ones decrypt.
+    import_keys: Option<Vec<String>>,
     /// The team whose members alone use the key.
     team_id: Option<String>,
 }
@@ -130,6 +133,7 @@ impl CreateKeyRequest {
             "type",
             "rotation_period_days",
             "import_key",
+            "import_keys",
             "team_id",
         ];
         let object = object(body, &fields, "")?;
@@ -147,24 +151,7 @@ impl CreateKeyRequest {
                 .map_err(|e: rampart_crypto::UnknownKeyType| invalid("type", e.to_string()))?,
         };
         let rotation_period_days = positive(object, "rotation_period_days")?.flatten();
-        let material = match text_of("import_key", false)? {
-            None => None,
-            Some(_) if key_type != KeyType::Fernet => {
-                return Err(invalid(
-                    "import_key",
-                    "only fernet keys can be imported (an existing Python Fernet key)",
-                ));
-            }
-            Some(imported) => {
-                let key = FernetKey::from_base64(imported).map_err(|_| {
-                    invalid(
-                        "import_key",
-                        "is not a Fernet key: expected the url-safe base64 of 32 bytes, as Fernet.generate_key() makes",
-                    )
-                })?;
-                KeyMaterial::from_slice(key.to_bytes().as_slice())
-            }
-        };
+        let materials = imported_materials(object, key_type, text_of("import_key", false)?)?;
         let team_id = text_of("team_id", false)?.map(str::to_owned);
         if let Some(team) = &team_id
             && (team.is_empty()
@@ -182,10 +169,87 @@ impl CreateKeyRequest {
             name,
             key_type,
             rotation_period_days,
-            material,
+            materials,
             team_id,
         })
     }
+}
+
+/// The Fernet keys a body imports, oldest first: `import_key` (one) or `import_keys` (newest
+/// first, as `MultiFernet` lists them), never both; only for `fernet` keys.
+fn imported_materials(
+    object: &serde_json::Map<String, Value>,
+    key_type: KeyType,
+    one: Option<&str>,
+) -> Result<Vec<KeyMaterial>, ApiError> {
+    let many = match object.get("import_keys") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(items),
+        Some(_) => {
+            return Err(invalid(
+                "import_keys",
+                "must be an array of Fernet keys, newest first",
+            ));
+        }
+    };
+    let texts: Vec<(String, &str)> = match (one, many) {
+        (None, None) => return Ok(Vec::new()),
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "import_keys",
+                "give import_key or import_keys, not both",
+            ));
+        }
+        (Some(text), None) => vec![("import_key".to_owned(), text)],
+        (None, Some(items)) => {
+            if items.is_empty() || items.len() > rampart_crypto::MAX_IMPORTED_VERSIONS {
+                return Err(invalid(
+                    "import_keys",
+                    format!(
+                        "must hold 1 to {} Fernet keys, newest first",
+                        rampart_crypto::MAX_IMPORTED_VERSIONS
+                    ),
+                ));
+            }
+            let mut texts = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let field = format!("import_keys[{i}]");
+                let text = item
+                    .as_str()
+                    .ok_or_else(|| invalid(&field, "must be a string"))?;
+                texts.push((field, text));
+            }
+            texts
+        }
+    };
+    let field_of =
+        |texts: &[(String, &str)]| texts.first().map(|(f, _)| f.clone()).unwrap_or_default();
+    if key_type != KeyType::Fernet {
+        let field = if many.is_some() {
+            "import_keys".to_owned()
+        } else {
+            field_of(&texts)
+        };
+        return Err(invalid(
+            &field,
+            "only fernet keys can be imported (an existing Python Fernet key)",
+        ));
+    }
+    let mut materials = Vec::with_capacity(texts.len());
+    for (field, text) in &texts {
+        let key = FernetKey::from_base64(text).map_err(|_| {
+            invalid(
+                field,
+                "is not a Fernet key: expected the url-safe base64 of 32 bytes, as Fernet.generate_key() makes",
+            )
+        })?;
+        let material = KeyMaterial::from_slice(key.to_bytes().as_slice())
+            .ok_or_else(|| invalid(field, "is not a Fernet key"))?;
+        materials.push(material);
+    }
+    // Given newest first; versions go oldest first (the newest is the latest and encrypts).
+    materials.reverse();
+    Ok(materials)
 }
 
 /// `PATCH /v1/keys/{name}`.
@@ -325,7 +389,10 @@ pub async fn create_key(
         audit.detail("team_id", team.clone());
     }
     audit.detail("type", spec.key_type.as_str());
-    audit.detail("imported", spec.material.is_some());
+    audit.detail("imported", !spec.materials.is_empty());
+    if spec.materials.len() > 1 {
+        audit.detail("imported_versions", spec.materials.len());
+    }
     let journal = KeyJournal::new(&audit, &state, &caller, StatusCode::CREATED);
     let loaded = state
         .keys()

@@ -733,3 +733,104 @@ async fn due_keys_rotate_by_period_and_by_encryption_count() {
     let record = keys.record("never").await.unwrap();
     assert_eq!(record.versions[0].encryptions, 3);
 }
+
+#[tokio::test]
+async fn a_multifernet_key_list_is_imported_as_versions_newest_latest() {
+    if !python_cryptography() {
+        return;
+    }
+    let app = App::new().await;
+    // A Python app's MultiFernet([newest, middle, oldest]) with a token from each key.
+    let made = python(
+        "from cryptography.fernet import Fernet, MultiFernet\n\
+         keys = [Fernet.generate_key() for _ in range(3)]\n\
+         for k in keys: print(k.decode())\n\
+         for k in keys: print(Fernet(k).encrypt(b'by ' + k[:4]).decode())",
+        &[],
+    );
+    let lines: Vec<&str> = made.lines().collect();
+    let (keys, tokens) = lines.split_at(3);
+    let imported = app
+        .post(
+            "/v1/keys",
+            json!({"name": "multi", "type": "fernet", "import_keys": keys}),
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.text);
+    assert_eq!(imported.body["latest_version"], 3, "{}", imported.text);
+    assert_eq!(imported.body["versions"].as_array().unwrap().len(), 3);
+    // Every key's token opens; the newest key's is version 3, the oldest's version 1.
+    for (token, version) in tokens.iter().zip([3, 2, 1]) {
+        let opened = app
+            .post("/v1/keys/multi/decrypt", json!({"ciphertext": token}))
+            .await;
+        assert_eq!(opened.status, StatusCode::OK, "{}", opened.text);
+        assert_eq!(opened.body["key_version"], version, "{}", opened.text);
+    }
+    // New tokens are the newest key's: Python's MultiFernet, and Fernet with that key alone, read them.
+    let sealed = app
+        .post(
+            "/v1/keys/multi/encrypt",
+            json!({"plaintext": b64(b"from rampart")}),
+        )
+        .await;
+    assert_eq!(sealed.body["key_version"], 3);
+    let token = sealed.body["ciphertext"].as_str().unwrap();
+    let read = python(
+        "import sys\nfrom cryptography.fernet import Fernet\nprint(Fernet(sys.argv[1].encode()).decrypt(sys.argv[2].encode()).decode())",
+        &[keys[0], token],
+    );
+    assert_eq!(read, "from rampart");
+    // Refused, each naming its field: both forms, a repeat, a bad key, an empty or long list,
+    // another key type.
+    let fernet = keys[0];
+    for (body, field) in [
+        (
+            json!({"name": "m1", "type": "fernet", "import_key": fernet, "import_keys": [fernet]}),
+            "import_keys",
+        ),
+        (
+            json!({"name": "m2", "type": "fernet", "import_keys": [fernet, keys[1], fernet]}),
+            "import_keys",
+        ),
+        (
+            json!({"name": "m3", "type": "fernet", "import_keys": [fernet, "not-a-key"]}),
+            "import_keys[1]",
+        ),
+        (
+            json!({"name": "m4", "type": "fernet", "import_keys": []}),
+            "import_keys",
+        ),
+        (
+            json!({"name": "m5", "type": "fernet", "import_keys": vec![fernet; 17]}),
+            "import_keys",
+        ),
+        (
+            json!({"name": "m6", "type": "fernet", "import_keys": "x"}),
+            "import_keys",
+        ),
+        (
+            json!({"name": "m7", "import_keys": [fernet]}),
+            "import_keys",
+        ),
+    ] {
+        let reply = app.post("/v1/keys", body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.text
+        );
+        assert!(
+            reply.text.contains(&format!("\"field\":\"{field}\"")),
+            "{field}: {}",
+            reply.text
+        );
+    }
+    let listed = app.get("/v1/keys").await;
+    assert!(
+        !listed.text.contains("\"m1\""),
+        "nothing stored: {}",
+        listed.text
+    );
+}

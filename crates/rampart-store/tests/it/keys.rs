@@ -16,7 +16,55 @@ on_both_backends!(
     card_batches_are_stored_whole_or_not_at_all,
     a_lower_minimum_needs_allow_lowering,
     cards_keep_their_data_subject_link,
+    a_key_imported_with_several_versions_keeps_them_all,
 );
+
+async fn a_key_imported_with_several_versions_keeps_them_all(f: Fixture) {
+    f.store.migrate().await.expect("migrates");
+    let kek = MasterKey::generate().expect("rng").key_encryption_key();
+    let seal = |v: u32, bytes: &[u8]| {
+        kek.seal(&SealContext::new(sealed_key_name("legacy"), v), bytes)
+            .expect("seals")
+    };
+    let mut key = new_key("legacy", seal(1, b"oldest"));
+    key.later_versions = vec![seal(2, b"middle"), seal(3, b"newest")];
+    assert!(f.store.create_key(&key).await.expect("creates"));
+    let (record, sealed) = f
+        .store
+        .load_key("legacy")
+        .await
+        .expect("loads")
+        .expect("exists");
+    assert_eq!(record.latest_version, 3);
+    assert_eq!(
+        record
+            .versions
+            .iter()
+            .map(|v| v.version)
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    let opened: Vec<Vec<u8>> = sealed
+        .iter()
+        .map(|(v, s)| {
+            kek.open(&SealContext::new(sealed_key_name("legacy"), *v), s)
+                .expect("opens")
+                .expose_secret()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(
+        opened,
+        [b"oldest".to_vec(), b"middle".to_vec(), b"newest".to_vec()]
+    );
+    // Rotation goes on from the latest.
+    assert!(
+        f.store
+            .add_version("legacy", 3, &seal(4, b"next"), 2_000_000)
+            .await
+            .expect("rotates")
+    );
+}
 
 fn new_key(name: &str, sealed: rampart_crypto::SealedSecret) -> NewKey {
     NewKey {
@@ -25,6 +73,7 @@ fn new_key(name: &str, sealed: rampart_crypto::SealedSecret) -> NewKey {
         rotation_period_days: Some(30),
         created_at: 1_000_000,
         first_version: sealed,
+        later_versions: Vec::new(),
         team_id: None,
     }
 }
