@@ -6,13 +6,16 @@ use rampart_access::{IdentityStore, Policy};
 use rampart_audit::{ActionFilter, AuditStore, EntryFilter};
 use rampart_compliance::{ComplianceStore, Facts, Inventory, catalog};
 use rampart_crypto::{KeyStore, SealedSecretStore};
-use rampart_monitor::{IncidentFilter, IncidentStatus, MonitorStore};
-use rampart_retention::RetentionStore;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::{ComplianceError, ComplianceService};
+
+mod audit;
+mod operations;
+
 use crate::config::Settings;
+pub(crate) use audit::problem_lines;
 
 /// The TLS protocol versions the server's listener accepts when TLS is on (rampart-server's
 /// rustls configuration offers exactly these).
@@ -27,23 +30,11 @@ pub(crate) struct AuditSeen {
     pub root_hash: String,
 }
 
-fn err<E: std::error::Error + Send + Sync + 'static>(e: E) -> ComplianceError {
+pub(super) fn err<E: std::error::Error + Send + Sync + 'static>(e: E) -> ComplianceError {
     ComplianceError::store(e)
 }
 
-/// At most 20 of a verification's problems, each as one line naming its entry.
-pub(crate) fn problem_lines(problems: &[rampart_audit::VerifyProblem]) -> Vec<String> {
-    problems
-        .iter()
-        .take(20)
-        .map(|p| match p.seq {
-            Some(seq) => format!("entry {seq}: {}", p.problem),
-            None => p.problem.clone(),
-        })
-        .collect()
-}
-
-fn names(mut list: Vec<String>) -> Value {
+pub(super) fn names(mut list: Vec<String>) -> Value {
     list.sort();
     list.dedup();
     Value::from(list)
@@ -428,231 +419,6 @@ impl ComplianceService {
                 .last_full_verification
                 .map(rampart_compliance::rfc3339),
             "audit_verifications: the newest full verification that found the log intact",
-        );
-        Ok(())
-    }
-
-    async fn audit_facts(
-        &self,
-        facts: &mut Facts,
-        last_full: Option<OffsetDateTime>,
-        now: OffsetDateTime,
-    ) -> Result<AuditSeen, ComplianceError> {
-        let verified = self.audit.verify_since_last().await.map_err(err)?;
-        let report = &verified.report;
-        let mut verification = json!({
-            "ok": report.ok,
-            "tree_size": report.tree_size,
-            "root_hash": report.root_hash,
-            "checked_entries": report.checked_entries,
-            "pruned_entries": report.pruned_entries,
-            "from_tree_size": verified.from_tree_size,
-            "problems": problem_lines(&report.problems),
-        });
-        let mut source = "audit log: verified from the last verified checkpoint (entries \
-                          re-hashed, tree, signed checkpoint)"
-            .to_owned();
-        // A full verification that failed (the daily evaluation's) is not undone by an
-        // incremental one that starts above the changed entry: it stands until one passes.
-        if let (Some((at, failed)), Some(object)) = (
-            self.failed_full_verification(last_full).await?,
-            verification.as_object_mut(),
-        ) {
-            object.insert("ok".into(), Value::Bool(false));
-            object.insert(
-                "problems".into(),
-                failed.get("problems").cloned().unwrap_or_default(),
-            );
-            object.insert(
-                "full_verification_failed_at".into(),
-                Value::String(at.clone()),
-            );
-            source = format!("audit log: the full verification at {at} (daily evaluation) failed");
-        }
-        facts.insert(catalog::AUDIT_VERIFICATION, verification, source);
-        let checkpoint = self.store.latest_checkpoint().await.map_err(err)?;
-        facts.insert(
-            catalog::AUDIT_CHECKPOINT_AGE_SECONDS,
-            checkpoint.map(|c| (now - c.timestamp).whole_seconds().max(0)),
-            "audit log: the latest signed checkpoint",
-        );
-        Ok(AuditSeen {
-            tree_size: report.tree_size,
-            root_hash: report.root_hash.clone(),
-        })
-    }
-
-    /// The newest daily evaluation's full verification, when it failed and no full
-    /// verification passed after it: its time and its `audit_verification` details.
-    async fn failed_full_verification(
-        &self,
-        last_passed: Option<OffsetDateTime>,
-    ) -> Result<Option<(String, Value)>, ComplianceError> {
-        let filter = EntryFilter {
-            action: Some(ActionFilter::Exact("compliance.evaluated".to_owned())),
-            actor_type: Some("system".to_owned()),
-            descending: true,
-            limit: 50,
-            ..EntryFilter::default()
-        };
-        // Only Rampart's own entries count (an application may append anything it likes).
-        let newest = self
-            .store
-            .query(&filter)
-            .await
-            .map_err(err)?
-            .into_iter()
-            .map(|entry| {
-                let body: Value = serde_json::from_str(&entry.body).unwrap_or_default();
-                (entry, body)
-            })
-            .find(|(_, body)| {
-                body.pointer("/submitted_by/principal_id")
-                    .is_some_and(|id| id == "rampart")
-            });
-        let Some((entry, body)) = newest else {
-            return Ok(None);
-        };
-        let Some(verification) = body.pointer("/details/audit_verification") else {
-            return Ok(None);
-        };
-        if verification.get("ok") != Some(&Value::Bool(false)) {
-            return Ok(None);
-        }
-        let at = OffsetDateTime::from_unix_timestamp_nanos(
-            i128::from(entry.timestamp_micros).saturating_mul(1000),
-        )
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        if last_passed.is_some_and(|passed| passed > at) {
-            return Ok(None);
-        }
-        Ok(Some((
-            rampart_compliance::rfc3339(at),
-            verification.clone(),
-        )))
-    }
-
-    async fn retention_facts(&self, facts: &mut Facts) -> Result<(), ComplianceError> {
-        let policies = RetentionStore::policies(&self.store).await.map_err(err)?;
-        let listed: Vec<Value> = policies
-            .iter()
-            .map(|p| {
-                json!({
-                    "data_type": p.data_type.to_string(),
-                    "mode": p.mode.as_str(),
-                    "retain_seconds": p.retain_seconds,
-                })
-            })
-            .collect();
-        let audit_retention = policies
-            .iter()
-            .find(|p| p.data_type.to_string() == "audit")
-            .map(|p| p.retain_seconds);
-        facts.insert(
-            catalog::RETENTION_POLICIES,
-            listed,
-            "retention store: policies",
-        );
-        facts.insert(
-            catalog::AUDIT_RETENTION_SECONDS,
-            audit_retention,
-            "retention store: the audit policy (none: kept forever)",
-        );
-        let holds = self.store.holds().await.map_err(err)?;
-        facts.insert(
-            catalog::LEGAL_HOLDS,
-            names(holds.iter().map(|h| h.name.clone()).collect()),
-            "retention store: legal holds in force",
-        );
-        let runs = self.store.recent_runs(1).await.map_err(err)?;
-        facts.insert(
-            catalog::RETENTION_LAST_RUN,
-            runs.first().map(|run| {
-                json!({
-                    "id": run.id.as_str(),
-                    "state": if run.finished_at.is_some() { "finished" } else { "running" },
-                    "started_at": rampart_compliance::rfc3339(run.started_at),
-                    "finished_at": run.finished_at.map(rampart_compliance::rfc3339),
-                })
-            }),
-            "retention store: disposal runs",
-        );
-        Ok(())
-    }
-
-    async fn monitoring_facts(
-        &self,
-        facts: &mut Facts,
-        now: OffsetDateTime,
-    ) -> Result<(), ComplianceError> {
-        let (rules, source, _) = self.threat.rules();
-        facts.insert(
-            catalog::RATE_LIMITS,
-            json!({
-                "rules": rules.rules().iter().map(|r| r.name()).collect::<Vec<_>>(),
-                "rules_source": source.as_str(),
-                "per_address_per_second": self.settings.rate_limit_per_second,
-                "auth_per_minute": self.settings.auth_rate_limit_per_minute,
-            }),
-            "threat protection: rate-limit rules in force; settings",
-        );
-        let (address_rules, _) = self.threat.address_rules();
-        let cidrs =
-            |nets: &[ipnet::IpNet]| nets.iter().map(ToString::to_string).collect::<Vec<_>>();
-        facts.insert(
-            catalog::IP_RULES,
-            json!({"allow": cidrs(address_rules.allow()), "deny": cidrs(address_rules.deny())}),
-            "threat protection: address rules in force",
-        );
-        let detection = self
-            .monitor
-            .rules()
-            .await
-            .map_err(|e| ComplianceError::Facts(e.to_string()))?;
-        let enabled: Vec<String> = detection
-            .rules
-            .rules()
-            .iter()
-            .filter(|r| r.enabled())
-            .map(|r| r.name().to_owned())
-            .collect();
-        facts.insert(
-            catalog::DETECTION_RULES,
-            enabled,
-            "security monitoring: detection rules in force (enabled)",
-        );
-        let webhooks = self.store.list_webhooks().await.map_err(err)?;
-        facts.insert(
-            catalog::WEBHOOK_ENDPOINTS,
-            webhooks.len() as u64,
-            "security monitoring: webhook endpoints",
-        );
-        let mut open = Vec::new();
-        for status in [IncidentStatus::Open, IncidentStatus::Acknowledged] {
-            let filter = IncidentFilter {
-                status: Some(status),
-                severity: None,
-                limit: 10_000,
-            };
-            open.extend(self.store.list_incidents(&filter).await.map_err(err)?);
-        }
-        let late: Vec<String> = open
-            .iter()
-            .filter(|i| {
-                i.notification_deadline_at.is_some_and(|d| d <= now)
-                    || i.next_escalation_at.is_some_and(|d| d <= now)
-            })
-            .map(|i| format!("{} {}", i.id.to_text(), i.title))
-            .collect();
-        facts.insert(
-            catalog::OPEN_INCIDENTS,
-            open.len() as u64,
-            "security monitoring: incidents",
-        );
-        facts.insert(
-            catalog::INCIDENTS_PAST_DEADLINE,
-            late,
-            "security monitoring: open incidents past their notification deadline or escalation",
         );
         Ok(())
     }
