@@ -30,6 +30,7 @@ pub struct Caller {
     kind: CredentialKind,
     expires_at: Option<OffsetDateTime>,
     allowed_ips: Option<Vec<ipnet::IpNet>>,
+    second_factor: bool,
 }
 
 /// A credential that was checked, as [`Caller::new`] takes it.
@@ -45,6 +46,8 @@ pub struct CheckedCredential {
     pub expires_at: Option<OffsetDateTime>,
     /// The networks an API key is limited to, if any.
     pub allowed_ips: Option<Vec<ipnet::IpNet>>,
+    /// A session whose login passed the second factor (always false for an API key).
+    pub second_factor: bool,
 }
 
 /// A refused permission check: names the permission, never the caller's roles.
@@ -65,6 +68,7 @@ impl Caller {
             kind: credential.kind,
             expires_at: credential.expires_at,
             allowed_ips: credential.allowed_ips,
+            second_factor: credential.kind == CredentialKind::Session && credential.second_factor,
         }
     }
 
@@ -96,6 +100,12 @@ impl Caller {
     /// The networks an API key is limited to, if any.
     pub fn allowed_ips(&self) -> Option<&[ipnet::IpNet]> {
         self.allowed_ips.as_deref()
+    }
+
+    /// Whether the caller holds a session whose login passed the second factor (TOTP). An API
+    /// key never has: it is one factor, however it was made.
+    pub fn passed_second_factor(&self) -> bool {
+        self.second_factor
     }
 
     /// Whether the caller holds an enrollment session (see [`ENROLLMENT_ONLY_SCOPE`]).

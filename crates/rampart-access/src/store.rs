@@ -71,6 +71,8 @@ pub struct SessionRecord {
     pub revoked_at: Option<OffsetDateTime>,
     /// It may only enrol its principal's own second factor (see `POST /v1/auth/login`).
     pub enrollment_only: bool,
+    /// Its login passed the second factor (a TOTP code was checked).
+    pub second_factor: bool,
 }
 
 /// A change to a principal; `None` leaves a field alone.

@@ -297,6 +297,7 @@ fn admin() -> Caller {
             scopes: None,
             expires_at: None,
             allowed_ips: None,
+            second_factor: false,
         },
     )
 }

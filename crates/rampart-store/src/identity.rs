@@ -92,6 +92,7 @@ struct SessionRow {
     expires_at: i64,
     revoked_at: Option<i64>,
     enrollment_only: bool,
+    second_factor: bool,
 }
 
 impl SessionRow {
@@ -104,6 +105,7 @@ impl SessionRow {
             expires_at: from_micros(self.expires_at, "sessions.expires_at")?,
             revoked_at: from_micros_opt(self.revoked_at, "sessions.revoked_at")?,
             enrollment_only: self.enrollment_only,
+            second_factor: self.second_factor,
         })
     }
 }
@@ -353,7 +355,7 @@ impl Store {
     ) -> Result<Option<(SessionRecord, Principal)>, StoreError> {
         let row: Option<SessionRow> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT id, principal_id, created_at, last_seen_at, expires_at, revoked_at, enrollment_only FROM sessions WHERE id = $1",
+                "SELECT id, principal_id, created_at, last_seen_at, expires_at, revoked_at, enrollment_only, second_factor FROM sessions WHERE id = $1",
             )
             .bind(id.to_string())
             .fetch_optional(pool)

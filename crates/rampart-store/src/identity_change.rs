@@ -221,8 +221,8 @@ macro_rules! apply_identity_change {
                 }
                 IdentityChange::InsertSession { session, client_ip, user_agent } => {
                     sqlx::query(
-                        "INSERT INTO sessions (id, principal_id, created_at, last_seen_at, expires_at, client_ip, user_agent, enrollment_only)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        "INSERT INTO sessions (id, principal_id, created_at, last_seen_at, expires_at, client_ip, user_agent, enrollment_only, second_factor)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     )
                     .bind(session.id.to_string())
                     .bind(session.principal_id.to_string())
@@ -232,6 +232,7 @@ macro_rules! apply_identity_change {
                     .bind(client_ip.as_deref())
                     .bind(user_agent.as_deref())
                     .bind(session.enrollment_only)
+                    .bind(session.second_factor)
                     .execute(&mut *$tx)
                     .await?;
                     true

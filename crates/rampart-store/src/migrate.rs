@@ -120,6 +120,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_compliance.sql"),
         postgres: include_str!("../migrations/postgres/0016_compliance.sql"),
     },
+    Migration {
+        version: 17,
+        name: "session_second_factor",
+        sqlite: include_str!("../migrations/sqlite/0017_session_second_factor.sql"),
+        postgres: include_str!("../migrations/postgres/0017_session_second_factor.sql"),
+    },
 ];
 
 /// What a migration run did.

@@ -153,7 +153,8 @@ pub fn rotatable(record: &ApiKeyRecord, now: OffsetDateTime) -> Result<(), Ident
 /// (its roles and, for a scoped key, its scopes) and one the target's roles grant; a key for
 /// another principal takes `api_keys:manage` and the right to manage that principal
 /// ([`may_manage`]: a key speaks for its principal); an unscoped key for another principal
-/// takes `roles:manage`, and a scoped caller cannot make an unscoped key.
+/// takes `roles:manage`, and a scoped caller cannot make an unscoped key. A key for a principal
+/// whose roles are `mfa_required` takes a session that passed the second factor.
 pub fn may_issue(
     policy: &Policy,
     caller: &Caller,
@@ -168,11 +169,19 @@ pub fn may_issue(
         caller.require::<perm::ApiKeysManage>(policy)?;
         may_manage(policy, caller, target)?;
     }
+    // A principal whose roles require a second factor gets keys only from a session that
+    // passed it: a key is one factor, and must not be a way around the role's rule.
+    if policy.mfa_required(&target.roles) && !caller.passed_second_factor() {
+        return Err(IdentityError::Refused(
+            "the principal's roles require a second factor: its API keys are made in a session that passed it (log in with a TOTP code)".to_owned(),
+        ));
+    }
     match scopes {
         Some(scopes) => {
             if scopes.is_empty() {
                 return Err(invalid(
-                    "must name at least one permission (or be omitted)".to_owned(),
+                    "must name at least one permission (or be [\"*\"] for all of the principal's)"
+                        .to_owned(),
                 ));
             }
             for scope in scopes {

@@ -35,6 +35,10 @@ pub enum IdentityError {
     /// never a secret.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The caller holds what the operation needs, but a rule refuses it for another reason,
+    /// given whole (a key for a role requiring a second factor, made without one).
+    #[error("refused: {0}")]
+    Refused(String),
     /// The caller lacks a permission of the policy.
     #[error(transparent)]
     Denied(#[from] Denied),

@@ -72,6 +72,7 @@ pub async fn session_caller<S: IdentityStore>(
                 .then(|| vec![ENROLLMENT_ONLY_SCOPE.to_owned()]),
             expires_at: Some(session.expires_at),
             allowed_ips: None,
+            second_factor: session.second_factor,
         },
     ))
 }

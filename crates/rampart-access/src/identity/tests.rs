@@ -215,6 +215,7 @@ fn session_of(principal: &Principal) -> Caller {
             scopes: None,
             expires_at: None,
             allowed_ips: None,
+            second_factor: false,
         },
     )
 }
@@ -447,6 +448,7 @@ fn api_key_caller(
             scopes: scopes.map(|s| s.iter().map(|p| (*p).to_owned()).collect()),
             expires_at,
             allowed_ips: nets.map(|n| n.iter().map(|c| c.parse().unwrap()).collect()),
+            second_factor: false,
         },
     )
 }

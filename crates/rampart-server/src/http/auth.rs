@@ -87,6 +87,7 @@ pub async fn check_credential(
             scopes: authenticated.key.scopes,
             expires_at: authenticated.key.expires_at,
             allowed_ips: authenticated.key.allowed_ips,
+            second_factor: false,
         },
     ))
 }

@@ -138,31 +138,45 @@ fn allowed_ips(object: &Map<String, Value>) -> Result<Option<Vec<IpNet>>, ApiErr
 /// Most scopes one key may carry.
 const MAX_SCOPES: usize = 64;
 
-/// `scopes`: absent or null (all of the principal's permissions), or a list of 1 to
-/// [`MAX_SCOPES`] permissions, duplicates removed (first occurrence kept).
+/// `scopes`, required so that no key gets all of its principal's power by omission: a list of 1
+/// to [`MAX_SCOPES`] permissions (duplicates removed, first occurrence kept), or `["*"]` alone,
+/// stated on purpose, for everything the principal holds (`None`: no narrowing).
 fn scopes_of(object: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> {
-    match object.get("scopes") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => {
-            if items.len() > MAX_SCOPES {
-                return Err(invalid(
-                    "scopes",
-                    format!("at most {MAX_SCOPES} permissions"),
-                ));
-            }
-            let mut scopes: Vec<String> = Vec::with_capacity(items.len());
-            for item in items {
-                let scope = item
-                    .as_str()
-                    .ok_or_else(|| invalid("scopes", "must be a list of permissions"))?;
-                if !scopes.iter().any(|s| s == scope) {
-                    scopes.push(scope.to_owned());
-                }
-            }
-            Ok(Some(scopes))
+    let items = match object.get("scopes") {
+        None | Some(Value::Null) => {
+            return Err(invalid(
+                "scopes",
+                "is required: the permissions this key needs, or [\"*\"] for everything the principal holds",
+            ));
         }
-        Some(_) => Err(invalid("scopes", "must be a list of permissions")),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(invalid("scopes", "must be a list of permissions")),
+    };
+    if items.len() > MAX_SCOPES {
+        return Err(invalid(
+            "scopes",
+            format!("at most {MAX_SCOPES} permissions"),
+        ));
     }
+    let mut scopes: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        let scope = item
+            .as_str()
+            .ok_or_else(|| invalid("scopes", "must be a list of permissions"))?;
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    if scopes.iter().any(|s| s == "*") {
+        if scopes.len() > 1 {
+            return Err(invalid(
+                "scopes",
+                "\"*\" means everything the principal holds and stands alone",
+            ));
+        }
+        return Ok(None);
+    }
+    Ok(Some(scopes))
 }
 
 /// Creates an API key.
@@ -203,14 +217,8 @@ pub async fn create_api_key(
     if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
         return Err(invalid("name", "1 to 128 printable characters"));
     }
-    let target = state.api_keys().owner_of_new_key(principal_id).await?;
+    // Every field is read before any verdict: bad input is a 422 whoever sends it.
     let scopes = scopes_of(object)?;
-    identity::may_issue(
-        &state.policy(),
-        &caller,
-        &target.principal,
-        scopes.as_deref(),
-    )?;
     let now = OffsetDateTime::now_utc();
     let expires_at = match object.get("expires_in_days") {
         None | Some(Value::Null) => None,
@@ -227,8 +235,15 @@ pub async fn create_api_key(
             Some(now + time::Duration::days(i64::try_from(days).unwrap_or(1)))
         }
     };
-    let (expires_at, allowed_ips) =
-        identity::fence_new_key(&caller, expires_at, allowed_ips(object)?)?;
+    let allowed_ips = allowed_ips(object)?;
+    let target = state.api_keys().owner_of_new_key(principal_id).await?;
+    identity::may_issue(
+        &state.policy(),
+        &caller,
+        &target.principal,
+        scopes.as_deref(),
+    )?;
+    let (expires_at, allowed_ips) = identity::fence_new_key(&caller, expires_at, allowed_ips)?;
     let pepper = state.authenticator().pepper();
     let (key, mut record) = pepper
         .issue(principal_id, name, scopes, expires_at, now)

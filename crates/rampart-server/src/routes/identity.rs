@@ -139,6 +139,7 @@ impl From<IdentityError> for ApiError {
         match e {
             IdentityError::NotFound(what) => ApiError::not_found(what),
             IdentityError::Forbidden(what) => ApiError::forbidden(&what),
+            IdentityError::Refused(why) => ApiError::refused(why),
             IdentityError::Denied(denied) => denied.into(),
             IdentityError::InvalidField { field, message } => invalid(field, message),
             IdentityError::Conflict(what) => ApiError::conflict(what),

@@ -70,8 +70,9 @@ pub struct CreateApiKeyRequest {
     pub principal_id: Option<String>,
     /// A name for the key.
     pub name: String,
-    /// Permissions the key is narrowed to (each held by the caller).
-    pub scopes: Option<Vec<String>>,
+    /// Required. Permissions the key is narrowed to (each held by the caller), or `["*"]` alone
+    /// for everything the principal holds.
+    pub scopes: Vec<String>,
     /// Days until the key expires.
     #[schema(minimum = 1)]
     pub expires_in_days: Option<u32>,

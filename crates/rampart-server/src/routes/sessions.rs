@@ -227,6 +227,7 @@ pub async fn login(
         expires_at: now + ttl,
         revoked_at: None,
         enrollment_only,
+        second_factor: mfa_needed && !enrollment_only,
     };
     let user_agent = headers
         .get(http::header::USER_AGENT)
@@ -257,6 +258,7 @@ pub async fn login(
             scopes: None,
             expires_at: Some(session.expires_at),
             allowed_ips: None,
+            second_factor: session.second_factor,
         },
     );
     slot.set(&caller);

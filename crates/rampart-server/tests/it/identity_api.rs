@@ -39,6 +39,17 @@ async fn login(app: &App, name: &str, password: &str, totp: Option<&str>) -> Rep
     .await
 }
 
+/// The bootstrap admin is an API key, one factor: a test that makes keys for admins with it
+/// lifts the admin role's `mfa_required` first (the rule itself is tested in `api_key_rules`).
+async fn admin_without_mfa(app: &App) {
+    let mut document = app.get("/v1/policy").await.body;
+    document["roles"]["admin"]["mfa_required"] = json!(false);
+    let replaced = app
+        .call(Method::PUT, "/v1/policy", Some(&app.admin), Some(document))
+        .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.text);
+}
+
 fn problem_type(reply: &Reply) -> &str {
     reply.body["type"].as_str().unwrap_or_default()
 }
@@ -428,7 +439,7 @@ async fn api_keys_are_scoped_expire_rotate_and_respect_allowlists() {
             Method::POST,
             "/v1/api-keys",
             Some(&key),
-            Some(json!({"name": "wider"})),
+            Some(json!({"scopes": ["*"], "name": "wider"})),
         )
         .await;
     assert_eq!(
@@ -522,7 +533,7 @@ async fn api_keys_are_scoped_expire_rotate_and_respect_allowlists() {
     let fenced = app
         .post(
             "/v1/api-keys",
-            json!({"principal_id": dev, "name": "fenced", "allowed_ips": ["10.0.0.0/8", "2001:db8::/32"]}),
+            json!({"scopes": ["*"], "principal_id": dev, "name": "fenced", "allowed_ips": ["10.0.0.0/8", "2001:db8::/32"]}),
         )
         .await;
     assert_eq!(fenced.status, StatusCode::CREATED, "{}", fenced.text);
@@ -541,7 +552,7 @@ async fn api_keys_are_scoped_expire_rotate_and_respect_allowlists() {
     let bad_cidr = app
         .post(
             "/v1/api-keys",
-            json!({"name": "x", "allowed_ips": ["10.0.0.0/33"]}),
+            json!({"scopes": ["*"], "name": "x", "allowed_ips": ["10.0.0.0/33"]}),
         )
         .await;
     assert_eq!(bad_cidr.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -557,7 +568,7 @@ async fn api_keys_are_scoped_expire_rotate_and_respect_allowlists() {
     let device_key = app
         .post(
             "/v1/api-keys",
-            json!({"principal_id": device_id, "name": "sync"}),
+            json!({"scopes": ["*"], "principal_id": device_id, "name": "sync"}),
         )
         .await;
     let (dk_id, dk) = (
@@ -724,7 +735,7 @@ async fn logins_are_rate_limited_per_address_and_per_name() {
 #[tokio::test]
 async fn introspection_reports_active_credentials_only() {
     let app = App::new().await;
-    user(&app, "kate", &["developer"], &[]).await;
+    let kate = user(&app, "kate", &["developer"], &[]).await;
     let token = login(&app, "kate", GOOD_PASSWORD, None).await.body["token"]
         .as_str()
         .unwrap()
@@ -732,7 +743,7 @@ async fn introspection_reports_active_credentials_only() {
     let fenced = app
         .post(
             "/v1/api-keys",
-            json!({"name": "fenced", "allowed_ips": ["203.0.113.0/24"]}),
+            json!({"scopes": ["*"], "principal_id": kate, "name": "fenced", "allowed_ips": ["203.0.113.0/24"]}),
         )
         .await;
     let fenced_key = fenced.body["key"].as_str().unwrap().to_owned();
@@ -807,6 +818,7 @@ async fn a_hash_made_with_old_parameters_is_replaced_at_the_next_login() {
 #[tokio::test]
 async fn limited_credentials_cannot_make_wider_ones() {
     let app = App::new().await;
+    admin_without_mfa(&app).await;
     let admin_id = app.get("/v1/auth/whoami").await.body["principal_id"]
         .as_str()
         .unwrap()
@@ -857,7 +869,7 @@ async fn limited_credentials_cannot_make_wider_ones() {
     let fenced = app
         .post(
             "/v1/api-keys",
-            json!({"name": "f", "allowed_ips": ["10.0.0.0/8"], "expires_in_days": 1}),
+            json!({"scopes": ["*"], "name": "f", "allowed_ips": ["10.0.0.0/8"], "expires_in_days": 1}),
         )
         .await;
     let fenced_key = fenced.body["key"].as_str().unwrap().to_owned();
@@ -867,7 +879,7 @@ async fn limited_credentials_cannot_make_wider_ones() {
             Method::POST,
             "/v1/api-keys",
             Some(&fenced_key),
-            Some(json!({"name": "child"})),
+            Some(json!({"scopes": ["*"], "name": "child"})),
         )
         .await;
     assert_eq!(child.status, StatusCode::CREATED, "{}", child.text);
@@ -879,7 +891,7 @@ async fn limited_credentials_cannot_make_wider_ones() {
             Method::POST,
             "/v1/api-keys",
             Some(&fenced_key),
-            Some(json!({"name": "w", "allowed_ips": ["0.0.0.0/0"]})),
+            Some(json!({"scopes": ["*"], "name": "w", "allowed_ips": ["0.0.0.0/0"]})),
         )
         .await;
     assert_eq!(
@@ -916,7 +928,7 @@ async fn limited_credentials_cannot_make_wider_ones() {
     let other = app
         .post(
             "/v1/api-keys",
-            json!({"principal_id": dev, "name": "other"}),
+            json!({"scopes": ["*"], "principal_id": dev, "name": "other"}),
         )
         .await;
     let other_id = other.body["id"].as_str().unwrap();

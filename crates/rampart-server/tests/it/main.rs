@@ -8,6 +8,7 @@
 )]
 
 mod agents_api;
+mod api_key_rules;
 mod audit_api;
 mod cards_api;
 mod harness;

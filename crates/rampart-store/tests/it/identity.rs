@@ -363,6 +363,7 @@ async fn sessions_end_on_revoke_and_on_disable(f: Fixture) {
         expires_at: now + Duration::hours(1),
         revoked_at: None,
         enrollment_only: false,
+        second_factor: false,
     };
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     f.store

@@ -68,7 +68,7 @@ pub async fn unscoped_key(env: &Env, principal: &str) -> String {
         .admin(
             Method::POST,
             "/v1/api-keys",
-            Some(json!({"principal_id": principal, "name": "unscoped"})),
+            Some(json!({"scopes": ["*"], "principal_id": principal, "name": "unscoped"})),
         )
         .await;
     assert_eq!(answer.status, 201, "{}", answer.body);

@@ -197,6 +197,9 @@ fn every_state_changing_route_audits_maximal_inputs_exactly() {
             roles.insert(format!("role{i}-{}", "x".repeat(50)), json!({"permissions": permissions}));
             i += 1;
         }
+        // The bootstrap admin key is one factor: the admin role stops requiring a second one,
+        // so that this key makes the admin's keys below.
+        roles.get_mut("admin").unwrap()["mfa_required"] = json!(false);
         walk.run(&admin, step("PUT /v1/policy", "/v1/policy", &a, json!({"roles": roles}), 1)).await;
         let mut too_many = roles.clone();
         too_many.insert("one-more".into(), json!({"permissions": ["a:b"]}));
@@ -507,7 +510,7 @@ fn every_state_changing_route_audits_maximal_inputs_exactly() {
         let (approver, _) = walk.send(Method::POST, "/v1/principals", a.as_deref(), Some(&json!({
             "type": "service", "name": "approver-max", "roles": ["operator"], "teams": ["payments"]}))).await;
         let approver = approver.body["id"].as_str().unwrap().to_owned();
-        let (approver_key, _) = walk.send(Method::POST, "/v1/api-keys", a.as_deref(), Some(&json!({
+        let (approver_key, _) = walk.send(Method::POST, "/v1/api-keys", a.as_deref(), Some(&json!({"scopes": ["*"],
             "principal_id": approver, "name": "approver"}))).await;
         let approver_key = Some(approver_key.body["key"].as_str().unwrap().to_owned());
         let action_names = |prefix: &str| -> Vec<String> { names(256, 64, prefix).iter().map(|n| n.to_lowercase()).collect() };

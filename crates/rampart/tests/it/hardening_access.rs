@@ -88,7 +88,7 @@ impl Api {
             .admin(
                 Method::POST,
                 "/v1/api-keys",
-                Some(json!({"principal_id": id, "name": format!("{name}-key")})),
+                Some(json!({"scopes": ["*"], "principal_id": id, "name": format!("{name}-key")})),
             )
             .await;
         assert_eq!(key.status, 201, "{}", key.text);
@@ -137,6 +137,15 @@ async fn extend_policy(api: &Api, roles: Value) {
     for (name, role) in roles.as_object().unwrap() {
         policy["roles"][name] = role.clone();
     }
+    let put = api.admin(Method::PUT, "/v1/policy", Some(policy)).await;
+    assert_eq!(put.status, 200, "{}", put.text);
+}
+
+/// The bootstrap admin key is one factor: a test making keys for admins with it lifts the admin
+/// role's `mfa_required` first (that rule has its own tests), and may set it again after.
+async fn admin_mfa(api: &Api, required: bool) {
+    let mut policy = api.admin(Method::GET, "/v1/policy", None).await.body;
+    policy["roles"]["admin"]["mfa_required"] = json!(required);
     let put = api.admin(Method::PUT, "/v1/policy", Some(policy)).await;
     assert_eq!(put.status, 200, "{}", put.text);
 }
@@ -293,6 +302,7 @@ fn rotation_follows_the_rules_of_creation() {
     let (server, _dir) = start();
     let api = Api::new(&server);
     rt().block_on(async {
+        admin_mfa(&api, false).await;
         extend_policy(
             &api,
             json!({"key_manager": {"permissions": ["api_keys:manage", "keys:read"]}}),
@@ -344,7 +354,7 @@ fn rotation_follows_the_rules_of_creation() {
                 Method::POST,
                 "/v1/api-keys",
                 Some(
-                    json!({"name": "fenced", "allowed_ips": ["127.0.0.0/8"], "expires_in_days": 1}),
+                    json!({"scopes": ["*"], "name": "fenced", "allowed_ips": ["127.0.0.0/8"], "expires_in_days": 1}),
                 ),
             )
             .await;
@@ -606,6 +616,7 @@ fn managers_stay_within_their_teams_and_roles() {
     let (server, _dir) = start();
     let api = Api::new(&server);
     rt().block_on(async {
+        admin_mfa(&api, false).await;
         extend_policy(
             &api,
             json!({"hr_manager": {"inherits": ["viewer"], "permissions": ["users:manage", "users:read"]}}),
@@ -730,7 +741,7 @@ fn reenabling_revives_no_credential() {
         assert_eq!(created.status, 201, "{}", created.text);
         let id = created.body["id"].as_str().unwrap().to_owned();
         let key = api
-            .admin(Method::POST, "/v1/api-keys", Some(json!({"principal_id": id, "name": "k"})))
+            .admin(Method::POST, "/v1/api-keys", Some(json!({"scopes": ["*"], "principal_id": id, "name": "k"})))
             .await
             .body["key"]
             .as_str()
@@ -768,6 +779,7 @@ fn narrow_credentials_cannot_act_as_wider_principals() {
     let (server, _dir) = start();
     let api = Api::new(&server);
     rt().block_on(async {
+        admin_mfa(&api, false).await;
         extend_policy(
             &api,
             json!({"team_keys": {"inherits": ["viewer"], "permissions": ["api_keys:manage"]},
@@ -830,6 +842,7 @@ fn narrow_credentials_cannot_act_as_wider_principals() {
         assert_eq!(teamless.status, 422, "{}", teamless.text);
 
         // Introspection does not take an enrollment session for a login.
+        admin_mfa(&api, true).await;
         let created = api
             .admin(Method::POST, "/v1/principals", Some(json!({"name": "root9", "roles": ["admin"], "password": "Enrollment-only-session-7"})))
             .await;

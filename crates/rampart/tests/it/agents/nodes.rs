@@ -86,7 +86,7 @@ fn agents_cap_approvals_and_tokens_hold_across_two_postgres_nodes() {
             .created(
                 "/v1/api-keys",
                 &admin,
-                json!({"principal_id": agent, "name": "agent"}),
+                json!({"scopes": ["*"], "principal_id": agent, "name": "agent"}),
             )
             .await["key"]
             .as_str()
@@ -141,7 +141,7 @@ fn agents_cap_approvals_and_tokens_hold_across_two_postgres_nodes() {
             .created(
                 "/v1/api-keys",
                 &admin,
-                json!({"principal_id": other, "name": "agent"}),
+                json!({"scopes": ["*"], "principal_id": other, "name": "agent"}),
             )
             .await["key"]
             .as_str()
@@ -179,7 +179,7 @@ fn agents_cap_approvals_and_tokens_hold_across_two_postgres_nodes() {
             .created(
                 "/v1/api-keys",
                 &admin,
-                json!({"principal_id": approver, "name": "k"}),
+                json!({"scopes": ["*"], "principal_id": approver, "name": "k"}),
             )
             .await["key"]
             .as_str()
