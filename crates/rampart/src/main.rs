@@ -17,6 +17,7 @@ mod cli;
 mod compliance;
 mod gdpr;
 mod monitoring;
+mod remote;
 mod retention;
 
 /// mimalloc instead of the system allocator: the server allocates per request on every core,
@@ -32,6 +33,11 @@ use cli::{
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        use clap::CommandFactory as _;
+        clap_complete::generate(shell, &mut Cli::command(), "rampart", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -46,7 +52,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // A remote command's failure carries its exit code (see `rampart --help`).
+            e.downcast_ref::<remote::failure::Failure>()
+                .map_or(ExitCode::FAILURE, |failure| ExitCode::from(failure.code))
         }
     }
 }
@@ -100,6 +108,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(loaded).await
         }
         Command::Audit {
+            remote,
+            command: AuditCommand::Query(query),
+        } => {
+            let client = remote::client::Client::new(&remote)?;
+            Ok(remote::audit::query(&client, remote.format, &query).await?)
+        }
+        Command::Audit {
             command:
                 AuditCommand::Verify {
                     file,
@@ -107,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     json,
                     complete,
                 },
+            ..
         } => audit_verify(&file, public_key.as_deref(), json, complete),
         Command::Audit {
             command:
@@ -116,6 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     to_seq,
                     output,
                 },
+            ..
         } => {
             let loaded = load(cli.config.as_ref(), &store.flags())?;
             init_logging(&loaded.settings);
@@ -128,20 +145,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     key,
                     batch_size,
                 },
+            ..
         } => {
             let loaded = load(cli.config.as_ref(), &store.flags())?;
             init_logging(&loaded.settings);
             keys_rewrap_all(&loaded, &key, batch_size).await
         }
         Command::Keys {
-            command: KeysCommand::Rotate { store, key },
-        } => {
+            command: KeysCommand::Rotate { store, name, key },
+            ..
+        } if remote::is_local(&store) => {
+            let key = name.or(key).unwrap_or_default();
             let loaded = load(cli.config.as_ref(), &store.flags())?;
             init_logging(&loaded.settings);
             let version = rampart_app::maintenance::rotate_key(&loaded, &key).await?;
             println!("rotated {key}: latest version is now {version}");
             Ok(())
         }
+        Command::Keys { remote, command } => Ok(remote::keys::run(&remote, command).await?),
+        Command::Principals { remote, command } => {
+            let client = remote::client::Client::new(&remote)?;
+            Ok(remote::principals::run(&client, remote.format, command).await?)
+        }
+        Command::ApiKeys { remote, command } => {
+            let client = remote::client::Client::new(&remote)?;
+            Ok(remote::api_keys::run(&client, remote.format, command).await?)
+        }
+        Command::Policy { remote, command } => {
+            let client = remote::client::Client::new(&remote)?;
+            Ok(remote::policy::run(&client, remote.format, command).await?)
+        }
+        Command::Login { remote, login } => Ok(remote::session::login(&remote, &login).await?),
+        Command::Logout { remote } => Ok(remote::session::logout(&remote).await?),
+        Command::Completions { .. } => Ok(()),
         Command::MasterKey {
             command: MasterKeyCommand::Rotate { store },
         } => {
@@ -153,10 +189,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Alerts { command } => {
+        Command::Alerts { remote, command } => {
             let store = match &command {
-                AlertsCommand::List { store, .. } => store.flags(),
+                AlertsCommand::List { store, .. } => store,
             };
+            if !remote::is_local(store) {
+                let client = remote::client::Client::new(&remote)?;
+                return Ok(remote::monitor::alerts(&client, remote.format, command).await?);
+            }
+            let store = store.flags();
             let loaded = load(cli.config.as_ref(), &store)?;
             init_logging(&loaded.settings);
             monitoring::run(&loaded, monitoring::MonitorCommand::Alerts(command)).await
@@ -200,13 +241,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } => retention::verify_certificate(&file, &public_key, json),
         },
         Command::Compliance { command } => compliance::dispatch(cli.config.as_ref(), command).await,
-        Command::Incidents { command } => {
+        Command::Incidents { remote, command } => {
             let store = match &command {
                 IncidentsCommand::List { store, .. }
                 | IncidentsCommand::Show { store, .. }
                 | IncidentsCommand::Ack { store, .. }
-                | IncidentsCommand::Resolve { store, .. } => store.flags(),
+                | IncidentsCommand::Resolve { store, .. } => store,
             };
+            if !remote::is_local(store) {
+                let client = remote::client::Client::new(&remote)?;
+                return Ok(remote::monitor::incidents(&client, remote.format, command).await?);
+            }
+            let store = store.flags();
             let loaded = load(cli.config.as_ref(), &store)?;
             init_logging(&loaded.settings);
             monitoring::run(&loaded, monitoring::MonitorCommand::Incidents(command)).await
