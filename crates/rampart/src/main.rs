@@ -35,7 +35,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Completions { shell } = cli.command {
         use clap::CommandFactory as _;
-        clap_complete::generate(shell, &mut Cli::command(), "rampart", &mut std::io::stdout());
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "rampart",
+            &mut std::io::stdout(),
+        );
         return ExitCode::SUCCESS;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()

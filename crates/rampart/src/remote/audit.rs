@@ -92,7 +92,11 @@ impl QueryArgs {
 }
 
 /// Runs the query and prints what it found (with the cursor to go on from, when cut short).
-pub(crate) async fn query(client: &Client, format: Format, args: &QueryArgs) -> Result<(), Failure> {
+pub(crate) async fn query(
+    client: &Client,
+    format: Format,
+    args: &QueryArgs,
+) -> Result<(), Failure> {
     let limit = if args.all { None } else { Some(args.limit) };
     let (items, next) = client
         .list(&["v1", "audit", "entries"], &args.query(), limit)
@@ -107,9 +111,7 @@ pub(crate) async fn query(client: &Client, format: Format, args: &QueryArgs) -> 
                 &rows,
             )?;
             if next.is_some() {
-                eprintln!(
-                    "note: more entries match; raise --limit or pass --all"
-                );
+                eprintln!("note: more entries match; raise --limit or pass --all");
             }
             Ok(())
         },

@@ -88,12 +88,8 @@ fn tls_config(ca_cert: Option<&std::path::Path>) -> Result<rustls::ClientConfig,
     };
     if let Some(path) = ca_cert {
         use rustls::pki_types::pem::PemObject as _;
-        let unreadable = |e: String| {
-            Failure::new(
-                code::USAGE,
-                format!("--ca-cert {}: {e}", path.display()),
-            )
-        };
+        let unreadable =
+            |e: String| Failure::new(code::USAGE, format!("--ca-cert {}: {e}", path.display()));
         let pem = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
         let mut added = 0;
         for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
@@ -190,12 +186,8 @@ impl Client {
         if bytes.is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Failure::new(
-                code::OTHER,
-                format!("the server's answer is not JSON: {e}"),
-            )
-        })
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Failure::new(code::OTHER, format!("the server's answer is not JSON: {e}")))
     }
 
     /// `GET`.

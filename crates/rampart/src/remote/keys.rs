@@ -67,7 +67,10 @@ fn print_key(key: &Value) -> Result<(), Failure> {
         ("name", cell(&key["name"])),
         ("type", cell(&key["type"])),
         ("latest version", cell(&key["latest_version"])),
-        ("min decryption version", cell(&key["min_decryption_version"])),
+        (
+            "min decryption version",
+            cell(&key["min_decryption_version"]),
+        ),
         ("rotation period (days)", cell(&key["rotation_period_days"])),
         ("next rotation", when(&key["next_rotation_at"])),
         ("team", cell(&key["team_id"])),
@@ -122,7 +125,12 @@ pub(crate) async fn create(
         body.insert("team_id".to_owned(), json!(team));
     }
     let key = client
-        .call(Method::POST, &["v1", "keys"], &[], Some(&Value::Object(body)))
+        .call(
+            Method::POST,
+            &["v1", "keys"],
+            &[],
+            Some(&Value::Object(body)),
+        )
         .await?;
     output::show(format, &key, print_key)
 }
@@ -190,10 +198,7 @@ pub(crate) async fn decrypt(
     let input = read_stdin("ciphertext")?;
     let ciphertext = String::from_utf8_lossy(&input).trim().to_owned();
     if ciphertext.is_empty() {
-        return Err(Failure::new(
-            code::USAGE,
-            "no ciphertext on standard input",
-        ));
+        return Err(Failure::new(code::USAGE, "no ciphertext on standard input"));
     }
     let body = crypt_body(args, "ciphertext", json!(ciphertext));
     let answer = client

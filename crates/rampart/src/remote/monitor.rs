@@ -17,9 +17,7 @@ fn printed(result: anyhow::Result<()>) -> Result<(), Failure> {
 }
 
 fn name_of(value: &impl ValueEnum) -> Option<String> {
-    value
-        .to_possible_value()
-        .map(|v| v.get_name().to_owned())
+    value.to_possible_value().map(|v| v.get_name().to_owned())
 }
 
 fn items(answer: &Value) -> Vec<Value> {

@@ -11,20 +11,26 @@ fn write_failed(e: std::io::Error) -> Failure {
     Failure::new(code::OTHER, format!("cannot write to standard output: {e}"))
 }
 
+/// A closed pipe (`rampart ... | head`) ends the output quietly.
+fn quiet_pipe(result: std::io::Result<()>) -> Result<(), Failure> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(write_failed),
+    }
+}
+
 /// Prints `value` pretty.
 pub(crate) fn json(value: &Value) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::new(code::OTHER, e.to_string()))?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}").map_err(write_failed)?;
-    out.flush().map_err(write_failed)
+    quiet_pipe(writeln!(out, "{text}").and_then(|()| out.flush()))
 }
 
 /// Prints a line.
 pub(crate) fn line(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}").map_err(write_failed)?;
-    out.flush().map_err(write_failed)
+    quiet_pipe(writeln!(out, "{text}").and_then(|()| out.flush()))
 }
 
 /// Prints `value` as JSON, or `table` of it.
@@ -62,8 +68,7 @@ pub(crate) fn when(value: &Value) -> String {
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> Result<(), Failure> {
     let text = render(header, rows);
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).map_err(write_failed)?;
-    out.flush().map_err(write_failed)
+    quiet_pipe(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }
 
 /// The text of [`table`].
@@ -101,10 +106,11 @@ pub(crate) fn render(header: &[&str], rows: &[Vec<String>]) -> String {
 pub(crate) fn fields(pairs: &[(&str, String)]) -> Result<(), Failure> {
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut out = std::io::stdout().lock();
+    let mut text = String::new();
     for (name, value) in pairs {
-        writeln!(out, "{name:<width$}  {value}").map_err(write_failed)?;
+        text.push_str(&format!("{name:<width$}  {value}\n"));
     }
-    out.flush().map_err(write_failed)
+    quiet_pipe(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }
 
 #[cfg(test)]
@@ -121,11 +127,11 @@ mod tests {
                 vec!["x".to_owned(), cell(&json!(null))],
             ],
         );
-        assert_eq!(
-            text,
-            "NAME      TYPE\npayments  aes256-gcm\nx         -\n"
-        );
+        assert_eq!(text, "NAME      TYPE\npayments  aes256-gcm\nx         -\n");
         assert_eq!(cell(&json!(["a", "b"])), "a,b");
-        assert_eq!(when(&json!("2026-12-05T03:13:21.123Z")), "2026-12-05 03:13:21");
+        assert_eq!(
+            when(&json!("2026-12-05T03:13:21.123Z")),
+            "2026-12-05 03:13:21"
+        );
     }
 }

@@ -78,9 +78,7 @@ fn read_policy(file: &PathBuf) -> Result<Value, Failure> {
         })?,
     };
     if !value.is_object() {
-        return Err(unreadable(
-            "not an object with \"roles\"".to_owned(),
-        ));
+        return Err(unreadable("not an object with \"roles\"".to_owned()));
     }
     Ok(value)
 }

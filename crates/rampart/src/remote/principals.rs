@@ -75,7 +75,9 @@ pub(crate) enum PrincipalsCommand {
     },
 }
 
-const HEADER: [&str; 7] = ["ID", "TYPE", "NAME", "ROLES", "TEAMS", "DISABLED", "CREATED"];
+const HEADER: [&str; 7] = [
+    "ID", "TYPE", "NAME", "ROLES", "TEAMS", "DISABLED", "CREATED",
+];
 
 fn row(p: &Value) -> Vec<String> {
     vec![
@@ -200,7 +202,12 @@ pub(crate) async fn run(
         }
         PrincipalsCommand::Unlock { id } => {
             client
-                .call(Method::POST, &["v1", "principals", &id, "unlock"], &[], None)
+                .call(
+                    Method::POST,
+                    &["v1", "principals", &id, "unlock"],
+                    &[],
+                    None,
+                )
                 .await?
         }
     };

@@ -36,7 +36,10 @@ pub(crate) fn read_secret_from(prompt: &str, force_stdin: bool) -> Result<Secret
         rpassword::prompt_password(prompt).map_err(failed)?
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(failed)?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(failed)?;
         line
     };
     let text = text.trim_end_matches(['\r', '\n']).to_owned();
