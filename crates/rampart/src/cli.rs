@@ -11,24 +11,7 @@ use crate::remote::keys::{CreateArgs, CryptArgs};
 use crate::remote::policy::PolicyCommand;
 use crate::remote::principals::PrincipalsCommand;
 use crate::remote::session::LoginArgs;
-use crate::remote::{REMOTE_HELP, RemoteArgs};
-
-/// `rampart --help`'s last words.
-const HELP: &str = "Quick start:
-  rampart serve                 start on ./rampart-data (SQLite), initializing it on first start
-  curl localhost:8470/v1/health
-
-Settings come from defaults < --config FILE < RAMPART_* variables < flags.
-Production: set RAMPART_MASTER_KEY (base64 of 32 random bytes) and keep it in a secret manager.
-
-Against a running server (RAMPART_ADDR, default http://127.0.0.1:8470; credential from
-RAMPART_TOKEN or `rampart login`): keys, principals, api-keys, policy, audit query, alerts,
-incidents. With --data-dir or --database-url (or RAMPART_DATA_DIR / RAMPART_DATABASE_URL), keys
-rotate, alerts and incidents act on the store directly instead (needs the master key).
-
-Exit codes: 0 ok, 1 other error, 2 usage, 3 cannot connect, 4 not authenticated (401),
-5 permission denied (403), 6 not found (404), 7 invalid input (400, 413, 422), 8 conflict (409),
-9 rate limited or locked (429, 423), 10 server error (5xx).";
+use crate::remote::{REMOTE_HELP, RemoteArgs, TOP_HELP as HELP};
 
 /// Rampart: tamper-evident audit log, keys and encryption, identity and access, PII redaction,
 /// as one service for applications in any language.
@@ -451,7 +434,7 @@ pub(crate) enum MasterKeyCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
     /// Entries of the audit log on the server, filtered, page after page.
-    Query(QueryArgs),
+    Query(Box<QueryArgs>),
     /// Verify an NDJSON export offline: every leaf, the root, and the checkpoint signature.
     /// Needs no server and no database. Exits 0 only when everything checks out.
     Verify {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::Format;
 use super::client::Client;
 use super::failure::Failure;
-use super::output::{self, cell, when};
+use super::output::{self, at, cell, when};
 
 /// The filters of `rampart audit query` (the API's query parameters).
 #[derive(Debug, Args)]
@@ -119,17 +119,17 @@ pub(crate) async fn query(
 }
 
 fn row(entry: &Value) -> Vec<String> {
-    let resource = match entry["resource"]["id"].as_str() {
-        Some(id) => format!("{}/{id}", cell(&entry["resource"]["type"])),
-        None => cell(&entry["resource"]["type"]),
+    let resource = match at(at(entry, "resource"), "id").as_str() {
+        Some(id) => format!("{}/{id}", cell(at(at(entry, "resource"), "type"))),
+        None => cell(at(at(entry, "resource"), "type")),
     };
     vec![
         cell(&entry["seq"]),
         when(&entry["timestamp"]),
         format!(
             "{}:{}",
-            cell(&entry["actor"]["type"]),
-            cell(&entry["actor"]["id"])
+            cell(at(at(entry, "actor"), "type")),
+            cell(at(at(entry, "actor"), "id"))
         ),
         cell(&entry["action"]),
         resource,

@@ -217,10 +217,15 @@ impl Client {
                 params.push(("cursor", cursor.clone()));
             }
             let answer = self.get(segments, &params).await?;
-            let got = answer["items"].as_array().cloned().unwrap_or_default();
+            let got = super::output::at(&answer, "items")
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let got_any = !got.is_empty();
             items.extend(got);
-            cursor = answer["next_cursor"].as_str().map(str::to_owned);
+            cursor = super::output::at(&answer, "next_cursor")
+                .as_str()
+                .map(str::to_owned);
             if let Some(limit) = limit
                 && items.len() >= limit
             {

@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use super::output::at;
+
 /// Exit codes by kind of failure (see `rampart --help`).
 pub(crate) mod code {
     /// Anything not listed below.
@@ -71,12 +73,12 @@ impl Failure {
             };
             return Self::new(code, message);
         };
-        let title = problem["title"].as_str().unwrap_or("request failed");
-        let mut message = match problem["detail"].as_str() {
+        let title = at(&problem, "title").as_str().unwrap_or("request failed");
+        let mut message = match at(&problem, "detail").as_str() {
             Some(detail) if !detail.is_empty() && detail != title => format!("{title}: {detail}"),
             _ => title.to_owned(),
         };
-        for error in problem["errors"].as_array().into_iter().flatten() {
+        for error in at(&problem, "errors").as_array().into_iter().flatten() {
             let field = error["field"].as_str().unwrap_or("-");
             let text = error["message"].as_str().unwrap_or("");
             message.push_str(&format!("\n  {field}: {text}"));

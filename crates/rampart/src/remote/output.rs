@@ -45,6 +45,12 @@ pub(crate) fn show(
     }
 }
 
+/// `value[key]`, or null when `value` has no such key (or is no object).
+pub(crate) fn at<'v>(value: &'v Value, key: &str) -> &'v Value {
+    static NULL: Value = Value::Null;
+    value.get(key).unwrap_or(&NULL)
+}
+
 /// A cell: strings as they are, `-` for null, lists joined with commas, others as JSON.
 pub(crate) fn cell(value: &Value) -> String {
     match value {

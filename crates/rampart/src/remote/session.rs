@@ -10,7 +10,7 @@ use serde_json::{Map, json};
 
 use super::client::{Client, base_url};
 use super::failure::{Failure, code};
-use super::output::{self, cell, when};
+use super::output::{self, at, cell, when};
 use super::{RemoteArgs, token};
 
 /// `rampart login`.
@@ -86,7 +86,7 @@ pub(crate) async fn login(args: &RemoteArgs, login: &LoginArgs) -> Result<(), Fa
                     Some(&serde_json::Value::Object(body)),
                 )
                 .await?;
-            let Some(session) = answer["token"].as_str() else {
+            let Some(session) = at(&answer, "token").as_str() else {
                 return Err(Failure::new(
                     code::OTHER,
                     "the server's answer holds no token",
@@ -95,7 +95,7 @@ pub(crate) async fn login(args: &RemoteArgs, login: &LoginArgs) -> Result<(), Fa
             token::write(&path, &SecretString::from(session.to_owned()))?;
             output::line(&format!(
                 "logged in as {name} until {}; the session token is in {}",
-                when(&answer["expires_at"]),
+                when(at(&answer, "expires_at")),
                 path.display()
             ))
         }
@@ -106,8 +106,8 @@ pub(crate) async fn login(args: &RemoteArgs, login: &LoginArgs) -> Result<(), Fa
             token::write(&path, &key)?;
             output::line(&format!(
                 "logged in as {} ({}) with an API key; it is in {}",
-                cell(&me["name"]),
-                cell(&me["principal_id"]),
+                cell(at(&me, "name")),
+                cell(at(&me, "principal_id")),
                 path.display()
             ))
         }
