@@ -83,7 +83,13 @@ impl Failure {
             let text = error["message"].as_str().unwrap_or("");
             message.push_str(&format!("\n  {field}: {text}"));
         }
-        Self::new(code, message)
+        let failure = Self::new(code, message);
+        let kind = at(&problem, "type").as_str().unwrap_or("");
+        if kind.ends_with("/mfa-required") {
+            failure.with_hint("pass the current code of the authenticator app with --totp CODE")
+        } else {
+            failure
+        }
     }
 
     /// Adds a hint line.

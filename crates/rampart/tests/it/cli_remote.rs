@@ -176,3 +176,42 @@ fn canary(cli: &Cli<'_>, secrets: &[&str]) {
         }
     }
 }
+
+/// An https:// server with a certificate of a private CA: trusted with --ca-cert, refused
+/// (exit 3) without it; a --ca-cert that holds no certificate is a usage error.
+#[test]
+fn https_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, ca_pem) = crate::tls::write_server_pki(dir.path());
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, ca_pem).unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let server = crate::support::Server::start(
+        &["--data-dir", &data, "--tls-cert", &cert, "--tls-key", &key],
+        &[],
+    );
+    let admin = server.admin_key.clone().unwrap();
+    let addr = server.base.replace("127.0.0.1", "localhost");
+    let ran = |extra: &[&str]| {
+        let output = crate::support::run(
+            rampart()
+                .args(["keys", "list", "--addr", &addr])
+                .args(extra)
+                .env("RAMPART_TOKEN", &admin),
+        );
+        let (stdout, stderr) = crate::support::text(&output);
+        (output.status.code().unwrap_or(-1), stdout, stderr)
+    };
+    let (code, stdout, stderr) = ran(&["--ca-cert", ca.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("NAME"), "{stdout}");
+    let (code, _, stderr) = ran(&[]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let (code, _, stderr) = ran(&["--ca-cert", not_pem.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("holds no certificate"), "{stderr}");
+    assert!(!stderr.contains(&admin));
+}

@@ -103,5 +103,32 @@ fn login_writes_a_private_token_file_and_logout_ends_the_session() {
         runtime.block_on(env.call(Method::GET, "/v1/auth/whoami", Some(&session), None, None));
     assert_eq!(ended.status, 401, "the session was revoked on the server");
 
+    // A second factor required: exit 4 with the hint; repeated failures lock: exit 9.
+    runtime.block_on(env.user("ada", &["admin"]));
+    let mfa = cli.run_with(
+        &["login", "--name", "ada"],
+        None,
+        format!("{PASSWORD}\n").as_bytes(),
+        None,
+    );
+    assert_eq!(mfa.code, 4, "{}", mfa.stderr);
+    assert!(mfa.stderr.contains("--totp CODE"), "{}", mfa.stderr);
+    runtime.block_on(env.user("lou", &["viewer"]));
+    let mut last = 4;
+    for _ in 0..12 {
+        last = cli
+            .run_with(
+                &["login", "--name", "lou"],
+                None,
+                b"wrong-password-1\n",
+                None,
+            )
+            .code;
+        if last != 4 {
+            break;
+        }
+    }
+    assert_eq!(last, 9, "locked or rate limited");
+
     canary(&cli, &[&env.admin, &session]);
 }
