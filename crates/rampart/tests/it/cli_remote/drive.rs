@@ -69,6 +69,17 @@ fn cli_drives_a_running_server() {
     assert_eq!(missing.stderr.trim(), wanted);
     assert!(missing.stdout.is_empty());
 
+    // A conflict: exit 8.
+    let again = cli.admin(&["keys", "create", "payments"]);
+    assert_eq!(again.code, 8, "{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("a key named 'payments' already exists"),
+        "{}",
+        again.stderr
+    );
+
     // Validation: exit 7 with the field named.
     let bad = cli.admin(&["keys", "create", "bad name!"]);
     assert_eq!(bad.code, 7, "{}", bad.stderr);
