@@ -5,6 +5,14 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rampart_app::config::FlagOverrides;
 
+use crate::remote::api_keys::ApiKeysCommand;
+use crate::remote::audit::QueryArgs;
+use crate::remote::keys::{CreateArgs, CryptArgs};
+use crate::remote::policy::PolicyCommand;
+use crate::remote::principals::PrincipalsCommand;
+use crate::remote::session::LoginArgs;
+use crate::remote::{REMOTE_HELP, RemoteArgs, TOP_HELP as HELP};
+
 /// Rampart: tamper-evident audit log, keys and encryption, identity and access, PII redaction,
 /// as one service for applications in any language.
 #[derive(Debug, Parser)]
@@ -12,7 +20,7 @@ use rampart_app::config::FlagOverrides;
     name = "rampart",
     version,
     about,
-    after_help = "Quick start:\n  rampart serve                 start on ./rampart-data (SQLite), initializing it on first start\n  curl localhost:8470/v1/health\n\nSettings come from defaults < --config FILE < RAMPART_* variables < flags.\nProduction: set RAMPART_MASTER_KEY (base64 of 32 random bytes) and keep it in a secret manager."
+    after_help = HELP
 )]
 pub(crate) struct Cli {
     /// TOML settings file.
@@ -69,13 +77,21 @@ pub(crate) enum Command {
         #[arg(long)]
         stats: bool,
     },
-    /// Verify or export the tamper-evident audit log.
+    /// The tamper-evident audit log: query it on the server, verify an export offline, export
+    /// from a store.
+    #[command(after_help = REMOTE_HELP)]
     Audit {
+        #[command(flatten)]
+        remote: RemoteArgs,
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Manage named keys from the command line.
+    /// Named keys: list, show, create, rotate, encrypt, decrypt on the server; rotate with
+    /// --data-dir and rewrap-all on a store.
+    #[command(after_help = REMOTE_HELP)]
     Keys {
+        #[command(flatten)]
+        remote: RemoteArgs,
         #[command(subcommand)]
         command: KeysCommand,
     },
@@ -84,16 +100,69 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: MasterKeyCommand,
     },
-    /// Security alerts raised by the detection rules (as GET /v1/alerts).
+    /// Security alerts raised by the detection rules (GET /v1/alerts, or a store's with
+    /// --data-dir).
+    #[command(after_help = REMOTE_HELP)]
     Alerts {
+        #[command(flatten)]
+        remote: RemoteArgs,
         #[command(subcommand)]
         command: AlertsCommand,
     },
     /// Security incidents: list, show, acknowledge, resolve (as /v1/incidents; changes are
-    /// audited with actor `rampart-cli`). Safe while servers run on the same deployment.
+    /// audited; with --data-dir, on the store with actor `rampart-cli`, safe while servers run
+    /// on the same deployment).
+    #[command(after_help = REMOTE_HELP)]
     Incidents {
+        #[command(flatten)]
+        remote: RemoteArgs,
         #[command(subcommand)]
         command: IncidentsCommand,
+    },
+    /// Principals (users, services, devices, AI agents) on the server.
+    #[command(after_help = REMOTE_HELP)]
+    Principals {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        #[command(subcommand)]
+        command: PrincipalsCommand,
+    },
+    /// API keys on the server: list, create (printed once), revoke, rotate.
+    #[command(after_help = REMOTE_HELP)]
+    ApiKeys {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        #[command(subcommand)]
+        command: ApiKeysCommand,
+    },
+    /// The role policy on the server.
+    #[command(after_help = REMOTE_HELP)]
+    Policy {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Store a credential for the other commands (mode 0600): an API key (prompted, or read
+    /// from standard input), or a session of a user (--name; the password is prompted or read
+    /// from standard input, never taken from the command line).
+    #[command(after_help = REMOTE_HELP)]
+    Login {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        #[command(flatten)]
+        login: LoginArgs,
+    },
+    /// End the stored session on the server and remove the token file.
+    #[command(after_help = REMOTE_HELP)]
+    Logout {
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Print a shell completion script: `rampart completions bash > /etc/bash_completion.d/rampart`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
     },
     /// Data subjects (GDPR): check an export or an erasure certificate offline, re-destroy the
     /// keys of recorded erasures after a restore.
@@ -311,6 +380,19 @@ pub(crate) enum IncidentsCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeysCommand {
+    /// Every key's metadata (server).
+    List,
+    /// One key's metadata and versions (server).
+    Show {
+        /// The key.
+        name: String,
+    },
+    /// Create a key (server).
+    Create(CreateArgs),
+    /// Encrypt standard input's bytes; prints the ciphertext (server).
+    Encrypt(CryptArgs),
+    /// Decrypt the ciphertext on standard input; writes the plaintext's bytes (server).
+    Decrypt(CryptArgs),
     /// Re-encrypt every ciphertext Rampart stores under KEY (the card vault's PANs are under
     /// `rampart.cards`) to the key's latest version. Resumable: after a crash, run it again.
     RewrapAll {
@@ -323,14 +405,18 @@ pub(crate) enum KeysCommand {
         #[arg(long, value_name = "N", default_value_t = 500)]
         batch_size: u32,
     },
-    /// Add a version to KEY and make it the latest (as POST /v1/keys/{name}/rotate does; also
-    /// for Rampart's own keys such as rampart.cards).
+    /// Add a version to a key and make it the latest: on the server (POST
+    /// /v1/keys/{name}/rotate), or on the store with --data-dir/--database-url (also for
+    /// Rampart's own keys such as rampart.cards).
     Rotate {
         #[command(flatten)]
         store: StoreArgs,
         /// The key.
-        #[arg(long, value_name = "NAME")]
-        key: String,
+        #[arg(value_name = "NAME", required_unless_present = "key")]
+        name: Option<String>,
+        /// The key (as the positional NAME).
+        #[arg(long, value_name = "NAME", conflicts_with = "name")]
+        key: Option<String>,
     },
 }
 
@@ -347,6 +433,8 @@ pub(crate) enum MasterKeyCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
+    /// Entries of the audit log on the server, filtered, page after page.
+    Query(Box<QueryArgs>),
     /// Verify an NDJSON export offline: every leaf, the root, and the checkpoint signature.
     /// Needs no server and no database. Exits 0 only when everything checks out.
     Verify {

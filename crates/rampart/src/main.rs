@@ -17,7 +17,9 @@ mod cli;
 mod compliance;
 mod gdpr;
 mod monitoring;
+mod remote;
 mod retention;
+mod store_ops;
 
 /// mimalloc instead of the system allocator: the server allocates per request on every core,
 /// and glibc's arenas spent a third of the audit writer's CPU time in malloc and free (and
@@ -32,6 +34,16 @@ use cli::{
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        use clap::CommandFactory as _;
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "rampart",
+            &mut std::io::stdout(),
+        );
+        return ExitCode::SUCCESS;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -46,7 +58,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // A remote command's failure carries its exit code (see `rampart --help`).
+            e.downcast_ref::<remote::failure::Failure>()
+                .map_or(ExitCode::FAILURE, |failure| ExitCode::from(failure.code))
         }
     }
 }
@@ -74,6 +88,9 @@ fn init_logging(settings: &Settings) {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if remote::is_remote(&cli.command) {
+        return Ok(remote::run(cli.command).await?);
+    }
     match cli.command {
         Command::Init { store, json } => {
             let loaded = load(cli.config.as_ref(), &store.flags())?;
@@ -107,7 +124,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     json,
                     complete,
                 },
-        } => audit_verify(&file, public_key.as_deref(), json, complete),
+            ..
+        } => store_ops::audit_verify(&file, public_key.as_deref(), json, complete),
         Command::Audit {
             command:
                 AuditCommand::Export {
@@ -116,10 +134,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     to_seq,
                     output,
                 },
+            ..
         } => {
             let loaded = load(cli.config.as_ref(), &store.flags())?;
             init_logging(&loaded.settings);
-            audit_export(&loaded, from_seq, to_seq, output.as_deref()).await
+            store_ops::audit_export(&loaded, from_seq, to_seq, output.as_deref()).await
         }
         Command::Keys {
             command:
@@ -128,20 +147,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     key,
                     batch_size,
                 },
+            ..
         } => {
             let loaded = load(cli.config.as_ref(), &store.flags())?;
             init_logging(&loaded.settings);
-            keys_rewrap_all(&loaded, &key, batch_size).await
+            store_ops::keys_rewrap_all(&loaded, &key, batch_size).await
         }
         Command::Keys {
-            command: KeysCommand::Rotate { store, key },
+            command: KeysCommand::Rotate { store, name, key },
+            ..
         } => {
+            let key = name.or(key).unwrap_or_default();
             let loaded = load(cli.config.as_ref(), &store.flags())?;
             init_logging(&loaded.settings);
             let version = rampart_app::maintenance::rotate_key(&loaded, &key).await?;
             println!("rotated {key}: latest version is now {version}");
             Ok(())
         }
+        Command::Keys { .. }
+        | Command::Principals { .. }
+        | Command::ApiKeys { .. }
+        | Command::Policy { .. }
+        | Command::Login { .. }
+        | Command::Logout { .. }
+        | Command::Audit {
+            command: AuditCommand::Query(_),
+            ..
+        } => Ok(remote::run(cli.command).await?),
+        Command::Completions { .. } => Ok(()),
         Command::MasterKey {
             command: MasterKeyCommand::Rotate { store },
         } => {
@@ -153,10 +186,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Alerts { command } => {
+        Command::Alerts { command, .. } => {
             let store = match &command {
-                AlertsCommand::List { store, .. } => store.flags(),
+                AlertsCommand::List { store, .. } => store,
             };
+            let store = store.flags();
             let loaded = load(cli.config.as_ref(), &store)?;
             init_logging(&loaded.settings);
             monitoring::run(&loaded, monitoring::MonitorCommand::Alerts(command)).await
@@ -200,13 +234,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } => retention::verify_certificate(&file, &public_key, json),
         },
         Command::Compliance { command } => compliance::dispatch(cli.config.as_ref(), command).await,
-        Command::Incidents { command } => {
+        Command::Incidents { command, .. } => {
             let store = match &command {
                 IncidentsCommand::List { store, .. }
                 | IncidentsCommand::Show { store, .. }
                 | IncidentsCommand::Ack { store, .. }
-                | IncidentsCommand::Resolve { store, .. } => store.flags(),
+                | IncidentsCommand::Resolve { store, .. } => store,
             };
+            let store = store.flags();
             let loaded = load(cli.config.as_ref(), &store)?;
             init_logging(&loaded.settings);
             monitoring::run(&loaded, monitoring::MonitorCommand::Incidents(command)).await
@@ -278,7 +313,8 @@ fn print_key_lines(out: &mut impl std::io::Write, initialized: &Initialized) -> 
     Ok(())
 }
 
-fn progress_bar(total: u64, unit: &str) -> indicatif::ProgressBar {
+/// A progress bar on a terminal (hidden otherwise).
+pub(crate) fn progress_bar(total: u64, unit: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal as _;
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
@@ -291,147 +327,6 @@ fn progress_bar(total: u64, unit: &str) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-fn audit_verify(
-    file: &std::path::Path,
-    public_key: Option<&str>,
-    json: bool,
-    complete: bool,
-) -> anyhow::Result<()> {
-    let handle =
-        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = progress_bar(size, "bytes");
-    let mut verifier = rampart_audit::Verifier::new();
-    verifier
-        .read_all(std::io::BufReader::with_capacity(1 << 20, handle), |read| {
-            bar.set_position(read)
-        })
-        .with_context(|| format!("cannot read {}", file.display()))?;
-    bar.finish_and_clear();
-    let mut report = verifier.finish_with_key_text(public_key);
-    if complete && report.withheld_entries > 0 {
-        report.ok = false;
-        report.problems.push(rampart_audit::VerifyProblem {
-            seq: None,
-            line: None,
-            problem: format!(
-                "{} entries are withheld (not in the file): the export is not complete",
-                report.withheld_entries
-            ),
-        });
-    }
-    let mut out = std::io::stdout().lock();
-    if json {
-        writeln!(out, "{}", serde_json::to_string(&report)?)?;
-    } else if report.ok {
-        writeln!(
-            out,
-            "OK: {} entries verified; tree size {}, root {}; checkpoint signature valid",
-            report.checked_entries, report.tree_size, report.root_hash
-        )?;
-        if report.withheld_entries > 0 {
-            writeln!(
-                out,
-                "   {} entries were withheld from this export (another team's): they count for the tree, their content was not seen",
-                report.withheld_entries
-            )?;
-        }
-        if report.pruned_entries > 0 {
-            writeln!(
-                out,
-                "   {} entries were pruned under retention: their leaf hashes count for the tree, their content no longer exists",
-                report.pruned_entries
-            )?;
-        }
-    } else {
-        writeln!(
-            out,
-            "FAILED: {} problem(s) after checking {} entries",
-            report.problems.len(),
-            report.checked_entries
-        )?;
-        for problem in report.problems.iter().take(20) {
-            let place = match (problem.seq, problem.line) {
-                (Some(seq), Some(line)) => format!("entry {seq} (line {line})"),
-                (Some(seq), None) => format!("entry {seq}"),
-                (None, Some(line)) => format!("line {line}"),
-                (None, None) => "log".to_owned(),
-            };
-            writeln!(out, "  {place}: {}", problem.problem)?;
-        }
-    }
-    out.flush()?;
-    if report.ok {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!("the export did not verify"))
-    }
-}
-
-async fn audit_export(
-    loaded: &LoadedSettings,
-    from_seq: Option<u64>,
-    to_seq: Option<u64>,
-    output: Option<&std::path::Path>,
-) -> anyhow::Result<()> {
-    use futures_util::StreamExt as _;
-    let opened = deployment::open(loaded).await?;
-    let (range, stream) =
-        rampart_app::audit_export::export(&opened.audit, from_seq, to_seq, None).await?;
-    let mut writer: Box<dyn std::io::Write> = match output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    let bar = progress_bar(range.end - range.from, "entries");
-    let mut stream = std::pin::pin!(stream);
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        let lines = chunk.iter().filter(|b| **b == b'\n').count();
-        writer.write_all(&chunk)?;
-        bar.inc(u64::try_from(lines).unwrap_or(0));
-    }
-    writer.flush()?;
-    bar.finish_and_clear();
-    opened.store.close().await;
-    Ok(())
-}
-
-async fn keys_rewrap_all(loaded: &LoadedSettings, key: &str, batch: u32) -> anyhow::Result<()> {
-    use rampart_app::maintenance::{RewrapOutcome, rewrap_all};
-    let bar = progress_bar(0, "ciphertexts");
-    let outcome = rewrap_all(loaded, key, batch, |progress| {
-        bar.set_length(progress.total);
-        bar.set_position(progress.done);
-    })
-    .await?;
-    bar.finish_and_clear();
-    match outcome {
-        RewrapOutcome::Rewrapped { progress, version } => {
-            println!(
-                "rewrapped {} ciphertexts under {key} to version {version}; {} could not be re-encrypted",
-                progress.done, progress.failed
-            );
-            eprintln!(
-                "note: servers that had not yet seen the rotation may encrypt under the old version for up to {} s; run this again after that to catch them",
-                rampart_app::services::CACHE_TTL.as_secs()
-            );
-            if progress.failed > 0 {
-                anyhow::bail!(
-                    "{} ciphertexts did not decrypt (their tokens are in the log); they stay under their old version",
-                    progress.failed
-                );
-            }
-        }
-        RewrapOutcome::NothingStored => println!(
-            "Rampart stores no ciphertexts under {key}; applications hold them: re-encrypt them with POST /v1/keys/{key}/rewrap"
-        ),
-    }
-    Ok(())
 }
 
 async fn redact(

@@ -248,7 +248,8 @@ fn group(value: &Value) -> String {
     }
 }
 
-fn print_alerts(items: &[Value]) -> anyhow::Result<()> {
+/// Alerts (the API's JSON items) as a table.
+pub(crate) fn print_alerts(items: &[Value]) -> anyhow::Result<()> {
     if items.is_empty() {
         println!("no alerts");
         return Ok(());
@@ -285,7 +286,8 @@ fn print_alerts(items: &[Value]) -> anyhow::Result<()> {
     )
 }
 
-fn print_incidents(items: &[Value]) -> anyhow::Result<()> {
+/// Incidents (the API's JSON items) as a table.
+pub(crate) fn print_incidents(items: &[Value]) -> anyhow::Result<()> {
     if items.is_empty() {
         println!("no incidents");
         return Ok(());
@@ -323,7 +325,8 @@ fn print_incidents(items: &[Value]) -> anyhow::Result<()> {
     )
 }
 
-fn print_incident(incident: &Value) -> anyhow::Result<()> {
+/// One incident (the API's JSON) with its timeline.
+pub(crate) fn print_incident(incident: &Value) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let list = |value: &Value| match value.as_array() {
         Some(items) if !items.is_empty() => items.iter().map(field).collect::<Vec<_>>().join(", "),

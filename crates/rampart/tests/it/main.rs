@@ -12,6 +12,7 @@ mod audit;
 mod audit_completeness;
 mod audit_prune;
 mod canary;
+mod cli_remote;
 mod compliance;
 mod hardening_access;
 mod hardening_edge;
