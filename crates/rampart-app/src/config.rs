@@ -74,6 +74,14 @@ pub enum ConfigError {
         /// The setting's variable it most likely meant.
         suggestion: Option<String>,
     },
+    /// `RAMPART_MASTER_KEY_FILE` names a file that cannot serve (never says what it holds).
+    #[error("RAMPART_MASTER_KEY_FILE {path}: {message}")]
+    MasterKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A setting has a value that does not parse or is out of range.
     #[error("{source_name}: invalid value for '{key}': {message}")]
     Invalid {
@@ -435,7 +443,7 @@ impl FlagOverrides {
 pub struct LoadedSettings {
     /// The effective settings.
     pub settings: Settings,
-    /// `RAMPART_MASTER_KEY`, when set.
+    /// `RAMPART_MASTER_KEY`, or the key in the file `RAMPART_MASTER_KEY_FILE` names, when set.
     pub master_key_env: Option<SecretString>,
     /// `RAMPART_MASTER_KEY_PREVIOUS`, when set (master-key rotation).
     pub previous_master_key_env: Option<SecretString>,
@@ -508,7 +516,7 @@ impl Settings {
         };
         Ok(LoadedSettings {
             settings,
-            master_key_env: secret("RAMPART_MASTER_KEY"),
+            master_key_env: variables::master_key(&env)?,
             previous_master_key_env: secret("RAMPART_MASTER_KEY_PREVIOUS"),
         })
     }

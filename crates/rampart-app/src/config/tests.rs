@@ -249,3 +249,47 @@ fn redact_url_handles_odd_shapes() {
         "postgres:///db?host=/tmp"
     );
 }
+
+#[test]
+fn the_master_key_comes_from_a_file_of_its_own_and_never_from_two_places() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("master-key");
+    let key = "SiWr8cSrqn7oPDe1JCTsHzwsP9sULTgYu0pAIg/QboA=";
+    std::fs::write(&file, format!("{key}\n")).expect("write");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o400)).expect("chmod");
+    let path = file.to_str().expect("utf-8 path");
+    let loaded = Settings::load(
+        None,
+        env(&[("RAMPART_MASTER_KEY_FILE", path)]),
+        &FlagOverrides::default(),
+    )
+    .expect("loads");
+    assert_eq!(
+        loaded.master_key_env.as_ref().map(|k| k.expose_secret()),
+        Some(key),
+        "the file's text, trimmed"
+    );
+    let refused = |pairs: &[(&str, &str)]| {
+        Settings::load(None, env(pairs), &FlagOverrides::default())
+            .expect_err("refused")
+            .to_string()
+    };
+    let both = refused(&[
+        ("RAMPART_MASTER_KEY_FILE", path),
+        ("RAMPART_MASTER_KEY", key),
+    ]);
+    assert!(both.contains("only one"), "{both}");
+    let missing = refused(&[("RAMPART_MASTER_KEY_FILE", "/nonexistent/master-key")]);
+    assert!(missing.contains("/nonexistent/master-key"), "{missing}");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o604)).expect("chmod");
+    let open = refused(&[("RAMPART_MASTER_KEY_FILE", path)]);
+    assert!(open.contains("chmod 600"), "{open}");
+    std::fs::write(&file, "  \n").expect("write");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let empty = refused(&[("RAMPART_MASTER_KEY_FILE", path)]);
+    assert!(empty.contains("empty"), "{empty}");
+    for message in [both, missing, open, empty] {
+        assert!(!message.contains(key), "never the key: {message}");
+    }
+}

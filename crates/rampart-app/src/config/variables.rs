@@ -1,16 +1,63 @@
 //! The `RAMPART_*` variables Rampart reads: one per setting, and a few others. Any other is a
 //! typo, refused with the variable most likely meant.
 
-use super::SETTING_NAMES;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::PathBuf;
 
-/// `RAMPART_*` variables that are not settings: the master keys (never in a file), and the
-/// CLI's server address and token.
+use secrecy::SecretString;
+
+use super::{ConfigError, SETTING_NAMES};
+
+/// `RAMPART_*` variables that are not settings: the master keys (never in a config file; the
+/// current one may come from a file of its own, such as a systemd credential), and the CLI's
+/// server address and token.
 pub const OTHER_VARIABLES: &[&str] = &[
     "RAMPART_MASTER_KEY",
+    "RAMPART_MASTER_KEY_FILE",
     "RAMPART_MASTER_KEY_PREVIOUS",
     "RAMPART_ADDR",
     "RAMPART_TOKEN",
 ];
+
+/// The master key: `RAMPART_MASTER_KEY`, or the base64 text (trimmed) of the file
+/// `RAMPART_MASTER_KEY_FILE` names, kept outside the data dir (a systemd `LoadCredential`, a
+/// mounted secret). Both at once is refused, as is a file others may read.
+pub(super) fn master_key(env: &[(String, String)]) -> Result<Option<SecretString>, ConfigError> {
+    let value = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let direct = value("RAMPART_MASTER_KEY").map(|v| SecretString::from(v.clone()));
+    let Some(path) = value("RAMPART_MASTER_KEY_FILE").map(PathBuf::from) else {
+        return Ok(direct);
+    };
+    let refuse = |message: &str| ConfigError::MasterKeyFile {
+        path: path.clone(),
+        message: message.to_owned(),
+    };
+    if direct.is_some() {
+        return Err(refuse(
+            "RAMPART_MASTER_KEY is set too; set only one of the two",
+        ));
+    }
+    let metadata = std::fs::metadata(&path).map_err(|e| ConfigError::MasterKeyFile {
+        path: path.clone(),
+        message: format!("cannot read it: {e}"),
+    })?;
+    if metadata.permissions().mode() & 0o007 != 0 {
+        return Err(refuse(
+            "others may read it; make it readable by Rampart's user only (chmod 600)",
+        ));
+    }
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+        ConfigError::MasterKeyFile {
+            path: path.clone(),
+            message: format!("cannot read it: {e}"),
+        }
+    })?);
+    let key = text.trim();
+    if key.is_empty() {
+        return Err(refuse("it is empty"));
+    }
+    Ok(Some(SecretString::from(key.to_owned())))
+}
 
 /// The variable of setting `name` (`listen` → `RAMPART_LISTEN`).
 pub(super) fn setting_variable(name: &str) -> String {
