@@ -143,6 +143,9 @@ const PG_MIGRATION_LOCK: i64 = 0x7261_6d70_6172_7401;
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS rampart_schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 
+const SQLITE_TABLE_EXISTS: &str = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'rampart_schema_migrations'";
+const PG_TABLE_EXISTS: &str = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'rampart_schema_migrations'";
+
 fn checksum(sql: &str) -> String {
     digest::digest(&digest::SHA256, sql.as_bytes())
         .as_ref()
@@ -165,7 +168,18 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::raw_sql(CREATE_TABLE).execute(&mut *tx).await?;
+            // Created only when missing: a runtime role without CREATE on the schema (PostgreSQL
+            // checks that privilege even for IF NOT EXISTS) then serves an up-to-date schema.
+            let (tables,): (i64,) = sqlx::query_as(if is_postgres {
+                PG_TABLE_EXISTS
+            } else {
+                SQLITE_TABLE_EXISTS
+            })
+            .fetch_one(&mut *tx)
+            .await?;
+            if tables == 0 {
+                sqlx::raw_sql(CREATE_TABLE).execute(&mut *tx).await?;
+            }
             let applied: Vec<(i64, String)> =
                 sqlx::query_as("SELECT version, checksum FROM rampart_schema_migrations ORDER BY version")
                     .fetch_all(&mut *tx)
@@ -206,12 +220,8 @@ impl Store {
     /// The highest applied schema version, or `None` for a database Rampart never touched.
     pub async fn schema_version(&self) -> Result<Option<i64>, StoreError> {
         let exists_sql = match self.pool {
-            Pool::Sqlite(_) => {
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'rampart_schema_migrations'"
-            }
-            Pool::Postgres(_) => {
-                "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'rampart_schema_migrations'"
-            }
+            Pool::Sqlite(_) => SQLITE_TABLE_EXISTS,
+            Pool::Postgres(_) => PG_TABLE_EXISTS,
         };
         with_pool!(self, pool => {
             let (count,): (i64,) = sqlx::query_as(exists_sql).fetch_one(pool).await?;

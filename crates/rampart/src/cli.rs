@@ -41,6 +41,13 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Apply pending schema migrations, then exit: on PostgreSQL, run it with the schema owner's
+    /// URL after an upgrade when servers run as a role without DDL rights (`serve` applies them
+    /// at start otherwise). Checks the master key first; a newer schema is refused.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Serve the HTTP API, initializing the deployment on first start.
     Serve {
         #[command(flatten)]

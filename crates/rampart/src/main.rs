@@ -98,6 +98,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let initialized = deployment::initialize(&loaded, OffsetDateTime::now_utc()).await?;
             print_initialized(&initialized, json)
         }
+        Command::Migrate { store } => {
+            let loaded = load(cli.config.as_ref(), &store.flags())?;
+            init_logging(&loaded.settings);
+            let opened = deployment::open(&loaded).await?;
+            let version = opened.store.schema_version().await?.unwrap_or(0);
+            opened.store.close().await;
+            println!("schema version {version}: up to date");
+            Ok(())
+        }
         Command::Serve {
             store,
             listen,

@@ -25,6 +25,7 @@ mod monitor;
 mod monitor_cli;
 mod outage;
 mod postgres;
+mod postgres_roles;
 mod privacy;
 mod retention;
 mod startup;
