@@ -33,7 +33,8 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Serve the HTTP API, initializing the deployment on first start.
+    /// Serve the HTTP API. Initializes the default ./rampart-data on first start; a data dir or
+    /// database named by flag, variable or config file must have been made by `rampart init`.
     Serve {
         #[command(flatten)]
         store: StoreArgs,

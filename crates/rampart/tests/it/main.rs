@@ -13,6 +13,7 @@ mod audit_completeness;
 mod audit_prune;
 mod canary;
 mod compliance;
+mod first_start;
 mod hardening_access;
 mod hardening_edge;
 mod hardening_keys;
