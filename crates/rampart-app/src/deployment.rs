@@ -161,6 +161,12 @@ fn existing_master_key(
     Ok((key, MasterKeySource::File(path)))
 }
 
+/// The refusal of a command on a data dir or database that holds no deployment: what is
+/// missing and the `rampart init` command that creates it.
+pub fn not_initialized(settings: &Settings) -> StartupError {
+    uninitialized::refusal(settings)
+}
+
 /// Whether the deployment the settings point at is initialized. Reads only.
 pub async fn is_initialized(settings: &Settings) -> Result<bool, StartupError> {
     if settings.database_url.is_none() && !settings.data_dir.join(DATABASE_FILE).exists() {
@@ -334,7 +340,7 @@ pub async fn open_or_initialize(
     let first_start = if is_initialized(&loaded.settings).await? {
         None
     } else if loaded.location_explicit {
-        return Err(uninitialized::refusal(&loaded.settings));
+        return Err(not_initialized(&loaded.settings));
     } else {
         match initialize(loaded, now).await {
             Ok(initialized) => Some(initialized),

@@ -114,6 +114,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ComplianceCommand,
     },
+    /// Break-glass: mint a new admin API key with the master key in hand.
+    AdminKey {
+        #[command(subcommand)]
+        command: crate::admin_key::AdminKeyCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]

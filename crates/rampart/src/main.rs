@@ -13,6 +13,7 @@ use rampart_app::deployment::{self, Initialized, MasterKeySource};
 use secrecy::ExposeSecret as _;
 use time::OffsetDateTime;
 
+mod admin_key;
 mod cli;
 mod compliance;
 mod gdpr;
@@ -200,6 +201,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } => retention::verify_certificate(&file, &public_key, json),
         },
         Command::Compliance { command } => compliance::dispatch(cli.config.as_ref(), command).await,
+        Command::AdminKey { command } => admin_key::run(cli.config.as_ref(), command).await,
         Command::Incidents { command } => {
             let store = match &command {
                 IncidentsCommand::List { store, .. }

@@ -17,10 +17,10 @@ pub enum StartupError {
         /// The data dir or database.
         location: String,
     },
-    /// `serve` on a data dir or database named explicitly that holds no deployment (a typo
-    /// must not create a new deployment).
+    /// `serve` (or a command that needs a deployment) on a data dir or database named
+    /// explicitly that holds no deployment: a typo must not create a new deployment.
     #[error(
-        "{location}; nothing was created. To create a deployment there, run `{command}`, then start it again; if you meant an existing deployment, check the path or URL (--data-dir/RAMPART_DATA_DIR, --database-url/RAMPART_DATABASE_URL, or the config file). Only the default ./rampart-data is initialized by `rampart serve` itself"
+        "{location}; nothing was created. To create a deployment there, run `{command}`; if you meant an existing deployment, check the path or URL (--data-dir/RAMPART_DATA_DIR, --database-url/RAMPART_DATABASE_URL, or the config file). `rampart serve` initializes only the default ./rampart-data by itself"
     )]
     NotInitialized {
         /// The data dir or database, and what is missing.
