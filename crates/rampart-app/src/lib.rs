@@ -9,6 +9,7 @@
 
 pub mod agents;
 pub mod audit_export;
+pub mod backup;
 pub mod break_glass;
 pub mod compliance;
 pub mod config;

@@ -119,6 +119,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: crate::admin_key::AdminKeyCommand,
     },
+    /// Online, consistent copy of a SQLite deployment's database while servers run (never the
+    /// master key: back it up apart). PostgreSQL: use pg_dump.
+    Backup(crate::backup::BackupArgs),
+    /// Restore a backup into a new, empty data dir (checked: SQLite, sound, Rampart, a schema
+    /// this binary knows, the master key if given).
+    Restore(crate::backup::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]

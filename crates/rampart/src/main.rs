@@ -14,6 +14,7 @@ use secrecy::ExposeSecret as _;
 use time::OffsetDateTime;
 
 mod admin_key;
+mod backup;
 mod cli;
 mod compliance;
 mod gdpr;
@@ -202,6 +203,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Compliance { command } => compliance::dispatch(cli.config.as_ref(), command).await,
         Command::AdminKey { command } => admin_key::run(cli.config.as_ref(), command).await,
+        Command::Backup(args) => backup::run_backup(cli.config.as_ref(), args).await,
+        Command::Restore(args) => backup::run_restore(cli.config.as_ref(), args).await,
         Command::Incidents { command } => {
             let store = match &command {
                 IncidentsCommand::List { store, .. }

@@ -11,6 +11,7 @@ mod architecture;
 mod audit;
 mod audit_completeness;
 mod audit_prune;
+mod backup;
 mod break_glass;
 mod canary;
 mod compliance;
