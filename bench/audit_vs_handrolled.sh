@@ -27,7 +27,9 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; do
 port_a=$(( 20000 + RANDOM % 20000 ))
 port_b=$(( port_a + 1 ))
 
-RUST_LOG=warn "$RAMPART_BIN" serve --data-dir "$dir/data" --listen "127.0.0.1:$port_a" >"$dir/out" 2>"$dir/err" &
+# `serve` initializes only the default ./rampart-data: a data dir (or database) named here is made by `init` (its banner holds the admin key).
+RUST_LOG=warn "$RAMPART_BIN" init --data-dir "$dir/data" >"$dir/out" 2>"$dir/err" || { cat "$dir/err" >&2; exit 1; }
+RUST_LOG=warn "$RAMPART_BIN" serve --data-dir "$dir/data" --listen "127.0.0.1:$port_a" >>"$dir/out" 2>>"$dir/err" &
 pids+=($!)
 for _ in $(seq 200); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done
 key=$(grep -o 'rk_[A-Za-z0-9]*' "$dir/out")

@@ -24,7 +24,11 @@ port=$(( 20000 + RANDOM % 20000 ))
 hook_port=$(( port + 1 ))
 args=(serve --data-dir "$dir/data" --listen "127.0.0.1:$port")
 [ -n "${DATABASE_URL:-}" ] && args+=(--database-url "$DATABASE_URL")
-RUST_LOG=warn RAMPART_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true "$RAMPART_BIN" "${args[@]}" >"$dir/out" 2>"$dir/err" &
+# `serve` initializes only the default ./rampart-data: a data dir (or database) named here is made by `init` (its banner holds the admin key).
+init_args=(init --data-dir "$dir/data")
+[ -n "${DATABASE_URL:-}" ] && init_args+=(--database-url "$DATABASE_URL")
+RUST_LOG=warn "$RAMPART_BIN" "${init_args[@]}" >"$dir/out" 2>"$dir/err" || grep -q "already initialized" "$dir/err" || { cat "$dir/err" >&2; exit 1; }
+RUST_LOG=warn RAMPART_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true "$RAMPART_BIN" "${args[@]}" >>"$dir/out" 2>>"$dir/err" &
 pid=$!
 python3 bench/webhook_receiver.py "$hook_port" "$dir/hooks.ndjson" &
 receiver=$!

@@ -19,7 +19,11 @@ dir=$(mktemp -d)
 port=$(( 20000 + RANDOM % 20000 ))
 args=(serve --data-dir "$dir/data" --listen "127.0.0.1:$port")
 [ -n "${DATABASE_URL:-}" ] && args+=(--database-url "$DATABASE_URL")
-RUST_LOG=warn "$RAMPART_BIN" "${args[@]}" >"$dir/out" 2>"$dir/err" &
+# `serve` initializes only the default ./rampart-data: a data dir (or database) named here is made by `init` (its banner holds the admin key).
+init_args=(init --data-dir "$dir/data")
+[ -n "${DATABASE_URL:-}" ] && init_args+=(--database-url "$DATABASE_URL")
+RUST_LOG=warn "$RAMPART_BIN" "${init_args[@]}" >"$dir/out" 2>"$dir/err" || grep -q "already initialized" "$dir/err" || { cat "$dir/err" >&2; exit 1; }
+RUST_LOG=warn "$RAMPART_BIN" "${args[@]}" >>"$dir/out" 2>>"$dir/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 300); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done

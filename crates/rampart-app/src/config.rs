@@ -447,6 +447,9 @@ pub struct LoadedSettings {
     pub master_key_env: Option<SecretString>,
     /// `RAMPART_MASTER_KEY_PREVIOUS`, when set (master-key rotation).
     pub previous_master_key_env: Option<SecretString>,
+    /// Whether the config file, the environment or a flag named the data dir or the database
+    /// URL: `serve` initializes only the default `./rampart-data`, never a path someone typed.
+    pub location_explicit: bool,
 }
 
 impl Settings {
@@ -468,6 +471,9 @@ impl Settings {
             });
         }
         let mut settings = Settings::defaults();
+        let names_location =
+            |layer: &Layer| layer.data_dir.is_some() || layer.database_url.is_some();
+        let mut location_explicit = false;
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
                 path: path.to_owned(),
@@ -491,10 +497,14 @@ impl Settings {
                     None => e.message().to_owned(),
                 },
             })?;
+            location_explicit |= names_location(&layer);
             settings.apply(layer, &format!("config file {}", path.display()))?;
         }
-        settings.apply(Settings::env_layer(&env), "environment (RAMPART_*)")?;
-        settings.apply(flags.layer(), "command-line flags")?;
+        let env_layer = Settings::env_layer(&env);
+        let flag_layer = flags.layer();
+        location_explicit |= names_location(&env_layer) || names_location(&flag_layer);
+        settings.apply(env_layer, "environment (RAMPART_*)")?;
+        settings.apply(flag_layer, "command-line flags")?;
         if settings.tls_cert.is_some() != settings.tls_key.is_some() {
             return Err(ConfigError::Invalid {
                 source_name: "settings".to_owned(),
@@ -518,6 +528,7 @@ impl Settings {
             settings,
             master_key_env: variables::master_key(&env)?,
             previous_master_key_env: secret("RAMPART_MASTER_KEY_PREVIOUS"),
+            location_explicit,
         })
     }
 

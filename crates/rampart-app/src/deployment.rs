@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::config::{LoadedSettings, Settings};
 
 mod error;
+mod uninitialized;
 
 pub use error::StartupError;
 
@@ -158,6 +159,12 @@ fn existing_master_key(
         reason,
     })?;
     Ok((key, MasterKeySource::File(path)))
+}
+
+/// The refusal of a command on a data dir or database that holds no deployment: what is
+/// missing and the `rampart init` command that creates it.
+pub fn not_initialized(settings: &Settings) -> StartupError {
+    uninitialized::refusal(settings)
 }
 
 /// Whether the deployment the settings point at is initialized. Reads only.
@@ -321,24 +328,24 @@ async fn write_deployment(
     }
 }
 
-/// `rampart serve`'s start-up: initializes an uninitialized deployment (and reports it in
-/// `first_start`), then opens it: checks the master key against the sentinel, applies pending
-/// migrations, and unseals the secrets the server needs.
+/// `rampart serve`'s start-up: initializes an uninitialized deployment at the default data dir
+/// (and reports it in `first_start`), then opens it: checks the master key against the sentinel,
+/// applies pending migrations, and unseals the secrets the server needs. A data dir or database
+/// named explicitly (`LoadedSettings::location_explicit`) that holds no deployment is refused,
+/// creating nothing, with the `rampart init` command that creates it.
 pub async fn open_or_initialize(
     loaded: &LoadedSettings,
     now: OffsetDateTime,
 ) -> Result<OpenDeployment, StartupError> {
     let first_start = if is_initialized(&loaded.settings).await? {
         None
+    } else if loaded.location_explicit {
+        return Err(not_initialized(&loaded.settings));
     } else {
         match initialize(loaded, now).await {
             Ok(initialized) => Some(initialized),
-            // Another server of the same PostgreSQL deployment initialized it first.
-            Err(StartupError::AlreadyInitialized { .. })
-                if loaded.settings.database_url.is_some() =>
-            {
-                None
-            }
+            // Another server started on the same default data dir initialized it first.
+            Err(StartupError::AlreadyInitialized { .. }) => None,
             Err(e) => return Err(e),
         }
     };

@@ -9,6 +9,8 @@
 
 pub mod agents;
 pub mod audit_export;
+pub mod backup;
+pub mod break_glass;
 pub mod compliance;
 pub mod config;
 pub mod deployment;

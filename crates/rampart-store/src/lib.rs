@@ -11,6 +11,7 @@ mod agents_change;
 mod audit;
 mod audit_index;
 mod audit_prune;
+mod backup;
 mod change;
 mod codec;
 mod compliance;
@@ -29,6 +30,7 @@ mod subjects;
 mod threat;
 
 pub use audit_index::IndexProgress;
+pub use backup::known_schema_version;
 pub use change::StoreChange;
 pub use error::StoreError;
 pub use identity::SealedTotp;

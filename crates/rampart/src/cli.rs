@@ -48,7 +48,8 @@ pub(crate) enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Serve the HTTP API, initializing the deployment on first start.
+    /// Serve the HTTP API. Initializes the default ./rampart-data on first start; a data dir or
+    /// database named by flag, variable or config file must have been made by `rampart init`.
     Serve {
         #[command(flatten)]
         store: StoreArgs,
@@ -189,6 +190,17 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ComplianceCommand,
     },
+    /// Break-glass: mint a new admin API key with the master key in hand.
+    AdminKey {
+        #[command(subcommand)]
+        command: crate::admin_key::AdminKeyCommand,
+    },
+    /// Online, consistent copy of a SQLite deployment's database while servers run (never the
+    /// master key: back it up apart). PostgreSQL: use pg_dump.
+    Backup(crate::backup::BackupArgs),
+    /// Restore a backup into a new, empty data dir (checked: SQLite, sound, Rampart, a schema
+    /// this binary knows, the master key if given).
+    Restore(crate::backup::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,6 +13,8 @@ use rampart_app::deployment::{self, Initialized, MasterKeySource};
 use secrecy::ExposeSecret as _;
 use time::OffsetDateTime;
 
+mod admin_key;
+mod backup;
 mod cli;
 mod compliance;
 mod gdpr;
@@ -243,6 +245,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } => retention::verify_certificate(&file, &public_key, json),
         },
         Command::Compliance { command } => compliance::dispatch(cli.config.as_ref(), command).await,
+        Command::AdminKey { command } => admin_key::run(cli.config.as_ref(), command).await,
+        Command::Backup(args) => backup::run_backup(cli.config.as_ref(), args).await,
+        Command::Restore(args) => backup::run_restore(cli.config.as_ref(), args).await,
         Command::Incidents { command, .. } => {
             let store = match &command {
                 IncidentsCommand::List { store, .. }

@@ -293,3 +293,39 @@ fn the_master_key_comes_from_a_file_of_its_own_and_never_from_two_places() {
         assert!(!message.contains(key), "never the key: {message}");
     }
 }
+
+#[test]
+fn a_data_dir_or_database_named_anywhere_is_explicit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("rampart.toml");
+    std::fs::write(&file, "data_dir = \"/file/dir\"\n").expect("write");
+    let load = |file: Option<&Path>, vars: &[(&str, &str)], flags: FlagOverrides| {
+        Settings::load(file, env(vars), &flags)
+            .expect("loads")
+            .location_explicit
+    };
+    assert!(!load(
+        None,
+        &[("RAMPART_LISTEN", "127.0.0.1:1")],
+        FlagOverrides::default()
+    ));
+    assert!(load(Some(&file), &[], FlagOverrides::default()));
+    assert!(load(
+        None,
+        &[("RAMPART_DATA_DIR", "d")],
+        FlagOverrides::default()
+    ));
+    assert!(load(
+        None,
+        &[("RAMPART_DATABASE_URL", "postgres://h/db")],
+        FlagOverrides::default()
+    ));
+    let flags = FlagOverrides {
+        data_dir: Some(PathBuf::from("rampart-data")),
+        ..FlagOverrides::default()
+    };
+    assert!(
+        load(None, &[], flags),
+        "the default's path typed out is still a choice"
+    );
+}

@@ -17,6 +17,17 @@ pub enum StartupError {
         /// The data dir or database.
         location: String,
     },
+    /// `serve` (or a command that needs a deployment) on a data dir or database named
+    /// explicitly that holds no deployment: a typo must not create a new deployment.
+    #[error(
+        "{location}; nothing was created. To create a deployment there, run `{command}`; if you meant an existing deployment, check the path or URL (--data-dir/RAMPART_DATA_DIR, --database-url/RAMPART_DATABASE_URL, or the config file). `rampart serve` initializes only the default ./rampart-data by itself"
+    )]
+    NotInitialized {
+        /// The data dir or database, and what is missing.
+        location: String,
+        /// The `rampart init ...` command to run.
+        command: String,
+    },
     /// `RAMPART_MASTER_KEY` does not hold a valid key.
     #[error(
         "RAMPART_MASTER_KEY {0}; set it to the base64 of 32 random bytes (generate one with `openssl rand -base64 32`)"

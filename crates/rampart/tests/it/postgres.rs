@@ -128,6 +128,20 @@ fn servers_racing_to_initialize_one_database_agree_on_one_deployment() {
     };
     let key = master_key();
     let url = pg.url().to_owned();
+    // `serve` alone refuses a database with no deployment, creating nothing: `init` makes it.
+    let (_, stderr) = Server::try_serve(&["--database-url", &url], &[("RAMPART_MASTER_KEY", &key)])
+        .err()
+        .expect("serve refuses an uninitialized database");
+    assert!(stderr.contains("has no Rampart deployment"), "{stderr}");
+    assert!(stderr.contains("rampart init --database-url"), "{stderr}");
+    let schema = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = rampart_store::Store::open_postgres(&url).await.unwrap();
+        let version = store.schema_version().await.unwrap();
+        store.close().await;
+        version
+    });
+    assert_eq!(schema, None, "serve created tables");
+    // Servers racing to start on it: each runs `init` first (Server::start), exactly one wins.
     let handles: Vec<_> = (0..3)
         .map(|_| {
             let url = url.clone();

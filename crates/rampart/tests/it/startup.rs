@@ -191,20 +191,24 @@ fn key_file_problems_are_explained() {
     drop(Server::start(&["--data-dir", data], &[]));
 }
 
+/// The README's first command: `rampart serve` with no data dir named initializes
+/// `./rampart-data` on first start and prints the admin key; a restart keeps the deployment.
 #[test]
 fn sigterm_shuts_down_gracefully_and_restart_keeps_the_deployment() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let server = Server::start(&["--data-dir", data], &[]);
+    let server = Server::try_serve_in(Some(dir.path()), &[], &[]).expect("starts");
     let key = server
         .admin_key
         .clone()
         .expect("first start prints the admin key");
+    assert!(server.stdout().contains("First start: initialized"));
     assert!(server.stdout().contains("admin API key: rk_"));
+    assert!(dir.path().join("rampart-data/rampart.db").exists());
+    assert!(dir.path().join("rampart-data/master.key").exists());
     let status = server.terminate();
     assert!(status.success(), "exit status {status:?}");
 
-    let again = Server::start(&["--data-dir", data], &[]);
+    let again = Server::try_serve_in(Some(dir.path()), &[], &[]).expect("starts again");
     assert_eq!(again.admin_key, None, "a restart must not re-initialize");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let status = rt.block_on(async {

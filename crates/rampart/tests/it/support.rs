@@ -41,6 +41,49 @@ pub fn master_key() -> String {
         .to_owned()
 }
 
+/// The value following `flag` in `args`.
+fn flag_value<'a>(args: &[&'a str], flag: &str) -> Option<&'a str> {
+    args.windows(2).find(|w| w[0] == flag).map(|w| w[1])
+}
+
+/// Runs `rampart init --json` for the data dir or database that `args`/`envs` name, unless they
+/// name none (the default dir, which `serve` initializes) or an initialized data dir. Returns the
+/// admin key it printed, `None` when the deployment already existed.
+fn init_if_needed(
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Result<Option<String>, (String, String)> {
+    let env = |name: &str| envs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    let data_dir = flag_value(args, "--data-dir").or_else(|| env("RAMPART_DATA_DIR"));
+    let database_url = flag_value(args, "--database-url").or_else(|| env("RAMPART_DATABASE_URL"));
+    let config = flag_value(args, "--config");
+    if data_dir.is_none() && database_url.is_none() && config.is_none() {
+        return Ok(None);
+    }
+    if let (Some(dir), None) = (data_dir, database_url)
+        && Path::new(dir).join("rampart.db").exists()
+    {
+        return Ok(None);
+    }
+    let mut command = rampart();
+    command.args(["init", "--json"]).envs(envs.iter().copied());
+    for flag in ["--config", "--data-dir", "--database-url"] {
+        if let Some(value) = flag_value(args, flag) {
+            command.args([flag, value]);
+        }
+    }
+    let output = run(&mut command);
+    let (stdout, stderr) = text(&output);
+    if output.status.success() {
+        let body: serde_json::Value = serde_json::from_str(stdout.trim()).expect("init --json");
+        return Ok(body["admin_api_key"].as_str().map(str::to_owned));
+    }
+    if stderr.contains("already initialized") {
+        return Ok(None);
+    }
+    Err((stdout, stderr))
+}
+
 /// A running `rampart serve`, killed on drop.
 pub struct Server {
     child: Child,
@@ -61,8 +104,34 @@ impl Server {
     }
 
     /// Like `start`, but returns what it printed when it exits instead of serving.
+    ///
+    /// `serve` initializes only the default data dir, so a data dir or database named in `args`
+    /// or `envs` that holds no deployment is first initialized with `rampart init` (its admin
+    /// key becomes `admin_key`); a refusal of `init` is returned as the start's.
     pub fn try_start(args: &[&str], envs: &[(&str, &str)]) -> Result<Self, (String, String)> {
+        let initialized_key = init_if_needed(args, envs)?;
+        let mut server = Self::try_serve(args, envs)?;
+        if server.admin_key.is_none() {
+            server.admin_key = initialized_key;
+        }
+        Ok(server)
+    }
+
+    /// Starts `rampart serve --listen 127.0.0.1:0 ARGS` as is, with no `init` before it.
+    pub fn try_serve(args: &[&str], envs: &[(&str, &str)]) -> Result<Self, (String, String)> {
+        Self::try_serve_in(None, args, envs)
+    }
+
+    /// `try_serve` with the working directory `cwd` (where the default `./rampart-data` is).
+    pub fn try_serve_in(
+        cwd: Option<&Path>,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Result<Self, (String, String)> {
         let mut command = rampart();
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
