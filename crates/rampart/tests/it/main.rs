@@ -31,3 +31,4 @@ mod subjects;
 mod support;
 mod threat;
 mod tls;
+mod tls_reload;
