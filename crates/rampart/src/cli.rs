@@ -53,7 +53,7 @@ pub(crate) enum Command {
         tls_client_ca: Option<PathBuf>,
         /// Oldest TLS version accepted: 1.2 (1.2 and 1.3) or 1.3 (1.3 only) [default: 1.2]
         /// [env: RAMPART_TLS_MIN_VERSION].
-        #[arg(long, value_name = "VERSION")]
+        #[arg(long, value_name = "VER")]
         tls_min_version: Option<String>,
     },
     /// Inspect settings.
