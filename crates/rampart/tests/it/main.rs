@@ -20,6 +20,7 @@ mod hardening_login;
 mod http_api;
 mod identity_settings;
 mod keys;
+mod metrics;
 mod monitor;
 mod monitor_cli;
 mod outage;
