@@ -22,7 +22,6 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 pub use evidence::EvidencePackage;
-pub use facts::TLS_PROTOCOL_VERSIONS;
 
 use crate::config::Settings;
 use crate::jobs::{Job, TickError};

@@ -106,9 +106,12 @@ enum Raw {
 }
 
 mod parse;
+mod tls;
 mod variables;
 
 use parse::*;
+pub use tls::TlsMinVersion;
+use tls::parse_tls_min_version;
 pub use variables::OTHER_VARIABLES;
 use variables::{closest_variable, is_known_variable};
 
@@ -179,6 +182,8 @@ settings! {
     tls_key: Option<PathBuf> = None, parse_opt_path;
     /// PEM CA bundle: when set, clients must present a certificate it signed (mTLS).
     tls_client_ca: Option<PathBuf> = None, parse_opt_path;
+    /// The oldest TLS version accepted: `"1.2"` (1.2 and 1.3) or `"1.3"` (1.3 only).
+    tls_min_version: TlsMinVersion = TlsMinVersion::Tls12, parse_tls_min_version;
     /// Proxies (CIDRs) whose `forwarded_header` is believed.
     trusted_proxies: Vec<IpNet> = Vec::new(), parse_cidrs;
     /// The one header trusted proxies set, `x-forwarded-for` or `forwarded`; the other is ignored.
@@ -342,6 +347,11 @@ impl Show for ForwardedHeader {
         quote(self.as_str())
     }
 }
+impl Show for TlsMinVersion {
+    fn show(&self) -> String {
+        quote(self.as_str())
+    }
+}
 impl Show for bool {
     fn show(&self) -> String {
         self.to_string()
@@ -421,6 +431,8 @@ pub struct FlagOverrides {
     pub tls_key: Option<PathBuf>,
     /// `--tls-client-ca`.
     pub tls_client_ca: Option<PathBuf>,
+    /// `--tls-min-version`.
+    pub tls_min_version: Option<String>,
 }
 
 impl FlagOverrides {
@@ -433,6 +445,7 @@ impl FlagOverrides {
             tls_cert: path(&self.tls_cert),
             tls_key: path(&self.tls_key),
             tls_client_ca: path(&self.tls_client_ca),
+            tls_min_version: self.tls_min_version.clone().map(Raw::Str),
             ..Layer::default()
         }
     }

@@ -27,6 +27,7 @@ pub use journal::{Journal, JournalError};
 pub use log::StoreVerification;
 pub use log::{AuditLog, Clock, LogError, Receipt};
 pub use log::{ConsistencyProof, ExportPlan, InclusionProof, ReadError, may_see};
+pub use log::{CountHistogram, WriterStats};
 pub use signed::{
     SIGNATURE_MEMBER, SignedDocumentError, document_signing_input, verifier_from_key_text,
 };

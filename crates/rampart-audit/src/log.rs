@@ -9,8 +9,11 @@
 
 mod cache;
 mod read;
+mod stats;
 mod verify;
 mod writer;
+
+pub use stats::{CountHistogram, WriterStats};
 
 use std::sync::Arc;
 
@@ -115,6 +118,8 @@ struct Inner<S> {
     clock: Clock,
     /// Full tiles and the committed right edge, in memory.
     tiles: cache::TileCache,
+    /// Latencies, batch sizes, tree size and checkpoint time, for metrics.
+    stats: Arc<WriterStats>,
 }
 
 /// The audit log of one deployment.
@@ -147,8 +152,12 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
             verifier,
             clock,
             tiles: cache::TileCache::default(),
+            stats: Arc::new(WriterStats::default()),
         });
         let head = inner.store.head().await.map_err(LogError::Store)?;
+        if let Ok(Some(checkpoint)) = inner.store.latest_checkpoint().await {
+            inner.stats.committed(head.size, checkpoint.timestamp);
+        }
         let range = load_range(&inner.store, head.size).await?;
         let buffers = load_buffers(&inner.store, head.size).await?;
         inner.tiles.committed(head.size, &[], &buffers);
@@ -170,6 +179,18 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
     /// Whether the writer task still runs (it ends only if it failed): appends need it.
     pub fn writer_running(&self) -> bool {
         !self.requests.is_closed()
+    }
+
+    /// The writer's numbers: append latencies, batch sizes, tree size, checkpoint time.
+    pub fn stats(&self) -> &Arc<WriterStats> {
+        &self.inner.stats
+    }
+
+    /// Append requests queued for the writer and not yet taken into a batch.
+    pub fn queued_requests(&self) -> usize {
+        self.requests
+            .max_capacity()
+            .saturating_sub(self.requests.capacity())
     }
 
     /// The log's origin (the name in its checkpoints).
@@ -221,6 +242,7 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
         if let Some(index) = entries.iter().position(NewEntry::has_unsealed_personal) {
             return Err(LogError::UnsealedPersonal { index });
         }
+        let started = std::time::Instant::now();
         let (reply, answer) = oneshot::channel();
         self.requests
             .send(Request {
@@ -235,7 +257,11 @@ impl<S: AuditStore + Send + Sync + 'static> AuditLog<S> {
             .await
             .map_err(|_| LogError::Append("the audit writer has stopped".to_owned()))?
         {
-            Ok(receipt) => Ok(receipt),
+            Ok(receipt) => {
+                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                self.inner.stats.append_latency_micros.observe(micros);
+                Ok(receipt)
+            }
             Err(Failure::Refused(reason)) => Err(LogError::Refused(reason)),
             Err(Failure::Failed(message)) => Err(LogError::Append(message)),
             Err(Failure::Unavailable(message)) => Err(LogError::Unavailable(message)),

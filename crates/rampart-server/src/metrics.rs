@@ -1,4 +1,13 @@
 //! Prometheus metrics, one registry per server (no globals, so tests can run several apps).
+//!
+//! On request paths a metric costs an atomic addition: the labelled counters whose labels are
+//! known in advance (key operations, login results) are created once and kept by index, so
+//! counting never looks a label set up. The audit writer's and the pool's numbers are read
+//! when `/metrics` is scraped ([`collected`]).
+
+mod collected;
+
+pub use collected::{PoolSnapshot, Sources};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -36,6 +45,101 @@ struct BuildLabels {
     version: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OpLabels {
+    op: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+/// An operation with a named key, counted by `rampart_key_operations_total{op}` (per item, for
+/// those that succeeded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOp {
+    /// `POST /v1/keys/{name}/encrypt`.
+    Encrypt,
+    /// `POST /v1/keys/{name}/decrypt`.
+    Decrypt,
+    /// `POST /v1/keys/{name}/rewrap`.
+    Rewrap,
+    /// `POST /v1/keys/{name}/hmac`.
+    Hmac,
+    /// `POST /v1/keys/{name}/hmac/verify`.
+    HmacVerify,
+    /// `POST /v1/keys/{name}/sign`.
+    Sign,
+    /// `POST /v1/keys/{name}/verify`.
+    Verify,
+}
+
+impl KeyOp {
+    const ALL: [Self; 7] = [
+        Self::Encrypt,
+        Self::Decrypt,
+        Self::Rewrap,
+        Self::Hmac,
+        Self::HmacVerify,
+        Self::Sign,
+        Self::Verify,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Encrypt => "encrypt",
+            Self::Decrypt => "decrypt",
+            Self::Rewrap => "rewrap",
+            Self::Hmac => "hmac",
+            Self::HmacVerify => "hmac_verify",
+            Self::Sign => "sign",
+            Self::Verify => "verify",
+        }
+    }
+}
+
+/// How a login ended, counted by `rampart_logins_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginResult {
+    /// A session was issued.
+    Success,
+    /// Wrong name, password or code, or a disabled principal.
+    Failure,
+    /// Refused by a lock (423).
+    Locked,
+    /// A right password, and a second factor to send or to enrol.
+    MfaRequired,
+    /// Refused by the login rate limits (429).
+    RateLimited,
+    /// Storage or verification failed.
+    Error,
+}
+
+impl LoginResult {
+    const ALL: [Self; 6] = [
+        Self::Success,
+        Self::Failure,
+        Self::Locked,
+        Self::MfaRequired,
+        Self::RateLimited,
+        Self::Error,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Locked => "locked",
+            Self::MfaRequired => "mfa_required",
+            Self::RateLimited => "rate_limited",
+            Self::Error => "error",
+        }
+    }
+}
+
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -52,6 +156,11 @@ pub struct Metrics {
     rate_limited: Family<RuleLabels, Counter>,
     threat_refusals: Family<ReasonLabels, Counter>,
     blocks: Counter,
+    /// One counter per [`KeyOp`], in `KeyOp::ALL` order.
+    key_ops: Vec<Counter>,
+    /// One counter per [`LoginResult`], in `LoginResult::ALL` order.
+    logins: Vec<Counter>,
+    lockouts: Counter,
 }
 
 impl Metrics {
@@ -101,6 +210,32 @@ impl Metrics {
             "Addresses blocked automatically after repeated failures",
             blocks.clone(),
         );
+        let key_op_family = Family::<OpLabels, Counter>::default();
+        let key_ops = KeyOp::ALL
+            .iter()
+            .map(|op| key_op_family.get_or_create_owned(&OpLabels { op: op.as_str() }))
+            .collect();
+        registry.register(
+            "rampart_key_operations",
+            "Operations with named keys that succeeded, per item, by operation",
+            key_op_family,
+        );
+        let login_family = Family::<ResultLabels, Counter>::default();
+        let logins = LoginResult::ALL
+            .iter()
+            .map(|r| login_family.get_or_create_owned(&ResultLabels { result: r.as_str() }))
+            .collect();
+        registry.register(
+            "rampart_logins",
+            "Login attempts by how they ended",
+            login_family,
+        );
+        let lockouts = Counter::default();
+        registry.register(
+            "rampart_login_lockouts",
+            "Failed logins that locked a name (for one address or for all)",
+            lockouts.clone(),
+        );
         Self {
             registry,
             requests,
@@ -109,7 +244,35 @@ impl Metrics {
             rate_limited,
             threat_refusals,
             blocks,
+            key_ops,
+            logins,
+            lockouts,
         }
+    }
+
+    /// Adds the metrics read at each scrape: the audit writer's and the database pool's.
+    pub fn register_sources(&mut self, sources: Sources) {
+        self.registry
+            .register_collector(Box::new(collected::Collected(sources)));
+    }
+
+    /// Counts `items` successful operations of kind `op`.
+    pub fn record_key_ops(&self, op: KeyOp, items: u64) {
+        if let Some(counter) = self.key_ops.get(op as usize) {
+            counter.inc_by(items);
+        }
+    }
+
+    /// Counts one login that ended with `result`.
+    pub fn record_login(&self, result: LoginResult) {
+        if let Some(counter) = self.logins.get(result as usize) {
+            counter.inc();
+        }
+    }
+
+    /// Counts a failed login that locked a name.
+    pub fn record_lockout(&self) {
+        self.lockouts.inc();
     }
 
     /// Records one answered request.
@@ -187,6 +350,72 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("rampart_build_info"));
+        assert!(text.trim_end().ends_with("# EOF"));
+    }
+
+    #[test]
+    fn labelled_counters_are_kept_by_index() {
+        for (i, op) in KeyOp::ALL.iter().enumerate() {
+            assert_eq!(*op as usize, i, "{op:?}");
+        }
+        for (i, result) in LoginResult::ALL.iter().enumerate() {
+            assert_eq!(*result as usize, i, "{result:?}");
+        }
+        let metrics = Metrics::new();
+        metrics.record_key_ops(KeyOp::HmacVerify, 3);
+        metrics.record_login(LoginResult::MfaRequired);
+        let text = metrics.render().expect("renders");
+        assert!(
+            text.contains(r#"rampart_key_operations_total{op="hmac_verify"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"rampart_key_operations_total{op="sign"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"rampart_logins_total{result="mfa_required"} 1"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn scraped_sources_render_as_histograms_and_gauges() {
+        let stats = std::sync::Arc::new(rampart_audit::WriterStats::default());
+        stats.append_latency_micros.observe(150);
+        stats.append_latency_micros.observe(5_000_000);
+        stats.batch_entries.observe(3);
+        let mut metrics = Metrics::new();
+        metrics.register_sources(Sources {
+            audit: std::sync::Arc::clone(&stats),
+            audit_queue: Box::new(|| 7),
+            pool: Box::new(|| PoolSnapshot {
+                in_use: 2,
+                idle: 3,
+                max: 10,
+            }),
+        });
+        let text = metrics.render().expect("renders");
+        for line in [
+            "# TYPE rampart_audit_append_duration_seconds histogram",
+            r#"rampart_audit_append_duration_seconds_bucket{le="0.0001"} 0"#,
+            r#"rampart_audit_append_duration_seconds_bucket{le="0.0002"} 1"#,
+            r#"rampart_audit_append_duration_seconds_bucket{le="+Inf"} 2"#,
+            "rampart_audit_append_duration_seconds_count 2",
+            r#"rampart_audit_batch_entries_bucket{le="4.0"} 1"#,
+            "rampart_audit_queue_depth 7",
+            "rampart_audit_tree_size 0",
+            "rampart_db_pool_connections_in_use 2",
+            "rampart_db_pool_connections_idle 3",
+            "rampart_db_pool_connections_max 10",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line}:\n{text}");
+        }
+        // No checkpoint known yet: no age rather than a made-up one.
+        assert!(
+            !text.contains("rampart_audit_checkpoint_age_seconds"),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with("# EOF"));
     }
 }

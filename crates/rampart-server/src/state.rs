@@ -109,6 +109,24 @@ pub struct Identity {
     pub cache: IdentityCache,
 }
 
+/// What `/metrics` reads at each scrape: the audit writer's numbers and the pool's.
+fn metric_sources(audit: &AuditLog<Store>, store: &Store) -> crate::metrics::Sources {
+    let queue = audit.clone();
+    let pool = store.clone();
+    crate::metrics::Sources {
+        audit: Arc::clone(audit.stats()),
+        audit_queue: Box::new(move || queue.queued_requests()),
+        pool: Box::new(move || {
+            let stats = pool.pool_stats();
+            crate::metrics::PoolSnapshot {
+                in_use: stats.open.saturating_sub(stats.idle),
+                idle: stats.idle,
+                max: stats.max,
+            }
+        }),
+    }
+}
+
 impl AppState {
     /// State over an opened deployment.
     pub fn new(parts: StateParts) -> Self {
@@ -129,6 +147,8 @@ impl AppState {
             agents,
             compliance,
         } = parts;
+        let mut metrics = Metrics::new();
+        metrics.register_sources(metric_sources(&audit, &store));
         Self(Arc::new(Inner {
             store,
             authenticator,
@@ -143,7 +163,7 @@ impl AppState {
             vault,
             denials: crate::denials::DeniedEvents::default(),
             settings,
-            metrics: Metrics::new(),
+            metrics,
             jobs: Mutex::new(None),
             threat,
             monitor,

@@ -1,13 +1,23 @@
-//! TLS with rustls: TLS 1.3 and 1.2 only, HTTP/2 and HTTP/1.1 by ALPN, optional client
-//! certificates (mTLS) checked against a configured CA.
+//! TLS with rustls: TLS 1.3, and 1.2 unless `tls_min_version` is `"1.3"`; HTTP/2 and HTTP/1.1 by
+//! ALPN; optional client certificates (mTLS) checked against a configured CA.
+//!
+//! The certificate and key are served through [`reload::ReloadingCertificate`], so a rotated
+//! certificate is taken up by new handshakes on SIGHUP or when the files change, while open
+//! connections keep the one they started with.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rampart_app::config::TlsMinVersion;
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
+use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+pub mod der;
+pub mod reload;
+
+pub use reload::ReloadingCertificate;
 
 /// Why the TLS configuration could not be built. Never carries key material.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +38,18 @@ pub enum TlsError {
         /// The file.
         path: PathBuf,
     },
-    /// rustls refused the configuration (e.g. the key does not match the certificate).
+    /// The private key does not belong to the certificate, or rustls cannot use it.
+    #[error("the private key {key} does not fit the certificate {cert}: {source}")]
+    KeyMismatch {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// What rustls said.
+        #[source]
+        source: rustls::Error,
+    },
+    /// rustls refused the configuration.
     #[error("invalid TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
     /// The client CA could not be used to verify clients.
@@ -36,16 +57,19 @@ pub enum TlsError {
     ClientCa(#[from] rustls::server::VerifierBuilderError),
 }
 
-fn certificates(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let pem_error = |e: rustls_pki_types::pem::Error| TlsError::Pem {
+fn pem_error(what: &'static str, path: &Path) -> impl Fn(rustls_pki_types::pem::Error) -> TlsError {
+    move |e| TlsError::Pem {
         what,
         path: path.to_owned(),
         message: e.to_string(),
-    };
+    }
+}
+
+fn certificates(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs = CertificateDer::pem_file_iter(path)
-        .map_err(pem_error)?
+        .map_err(pem_error(what, path))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(pem_error)?;
+        .map_err(pem_error(what, path))?;
     if certs.is_empty() {
         return Err(TlsError::NoCertificates {
             path: path.to_owned(),
@@ -54,21 +78,34 @@ fn certificates(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'s
     Ok(certs)
 }
 
-/// The rustls server configuration for a certificate chain, its key, and an optional client CA.
+/// The protocol versions offered for a floor.
+fn protocol_versions(min: TlsMinVersion) -> &'static [&'static SupportedProtocolVersion] {
+    static TLS12_AND_13: [&SupportedProtocolVersion; 2] =
+        [&rustls::version::TLS13, &rustls::version::TLS12];
+    static TLS13_ONLY: [&SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+    match min {
+        TlsMinVersion::Tls12 => &TLS12_AND_13,
+        TlsMinVersion::Tls13 => &TLS13_ONLY,
+    }
+}
+
+/// The rustls server configuration for a certificate chain, its key, an optional client CA and
+/// the protocol floor, with the certificate served by the returned [`ReloadingCertificate`]
+/// (which nothing reloads until [`ReloadingCertificate::watch`] runs).
 pub fn server_config(
     cert: &Path,
     key: &Path,
     client_ca: Option<&Path>,
-) -> Result<Arc<ServerConfig>, TlsError> {
-    let chain = certificates("certificate chain", cert)?;
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Pem {
-        what: "private key",
-        path: key.to_owned(),
-        message: e.to_string(),
-    })?;
+    min_version: TlsMinVersion,
+) -> Result<(Arc<ServerConfig>, Arc<ReloadingCertificate>), TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+    let certificate = Arc::new(ReloadingCertificate::load(
+        cert,
+        key,
+        Arc::clone(&provider),
+    )?);
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(protocol_versions(min_version))?;
     let builder = match client_ca {
         Some(ca) => {
             let mut roots = RootCertStore::empty();
@@ -81,7 +118,28 @@ pub fn server_config(
         }
         None => builder.with_no_client_auth(),
     };
-    let mut config = builder.with_single_cert(chain, key)?;
+    let mut config = builder.with_cert_resolver(Arc::clone(&certificate) as _);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), certificate))
 }
+
+/// [`server_config`], with the certificate reloaded from then on (SIGHUP and file changes).
+/// Call it inside the runtime and before announcing readiness: the SIGHUP handler is installed
+/// here, so a SIGHUP right after the banner reloads instead of ending the process.
+pub fn start(
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+    min_version: TlsMinVersion,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let (config, certificate) = server_config(cert, key, client_ca, min_version)?;
+    certificate.watch();
+    tracing::info!(
+        tls_min_version = min_version.as_str(),
+        "TLS on; the certificate is reloaded on SIGHUP and when its files change"
+    );
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests;

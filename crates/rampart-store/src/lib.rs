@@ -40,7 +40,7 @@ pub use migrate::{MIGRATIONS, Migration, MigrationReport};
 pub use rampart_access::{
     LoginLimits, LoginReservation, LoginSettle, PrincipalRecord, PrincipalUpdate, SessionRecord,
 };
-pub use store::{Backend, Deployment, Initialization, Store};
+pub use store::{Backend, Deployment, Initialization, PoolStats, Store};
 
 /// Runs `$body` with `$pool` bound to the backend's pool. The body is written once and compiled
 /// for each backend, so both execute the same statements (`$1` placeholders work in both).

@@ -56,8 +56,8 @@ pub(crate) enum Command {
         /// Address to listen on [default: 127.0.0.1:8470] [env: RAMPART_LISTEN].
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
-        /// PEM certificate chain; turns TLS (1.2 and 1.3 only) on, with --tls-key
-        /// [env: RAMPART_TLS_CERT].
+        /// PEM certificate chain; turns TLS on, with --tls-key; reloaded on SIGHUP and
+        /// when the files change [env: RAMPART_TLS_CERT].
         #[arg(long, value_name = "PEM", requires = "tls_key")]
         tls_cert: Option<PathBuf>,
         /// PEM private key of --tls-cert [env: RAMPART_TLS_KEY].
@@ -67,6 +67,10 @@ pub(crate) enum Command {
         /// [env: RAMPART_TLS_CLIENT_CA].
         #[arg(long, value_name = "PEM", requires = "tls_cert")]
         tls_client_ca: Option<PathBuf>,
+        /// Oldest TLS version accepted: 1.2 (1.2 and 1.3) or 1.3 (1.3 only) [default: 1.2]
+        /// [env: RAMPART_TLS_MIN_VERSION].
+        #[arg(long, value_name = "VER")]
+        tls_min_version: Option<String>,
     },
     /// Inspect settings.
     Config {

@@ -115,12 +115,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             tls_client_ca,
+            tls_min_version,
         } => {
             let flags = FlagOverrides {
                 listen,
                 tls_cert,
                 tls_key,
                 tls_client_ca,
+                tls_min_version,
                 ..store.flags()
             };
             let loaded = load(cli.config.as_ref(), &flags)?;
@@ -452,10 +454,11 @@ fn ring_fill(bytes: &mut [u8; 32]) -> anyhow::Result<()> {
 async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
     let settings = loaded.settings.clone();
     let tls = match (&settings.tls_cert, &settings.tls_key) {
-        (Some(cert), Some(key)) => Some(rampart_server::tls::server_config(
+        (Some(cert), Some(key)) => Some(rampart_server::tls::start(
             cert,
             key,
             settings.tls_client_ca.as_deref(),
+            settings.tls_min_version,
         )?),
         _ => None,
     };

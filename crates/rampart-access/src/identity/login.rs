@@ -65,6 +65,10 @@ pub enum LoginError {
     /// Too many failures for this name (from this address, or from all).
     #[error("too many failed logins for this name")]
     Locked,
+    /// This failure reached a limit and locked the name: answered as [`LoginError::Locked`]
+    /// is, told apart only so the lock can be counted.
+    #[error("too many failed logins for this name")]
+    LockedNow,
     /// A right password, but a second factor is needed: `enrolled` tells whether it is one the
     /// principal has (send the code) or one a role requires and that is not enrolled yet.
     #[error("a second factor is required")]
@@ -161,7 +165,7 @@ impl<S: IdentityStore, V: PasswordVerifier, T: TotpOpener> Logins<'_, S, V, T> {
         }
         let fail = || async {
             if settle(LoginSettle::Failed).await? {
-                Err(LoginError::Locked)
+                Err(LoginError::LockedNow)
             } else {
                 Err(LoginError::Failed)
             }

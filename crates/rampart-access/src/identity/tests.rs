@@ -400,7 +400,7 @@ async fn logins_reserve_before_verifying_and_lock_at_the_limit() {
     // The second failure fills the row: it locks at once.
     assert!(matches!(
         run(attempt("ann", "wrong")).await,
-        Err(LoginError::Locked)
+        Err(LoginError::LockedNow)
     ));
     // Locked: even the right password verifies nothing (a dummy verification instead).
     let real = passwords.real.load(Ordering::SeqCst);
@@ -417,7 +417,7 @@ async fn logins_reserve_before_verifying_and_lock_at_the_limit() {
     ));
     assert!(matches!(
         run(attempt("nobody", "x")).await,
-        Err(LoginError::Locked)
+        Err(LoginError::LockedNow)
     ));
     // Another name is not affected; a success reports the principal and no second factor.
     let bo = principal("bo", &["viewer"], &["hr"]);

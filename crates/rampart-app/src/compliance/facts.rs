@@ -17,10 +17,6 @@ mod operations;
 use crate::config::Settings;
 pub(crate) use audit::problem_lines;
 
-/// The TLS protocol versions the server's listener accepts when TLS is on (rampart-server's
-/// rustls configuration offers exactly these).
-pub const TLS_PROTOCOL_VERSIONS: &[&str] = &["TLSv1.3", "TLSv1.2"];
-
 /// Rows read per page when listing principals, API keys and keys.
 const PAGE: u32 = 500;
 
@@ -72,14 +68,15 @@ impl ComplianceService {
             "settings: tls_cert, tls_key",
         );
         let versions: Vec<&str> = if s.tls_enabled() {
-            TLS_PROTOCOL_VERSIONS.to_vec()
+            // rampart-server's rustls configuration offers exactly these (`tls::server_config`).
+            s.tls_min_version.accepted_versions().to_vec()
         } else {
             Vec::new()
         };
         facts.insert(
             catalog::TLS_VERSIONS,
             versions,
-            "the server's TLS configuration",
+            "settings: tls_min_version (the server's TLS configuration)",
         );
         facts.insert(
             catalog::MTLS_REQUIRED,

@@ -329,3 +329,62 @@ fn a_data_dir_or_database_named_anywhere_is_explicit() {
         "the default's path typed out is still a choice"
     );
 }
+
+#[test]
+fn tls_min_version_comes_from_each_layer_and_refuses_other_versions() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("rampart.toml");
+    let load = |file_text: &str, vars: &[(&str, &str)], flag: Option<&str>| {
+        std::fs::write(&file, file_text).expect("write");
+        Settings::load(
+            Some(&file),
+            env(vars),
+            &FlagOverrides {
+                tls_min_version: flag.map(str::to_owned),
+                ..FlagOverrides::default()
+            },
+        )
+        .map(|l| l.settings.tls_min_version)
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(load("", &[], None), Ok(TlsMinVersion::Tls12));
+    assert_eq!(
+        load("tls_min_version = \"1.3\"\n", &[], None),
+        Ok(TlsMinVersion::Tls13)
+    );
+    assert_eq!(
+        load("", &[("RAMPART_TLS_MIN_VERSION", "1.3")], None),
+        Ok(TlsMinVersion::Tls13)
+    );
+    assert_eq!(
+        load("tls_min_version = \"1.3\"\n", &[], Some("1.2")),
+        Ok(TlsMinVersion::Tls12)
+    );
+    for (text, vars, flag, source) in [
+        ("tls_min_version = \"1.1\"\n", &[][..], None, "config file"),
+        (
+            "",
+            &[("RAMPART_TLS_MIN_VERSION", "1.0")][..],
+            None,
+            "environment",
+        ),
+        ("", &[][..], Some("TLSv1.3"), "command-line flags"),
+    ] {
+        let err = load(text, vars, flag).expect_err("refused");
+        assert!(
+            err.contains(source)
+                && err.contains("tls_min_version")
+                && err.contains("\"1.2\" or \"1.3\""),
+            "{err}"
+        );
+    }
+    let shown = Settings::load(
+        None,
+        env(&[("RAMPART_TLS_MIN_VERSION", "1.3")]),
+        &FlagOverrides::default(),
+    )
+    .expect("loads")
+    .settings
+    .show("file");
+    assert!(shown.contains("tls_min_version = \"1.3\""), "{shown}");
+}

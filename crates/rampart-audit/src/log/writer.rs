@@ -184,6 +184,13 @@ async fn commit<S: AuditStore>(
             Ok(()) => {
                 let size = prepared.batch.head.size;
                 inner
+                    .stats
+                    .batch_entries
+                    .observe(u64::try_from(prepared.batch.entries.len()).unwrap_or(u64::MAX));
+                inner
+                    .stats
+                    .committed(size, prepared.batch.checkpoint.timestamp);
+                inner
                     .tiles
                     .committed(size, &prepared.batch.packed_tiles, &prepared.edge.buffers);
                 *edge = prepared.edge;

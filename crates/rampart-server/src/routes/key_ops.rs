@@ -17,6 +17,7 @@ use crate::http::audit_trail::AuditSlot;
 use crate::http::auth::Caller;
 use crate::http::json::ApiJson;
 use crate::http::request::{b64, invalid, object, text};
+use crate::metrics::{KeyOp, Metrics};
 use crate::problem::ApiError;
 use crate::routes::keys::{MAX_BATCH_ITEMS, op_error, team_scope};
 use crate::state::AppState;
@@ -33,6 +34,7 @@ pub(crate) fn unix_now() -> u64 {
 
 /// Runs `one` on the single item (the body) or on each item of `batch`.
 fn single_or_batch<T>(
+    (metrics, op): (&Metrics, KeyOp),
     body: &Value,
     allowed: &[&str],
     audit: &AuditSlot,
@@ -45,7 +47,9 @@ fn single_or_batch<T>(
         None => {
             let item = object(body, allowed, "")?;
             audit.detail("items", 1);
-            one(item, "").map(|out| Json(Results::One(out)))
+            let out = one(item, "")?;
+            metrics.record_key_ops(op, 1);
+            Ok(Json(Results::One(out)))
         }
         Some(Value::Array(items)) => {
             if root.len() != 1 {
@@ -77,6 +81,8 @@ fn single_or_batch<T>(
             }
             audit.detail("items", items.len());
             audit.detail("failed", failed);
+            let done = u64::try_from(items.len()).unwrap_or(u64::MAX);
+            metrics.record_key_ops(op, done.saturating_sub(failed));
             Ok(Json(Results::Batch { batch: out }))
         }
         Some(_) => Err(invalid("batch", "must be an array of items")),
@@ -159,6 +165,7 @@ pub async fn encrypt(
         .await?;
     audit.detail("key_version", key.ring.latest_version());
     single_or_batch(
+        (state.metrics(), KeyOp::Encrypt),
         &body,
         &["plaintext", "associated_data"],
         &audit,
@@ -206,6 +213,7 @@ pub async fn decrypt(
         )
         .await?;
     single_or_batch(
+        (state.metrics(), KeyOp::Decrypt),
         &body,
         &["ciphertext", "associated_data", "ttl_seconds"],
         &audit,
@@ -256,6 +264,7 @@ pub async fn rewrap(
         .await?;
     audit.detail("key_version", key.ring.latest_version());
     single_or_batch(
+        (state.metrics(), KeyOp::Rewrap),
         &body,
         &["ciphertext", "associated_data"],
         &audit,
@@ -292,14 +301,20 @@ pub async fn hmac(
         .keys()
         .usable(granted, team_scope(&state, &caller), &name, None)
         .await?;
-    single_or_batch(&body, &["input"], &audit, |item, prefix| {
-        let input = fields(item, "input", prefix, true)?.unwrap_or_default();
-        let mac = key
-            .ring
-            .hmac(&input)
-            .map_err(|e| op_error(&e, &path_of(prefix, "input")))?;
-        Ok(Mac { hmac: mac })
-    })
+    single_or_batch(
+        (state.metrics(), KeyOp::Hmac),
+        &body,
+        &["input"],
+        &audit,
+        |item, prefix| {
+            let input = fields(item, "input", prefix, true)?.unwrap_or_default();
+            let mac = key
+                .ring
+                .hmac(&input)
+                .map_err(|e| op_error(&e, &path_of(prefix, "input")))?;
+            Ok(Mac { hmac: mac })
+        },
+    )
 }
 
 /// Checks an HMAC in constant time.
@@ -325,15 +340,21 @@ pub async fn verify_hmac(
             newest_version(&body, "hmac"),
         )
         .await?;
-    single_or_batch(&body, &["input", "hmac"], &audit, |item, prefix| {
-        let input = fields(item, "input", prefix, true)?.unwrap_or_default();
-        let mac = string(item, "hmac", prefix)?;
-        let valid = key
-            .ring
-            .verify_hmac(&input, mac)
-            .map_err(|e| op_error(&e, &path_of(prefix, "hmac")))?;
-        Ok(Validity { valid })
-    })
+    single_or_batch(
+        (state.metrics(), KeyOp::HmacVerify),
+        &body,
+        &["input", "hmac"],
+        &audit,
+        |item, prefix| {
+            let input = fields(item, "input", prefix, true)?.unwrap_or_default();
+            let mac = string(item, "hmac", prefix)?;
+            let valid = key
+                .ring
+                .verify_hmac(&input, mac)
+                .map_err(|e| op_error(&e, &path_of(prefix, "hmac")))?;
+            Ok(Validity { valid })
+        },
+    )
 }
 
 /// The highest version the request's `field_name` values name (a ciphertext, HMAC or
@@ -369,14 +390,20 @@ pub async fn sign(
         .keys()
         .usable(granted, team_scope(&state, &caller), &name, None)
         .await?;
-    single_or_batch(&body, &["input"], &audit, |item, prefix| {
-        let input = fields(item, "input", prefix, true)?.unwrap_or_default();
-        let signature = key
-            .ring
-            .sign(&input)
-            .map_err(|e| op_error(&e, &path_of(prefix, "input")))?;
-        Ok(Signed { signature })
-    })
+    single_or_batch(
+        (state.metrics(), KeyOp::Sign),
+        &body,
+        &["input"],
+        &audit,
+        |item, prefix| {
+            let input = fields(item, "input", prefix, true)?.unwrap_or_default();
+            let signature = key
+                .ring
+                .sign(&input)
+                .map_err(|e| op_error(&e, &path_of(prefix, "input")))?;
+            Ok(Signed { signature })
+        },
+    )
 }
 
 /// Verifies an Ed25519 signature made by this key.
@@ -402,15 +429,21 @@ pub async fn verify(
             newest_version(&body, "signature"),
         )
         .await?;
-    single_or_batch(&body, &["input", "signature"], &audit, |item, prefix| {
-        let input = fields(item, "input", prefix, true)?.unwrap_or_default();
-        let signature = string(item, "signature", prefix)?;
-        let valid = key
-            .ring
-            .verify(&input, signature)
-            .map_err(|e| op_error(&e, &path_of(prefix, "signature")))?;
-        Ok(Validity { valid })
-    })
+    single_or_batch(
+        (state.metrics(), KeyOp::Verify),
+        &body,
+        &["input", "signature"],
+        &audit,
+        |item, prefix| {
+            let input = fields(item, "input", prefix, true)?.unwrap_or_default();
+            let signature = string(item, "signature", prefix)?;
+            let valid = key
+                .ring
+                .verify(&input, signature)
+                .map_err(|e| op_error(&e, &path_of(prefix, "signature")))?;
+            Ok(Validity { valid })
+        },
+    )
 }
 
 /// This module's routes, their OpenAPI paths and their audit behaviour.

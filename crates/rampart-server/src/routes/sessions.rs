@@ -36,6 +36,7 @@ use crate::http::auth::{Caller, CallerSlot, CredentialError, CredentialKind, che
 use crate::http::context::ClientIp;
 use crate::http::json::ApiJson;
 use crate::http::request::{invalid, time_text};
+use crate::metrics::LoginResult;
 use crate::problem::ApiError;
 use crate::routes::identity::commit_identity;
 use crate::routes::totp::KekTotp;
@@ -89,7 +90,7 @@ fn throttle_source(client_ip: Option<IpAddr>) -> String {
 fn login_error(e: LoginError) -> ApiError {
     match e {
         LoginError::Failed => login_failed(),
-        LoginError::Locked => login_locked(),
+        LoginError::Locked | LoginError::LockedNow => login_locked(),
         LoginError::SecondFactorRequired { enrolled: true } => {
             ApiError::mfa_required("send the current TOTP code as \"totp\"")
         }
@@ -98,6 +99,21 @@ fn login_error(e: LoginError) -> ApiError {
         ),
         LoginError::Identity(e) => e.into(),
     }
+}
+
+/// Counts a refused login in `/metrics` (a lock it caused as a lockout too).
+fn count_refusal(state: &AppState, e: &LoginError) {
+    let metrics = state.metrics();
+    metrics.record_login(match e {
+        LoginError::Failed => LoginResult::Failure,
+        LoginError::Locked => LoginResult::Locked,
+        LoginError::LockedNow => {
+            metrics.record_lockout();
+            LoginResult::Locked
+        }
+        LoginError::SecondFactorRequired { .. } => LoginResult::MfaRequired,
+        LoginError::Identity(_) => LoginResult::Error,
+    });
 }
 
 /// The login limits from the settings: `max_login_attempts` per name and address,
@@ -167,6 +183,7 @@ pub async fn login(
             .login_per_ip
             .check_key(&limiter_address(ip))
     {
+        state.metrics().record_login(LoginResult::RateLimited);
         return Err(retry_after(not_until));
     }
     let LoginRequest {
@@ -178,6 +195,7 @@ pub async fn login(
     // Names are keys of the per-name limiter: bounded, so junk names cannot grow it much.
     let limiter_key: String = name.to_lowercase().chars().take(128).collect();
     if let Err(not_until) = state.identity().login_per_name.check_key(&limiter_key) {
+        state.metrics().record_login(LoginResult::RateLimited);
         return Err(retry_after(not_until));
     }
     let now = OffsetDateTime::now_utc();
@@ -203,7 +221,10 @@ pub async fn login(
             audit.note("auth.login", "principal", &id.to_string());
         })
         .await
-        .map_err(login_error)?;
+        .map_err(|e| {
+            count_refusal(&state, &e);
+            login_error(e)
+        })?;
     if logged_in.rehashed {
         audit.detail("rehashed", true);
     }
@@ -272,7 +293,7 @@ pub async fn login(
         StatusCode::OK
     };
     let expires_at = session.expires_at;
-    commit_identity(
+    let committed = commit_identity(
         &audit,
         &state,
         &caller,
@@ -283,7 +304,15 @@ pub async fn login(
             user_agent,
         },
     )
-    .await?;
+    .await;
+    state
+        .metrics()
+        .record_login(match (&committed, enrollment_only) {
+            (Err(_), _) => LoginResult::Error,
+            (Ok(_), true) => LoginResult::MfaRequired,
+            (Ok(_), false) => LoginResult::Success,
+        });
+    committed?;
     if enrollment_only {
         return Ok(enrollment_required(&token, id, expires_at));
     }

@@ -61,7 +61,7 @@ fn all_cite(report: &Value, fact: &str, status: &str) {
 }
 
 /// The value of the fact titled `fact` as cited by `report`'s controls.
-fn cited(report: &Value, fact: &str) -> Value {
+pub fn cited(report: &Value, fact: &str) -> Value {
     report["controls"]
         .as_array()
         .unwrap()

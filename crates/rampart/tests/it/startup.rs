@@ -290,6 +290,7 @@ fn serve_help_names_each_flags_variable() {
         "RAMPART_TLS_CERT",
         "RAMPART_TLS_KEY",
         "RAMPART_TLS_CLIENT_CA",
+        "RAMPART_TLS_MIN_VERSION",
     ] {
         assert!(
             stdout.contains(&format!("[env: {variable}]")),

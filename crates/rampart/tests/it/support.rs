@@ -206,6 +206,15 @@ impl Server {
         self.stderr.lock().unwrap().join("\n")
     }
 
+    /// Sends `signal` (such as `HUP`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
     /// Kills the process with SIGKILL: no shutdown, no flush, as a power cut or OOM kill.
     pub fn kill_9(&mut self) {
         let pid = self.child.id().to_string();
