@@ -111,8 +111,3 @@ fn api_reference_names_no_operation_the_api_lacks() {
     assert!(twice.is_empty(), "headings given twice: {twice:?}");
 }
 
-#[test]
-fn api_reference_dump_tmp() {
-    let document = rampart_server::openapi::document();
-    std::fs::write("/tmp/docwork/openapi.json", document.to_pretty_json().unwrap()).unwrap();
-}
