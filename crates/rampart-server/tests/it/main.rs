@@ -9,6 +9,7 @@
 
 mod agents_api;
 mod api_key_rules;
+mod api_reference;
 mod audit_api;
 mod cards_api;
 mod harness;

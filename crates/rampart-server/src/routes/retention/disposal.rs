@@ -40,7 +40,7 @@ pub(crate) fn refused(error: RetentionError) -> ApiError {
     dead_code,
     reason = "schema only: the body is read by rampart_retention"
 )]
-pub struct PolicyBody {
+pub struct RetentionPolicyBody {
     /// How long, in days (or `retain_seconds`; exactly one).
     pub retain_days: Option<u64>,
     /// How long, in seconds (`0`: everything older than the run).
@@ -94,7 +94,7 @@ pub async fn list_retention_policies(
 /// Sets a data type's policy.
 #[utoipa::path(put, path = "/v1/retention/policies/{data_type}", tag = "retention", security(("bearer" = [])),
     params(("data_type" = String, Path, description = "The data type")),
-    request_body = PolicyBody,
+    request_body = RetentionPolicyBody,
     responses((status = 200, description = "The policy", body = PolicyAnswer),
         (status = 403, description = "Shortening a governance policy needs retention:override", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "A compliance policy is never shortened", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -229,7 +229,7 @@ pub async fn get_retention_run(
 /// `POST /v1/retention/runs/{id}/confirmations`.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ConfirmationBody {
+pub struct DisposalConfirmationBody {
     /// `app:<name>`.
     pub data_type: String,
     /// How many records the application deleted.
@@ -242,7 +242,7 @@ pub struct ConfirmationBody {
 /// certificate.
 #[utoipa::path(post, path = "/v1/retention/runs/{id}/confirmations", tag = "retention", security(("bearer" = [])),
     params(("id" = String, Path, description = "`run_…`")),
-    request_body = ConfirmationBody,
+    request_body = DisposalConfirmationBody,
     responses((status = 201, description = "The disposal certificate", body = Object),
         (status = 409, description = "Confirmed already, or nothing was due", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid (named)", body = crate::problem::Problem, content_type = "application/problem+json")))]
@@ -255,7 +255,7 @@ pub async fn confirm_app_disposal(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     audit.note("retention.confirmed", "retention_run", &id);
     caller.require::<perm::RetentionConfigure>(&state.policy())?;
-    let body: ConfirmationBody = document(body)?;
+    let body: DisposalConfirmationBody = document(body)?;
     let before = OffsetDateTime::parse(&body.deleted_before, &Rfc3339).map_err(|_| {
         refused(RetentionError::field(
             "deleted_before",
