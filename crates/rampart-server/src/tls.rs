@@ -141,5 +141,24 @@ pub fn start(
     Ok(config)
 }
 
+/// Without TLS there is nothing to reload, but a SIGHUP (`systemctl reload`, a log rotator)
+/// must not end the process as its default action would: it is logged and ignored. Call it
+/// inside the runtime, before announcing readiness.
+pub fn ignore_hangup() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hangup) => {
+            tokio::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    tracing::info!(
+                        signal = "SIGHUP",
+                        "SIGHUP received: TLS is off, nothing to reload"
+                    );
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP"),
+    }
+}
+
 #[cfg(test)]
 mod tests;

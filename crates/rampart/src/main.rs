@@ -460,7 +460,10 @@ async fn serve(loaded: LoadedSettings) -> anyhow::Result<()> {
             settings.tls_client_ca.as_deref(),
             settings.tls_min_version,
         )?),
-        _ => None,
+        _ => {
+            rampart_server::tls::ignore_hangup();
+            None
+        }
     };
     let mut opened = deployment::open_or_initialize(&loaded, OffsetDateTime::now_utc()).await?;
     drop(loaded);

@@ -304,3 +304,18 @@ fn tls_min_version_other_than_1_2_or_1_3_is_refused_at_start() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_plain_http_server_survives_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&["--data-dir", data.to_str().unwrap()], &[]);
+    server.signal("HUP");
+    wait_for_log(&server, "nothing to reload", 1);
+    let health = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!("{}/v1/health/live", server.base))
+        .output()
+        .expect("curl runs");
+    assert_eq!(String::from_utf8_lossy(&health.stdout), "200");
+}
