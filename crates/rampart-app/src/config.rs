@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 /// Which header the trusted proxies set (`forwarded_header`); the server reads only that one.
@@ -106,10 +106,12 @@ enum Raw {
 }
 
 mod parse;
+mod show;
 mod tls;
 mod variables;
 
 use parse::*;
+use show::Show;
 pub use tls::TlsMinVersion;
 use tls::parse_tls_min_version;
 pub use variables::OTHER_VARIABLES;
@@ -285,86 +287,6 @@ settings! {
     /// Seconds between evaluations of every compliance framework (each control's history,
     /// with a full verification of the audit log first); one node evaluates.
     compliance_interval_seconds: u64 = 86400, parse_positive;
-}
-
-/// How a setting prints in `config show`: TOML values, secrets redacted.
-trait Show {
-    fn show(&self) -> String;
-}
-
-impl Show for SocketAddr {
-    fn show(&self) -> String {
-        quote(&self.to_string())
-    }
-}
-impl Show for PathBuf {
-    fn show(&self) -> String {
-        quote(&self.display().to_string())
-    }
-}
-impl Show for Option<PathBuf> {
-    fn show(&self) -> String {
-        self.as_ref().map_or_else(|| quote(""), Show::show)
-    }
-}
-impl Show for Option<u64> {
-    fn show(&self) -> String {
-        self.map_or_else(|| quote(""), |v| v.to_string())
-    }
-}
-
-impl Show for Option<SecretString> {
-    fn show(&self) -> String {
-        self.as_ref()
-            .map_or_else(|| quote(""), |url| quote(&redact_url(url.expose_secret())))
-    }
-}
-impl Show for Vec<IpNet> {
-    fn show(&self) -> String {
-        let items: Vec<String> = self.iter().map(|n| quote(&n.to_string())).collect();
-        format!("[{}]", items.join(", "))
-    }
-}
-impl Show for Vec<String> {
-    fn show(&self) -> String {
-        let items: Vec<String> = self.iter().map(|s| quote(s)).collect();
-        format!("[{}]", items.join(", "))
-    }
-}
-impl Show for Vec<u64> {
-    fn show(&self) -> String {
-        let items: Vec<String> = self.iter().map(u64::to_string).collect();
-        format!("[{}]", items.join(", "))
-    }
-}
-impl Show for u64 {
-    fn show(&self) -> String {
-        self.to_string()
-    }
-}
-impl Show for ForwardedHeader {
-    fn show(&self) -> String {
-        quote(self.as_str())
-    }
-}
-impl Show for TlsMinVersion {
-    fn show(&self) -> String {
-        quote(self.as_str())
-    }
-}
-impl Show for bool {
-    fn show(&self) -> String {
-        self.to_string()
-    }
-}
-impl Show for String {
-    fn show(&self) -> String {
-        quote(self)
-    }
-}
-
-fn quote(text: &str) -> String {
-    toml::Value::String(text.to_owned()).to_string()
 }
 
 /// The 1-based line and column (in characters) of byte `offset` of `text`.

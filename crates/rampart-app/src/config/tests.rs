@@ -1,4 +1,5 @@
 use super::*;
+use secrecy::ExposeSecret as _;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
