@@ -245,17 +245,21 @@ pub async fn initialize(
 
 fn write_key_file(path: &Path, master: &MasterKey) -> Result<(), StartupError> {
     let _ = fs::remove_file(path);
+    create_key_file(path, master).map_err(io("cannot write master key file", path))
+}
+
+/// Writes `master` (base64 and a newline) to a new file at `path`, mode 0600, synced to disk;
+/// an existing file is an error, never overwritten.
+pub(crate) fn create_key_file(path: &Path, master: &MasterKey) -> std::io::Result<()> {
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .map_err(io("cannot write master key file", path))?;
+        .open(path)?;
     let encoded = master.to_base64();
-    file.write_all(encoded.expose_secret().as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .and_then(|()| file.sync_all())
-        .map_err(io("cannot write master key file", path))
+    file.write_all(encoded.expose_secret().as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
 }
 
 /// After master-key rotation: a SQLite deployment whose key lives in `DIR/master.key` gets the

@@ -3,7 +3,7 @@
 //! the new data dir, then moved into place. A refused restore leaves the target as it was.
 
 use std::fs;
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
@@ -273,15 +273,6 @@ async fn check(
 }
 
 fn write_key_file(path: &Path, master: &MasterKey) -> Result<(), RestoreError> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io("cannot write master key file", path))?;
-    let encoded = master.to_base64();
-    file.write_all(encoded.expose_secret().as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .and_then(|()| file.sync_all())
+    crate::deployment::create_key_file(path, master)
         .map_err(io("cannot write master key file", path))
 }
