@@ -1,8 +1,8 @@
 """Rampart's Python client: sync (``Rampart``) and async (``AsyncRampart``), typed errors from
 problem+json, retries for idempotent calls, and local verification of audit-log proofs."""
 
-from .aclient import AsyncRampart
-from .client import Rampart
+from ._async.client import AsyncRampart
+from ._sync.client import Rampart
 from .errors import (
     AuthenticationError,
     Conflict,

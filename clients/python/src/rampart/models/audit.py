@@ -1,18 +1,13 @@
-"""Pydantic models of the answers this client reads. Unknown fields are kept (``extra``), so a
-newer server's additions reach the caller."""
+"""The audit log's models: appends, entries, checkpoints, proofs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from ._base import Model
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-
-class AppendedEntry(_Model):
+class AppendedEntry(Model):
     """An entry just appended: its position, id and leaf hash (hex)."""
 
     seq: int
@@ -20,14 +15,14 @@ class AppendedEntry(_Model):
     leaf_hash: str
 
 
-class AppendResult(_Model):
+class AppendResult(Model):
     """The answer to an append: the entries, durable, and the tree size after them."""
 
     entries: list[AppendedEntry]
     tree_size: int
 
 
-class AuditEntry(_Model):
+class AuditEntry(Model):
     """One audit log entry as the API returns it (every other field is kept as extra)."""
 
     seq: int
@@ -40,7 +35,7 @@ class AuditEntry(_Model):
     resource: dict[str, Any]
 
 
-class Checkpoint(_Model):
+class Checkpoint(Model):
     """The latest signed tree head: size, root hash (hex) and the signed note."""
 
     origin: str
@@ -52,25 +47,10 @@ class Checkpoint(_Model):
     note: str
 
 
-class InclusionProof(_Model):
+class InclusionProof(Model):
     """The audit path of entry ``seq`` in the tree of ``tree_size`` entries (hashes in hex)."""
 
     seq: int
     tree_size: int
     leaf_hash: str
     hashes: list[str]
-
-
-class Key(_Model):
-    """A named key's metadata (never its material)."""
-
-    name: str
-    type: str
-    latest_version: int
-
-
-class Encrypted(_Model):
-    """A ciphertext and the key version that made it."""
-
-    ciphertext: str
-    key_version: int

@@ -1,0 +1,22 @@
+"""The base of every model."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Model(BaseModel):
+    """An answer of the API. Unknown fields are kept (``extra``), so a newer server's additions
+    reach the caller; instances are frozen."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Request(BaseModel):
+    """A request body, validated here before it is sent: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def body(self) -> dict[str, object]:
+        """The JSON body: fields left unset are not sent."""
+        return self.model_dump(mode="json", exclude_none=True)
