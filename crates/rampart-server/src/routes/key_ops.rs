@@ -144,6 +144,32 @@ fn ttl(item: &Map<String, Value>, prefix: &str) -> Result<Option<u64>, ApiError>
     }
 }
 
+/// The optional `at_time` of a Fernet operation (Unix seconds: the time a token is stamped
+/// with, or the "now" of its TTL check, as Python's `encrypt_at_time`/`decrypt_at_time`),
+/// else the clock. Refused for other key types, which have no timestamps.
+fn at_time(
+    item: &Map<String, Value>,
+    prefix: &str,
+    key_type: rampart_crypto::KeyType,
+) -> Result<u64, ApiError> {
+    match item.get("at_time") {
+        None | Some(Value::Null) => Ok(unix_now()),
+        Some(_) if key_type != rampart_crypto::KeyType::Fernet => Err(invalid(
+            &path_of(prefix, "at_time"),
+            "applies only to fernet keys",
+        )),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| i64::try_from(*n).is_ok())
+            .ok_or_else(|| {
+                invalid(
+                    &path_of(prefix, "at_time"),
+                    "must be a non-negative integer (Unix seconds)",
+                )
+            }),
+    }
+}
+
 /// Encrypts with the key's latest version.
 #[utoipa::path(post, path = "/v1/keys/{name}/encrypt", tag = "keys", security(("bearer" = [])),
     params(("name" = String, Path, description = "The key's name")),
@@ -167,14 +193,15 @@ pub async fn encrypt(
     single_or_batch(
         (state.metrics(), KeyOp::Encrypt),
         &body,
-        &["plaintext", "associated_data"],
+        &["plaintext", "associated_data", "at_time"],
         &audit,
         |item, prefix| {
             let plaintext = fields(item, "plaintext", prefix, true)?.unwrap_or_default();
             let aad = associated_data(item, prefix)?;
+            let now = at_time(item, prefix, key.ring.key_type())?;
             let (ciphertext, version) = key
                 .ring
-                .encrypt_at(&plaintext, aad.as_deref().map(Vec::as_slice), unix_now())
+                .encrypt_at(&plaintext, aad.as_deref().map(Vec::as_slice), now)
                 .map_err(|e| op_error(&e, &path_of(prefix, "plaintext")))?;
             Ok(Sealed {
                 ciphertext,
@@ -215,20 +242,16 @@ pub async fn decrypt(
     single_or_batch(
         (state.metrics(), KeyOp::Decrypt),
         &body,
-        &["ciphertext", "associated_data", "ttl_seconds"],
+        &["ciphertext", "associated_data", "ttl_seconds", "at_time"],
         &audit,
         |item, prefix| {
             let ciphertext = string(item, "ciphertext", prefix)?;
             let aad = associated_data(item, prefix)?;
             let ttl = ttl(item, prefix)?;
+            let now = at_time(item, prefix, key.ring.key_type())?;
             let (plaintext, version) = key
                 .ring
-                .decrypt_at(
-                    ciphertext,
-                    aad.as_deref().map(Vec::as_slice),
-                    ttl,
-                    unix_now(),
-                )
+                .decrypt_at(ciphertext, aad.as_deref().map(Vec::as_slice), ttl, now)
                 .map_err(|e| op_error(&e, &path_of(prefix, "ciphertext")))?;
             Ok(Opened {
                 plaintext: STANDARD.encode(&*plaintext),

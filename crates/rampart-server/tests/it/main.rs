@@ -12,6 +12,7 @@ mod api_key_rules;
 mod api_reference;
 mod audit_api;
 mod cards_api;
+mod fernet_times;
 mod harness;
 mod identity_api;
 mod keys_api;

@@ -92,6 +92,8 @@ pub struct EncryptItem {
     pub plaintext: String,
     /// Associated data bound to the ciphertext, standard base64 (not for `fernet` keys).
     pub associated_data: Option<String>,
+    /// Stamp the Fernet token with this time, Unix seconds (`fernet` keys only; default now).
+    pub at_time: Option<u64>,
 }
 
 /// An item to decrypt.
@@ -107,6 +109,8 @@ pub struct DecryptItem {
     pub associated_data: Option<String>,
     /// Refuse Fernet tokens older than this many seconds (`fernet` keys only).
     pub ttl_seconds: Option<u64>,
+    /// The "now" of the TTL check, Unix seconds (`fernet` keys only; default the clock).
+    pub at_time: Option<u64>,
 }
 
 /// An item to re-encrypt under the latest version.
