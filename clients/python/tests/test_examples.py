@@ -1,0 +1,32 @@
+"""Every example under ``examples/`` (the seeds' security code redone on Rampart) runs against
+the real server and exits 0: each checks its own outcome and exits non-zero when one fails."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import Server
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("seed*.py"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_the_example_runs_against_a_real_server(server: Server, example: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAMPART_")}
+    env["RAMPART_ADDR"] = server.base_url
+    env["RAMPART_TOKEN"] = server.admin_key
+    done = subprocess.run(  # noqa: S603 (the example is a file of this repository)
+        [sys.executable, str(example)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"{example.name}:\n{done.stdout}\n{done.stderr}"
+    assert server.admin_key not in done.stdout + done.stderr, "the token was printed"
