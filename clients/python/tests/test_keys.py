@@ -95,7 +95,7 @@ def test_hmac_and_signatures_verified_here_too(server: Server) -> None:
 
 
 def test_fernet_key_import_never_prints(server: Server, caplog: pytest.LogCaptureFixture) -> None:
-    request = CreateKey(name="k", type="fernet", import_key=FERNET_KEY)  # type: ignore[arg-type]
+    request = CreateKey(name="k", type="fernet", import_key=FERNET_KEY)
     for text in (repr(request), str(request)):
         assert FERNET_KEY not in text
     assert request.body()["import_key"] == FERNET_KEY

@@ -128,7 +128,9 @@ def _finish(state: _State, public_key: str | None) -> VerifyResult:
     except note.NoteError as e:
         state.problem(None, None, f"checkpoint: {e}")
         return _result(state)
-    if signed.tree_size != checkpoint.get("tree_size") or signed.root_hash.hex() != root:
+    if signed.tree_size != checkpoint.get("tree_size") or (
+        signed.root_hash.hex() != checkpoint.get("root_hash")
+    ):
         state.problem(None, None, "the checkpoint's fields differ from its signed note")
     return _result(state)
 
