@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from . import merkle
+from . import merkle, note
 from .errors import from_response, retry_after
-from .models import Checkpoint, InclusionProof
+from .models import Checkpoint, InclusionProof, Key, Outcome
+
+T = TypeVar("T")
 
 #: Methods retried on 429 and 503 (and on a failed connection): repeating them changes nothing.
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
@@ -104,3 +108,87 @@ def key_path(name: str, action: str = "") -> str:
     """``/v1/keys/{name}[/action]`` with the name escaped: it never becomes a path of its own."""
     base = f"/v1/keys/{quote(name, safe='')}"
     return f"{base}/{action}" if action else base
+
+
+def checkpoint_signed(checkpoint: Checkpoint, public_key: str) -> bool:
+    """Whether the checkpoint's note is signed by ``public_key`` and matches its fields."""
+    try:
+        signed = note.verify_note(checkpoint.note, public_key)
+    except (note.NoteError, ValueError):
+        return False
+    return (
+        signed.tree_size == checkpoint.tree_size
+        and signed.root_hash.hex() == checkpoint.root_hash
+        and signed.origin == checkpoint.origin
+    )
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 with padding, as the API takes binary values."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"expected bytes, got {type(data).__name__}")
+    return base64.b64encode(bytes(data)).decode()
+
+
+def crypt_item(
+    field: str,
+    value: str,
+    associated_data: bytes | None,
+    ttl_seconds: int | None = None,
+    at_time: int | None = None,
+) -> dict[str, Any]:
+    """One encrypt/decrypt/rewrap item (the single body, or an element of a batch)."""
+    item: dict[str, Any] = {field: value}
+    if associated_data is not None:
+        item["associated_data"] = b64(associated_data)
+    if ttl_seconds is not None:
+        if ttl_seconds < 0:
+            raise ValueError("ttl_seconds: must be 0 or more")
+        item["ttl_seconds"] = int(ttl_seconds)
+    if at_time is not None:
+        item["at_time"] = int(at_time)
+    return item
+
+
+def batch_body(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{"batch": items}``, refused here when empty or over 10,000 items."""
+    if not 1 <= len(items) <= MAX_BATCH:
+        raise ValueError(f"batch: must hold 1 to {MAX_BATCH} items")
+    return {"batch": items}
+
+
+#: Most items in one batch request.
+MAX_BATCH = 10_000
+
+
+def outcomes(answer: Any, parse: Callable[[dict[str, Any]], T]) -> list[Outcome[T]]:
+    """A batch answer as one ``Outcome`` per item, in request order."""
+    out: list[Outcome[T]] = []
+    for item in answer["batch"]:
+        if "error" in item:
+            out.append(Outcome(error=str(item["error"])))
+        else:
+            out.append(Outcome(value=parse(item)))
+    return out
+
+
+def verify_ed25519(key: Key, data: bytes, signature: str) -> bool:
+    """Whether ``signature`` (``rampart:v<n>:<base64>``) is version n of ``key`` signing
+    ``data``, checked here with ``cryptography`` against the key's ``public_key_b64``."""
+    try:
+        prefix, version_text, encoded = signature.split(":", 2)
+        version = int(version_text.removeprefix("v"))
+        raw_signature = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        return False
+    if prefix != "rampart" or not version_text.startswith("v"):
+        return False
+    public = next((v.public_key_b64 for v in key.versions if v.version == version), None)
+    if public is None or version < key.min_decryption_version:
+        return False
+    try:
+        _, raw_key = note.parse_key(public)
+        Ed25519PublicKey.from_public_bytes(raw_key).verify(raw_signature, data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -55,3 +55,82 @@ def verify_inclusion(
         fn >>= 1
         sn >>= 1
     return sn == 0 and hmac.compare_digest(r, root)
+
+
+def verify_consistency(
+    first: int, second: int, first_root: bytes, second_root: bytes, path: list[bytes]
+) -> bool:
+    """Whether ``path`` proves the tree of ``second`` entries with root ``second_root`` extends
+    the tree of ``first`` entries with root ``first_root`` (RFC 9162 §2.1.4.2)."""
+    if first < 0 or second < first:
+        return False
+    if first == second:
+        return not path and hmac.compare_digest(first_root, second_root)
+    if first == 0:
+        # Every tree extends the empty one; RFC 9162 defines no proof for it.
+        return not path
+    if not path:
+        return False
+    if first & (first - 1) == 0:
+        path = [first_root, *path]
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and hmac.compare_digest(fr, first_root) and hmac.compare_digest(sr, second_root)
+
+
+class CompactRange:
+    """The hashes of the complete subtrees covering leaves ``[0, size)``, largest first: leaves
+    are pushed one at a time and the root comes out without holding every leaf."""
+
+    def __init__(self, size: int = 0, hashes: list[bytes] | None = None) -> None:
+        hashes = list(hashes or [])
+        if size < 0 or bin(size).count("1") != len(hashes):
+            raise ValueError(f"{len(hashes)} hashes do not describe a tree of {size} entries")
+        self._size = size
+        # (subtree size, hash), sizes strictly decreasing powers of two.
+        self._nodes: list[tuple[int, bytes]] = []
+        bit = 1 << size.bit_length()
+        for h in hashes:
+            while not size & bit:
+                bit >>= 1
+            self._nodes.append((bit, h))
+            bit >>= 1
+
+    @property
+    def size(self) -> int:
+        """How many leaves the range covers."""
+        return self._size
+
+    def push(self, leaf: bytes) -> None:
+        """Appends a leaf hash."""
+        node = (1, leaf)
+        while self._nodes and self._nodes[-1][0] == node[0]:
+            left = self._nodes.pop()
+            node = (left[0] * 2, node_hash(left[1], node[1]))
+        self._nodes.append(node)
+        self._size += 1
+
+    def root(self) -> bytes:
+        """The root hash of the tree of ``size`` leaves (RFC 9162 §2.1.1)."""
+        if not self._nodes:
+            return hashlib.sha256(b"").digest()
+        r = self._nodes[-1][1]
+        for _, h in reversed(self._nodes[:-1]):
+            r = node_hash(h, r)
+        return r

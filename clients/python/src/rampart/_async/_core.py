@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Self
 
@@ -107,3 +108,9 @@ class AsyncCore:
                 attempt += 1
                 continue
             return response
+
+    def stream(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None
+    ) -> AbstractAsyncContextManager[httpx.Response]:
+        """A streamed answer (``with`` it; read it in chunks), not retried, status unchecked."""
+        return self._http.stream(method, path, params=params, headers=self._token.header())

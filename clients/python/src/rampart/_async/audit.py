@@ -1,20 +1,35 @@
-"""The tamper-evident audit log: append, query, proofs checked locally."""
+"""The tamper-evident audit log: append, query, proofs and signatures checked locally, export
+and offline verification."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from .. import _shared
-from ..models import AppendResult, AuditEntry, Checkpoint, InclusionProof
+from .. import _shared, export, merkle
+from ..errors import from_response
+from ..models import (
+    AppendResult,
+    AuditEntry,
+    Checkpoint,
+    ConsistencyProof,
+    InclusionProof,
+    PublicKey,
+    VerifyResult,
+)
 from ._core import AsyncCore
 
 
 class AsyncAudit:
-    """The tamper-evident audit log."""
+    """The tamper-evident audit log. ``public_key`` pins the log's key (the ``verifier_key`` or
+    ``public_key_b64`` of ``GET /v1/audit/public-key``, kept in your configuration); without it
+    signatures are checked against the key the server serves, fetched once."""
 
-    def __init__(self, core: AsyncCore) -> None:
+    def __init__(self, core: AsyncCore, public_key: str | None = None) -> None:
         self._core = core
+        self._pinned = public_key
 
     async def append(self, event: Mapping[str, Any]) -> AppendResult:
         """Appends one event; returns once it is durable."""
@@ -41,9 +56,36 @@ class AsyncAudit:
             if not cursor:
                 return
 
+    async def get(self, seq: int) -> AuditEntry:
+        """Entry ``seq`` with its leaf hash (``NotFound`` when there is none)."""
+        if seq < 0:
+            raise ValueError("seq: must be 0 or more")
+        return AuditEntry.model_validate(
+            await self._core.request("GET", f"/v1/audit/entries/{int(seq)}")
+        )
+
     async def checkpoint(self) -> Checkpoint:
         """The latest signed tree head."""
         return Checkpoint.model_validate(await self._core.request("GET", "/v1/audit/checkpoint"))
+
+    async def public_key(self) -> PublicKey:
+        """The log's Ed25519 public key (no credential needed). Pin it in your configuration:
+        a key fetched from the server being checked proves less than one you hold."""
+        return PublicKey.model_validate(await self._core.request("GET", "/v1/audit/public-key"))
+
+    async def _key(self, public_key: str | None) -> str:
+        if public_key is not None:
+            return public_key
+        if self._pinned is None:
+            self._pinned = (await self.public_key()).verifier_key
+        return self._pinned
+
+    async def verify_checkpoint(
+        self, checkpoint: Checkpoint, public_key: str | None = None
+    ) -> bool:
+        """Whether the checkpoint's signed note verifies with ``public_key`` (default: the pinned
+        key, else the server's) and says the same size and root as its fields."""
+        return _shared.checkpoint_signed(checkpoint, await self._key(public_key))
 
     async def inclusion_proof(self, seq: int, tree_size: int | None = None) -> InclusionProof:
         """The audit path of entry ``seq`` (in the current tree unless ``tree_size``)."""
@@ -54,9 +96,79 @@ class AsyncAudit:
             await self._core.request("GET", "/v1/audit/proofs/inclusion", params=params)
         )
 
-    async def verify_inclusion(self, seq: int) -> bool:
-        """Whether entry ``seq`` is in the latest checkpoint's tree, checked locally (RFC 9162).
-        The checkpoint's signature is not checked here yet."""
+    async def verify_inclusion(self, seq: int, public_key: str | None = None) -> bool:
+        """Whether entry ``seq`` is in the latest checkpoint's tree: the checkpoint's Ed25519
+        signature (``public_key``, else the pinned key, else the server's) and the inclusion
+        proof (RFC 9162) are both checked locally."""
         checkpoint = await self.checkpoint()
+        if not _shared.checkpoint_signed(checkpoint, await self._key(public_key)):
+            return False
         proof = await self.inclusion_proof(seq, checkpoint.tree_size)
         return _shared.proves_inclusion(checkpoint, proof)
+
+    async def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
+        """The proof that the tree of ``second`` entries (default: the current one) extends the
+        tree of ``first`` entries (RFC 9162 §2.1.4)."""
+        if first < 1 or (second is not None and second < first):
+            raise ValueError("first: must be 1 or more, and second at least first")
+        params: dict[str, int] = {"from": first}
+        if second is not None:
+            params["to"] = second
+        return ConsistencyProof.model_validate(
+            await self._core.request("GET", "/v1/audit/proofs/consistency", params=params)
+        )
+
+    async def verify_consistency(self, old: Checkpoint, public_key: str | None = None) -> bool:
+        """Whether the latest checkpoint extends ``old`` (one you kept): both signatures and the
+        consistency proof checked locally, so the log was neither rewritten nor forked."""
+        key = await self._key(public_key)
+        new = await self.checkpoint()
+        if not (_shared.checkpoint_signed(old, key) and _shared.checkpoint_signed(new, key)):
+            return False
+        if old.tree_size == 0:
+            return True
+        if old.tree_size >= new.tree_size:
+            return old.tree_size == new.tree_size and old.root_hash == new.root_hash
+        proof = await self.consistency_proof(old.tree_size, new.tree_size)
+        return merkle.verify_consistency(
+            old.tree_size,
+            new.tree_size,
+            bytes.fromhex(old.root_hash),
+            bytes.fromhex(new.root_hash),
+            [bytes.fromhex(h) for h in proof.hashes],
+        )
+
+    async def verify(self, *, full: bool = False) -> VerifyResult:
+        """The server's verdict on the stored log (incremental unless ``full``)."""
+        params = {"full": "true"} if full else None
+        return VerifyResult.model_validate(
+            await self._core.request("POST", "/v1/audit/verify", params=params)
+        )
+
+    async def export(
+        self,
+        path: str | os.PathLike[str],
+        from_seq: int | None = None,
+        to_seq: int | None = None,
+    ) -> Path:
+        """Streams entries ``from_seq``..``to_seq`` (inclusive) and their checkpoint as NDJSON
+        into ``path``, a chunk at a time (never the whole export in memory)."""
+        params = {k: v for k, v in (("from_seq", from_seq), ("to_seq", to_seq)) if v is not None}
+        if any(v < 0 for v in params.values()):
+            raise ValueError("from_seq, to_seq: must be 0 or more")
+        target = Path(path)
+        async with self._core.stream("GET", "/v1/audit/export", params=params) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise from_response(response)
+            with open(target, "wb") as f:
+                async for chunk in response.aiter_bytes():
+                    f.write(chunk)
+        return target
+
+    async def verify_export(
+        self, path: str | os.PathLike[str], public_key: str | None = None
+    ) -> VerifyResult:
+        """Verifies an export file offline (``rampart.export.verify_export``) with
+        ``public_key``, else the pinned key, else the server's."""
+        return export.verify_export(path, await self._key(public_key))

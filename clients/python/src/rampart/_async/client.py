@@ -6,6 +6,8 @@ import httpx
 
 from ._core import AsyncCore
 from .audit import AsyncAudit
+from .cards import AsyncCards
+from .documents import AsyncDocuments
 from .keys import AsyncKeys
 
 
@@ -14,6 +16,7 @@ class AsyncRampart(AsyncCore):
     (or use ``async with``). Idempotent calls (GET, PUT, DELETE) answered 429 or 503, or whose
     connection failed, are retried up to ``retries`` times, waiting for ``Retry-After`` or
     backing off exponentially. The token never appears in ``repr``, errors or logs.
+    ``audit_public_key`` pins the audit log's key for signature checks.
     """
 
     def __init__(
@@ -25,11 +28,16 @@ class AsyncRampart(AsyncCore):
         retries: int = 3,
         backoff: float = 0.2,
         transport: httpx.AsyncBaseTransport | None = None,
+        audit_public_key: str | None = None,
     ) -> None:
         super().__init__(
             base_url, token, timeout=timeout, retries=retries, backoff=backoff, transport=transport
         )
         #: The tamper-evident audit log.
-        self.audit = AsyncAudit(self)
+        self.audit = AsyncAudit(self, audit_public_key)
         #: Named keys and encryption.
         self.keys = AsyncKeys(self)
+        #: Field-level encryption of JSON documents.
+        self.documents = AsyncDocuments(self)
+        #: The card vault.
+        self.cards = AsyncCards(self)

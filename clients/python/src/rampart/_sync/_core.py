@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Self
 
@@ -108,3 +109,9 @@ class Core:
                 attempt += 1
                 continue
             return response
+
+    def stream(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None
+    ) -> AbstractContextManager[httpx.Response]:
+        """A streamed answer (``with`` it; read it in chunks), not retried, status unchecked."""
+        return self._http.stream(method, path, params=params, headers=self._token.header())

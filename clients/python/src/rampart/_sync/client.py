@@ -7,6 +7,8 @@ import httpx
 
 from ._core import Core
 from .audit import Audit
+from .cards import Cards
+from .documents import Documents
 from .keys import Keys
 
 
@@ -15,6 +17,7 @@ class Rampart(Core):
     (or use ``with``). Idempotent calls (GET, PUT, DELETE) answered 429 or 503, or whose
     connection failed, are retried up to ``retries`` times, waiting for ``Retry-After`` or
     backing off exponentially. The token never appears in ``repr``, errors or logs.
+    ``audit_public_key`` pins the audit log's key for signature checks.
     """
 
     def __init__(
@@ -26,11 +29,16 @@ class Rampart(Core):
         retries: int = 3,
         backoff: float = 0.2,
         transport: httpx.BaseTransport | None = None,
+        audit_public_key: str | None = None,
     ) -> None:
         super().__init__(
             base_url, token, timeout=timeout, retries=retries, backoff=backoff, transport=transport
         )
         #: The tamper-evident audit log.
-        self.audit = Audit(self)
+        self.audit = Audit(self, audit_public_key)
         #: Named keys and encryption.
         self.keys = Keys(self)
+        #: Field-level encryption of JSON documents.
+        self.documents = Documents(self)
+        #: The card vault.
+        self.cards = Cards(self)

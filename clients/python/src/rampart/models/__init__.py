@@ -2,17 +2,54 @@
 sync and async clients."""
 
 from ._base import Model, Request
-from .audit import AppendedEntry, AppendResult, AuditEntry, Checkpoint, InclusionProof
-from .keys import Encrypted, Key
+from .audit import (
+    AppendedEntry,
+    AppendResult,
+    AuditEntry,
+    Checkpoint,
+    ConsistencyProof,
+    InclusionProof,
+    Problem,
+    PublicKey,
+    VerifyResult,
+)
+from .cards import CardToken, Pan
+from .documents import DecryptDocument, DecryptedDocument, EncryptDocument, EncryptedDocument
+from .keys import (
+    CreateKey,
+    Encrypted,
+    Key,
+    KeyType,
+    KeyVersion,
+    Outcome,
+    Signature,
+    UpdateKey,
+)
 
 __all__ = [
     "AppendResult",
     "AppendedEntry",
     "AuditEntry",
+    "CardToken",
     "Checkpoint",
+    "ConsistencyProof",
+    "CreateKey",
+    "DecryptDocument",
+    "DecryptedDocument",
+    "EncryptDocument",
     "Encrypted",
+    "EncryptedDocument",
     "InclusionProof",
     "Key",
+    "KeyType",
+    "KeyVersion",
     "Model",
+    "Outcome",
+    "Pan",
+    "Problem",
+    "PublicKey",
     "Request",
+    "Signature",
+    "UpdateKey",
+    "VerifyResult",
 ]

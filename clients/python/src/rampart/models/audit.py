@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from ._base import Model
 
 
@@ -54,3 +56,42 @@ class InclusionProof(Model):
     tree_size: int
     leaf_hash: str
     hashes: list[str]
+
+
+class PublicKey(Model):
+    """The log's Ed25519 key (``GET /v1/audit/public-key``): raw key in base64, its C2SP key id
+    and the C2SP verifier key string."""
+
+    key_id: str
+    algorithm: str
+    public_key_b64: str
+    origin: str
+    verifier_key: str
+
+
+class ConsistencyProof(Model):
+    """The RFC 9162 §2.1.4 proof that the tree of ``second`` entries extends that of ``first``."""
+
+    first: int = Field(alias="from")
+    second: int = Field(alias="to")
+    hashes: list[str]
+
+
+class Problem(Model):
+    """One thing wrong with the log or an export, at entry ``seq`` when there is one."""
+
+    seq: int | None = None
+    problem: str
+    line: int | None = None
+
+
+class VerifyResult(Model):
+    """A verdict on the log (``POST /v1/audit/verify``) or on an export file (offline)."""
+
+    ok: bool
+    tree_size: int
+    root_hash: str
+    checked_entries: int
+    problems: list[Problem] = Field(default_factory=list)
+    pruned_entries: int = 0
+    withheld_entries: int = 0
