@@ -5,8 +5,18 @@ from __future__ import annotations
 import httpx
 
 from ._core import AsyncCore
+from .agents import AsyncAgents
+from .alerts import AsyncAlerts
 from .audit import AsyncAudit
+from .compliance import AsyncCompliance
+from .detection_rules import AsyncDetectionRules
+from .incidents import AsyncIncidents
 from .keys import AsyncKeys
+from .retention import AsyncRetention
+from .silences import AsyncSilences
+from .subjects import AsyncSubjects
+from .threat import AsyncThreat
+from .webhooks import AsyncWebhooks
 
 
 class AsyncRampart(AsyncCore):
@@ -33,3 +43,23 @@ class AsyncRampart(AsyncCore):
         self.audit = AsyncAudit(self)
         #: Named keys and encryption.
         self.keys = AsyncKeys(self)
+        #: Rate limits, address rules and blocks.
+        self.threat = AsyncThreat(self)
+        #: Detection rules over the audit log.
+        self.detection_rules = AsyncDetectionRules(self)
+        #: Alerts the detection rules raise.
+        self.alerts = AsyncAlerts(self)
+        #: Silences of alert notifications.
+        self.silences = AsyncSilences(self)
+        #: Signed notifications of alerts, incidents, approvals, erasures, retention.
+        self.webhooks = AsyncWebhooks(self)
+        #: Incidents, their timelines and evidence.
+        self.incidents = AsyncIncidents(self)
+        #: Data subjects (GDPR): consents, exports, erasure.
+        self.subjects = AsyncSubjects(self)
+        #: Retention policies, disposal runs and legal holds.
+        self.retention = AsyncRetention(self)
+        #: AI-agent governance.
+        self.agents = AsyncAgents(self)
+        #: Compliance reports, evidence packages, waivers.
+        self.compliance = AsyncCompliance(self)
