@@ -22,7 +22,7 @@ class Silences:
         *,
         rule: str,
         until: str,
-        reason: str | None = None,
+        reason: str,
         group: Mapping[str, Any] | None = None,
     ) -> Silence:
         """Silences ``rule`` (only ``group`` when given) until ``until`` (RFC 3339, at most 90

@@ -69,7 +69,7 @@ class SilenceRequest(Request):
 
     rule: str = Field(min_length=1)
     until: str = Field(min_length=1)
-    reason: str | None = None
+    reason: str = Field(min_length=1)
     group: dict[str, Any] | None = None
 
 
