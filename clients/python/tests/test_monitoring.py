@@ -83,7 +83,7 @@ def test_detection_rules_are_replaced_with_their_version(server: Server) -> None
             rampart.detection_rules.put(kept, version=after.version)
         assert [r["name"] for r in rampart.detection_rules.get().rules] == [r.name for r in kept]
         with pytest.raises(pydantic.ValidationError):
-            DetectionRule(name="x", match={}, severity="extreme")  # type: ignore[arg-type]
+            DetectionRule(name="x", match={}, severity="extreme")
 
 
 def test_silences_are_created_listed_and_removed(server: Server) -> None:

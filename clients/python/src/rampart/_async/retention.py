@@ -95,7 +95,7 @@ class AsyncRetention:
         self,
         *,
         name: str,
-        reason: str | None = None,
+        reason: str,
         subject_id: str | None = None,
         tag: str | None = None,
         team_id: str | None = None,

@@ -94,7 +94,7 @@ class Retention:
         self,
         *,
         name: str,
-        reason: str | None = None,
+        reason: str,
         subject_id: str | None = None,
         tag: str | None = None,
         team_id: str | None = None,

@@ -106,7 +106,7 @@ class HoldRequest(Request):
     """``POST /v1/legal-holds``'s body."""
 
     name: str = Field(min_length=1)
-    reason: str | None = None
+    reason: str = Field(min_length=1)
     scope: HoldScope
 
     def body(self) -> dict[str, object]:
