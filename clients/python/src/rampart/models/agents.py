@@ -25,7 +25,7 @@ class Guardrails(Request):
 class AgentGuardrails(Model):
     """An agent's guardrails with every default written out."""
 
-    max_actions_per_hour: int
+    max_actions_per_hour: int | None = None
     forbidden_actions: list[str]
     require_approval: list[str]
     auto_approve: list[str]
