@@ -1,8 +1,12 @@
 """Rampart's Python client: sync (``Rampart``) and async (``AsyncRampart``), typed errors from
 problem+json, retries for idempotent calls, and local verification of audit-log proofs."""
 
-from ._async.client import AsyncRampart
-from ._sync.client import Rampart
+from ._async.client import (
+    AsyncRampart,
+)
+from ._sync.client import (
+    Rampart,
+)
 from .errors import (
     AuthenticationError,
     Conflict,
@@ -16,26 +20,42 @@ from .errors import (
     ServerError,
     ValidationError,
 )
-from .export import verify_export
+from .export import (
+    verify_export,
+)
 from .models import (
+    AgentAction,
+    Alert,
     AppendResult,
     AuditEntry,
     CardToken,
     Checkpoint,
     ConsistencyProof,
+    CreatedWebhook,
+    Decision,
     DecryptedDocument,
+    DetectionRule,
     Encrypted,
     EncryptedDocument,
+    Erasure,
+    Incident,
+    IncidentEvidence,
     InclusionProof,
     Key,
+    LegalHold,
     Outcome,
     Pan,
     PublicKey,
+    RateLimitRule,
+    Report,
+    RetentionRun,
     Signature,
     VerifyResult,
 )
 
 __all__ = [
+    "AgentAction",
+    "Alert",
     "AppendResult",
     "AsyncRampart",
     "AuditEntry",
@@ -45,12 +65,19 @@ __all__ = [
     "Conflict",
     "ConnectionFailed",
     "ConsistencyProof",
+    "CreatedWebhook",
+    "Decision",
     "DecryptedDocument",
+    "DetectionRule",
     "Encrypted",
     "EncryptedDocument",
+    "Erasure",
     "FieldError",
+    "Incident",
+    "IncidentEvidence",
     "InclusionProof",
     "Key",
+    "LegalHold",
     "Locked",
     "NotFound",
     "Outcome",
@@ -59,7 +86,10 @@ __all__ = [
     "PublicKey",
     "Rampart",
     "RampartError",
+    "RateLimitRule",
     "RateLimited",
+    "Report",
+    "RetentionRun",
     "ServerError",
     "Signature",
     "ValidationError",

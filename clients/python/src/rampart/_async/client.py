@@ -5,10 +5,20 @@ from __future__ import annotations
 import httpx
 
 from ._core import AsyncCore
+from .agents import AsyncAgents
+from .alerts import AsyncAlerts
 from .audit import AsyncAudit
 from .cards import AsyncCards
+from .compliance import AsyncCompliance
+from .detection_rules import AsyncDetectionRules
 from .documents import AsyncDocuments
+from .incidents import AsyncIncidents
 from .keys import AsyncKeys
+from .retention import AsyncRetention
+from .silences import AsyncSilences
+from .subjects import AsyncSubjects
+from .threat import AsyncThreat
+from .webhooks import AsyncWebhooks
 
 
 class AsyncRampart(AsyncCore):
@@ -41,3 +51,23 @@ class AsyncRampart(AsyncCore):
         self.documents = AsyncDocuments(self)
         #: The card vault.
         self.cards = AsyncCards(self)
+        #: Rate limits, address rules and blocks.
+        self.threat = AsyncThreat(self)
+        #: Detection rules over the audit log.
+        self.detection_rules = AsyncDetectionRules(self)
+        #: Alerts the detection rules raise.
+        self.alerts = AsyncAlerts(self)
+        #: Silences of alert notifications.
+        self.silences = AsyncSilences(self)
+        #: Signed notifications of alerts, incidents, approvals, erasures, retention.
+        self.webhooks = AsyncWebhooks(self)
+        #: Incidents, their timelines and evidence.
+        self.incidents = AsyncIncidents(self)
+        #: Data subjects (GDPR): consents, exports, erasure.
+        self.subjects = AsyncSubjects(self)
+        #: Retention policies, disposal runs and legal holds.
+        self.retention = AsyncRetention(self)
+        #: AI-agent governance.
+        self.agents = AsyncAgents(self)
+        #: Compliance reports, evidence packages, waivers.
+        self.compliance = AsyncCompliance(self)

@@ -6,10 +6,20 @@ from __future__ import annotations
 import httpx
 
 from ._core import Core
+from .agents import Agents
+from .alerts import Alerts
 from .audit import Audit
 from .cards import Cards
+from .compliance import Compliance
+from .detection_rules import DetectionRules
 from .documents import Documents
+from .incidents import Incidents
 from .keys import Keys
+from .retention import Retention
+from .silences import Silences
+from .subjects import Subjects
+from .threat import Threat
+from .webhooks import Webhooks
 
 
 class Rampart(Core):
@@ -42,3 +52,23 @@ class Rampart(Core):
         self.documents = Documents(self)
         #: The card vault.
         self.cards = Cards(self)
+        #: Rate limits, address rules and blocks.
+        self.threat = Threat(self)
+        #: Detection rules over the audit log.
+        self.detection_rules = DetectionRules(self)
+        #: Alerts the detection rules raise.
+        self.alerts = Alerts(self)
+        #: Silences of alert notifications.
+        self.silences = Silences(self)
+        #: Signed notifications of alerts, incidents, approvals, erasures, retention.
+        self.webhooks = Webhooks(self)
+        #: Incidents, their timelines and evidence.
+        self.incidents = Incidents(self)
+        #: Data subjects (GDPR): consents, exports, erasure.
+        self.subjects = Subjects(self)
+        #: Retention policies, disposal runs and legal holds.
+        self.retention = Retention(self)
+        #: AI-agent governance.
+        self.agents = Agents(self)
+        #: Compliance reports, evidence packages, waivers.
+        self.compliance = Compliance(self)

@@ -1,7 +1,20 @@
 """Pydantic v2 models of the API's requests and answers, one module per domain, shared by the
 sync and async clients."""
 
-from ._base import Model, Request
+from ._base import (
+    Model,
+    Request,
+)
+from .agents import (
+    AgentAction,
+    AgentGuardrails,
+    Decision,
+    ExecutionToken,
+    Guardrails,
+    Target,
+    TokenCheck,
+    TokenKey,
+)
 from .audit import (
     AppendedEntry,
     AppendResult,
@@ -13,8 +26,26 @@ from .audit import (
     PublicKey,
     VerifyResult,
 )
-from .cards import CardToken, Pan
-from .documents import DecryptDocument, DecryptedDocument, EncryptDocument, EncryptedDocument
+from .cards import (
+    CardToken,
+    Pan,
+)
+from .compliance import (
+    Control,
+    ControlEvaluation,
+    ControlResult,
+    Framework,
+    Report,
+    ReportInfo,
+    Summary,
+    Waiver,
+)
+from .documents import (
+    DecryptDocument,
+    DecryptedDocument,
+    EncryptDocument,
+    EncryptedDocument,
+)
 from .keys import (
     CreateKey,
     Encrypted,
@@ -25,31 +56,109 @@ from .keys import (
     Signature,
     UpdateKey,
 )
+from .monitoring import (
+    Alert,
+    CreatedWebhook,
+    Delivery,
+    DetectionRule,
+    DetectionRuleSet,
+    EvidenceEntry,
+    Incident,
+    IncidentEvidence,
+    Silence,
+    TimelineEntry,
+    Webhook,
+)
+from .retention import (
+    DisposalCertificate,
+    LegalHold,
+    RetentionPolicy,
+    RetentionRun,
+    RunStep,
+)
+from .subjects import (
+    Consent,
+    ConsentingSubject,
+    ConsentState,
+    Erasure,
+    SubjectConsents,
+    SubjectExport,
+)
+from .threat import (
+    Block,
+    IpRules,
+    RateLimit,
+    RateLimitRule,
+    RateLimits,
+)
 
 __all__ = [
+    "AgentAction",
+    "AgentGuardrails",
+    "Alert",
     "AppendResult",
     "AppendedEntry",
     "AuditEntry",
+    "Block",
     "CardToken",
     "Checkpoint",
+    "Consent",
+    "ConsentState",
+    "ConsentingSubject",
     "ConsistencyProof",
+    "Control",
+    "ControlEvaluation",
+    "ControlResult",
     "CreateKey",
+    "CreatedWebhook",
+    "Decision",
     "DecryptDocument",
     "DecryptedDocument",
+    "Delivery",
+    "DetectionRule",
+    "DetectionRuleSet",
+    "DisposalCertificate",
     "EncryptDocument",
     "Encrypted",
     "EncryptedDocument",
+    "Erasure",
+    "EvidenceEntry",
+    "ExecutionToken",
+    "Framework",
+    "Guardrails",
+    "Incident",
+    "IncidentEvidence",
     "InclusionProof",
+    "IpRules",
     "Key",
     "KeyType",
     "KeyVersion",
+    "LegalHold",
     "Model",
     "Outcome",
     "Pan",
     "Problem",
     "PublicKey",
+    "RateLimit",
+    "RateLimitRule",
+    "RateLimits",
+    "Report",
+    "ReportInfo",
     "Request",
+    "RetentionPolicy",
+    "RetentionRun",
+    "RunStep",
     "Signature",
+    "Silence",
+    "SubjectConsents",
+    "SubjectExport",
+    "Summary",
+    "Target",
+    "TimelineEntry",
+    "TokenCheck",
+    "TokenKey",
     "UpdateKey",
     "VerifyResult",
+    "Waiver",
+    "Webhook",
 ]
