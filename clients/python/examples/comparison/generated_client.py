@@ -78,6 +78,7 @@ import time
 from typing import Any, TypeVar
 
 import httpx
+from _merkle import verify_inclusion
 from rampart_client import AuthenticatedClient
 from rampart_client.api.audit import append, checkpoint, inclusion, list_
 from rampart_client.api.cards import tokenize
@@ -99,8 +100,6 @@ from rampart_client.models import (
     TokenizeRequest,
 )
 from rampart_client.types import UNSET
-
-from _merkle import verify_inclusion
 
 # glue:end
 

@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-
 from _merkle import verify_inclusion
 
 # glue:end
