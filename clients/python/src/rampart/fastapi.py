@@ -24,7 +24,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
 
 from .errors import RampartError
 from .integrations.asgi import (
@@ -45,6 +46,7 @@ __all__ = [
     "current_principal",
     "optional_principal",
     "principal",
+    "refused_handler",
     "require",
 ]
 
@@ -116,3 +118,19 @@ def require(
 
     dependency.__name__ = f"require_{action.replace(':', '_').replace('*', 'all')}"
     return dependency
+
+
+async def refused_handler(request: Request, error: Exception) -> Response:
+    """Answers ``Refused`` as problem+json from inside the app. The middleware does it already
+    when added with ``app.add_middleware``; register this
+    (``app.add_exception_handler(Refused, refused_handler)``) when the middleware wraps the app
+    from outside Starlette's error middleware instead."""
+    if not isinstance(error, Refused):
+        raise error
+    headers = {"www-authenticate": 'Bearer realm="rampart"'} if error.status == 401 else None
+    return JSONResponse(
+        error.problem(),
+        status_code=error.status,
+        headers=headers,
+        media_type="application/problem+json",
+    )

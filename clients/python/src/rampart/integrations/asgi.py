@@ -68,6 +68,15 @@ class Refused(Exception):
         self.title = title
         self.detail = detail
 
+    def problem(self) -> dict[str, Any]:
+        """The problem+json body (RFC 9457)."""
+        return {
+            "type": f"https://rampart.dev/problems/{self.slug}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+
 
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers") or ():
@@ -263,14 +272,7 @@ class RampartMiddleware:
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 1008})
             return
-        body = json.dumps(
-            {
-                "type": f"https://rampart.dev/problems/{refused.slug}",
-                "title": refused.title,
-                "status": refused.status,
-                "detail": refused.detail,
-            }
-        ).encode()
+        body = json.dumps(refused.problem()).encode()
         headers = [
             (b"content-type", b"application/problem+json"),
             (b"content-length", str(len(body)).encode()),
