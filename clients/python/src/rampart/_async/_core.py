@@ -74,10 +74,14 @@ class AsyncCore:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         token: str | None = None,
+        anonymous: bool = False,
     ) -> Any:
         """Calls the API; returns the answer's JSON or raises the problem's exception.
-        ``token`` replaces the client's credential for this call (e.g. a session's)."""
-        response = await self.send(method, path, json=json, params=params, token=token)
+        ``token`` replaces the client's credential for this call (e.g. a session's);
+        ``anonymous`` sends none (``POST /v1/auth/login``)."""
+        response = await self.send(
+            method, path, json=json, params=params, token=token, anonymous=anonymous
+        )
         return _shared.answer(response)
 
     async def send(
@@ -88,9 +92,13 @@ class AsyncCore:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         token: str | None = None,
+        anonymous: bool = False,
     ) -> httpx.Response:
         """Calls the API with retries and returns the raw answer, whatever its status."""
-        headers = _shared.Token(token).header() if token else self._token.header()
+        if anonymous:
+            headers: dict[str, str] = {}
+        else:
+            headers = _shared.Token(token).header() if token else self._token.header()
         attempt = 0
         while True:
             try:

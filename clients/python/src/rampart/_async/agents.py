@@ -9,11 +9,11 @@ from pydantic import SecretStr
 
 from .. import _paths
 from ..models.agents import (
+    ActionDecision,
     ActionRequest,
     ActionResult,
     AgentAction,
     AgentGuardrails,
-    Decision,
     ExecutionToken,
     Guardrails,
     Target,
@@ -57,7 +57,7 @@ class AsyncAgents:
         blast_radius: Mapping[str, float] | None = None,
         reasoning: str | None = None,
         tool_calls: Sequence[Any] | None = None,
-    ) -> Decision:
+    ) -> ActionDecision:
         """Proposes an action for the agent and returns Rampart's decision (a denial too is a
         recorded decision, not an exception)."""
         body = ActionRequest(
@@ -69,7 +69,9 @@ class AsyncAgents:
             tool_calls=list(tool_calls) if tool_calls is not None else None,
         )
         path = _paths.path("/v1/agents/{}/actions", agent_id)
-        return Decision.model_validate(await self._core.request("POST", path, json=body.body()))
+        return ActionDecision.model_validate(
+            await self._core.request("POST", path, json=body.body())
+        )
 
     def actions(
         self,

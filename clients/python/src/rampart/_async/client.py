@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 import httpx
 
 from ._core import AsyncCore
 from .agents import AsyncAgents
 from .alerts import AsyncAlerts
+from .api_keys import AsyncApiKeys
 from .audit import AsyncAudit
+from .auth import AsyncAuth
 from .cards import AsyncCards
 from .compliance import AsyncCompliance
 from .detection_rules import AsyncDetectionRules
 from .documents import AsyncDocuments
 from .incidents import AsyncIncidents
 from .keys import AsyncKeys
+from .policy import AsyncRolePolicy
+from .principals import AsyncPrincipals
 from .retention import AsyncRetention
 from .silences import AsyncSilences
 from .subjects import AsyncSubjects
 from .threat import AsyncThreat
 from .webhooks import AsyncWebhooks
+
+# The credential of a client made by ``login`` until its session replaces it (never sent:
+# the login itself is anonymous).
+_BEFORE_LOGIN = "rampart-login-pending"
 
 
 class AsyncRampart(AsyncCore):
@@ -43,6 +53,13 @@ class AsyncRampart(AsyncCore):
         super().__init__(
             base_url, token, timeout=timeout, retries=retries, backoff=backoff, transport=transport
         )
+        self._options: dict[str, Any] = {
+            "timeout": timeout,
+            "retries": retries,
+            "backoff": backoff,
+            "transport": transport,
+            "audit_public_key": audit_public_key,
+        }
         #: The tamper-evident audit log.
         self.audit = AsyncAudit(self, audit_public_key)
         #: Named keys and encryption.
@@ -71,3 +88,37 @@ class AsyncRampart(AsyncCore):
         self.agents = AsyncAgents(self)
         #: Compliance reports, evidence packages, waivers.
         self.compliance = AsyncCompliance(self)
+        #: Logins, sessions, introspection and authorization decisions.
+        self.auth = AsyncAuth(self)
+        #: Principals and their second factor.
+        self.principals = AsyncPrincipals(self)
+        #: API keys.
+        self.api_keys = AsyncApiKeys(self)
+        #: The role policy.
+        self.policy = AsyncRolePolicy(self)
+
+    @classmethod
+    async def login(
+        cls,
+        base_url: str,
+        name: str,
+        password: str,
+        totp: str | None = None,
+        **options: Any,
+    ) -> Self:
+        """Logs in and returns a client whose credential is the new session (``options``: the
+        constructor's ``timeout``, ``retries``, ...). End the session with
+        ``client.auth.logout()``; close the client as any other."""
+        client = cls(base_url, _BEFORE_LOGIN, **options)
+        try:
+            session = await client.auth.login(name, password, totp)
+        except BaseException:
+            await client.aclose()
+            raise
+        client._token = type(client._token)(session.token.get_secret_value())
+        return client
+
+    def with_token(self, token: str) -> Self:
+        """A new client of the same server and settings using ``token`` (an API key or a session
+        token, e.g. a login's). It has its own connections: close it too."""
+        return type(self)(self.base_url, token, **self._options)

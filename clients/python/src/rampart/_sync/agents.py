@@ -10,11 +10,11 @@ from pydantic import SecretStr
 
 from .. import _paths
 from ..models.agents import (
+    ActionDecision,
     ActionRequest,
     ActionResult,
     AgentAction,
     AgentGuardrails,
-    Decision,
     ExecutionToken,
     Guardrails,
     Target,
@@ -56,7 +56,7 @@ class Agents:
         blast_radius: Mapping[str, float] | None = None,
         reasoning: str | None = None,
         tool_calls: Sequence[Any] | None = None,
-    ) -> Decision:
+    ) -> ActionDecision:
         """Proposes an action for the agent and returns Rampart's decision (a denial too is a
         recorded decision, not an exception)."""
         body = ActionRequest(
@@ -68,7 +68,7 @@ class Agents:
             tool_calls=list(tool_calls) if tool_calls is not None else None,
         )
         path = _paths.path("/v1/agents/{}/actions", agent_id)
-        return Decision.model_validate(self._core.request("POST", path, json=body.body()))
+        return ActionDecision.model_validate(self._core.request("POST", path, json=body.body()))
 
     def actions(
         self,

@@ -3,23 +3,33 @@
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 import httpx
 
 from ._core import Core
 from .agents import Agents
 from .alerts import Alerts
+from .api_keys import ApiKeys
 from .audit import Audit
+from .auth import Auth
 from .cards import Cards
 from .compliance import Compliance
 from .detection_rules import DetectionRules
 from .documents import Documents
 from .incidents import Incidents
 from .keys import Keys
+from .policy import RolePolicy
+from .principals import Principals
 from .retention import Retention
 from .silences import Silences
 from .subjects import Subjects
 from .threat import Threat
 from .webhooks import Webhooks
+
+# The credential of a client made by ``login`` until its session replaces it (never sent:
+# the login itself is anonymous).
+_BEFORE_LOGIN = "rampart-login-pending"
 
 
 class Rampart(Core):
@@ -44,6 +54,13 @@ class Rampart(Core):
         super().__init__(
             base_url, token, timeout=timeout, retries=retries, backoff=backoff, transport=transport
         )
+        self._options: dict[str, Any] = {
+            "timeout": timeout,
+            "retries": retries,
+            "backoff": backoff,
+            "transport": transport,
+            "audit_public_key": audit_public_key,
+        }
         #: The tamper-evident audit log.
         self.audit = Audit(self, audit_public_key)
         #: Named keys and encryption.
@@ -72,3 +89,37 @@ class Rampart(Core):
         self.agents = Agents(self)
         #: Compliance reports, evidence packages, waivers.
         self.compliance = Compliance(self)
+        #: Logins, sessions, introspection and authorization decisions.
+        self.auth = Auth(self)
+        #: Principals and their second factor.
+        self.principals = Principals(self)
+        #: API keys.
+        self.api_keys = ApiKeys(self)
+        #: The role policy.
+        self.policy = RolePolicy(self)
+
+    @classmethod
+    def login(
+        cls,
+        base_url: str,
+        name: str,
+        password: str,
+        totp: str | None = None,
+        **options: Any,
+    ) -> Self:
+        """Logs in and returns a client whose credential is the new session (``options``: the
+        constructor's ``timeout``, ``retries``, ...). End the session with
+        ``client.auth.logout()``; close the client as any other."""
+        client = cls(base_url, _BEFORE_LOGIN, **options)
+        try:
+            session = client.auth.login(name, password, totp)
+        except BaseException:
+            client.close()
+            raise
+        client._token = type(client._token)(session.token.get_secret_value())
+        return client
+
+    def with_token(self, token: str) -> Self:
+        """A new client of the same server and settings using ``token`` (an API key or a session
+        token, e.g. a login's). It has its own connections: close it too."""
+        return type(self)(self.base_url, token, **self._options)

@@ -6,9 +6,9 @@ from ._base import (
     Request,
 )
 from .agents import (
+    ActionDecision,
     AgentAction,
     AgentGuardrails,
-    Decision,
     ExecutionToken,
     Guardrails,
     Target,
@@ -45,6 +45,19 @@ from .documents import (
     DecryptedDocument,
     EncryptDocument,
     EncryptedDocument,
+)
+from .identity import (
+    AccessDecision,
+    ApiKey,
+    CreatedApiKey,
+    Introspection,
+    Policy,
+    Principal,
+    RevokedApiKey,
+    Role,
+    Session,
+    TotpEnrollment,
+    WhoAmI,
 )
 from .keys import (
     CreateKey,
@@ -93,9 +106,12 @@ from .threat import (
 )
 
 __all__ = [
+    "AccessDecision",
+    "ActionDecision",
     "AgentAction",
     "AgentGuardrails",
     "Alert",
+    "ApiKey",
     "AppendResult",
     "AppendedEntry",
     "AuditEntry",
@@ -110,8 +126,8 @@ __all__ = [
     "ControlEvaluation",
     "ControlResult",
     "CreateKey",
+    "CreatedApiKey",
     "CreatedWebhook",
-    "Decision",
     "DecryptDocument",
     "DecryptedDocument",
     "Delivery",
@@ -129,6 +145,7 @@ __all__ = [
     "Incident",
     "IncidentEvidence",
     "InclusionProof",
+    "Introspection",
     "IpRules",
     "Key",
     "KeyType",
@@ -137,6 +154,8 @@ __all__ = [
     "Model",
     "Outcome",
     "Pan",
+    "Policy",
+    "Principal",
     "Problem",
     "PublicKey",
     "RateLimit",
@@ -147,7 +166,10 @@ __all__ = [
     "Request",
     "RetentionPolicy",
     "RetentionRun",
+    "RevokedApiKey",
+    "Role",
     "RunStep",
+    "Session",
     "Signature",
     "Silence",
     "SubjectConsents",
@@ -157,8 +179,10 @@ __all__ = [
     "TimelineEntry",
     "TokenCheck",
     "TokenKey",
+    "TotpEnrollment",
     "UpdateKey",
     "VerifyResult",
     "Waiver",
     "Webhook",
+    "WhoAmI",
 ]

@@ -54,7 +54,7 @@ class ActionRequest(Request):
     tool_calls: list[Any] | None = None
 
 
-class Decision(Model):
+class ActionDecision(Model):
     """Rampart's decision on a proposed action; ``execution_token`` (one use, five minutes)
     when allowed, never printed: read it with ``get_secret_value()``."""
 

@@ -1,0 +1,2 @@
+"""Integrations with web frameworks: ``rampart.integrations.asgi`` (pure ASGI middleware, any
+ASGI framework) and ``rampart.fastapi`` (its FastAPI dependencies)."""
