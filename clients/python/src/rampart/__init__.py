@@ -3,6 +3,7 @@ problem+json, retries for idempotent calls, and local verification of audit-log 
 
 from ._async.client import AsyncRampart
 from ._sync.client import Rampart
+from .appender import AsyncAuditAppender, AuditAppender, DeadLetter, InvalidEvent, SpoolFull
 from .errors import (
     AuthenticationError,
     Conflict,
@@ -16,19 +17,35 @@ from .errors import (
     ServerError,
     ValidationError,
 )
-from .models import AppendResult, AuditEntry, Checkpoint, Encrypted, InclusionProof, Key
+from .models import (
+    AppendResult,
+    AuditEntry,
+    Checkpoint,
+    DetectResult,
+    Encrypted,
+    Finding,
+    InclusionProof,
+    Key,
+    RedactResult,
+)
 
 __all__ = [
     "AppendResult",
+    "AsyncAuditAppender",
     "AsyncRampart",
+    "AuditAppender",
     "AuditEntry",
     "AuthenticationError",
     "Checkpoint",
     "Conflict",
     "ConnectionFailed",
+    "DeadLetter",
+    "DetectResult",
     "Encrypted",
     "FieldError",
+    "Finding",
     "InclusionProof",
+    "InvalidEvent",
     "Key",
     "Locked",
     "NotFound",
@@ -36,6 +53,8 @@ __all__ = [
     "Rampart",
     "RampartError",
     "RateLimited",
+    "RedactResult",
     "ServerError",
+    "SpoolFull",
     "ValidationError",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -11,7 +12,7 @@ import httpx
 
 from . import merkle
 from .errors import from_response, retry_after
-from .models import Checkpoint, InclusionProof
+from .models import Checkpoint, InclusionProof, RedactResult
 
 #: Methods retried on 429 and 503 (and on a failed connection): repeating them changes nothing.
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
@@ -104,3 +105,24 @@ def key_path(name: str, action: str = "") -> str:
     """``/v1/keys/{name}[/action]`` with the name escaped: it never becomes a path of its own."""
     base = f"/v1/keys/{quote(name, safe='')}"
     return f"{base}/{action}" if action else base
+
+
+_ITEM_PATH = re.compile(r"^\[(\d+)\]\.?(.*)$", re.DOTALL)
+
+
+def split_redaction(answer: Any, count: int) -> list[RedactResult]:
+    """``redact_many``'s answer (one redaction of a JSON array of ``count`` records) split back
+    into one result per record, finding paths made relative to the record."""
+    documents = answer.get("document") if isinstance(answer, dict) else None
+    if not isinstance(documents, list) or len(documents) != count:
+        raise ValueError("the server's answer to a batch redaction is not an array of the records")
+    findings: list[list[dict[str, Any]]] = [[] for _ in range(count)]
+    for finding in answer.get("findings", []):
+        found = _ITEM_PATH.match(str(finding.get("path", "")))
+        if found is None or int(found.group(1)) >= count:
+            raise ValueError("the server's answer to a batch redaction names no record")
+        findings[int(found.group(1))].append({**finding, "path": found.group(2) or None})
+    return [
+        RedactResult.model_validate({"document": doc, "findings": f})
+        for doc, f in zip(documents, findings, strict=True)
+    ]

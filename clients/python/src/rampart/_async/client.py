@@ -7,6 +7,7 @@ import httpx
 from ._core import AsyncCore
 from .audit import AsyncAudit
 from .keys import AsyncKeys
+from .privacy import AsyncPrivacy
 
 
 class AsyncRampart(AsyncCore):
@@ -33,3 +34,5 @@ class AsyncRampart(AsyncCore):
         self.audit = AsyncAudit(self)
         #: Named keys and encryption.
         self.keys = AsyncKeys(self)
+        #: Redaction and detection of personal data and secrets.
+        self.privacy = AsyncPrivacy(self)

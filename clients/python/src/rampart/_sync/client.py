@@ -8,6 +8,7 @@ import httpx
 from ._core import Core
 from .audit import Audit
 from .keys import Keys
+from .privacy import Privacy
 
 
 class Rampart(Core):
@@ -34,3 +35,5 @@ class Rampart(Core):
         self.audit = Audit(self)
         #: Named keys and encryption.
         self.keys = Keys(self)
+        #: Redaction and detection of personal data and secrets.
+        self.privacy = Privacy(self)
