@@ -61,13 +61,14 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         text=True,
     )
     key = json.loads(init.stdout)["admin_api_key"]
-    out = open(tmp / "out", "wb")  # noqa: SIM115
+    out = open(tmp / "out", "wb")
     server = subprocess.Popen(  # noqa: S603
         [str(binary), "serve", "--data-dir", str(data), "--listen", "127.0.0.1:0"],
         env=env,
         stdout=out,
         stderr=subprocess.STDOUT,
     )
+    out.close()
     for _ in range(600):
         found = re.search(rb"listening on (http://127\.0\.0\.1:\d+)", (tmp / "out").read_bytes())
         if found:

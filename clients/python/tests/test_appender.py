@@ -255,3 +255,14 @@ def test_refused_events_become_dead_letters_and_the_rest_lands(
     assert dead[0]["event"]["actor"]["nickname"] == canary, "the dead-letter file keeps it"
     assert "position 5" in caplog.text and action in caplog.text
     assert canary not in caplog.text and canary not in repr(letters)
+
+
+def test_one_appender_per_spool(tmp_path: Path) -> None:
+    with Rampart(DEAD_URL, "rk_x") as dead:
+        with AuditAppender(dead, spool_path=tmp_path / "spool"):
+            with pytest.raises(RuntimeError, match="in use"):
+                AuditAppender(dead, spool_path=tmp_path / "spool")
+        with AuditAppender(dead, spool_path=tmp_path / "spool") as again:
+            assert again.pending == 0
+        with pytest.raises(ValueError, match="max_batch"):
+            AuditAppender(dead, max_batch=10_001)

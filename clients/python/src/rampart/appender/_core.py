@@ -58,8 +58,8 @@ class DeadLetter:
     errors: tuple[FieldError, ...]
 
 
-def validate(event: Mapping[str, Any]) -> dict[str, Any]:
-    """A private deep copy of ``event`` once its required fields are checked."""
+def validate(event: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+    """A private deep copy of ``event`` once its required fields are checked, and its size."""
     if not isinstance(event, Mapping):
         raise InvalidEvent("an audit event is a mapping (a JSON object)")
     actor, resource = event.get("actor"), event.get("resource")
@@ -77,7 +77,8 @@ def validate(event: Mapping[str, Any]) -> dict[str, Any]:
     if problems:
         raise InvalidEvent("invalid audit event: " + "; ".join(problems))
     try:
-        return dict(json.loads(json.dumps(event)))
+        text = json.dumps(event)
+        return dict(json.loads(text)), len(text)
     except (TypeError, ValueError) as e:
         raise InvalidEvent(f"an audit event must be JSON: {e}") from None
 
@@ -165,9 +166,9 @@ class AppenderCore:
     def add(self, event: Mapping[str, Any]) -> bool:
         """Queues an event (spooled when the server is unreachable); True when a full batch
         waits. Raises ``InvalidEvent`` or ``SpoolFull``, having queued nothing."""
-        copy_ = validate(event)
+        copy_, size = validate(event)
         event_id = stamp(copy_)
-        size = len(json.dumps(copy_)) + 64
+        size += 128  # the id, the spool line's framing
         with self.lock:
             record = Record(self._next, event_id, copy_, size)
             spooling = self.offline or (self._queue and self._queue[-1].end > 0)

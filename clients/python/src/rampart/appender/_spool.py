@@ -11,6 +11,7 @@ replaced: loading skips the lines at or below ``acked`` whatever the file's hist
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from dataclasses import dataclass
@@ -56,6 +57,13 @@ class Spool:
         self.dead_path = self.path.with_name(self.path.name + ".dead")
         self.max_bytes = max_bytes
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One appender per spool: a second one (this process or another) would interleave.
+        self._lock = open(self.path.with_name(self.path.name + ".lock"), "ab")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise RuntimeError(f"audit spool {self.path} is in use by another appender") from None
         state = self._read_state()
         self.acked: int = int(state.get("acked", -1))
         #: Bytes at the file's start already acknowledged.
@@ -176,5 +184,6 @@ class Spool:
             os.fsync(f.fileno())
 
     def close(self) -> None:
-        """Closes the spool file."""
+        """Closes the spool file and lets another appender take it."""
         self._file.close()
+        self._lock.close()
