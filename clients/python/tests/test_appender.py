@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -266,3 +268,31 @@ def test_one_appender_per_spool(tmp_path: Path) -> None:
             assert again.pending == 0
         with pytest.raises(ValueError, match="max_batch"):
             AuditAppender(dead, max_batch=10_001)
+
+
+PROCESS = """
+import sys
+from rampart import AuditAppender, Rampart
+url, key, spool, action, first, last = sys.argv[1:]
+appender = AuditAppender(Rampart(url, key), spool_path=spool, flush_interval=0.05)
+for i in range(int(first), int(last)):
+    appender.append({"actor": {"type": "service", "id": f"a{i}"}, "action": action,
+                     "resource": {"type": "test"}, "status": "success"})
+# No flush, no close: the interpreter's exit does it.
+"""
+
+
+def run_process(*args: str) -> None:
+    subprocess.run([sys.executable, "-c", PROCESS, *args], check=True, timeout=120)  # noqa: S603
+
+
+def test_processes_flush_at_exit_and_replay_what_an_earlier_one_spooled(
+    server: Server, tmp_path: Path
+) -> None:
+    action = unique_action()
+    spool = str(tmp_path / "spool")
+    run_process(DEAD_URL, "rk_x", spool, action, "0", "25")
+    assert len(Path(spool).read_text().splitlines()) == 25, "spooled at exit"
+    run_process(server.base_url, server.admin_key, spool, action, "25", "30")
+    assert logged(server.base_url, server.admin_key, action) == list(range(30))
+    assert Path(spool).stat().st_size == 0

@@ -34,8 +34,9 @@ Design
   action, status, field errors: never the event's content); the rest is sent again. A refusal
   naming no event halves the batch until the culprit is alone.
 * Exit. ``close``/``aclose`` (and the context managers) flush, then stop; the sync appender also
-  closes at interpreter exit (``atexit``, 10 s). Whatever is still unsent then is written to the
-  spool. A process killed outright loses what was only in memory (at most ``flush_interval`` of
+  closes at interpreter exit (``atexit``: up to 10 s, until the server is found unreachable;
+  the async one only spools, its loop being gone). Whatever is still unsent is then written to
+  the spool. A process killed outright loses what was only in memory (at most ``flush_interval`` of
   events while the server is up): give the spool a path to keep the rest.
 """
 

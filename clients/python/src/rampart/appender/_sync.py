@@ -72,6 +72,9 @@ class AuditAppender:
     def flush(self, timeout: float | None = None) -> None:
         """Waits until every event appended so far is in the log (or dead-lettered); raises
         ``TimeoutError`` after ``timeout`` seconds (the events stay queued)."""
+        self._flush(timeout, give_up_offline=False)
+
+    def _flush(self, timeout: float | None, *, give_up_offline: bool) -> None:
         target = self._core.appended
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._wake:
@@ -84,15 +87,20 @@ class AuditAppender:
                     raise TimeoutError(f"{self._core.pending()} audit events are not yet written")
                 if not self._thread.is_alive():
                     raise RuntimeError("the audit appender has stopped")
+                if give_up_offline and self._core.offline:
+                    raise TimeoutError("the server is unreachable")
                 self._settled.wait(0.5 if left is None else min(left, 0.5))
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Flushes (waiting at most ``timeout`` seconds) and stops. What is not in the log by
         then stays in the spool for the next appender (without a spool it is lost, and logged)."""
+        self._close(timeout, give_up_offline=False)
+
+    def _close(self, timeout: float | None, *, give_up_offline: bool) -> None:
         if self._closed:
             return
         try:
-            self.flush(timeout)
+            self._flush(timeout, give_up_offline=give_up_offline)
         except (TimeoutError, RuntimeError):
             lost = self._core.spill()
             log.error("audit appender closed with %d events unsent, %d lost", self.pending, lost)
@@ -127,7 +135,9 @@ class AuditAppender:
         self.close()
 
     def _at_exit(self) -> None:
-        self.close(timeout=10.0)
+        # Up to 10 s to reach the server, less once it is known to be unreachable: the spool
+        # keeps the events for the next appender.
+        self._close(10.0, give_up_offline=True)
 
     def _run(self) -> None:
         failures = 0
