@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from rampart import AuditAppender, DeadLetter, InvalidEvent, Rampart, SpoolFull
-from rampart.appender import EVENT_ID_KEY
+from rampart.appender import EVENT_ID_KEY, _core
 
 from .conftest import RestartableServer, Server
 
@@ -150,16 +150,17 @@ class DropsAnswers(httpx.HTTPTransport):
     """Sends every request, but loses the answers to the first ``drops`` appends (the server
     wrote them; the client cannot know)."""
 
-    def __init__(self, drops: int) -> None:
+    def __init__(self, drops: int, error: type[httpx.TransportError] = httpx.ReadError) -> None:
         super().__init__()
         self.drops = drops
+        self.error = error
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = super().handle_request(request)
         if request.method == "POST" and request.url.path == "/v1/audit/entries" and self.drops:
             response.read()
             self.drops -= 1
-            raise httpx.ReadError("connection lost after sending", request=request)
+            raise self.error("connection lost after sending", request=request)
         return response
 
 
@@ -178,6 +179,27 @@ def test_a_lost_answer_is_looked_up_not_appended_twice(server: Server, tmp_path:
         appender.flush(timeout=30)
     assert transport.drops == 0, "the answers were lost"
     assert logged(server.base_url, server.admin_key, action) == list(range(80))
+
+
+def test_after_a_timeout_the_lookup_waits_for_the_server_to_finish(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_core, "UNSURE_GRACE_SECONDS", 2.0)
+    action = unique_action()
+    transport = DropsAnswers(drops=1, error=httpx.ReadTimeout)
+    with (
+        Rampart(server.base_url, server.admin_key, transport=transport) as rampart,
+        AuditAppender(rampart, flush_interval=0.05) as appender,
+    ):
+        for i in range(20):
+            appender.append(event(i, action))
+        deadline = time.monotonic() + 30
+        while transport.drops and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        assert appender.pending == 20, "nothing looked up or resent within the grace period"
+        appender.flush(timeout=30)
+    assert logged(server.base_url, server.admin_key, action) == list(range(20))
 
 
 def test_a_new_appender_replays_the_spool_once(server: Server, tmp_path: Path) -> None:

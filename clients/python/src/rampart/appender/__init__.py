@@ -24,10 +24,12 @@ Design
   has a higher ``seq``. Before sending events whose earlier send is unknown (and everything
   replayed from a spool after a restart), the appender reads the log from the watermark
   (``GET /v1/audit/entries?from_seq=W``, needs ``audit:read``) and settles the ids it finds;
-  only the others are sent. Limits: without ``audit:read`` (or when team isolation hides the
-  entries) the lookup finds nothing and unsure events are sent again, with a warning; an event
-  with no place for an id (``details`` not an object and ``context.request_id`` taken) is
-  at-least-once.
+  only the others are sent. After a client-side timeout the server may still be committing the
+  batch: the lookup then waits ``UNSURE_GRACE_SECONDS`` (35 s, past the server's default 30 s
+  request timeout, after which a request has committed or never will). Limits: without
+  ``audit:read`` (or when team isolation hides the entries) the lookup finds nothing and unsure
+  events are sent again, with a warning; an event with no place for an id (``details`` not an
+  object and ``context.request_id`` taken) is at-least-once.
 * Dead letters. A batch refused as invalid (4xx other than 401/403/429) is all refused: the
   events the field errors name (``events[i]...``) go to ``<spool>.dead`` (with the server's
   answer) and to the ``on_dead_letter`` callback as a ``DeadLetter`` (position, event id,

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -37,6 +38,11 @@ ACTOR_TYPES = frozenset({"user", "service", "ai_agent", "device", "system"})
 STATUSES = frozenset({"success", "failure", "denied"})
 #: Failures after which the request surely never reached the server.
 _NOT_SENT = frozenset({"ConnectError", "ConnectTimeout"})
+#: Failures after which the server may still be working on the request.
+_STILL_RUNNING = frozenset({"ReadTimeout", "WriteTimeout"})
+#: How long to wait, after such a failure, before looking for its events: longer than the
+#: server's request timeout (30 s by default), after which a request has committed or never will.
+UNSURE_GRACE_SECONDS = 35.0
 _EVENT_INDEX = re.compile(r"^events\[(\d+)\]")
 
 
@@ -158,6 +164,7 @@ class AppenderCore:
         self.watermark: int | None = self._spool.watermark if self._spool else None
         self.offline = False
         self.dead_letters = 0
+        self._not_before = 0.0
         if loaded:
             log.info("audit appender: replaying %d spooled events", len(loaded))
 
@@ -234,7 +241,7 @@ class AppenderCore:
     def next_batch(self) -> Batch | None:
         """The next batch to send, from the head of the queue (``None``: nothing to send)."""
         with self.lock:
-            if not self._queue:
+            if not self._queue or time.monotonic() < self._not_before:
                 return None
             records = list(islice(self._queue, self._limit))
             lookup = any(r.maybe_sent and not r.done for r in records)
@@ -290,6 +297,8 @@ class AppenderCore:
                 if not isinstance(error, RateLimited) and error.detail not in _NOT_SENT:
                     for record in batch.records:
                         record.maybe_sent = record.maybe_sent or not record.done
+                if isinstance(error, ConnectionFailed) and error.detail in _STILL_RUNNING:
+                    self._not_before = time.monotonic() + UNSURE_GRACE_SECONDS
             if isinstance(
                 error, ConnectionFailed | ServerError | RateLimited | AuthenticationError
             ) or isinstance(error, PermissionDenied):
