@@ -158,6 +158,10 @@ def test_the_filter_batches_and_never_passes_clear(
     assert clear_of_canaries(down.getvalue()) and down.getvalue().count(PLACEHOLDER) == 4
     with pytest.raises(RuntimeError):
         redacting.install(handler)
+    # A filter nobody installed cannot redact: it lets nothing through in clear either.
+    record = logging.makeLogRecord({"msg": "mail %s", "args": (EMAIL,), "user": EMAIL})
+    assert RedactingFilter(dead).filter(record)
+    assert record.getMessage() == PLACEHOLDER and record.__dict__["user"] == PLACEHOLDER
 
 
 def render(event: MutableMapping[str, Any]) -> str:
@@ -177,10 +181,11 @@ def test_structlog_processor_up_and_down(server: Server) -> None:
                 assert "[REDACTED:CREDIT_CARD]" in line and '"level": "info"' in line
 
 
-def test_structlog_in_batches_through_a_sink(server: Server) -> None:
+@pytest.mark.parametrize("up", [True, False])
+def test_structlog_in_batches_through_a_sink(server: Server, up: bool) -> None:
     lines: list[str] = []
-    with Rampart(server.base_url, server.admin_key) as rampart:
-        process = RedactingProcessor(rampart, sink=lambda e: lines.append(render(e)))
+    with Rampart(server.base_url if up else DEAD_URL, server.admin_key) as rampart:
+        process = RedactingProcessor(rampart, sink=lambda e: lines.append(render(e)), max_hold=0.1)
         log = structlog.wrap_logger(
             structlog.PrintLogger(io.StringIO()),
             processors=[
@@ -194,4 +199,7 @@ def test_structlog_in_batches_through_a_sink(server: Server) -> None:
         assert process.flush()
         process.close()
     assert len(lines) == 30 and all(clear_of_canaries(line) for line in lines)
-    assert '"i": 29' in lines[-1] and "[REDACTED:CREDIT_CARD]" in lines[-1]
+    if up:
+        assert '"i": 29' in lines[-1] and "[REDACTED:CREDIT_CARD]" in lines[-1]
+    else:
+        assert set(lines) == {f'{{"level": "info", "event": "{PLACEHOLDER}"}}'}
