@@ -145,10 +145,13 @@ class RestartableServer:
             time.sleep(0.05)
         raise RuntimeError("rampart serve did not become ready")
 
-    def stop(self) -> None:
-        """Stops it (SIGTERM, then waits for the process to end)."""
+    def stop(self, *, kill: bool = False) -> None:
+        """Stops it (SIGTERM, or SIGKILL: no chance to finish a request) and waits for the end."""
         if self._process is not None:
-            self._process.terminate()
+            if kill:
+                self._process.kill()
+            else:
+                self._process.terminate()
             self._process.wait(timeout=30)
             self._process = None
 

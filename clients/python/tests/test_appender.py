@@ -118,8 +118,9 @@ def _keep_appending(appender: AuditAppender, action: str, stop: threading.Event)
     return sent
 
 
+@pytest.mark.parametrize("kill", [False, True], ids=["sigterm", "sigkill"])
 def test_a_server_restart_loses_and_repeats_nothing(
-    restartable: RestartableServer, tmp_path: Path
+    restartable: RestartableServer, tmp_path: Path, kill: bool
 ) -> None:
     action = unique_action()
     stop = threading.Event()
@@ -133,7 +134,7 @@ def test_a_server_restart_loses_and_repeats_nothing(
         )
         writer.start()
         time.sleep(0.5)
-        restartable.stop()
+        restartable.stop(kill=kill)
         time.sleep(1.0)  # appends go on while the server is down: they are spooled
         assert (tmp_path / "spool").stat().st_size > 0
         restartable.start()

@@ -248,6 +248,12 @@ class AppenderCore:
             # Every id whose send is unknown, in the whole queue: one scan settles them all (a
             # batch cut in two after a refusal must not be looked up from a later watermark).
             wanted = {r.event_id for r in self._queue if r.maybe_sent and r.event_id}
+            if lookup:
+                log.info(
+                    "audit appender: looking for %d unsure events from seq %d",
+                    len(wanted),
+                    self.watermark or 0,
+                )
             return Batch(records, lookup, self.watermark or 0, wanted)
 
     def set_watermark(self, health: Any) -> None:
@@ -303,7 +309,11 @@ class AppenderCore:
                 error, ConnectionFailed | ServerError | RateLimited | AuthenticationError
             ) or isinstance(error, PermissionDenied):
                 if not self.offline:
-                    log.warning("audit appender: cannot append (%s): spooling", error.status)
+                    log.warning(
+                        "audit appender: cannot append (%s %s): spooling",
+                        error.status or "no answer:",
+                        error.detail if isinstance(error, ConnectionFailed) else error.title,
+                    )
                 self.offline = True
                 try:
                     self._spill([])
