@@ -164,11 +164,11 @@ incident = admin.incidents.create(
 # glue:end
 assert admin.alerts.get(alert.id).incident_id == incident.id
 
-# Lockout: five wrong passwords lock the account (423) even for the right one.
+# Lockout: five wrong passwords lock the account (423), then even the right one is refused.
 for _ in range(5):
     try:
         admin.auth.login(f"ana-{RUN}", "wrong")
-    except AuthenticationError:
+    except (AuthenticationError, Locked):
         continue
 try:
     admin.auth.login(f"ana-{RUN}", PASSWORD)

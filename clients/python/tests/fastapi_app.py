@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +13,7 @@ from starlette.requests import HTTPConnection
 
 from rampart import AsyncRampart, Rampart
 from rampart.fastapi import (
+    AuditSink,
     CurrentPrincipal,
     RampartMiddleware,
     current_principal,
@@ -24,26 +23,6 @@ from rampart.fastapi import (
 from .conftest import Server
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 (a test principal's)
-
-
-class TaskAppenderForTests:
-    """A stand-in for the buffered appender (``AsyncAuditAppender``, written elsewhere): each
-    event is appended by a task of its own; ``flush`` waits for them. Tests only."""
-
-    def __init__(self, client: AsyncRampart) -> None:
-        self._client = client
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self.events: list[dict[str, Any]] = []
-
-    def append(self, event: Mapping[str, Any]) -> None:
-        """Starts appending ``event`` and returns at once."""
-        self.events.append(dict(event))
-        self._tasks.add(asyncio.create_task(self._client.audit.append(event)))
-
-    async def flush(self) -> None:
-        """Waits until every event so far is written."""
-        await asyncio.gather(*self._tasks)
-        self._tasks.clear()
 
 
 @dataclass(frozen=True)
@@ -117,7 +96,7 @@ async def tag_request(connection: HTTPConnection) -> str:
     return tag
 
 
-def make_app(client: AsyncRampart, audit: TaskAppenderForTests | None, **options: Any) -> FastAPI:
+def make_app(client: AsyncRampart, audit: AuditSink | None, **options: Any) -> FastAPI:
     """The application under test."""
     app = FastAPI()
     app.add_middleware(RampartMiddleware, client=client, audit=audit, **options)

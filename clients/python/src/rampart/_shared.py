@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from . import merkle, note
 from .errors import from_response, retry_after
-from .models import Checkpoint, InclusionProof, Key, Outcome
+from .models import Checkpoint, InclusionProof, Key, Outcome, RedactResult
 
 T = TypeVar("T")
 
@@ -192,3 +193,24 @@ def verify_ed25519(key: Key, data: bytes, signature: str) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+_ITEM_PATH = re.compile(r"^\[(\d+)\]\.?(.*)$", re.DOTALL)
+
+
+def split_redaction(answer: Any, count: int) -> list[RedactResult]:
+    """``redact_many``'s answer (one redaction of a JSON array of ``count`` records) split back
+    into one result per record, finding paths made relative to the record."""
+    documents = answer.get("document") if isinstance(answer, dict) else None
+    if not isinstance(documents, list) or len(documents) != count:
+        raise ValueError("the server's answer to a batch redaction is not an array of the records")
+    findings: list[list[dict[str, Any]]] = [[] for _ in range(count)]
+    for finding in answer.get("findings", []):
+        found = _ITEM_PATH.match(str(finding.get("path", "")))
+        if found is None or int(found.group(1)) >= count:
+            raise ValueError("the server's answer to a batch redaction names no record")
+        findings[int(found.group(1))].append({**finding, "path": found.group(2) or None})
+    return [
+        RedactResult.model_validate({"document": doc, "findings": f})
+        for doc, f in zip(documents, findings, strict=True)
+    ]

@@ -20,6 +20,7 @@ from .incidents import AsyncIncidents
 from .keys import AsyncKeys
 from .policy import AsyncRolePolicy
 from .principals import AsyncPrincipals
+from .privacy import AsyncPrivacy
 from .retention import AsyncRetention
 from .silences import AsyncSilences
 from .subjects import AsyncSubjects
@@ -96,6 +97,8 @@ class AsyncRampart(AsyncCore):
         self.api_keys = AsyncApiKeys(self)
         #: The role policy.
         self.policy = AsyncRolePolicy(self)
+        #: Redaction and detection of personal data and secrets.
+        self.privacy = AsyncPrivacy(self)
 
     @classmethod
     async def login(

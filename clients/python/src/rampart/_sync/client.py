@@ -21,6 +21,7 @@ from .incidents import Incidents
 from .keys import Keys
 from .policy import RolePolicy
 from .principals import Principals
+from .privacy import Privacy
 from .retention import Retention
 from .silences import Silences
 from .subjects import Subjects
@@ -97,6 +98,8 @@ class Rampart(Core):
         self.api_keys = ApiKeys(self)
         #: The role policy.
         self.policy = RolePolicy(self)
+        #: Redaction and detection of personal data and secrets.
+        self.privacy = Privacy(self)
 
     @classmethod
     def login(
