@@ -176,5 +176,23 @@ except Locked:
     pass
 else:
     raise AssertionError("no lockout after five failures")
+
+# GDPR: consent recorded, the subject's data exported (signed), then erased; the scan store is
+# named, so the erasure stays pending until the application confirms its part.
+subject = f"user-{RUN}"
+# glue:begin gdpr
+admin.subjects.give_consent(subject, "analytics", source="signup-form")
+exported = admin.subjects.export(subject)
+erasure = admin.subjects.erase(subject, reason="Art. 17 request", stores=["scans-db"])
+admin.subjects.confirm_erasure(erasure.id, store="scans-db", records_deleted=1)
+# glue:end
+assert exported.subject_id == subject
+assert admin.subjects.erasure(erasure.id).status == "completed"
+
+# SOC 2: controls evaluated from the deployment's real state, signed (never ``return True``).
+# glue:begin soc2
+report = admin.compliance.create_report("soc2")
+# glue:end
+assert report.signature_b64 and report.controls, "a signed report with its controls"
 admin.close()
 print(f"seed 001: scan stored encrypted, team-read, 3 denials audited, alert -> {incident.id}")

@@ -98,5 +98,20 @@ rotation = next(rampart.audit.entries(action="keys.rotate", resource_id=NAME))
 proved = rampart.audit.verify_inclusion(rotation.seq)
 # glue:end
 assert proved and rotation.status == "success"
+
+# 4. Access: the eligibility service's key works only from its addresses (the seed's IP
+#    whitelist), roles are Rampart's policy (the seed's require_role), and HIPAA retention is
+#    a compliance policy nobody can shorten (the seed's delete_old_data loop).
+service = rampart.principals.create(f"eligibility-{RUN}", type="service", roles=["developer"])
+# glue:begin access
+issued = rampart.api_keys.create(
+    "eligibility", principal_id=service.id, scopes=["keys:encrypt"], allowed_ips=["203.0.113.0/31"]
+)
+inside = rampart.auth.introspect(issued.key.get_secret_value(), client_ip="203.0.113.1")
+outside = rampart.auth.introspect(issued.key.get_secret_value(), client_ip="198.51.100.9")
+may_configure = rampart.auth.authorize(service.id, "keys:manage", {"type": "key", "id": NAME})
+rampart.retention.put_policy("audit_entries:hipaa", retain_days=2555, mode="compliance")
+# glue:end
+assert inside.active and not outside.active and not may_configure.allowed
 rampart.close()
 print(f"seed 004: {ROWS} records rewrapped under {NAME} v2, v1 retired, rotation entry proved")

@@ -1,5 +1,6 @@
-"""Every example under ``examples/`` (the seeds' security code redone on Rampart) runs against
-the real server and exits 0: each checks its own outcome and exits non-zero when one fails."""
+"""Every example under ``examples/`` (the seeds' security code redone on Rampart, and the
+comparison's flows) runs against the real server and exits 0: each checks its own outcome and
+exits non-zero when one fails."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ import pytest
 
 from .conftest import Server
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("seed*.py"))
+HERE = Path(__file__).resolve().parents[1] / "examples"
+# The seed examples, and the comparison's flows that run here (ours and raw ``requests``; the
+# generated client needs its generator, hvac needs a Vault).
+EXAMPLES = [
+    *sorted(HERE.glob("seed*.py")),
+    HERE / "comparison" / "ours.py",
+    HERE / "comparison" / "raw_requests.py",
+]
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
