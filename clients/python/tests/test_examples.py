@@ -5,6 +5,7 @@ exits non-zero when one fails."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,24 @@ def test_the_example_runs_against_a_real_server(server: Server, example: Path) -
     )
     assert done.returncode == 0, f"{example.name}:\n{done.stdout}\n{done.stderr}"
     assert server.admin_key not in done.stdout + done.stderr, "the token was printed"
+
+
+def test_the_readme_quick_start_runs(server: Server, tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme.split("## Python client", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"^```python\n(.*?)^```$", section, re.M | re.S)
+    assert len(blocks) == 1, "the README's Python quick start: one python block"
+    script = tmp_path / "quick_start.py"
+    script.write_text(blocks[0])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAMPART_")}
+    env |= {"RAMPART_ADDR": server.base_url, "RAMPART_TOKEN": server.admin_key}
+    done = subprocess.run(  # noqa: S603 (the README's own block)
+        [sys.executable, str(script)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
