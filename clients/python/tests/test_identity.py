@@ -175,6 +175,29 @@ def test_totp_enrollment_confirmation_and_removal(server: Server) -> None:
         assert admin.auth.login(name, PASSWORD).expires_at
 
 
+def test_a_role_requiring_mfa_enrolls_with_the_logins_enrollment_token(server: Server) -> None:
+    name = unique("py-erin")
+    with Rampart(server.base_url, server.admin_key) as admin:
+        erin = admin.principals.create(name, password=PASSWORD, roles=["admin"])
+        with pytest.raises(AuthenticationError) as refused:
+            admin.auth.login(name, PASSWORD)
+        error = refused.value
+        assert error.problem_type.endswith("mfa-required")
+        assert error.enrollment_token is not None and error.enrollment_expires_at
+        token = error.enrollment_token.get_secret_value()
+        for text in (repr(error), str(error), repr(error.enrollment_token)):
+            assert token not in text
+        with admin.with_token(token) as enrolling:
+            secret = enrolling.principals.enroll_totp(erin.id).secret_b32.get_secret_value()
+            assert enrolling.principals.confirm_totp(erin.id, totp_code(secret))
+        session = admin.auth.login(name, PASSWORD, totp=totp_code(secret, offset=1))
+        assert session.expires_at
+        # A wrong password gets no enrollment token.
+        with pytest.raises(AuthenticationError) as wrong:
+            admin.auth.login(name, "not the password")
+        assert wrong.value.enrollment_token is None
+
+
 def test_the_policy_reads_and_writes_back(server: Server) -> None:
     with Rampart(server.base_url, server.admin_key) as admin:
         policy = admin.policy.get()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+from pydantic import SecretStr
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,14 @@ class ConnectionFailed(RampartError):
 
 
 class AuthenticationError(RampartError):
-    """401: no valid credential (or a second factor is required)."""
+    """401: no valid credential, or a second factor is required (``problem_type`` ends in
+    ``mfa-required``). When the principal's role requires TOTP and none is enrolled yet, the
+    login's answer carries ``enrollment_token``: a session good only for enrolling TOTP
+    (``client.with_token(e.enrollment_token.get_secret_value()).principals.enroll_totp(id)``),
+    until ``enrollment_expires_at``. It never prints."""
+
+    enrollment_token: SecretStr | None = None
+    enrollment_expires_at: str | None = None
 
 
 class PermissionDenied(RampartError):
@@ -121,7 +129,7 @@ def from_response(response: httpx.Response) -> RampartError:
         kind = ServerError
     else:
         kind = _BY_STATUS.get(status, RampartError)
-    return kind(
+    error = kind(
         status=status,
         title=str(body.get("title", response.reason_phrase)),
         detail=str(body.get("detail", "")),
@@ -130,3 +138,9 @@ def from_response(response: httpx.Response) -> RampartError:
         errors=errors,
         retry_after=retry_after(response),
     )
+    enrollment = body.get("enrollment_token")
+    if isinstance(error, AuthenticationError) and isinstance(enrollment, str) and enrollment:
+        error.enrollment_token = SecretStr(enrollment)
+        expires = body.get("enrollment_expires_at")
+        error.enrollment_expires_at = expires if isinstance(expires, str) else None
+    return error
