@@ -138,3 +138,29 @@ def test_idempotent_calls_are_retried_on_503_and_appends_never() -> None:
             rampart.audit.append(_event(0))
         assert calls == ["POST"], "an append is not repeated: it may have been written"
         assert failed.value.retry_after == 0
+
+
+def test_every_problem_status_has_its_exception() -> None:
+    from rampart import Conflict, Gone, Locked, RampartError, RateLimited
+    from rampart.errors import from_response
+
+    expected: dict[int, type[RampartError]] = {
+        400: ValidationError,
+        401: AuthenticationError,
+        403: PermissionDenied,
+        404: NotFound,
+        409: Conflict,
+        410: Gone,
+        413: ValidationError,
+        422: ValidationError,
+        423: Locked,
+        429: RateLimited,
+        503: ServerError,
+    }
+    for status, kind in expected.items():
+        problem = {"type": "about:blank", "title": "t", "status": status, "detail": "d"}
+        response = httpx.Response(status, json=problem, headers={"retry-after": "2"})
+        error = from_response(response)
+        assert type(error) is kind, status
+        assert (error.status, error.detail) == (status, "d")
+    assert from_response(httpx.Response(429, headers={"retry-after": "2"})).retry_after == 2

@@ -157,3 +157,43 @@ def test_require_wants_a_permission() -> None:
         require("approve")
     with pytest.raises(ValueError):
         require("")
+
+
+class RecordingSink:
+    """An audit sink that keeps the events it is given (no server: nothing is appended)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def append(self, event: Any) -> None:
+        """Keeps ``event``."""
+        self.events.append(dict(event))
+
+
+def test_refused_requests_are_audited_without_their_raw_path() -> None:
+    async def run(audit_unauthenticated: bool) -> list[dict[str, Any]]:
+        sink = RecordingSink()
+        async with AsyncRampart("http://127.0.0.1:9", "rk_unused") as rampart:
+            app = FastAPI()
+
+            @app.get("/reset/{token}")
+            async def reset(token: str) -> dict[str, str]:
+                return {"ok": token}
+
+            app.add_middleware(
+                RampartMiddleware,
+                client=rampart,
+                audit=sink,
+                audit_unauthenticated=audit_unauthenticated,
+            )
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+                answer = await http.get("/reset/magic-link-4242")
+                assert answer.status_code == 401
+        return sink.events
+
+    events = asyncio.run(run(True))
+    assert len(events) == 1 and events[0]["status"] == "denied"
+    assert events[0]["resource"] == {"type": "http_route", "id": "(unmatched)"}
+    assert "magic-link-4242" not in str(events)
+    assert asyncio.run(run(False)) == [], "audit_unauthenticated=False leaves them out"

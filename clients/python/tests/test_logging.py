@@ -150,8 +150,11 @@ def test_the_filter_batches_and_never_passes_clear(
         guarded = logging.getLogger(f"test.filter.{time.monotonic_ns()}")
         guarded.propagate = False
         guarded.setLevel(logging.INFO)
-        guarded.addHandler(target(down))
-        redacting = RedactingFilter(dead, max_hold=0.1).install(guarded)
+        down_handler = target(down)
+        guarded.addHandler(down_handler)
+        with pytest.raises(TypeError, match="child loggers"):
+            RedactingFilter(dead).install(guarded)  # type: ignore[arg-type]
+        redacting = RedactingFilter(dead, max_hold=0.1).install(down_handler)
         log_canaries(guarded)
         redacting.flush(timeout=10)
         redacting.close()
@@ -162,6 +165,10 @@ def test_the_filter_batches_and_never_passes_clear(
     record = logging.makeLogRecord({"msg": "mail %s", "args": (EMAIL,), "user": EMAIL})
     assert RedactingFilter(dead).filter(record)
     assert record.getMessage() == PLACEHOLDER and record.__dict__["user"] == PLACEHOLDER
+    # A caller cannot mark its own record as redacted.
+    forged = logging.makeLogRecord({"msg": EMAIL, "_rampart_redacted": True})
+    assert RedactingFilter(dead).filter(forged)
+    assert forged.getMessage() == PLACEHOLDER
 
 
 def render(event: MutableMapping[str, Any]) -> str:

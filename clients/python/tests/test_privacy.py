@@ -79,6 +79,11 @@ def test_bad_input_is_refused_before_sending() -> None:
         with pytest.raises(ValueError, match="max_per_call"):
             rampart.privacy.redact_many([{}], max_per_call=0)
         assert rampart.privacy.redact_many([]) == []
+        # A refused request never quotes what it was given: it may be the secret to redact.
+        secret = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"  # noqa: S105 (a canary)
+        with pytest.raises(pydantic.ValidationError) as both:
+            rampart.privacy.redact(document={"key": secret}, text=secret)
+        assert secret not in str(both.value) and "4eC39" not in repr(both.value)
 
 
 def test_server_refusals_are_typed(server: Server) -> None:

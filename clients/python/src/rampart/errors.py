@@ -70,6 +70,10 @@ class Conflict(RampartError):
     """409: something changed meanwhile; read again and decide."""
 
 
+class Gone(RampartError):
+    """410: the resource existed and is gone for good (an audit entry pruned by retention)."""
+
+
 class ValidationError(RampartError):
     """400, 413, 415 or 422: the request is invalid; ``errors`` names each field."""
 
@@ -92,6 +96,7 @@ _BY_STATUS: dict[int, type[RampartError]] = {
     403: PermissionDenied,
     404: NotFound,
     409: Conflict,
+    410: Gone,
     413: ValidationError,
     415: ValidationError,
     422: ValidationError,

@@ -4,7 +4,7 @@
   record (snapshotting its message, exception and stack text and its extra attributes); a
   background thread redacts up to ``max_batch`` records in one ``POST /v1/redact`` call
   (``privacy.redact_many``) every ``flush_interval`` seconds, then hands them to ``target``.
-* ``RedactingFilter(client).install(handler_or_logger)``: the same as a ``logging.Filter``. A
+* ``RedactingFilter(client).install(handler)``: the same as a ``logging.Filter``. A
   filter decides synchronously and cannot batch, so it answers "no" to a record it has not seen,
   queues it, and the thread passes it again through what it is installed on (``handle``), marked
   redacted, after which the filter lets it through. Prefer the handler: it needs no ``install``.
@@ -25,6 +25,7 @@ are about its own calls: they are dropped, or each call would log a record to re
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -42,6 +43,9 @@ PLACEHOLDER = "[REDACTED: redaction unavailable]"
 _log = logging.getLogger("rampart.logging")
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _MARK = "_rampart_redacted"
+#: The value of ``_MARK`` on a record this module redacted: an object no caller can pass in
+#: ``extra`` (``extra={"_rampart_redacted": True}`` is just another attribute to redact).
+_REDACTED = object()
 _OWN = ("httpx", "httpcore", "rampart.logging")
 T = TypeVar("T")
 
@@ -82,6 +86,8 @@ class _Batcher(Generic[T]):
         self._thread = threading.Thread(target=self._run, name="rampart-log-redaction")
         self._thread.daemon = True
         self._thread.start()
+        # At exit, held records are redacted (or blanked) and emitted, not dropped.
+        atexit.register(self.close, 2.0)
 
     @property
     def thread_id(self) -> int | None:
@@ -113,6 +119,9 @@ class _Batcher(Generic[T]):
 
     def close(self, timeout: float = 5.0) -> None:
         """Redacts what is queued (at most ``timeout`` seconds), blanks the rest, stops."""
+        atexit.unregister(self.close)
+        if self._closing:
+            return
         self.flush(timeout)
         with self._cond:
             self._closing = True
@@ -191,7 +200,7 @@ def _apply(record: logging.LogRecord, redacted: Any) -> None:
     record.exc_text, record.stack_info = redacted["x"], redacted["s"]
     for key, value in redacted["e"].items():
         setattr(record, key, value)
-    setattr(record, _MARK, True)
+    setattr(record, _MARK, _REDACTED)
 
 
 def _blank(record: logging.LogRecord) -> None:
@@ -199,7 +208,7 @@ def _blank(record: logging.LogRecord) -> None:
     record.exc_text = record.stack_info = None
     for key in [k for k in record.__dict__ if k not in _STANDARD]:
         setattr(record, key, PLACEHOLDER)
-    setattr(record, _MARK, True)
+    setattr(record, _MARK, _REDACTED)
 
 
 def _own_transport(record: logging.LogRecord, batcher: _Batcher[Any]) -> bool:
@@ -253,15 +262,21 @@ class RedactingHandler(logging.Handler):
 
 class RedactingFilter(logging.Filter):
     """A ``logging.Filter`` that lets a record through only redacted: call ``install`` with the
-    handler or logger to guard (see the module's docstring for how it batches)."""
+    handler to guard (see the module's docstring for how it batches). Not a logger: records of
+    child loggers reach a logger's handlers without passing its filters."""
 
     def __init__(self, client: Rampart, **options: Any) -> None:
         super().__init__()
         self._client, self._options = client, options
         self._batcher: _Batcher[logging.LogRecord] | None = None
 
-    def install(self, target: logging.Handler | logging.Logger) -> RedactingFilter:
-        """Guards ``target`` (adds this filter to it); returns the filter."""
+    def install(self, target: logging.Handler) -> RedactingFilter:
+        """Guards the handler ``target`` (adds this filter to it); returns the filter."""
+        if not isinstance(target, logging.Handler):
+            raise TypeError(
+                "install a RedactingFilter on a handler: records of child loggers skip a "
+                "logger's filters (or wrap the handler in RedactingHandler)"
+            )
         if self._batcher is not None:
             raise RuntimeError("a RedactingFilter guards one handler or logger")
         self._batcher = _Batcher(self._client, target.handle, _apply, _blank, **self._defaults())
@@ -274,7 +289,7 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """True for a record already redacted; any other is queued (False for now)."""
-        if getattr(record, _MARK, False):
+        if getattr(record, _MARK, None) is _REDACTED:
             return True
         if self._batcher is None:
             _blank(record)  # not installed: nothing can redact it, nothing leaves in clear

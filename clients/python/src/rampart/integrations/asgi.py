@@ -122,6 +122,10 @@ class RampartMiddleware:
     (actor: the principal; action ``http.<method>``; resource: the route's path template;
     status ``success``, ``failure`` or ``denied`` from the response's status), appended in the
     background. ``client`` needs ``authz:check`` (and the appender's client ``audit:write``).
+    A request no route matched is recorded as ``(unmatched)``, never by its raw path (paths can
+    carry reset tokens or magic links). ``audit_unauthenticated=False`` leaves requests without
+    a valid credential out of the log: while Rampart is unreachable they would otherwise fill
+    the appender's spool, at an attacker's pace, before the events that matter.
     ``exempt_paths`` are exact paths, or prefixes when they end in ``*``.
     """
 
@@ -135,6 +139,7 @@ class RampartMiddleware:
         decision_ttl: float = 5.0,
         cache_size: int = 10_000,
         audit: AuditSink | None = None,
+        audit_unauthenticated: bool = True,
         exempt_paths: Iterable[str] = ("/health", "/healthz"),
         realm: str = "rampart",
         clock: Callable[[], float] = time.monotonic,
@@ -145,6 +150,7 @@ class RampartMiddleware:
         self._inactive_ttl = min(inactive_ttl, cache_ttl)
         self._decision_ttl = decision_ttl
         self._audit = audit
+        self._audit_unauthenticated = audit_unauthenticated
         self._exact = frozenset(p for p in exempt_paths if not p.endswith("*"))
         self._prefixes = tuple(p[:-1] for p in exempt_paths if p.endswith("*"))
         self._realm = realm
@@ -211,7 +217,8 @@ class RampartMiddleware:
         finally:
             _principal.reset(reset)
             if self._audit is not None and scope["type"] == "http" and not exempt:
-                self._append(scope, who, status, request_id, client_ip)
+                if who is not None or self._audit_unauthenticated:
+                    self._append(scope, who, status, request_id, client_ip)
 
     async def authenticate(
         self, credential: str, client_ip: str | None = None
@@ -341,7 +348,7 @@ def _event(
     return {
         "actor": actor,
         "action": f"http.{method.lower()}",
-        "resource": {"type": "http_route", "id": str(template or scope.get("path", ""))},
+        "resource": {"type": "http_route", "id": str(template or "(unmatched)")},
         "context": {"request_id": request_id},
         "details": details,
         "status": _outcome(status),

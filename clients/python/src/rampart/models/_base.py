@@ -13,9 +13,10 @@ class Model(BaseModel):
 
 
 class Request(BaseModel):
-    """A request body, validated here before it is sent: unknown fields are refused."""
+    """A request body, validated here before it is sent: unknown fields are refused, and a
+    validation error never quotes the input (a body may carry a password, a PAN or a token)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     def body(self) -> dict[str, object]:
         """The JSON body: fields left unset are not sent."""

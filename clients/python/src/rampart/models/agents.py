@@ -98,12 +98,16 @@ class ExecutionToken(Model):
 
 
 class VerifyTokenRequest(Request):
-    """``POST /v1/actions/verify-token``'s body."""
+    """``POST /v1/actions/verify-token``'s body (the token never in its ``repr``)."""
 
-    token: str = Field(min_length=1)
+    token: SecretStr = Field(min_length=1)
     parameters: dict[str, Any] | None = None
     action: str | None = None
     target: Target | None = None
+
+    def body(self) -> dict[str, object]:
+        """The JSON body, with the token itself."""
+        return {**super().body(), "token": self.token.get_secret_value()}
 
 
 class TokenCheck(Model):
