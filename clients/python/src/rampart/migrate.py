@@ -152,6 +152,8 @@ def reencrypt_column(
 ) -> Progress:
     """Re-encrypts every non-NULL value of ``table.column`` under the latest version of
     ``key``, ``batch_size`` rows at a time in ``key_column`` order, committing each batch.
+    ``key_column`` must be unique (the primary key): batches resume after the last key done,
+    so rows sharing a key value across a batch boundary would be skipped.
 
     Values are ciphertexts of ``from_key`` (default ``key``: a rewrap, the plaintext never
     leaves Rampart; another key: decrypted and encrypted again). A value that does not decrypt
