@@ -73,6 +73,9 @@ from .models import (
     VerifyResult,
     WhoAmI,
 )
+from .signed import (
+    verify_document,
+)
 
 __all__ = [
     "AccessDecision",
@@ -134,5 +137,6 @@ __all__ = [
     "ValidationError",
     "VerifyResult",
     "WhoAmI",
+    "verify_document",
     "verify_export",
 ]
