@@ -148,8 +148,10 @@ class AsyncAudit:
         )
 
     async def verify_consistency(self, old: Checkpoint, public_key: str | None = None) -> bool:
-        """Whether the latest checkpoint extends ``old`` (one you kept): both signatures and the
-        consistency proof checked locally, so the log was neither rewritten nor forked."""
+        """Whether the latest checkpoint extends ``old`` (one you kept): both signatures
+        (``public_key``, else the pinned key, else the server's: see the class's warning) and
+        the consistency proof checked locally, so the log was neither rewritten nor forked.
+        From an ``old`` of size 0, its root must be the empty tree's (SHA-256 of nothing)."""
         key = await self._key(public_key)
         new = await self.checkpoint()
         if not (_shared.checkpoint_signed(old, key) and _shared.checkpoint_signed(new, key)):
@@ -202,7 +204,7 @@ class AsyncAudit:
         self, path: str | os.PathLike[str], public_key: str | None = None
     ) -> VerifyResult:
         """Verifies an export file offline (``rampart.export.verify_export``) with
-        ``public_key``, else the pinned key, else the server's."""
+        ``public_key``, else the pinned key, else the server's (see the class's warning)."""
         return export.verify_export(path, await self._key(public_key))
 
     async def verify_document(

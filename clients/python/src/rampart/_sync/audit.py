@@ -145,8 +145,10 @@ class Audit:
         )
 
     def verify_consistency(self, old: Checkpoint, public_key: str | None = None) -> bool:
-        """Whether the latest checkpoint extends ``old`` (one you kept): both signatures and the
-        consistency proof checked locally, so the log was neither rewritten nor forked."""
+        """Whether the latest checkpoint extends ``old`` (one you kept): both signatures
+        (``public_key``, else the pinned key, else the server's: see the class's warning) and
+        the consistency proof checked locally, so the log was neither rewritten nor forked.
+        From an ``old`` of size 0, its root must be the empty tree's (SHA-256 of nothing)."""
         key = self._key(public_key)
         new = self.checkpoint()
         if not (_shared.checkpoint_signed(old, key) and _shared.checkpoint_signed(new, key)):
@@ -199,7 +201,7 @@ class Audit:
         self, path: str | os.PathLike[str], public_key: str | None = None
     ) -> VerifyResult:
         """Verifies an export file offline (``rampart.export.verify_export``) with
-        ``public_key``, else the pinned key, else the server's."""
+        ``public_key``, else the pinned key, else the server's (see the class's warning)."""
         return export.verify_export(path, self._key(public_key))
 
     def verify_document(
