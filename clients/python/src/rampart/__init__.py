@@ -74,6 +74,9 @@ from .models import (
     VerifyResult,
     WhoAmI,
 )
+from .signed import (
+    verify_document,
+)
 
 __all__ = [
     "AccessDecision",
@@ -136,5 +139,6 @@ __all__ = [
     "ValidationError",
     "VerifyResult",
     "WhoAmI",
+    "verify_document",
     "verify_export",
 ]

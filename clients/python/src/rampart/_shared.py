@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hmac
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -12,7 +14,7 @@ import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from . import merkle, note
+from . import merkle, note, signed
 from .errors import from_response, retry_after
 from .models import Checkpoint, InclusionProof, Key, Outcome, RedactResult
 
@@ -87,6 +89,61 @@ def entries_params(limit: int, cursor: str | None, filters: Mapping[str, Any]) -
     if cursor is not None:
         params["cursor"] = cursor
     return params
+
+
+#: Members the API adds to an entry outside its leaf: the leaf hash itself, and the opened
+#: ``personal`` data shown to ``gdpr:read`` callers.
+OUTSIDE_LEAF = frozenset({"leaf_hash", "personal_plain"})
+
+log = logging.getLogger("rampart.audit")
+
+
+def entry_leaf(entry: Mapping[str, Any]) -> bytes:
+    """The leaf hash of an entry as ``GET /v1/audit/entries/{seq}`` returns it, computed here:
+    SHA-256(0x00 || RFC 8785 form of the entry without ``leaf_hash`` and ``personal_plain``).
+    Raises ``signed.JSONError`` when the entry has no RFC 8785 form."""
+    body = {k: v for k, v in entry.items() if k not in OUTSIDE_LEAF}
+    return merkle.leaf_hash(signed.canonical(body))
+
+
+def proves_entry(
+    checkpoint: Checkpoint, proof: InclusionProof, seq: int, entry: Mapping[str, Any]
+) -> bool:
+    """Whether ``proof`` proves ``entry`` (as the server returned it) is entry ``seq`` of
+    ``checkpoint``'s tree: the proof is for ``seq``, its leaf hash is the one computed here from
+    the entry's content and the one the entry carries, and its path leads to the root."""
+    if proof.seq != seq or entry.get("seq") != seq or isinstance(entry.get("seq"), bool):
+        return False
+    try:
+        computed = entry_leaf(entry).hex()
+    except signed.JSONError:
+        return False
+    claimed = entry.get("leaf_hash")
+    return (
+        isinstance(claimed, str)
+        and hmac.compare_digest(computed, claimed)
+        and hmac.compare_digest(computed, proof.leaf_hash)
+        and proves_inclusion(checkpoint, proof)
+    )
+
+
+def strict_answer(response: httpx.Response) -> Any:
+    """``answer``, parsed strictly (``signed.loads``: no duplicate key, NaN or Infinity), for
+    answers whose content is verified."""
+    if response.status_code >= 400:
+        raise from_response(response)
+    return signed.loads(response.content)
+
+
+def warn_unpinned(key_id: str) -> None:
+    """Logs (once per client, by the caller) that signatures are checked with the key the
+    server itself serves."""
+    log.warning(
+        "audit signatures are checked with the key the server serves (key_id %s), not a pinned "
+        "one: a compromised server could sign its own forgeries. Pin the key: "
+        "Rampart(..., audit_public_key=...)",
+        key_id,
+    )
 
 
 def proves_inclusion(checkpoint: Checkpoint, proof: InclusionProof) -> bool:

@@ -1,18 +1,17 @@
 """Offline verification of an audit export (NDJSON), in pure Python: every leaf hash recomputed
 from its entry (RFC 8785 canonical JSON without ``leaf_hash``), the root rebuilt from the
-leaves, compared with the trailing checkpoint, and the checkpoint's signature checked. Reads the
+leaves, compared with the trailing checkpoint, and the checkpoint's signature checked. Lines are
+parsed strictly: a key given twice, NaN or Infinity is a problem at that line (two readers could
+see different entries), as is an entry with no RFC 8785 form (an integer above 2**53). Reads the
 file a line at a time; only 32 bytes a leaf are held, and only when the export does not start at
 entry 0."""
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
-import rfc8785
-
-from . import merkle, note
+from . import merkle, note, signed
 from .models import Problem, VerifyResult
 
 #: Problems beyond this many are not listed (the verdict stays ``ok=False``).
@@ -66,9 +65,11 @@ def _line(state: _State, number: int, text: str) -> None:
         state.problem(None, number, "content after the checkpoint line")
         return
     try:
-        obj = json.loads(text)
-    except ValueError:
-        state.problem(state.next_seq, number, "not JSON")
+        obj = signed.loads(text)
+    except signed.JSONError as e:
+        # A duplicate key would let this reader and another see different entries.
+        problem = "not JSON" if str(e).startswith("not JSON") else f"refused JSON: {e}"
+        state.problem(state.next_seq, number, problem)
         return
     if not isinstance(obj, dict):
         state.problem(state.next_seq, number, "not a JSON object")
@@ -88,7 +89,12 @@ def _line(state: _State, number: int, text: str) -> None:
         state.push(seq, leaf, number)
         return
     body = {k: v for k, v in obj.items() if k != "leaf_hash"}
-    computed = merkle.leaf_hash(rfc8785.dumps(body))
+    try:
+        computed = merkle.leaf_hash(signed.canonical(body))
+    except signed.JSONError as e:
+        state.problem(seq, number, f"the entry cannot be checked: {e}")
+        state.push(seq, leaf, number)
+        return
     if computed != leaf:
         state.problem(seq, number, "the entry's content does not match its leaf_hash (edited)")
     # The tree is built from the content, so an edit with a forged leaf_hash changes the root.
@@ -124,12 +130,12 @@ def _finish(state: _State, public_key: str | None) -> VerifyResult:
         state.problem(None, None, "signature not checked: no public key given")
         return _result(state)
     try:
-        signed = note.verify_note(str(checkpoint.get("note", "")), public_key)
+        signed_note = note.verify_note(str(checkpoint.get("note", "")), public_key)
     except note.NoteError as e:
         state.problem(None, None, f"checkpoint: {e}")
         return _result(state)
-    if signed.tree_size != checkpoint.get("tree_size") or (
-        signed.root_hash.hex() != checkpoint.get("root_hash")
+    if signed_note.tree_size != checkpoint.get("tree_size") or (
+        signed_note.root_hash.hex() != checkpoint.get("root_hash")
     ):
         state.problem(None, None, "the checkpoint's fields differ from its signed note")
     return _result(state)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+#: The root hash of the empty tree: SHA-256 of nothing (RFC 9162 §2.1.1).
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
 
 def leaf_hash(data: bytes) -> bytes:
     """The hash of a leaf: SHA-256(0x00 || data)."""
@@ -23,7 +26,7 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 def root_of(leaves: list[bytes]) -> bytes:
     """The root hash of a tree over the given leaf hashes (RFC 9162 §2.1.1)."""
     if not leaves:
-        return hashlib.sha256(b"").digest()
+        return EMPTY_ROOT
     if len(leaves) == 1:
         return leaves[0]
     split = 1
@@ -61,13 +64,20 @@ def verify_consistency(
     first: int, second: int, first_root: bytes, second_root: bytes, path: list[bytes]
 ) -> bool:
     """Whether ``path`` proves the tree of ``second`` entries with root ``second_root`` extends
-    the tree of ``first`` entries with root ``first_root`` (RFC 9162 §2.1.4.2)."""
+    the tree of ``first`` entries with root ``first_root`` (RFC 9162 §2.1.4.2).
+
+    Equal sizes: the proof is empty and the roots are equal. From size 0: RFC 9162 defines
+    proofs only for ``0 < first`` (the server answers ``422`` for ``from=0``); every tree
+    extends the empty one, so the proof must be empty and ``first_root`` must be the empty
+    tree's root, SHA-256("") (any other root is no tree of size 0); ``second_root`` is then
+    not constrained here: check its checkpoint's signature."""
     if first < 0 or second < first:
+        return False
+    if first == 0 and not hmac.compare_digest(first_root, EMPTY_ROOT):
         return False
     if first == second:
         return not path and hmac.compare_digest(first_root, second_root)
     if first == 0:
-        # Every tree extends the empty one; RFC 9162 defines no proof for it.
         return not path
     if not path:
         return False
@@ -129,7 +139,7 @@ class CompactRange:
     def root(self) -> bytes:
         """The root hash of the tree of ``size`` leaves (RFC 9162 §2.1.1)."""
         if not self._nodes:
-            return hashlib.sha256(b"").digest()
+            return EMPTY_ROOT
         r = self._nodes[-1][1]
         for _, h in reversed(self._nodes[:-1]):
             r = node_hash(h, r)

@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import _shared, export, merkle
+from pydantic import BaseModel
+
+from .. import _shared, export, merkle, signed
 from ..errors import from_response
 from ..models import (
     AppendResult,
@@ -24,12 +26,17 @@ from ._core import AsyncCore
 
 class AsyncAudit:
     """The tamper-evident audit log. ``public_key`` pins the log's key (the ``verifier_key`` or
-    ``public_key_b64`` of ``GET /v1/audit/public-key``, kept in your configuration); without it
-    signatures are checked against the key the server serves, fetched once."""
+    ``public_key_b64`` of ``GET /v1/audit/public-key``, kept in your configuration).
+
+    WITHOUT A PINNED KEY every signature check here trusts the key the server serves (fetched
+    once): it then proves only that the server signed what it serves, not that the log is the
+    one you know; a compromised server passes. The first such check logs a warning (logger
+    ``rampart.audit``, naming the key_id). Pin the key for checks that mean something."""
 
     def __init__(self, core: AsyncCore, public_key: str | None = None) -> None:
         self._core = core
         self._pinned = public_key
+        self._served: str | None = None
 
     async def append(self, event: Mapping[str, Any]) -> AppendResult:
         """Appends one event; returns once it is durable."""
@@ -76,15 +83,20 @@ class AsyncAudit:
     async def _key(self, public_key: str | None) -> str:
         if public_key is not None:
             return public_key
-        if self._pinned is None:
-            self._pinned = (await self.public_key()).verifier_key
-        return self._pinned
+        if self._pinned is not None:
+            return self._pinned
+        if self._served is None:
+            served = await self.public_key()
+            _shared.warn_unpinned(served.key_id)
+            self._served = served.verifier_key
+        return self._served
 
     async def verify_checkpoint(
         self, checkpoint: Checkpoint, public_key: str | None = None
     ) -> bool:
         """Whether the checkpoint's signed note verifies with ``public_key`` (default: the pinned
-        key, else the server's) and says the same size and root as its fields."""
+        key, else the server's: see the class's warning) and says the same size and root as its
+        fields."""
         return _shared.checkpoint_signed(checkpoint, await self._key(public_key))
 
     async def inclusion_proof(self, seq: int, tree_size: int | None = None) -> InclusionProof:
@@ -97,14 +109,31 @@ class AsyncAudit:
         )
 
     async def verify_inclusion(self, seq: int, public_key: str | None = None) -> bool:
-        """Whether entry ``seq`` is in the latest checkpoint's tree: the checkpoint's Ed25519
-        signature (``public_key``, else the pinned key, else the server's) and the inclusion
-        proof (RFC 9162) are both checked locally."""
+        """Whether entry ``seq``, as the server returns it, is in the latest checkpoint's tree,
+        all checked locally: the checkpoint's Ed25519 signature (``public_key``, else the pinned
+        key, else the server's: see the class's warning); the entry is fetched and its leaf
+        hash computed here (RFC 8785 form without ``leaf_hash`` and ``personal_plain``, which
+        is outside the leaf); the proof must be for ``seq`` and that leaf, and lead to the
+        signed root (RFC 9162). ``False`` when any of it fails, or the entry's answer holds a
+        duplicate key, or ``seq`` is past the checkpoint's tree; an entry pruned under retention
+        raises the server's ``410`` (its content is gone); ``ValueError`` for a negative
+        ``seq``."""
+        if seq < 0:
+            raise ValueError("seq: must be 0 or more")
         checkpoint = await self.checkpoint()
         if not _shared.checkpoint_signed(checkpoint, await self._key(public_key)):
             return False
+        if seq >= checkpoint.tree_size:
+            return False
+        response = await self._core.send("GET", f"/v1/audit/entries/{int(seq)}")
+        try:
+            entry = _shared.strict_answer(response)
+        except signed.JSONError:
+            return False
+        if not isinstance(entry, dict):
+            return False
         proof = await self.inclusion_proof(seq, checkpoint.tree_size)
-        return _shared.proves_inclusion(checkpoint, proof)
+        return _shared.proves_entry(checkpoint, proof, seq, entry)
 
     async def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
         """The proof that the tree of ``second`` entries (default: the current one) extends the
@@ -119,14 +148,19 @@ class AsyncAudit:
         )
 
     async def verify_consistency(self, old: Checkpoint, public_key: str | None = None) -> bool:
-        """Whether the latest checkpoint extends ``old`` (one you kept): both signatures and the
-        consistency proof checked locally, so the log was neither rewritten nor forked."""
+        """Whether the latest checkpoint extends ``old`` (one you kept): both signatures
+        (``public_key``, else the pinned key, else the server's: see the class's warning) and
+        the consistency proof checked locally, so the log was neither rewritten nor forked.
+        From an ``old`` of size 0, its root must be the empty tree's (SHA-256 of nothing)."""
         key = await self._key(public_key)
         new = await self.checkpoint()
         if not (_shared.checkpoint_signed(old, key) and _shared.checkpoint_signed(new, key)):
             return False
         if old.tree_size == 0:
-            return True
+            # Every tree extends the empty one, whose root is SHA-256("") (merkle's rule).
+            return merkle.verify_consistency(
+                0, new.tree_size, bytes.fromhex(old.root_hash), bytes.fromhex(new.root_hash), []
+            )
         if old.tree_size >= new.tree_size:
             return old.tree_size == new.tree_size and old.root_hash == new.root_hash
         proof = await self.consistency_proof(old.tree_size, new.tree_size)
@@ -170,5 +204,14 @@ class AsyncAudit:
         self, path: str | os.PathLike[str], public_key: str | None = None
     ) -> VerifyResult:
         """Verifies an export file offline (``rampart.export.verify_export``) with
-        ``public_key``, else the pinned key, else the server's."""
+        ``public_key``, else the pinned key, else the server's (see the class's warning)."""
         return export.verify_export(path, await self._key(public_key))
+
+    async def verify_document(
+        self, document: Mapping[str, Any] | BaseModel, public_key: str | None = None
+    ) -> bool:
+        """Whether a signed document (a subject's export, an erasure or disposal certificate, a
+        compliance report: the answer model or its JSON) carries a valid ``signature_b64`` by
+        the log's key: ``public_key``, else the pinned key, else the server's (see the class's
+        warning). See ``rampart.signed.verify_document``."""
+        return signed.verify_document(document, await self._key(public_key))

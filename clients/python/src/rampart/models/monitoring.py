@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
-from .. import merkle
+from .. import merkle, note, signed
 from ._base import Model, Request
 from .audit import Checkpoint
 
@@ -187,7 +188,8 @@ class EvidenceProof(Model):
 
 
 class EvidenceEntry(Model):
-    """One audit entry of an incident, its canonical (RFC 8785) text, leaf hash and proof."""
+    """One audit entry of an incident: the entry (what you read), its canonical (RFC 8785) text
+    (the leaf's exact input), leaf hash and inclusion proof."""
 
     seq: int
     entry: dict[str, Any]
@@ -196,8 +198,19 @@ class EvidenceEntry(Model):
     proof: EvidenceProof
 
     def verifies(self, checkpoint: Checkpoint) -> bool:
-        """Whether the canonical text hashes to the leaf and the proof puts that leaf in
-        ``checkpoint``'s tree, checked here (RFC 9162)."""
+        """Whether this is entry ``seq`` of ``checkpoint``'s tree, checked here: ``entry`` is
+        entry ``seq`` and its RFC 8785 form is ``canonical`` byte for byte (so what you read is
+        what was hashed), that hashes to ``leaf_hash``, and the proof (for the checkpoint's
+        tree size) puts that leaf under the checkpoint's root (RFC 9162). The checkpoint's
+        signature is not checked here (``IncidentEvidence.verify`` does, given a key)."""
+        seq = self.entry.get("seq")
+        if seq != self.seq or isinstance(seq, bool) or self.proof.tree_size != checkpoint.tree_size:
+            return False
+        try:
+            if signed.canonical(self.entry) != self.canonical.encode():
+                return False
+        except signed.JSONError:
+            return False
         leaf = merkle.leaf_hash(self.canonical.encode())
         try:
             return leaf.hex() == self.leaf_hash and merkle.verify_inclusion(
@@ -212,17 +225,56 @@ class EvidenceEntry(Model):
 
 
 class IncidentEvidence(Model):
-    """An incident's audit entries with inclusion proofs against one signed checkpoint."""
+    """An incident's audit entries with inclusion proofs against one signed checkpoint
+    (``GET /v1/incidents/{id}/evidence``); entries pruned under retention are listed apart in
+    ``pruned_entries`` (``seq``, ``leaf_hash``, ``pruned_at``, ``certificate_id``), their
+    content gone."""
 
     incident_id: str
     checkpoint: Checkpoint
     entries: list[EvidenceEntry]
     pruned_entries: list[dict[str, Any]] = Field(default_factory=list)
 
-    def verify(self) -> bool:
-        """Whether every entry is proved in the checkpoint's tree, checked locally (the
-        checkpoint's signature is not checked here)."""
-        return all(
-            e.proof.tree_size == self.checkpoint.tree_size and e.verifies(self.checkpoint)
-            for e in self.entries
-        )
+    def verify(
+        self,
+        expected_seqs: Iterable[int] | None = None,
+        public_key: str | None = None,
+        *,
+        allow_pruned: bool = False,
+    ) -> bool:
+        """Whether the evidence proves the incident's entries, checked locally: every entry
+        ``verifies`` against the checkpoint, no seq twice, and
+
+        - ``expected_seqs`` (pass the incident's ``entry_seqs``, or its alerts'): every one of
+          them is among the entries and no other entry is; a seq only listed as pruned counts
+          only with ``allow_pruned`` (its content is gone, nothing of it is proved). Without
+          ``expected_seqs``, evidence with no entry proves nothing and is not verified; and
+          entries the server left out go unnoticed, so pass them.
+        - ``public_key`` (the log's key, pinned in your configuration): the checkpoint's signed
+          note verifies with it and says the checkpoint's size and root. WITHOUT IT THE
+          CHECKPOINT'S SIGNATURE IS NOT CHECKED: the entries are then only proved consistent
+          with a root the server chose."""
+        if public_key is not None and not _signed_by(self.checkpoint, public_key):
+            return False
+        seqs = [e.seq for e in self.entries]
+        if len(set(seqs)) != len(seqs):
+            return False
+        if not all(e.verifies(self.checkpoint) for e in self.entries):
+            return False
+        if expected_seqs is None:
+            return bool(self.entries)
+        expected = set(expected_seqs)
+        pruned = {p.get("seq") for p in self.pruned_entries} if allow_pruned else set()
+        return set(seqs) <= expected and expected <= set(seqs) | pruned
+
+
+def _signed_by(checkpoint: Checkpoint, public_key: str) -> bool:
+    try:
+        signed_note = note.verify_note(checkpoint.note, public_key)
+    except note.NoteError:
+        return False
+    return (
+        signed_note.tree_size == checkpoint.tree_size
+        and signed_note.root_hash.hex() == checkpoint.root_hash
+        and signed_note.origin == checkpoint.origin
+    )
