@@ -187,12 +187,13 @@ erasure = admin.subjects.erase(subject, reason="Art. 17 request", stores=["scans
 admin.subjects.confirm_erasure(erasure.id, store="scans-db", records_deleted=1)
 # glue:end
 assert exported.subject_id == subject
+assert exported.verify(admin.audit.public_key().verifier_key), "a signed export"
 assert admin.subjects.erasure(erasure.id).status == "completed"
 
 # SOC 2: controls evaluated from the deployment's real state, signed (never ``return True``).
 # glue:begin soc2
 report = admin.compliance.create_report("soc2")
 # glue:end
-assert report.signature_b64 and report.controls, "a signed report with its controls"
+assert report.controls and report.verify(admin.audit.public_key().verifier_key)
 admin.close()
 print(f"seed 001: scan stored encrypted, team-read, 3 denials audited, alert -> {incident.id}")

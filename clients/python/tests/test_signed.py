@@ -89,6 +89,7 @@ def test_real_documents_verify_and_tampered_ones_do_not(server: Server, tmp_path
         )
         exported = rampart.subjects.export(subject)
         assert exported.audit_entries and verify_document(exported, key)
+        assert exported.verify(key) and not exported.verify(OTHER_KEY)
         assert rampart.audit.verify_document(exported)
         path = f"/v1/subjects/{subject.replace('/', '%2F')}/export"
         _check(_get(server, path), key, raw_key)
@@ -99,16 +100,16 @@ def test_real_documents_verify_and_tampered_ones_do_not(server: Server, tmp_path
         assert verify_document(certificate, key)
         _check(_get(server, f"/v1/erasures/{erasure.id}"), key, raw_key)
         confirmed = rampart.subjects.confirm_erasure(erasure.id, store="crm", records_deleted=2)
-        assert verify_document(confirmed, key)
+        assert verify_document(confirmed, key) and confirmed.verify(key)
         assert not verify_document(certificate.model_copy(update={"status": "completed"}), key)
 
         report = rampart.compliance.create_report("soc2")
-        assert verify_document(report, key)
+        assert verify_document(report, key) and report.verify(key)
         assert verify_document(rampart.compliance.report(report.id), key)
         _check(_get(server, f"/v1/compliance/reports/{report.id}"), key, raw_key)
 
         disposal = _disposal_certificate(rampart)
-        assert verify_document(disposal, key)
+        assert verify_document(disposal, key) and disposal.verify(key)
         listed = [c for c in rampart.retention.certificates() if c.id == disposal.id]
         assert listed and verify_document(listed[0], key)
 

@@ -91,7 +91,7 @@ class Incidents:
 
     def evidence(self, incident_id: str) -> IncidentEvidence:
         """The incident's audit entries with inclusion proofs against one signed checkpoint;
-        ``.verify()`` checks them locally."""
+        ``.verify(incident.entry_seqs, public_key)`` checks them locally."""
         path = _paths.path("/v1/incidents/{}/evidence", incident_id)
         return IncidentEvidence.model_validate(self._core.request("GET", path))
 

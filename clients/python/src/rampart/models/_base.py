@@ -21,3 +21,16 @@ class Request(BaseModel):
     def body(self) -> dict[str, object]:
         """The JSON body: fields left unset are not sent."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+class Signed(Model):
+    """An answer Rampart signed (``signature_b64``: Ed25519 by the audit log's key over its
+    RFC 8785 form without that member): subject exports, erasure and disposal certificates,
+    compliance reports."""
+
+    def verify(self, public_key: str) -> bool:
+        """Whether the signature holds under ``public_key`` (the log's ``verifier_key`` or
+        ``public_key_b64``; pin it rather than asking the server that signed)."""
+        from ..signed import verify_document
+
+        return verify_document(self, public_key)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ._base import Model, Request
+from ._base import Model, Request, Signed
 
 
 class Control(Model):
@@ -54,7 +54,7 @@ class ControlResult(Model):
     remediation: str | None = None
 
 
-class Report(Model):
+class Report(Signed):
     """A signed report (Ed25519 by the audit log's key, ``signature_b64``)."""
 
     id: str

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from ._base import Model, Request
+from ._base import Model, Request, Signed
 from .audit import Checkpoint
 
 
@@ -72,7 +72,7 @@ class DisposalConfirmation(Request):
     deleted_before: str = Field(min_length=1)
 
 
-class DisposalCertificate(Model):
+class DisposalCertificate(Signed):
     """A signed disposal certificate (Ed25519 by the audit log's key, ``signature_b64``)."""
 
     id: str

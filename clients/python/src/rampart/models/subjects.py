@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ._base import Model, Request
+from ._base import Model, Request, Signed
 from .audit import Checkpoint
 
 
@@ -53,7 +53,7 @@ class ConsentingSubject(Model):
     at: str
 
 
-class SubjectExport(Model):
+class SubjectExport(Signed):
     """Everything Rampart holds about a subject (GDPR Art. 20), signed (``signature_b64``)."""
 
     subject_id: str
@@ -80,7 +80,7 @@ class ErasureConfirmation(Request):
     records_deleted: int = Field(ge=0)
 
 
-class Erasure(Model):
+class Erasure(Signed):
     """An erasure: ``pending`` until every named store confirmed, then ``completed``. Read with
     ``get`` it carries the signed certificate (``actions``, ``checkpoint``, ``signature_b64``)."""
 
