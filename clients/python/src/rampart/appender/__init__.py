@@ -13,7 +13,8 @@ Design
   can fix, and any 4xx other than 400/413/415/422: a wrong base URL's 404, 408, 409, 423...)
   the appender backs off and the queue is written to the spool file (one JSON line per event),
   and so is every new event until the spool is drained. Spooled events are on disk only: memory
-  keeps their offsets, not the events (read back to send them). ``max_spool_bytes`` bounds it
+  keeps their offsets, not the events (read back to send them: at most ``max_batch`` at a
+  time). ``max_spool_bytes`` bounds it
   (and, without a spool file, the memory buffer): when full, ``append`` raises ``SpoolFull``;
   nothing is dropped silently. ``<spool>.state`` (replaced atomically) holds the last
   acknowledged position and a watermark (saved as soon as it is known while the spool holds

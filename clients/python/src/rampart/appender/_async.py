@@ -95,7 +95,8 @@ class AsyncAuditAppender:
         try:
             await self._wait_for(self._core.appended, timeout)
         finally:
-            await asyncio.to_thread(self._core.sync)
+            if self._core.unsynced:  # off the loop: an fsync may take milliseconds
+                await asyncio.to_thread(self._core.sync)
 
     async def _wait_for(self, target: int, timeout: float | None) -> None:
         task = self._start()

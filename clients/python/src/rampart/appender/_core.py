@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 import time
 import uuid
@@ -200,7 +201,7 @@ class AppenderCore:
         with self.lock:
             if self.closed:
                 raise RuntimeError("the audit appender is closed")
-            record = Record(self._next, event_id, copy_, size, str(copy_["action"]))
+            record = Record(self._next, event_id, copy_, size, sys.intern(copy_["action"]))
             spooling = self.offline or (self._queue and self._queue[-1].end > 0)
             if self._memory_bytes + size > self.max_bytes:
                 spooling = True
@@ -252,6 +253,11 @@ class AppenderCore:
         with self.lock:
             self.closed = True
             return self._next
+
+    @property
+    def unsynced(self) -> bool:
+        """Whether the spool has writes not fsynced yet."""
+        return self._spool is not None and self._spool.unsynced
 
     def sync(self) -> None:
         """Fsyncs the spool now (the syncer does it within ``spool_sync_interval``)."""

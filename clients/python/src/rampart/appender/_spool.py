@@ -22,6 +22,7 @@ import fcntl
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ class SpoolFull(RuntimeError):
     ``max_spool_bytes``. Nothing was dropped: the caller decides what to do with this event."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """One appended event and where it is: its position (the n-th event this spool has taken),
     its client event id, its action (for logs and dead letters), whether it may already be in
@@ -187,7 +188,7 @@ class Spool:
                 if number <= self.acked:
                     self.offset = position
                     continue
-                action = str(event.get("action"))
+                action = sys.intern(str(event.get("action")))
                 records.append(
                     Record(number, event_id, None, len(line), action, maybe_sent=True, end=position)
                 )
@@ -237,6 +238,8 @@ class Spool:
         """Appends ``records`` (fsynced within ``sync_interval``, or by ``sync``) and forgets
         their events (read back by ``read``); raises ``SpoolFull`` (writing none) when they do
         not fit in ``max_bytes``."""
+        if not records:
+            return
         lines = [
             json.dumps(
                 {"p": r.position, "id": r.event_id, "e": r.event}, separators=(",", ":")
@@ -273,6 +276,12 @@ class Spool:
         if item is None or item[0] != record.position:
             raise RuntimeError(f"audit spool {self.path}: record {record.position} unreadable")
         return item[2]
+
+    @property
+    def unsynced(self) -> bool:
+        """Whether some writes are not fsynced yet."""
+        with self._mutex:
+            return self._synced < self._written and not self._closed
 
     def sync(self) -> None:
         """Fsyncs what was written so far (outside the core's lock: a duplicate descriptor)."""
