@@ -278,3 +278,39 @@ def test_closing_without_a_spool_counts_the_lost(caplog: pytest.LogCaptureFixtur
             appender.append(event(i, "py.lost"))
         appender.close(timeout=0.2)
     assert "7 events unsent: 7 lost" in caplog.text
+
+
+class CountsLookups(httpx.HTTPTransport):
+    """Counts the appender's lookups (``GET /v1/audit/entries``)."""
+
+    lookups = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path == "/v1/audit/entries":
+            self.lookups += 1
+        return super().handle_request(request)
+
+
+@pytest.mark.parametrize("old_state", [False, True], ids=["v2-state", "pre-v2-state"])
+def test_a_spool_never_sent_is_replayed_without_a_lookup(
+    server: Server, tmp_path: Path, old_state: bool
+) -> None:
+    action = unique_action()
+    spool = tmp_path / "spool"
+    with Rampart(DEAD_URL, "rk_x", retries=0) as dead:
+        first = AuditAppender(dead, spool_path=spool)  # the server is down from the start
+        for i in range(20):
+            first.append(event(i, action))
+        first.close(timeout=0.3)
+    state = json.loads((tmp_path / "spool.state").read_text())
+    assert state == {"acked": -1, "watermark": None, "v": 2}
+    if old_state:  # written by an earlier version: a null watermark proves nothing
+        (tmp_path / "spool.state").write_text(json.dumps({"acked": -1, "watermark": None}))
+    transport = CountsLookups()
+    with (
+        Rampart(server.base_url, server.admin_key, transport=transport) as rampart,
+        AuditAppender(rampart, spool_path=spool) as second,
+    ):
+        second.flush(timeout=30)
+    assert (transport.lookups > 0) == old_state
+    assert logged(server.base_url, server.admin_key, action) == list(range(20))

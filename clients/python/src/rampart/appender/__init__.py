@@ -63,7 +63,8 @@ Design
 """
 
 from ._async import AsyncAuditAppender
-from ._core import EVENT_ID_KEY, DeadLetter, InvalidEvent
+from ._core import DeadLetter
+from ._events import EVENT_ID_KEY, InvalidEvent
 from ._spool import SpoolFull
 from ._sync import AuditAppender
 

@@ -12,7 +12,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from ..errors import ConnectionFailed, PermissionDenied, RampartError
-from ._core import AppenderCore, Batch, DeadLetter, closing_report, event_id_of, log
+from ._core import AppenderCore, Batch, DeadLetter, closing_report, log
+from ._events import event_id_of
 from ._sync import DEFAULT_MAX_SPOOL_BYTES
 
 if TYPE_CHECKING:

@@ -1,18 +1,16 @@
 """The appender's sans-IO core, shared by the thread (``AuditAppender``) and the task
-(``AsyncAuditAppender``): validation, event ids, the queue, batching, the spool, the dedup
+(``AsyncAuditAppender``): the queue, batching, the spool, the dedup
 lookup's bookkeeping and what each failure means. It never touches the network: the drivers
 send what ``next_batch`` gives and report the outcome.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,14 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConnectionFailed, FieldError, RampartError, RateLimited, ServerError
+from ._events import stamp, validate
 from ._spool import Record, Spool, SpoolFull
 
 log = logging.getLogger("rampart.appender")
 
-#: Where the client event id goes: ``details[EVENT_ID_KEY]`` (or ``context.request_id``).
-EVENT_ID_KEY = "rampart_event_id"
-ACTOR_TYPES = frozenset({"user", "service", "ai_agent", "device", "system"})
-STATUSES = frozenset({"success", "failure", "denied"})
 #: Failures after which the request surely never reached the server.
 _NOT_SENT = frozenset({"ConnectError", "ConnectTimeout"})
 #: Failures after which the server may still be working on the request.
@@ -58,11 +53,6 @@ def closing_report(unsent: int, lost: int) -> None:
         )
 
 
-class InvalidEvent(ValueError):
-    """An event lacks a required field (``actor.type``, ``actor.id``, ``action``,
-    ``resource.type``, ``status``) or is not JSON: refused by ``append``, nothing sent."""
-
-
 @dataclass(frozen=True)
 class DeadLetter:
     """An event the server refused as invalid: its position (the n-th event of this spool), its
@@ -74,62 +64,6 @@ class DeadLetter:
     action: str
     status: int
     errors: tuple[FieldError, ...]
-
-
-def validate(event: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
-    """A private deep copy of ``event`` once its required fields are checked, and its size."""
-    if not isinstance(event, Mapping):
-        raise InvalidEvent("an audit event is a mapping (a JSON object)")
-    actor, resource = event.get("actor"), event.get("resource")
-    problems = []
-    if not isinstance(actor, Mapping) or actor.get("type") not in ACTOR_TYPES:
-        problems.append(f"actor.type: one of {', '.join(sorted(ACTOR_TYPES))}")
-    if not isinstance(actor, Mapping) or not isinstance(actor.get("id"), str) or not actor["id"]:
-        problems.append("actor.id: a non-empty string")
-    if not isinstance(event.get("action"), str) or not event["action"]:
-        problems.append("action: a non-empty string")
-    if not isinstance(resource, Mapping) or not isinstance(resource.get("type"), str):
-        problems.append("resource.type: a string")
-    if event.get("status") not in STATUSES:
-        problems.append(f"status: one of {', '.join(sorted(STATUSES))}")
-    if problems:
-        raise InvalidEvent("invalid audit event: " + "; ".join(problems))
-    try:
-        text = json.dumps(event)
-        return dict(json.loads(text)), len(text)
-    except (TypeError, ValueError) as e:
-        raise InvalidEvent(f"an audit event must be JSON: {e}") from None
-
-
-def stamp(event: dict[str, Any]) -> str | None:
-    """Gives ``event`` a client event id to find it by in the log, and returns it: the caller's
-    own ``details.rampart_event_id`` when set, else a new UUID4 there (``details`` absent or an
-    object), else ``context.request_id`` when free. ``None``: nowhere to put one."""
-    details = event.get("details")
-    if details is None or isinstance(details, dict):
-        details = dict(details or {})
-        given = details.get(EVENT_ID_KEY)
-        event_id = given if isinstance(given, str) and given else str(uuid.uuid4())
-        details[EVENT_ID_KEY] = event_id
-        event["details"] = details
-        return event_id
-    context = event.get("context")
-    if context is None or (isinstance(context, dict) and not context.get("request_id")):
-        event_id = f"rampart-{uuid.uuid4()}"
-        event["context"] = {**(context or {}), "request_id": event_id}
-        return event_id
-    return None
-
-
-def event_id_of(entry: Mapping[str, Any]) -> str | None:
-    """The client event id an entry of the log carries, if any."""
-    details = entry.get("details")
-    if isinstance(details, dict) and isinstance(details.get(EVENT_ID_KEY), str):
-        return str(details[EVENT_ID_KEY])
-    context = entry.get("context")
-    if isinstance(context, dict) and isinstance(context.get("request_id"), str):
-        return str(context["request_id"])
-    return None
 
 
 @dataclass
@@ -224,11 +158,12 @@ class AppenderCore:
                 )
             self._memory_bytes += sum(r.size for r in extra)
             return
+        # The watermark first: spooled events next to a null one are taken as never sent.
         self._spool.watermark = self.watermark
+        self._spool.save_state()
         in_memory = sum(r.size for r in memory)
         self._spool.write(memory + extra)
         self._memory_bytes -= in_memory
-        self._spool.save_state()
 
     def spill(self) -> tuple[int, int]:
         """Spools what is only in memory (closing, interpreter exit) and fsyncs the spool;

@@ -4,7 +4,9 @@ atomically. Every file is created ``0600`` (they hold whole events) and a direct
 creates ``0700``; an existing file readable by others is tightened, with a warning.
 
 ``<spool>``        one JSON line per event: ``{"p": position, "id": event id, "e": event}``
-``<spool>.state``  ``{"acked": last acknowledged position, "watermark": tree size or null}``
+``<spool>.state``  ``{"acked": last acknowledged position, "watermark": tree size or null,
+                   "v": 2}``: since v2 the watermark is saved before any spooled event is
+                   sent, so a null one proves that none of the spool was ever sent (no lookup)
 ``<spool>.dead``   dead letters: events the server refused as invalid, with its answer
 ``<spool>.corrupt-<UTC time>``  a spool found with unreadable lines, as it was
 
@@ -132,6 +134,8 @@ class Spool:
         self.offset = 0
         watermark = state.get("watermark")
         self.watermark: int | None = int(watermark) if watermark is not None else None
+        #: Nothing in the spool was ever sent: its records need no lookup.
+        self.never_sent = state.get("v") == 2 and self.watermark is None
         self._saved: tuple[int, int | None] | None = None
         self._fd = open_private(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         self.end = os.fstat(self._fd).st_size
@@ -190,7 +194,15 @@ class Spool:
                     continue
                 action = sys.intern(str(event.get("action")))
                 records.append(
-                    Record(number, event_id, None, len(line), action, maybe_sent=True, end=position)
+                    Record(
+                        number,
+                        event_id,
+                        None,
+                        len(line),
+                        action,
+                        maybe_sent=not self.never_sent,
+                        end=position,
+                    )
                 )
         if position != self.end:
             os.ftruncate(self._fd, position)
@@ -354,7 +366,8 @@ class Spool:
         tmp = self.state_path.with_name(self.state_path.name + ".tmp")
         fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         try:
-            _write_all(fd, json.dumps({"acked": self.acked, "watermark": self.watermark}).encode())
+            body = {"acked": self.acked, "watermark": self.watermark, "v": 2}
+            _write_all(fd, json.dumps(body).encode())
             os.fsync(fd)
         finally:
             os.close(fd)

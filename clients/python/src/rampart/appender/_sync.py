@@ -13,7 +13,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from ..errors import ConnectionFailed, PermissionDenied, RampartError
-from ._core import AppenderCore, Batch, DeadLetter, closing_report, event_id_of, log
+from ._core import AppenderCore, Batch, DeadLetter, closing_report, log
+from ._events import event_id_of
 
 if TYPE_CHECKING:
     from .._sync.client import Rampart
