@@ -33,19 +33,20 @@ Design
 * Exactly once. The API has no idempotency key, and an append whose connection dropped after
   sending may or may not be in the log (a batch is all or nothing). So every event gets a client
   event id, kept by the server as part of the entry: ``details.rampart_event_id`` (the caller's
-  own when it sets one; ``details`` must then be absent or an object), else
-  ``context.request_id`` when that is free. The watermark is a tree size taken before any send
-  (``GET /v1/health``, then each append's ``tree_size``): every entry this appender writes later
-  has a higher ``seq``. Before sending events whose earlier send is unknown (and everything
-  replayed from a spool after a restart), the appender reads the log from the watermark
-  (``GET /v1/audit/entries?from_seq=W``, needs ``audit:read``) and settles the ids it finds;
-  only the others are sent (an unexpected exception while sending counts as such an unknown
-  outcome). After a client-side timeout the server may still be committing the
-  batch: the lookup then waits ``UNSURE_GRACE_SECONDS`` (35 s, past the server's default 30 s
-  request timeout, after which a request has committed or never will). Limits: without
-  ``audit:read`` (or when team isolation hides the entries) the lookup finds nothing and unsure
-  events are sent again, with a warning; an event with no place for an id (``details`` not an
-  object and ``context.request_id`` taken) is at-least-once.
+  own when it sets one; ``details`` must then be absent or an object), else ``context.request_id``
+  when that is free. The watermark is a tree size taken before any send (``GET /v1/health``, then
+  each append's ``tree_size``): every entry this appender writes later has a higher ``seq``; it is
+  saved before any spooled event is sent. Before sending events whose earlier send is unknown (and
+  what is replayed from a spool after a restart, unless its state shows that none of it was ever
+  sent: a null watermark), the appender reads the log from the watermark (``GET
+  /v1/audit/entries?from_seq=W``, needs ``audit:read``) and settles the ids it finds; only the
+  others are sent (an unexpected exception while sending counts as such an unknown outcome). After
+  a client-side timeout the server may still be committing the batch: the lookup then waits
+  ``UNSURE_GRACE_SECONDS`` (35 s, past the server's default 30 s request timeout, after which a
+  request has committed or never will). Limits: without ``audit:read`` (or when team isolation
+  hides the entries) the lookup finds nothing and unsure events are sent again, with a warning; an
+  event with no place for an id (``details`` not an object and ``context.request_id`` taken) is
+  at-least-once.
 * Dead letters. A batch refused as invalid (400, 413, 415, 422) is all refused: the events the
   field errors name (``events[i]...``) go to ``<spool>.dead`` (with the server's answer) and to
   the ``on_dead_letter`` callback as a ``DeadLetter`` (position, event id, action, status, field
