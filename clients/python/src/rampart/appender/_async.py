@@ -11,8 +11,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from ..errors import PermissionDenied, RampartError
-from ._core import AppenderCore, Batch, DeadLetter, event_id_of, log
+from ..errors import ConnectionFailed, PermissionDenied, RampartError
+from ._core import AppenderCore, Batch, DeadLetter, closing_report, log
+from ._events import event_id_of
 from ._sync import DEFAULT_MAX_SPOOL_BYTES
 
 if TYPE_CHECKING:
@@ -27,7 +28,9 @@ class AsyncAuditAppender:
     until everything appended so far is in the log; ``await aclose()`` flushes and stops.
     Spool, replay, exactly-once and dead letters as ``AuditAppender``. At interpreter exit
     without ``aclose`` the loop is gone: what is still in memory is written to the spool (when
-    there is one) for the next appender.
+    there is one) for the next appender. Used from a second event loop (another
+    ``asyncio.run``) once the first one's task has ended, it starts a new task there. The spool
+    is written at once and fsynced by a thread, never on the loop (``spool_sync_interval``).
     """
 
     def __init__(
@@ -40,9 +43,12 @@ class AsyncAuditAppender:
         max_spool_bytes: int = DEFAULT_MAX_SPOOL_BYTES,
         max_retry_interval: float = 5.0,
         on_dead_letter: Callable[[DeadLetter], None] | None = None,
+        spool_sync_interval: float = 0.05,
     ) -> None:
         self._client = client
-        self._core = AppenderCore(spool_path, max_batch, max_spool_bytes, on_dead_letter)
+        self._core = AppenderCore(
+            spool_path, max_batch, max_spool_bytes, on_dead_letter, spool_sync_interval
+        )
         self._interval = flush_interval
         self._max_retry = max(max_retry_interval, flush_interval)
         self._wake = asyncio.Event()
@@ -57,27 +63,43 @@ class AsyncAuditAppender:
 
     def append(self, event: Mapping[str, Any]) -> None:
         """Queues one event (a copy). Raises ``InvalidEvent`` or ``SpoolFull`` as
-        ``AuditAppender.append``; never waits for the network."""
-        if self._closed:
-            raise RuntimeError("the audit appender is closed")
-        if self._core.add(event):
-            self._wake.set()
+        ``AuditAppender.append`` (``RuntimeError`` once ``aclose`` has started); never waits
+        for the network."""
+        full = self._core.add(event)
         self._start()
+        if full:
+            self._wake.set()
 
     def _start(self) -> asyncio.Task[None] | None:
-        """The sending task, started in the running loop if there is one and it is not yet."""
-        if self._task is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return None
-            self._task = loop.create_task(self._run())
+        """The sending task, started in the running loop if there is none yet, or if the
+        last one ended or belongs to a loop that is closed or no longer running."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return self._task
+        task = self._task
+        if task is not None and not task.done():
+            other = task.get_loop()
+            if other is loop or (other.is_running() and not other.is_closed()):
+                return task
+        if self._closing:
+            return task
+        # Events bind to the loop that first waits on them: new ones for the new task.
+        self._wake, self._settled = asyncio.Event(), asyncio.Event()
+        self._task = loop.create_task(self._run())
         return self._task
 
     async def flush(self, timeout: float | None = None) -> None:
         """Waits until every event appended so far is in the log (or dead-lettered); raises
-        ``TimeoutError`` after ``timeout`` seconds (the events stay queued)."""
-        target = self._core.appended
+        ``TimeoutError`` after ``timeout`` seconds (the events stay queued). Either way the
+        spool is fsynced when it returns."""
+        try:
+            await self._wait_for(self._core.appended, timeout)
+        finally:
+            if self._core.unsynced:  # off the loop: an fsync may take milliseconds
+                await asyncio.to_thread(self._core.sync)
+
+    async def _wait_for(self, target: int, timeout: float | None) -> None:
         task = self._start()
         self._wake.set()
         async with asyncio.timeout(timeout):
@@ -91,24 +113,27 @@ class AsyncAuditAppender:
                     pass
 
     async def aclose(self, timeout: float | None = 30.0) -> None:
-        """Flushes (waiting at most ``timeout`` seconds) and stops; what is not in the log by
-        then stays in the spool for the next appender (without a spool it is lost, and logged)."""
+        """Refuses new appends (``RuntimeError``), flushes everything accepted (waiting at most
+        ``timeout`` seconds) and stops. What is not in the log by then is written to the spool
+        for the next appender (without a spool it is lost); either way the count is logged."""
         if self._closed:
             return
+        self._closed = True
+        target = self._core.stop_appends()
         try:
-            await self.flush(timeout)
+            await self._wait_for(target, timeout)
         except (TimeoutError, RuntimeError):
-            lost = self._core.spill()
-            log.error("audit appender closed with %d events unsent, %d lost", self.pending, lost)
+            pass
         finally:
-            self._closed = True
             self._closing = True
             self._wake.set()
-            if self._task is not None:
+            task = self._task
+            if task is not None and task.get_loop() is asyncio.get_running_loop():
                 try:
-                    await asyncio.wait_for(self._task, 5)
+                    await asyncio.wait_for(task, 5)
                 except (TimeoutError, asyncio.CancelledError):
                     pass
+            closing_report(*await asyncio.to_thread(self._core.spill))
             self._core.close()
             atexit.unregister(self._at_exit)
 
@@ -135,9 +160,8 @@ class AsyncAuditAppender:
 
     def _at_exit(self) -> None:
         if not self._closed:
-            lost = self._core.spill()
-            if lost:
-                log.error("audit appender: %d events lost at exit (no spool file)", lost)
+            self._core.stop_appends()
+            closing_report(*self._core.spill())
 
     async def _run(self) -> None:
         failures = 0
@@ -181,6 +205,10 @@ class AsyncAuditAppender:
                 )
         except RampartError as e:
             return "retry" if self._core.failed(batch, e) else "sent"
+        except Exception as e:  # e.g. the HTTP stack failing after sending: outcome unknown
+            log.exception("audit appender: unexpected failure while sending")
+            self._core.failed(batch, ConnectionFailed(0, "unexpected failure", type(e).__name__))
+            return "retry"
         self._core.complete(batch, answer)
         return "sent"
 

@@ -1,17 +1,16 @@
 """The appender's sans-IO core, shared by the thread (``AuditAppender``) and the task
-(``AsyncAuditAppender``): validation, event ids, the queue, batching, the spool, the dedup
+(``AsyncAuditAppender``): the queue, batching, the spool, the dedup
 lookup's bookkeeping and what each failure means. It never touches the network: the drivers
 send what ``next_batch`` gives and report the outcome.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
+import sys
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,23 +18,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from ..errors import (
-    AuthenticationError,
-    ConnectionFailed,
-    FieldError,
-    PermissionDenied,
-    RampartError,
-    RateLimited,
-    ServerError,
-)
+from ..errors import ConnectionFailed, FieldError, RampartError, RateLimited, ServerError
+from ._events import stamp, validate
 from ._spool import Record, Spool, SpoolFull
 
 log = logging.getLogger("rampart.appender")
 
-#: Where the client event id goes: ``details[EVENT_ID_KEY]`` (or ``context.request_id``).
-EVENT_ID_KEY = "rampart_event_id"
-ACTOR_TYPES = frozenset({"user", "service", "ai_agent", "device", "system"})
-STATUSES = frozenset({"success", "failure", "denied"})
 #: Failures after which the request surely never reached the server.
 _NOT_SENT = frozenset({"ConnectError", "ConnectTimeout"})
 #: Failures after which the server may still be working on the request.
@@ -43,12 +31,26 @@ _STILL_RUNNING = frozenset({"ReadTimeout", "WriteTimeout"})
 #: How long to wait, after such a failure, before looking for its events: longer than the
 #: server's request timeout (30 s by default), after which a request has committed or never will.
 UNSURE_GRACE_SECONDS = 35.0
+#: The answers meaning "this batch is invalid" (dead letters); any other failure means "the
+#: server is not usable right now" (a wrong base URL's 404, 401/403, 408, 409, 423, 429, 5xx):
+#: back off and spool.
+INVALID_STATUSES = frozenset({400, 413, 415, 422})
 _EVENT_INDEX = re.compile(r"^events\[(\d+)\]")
 
 
-class InvalidEvent(ValueError):
-    """An event lacks a required field (``actor.type``, ``actor.id``, ``action``,
-    ``resource.type``, ``status``) or is not JSON: refused by ``append``, nothing sent."""
+def closing_report(unsent: int, lost: int) -> None:
+    """Logs what a closing appender could not send: kept in the spool, or lost."""
+    if lost:
+        log.error(
+            "audit appender closed with %d events unsent: %d lost (no spool file, or it is full)",
+            unsent,
+            lost,
+        )
+    elif unsent:
+        log.warning(
+            "audit appender closed with %d events unsent: kept in the spool for the next appender",
+            unsent,
+        )
 
 
 @dataclass(frozen=True)
@@ -64,75 +66,20 @@ class DeadLetter:
     errors: tuple[FieldError, ...]
 
 
-def validate(event: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
-    """A private deep copy of ``event`` once its required fields are checked, and its size."""
-    if not isinstance(event, Mapping):
-        raise InvalidEvent("an audit event is a mapping (a JSON object)")
-    actor, resource = event.get("actor"), event.get("resource")
-    problems = []
-    if not isinstance(actor, Mapping) or actor.get("type") not in ACTOR_TYPES:
-        problems.append(f"actor.type: one of {', '.join(sorted(ACTOR_TYPES))}")
-    if not isinstance(actor, Mapping) or not isinstance(actor.get("id"), str) or not actor["id"]:
-        problems.append("actor.id: a non-empty string")
-    if not isinstance(event.get("action"), str) or not event["action"]:
-        problems.append("action: a non-empty string")
-    if not isinstance(resource, Mapping) or not isinstance(resource.get("type"), str):
-        problems.append("resource.type: a string")
-    if event.get("status") not in STATUSES:
-        problems.append(f"status: one of {', '.join(sorted(STATUSES))}")
-    if problems:
-        raise InvalidEvent("invalid audit event: " + "; ".join(problems))
-    try:
-        text = json.dumps(event)
-        return dict(json.loads(text)), len(text)
-    except (TypeError, ValueError) as e:
-        raise InvalidEvent(f"an audit event must be JSON: {e}") from None
-
-
-def stamp(event: dict[str, Any]) -> str | None:
-    """Gives ``event`` a client event id to find it by in the log, and returns it: the caller's
-    own ``details.rampart_event_id`` when set, else a new UUID4 there (``details`` absent or an
-    object), else ``context.request_id`` when free. ``None``: nowhere to put one."""
-    details = event.get("details")
-    if details is None or isinstance(details, dict):
-        details = dict(details or {})
-        given = details.get(EVENT_ID_KEY)
-        event_id = given if isinstance(given, str) and given else str(uuid.uuid4())
-        details[EVENT_ID_KEY] = event_id
-        event["details"] = details
-        return event_id
-    context = event.get("context")
-    if context is None or (isinstance(context, dict) and not context.get("request_id")):
-        event_id = f"rampart-{uuid.uuid4()}"
-        event["context"] = {**(context or {}), "request_id": event_id}
-        return event_id
-    return None
-
-
-def event_id_of(entry: Mapping[str, Any]) -> str | None:
-    """The client event id an entry of the log carries, if any."""
-    details = entry.get("details")
-    if isinstance(details, dict) and isinstance(details.get(EVENT_ID_KEY), str):
-        return str(details[EVENT_ID_KEY])
-    context = entry.get("context")
-    if isinstance(context, dict) and isinstance(context.get("request_id"), str):
-        return str(context["request_id"])
-    return None
-
-
 @dataclass
 class Batch:
     """The head of the queue, to send next: ``lookup`` when some of it may already be in the
     log (look for its ids from tree size ``from_seq`` first)."""
 
     records: list[Record]
+    payload: list[dict[str, Any]]
     lookup: bool
     from_seq: int
     wanted: set[str]
 
     def events(self) -> list[dict[str, Any]]:
         """The events still to send."""
-        return [r.event for r in self.records if not r.done]
+        return [e for r, e in zip(self.records, self.payload, strict=True) if not r.done]
 
 
 class AppenderCore:
@@ -145,17 +92,24 @@ class AppenderCore:
         max_batch: int,
         max_spool_bytes: int,
         on_dead_letter: Callable[[DeadLetter], None] | None,
+        spool_sync_interval: float = 0.05,
     ) -> None:
         if not 1 <= max_batch <= 10_000:
             raise ValueError("max_batch: 1 to 10,000 (the API's largest batch)")
         if max_spool_bytes < 1024:
             raise ValueError("max_spool_bytes: at least 1024")
+        if not 0 <= spool_sync_interval <= 60:
+            raise ValueError("spool_sync_interval: 0 to 60 seconds")
         self.lock = threading.Lock()
         self.max_batch = max_batch
         self.max_bytes = max_spool_bytes
         self._limit = max_batch
         self._on_dead_letter = on_dead_letter
-        self._spool = Spool(spool_path, max_spool_bytes) if spool_path is not None else None
+        self._spool = (
+            Spool(spool_path, max_spool_bytes, spool_sync_interval)
+            if spool_path is not None
+            else None
+        )
         loaded = self._spool.load() if self._spool else []
         self._queue: deque[Record] = deque(loaded)
         start = self._spool.acked + 1 if self._spool else 0
@@ -164,6 +118,8 @@ class AppenderCore:
         self.watermark: int | None = self._spool.watermark if self._spool else None
         self.offline = False
         self.dead_letters = 0
+        #: Set (under the lock) when closing starts: later appends raise.
+        self.closed = False
         self._not_before = 0.0
         if loaded:
             log.info("audit appender: replaying %d spooled events", len(loaded))
@@ -177,7 +133,9 @@ class AppenderCore:
         event_id = stamp(copy_)
         size += 128  # the id, the spool line's framing
         with self.lock:
-            record = Record(self._next, event_id, copy_, size)
+            if self.closed:
+                raise RuntimeError("the audit appender is closed")
+            record = Record(self._next, event_id, copy_, size, sys.intern(copy_["action"]))
             spooling = self.offline or (self._queue and self._queue[-1].end > 0)
             if self._memory_bytes + size > self.max_bytes:
                 spooling = True
@@ -200,24 +158,46 @@ class AppenderCore:
                 )
             self._memory_bytes += sum(r.size for r in extra)
             return
+        # The watermark first: spooled events next to a null one are taken as never sent.
         self._spool.watermark = self.watermark
+        self._spool.save_state()
         in_memory = sum(r.size for r in memory)
         self._spool.write(memory + extra)
         self._memory_bytes -= in_memory
-        self._spool.save_state()
 
-    def spill(self) -> int:
-        """Spools what is only in memory (interpreter exit); returns how many events could not
-        be kept (no spool file, or it is full)."""
+    def spill(self) -> tuple[int, int]:
+        """Spools what is only in memory (closing, interpreter exit) and fsyncs the spool;
+        returns how many events are unsent and how many of them could not be kept (no spool
+        file, or it is full)."""
         with self.lock:
+            unsent = sum(1 for r in self._queue if not r.done)
             memory = [r for r in self._queue if r.end == 0 and not r.done]
-            if not memory:
-                return 0
-            try:
-                self._spill([])
-            except SpoolFull:
-                return len(memory)
-            return 0 if self._spool else len(memory)
+            lost = 0
+            if memory:
+                try:
+                    self._spill([])
+                    lost = 0 if self._spool else len(memory)
+                except SpoolFull:
+                    lost = len(memory)
+        self.sync()
+        return unsent, lost
+
+    def stop_appends(self) -> int:
+        """Closing: every later ``add`` raises. Returns the position of the next event: every
+        event before it was accepted."""
+        with self.lock:
+            self.closed = True
+            return self._next
+
+    @property
+    def unsynced(self) -> bool:
+        """Whether the spool has writes not fsynced yet."""
+        return self._spool is not None and self._spool.unsynced
+
+    def sync(self) -> None:
+        """Fsyncs the spool now (the syncer does it within ``spool_sync_interval``)."""
+        if self._spool is not None:
+            self._spool.sync()
 
     @property
     def appended(self) -> int:
@@ -244,6 +224,8 @@ class AppenderCore:
             if not self._queue or time.monotonic() < self._not_before:
                 return None
             records = list(islice(self._queue, self._limit))
+            spool = self._spool
+            payload = [spool.read(r) if spool else r.event or {} for r in records]
             lookup = any(r.maybe_sent and not r.done for r in records)
             # Every id whose send is unknown, in the whole queue: one scan settles them all (a
             # batch cut in two after a refusal must not be looked up from a later watermark).
@@ -254,13 +236,19 @@ class AppenderCore:
                     len(wanted),
                     self.watermark or 0,
                 )
-            return Batch(records, lookup, self.watermark or 0, wanted)
+            return Batch(records, payload, lookup, self.watermark or 0, wanted)
 
     def set_watermark(self, health: Any) -> None:
         """Takes the tree size from ``GET /v1/health``: every entry sent after has a higher seq."""
         size = int(health["audit"]["tree_size"])
         with self.lock:
             self.watermark = size if self.watermark is None else min(self.watermark, size)
+            # Spooled events may be sent from now on: a crash between their commit and its
+            # acknowledgement must find this watermark in the state file, or the next process
+            # would look for them too late and send them again.
+            if self._spool is not None and self._spool.live_bytes:
+                self._spool.watermark = self.watermark
+                self._spool.save_state()
 
     def resolve(self, batch: Batch, found: set[str]) -> None:
         """The lookup's outcome (it covered the log from ``batch.from_seq`` to now): events whose
@@ -276,7 +264,7 @@ class AppenderCore:
                         "audit appender: event at position %d (action %s) has no place for an "
                         "event id and its earlier send is unknown: it is sent again",
                         record.position,
-                        record.event.get("action"),
+                        record.action,
                     )
                 record.maybe_sent = False
 
@@ -296,18 +284,21 @@ class AppenderCore:
 
     def failed(self, batch: Batch, error: RampartError) -> bool:
         """A failed send: returns True when the driver should back off (the server is
-        unreachable or refusing everyone), False when the batch was refused as invalid and the
-        rest can go at once."""
+        unreachable or not usable now: anything but an invalid batch), False when the batch was
+        refused as invalid (400, 413, 415, 422) and the rest can go at once. The dead-letter
+        callback runs here, after the lock is released (it may call ``append``)."""
+        letters: list[DeadLetter] = []
         with self.lock:
-            if isinstance(error, ConnectionFailed | ServerError | RateLimited):
-                if not isinstance(error, RateLimited) and error.detail not in _NOT_SENT:
+            if isinstance(error, ConnectionFailed | ServerError) or error.status == 408:
+                if error.detail not in _NOT_SENT:
                     for record in batch.records:
                         record.maybe_sent = record.maybe_sent or not record.done
                 if isinstance(error, ConnectionFailed) and error.detail in _STILL_RUNNING:
                     self._not_before = time.monotonic() + UNSURE_GRACE_SECONDS
-            if isinstance(
-                error, ConnectionFailed | ServerError | RateLimited | AuthenticationError
-            ) or isinstance(error, PermissionDenied):
+            backoff = isinstance(error, ConnectionFailed | RateLimited | ServerError) or (
+                error.status not in INVALID_STATUSES
+            )
+            if backoff:
                 if not self.offline:
                     log.warning(
                         "audit appender: cannot append (%s %s): spooling",
@@ -319,31 +310,36 @@ class AppenderCore:
                     self._spill([])
                 except SpoolFull:
                     log.error("audit appender: spool full; new events are refused")
-                return True
-            self._reject(batch, error)
-            return False
+            else:
+                letters = self._reject(batch, error)
+        if self._on_dead_letter is not None:
+            for letter in letters:
+                try:
+                    self._on_dead_letter(letter)
+                except Exception:
+                    log.exception("audit appender: the dead-letter callback failed")
+        return backoff
 
-    def _reject(self, batch: Batch, error: RampartError) -> None:
-        live = [r for r in batch.records if not r.done]
+    def _reject(self, batch: Batch, error: RampartError) -> list[DeadLetter]:
+        """Dead-letters the events an invalid batch's errors name (under the lock)."""
+        live = [(r, e) for r, e in zip(batch.records, batch.payload, strict=True) if not r.done]
         named = {int(m.group(1)) for e in error.errors if (m := _EVENT_INDEX.match(e.field))}
         bad = [live[i] for i in sorted(named) if i < len(live)]
         if not bad and len(live) == 1:
             bad = live
         if not bad:
             self._limit = max(1, len(live) // 2)
-            return
-        for record in bad:
+            return []
+        letters = []
+        for record, event in bad:
             own = tuple(e for e in error.errors if _EVENT_INDEX.match(e.field)) or error.errors
-            letter = DeadLetter(
-                record.position,
-                record.event_id,
-                str(record.event.get("action")),
-                error.status,
-                own,
-            )
+            letter = DeadLetter(record.position, record.event_id, record.action, error.status, own)
+            letters.append(letter)
             if self._spool is not None:
                 self._spool.dead_letter(
-                    record, {"status": error.status, "detail": error.detail, "title": error.title}
+                    record,
+                    event,
+                    {"status": error.status, "detail": error.detail, "title": error.title},
                 )
             record.done = True
             self.dead_letters += 1
@@ -353,12 +349,8 @@ class AppenderCore:
                 letter.action,
                 error.status,
             )
-            if self._on_dead_letter is not None:
-                try:
-                    self._on_dead_letter(letter)
-                except Exception:
-                    log.exception("audit appender: the dead-letter callback failed")
         self._settle()
+        return letters
 
     def _settle(self) -> None:
         """Drops the settled head of the queue and acknowledges it in the spool."""
@@ -377,6 +369,7 @@ class AppenderCore:
                         record.end -= shift
 
     def close(self) -> None:
-        """Closes the spool file."""
-        if self._spool is not None:
-            self._spool.close()
+        """Fsyncs and closes the spool file."""
+        with self.lock:
+            if self._spool is not None:
+                self._spool.close()

@@ -12,8 +12,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from ..errors import PermissionDenied, RampartError
-from ._core import AppenderCore, Batch, DeadLetter, event_id_of, log
+from ..errors import ConnectionFailed, PermissionDenied, RampartError
+from ._core import AppenderCore, Batch, DeadLetter, closing_report, log
+from ._events import event_id_of
 
 if TYPE_CHECKING:
     from .._sync.client import Rampart
@@ -29,6 +30,8 @@ class AuditAppender:
     in order once it is back or by the next appender with the same path; each event reaches the
     log once. Events the server refuses as invalid go to ``<spool>.dead`` and to
     ``on_dead_letter`` (with neither, they are logged by action and position only).
+    Durability of a spooled event: on disk (fsynced) within ``spool_sync_interval`` seconds of
+    its ``append``, and when ``flush`` or ``close`` returns (or raises).
     """
 
     def __init__(
@@ -41,9 +44,12 @@ class AuditAppender:
         max_spool_bytes: int = DEFAULT_MAX_SPOOL_BYTES,
         max_retry_interval: float = 5.0,
         on_dead_letter: Callable[[DeadLetter], None] | None = None,
+        spool_sync_interval: float = 0.05,
     ) -> None:
         self._client = client
-        self._core = AppenderCore(spool_path, max_batch, max_spool_bytes, on_dead_letter)
+        self._core = AppenderCore(
+            spool_path, max_batch, max_spool_bytes, on_dead_letter, spool_sync_interval
+        )
         self._interval = flush_interval
         self._max_retry = max(max_retry_interval, flush_interval)
         self._wake = threading.Condition()
@@ -51,6 +57,7 @@ class AuditAppender:
         self._urgent = False
         self._closing = False
         self._closed = False
+        self._close_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="rampart-audit-appender")
         self._thread.daemon = True
         self._thread.start()
@@ -62,20 +69,25 @@ class AuditAppender:
     def append(self, event: Mapping[str, Any]) -> None:
         """Queues one event (a copy: later changes to ``event`` do not reach the log). Raises
         ``InvalidEvent`` for an event missing a required field and ``SpoolFull`` when the
-        server is unreachable and the spool is full; never waits for the network."""
-        if self._closed:
-            raise RuntimeError("the audit appender is closed")
+        server is unreachable and the spool is full, ``RuntimeError`` once ``close`` has
+        started; never waits for the network."""
         if self._core.add(event):
             with self._wake:
                 self._wake.notify()
 
     def flush(self, timeout: float | None = None) -> None:
         """Waits until every event appended so far is in the log (or dead-lettered); raises
-        ``TimeoutError`` after ``timeout`` seconds (the events stay queued)."""
-        self._flush(timeout, give_up_offline=False)
+        ``TimeoutError`` after ``timeout`` seconds (the events stay queued). Either way the
+        spool is fsynced when it returns."""
+        self._flush(self._core.appended, timeout, give_up_offline=False)
 
-    def _flush(self, timeout: float | None, *, give_up_offline: bool) -> None:
-        target = self._core.appended
+    def _flush(self, target: int, timeout: float | None, *, give_up_offline: bool) -> None:
+        try:
+            self._wait_for(target, timeout, give_up_offline=give_up_offline)
+        finally:
+            self._core.sync()
+
+    def _wait_for(self, target: int, timeout: float | None, *, give_up_offline: bool) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._wake:
             self._urgent = True
@@ -92,24 +104,27 @@ class AuditAppender:
                 self._settled.wait(0.5 if left is None else min(left, 0.5))
 
     def close(self, timeout: float | None = 30.0) -> None:
-        """Flushes (waiting at most ``timeout`` seconds) and stops. What is not in the log by
-        then stays in the spool for the next appender (without a spool it is lost, and logged)."""
+        """Refuses new appends (``RuntimeError``), flushes everything accepted (waiting at most
+        ``timeout`` seconds) and stops. What is not in the log by then is written to the spool
+        for the next appender (without a spool it is lost); either way the count is logged."""
         self._close(timeout, give_up_offline=False)
 
     def _close(self, timeout: float | None, *, give_up_offline: bool) -> None:
-        if self._closed:
-            return
-        try:
-            self._flush(timeout, give_up_offline=give_up_offline)
-        except (TimeoutError, RuntimeError):
-            lost = self._core.spill()
-            log.error("audit appender closed with %d events unsent, %d lost", self.pending, lost)
-        finally:
+        with self._close_lock:
+            if self._closed:
+                return
             self._closed = True
+        target = self._core.stop_appends()
+        try:
+            self._flush(target, timeout, give_up_offline=give_up_offline)
+        except (TimeoutError, RuntimeError):
+            pass
+        finally:
             with self._wake:
                 self._closing = True
                 self._wake.notify()
             self._thread.join(timeout=5)
+            closing_report(*self._core.spill())
             self._core.close()
             atexit.unregister(self._at_exit)
 
@@ -179,6 +194,10 @@ class AuditAppender:
                 answer = self._client.request("POST", "/v1/audit/entries", json={"events": events})
         except RampartError as e:
             return "retry" if self._core.failed(batch, e) else "sent"
+        except Exception as e:  # e.g. the HTTP stack failing after sending: outcome unknown
+            log.exception("audit appender: unexpected failure while sending")
+            self._core.failed(batch, ConnectionFailed(0, "unexpected failure", type(e).__name__))
+            return "retry"
         self._core.complete(batch, answer)
         return "sent"
 
