@@ -22,6 +22,7 @@ from ..models import (
     VerifyResult,
 )
 from ._core import AsyncCore
+from ._transfer import pages
 
 
 class AsyncAudit:
@@ -51,17 +52,10 @@ class AsyncAudit:
             await self._core.request("POST", "/v1/audit/entries", json=body)
         )
 
-    async def entries(self, *, page_size: int = 100, **filters: Any) -> AsyncIterator[AuditEntry]:
-        """Every entry matching ``filters`` (the API's query parameters), page after page."""
-        cursor: str | None = None
-        while True:
-            params = _shared.entries_params(page_size, cursor, filters)
-            page = await self._core.request("GET", "/v1/audit/entries", params=params)
-            for item in page["items"]:
-                yield AuditEntry.model_validate(item)
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
+    def entries(self, *, page_size: int = 100, **filters: Any) -> AsyncIterator[AuditEntry]:
+        """Every entry matching ``filters`` (the API's query parameters: ``action``,
+        ``actor_id``, ``status``, ``from_seq``, ``order``, ...), page after page."""
+        return pages(self._core, "/v1/audit/entries", AuditEntry, filters, page_size)
 
     async def get(self, seq: int) -> AuditEntry:
         """Entry ``seq`` with its leaf hash (``NotFound`` when there is none)."""

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from .. import _shared
 from ..models import CreateKey, Encrypted, Key, KeyType, Outcome, Signature, UpdateKey
 from ._core import AsyncCore
+from ._transfer import pages
 
 _UNSET: Any = object()
 
@@ -69,19 +70,9 @@ class AsyncKeys:
             raise ValueError("import_key, import_keys: only for fernet keys")
         return Key.model_validate(await self._core.request("POST", "/v1/keys", json=request.body()))
 
-    async def list(self, *, page_size: int = 100) -> AsyncIterator[Key]:
+    def list(self, *, page_size: int = 100) -> AsyncIterator[Key]:
         """Every key's metadata, page after page."""
-        cursor: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": page_size}
-            if cursor is not None:
-                params["cursor"] = cursor
-            page = await self._core.request("GET", "/v1/keys", params=params)
-            for item in page["items"]:
-                yield Key.model_validate(item)
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
+        return pages(self._core, "/v1/keys", Key, {}, page_size)
 
     async def get(self, name: str) -> Key:
         """One key's metadata (``ed25519`` versions carry ``public_key_b64``)."""

@@ -16,6 +16,7 @@ from ..models.identity import (
     UpdatePrincipalRequest,
 )
 from ._core import AsyncCore
+from ._transfer import pages
 
 
 def _path(principal_id: str, action: str = "") -> str:
@@ -60,19 +61,9 @@ class AsyncPrincipals:
         answer = await self._core.request("POST", "/v1/principals", json=body.body())
         return Principal.model_validate(answer)
 
-    async def list(self, *, page_size: int = 100) -> AsyncIterator[Principal]:
+    def list(self, *, page_size: int = 100) -> AsyncIterator[Principal]:
         """Every principal, page after page."""
-        cursor: str | None = None
-        while True:
-            params: dict[str, str | int] = {"limit": page_size}
-            if cursor is not None:
-                params["cursor"] = cursor
-            page = await self._core.request("GET", "/v1/principals", params=params)
-            for item in page["items"]:
-                yield Principal.model_validate(item)
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
+        return pages(self._core, "/v1/principals", Principal, {}, page_size)
 
     async def get(self, principal_id: str) -> Principal:
         """One principal (``locked_until`` set while a login lock is in force)."""

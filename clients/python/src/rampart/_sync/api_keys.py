@@ -14,6 +14,7 @@ from ..models.identity import (
     RotateApiKeyRequest,
 )
 from ._core import Core
+from ._transfer import pages
 
 
 def _path(key_id: str, action: str = "") -> str:
@@ -58,19 +59,8 @@ class ApiKeys:
     def list(self, *, principal_id: str | None = None, page_size: int = 100) -> Iterator[ApiKey]:
         """Keys' metadata (the caller's, or everyone's with ``api_keys:manage``), page after
         page; ``principal_id`` narrows."""
-        cursor: str | None = None
-        while True:
-            params: dict[str, str | int] = {"limit": page_size}
-            if principal_id is not None:
-                params["principal_id"] = principal_id
-            if cursor is not None:
-                params["cursor"] = cursor
-            page = self._core.request("GET", "/v1/api-keys", params=params)
-            for item in page["items"]:
-                yield ApiKey.model_validate(item)
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
+        params = {"principal_id": principal_id}
+        return pages(self._core, "/v1/api-keys", ApiKey, params, page_size)
 
     def revoke(self, key_id: str) -> RevokedApiKey:
         """Revokes a key at once."""

@@ -23,6 +23,7 @@ from ..models import (
     VerifyResult,
 )
 from ._core import Core
+from ._transfer import pages
 
 
 class Audit:
@@ -53,16 +54,9 @@ class Audit:
         )
 
     def entries(self, *, page_size: int = 100, **filters: Any) -> Iterator[AuditEntry]:
-        """Every entry matching ``filters`` (the API's query parameters), page after page."""
-        cursor: str | None = None
-        while True:
-            params = _shared.entries_params(page_size, cursor, filters)
-            page = self._core.request("GET", "/v1/audit/entries", params=params)
-            for item in page["items"]:
-                yield AuditEntry.model_validate(item)
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
+        """Every entry matching ``filters`` (the API's query parameters: ``action``,
+        ``actor_id``, ``status``, ``from_seq``, ``order``, ...), page after page."""
+        return pages(self._core, "/v1/audit/entries", AuditEntry, filters, page_size)
 
     def get(self, seq: int) -> AuditEntry:
         """Entry ``seq`` with its leaf hash (``NotFound`` when there is none)."""

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from .. import _shared
 from ..models import CreateKey, Encrypted, Key, KeyType, Outcome, Signature, UpdateKey
 from ._core import Core
+from ._transfer import pages
 
 _UNSET: Any = object()
 
@@ -72,17 +73,7 @@ class Keys:
 
     def list(self, *, page_size: int = 100) -> Iterator[Key]:
         """Every key's metadata, page after page."""
-        cursor: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": page_size}
-            if cursor is not None:
-                params["cursor"] = cursor
-            page = self._core.request("GET", "/v1/keys", params=params)
-            for item in page["items"]:
-                yield Key.model_validate(item)
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
+        return pages(self._core, "/v1/keys", Key, {}, page_size)
 
     def get(self, name: str) -> Key:
         """One key's metadata (``ed25519`` versions carry ``public_key_b64``)."""

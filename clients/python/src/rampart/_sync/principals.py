@@ -17,6 +17,7 @@ from ..models.identity import (
     UpdatePrincipalRequest,
 )
 from ._core import Core
+from ._transfer import pages
 
 
 def _path(principal_id: str, action: str = "") -> str:
@@ -63,17 +64,7 @@ class Principals:
 
     def list(self, *, page_size: int = 100) -> Iterator[Principal]:
         """Every principal, page after page."""
-        cursor: str | None = None
-        while True:
-            params: dict[str, str | int] = {"limit": page_size}
-            if cursor is not None:
-                params["cursor"] = cursor
-            page = self._core.request("GET", "/v1/principals", params=params)
-            for item in page["items"]:
-                yield Principal.model_validate(item)
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
+        return pages(self._core, "/v1/principals", Principal, {}, page_size)
 
     def get(self, principal_id: str) -> Principal:
         """One principal (``locked_until`` set while a login lock is in force)."""
