@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -79,6 +80,13 @@ def decrypt_body(ciphertext: str, associated_data: bytes | None) -> dict[str, st
     if associated_data is not None:
         body["associated_data"] = base64.b64encode(associated_data).decode()
     return body
+
+
+#: Members the API adds to an entry outside its leaf: the leaf hash itself, and the opened
+#: ``personal`` data shown to ``gdpr:read`` callers.
+OUTSIDE_LEAF = frozenset({"leaf_hash", "personal_plain"})
+
+log = logging.getLogger("rampart.audit")
 
 
 def entry_leaf(entry: Mapping[str, Any]) -> bytes:
