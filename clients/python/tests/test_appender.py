@@ -64,7 +64,7 @@ def test_events_arrive_in_order_with_their_ids(server: Server, tmp_path: Path) -
         assert appender.pending == 0
         entries = list(rampart.audit.entries(action=action, page_size=1000))
     assert [int(e.actor["id"][1:]) for e in entries] == list(range(300))
-    details = [e.model_extra["details"] for e in entries if e.model_extra]
+    details = [e.details for e in entries if e.details is not None]
     assert details[0] == {EVENT_ID_KEY: "my-own-id", "n": 1}, "the caller's own id is kept"
     assert len({d[EVENT_ID_KEY] for d in details}) == 300
 

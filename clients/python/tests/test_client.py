@@ -164,3 +164,11 @@ def test_every_problem_status_has_its_exception() -> None:
         assert type(error) is kind, status
         assert (error.status, error.detail) == (status, "d")
     assert from_response(httpx.Response(429, headers={"retry-after": "2"})).retry_after == 2
+
+
+def test_an_unknown_audit_filter_is_refused_before_sending() -> None:
+    with Rampart("http://127.0.0.1:9", "rk_x") as rampart:
+        with pytest.raises(ValueError, match="actoor_id"):
+            rampart.audit.entries(actoor_id="u1")
+        with pytest.raises(ValueError, match="page_size"):
+            rampart.audit.entries(page_size=0)

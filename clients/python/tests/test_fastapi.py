@@ -148,7 +148,7 @@ def test_an_audit_entry_per_request(server: Server, world: World, tmp_path: Path
             ids = {r.headers["x-request-id"] for r in (ok, missing, denied, anonymous)}
             found = {}
             async for entry in admin.audit.entries(action="http.*", order="desc", page_size=50):
-                rid = (entry.model_extra or {}).get("context", {}).get("request_id")
+                rid = (entry.context or {}).get("request_id")
                 if rid in ids:
                     found[rid] = entry
                 if len(found) == len(ids):

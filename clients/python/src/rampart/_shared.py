@@ -82,6 +82,26 @@ def decrypt_body(ciphertext: str, associated_data: bytes | None) -> dict[str, st
     return body
 
 
+#: The query parameters of ``GET /v1/audit/entries`` besides ``limit`` and ``cursor``.
+ENTRY_FILTERS = frozenset(
+    {
+        "actor_id",
+        "actor_type",
+        "action",
+        "resource_type",
+        "resource_id",
+        "team_id",
+        "status",
+        "tag",
+        "subject_id",
+        "since",
+        "until",
+        "from_seq",
+        "to_seq",
+        "order",
+    }
+)
+
 #: Members the API adds to an entry outside its leaf: the leaf hash itself, and the opened
 #: ``personal`` data shown to ``gdpr:read`` callers.
 OUTSIDE_LEAF = frozenset({"leaf_hash", "personal_plain"})

@@ -54,7 +54,14 @@ class AsyncAudit:
 
     def entries(self, *, page_size: int = 100, **filters: Any) -> AsyncIterator[AuditEntry]:
         """Every entry matching ``filters`` (the API's query parameters: ``action``,
-        ``actor_id``, ``status``, ``from_seq``, ``order``, ...), page after page."""
+        ``actor_id``, ``status``, ``from_seq``, ``order``, ...), page after page. An unknown
+        filter is a ``ValueError`` here, never silently ignored."""
+        unknown = sorted(set(filters) - _shared.ENTRY_FILTERS)
+        if unknown:
+            raise ValueError(
+                f"unknown audit filter(s) {', '.join(unknown)}: "
+                f"one of {', '.join(sorted(_shared.ENTRY_FILTERS))}"
+            )
         return pages(self._core, "/v1/audit/entries", AuditEntry, filters, page_size)
 
     async def get(self, seq: int) -> AuditEntry:

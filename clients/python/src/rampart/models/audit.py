@@ -25,7 +25,9 @@ class AppendResult(Model):
 
 
 class AuditEntry(Model):
-    """One audit log entry as the API returns it (every other field is kept as extra)."""
+    """One audit log entry as the API returns it. ``submitted_by`` is who really wrote it (from
+    the credential), ``actor`` whom the writer names; ``personal`` (sealed) and
+    ``personal_plain`` (for ``gdpr:read`` callers) are kept as extras when present."""
 
     seq: int
     id: str
@@ -35,6 +37,15 @@ class AuditEntry(Model):
     leaf_hash: str
     actor: dict[str, Any]
     resource: dict[str, Any]
+    context: dict[str, Any] | None = None
+    details: dict[str, Any] | None = None
+    previous_state: Any = None
+    new_state: Any = None
+    error_message: str | None = None
+    data_classification: str | None = None
+    compliance_tags: list[str] = Field(default_factory=list)
+    subject_id: str | None = None
+    submitted_by: dict[str, Any] | None = None
 
 
 class Checkpoint(Model):
