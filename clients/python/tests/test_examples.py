@@ -24,19 +24,25 @@ EXAMPLES = [
 ]
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_the_example_runs_against_a_real_server(server: Server, example: Path) -> None:
+def _run(script: Path, server: Server, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs ``script`` with this interpreter against ``server`` (``RAMPART_ADDR`` and the admin
+    key in ``RAMPART_TOKEN``; no other ``RAMPART_*`` variable of the test runner's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAMPART_")}
-    env["RAMPART_ADDR"] = server.base_url
-    env["RAMPART_TOKEN"] = server.admin_key
-    done = subprocess.run(  # noqa: S603 (the example is a file of this repository)
-        [sys.executable, str(example)],
+    env |= {"RAMPART_ADDR": server.base_url, "RAMPART_TOKEN": server.admin_key}
+    return subprocess.run(  # noqa: S603 (a file of this repository, or the README's own block)
+        [sys.executable, str(script)],
         env=env,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_the_example_runs_against_a_real_server(server: Server, example: Path) -> None:
+    done = _run(example, server)
     assert done.returncode == 0, f"{example.name}:\n{done.stdout}\n{done.stderr}"
     assert server.admin_key not in done.stdout + done.stderr, "the token was printed"
 
@@ -48,15 +54,5 @@ def test_the_readme_quick_start_runs(server: Server, tmp_path: Path) -> None:
     assert len(blocks) == 1, "the README's Python quick start: one python block"
     script = tmp_path / "quick_start.py"
     script.write_text(blocks[0])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAMPART_")}
-    env |= {"RAMPART_ADDR": server.base_url, "RAMPART_TOKEN": server.admin_key}
-    done = subprocess.run(  # noqa: S603 (the README's own block)
-        [sys.executable, str(script)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run(script, server, cwd=tmp_path)
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"

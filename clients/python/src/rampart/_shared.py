@@ -66,22 +66,6 @@ def answer(response: httpx.Response) -> Any:
     return response.json() if response.content else None
 
 
-def encrypt_body(plaintext: bytes, associated_data: bytes | None) -> dict[str, str]:
-    """``POST /v1/keys/{name}/encrypt``'s body."""
-    body = {"plaintext": base64.b64encode(plaintext).decode()}
-    if associated_data is not None:
-        body["associated_data"] = base64.b64encode(associated_data).decode()
-    return body
-
-
-def decrypt_body(ciphertext: str, associated_data: bytes | None) -> dict[str, str]:
-    """``POST /v1/keys/{name}/decrypt``'s body."""
-    body = {"ciphertext": ciphertext}
-    if associated_data is not None:
-        body["associated_data"] = base64.b64encode(associated_data).decode()
-    return body
-
-
 #: The query parameters of ``GET /v1/audit/entries`` besides ``limit`` and ``cursor``.
 ENTRY_FILTERS = frozenset(
     {
